@@ -1,0 +1,95 @@
+extension JSONValue {
+    /// Canonical compact JSON: object keys sorted by their UTF-8 bytes, no insignificant
+    /// whitespace, integers without exponent, doubles in Swift's shortest round-trip form.
+    /// Equal values give byte-identical text on every replica.
+    public var canonicalText: String {
+        var out = [UInt8]()
+        out.reserveCapacity(64)
+        write(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the canonical encoding to `out`.
+    public func write(to out: inout [UInt8]) {
+        switch self {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .int(let i): JSONWriter.writeInt(i, to: &out)
+        case .double(let d): JSONWriter.writeDouble(d, to: &out)
+        case .string(let s): JSONWriter.writeString(s, to: &out)
+        case .array(let a):
+            out.append(UInt8(ascii: "["))
+            for (n, element) in a.enumerated() {
+                if n > 0 { out.append(UInt8(ascii: ",")) }
+                element.write(to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let o):
+            out.append(UInt8(ascii: "{"))
+            for (n, key) in JSONWriter.sortedKeys(o.keys).enumerated() {
+                if n > 0 { out.append(UInt8(ascii: ",")) }
+                JSONWriter.writeString(key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                o[key]!.write(to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+}
+
+/// Low-level pieces of the canonical JSON encoding, shared by ``JSONValue`` and the record codec.
+public enum JSONWriter {
+    /// Keys in canonical order: by their UTF-8 bytes, which is the same on every platform.
+    public static func sortedKeys<S: Sequence>(_ keys: S) -> [String] where S.Element == String {
+        keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    /// Appends a decimal integer.
+    public static func writeInt(_ value: Int64, to out: inout [UInt8]) {
+        if value == 0 {
+            out.append(UInt8(ascii: "0"))
+            return
+        }
+        var magnitude = value.magnitude
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+            UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while magnitude > 0 {
+                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            }
+            for i in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[i]) }
+        }
+    }
+
+    /// Appends a finite double; integral doubles keep a fraction (`2.0`) so they read back as doubles.
+    public static func writeDouble(_ value: Double, to out: inout [UInt8]) {
+        precondition(value.isFinite, "non-finite doubles are rejected before they reach the writer")
+        var text = "\(value)"
+        if !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) { text += ".0" }
+        out.append(contentsOf: text.utf8)
+    }
+
+    /// Appends a quoted string with the escapes JSON requires.
+    public static func writeString(_ value: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
+            case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
+            case 0..<0x20:
+                out.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}

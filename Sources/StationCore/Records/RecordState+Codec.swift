@@ -1,0 +1,163 @@
+// The canonical JSON form of a record state: what the store keeps and the wire carries.
+//
+//   {"clock":{"hotline":2,"civil-affairs":1},
+//    "exists":[["hotline",2,113761221427200000,true]],
+//    "fields":{"status":[["civil-affairs",1,113761221427200000,"open"],["hotline",2,113761221427265536,"closed"]]}}
+//
+// A value is `[node, counter, hlc, value]`. Keys are sorted and entries are sorted by dot, so equal
+// states are byte-identical on every replica.
+
+extension RecordState {
+    /// Most nodes a record's clock may name; also the most values one register may hold.
+    public static let maxClockEntries = 1024
+    /// Largest clock counter accepted from outside (2^48 writes by one node to one record).
+    public static let maxCounter: UInt64 = 1 << 48
+
+    /// The canonical JSON text.
+    public var canonicalText: String { String(decoding: canonicalBytes, as: UTF8.self) }
+
+    /// The canonical JSON encoding as UTF-8 bytes.
+    public var canonicalBytes: [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(128)
+        write(to: &out)
+        return out
+    }
+
+    /// Appends the canonical JSON encoding to `out`.
+    public func write(to out: inout [UInt8]) {
+        out.append(contentsOf: #"{"clock":{"#.utf8)
+        for (n, entry) in clock.sortedEntries.enumerated() {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            JSONWriter.writeString(entry.node.rawValue, to: &out)
+            out.append(UInt8(ascii: ":"))
+            JSONWriter.writeInt(Int64(entry.counter), to: &out)
+        }
+        out.append(contentsOf: #"},"exists":["#.utf8)
+        for (n, e) in existence.enumerated() {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            Self.writeEntryPrefix(e.dot, e.time, to: &out)
+            out.append(contentsOf: (e.value ? "true]" : "false]").utf8)
+        }
+        out.append(contentsOf: #"],"fields":{"#.utf8)
+        for (n, name) in JSONWriter.sortedKeys(fields.keys).enumerated() {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            JSONWriter.writeString(name, to: &out)
+            out.append(contentsOf: ":[".utf8)
+            for (m, e) in fields[name]!.enumerated() {
+                if m > 0 { out.append(UInt8(ascii: ",")) }
+                Self.writeEntryPrefix(e.dot, e.time, to: &out)
+                e.value.write(to: &out)
+                out.append(UInt8(ascii: "]"))
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        out.append(contentsOf: "}}".utf8)
+    }
+
+    private static func writeEntryPrefix(_ dot: Dot, _ time: HLCTimestamp, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "["))
+        JSONWriter.writeString(dot.node.rawValue, to: &out)
+        out.append(UInt8(ascii: ","))
+        JSONWriter.writeInt(Int64(dot.counter), to: &out)
+        out.append(UInt8(ascii: ","))
+        JSONWriter.writeInt(Int64(time.rawValue), to: &out)
+        out.append(UInt8(ascii: ","))
+    }
+
+    /// The state as a JSON value (the same shape as ``canonicalText``).
+    public var json: JSONValue {
+        (try? JSONParser.parse(bytes: canonicalBytes)) ?? .null
+    }
+
+    /// Decodes canonical JSON text, validating it as an incoming version.
+    public init(jsonText: String, collection: CollectionSchema? = nil) throws(CoreError) {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(jsonText)
+        } catch {
+            throw CoreError(.invalidVersion, "record state: \(error)")
+        }
+        try self.init(json: value, collection: collection)
+    }
+
+    /// Decodes and validates a state received from elsewhere. Refused: bad node names, counters
+    /// of 0, negative or over ``maxCounter``, values whose dot the clock has not seen, duplicate
+    /// dots, an existence register that is not exactly the clock's frontier, invalid field names,
+    /// and (given the collection) non-integer or duplicate per-node entries in counter fields.
+    /// Entry order is normalised, so accepted states re-encode canonically.
+    public init(json: JSONValue, collection: CollectionSchema? = nil) throws(CoreError) {
+        func bad(_ message: String) -> CoreError { CoreError(.invalidVersion, "record state: " + message) }
+        guard let root = json.objectValue else { throw bad("must be an object") }
+        if let extra = root.keys.sorted().first(where: { !["clock", "exists", "fields"].contains($0) }) {
+            throw bad("unknown key \"\(extra)\"")
+        }
+        guard let clockJSON = root["clock"]?.objectValue else { throw bad("\"clock\" must be an object of node → counter") }
+        guard clockJSON.count <= Self.maxClockEntries else { throw bad("clock names more than \(Self.maxClockEntries) nodes") }
+        var entries: [NodeID: UInt64] = [:]
+        for (name, counterJSON) in clockJSON {
+            guard NodeID.isValid(name) else { throw bad("clock node \"\(name)\" must be 1-64 characters of a-z, 0-9 and '-'") }
+            guard let c = counterJSON.intValue, c >= 1, UInt64(c) <= Self.maxCounter else {
+                throw bad("clock counter for \(name) must be an integer from 1 to \(Self.maxCounter), not \(counterJSON.canonicalText)")
+            }
+            entries[NodeID(unchecked: name)] = UInt64(c)
+        }
+        let clock = VectorClock(entries)
+
+        guard let existsJSON = root["exists"]?.arrayValue else { throw bad("\"exists\" must be an array") }
+        let existence = try Self.decodeRegister(existsJSON, clock: clock, what: "exists") { value throws(CoreError) -> Bool in
+            guard let b = value.boolValue else { throw bad("\"exists\" values must be true or false") }
+            return b
+        }
+        // Every write sets the existence register, so it holds exactly the frontier of the clock.
+        if clock.entries.isEmpty != existence.isEmpty {
+            throw bad("\"exists\" must be empty exactly when the clock is")
+        }
+        for e in existence where clock[e.dot.node] != e.dot.counter {
+            throw bad("\"exists\" value \(e.dot) is not the latest write of \(e.dot.node) in clock \(clock)")
+        }
+
+        guard let fieldsJSON = root["fields"]?.objectValue else { throw bad("\"fields\" must be an object") }
+        var fields: [String: [DottedValue<JSONValue>]] = [:]
+        for (name, registerJSON) in fieldsJSON {
+            guard Names.isValidField(name) else { throw bad("field name \"\(name)\" must match [A-Za-z][A-Za-z0-9_]{0,63}") }
+            guard let list = registerJSON.arrayValue, !list.isEmpty else { throw bad("field \(name) must be a non-empty array") }
+            let isCounter = collection?.policy(of: name) == .counter
+            let register = try Self.decodeRegister(list, clock: clock, what: name) { value throws(CoreError) -> JSONValue in
+                if isCounter, value.intValue == nil { throw bad("counter field \(name) holds \(value.typeName), not an integer") }
+                return value
+            }
+            if isCounter, Set(register.map(\.dot.node)).count != register.count {
+                throw bad("counter field \(name) holds two totals for one node")
+            }
+            fields[name] = register
+        }
+        self.init(clock: clock, existence: existence, fields: fields)
+    }
+
+    private static func decodeRegister<V>(
+        _ list: [JSONValue], clock: VectorClock, what: String,
+        value decode: (JSONValue) throws(CoreError) -> V
+    ) throws(CoreError) -> [DottedValue<V>] {
+        func bad(_ message: String) -> CoreError { CoreError(.invalidVersion, "record state: " + message) }
+        guard list.count <= maxClockEntries else { throw bad("\(what) holds more than \(maxClockEntries) values") }
+        var result: [DottedValue<V>] = []
+        result.reserveCapacity(list.count)
+        var seen = Set<Dot>()
+        for item in list {
+            guard let parts = item.arrayValue, parts.count == 4,
+                let node = parts[0].stringValue, NodeID.isValid(node),
+                let counter = parts[1].intValue, counter >= 1,
+                let time = parts[2].intValue, time >= 0
+            else {
+                throw bad("\(what): each value must be [node, counter >= 1, hlc >= 0, value], not \(item.canonicalText)")
+            }
+            let dot = Dot(NodeID(unchecked: node), UInt64(counter))
+            guard clock.contains(dot) else { throw bad("\(what): value \(dot) is not covered by clock \(clock)") }
+            guard seen.insert(dot).inserted else { throw bad("\(what): value \(dot) appears twice") }
+            result.append(DottedValue(dot: dot, time: HLCTimestamp(rawValue: UInt64(time)), value: try decode(parts[3])))
+        }
+        result.sort { $0.dot < $1.dot }
+        return result
+    }
+}

@@ -1,0 +1,79 @@
+/// What reads show of a record: the values every replica with the same state shows.
+public struct RecordView: Hashable, Sendable {
+    public var collection: String
+    public var id: String
+    /// Visible field values: counters summed, other fields' winners; unset (`null`) fields omitted.
+    public var fields: [String: JSONValue]
+    /// Whether reads show the record as deleted.
+    public var deleted: Bool
+    /// True while a `manual` field holds several values (waiting for a person to resolve).
+    public var conflicted: Bool
+    /// Every conflict the record holds, automatic or not.
+    public var conflicts: [Conflict]
+    /// The record's clock.
+    public var clock: VectorClock
+}
+
+extension RecordState {
+    /// The visible record under `collection`'s policies.
+    public func view(in collection: CollectionSchema, id: String) -> RecordView {
+        var visible: [String: JSONValue] = [:]
+        var conflicts: [Conflict] = []
+        var conflicted = false
+        for name in fields.keys.sorted() {
+            let entries = fields[name]!
+            let policy = collection.policy(of: name)
+            if policy == .counter {
+                visible[name] = .int(counterTotal(name))
+                continue
+            }
+            let ordered = entries.sorted { DottedValue.winsOver($0, $1) }
+            if !ordered[0].value.isNull { visible[name] = ordered[0].value }
+            if ordered.count > 1 {
+                if policy == .manual { conflicted = true }
+                conflicts.append(
+                    Conflict(
+                        id: Conflict.makeID(collection: collection.name, recordID: id, field: name, dots: entries.map(\.dot)),
+                        collection: collection.name, recordID: id, field: name, policy: policy.rawValue,
+                        values: ordered, automatic: policy == .lww,
+                        rule: policy == .lww
+                            ? "lww: the latest write wins (HLC time, then node name); the others are kept here"
+                            : "manual: every value is kept; reads show the latest until a person resolves it"))
+            }
+        }
+        let deleted = RecordState.visibleDeleted(existence, policy: collection.deleteConflict)
+        if existence.count > 1, Set(existence.map(\.value)).count > 1 {
+            // Values of the "_deleted" pseudo-field: true for the delete, false for the update.
+            let shown = existence.filter { $0.value == !deleted }.sorted { DottedValue.winsOver($0, $1) }
+            let others = existence.filter { $0.value == deleted }.sorted { DottedValue.winsOver($0, $1) }
+            let policy = collection.deleteConflict
+            conflicts.append(
+                Conflict(
+                    id: Conflict.makeID(
+                        collection: collection.name, recordID: id, field: Conflict.existenceField,
+                        dots: existence.map(\.dot)),
+                    collection: collection.name, recordID: id, field: Conflict.existenceField,
+                    policy: policy.rawValue,
+                    values: (shown + others).map { DottedValue(dot: $0.dot, time: $0.time, value: .bool(!$0.value)) },
+                    automatic: true,
+                    rule: policy == .updateWins
+                        ? "update-wins: an update concurrent with a delete keeps the record alive"
+                        : "delete-wins: a delete concurrent with an update keeps the record deleted; the update's values stay in the tombstone"))
+        }
+        return RecordView(
+            collection: collection.name, id: id, fields: visible, deleted: deleted, conflicted: conflicted,
+            conflicts: conflicts, clock: clock)
+    }
+
+    /// The delete policy applied to an existence register: a single value is itself; concurrent
+    /// alive and deleted values are decided by the collection's `deleteConflict`.
+    static func visibleDeleted(_ existence: [DottedValue<Bool>], policy: DeleteConflictPolicy) -> Bool {
+        guard !existence.isEmpty else { return false }
+        let anyDeleted = existence.contains { !$0.value }
+        let anyAlive = existence.contains { $0.value }
+        switch policy {
+        case .updateWins: return !anyAlive
+        case .deleteWins: return anyDeleted
+        }
+    }
+}

@@ -1,0 +1,31 @@
+/// An error from the core: what went wrong, in words, with a code that callers can switch on.
+///
+/// The message names the record, field or value concerned, so it can be shown to a user as is.
+public struct CoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Kinds of core errors.
+    public enum Code: String, Sendable, Equatable {
+        case invalidNodeName
+        case invalidCollectionName
+        case invalidFieldName
+        case invalidRecordID
+        case invalidSchema
+        case unknownCollection
+        case wrongType
+        case invalidVersion
+        case recordDeleted
+        case recordNotFound
+        case counterOverflow
+    }
+
+    /// The kind of error.
+    public var code: Code
+    /// A one-line explanation naming what was wrong.
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
