@@ -122,17 +122,23 @@ extension RecordState {
         for (name, registerJSON) in fieldsJSON {
             guard Names.isValidField(name) else { throw bad("field name \"\(name)\" must match [A-Za-z][A-Za-z0-9_]{0,63}") }
             guard let list = registerJSON.arrayValue, !list.isEmpty else { throw bad("field \(name) must be a non-empty array") }
-            let isCounter = collection?.policy(of: name) == .counter
-            let register = try Self.decodeRegister(list, clock: clock, what: name) { value throws(CoreError) -> JSONValue in
-                if isCounter, value.intValue == nil { throw bad("counter field \(name) holds \(value.typeName), not an integer") }
-                return value
-            }
-            if isCounter, Set(register.map(\.dot.node)).count != register.count {
-                throw bad("counter field \(name) holds two totals for one node")
-            }
-            fields[name] = register
+            fields[name] = try Self.decodeRegister(list, clock: clock, what: name) { value throws(CoreError) -> JSONValue in value }
         }
         self.init(clock: clock, existence: existence, fields: fields)
+        if let collection { try check(against: collection) }
+    }
+
+    /// Checks what the collection's policies require of a state: a counter field holds integers,
+    /// one running total per node.
+    public func check(against collection: CollectionSchema) throws(CoreError) {
+        for (name, register) in fields where collection.policy(of: name) == .counter {
+            if let wrong = register.first(where: { $0.value.intValue == nil }) {
+                throw CoreError(.invalidVersion, "record state: counter field \(name) holds \(wrong.value.typeName), not an integer")
+            }
+            if Set(register.map(\.dot.node)).count != register.count {
+                throw CoreError(.invalidVersion, "record state: counter field \(name) holds two totals for one node")
+            }
+        }
     }
 
     private static func decodeRegister<V>(

@@ -1,0 +1,173 @@
+import Foundation
+import GRDB
+import Logging
+import StationCore
+
+/// A station's local database: records with their versions, the change feed, per-peer
+/// checkpoints, and the schema, in one SQLite file (WAL mode, GRDB over the system libsqlite3).
+///
+/// Every local write is one IMMEDIATE transaction (or one per batch, for imports); every change,
+/// local or merged from a peer, gets the next value of a per-node sequence, so "all changes since
+/// S" is an index range.
+public final class StationStore: Sendable {
+    /// The database file.
+    public let path: String
+    /// This node's name, fixed at init.
+    public let node: NodeID
+    /// The collections and their policies, stored in the database at init.
+    public let schema: Schema
+
+    let pool: DatabasePool
+    let physicalClock: @Sendable () -> UInt64
+    let logger: Logger
+
+    /// Milliseconds since 1970 from the system clock.
+    public static let systemClock: @Sendable () -> UInt64 = {
+        UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+    }
+
+    /// Creates a new station database at `path`. Refuses to overwrite an existing file.
+    ///
+    /// The file appears only once it is complete: it is built beside `path` and renamed into place.
+    public static func create(
+        path: String, node: NodeID, schema: Schema, clock: @escaping @Sendable () -> UInt64 = systemClock
+    ) throws -> StationStore {
+        let fm = FileManager.default
+        guard !fm.fileExists(atPath: path) else {
+            throw StoreError(.databaseExists, "a database already exists at \(path); refusing to overwrite it")
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty, !fm.fileExists(atPath: directory) {
+            throw StoreError(.databaseMissing, "directory \(directory) does not exist")
+        }
+        let temporary = path + ".init-\(ProcessInfo.processInfo.processIdentifier)"
+        try? fm.removeItem(atPath: temporary)
+        do {
+            let queue = try DatabaseQueue(path: temporary)
+            try queue.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+            }
+            try StationStore.migrator.migrate(queue)
+            try queue.write { db in
+                try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('node', ?), ('hlc', '0'), ('createdAt', ?)",
+                    arguments: [node.rawValue, ISO8601DateFormatter().string(from: Date())])
+                for name in schema.collectionNames {
+                    let definition = try schema.collection(name)
+                    try db.execute(
+                        sql: "INSERT INTO collection (name, definition) VALUES (?, ?)",
+                        arguments: [name, Schema.definitionJSON(definition).canonicalText])
+                }
+            }
+            try queue.close()
+            for suffix in ["-wal", "-shm"] { try? fm.removeItem(atPath: temporary + suffix) }
+            guard !fm.fileExists(atPath: path) else {
+                throw StoreError(.databaseExists, "a database already exists at \(path); refusing to overwrite it")
+            }
+            try fm.moveItem(atPath: temporary, toPath: path)
+        } catch {
+            for suffix in ["", "-wal", "-shm"] { try? fm.removeItem(atPath: temporary + suffix) }
+            throw StationStore.wrap(error, path: path)
+        }
+        return try open(path: path, clock: clock)
+    }
+
+    /// Opens an existing station database.
+    public static func open(path: String, clock: @escaping @Sendable () -> UInt64 = systemClock) throws -> StationStore {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(.databaseMissing, "no station database at \(path) (create one with: station init --db \(path) --node NAME)")
+        }
+        do {
+            var config = Configuration()
+            config.busyMode = .timeout(10)
+            config.label = "station"
+            let pool = try DatabasePool(path: path, configuration: config)
+            let (node, schema) = try pool.read { db -> (NodeID, Schema) in
+                guard try db.tableExists("meta"), try db.tableExists("collection"),
+                    let name = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node'"),
+                    let node = try? NodeID(validating: name)
+                else {
+                    throw StoreError(.notAStationDatabase, "\(path) is not a station database")
+                }
+                var collections: [String: CollectionSchema] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT name, definition FROM collection") {
+                    let name: String = row["name"]
+                    collections[name] = try Schema.collection(named: name, definitionText: row["definition"])
+                }
+                return (node, Schema(collections: collections))
+            }
+            try StationStore.migrator.migrate(pool)
+            return StationStore(path: path, node: node, schema: schema, pool: pool, clock: clock)
+        } catch {
+            throw StationStore.wrap(error, path: path)
+        }
+    }
+
+    private init(path: String, node: NodeID, schema: Schema, pool: DatabasePool, clock: @escaping @Sendable () -> UInt64) {
+        self.path = path
+        self.node = node
+        self.schema = schema
+        self.pool = pool
+        self.physicalClock = clock
+        var logger = Logger(label: "stationsync.store")
+        logger[metadataKey: "node"] = "\(node.rawValue)"
+        self.logger = logger
+    }
+
+    /// Closes the database; the store is unusable afterwards.
+    public func close() throws {
+        try pool.close()
+    }
+
+    /// Maps SQLite and core errors to errors that say which database they concern.
+    static func wrap(_ error: any Error, path: String) -> any Error {
+        switch error {
+        case is StoreError, is CoreError: return error
+        case let e as DatabaseError where e.resultCode == .SQLITE_NOTADB:
+            return StoreError(.notAStationDatabase, "\(path) is not a station database (not SQLite)")
+        case let e as DatabaseError:
+            return StoreError(.sqlite, "\(path): SQLite error \(e.resultCode.rawValue): \(e.message ?? "\(e)")")
+        default: return error
+        }
+    }
+
+    /// Runs `body` in one IMMEDIATE write transaction, mapping errors.
+    func immediateTransaction<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        } catch {
+            throw StationStore.wrap(error, path: path)
+        }
+    }
+
+    /// Runs `body` on a read snapshot, mapping errors.
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(body)
+        } catch {
+            throw StationStore.wrap(error, path: path)
+        }
+    }
+}
+
+extension Schema {
+    /// One collection's definition as stored in the `collection` table.
+    static func definitionJSON(_ c: CollectionSchema) -> JSONValue {
+        guard case .object(let collections) = Schema(collections: [c.name: c]).json.objectValue?["collections"] ?? .null,
+            let definition = collections[c.name]
+        else { return .null }
+        return definition
+    }
+
+    /// Reads one stored collection definition back.
+    static func collection(named name: String, definitionText: String) throws -> CollectionSchema {
+        let definition = try JSONParser.parse(definitionText)
+        return try Schema(json: .object(["collections": .object([name: definition])])).collection(name)
+    }
+}

@@ -1,0 +1,25 @@
+import StationCore
+
+/// An error from the station store: what went wrong and with which database or record.
+public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Kinds of store errors.
+    public enum Code: String, Sendable, Equatable {
+        case databaseExists
+        case databaseMissing
+        case notAStationDatabase
+        case recordNotFound
+        case invalidInput
+        case sqlite
+    }
+
+    public var code: Code
+    /// One line naming what was wrong.
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,40 @@
+import StationCore
+
+/// A record as this node stores it: its full state, where it sits in the change feed, and what
+/// reads show of it.
+public struct StoredRecord: Sendable, Equatable {
+    public var collection: String
+    public var id: String
+    /// The change-feed sequence of the record's latest change on this node.
+    public var seq: Int64
+    /// The full mergeable state.
+    public var state: RecordState
+    /// The peer the latest change came from, or nil for a local write.
+    public var source: String?
+    /// What reads show, under the collection's policies.
+    public var view: RecordView
+}
+
+/// One entry of the local change feed: a record's latest state, stamped with the sequence of the
+/// change that produced it.
+public struct Change: Sendable, Equatable {
+    public var seq: Int64
+    public var collection: String
+    public var id: String
+    /// The record's state in canonical JSON (as stored, ready for the wire).
+    public var stateText: String
+    /// The peer the change came from, or nil for a local write.
+    public var source: String?
+}
+
+/// What merging one incoming version did.
+public enum MergeResult: String, Sendable, Equatable {
+    /// Already known (equal or older): nothing changed.
+    case unchanged
+    /// Newer than the local version: taken whole.
+    case applied
+    /// Concurrent with the local version: merged field by field.
+    case merged
+    /// A record this node did not have.
+    case created
+}

@@ -1,0 +1,161 @@
+import GRDB
+import StationCore
+
+/// One write transaction on a station database: local writes (put, add, delete) and merges of
+/// remote versions, each stamped with the next change-feed sequence. Obtained from
+/// ``StationStore/write(_:)``; everything done through it commits or rolls back together.
+public final class WriteTransaction {
+    let db: Database
+    let store: StationStore
+    var hlc: HybridLogicalClock
+    private let initialHLC: HybridLogicalClock
+    /// The sequence the next change gets.
+    private(set) var nextSeq: Int64
+
+    init(db: Database, store: StationStore) throws {
+        self.db = db
+        self.store = store
+        let raw = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hlc'").flatMap { UInt64($0) } ?? 0
+        hlc = HybridLogicalClock(last: HLCTimestamp(rawValue: raw))
+        initialHLC = hlc
+        nextSeq = (try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0) + 1
+    }
+
+    /// Persists the clock if it moved. Called once, at the end of the transaction.
+    func finish() throws {
+        if hlc != initialHLC {
+            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'hlc'", arguments: [String(hlc.last.rawValue)])
+        }
+    }
+
+    // MARK: - Local writes
+
+    /// Sets the given fields of a record and keeps the others (creating the record if needed).
+    @discardableResult
+    public func put(_ collection: String, _ id: String, _ values: [String: JSONValue]) throws -> RecordView {
+        let c = try store.schema.collection(collection)
+        try Names.checkRecordID(id, collection: collection)
+        var state = try load(collection, id) ?? RecordState()
+        try state.put(values, by: store.node, at: hlc.now(physical: store.physicalClock()), in: c, id: id)
+        return try save(state, collection: c, id: id, source: nil)
+    }
+
+    /// Adds `amount` to a counter field (creating the record if needed).
+    @discardableResult
+    public func add(_ collection: String, _ id: String, field: String, amount: Int64) throws -> RecordView {
+        let c = try store.schema.collection(collection)
+        try Names.checkRecordID(id, collection: collection)
+        var state = try load(collection, id) ?? RecordState()
+        try state.add(amount, to: field, by: store.node, at: hlc.now(physical: store.physicalClock()), in: c, id: id)
+        return try save(state, collection: c, id: id, source: nil)
+    }
+
+    /// Deletes a record (a tombstone that keeps its values). Returns nil when it was already
+    /// deleted; throws when it never existed.
+    @discardableResult
+    public func delete(_ collection: String, _ id: String) throws -> RecordView? {
+        let c = try store.schema.collection(collection)
+        guard var state = try load(collection, id) else {
+            throw StoreError(.recordNotFound, "\(collection)/\(id) does not exist")
+        }
+        guard try state.delete(by: store.node, at: hlc.now(physical: store.physicalClock()), in: c, id: id) != nil else {
+            return nil
+        }
+        return try save(state, collection: c, id: id, source: nil)
+    }
+
+    // MARK: - Remote versions
+
+    /// Merges a version received from `peer` (nil: unknown origin). The version is validated
+    /// against the schema first; an invalid one throws and, the caller rolling back, changes nothing.
+    @discardableResult
+    public func merge(_ collection: String, _ id: String, _ incoming: RecordState, from peer: String?) throws -> MergeResult {
+        let c = try store.schema.collection(collection)
+        try Names.checkRecordID(id, collection: collection)
+        try incoming.check(against: c)
+        hlc.observe(incoming.latestTime, physical: store.physicalClock())
+        guard var state = try load(collection, id) else {
+            guard !incoming.isEmpty else { return .unchanged }
+            _ = try save(incoming, collection: c, id: id, source: peer)
+            return .created
+        }
+        switch state.merge(incoming) {
+        case .unchanged:
+            return .unchanged
+        case .fastForward:
+            _ = try save(state, collection: c, id: id, source: peer)
+            return .applied
+        case .merged:
+            _ = try save(state, collection: c, id: id, source: peer)
+            return .merged
+        }
+    }
+
+    /// Records the cursor reached in `peer`'s change feed, in this same transaction as the batch
+    /// merged from it, so a crash never separates the two.
+    public func setPulledCursor(_ cursor: String, peer: String) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO checkpoint (peer, pulled, updatedAt) VALUES (?, ?, datetime('now'))
+                ON CONFLICT(peer) DO UPDATE SET pulled = excluded.pulled, updatedAt = excluded.updatedAt
+                """,
+            arguments: [peer, cursor])
+    }
+
+    // MARK: - Rows
+
+    /// The stored state of a record, or nil.
+    func load(_ collection: String, _ id: String) throws -> RecordState? {
+        let statement = try db.cachedStatement(sql: "SELECT state FROM record WHERE collection = ? AND id = ?")
+        guard let text = try String.fetchOne(statement, arguments: [collection, id]) else { return nil }
+        return try RecordState(jsonText: text)
+    }
+
+    /// Writes a record's state with the next sequence.
+    func save(_ state: RecordState, collection: CollectionSchema, id: String, source: String?) throws -> RecordView {
+        let view = state.view(in: collection, id: id)
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO record (collection, id, seq, state, deleted, conflicted, conflicts, source)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(collection, id) DO UPDATE SET
+                    seq = excluded.seq, state = excluded.state, deleted = excluded.deleted,
+                    conflicted = excluded.conflicted, conflicts = excluded.conflicts, source = excluded.source
+                """)
+        try statement.execute(arguments: [
+            collection.name, id, nextSeq, state.canonicalText, view.deleted, view.conflicted, view.conflicts.count, source,
+        ])
+        nextSeq += 1
+        return view
+    }
+}
+
+extension StationStore {
+    /// Runs `body` in one IMMEDIATE transaction: all its writes commit together, or none do.
+    public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
+        try immediateTransaction { db in
+            let transaction = try WriteTransaction(db: db, store: self)
+            let result = try body(transaction)
+            try transaction.finish()
+            return result
+        }
+    }
+
+    /// Sets the given fields of a record and keeps the others: one write, one transaction.
+    @discardableResult
+    public func put(_ collection: String, _ id: String, _ values: [String: JSONValue]) throws -> RecordView {
+        try write { try $0.put(collection, id, values) }
+    }
+
+    /// Adds `amount` (possibly negative) to a counter field: one write, one transaction.
+    @discardableResult
+    public func add(_ collection: String, _ id: String, field: String, amount: Int64) throws -> RecordView {
+        try write { try $0.add(collection, id, field: field, amount: amount) }
+    }
+
+    /// Deletes a record: one write, one transaction. Nil when it was already deleted.
+    @discardableResult
+    public func delete(_ collection: String, _ id: String) throws -> RecordView? {
+        try write { try $0.delete(collection, id) }
+    }
+}
