@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import StationCore
+import StationStore
+
+extension StationCommand {
+    /// `station import`: bulk load from JSON Lines.
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Bulk load records from JSON Lines: one object per line with \"id\" and the fields.",
+            discussion: """
+                Each line is a put (given fields set, others kept). The whole file is checked before
+                anything is written: a bad line stops the import with its line number and the
+                database unchanged. Records are then written in batched transactions. FILE '-' reads stdin.
+                """)
+
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "The collection.") var collection: String
+        @Argument(help: ArgumentHelp("A JSON Lines file, or - for standard input.", valueName: "file")) var file: String
+        @Option(help: "Records per transaction.") var batchSize = 1000
+
+        func validate() throws {
+            guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
+        }
+
+        func run() throws {
+            try reportingErrors {
+                let store = try database.open()
+                let c = try store.schema.collection(collection)
+                var spooled: String?
+                defer { if let spooled { try? FileManager.default.removeItem(atPath: spooled) } }
+                var path = file
+                if file == "-" {
+                    spooled = NSTemporaryDirectory() + "station-import-\(UUID().uuidString).jsonl"
+                    guard FileManager.default.createFile(atPath: spooled!, contents: nil) else {
+                        throw CommandFailure("cannot spool standard input to \(spooled!)")
+                    }
+                    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: spooled!))
+                    while case let chunk = FileHandle.standardInput.readData(ofLength: 1 << 20), !chunk.isEmpty { out.write(chunk) }
+                    try out.close()
+                    path = spooled!
+                }
+                let started = Date()
+                // Pass 1: check every line; nothing is written if one is bad.
+                var total = 0
+                try forEachLine(path) { _, _, _ in total += 1 }
+                // Pass 2: write in batches.
+                var progress = ProgressBar(total: total, label: "importing \(collection)")
+                var batch: [(String, [String: JSONValue])] = []
+                var done = 0
+                func flush() throws {
+                    guard !batch.isEmpty else { return }
+                    try store.write { tx in for (id, values) in batch { try tx.put(c.name, id, values) } }
+                    done += batch.count
+                    batch.removeAll(keepingCapacity: true)
+                    progress.update(done)
+                }
+                try forEachLine(path) { _, id, values in
+                    batch.append((id, values))
+                    if batch.count >= batchSize { try flush() }
+                }
+                try flush()
+                progress.finish()
+                let seconds = Date().timeIntervalSince(started)
+                print("imported \(done) record\(done == 1 ? "" : "s") into \(collection) in \(String(format: "%.2f", seconds)) s")
+
+                func forEachLine(_ path: String, _ body: (Int, String, [String: JSONValue]) throws -> Void) throws {
+                    var reader = try LineReader(path: path)
+                    var number = 0
+                    while let line = reader.next() {
+                        number += 1
+                        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                        let (id, values) = try checkLine(line, number: number, collection: c)
+                        try body(number, id, values)
+                    }
+                }
+            }
+        }
+
+        /// Parses and checks one line the way a put would, without touching the database.
+        func checkLine(_ line: [UInt8], number: Int, collection c: CollectionSchema) throws -> (String, [String: JSONValue]) {
+            func bad(_ message: String) -> CommandFailure { CommandFailure("line \(number): \(message); nothing was imported") }
+            let value: JSONValue
+            do {
+                value = try JSONParser.parse(bytes: line)
+            } catch {
+                throw bad("\(error)")
+            }
+            guard var object = value.objectValue else { throw bad("expected a JSON object, found \(value.typeName)") }
+            guard let id = object.removeValue(forKey: "id")?.stringValue else { throw bad("needs a string \"id\"") }
+            do {
+                try Names.checkRecordID(id, collection: c.name)
+                var probe = RecordState()
+                try probe.put(object, by: "probe", at: .zero, in: c, id: id)
+            } catch {
+                throw bad("\(error)")
+            }
+            return (id, object)
+        }
+    }
+}

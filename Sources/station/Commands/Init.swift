@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import StationCore
+import StationSeeds
+import StationStore
+
+extension StationCommand {
+    /// `station init`: creates a new station database.
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a station database for a node.",
+            discussion: "Refuses to overwrite an existing file. Without --schema, the service center's schema (seeds/schema.json) is used.")
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(help: ArgumentHelp("This node's name: 1-64 characters of a-z, 0-9 and '-'.", valueName: "name"))
+        var node: String
+
+        @Option(help: ArgumentHelp("A schema file (JSON) naming collections and field policies.", valueName: "file"))
+        var schema: String?
+
+        func run() throws {
+            try reportingErrors {
+                let node = try NodeID(validating: node)
+                let schema = try loadSchema()
+                let path = try database.path
+                let store = try StationStore.create(path: path, node: node, schema: schema)
+                try store.close()
+                print("initialized \(path) for node \(node) with \(schema.collections.count) collections")
+            }
+        }
+
+        func loadSchema() throws -> Schema {
+            guard let file = schema else { return DefaultSchema.schema }
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw CommandFailure("cannot read schema file \(file)")
+            }
+            do {
+                return try Schema(jsonText: String(decoding: data, as: UTF8.self))
+            } catch {
+                throw CommandFailure("\(file): \(error)")
+            }
+        }
+    }
+}

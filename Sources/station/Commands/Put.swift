@@ -1,0 +1,53 @@
+import ArgumentParser
+import StationCore
+import StationStore
+
+extension StationCommand {
+    /// `station put`: sets fields of a record, keeping the others.
+    struct Put: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set fields of a record (creating it if needed); other fields are kept.",
+            discussion: """
+                JSON_OBJECT holds the fields to set, e.g. '{"status": "open", "phone": "555-0101"}'.
+                null unsets a field. Putting a counter field sets its total (a stocktake); concurrent
+                increments made elsewhere still add up on top.
+                """)
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The collection.") var collection: String
+        @Argument(help: "The record id.") var id: String
+        @Argument(help: ArgumentHelp("The fields to set, as a JSON object.", valueName: "json-object")) var fields: String
+
+        func run() throws {
+            try reportingErrors {
+                let values = try parseFieldsObject(fields)
+                let store = try database.open()
+                try store.put(collection, id, values)
+                try printRecord(store, collection, id, json: output.json)
+            }
+        }
+    }
+}
+
+/// Parses a command-line JSON object of fields.
+func parseFieldsObject(_ text: String) throws -> [String: JSONValue] {
+    let value: JSONValue
+    do {
+        value = try JSONParser.parse(text)
+    } catch {
+        throw CommandFailure("fields: \(error)")
+    }
+    guard let object = value.objectValue else {
+        throw CommandFailure("fields must be a JSON object like '{\"name\": \"value\"}', not \(value.typeName)")
+    }
+    return object
+}
+
+/// Prints a record as stored (after a write, or for `get`).
+func printRecord(_ store: StationStore, _ collection: String, _ id: String, json: Bool) throws {
+    guard let record = try store.record(collection, id) else {
+        throw CommandFailure("\(collection)/\(id) does not exist")
+    }
+    print(json ? RecordOutput.json(record).canonicalText : RecordOutput.text(record))
+}

@@ -1,0 +1,104 @@
+import Foundation
+import StationCore
+import StationStore
+
+/// How records, conflicts and changes are printed: JSON for scripts, tables for people.
+enum RecordOutput {
+    /// The `--json` object of one record: `collection`, `id`, `fields`, `deleted`, `clock`,
+    /// `conflicted`, `conflicts`, `seq`, `updatedAt`, `source`.
+    static func json(_ r: StoredRecord) -> JSONValue {
+        .object([
+            "collection": .string(r.collection),
+            "id": .string(r.id),
+            "fields": .object(r.view.fields),
+            "deleted": .bool(r.view.deleted),
+            "clock": clockJSON(r.state.clock),
+            "conflicted": .bool(r.view.conflicted),
+            "conflicts": .array(r.view.conflicts.map(conflictJSON)),
+            "seq": .int(r.seq),
+            "updatedAt": .string(isoTime(r.state.latestTime)),
+            "source": r.source.map { .string($0) } ?? .null,
+        ])
+    }
+
+    static func clockJSON(_ clock: VectorClock) -> JSONValue {
+        .object(Dictionary(uniqueKeysWithValues: clock.sortedEntries.map { ($0.node.rawValue, JSONValue.int(Int64($0.counter))) }))
+    }
+
+    /// A conflict: `id`, `collection`, `record`, `field`, `policy`, `automatic`, `rule`, and
+    /// `values` in order (the value reads show first).
+    static func conflictJSON(_ c: Conflict) -> JSONValue {
+        .object([
+            "id": .string(c.id),
+            "collection": .string(c.collection),
+            "record": .string(c.recordID),
+            "field": .string(c.field),
+            "policy": .string(c.policy),
+            "automatic": .bool(c.automatic),
+            "rule": .string(c.rule),
+            "values": .array(c.values.map { v in
+                .object([
+                    "value": v.value,
+                    "node": .string(v.dot.node.rawValue),
+                    "counter": .int(Int64(v.dot.counter)),
+                    "time": .string(isoTime(v.time)),
+                ])
+            }),
+        ])
+    }
+
+    /// An HLC time as ISO 8601 with milliseconds (UTC).
+    static func isoTime(_ t: HLCTimestamp) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: Date(timeIntervalSince1970: Double(t.wall) / 1000))
+    }
+
+    /// A value for a table cell: strings bare, everything else as JSON.
+    static func cell(_ v: JSONValue) -> String {
+        if case .string(let s) = v { return s }
+        return v.canonicalText
+    }
+
+    /// The human form of one record.
+    static func text(_ r: StoredRecord) -> String {
+        var lines: [String] = []
+        var status: [String] = []
+        if r.view.deleted { status.append("DELETED") }
+        if r.view.conflicted { status.append("CONFLICTED") }
+        lines.append("\(r.collection)/\(r.id)" + (status.isEmpty ? "" : "  [" + status.joined(separator: ", ") + "]"))
+        let names = r.view.fields.keys.sorted()
+        let width = names.map(\.count).max() ?? 0
+        for name in names {
+            lines.append("  " + name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + cell(r.view.fields[name]!))
+        }
+        lines.append("  clock \(r.state.clock)  seq \(r.seq)  updated \(isoTime(r.state.latestTime))" + (r.source.map { "  from \($0)" } ?? ""))
+        for c in r.view.conflicts {
+            let kind = c.automatic ? "decided automatically" : "waiting for a person"
+            lines.append("  conflict \(c.id) on \(c.field) (\(c.policy), \(kind)):")
+            for (n, v) in c.values.enumerated() {
+                lines.append("    [\(n)] \(cell(v.value))  from \(v.dot.node) \(v.dot) at \(isoTime(v.time))" + (n == 0 ? "  <- shown" : ""))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// A plain table with a header row; the last column is cut to the terminal width.
+    static func table(_ header: [String], _ rows: [[String]]) -> String {
+        var widths = header.map(\.count)
+        for row in rows { for (i, c) in row.enumerated() { widths[i] = max(widths[i], c.count) } }
+        let maxLast = max(20, Terminal.width - widths.dropLast().reduce(0) { $0 + $1 + 2 })
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, c in
+                if i == cells.count - 1 { return c.count > maxLast ? String(c.prefix(maxLast - 1)) + "…" : c }
+                return c.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        return ([line(header)] + rows.map(line)).joined(separator: "\n")
+    }
+
+    /// `k=v, k=v` for a table cell.
+    static func summary(_ fields: [String: JSONValue]) -> String {
+        fields.keys.sorted().map { "\($0)=\(cell(fields[$0]!))" }.joined(separator: ", ")
+    }
+}
