@@ -11,6 +11,6 @@ struct StationCommand: ParsableCommand {
             Start with: station init --db hotline.sqlite --node hotline
             """,
         subcommands: [
-            Init.self, Put.self, Add.self, Get.self, List.self, Delete.self, Changes.self, Import.self, Info.self,
+            Init.self, Put.self, Add.self, Get.self, List.self, Delete.self, Changes.self, Import.self, Export.self, Merge.self, Info.self,
         ])
 }

@@ -27,23 +27,15 @@ extension StationCommand {
             try reportingErrors {
                 let store = try database.open()
                 let c = try store.schema.collection(collection)
-                var spooled: String?
-                defer { if let spooled { try? FileManager.default.removeItem(atPath: spooled) } }
-                var path = file
-                if file == "-" {
-                    spooled = NSTemporaryDirectory() + "station-import-\(UUID().uuidString).jsonl"
-                    guard FileManager.default.createFile(atPath: spooled!, contents: nil) else {
-                        throw CommandFailure("cannot spool standard input to \(spooled!)")
-                    }
-                    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: spooled!))
-                    while case let chunk = FileHandle.standardInput.readData(ofLength: 1 << 20), !chunk.isEmpty { out.write(chunk) }
-                    try out.close()
-                    path = spooled!
-                }
+                let input = try InputFile(file)
+                defer { input.cleanUp() }
                 let started = Date()
                 // Pass 1: check every line; nothing is written if one is bad.
                 var total = 0
-                try forEachLine(path) { _, _, _ in total += 1 }
+                try input.forEachLine { number, line in
+                    _ = try checkLine(line, number: number, collection: c)
+                    total += 1
+                }
                 // Pass 2: write in batches.
                 var progress = ProgressBar(total: total, label: "importing \(collection)")
                 var batch: [(String, [String: JSONValue])] = []
@@ -55,25 +47,14 @@ extension StationCommand {
                     batch.removeAll(keepingCapacity: true)
                     progress.update(done)
                 }
-                try forEachLine(path) { _, id, values in
-                    batch.append((id, values))
+                try input.forEachLine { number, line in
+                    batch.append(try checkLine(line, number: number, collection: c))
                     if batch.count >= batchSize { try flush() }
                 }
                 try flush()
                 progress.finish()
                 let seconds = Date().timeIntervalSince(started)
                 print("imported \(done) record\(done == 1 ? "" : "s") into \(collection) in \(String(format: "%.2f", seconds)) s")
-
-                func forEachLine(_ path: String, _ body: (Int, String, [String: JSONValue]) throws -> Void) throws {
-                    var reader = try LineReader(path: path)
-                    var number = 0
-                    while let line = reader.next() {
-                        number += 1
-                        if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-                        let (id, values) = try checkLine(line, number: number, collection: c)
-                        try body(number, id, values)
-                    }
-                }
             }
         }
 

@@ -1,0 +1,40 @@
+import Foundation
+
+/// A JSON Lines input that is read twice: once to check every line, once to apply them. Standard
+/// input ('-') is spooled to a temporary file first, so both passes stream and memory stays flat.
+struct InputFile {
+    let path: String
+    private let spooled: Bool
+
+    init(_ argument: String) throws {
+        guard argument == "-" else {
+            guard FileManager.default.isReadableFile(atPath: argument) else { throw CommandFailure("cannot read \(argument)") }
+            path = argument
+            spooled = false
+            return
+        }
+        path = NSTemporaryDirectory() + "station-input-\(UUID().uuidString).jsonl"
+        spooled = true
+        guard FileManager.default.createFile(atPath: path, contents: nil), let out = FileHandle(forWritingAtPath: path) else {
+            throw CommandFailure("cannot spool standard input to \(path)")
+        }
+        while case let chunk = FileHandle.standardInput.readData(ofLength: 1 << 20), !chunk.isEmpty { out.write(chunk) }
+        try out.close()
+    }
+
+    /// Calls `body` with each non-blank line and its 1-based number.
+    func forEachLine(_ body: (_ number: Int, _ line: [UInt8]) throws -> Void) throws {
+        var reader = try LineReader(path: path)
+        var number = 0
+        while let line = reader.next() {
+            number += 1
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            try body(number, line)
+        }
+    }
+
+    /// Removes the spooled copy of standard input, if any.
+    func cleanUp() {
+        if spooled { try? FileManager.default.removeItem(atPath: path) }
+    }
+}
