@@ -77,7 +77,8 @@ enum RecordOutput {
             let kind = c.automatic ? "decided automatically" : "waiting for a person"
             lines.append("  conflict \(c.id) on \(c.field) (\(c.policy), \(kind)):")
             for (n, v) in c.values.enumerated() {
-                lines.append("    [\(n)] \(cell(v.value))  from \(v.dot.node) \(v.dot) at \(isoTime(v.time))" + (n == 0 ? "  <- shown" : ""))
+                let shown = c.field == Conflict.existenceField ? (v.value == .bool(true) ? "delete" : "update") : cell(v.value)
+                lines.append("    [\(n)] \(shown)  from \(v.dot.node) \(v.dot) at \(isoTime(v.time))" + (n == 0 ? "  <- shown" : ""))
             }
         }
         return lines.joined(separator: "\n")
