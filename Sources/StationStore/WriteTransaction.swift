@@ -31,29 +31,32 @@ public final class WriteTransaction {
     // MARK: - Local writes
 
     /// Sets the given fields of a record and keeps the others (creating the record if needed).
+    /// Returns the record's new state.
     @discardableResult
-    public func put(_ collection: String, _ id: String, _ values: [String: JSONValue]) throws -> RecordView {
+    public func put(_ collection: String, _ id: String, _ values: [String: JSONValue]) throws -> RecordState {
         let c = try store.schema.collection(collection)
         try Names.checkRecordID(id, collection: collection)
         var state = try load(collection, id) ?? RecordState()
         try state.put(values, by: store.node, at: hlc.now(physical: store.physicalClock()), in: c, id: id)
-        return try save(state, collection: c, id: id, source: nil)
+        try save(state, collection: c, id: id, source: nil)
+        return state
     }
 
     /// Adds `amount` to a counter field (creating the record if needed).
     @discardableResult
-    public func add(_ collection: String, _ id: String, field: String, amount: Int64) throws -> RecordView {
+    public func add(_ collection: String, _ id: String, field: String, amount: Int64) throws -> RecordState {
         let c = try store.schema.collection(collection)
         try Names.checkRecordID(id, collection: collection)
         var state = try load(collection, id) ?? RecordState()
         try state.add(amount, to: field, by: store.node, at: hlc.now(physical: store.physicalClock()), in: c, id: id)
-        return try save(state, collection: c, id: id, source: nil)
+        try save(state, collection: c, id: id, source: nil)
+        return state
     }
 
     /// Deletes a record (a tombstone that keeps its values). Returns nil when it was already
     /// deleted; throws when it never existed.
     @discardableResult
-    public func delete(_ collection: String, _ id: String) throws -> RecordView? {
+    public func delete(_ collection: String, _ id: String) throws -> RecordState? {
         let c = try store.schema.collection(collection)
         guard var state = try load(collection, id) else {
             throw StoreError(.recordNotFound, "\(collection)/\(id) does not exist")
@@ -61,7 +64,8 @@ public final class WriteTransaction {
         guard try state.delete(by: store.node, at: hlc.now(physical: store.physicalClock()), in: c, id: id) != nil else {
             return nil
         }
-        return try save(state, collection: c, id: id, source: nil)
+        try save(state, collection: c, id: id, source: nil)
+        return state
     }
 
     // MARK: - Remote versions
@@ -76,17 +80,17 @@ public final class WriteTransaction {
         hlc.observe(incoming.latestTime, physical: store.physicalClock())
         guard var state = try load(collection, id) else {
             guard !incoming.isEmpty else { return .unchanged }
-            _ = try save(incoming, collection: c, id: id, source: peer)
+            try save(incoming, collection: c, id: id, source: peer)
             return .created
         }
         switch state.merge(incoming) {
         case .unchanged:
             return .unchanged
         case .fastForward:
-            _ = try save(state, collection: c, id: id, source: peer)
+            try save(state, collection: c, id: id, source: peer)
             return .applied
         case .merged:
-            _ = try save(state, collection: c, id: id, source: peer)
+            try save(state, collection: c, id: id, source: peer)
             return .merged
         }
     }
@@ -112,8 +116,8 @@ public final class WriteTransaction {
     }
 
     /// Writes a record's state with the next sequence.
-    func save(_ state: RecordState, collection: CollectionSchema, id: String, source: String?) throws -> RecordView {
-        let view = state.view(in: collection, id: id)
+    func save(_ state: RecordState, collection: CollectionSchema, id: String, source: String?) throws {
+        let status = state.status(in: collection)
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO record (collection, id, seq, state, deleted, conflicted, conflicts, source)
@@ -123,10 +127,9 @@ public final class WriteTransaction {
                     conflicted = excluded.conflicted, conflicts = excluded.conflicts, source = excluded.source
                 """)
         try statement.execute(arguments: [
-            collection.name, id, nextSeq, state.canonicalText, view.deleted, view.conflicted, view.conflicts.count, source,
+            collection.name, id, nextSeq, state.canonicalText, status.deleted, status.conflicted, status.conflicts, source,
         ])
         nextSeq += 1
-        return view
     }
 }
 
@@ -143,19 +146,19 @@ extension StationStore {
 
     /// Sets the given fields of a record and keeps the others: one write, one transaction.
     @discardableResult
-    public func put(_ collection: String, _ id: String, _ values: [String: JSONValue]) throws -> RecordView {
+    public func put(_ collection: String, _ id: String, _ values: [String: JSONValue]) throws -> RecordState {
         try write { try $0.put(collection, id, values) }
     }
 
     /// Adds `amount` (possibly negative) to a counter field: one write, one transaction.
     @discardableResult
-    public func add(_ collection: String, _ id: String, field: String, amount: Int64) throws -> RecordView {
+    public func add(_ collection: String, _ id: String, field: String, amount: Int64) throws -> RecordState {
         try write { try $0.add(collection, id, field: field, amount: amount) }
     }
 
     /// Deletes a record: one write, one transaction. Nil when it was already deleted.
     @discardableResult
-    public func delete(_ collection: String, _ id: String) throws -> RecordView? {
+    public func delete(_ collection: String, _ id: String) throws -> RecordState? {
         try write { try $0.delete(collection, id) }
     }
 }

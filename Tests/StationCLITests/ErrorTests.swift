@@ -81,7 +81,7 @@ struct ErrorTests {
     ])
     func missingDatabaseIsNotCreated(_ args: [String]) throws {
         let box = try Sandbox()
-        let result = try box.run([args[0], "--db", box.db] + args.dropFirst(), stdin: Data(#"{"id": "stk-1"}"#.utf8))
+        let result = try box.runOnDatabase(args, stdin: Data(#"{"id": "stk-1"}"#.utf8))
         #expect(result.status != 0)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.contains(box.db), "stderr should name the database:\n\(result)")

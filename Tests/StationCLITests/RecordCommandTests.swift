@@ -40,6 +40,9 @@ struct RecordCommandTests {
         try box.run(["add", "inventory", "rice", "quantity", "-10", "--db", box.db]).expectSuccess()
         try box.ok("add", "inventory", "rice", "quantity", "+4")
         #expect(jsonInt(fields(try box.record("inventory", "rice"))["quantity"]) == 7)
+        // The conventional `--` before a negative amount works too.
+        try box.ok("add", "inventory", "rice", "quantity", "--", "-3")
+        #expect(jsonInt(fields(try box.record("inventory", "rice"))["quantity"]) == 4)
     }
 
     @Test func addCreatesTheRecordAndCanGoBelowZero() throws {

@@ -168,7 +168,12 @@ import Testing
             guard (try? RecordState(jsonText: state.canonicalText, collection: c)) == state else {
                 return "\(key): canonical form does not decode to itself"
             }
-            _ = state.view(in: c, id: id)
+            // 7. The cheap status the store keeps per row agrees with the full view.
+            let view = state.view(in: c, id: id)
+            let status = state.status(in: c)
+            guard status.deleted == view.deleted, status.conflicted == view.conflicted, status.conflicts == view.conflicts.count else {
+                return "\(key): status \(status) disagrees with the view"
+            }
         }
         return nil
     }

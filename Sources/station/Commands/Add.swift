@@ -18,13 +18,16 @@ extension StationCommand {
         @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The integer to add, e.g. 5 or -2.", valueName: "amount"))
         var amountArgument: [String]
 
-        var amount: Int64 { (try? parseAmount(amountArgument.first ?? "")) ?? 0 }
+        /// The amount, with a `--` separator (`add c id f -- -3`) allowed before it.
+        private var amountWords: [String] { amountArgument.filter { $0 != "--" } }
+
+        var amount: Int64 { (try? parseAmount(amountWords.first ?? "")) ?? 0 }
 
         func validate() throws {
-            guard amountArgument.count == 1 else {
-                throw ValidationError(amountArgument.isEmpty ? "missing the amount to add" : "expected one amount, got \(amountArgument.joined(separator: " "))")
+            guard amountWords.count == 1 else {
+                throw ValidationError(amountWords.isEmpty ? "missing the amount to add" : "expected one amount, got \(amountWords.joined(separator: " "))")
             }
-            _ = try parseAmount(amountArgument[0])
+            _ = try parseAmount(amountWords[0])
         }
 
         func run() throws {

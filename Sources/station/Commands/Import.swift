@@ -36,19 +36,36 @@ extension StationCommand {
                     _ = try checkLine(line, number: number, collection: c)
                     total += 1
                 }
-                // Pass 2: write in batches.
+                // Pass 2: write in batches, one transaction each. A write can still fail against a
+                // stored record (a counter pushed past 64 bits, a disk error): its whole batch is
+                // rolled back and the message says what the earlier batches imported.
                 var progress = ProgressBar(total: total, label: "importing \(collection)")
-                var batch: [(String, [String: JSONValue])] = []
+                var batch: [(line: Int, id: String, values: [String: JSONValue])] = []
                 var done = 0
                 func flush() throws {
                     guard !batch.isEmpty else { return }
-                    try store.write { tx in for (id, values) in batch { try tx.put(c.name, id, values) } }
+                    var current = batch[0].line
+                    do {
+                        try store.write { tx in
+                            for entry in batch {
+                                current = entry.line
+                                try tx.put(c.name, entry.id, entry.values)
+                            }
+                        }
+                    } catch {
+                        progress.finish()
+                        let kept = done == 0
+                            ? "nothing was imported"
+                            : "the \(done) records before line \(batch[0].line) were imported in earlier batches; nothing from line \(batch[0].line) on"
+                        throw CommandFailure("line \(current): \(error); \(kept)")
+                    }
                     done += batch.count
                     batch.removeAll(keepingCapacity: true)
                     progress.update(done)
                 }
                 try input.forEachLine { number, line in
-                    batch.append(try checkLine(line, number: number, collection: c))
+                    let (id, values) = try checkLine(line, number: number, collection: c)
+                    batch.append((number, id, values))
                     if batch.count >= batchSize { try flush() }
                 }
                 try flush()

@@ -84,11 +84,11 @@ enum RecordOutput {
         return lines.joined(separator: "\n")
     }
 
-    /// A plain table with a header row; the last column is cut to the terminal width.
+    /// A plain table with a header row; on a terminal, the last column is cut to its width.
     static func table(_ header: [String], _ rows: [[String]]) -> String {
         var widths = header.map(\.count)
         for row in rows { for (i, c) in row.enumerated() { widths[i] = max(widths[i], c.count) } }
-        let maxLast = max(20, Terminal.width - widths.dropLast().reduce(0) { $0 + $1 + 2 })
+        let maxLast = Terminal.stdoutIsTerminal ? max(20, Terminal.width - widths.dropLast().reduce(0) { $0 + $1 + 2 }) : Int.max
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { i, c in
                 if i == cells.count - 1 { return c.count > maxLast ? String(c.prefix(maxLast - 1)) + "…" : c }
