@@ -3,16 +3,21 @@ import PackageDescription
 
 let package = Package(
     name: "StationSync",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "StationCore", targets: ["StationCore"]),
         .library(name: "StationStore", targets: ["StationStore"]),
         .executable(name: "station", targets: ["station"]),
+        .executable(name: "hub", targets: ["hub"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Pure core: clocks, versions, the merge rule, conflicts, JSON values. No I/O.
@@ -27,12 +32,62 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // The sync engine: push/pull over a transport, the server-side handlers, tokens.
+        .target(
+            name: "StationSync",
+            dependencies: [
+                "StationCore", "StationStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // libcurl, found with pkg-config (apt: libcurl4-openssl-dev), and fixed-signature wrappers
+        // for its variadic setopt/getinfo.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "CCurlShim", dependencies: ["CCurl"]),
+        // gzip through the system zlib (apt: zlib1g-dev), for request and response bodies.
+        .target(name: "CStationZlib", linkerSettings: [.linkedLibrary("z")]),
+        .target(name: "StationGzip", dependencies: ["CStationZlib"]),
+        // The HTTP client over libcurl and the sync transport that uses it.
+        .target(
+            name: "StationHTTP",
+            dependencies: [
+                "CCurlShim", "StationGzip", "StationCore", "StationSync",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // The protocol served over HTTP (Hummingbird), by the hub and by `station serve`.
+        .target(
+            name: "StationServer",
+            dependencies: [
+                "StationCore", "StationStore", "StationSync", "StationGzip",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // What the `station` and `hub` tools share: options, output, error reporting, sync and serve.
+        .target(
+            name: "StationCommands",
+            dependencies: [
+                "StationCore", "StationStore", "StationSync", "StationHTTP", "StationServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]),
         // The `station` command line tool.
         .executableTarget(
             name: "station",
             dependencies: [
-                "StationCore", "StationStore", "StationSeeds",
+                "StationCore", "StationStore", "StationSeeds", "StationSync", "StationHTTP", "StationServer", "StationCommands",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // The `hub` command line tool: the center's node, its tokens, its server.
+        .executableTarget(
+            name: "hub",
+            dependencies: [
+                "StationCore", "StationStore", "StationSeeds", "StationSync", "StationHTTP", "StationServer", "StationCommands",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         // Measures local write throughput against a plain GRDB insert of the same rows.
         .executableTarget(
@@ -44,6 +99,16 @@ let package = Package(
         .testTarget(name: "StationCoreTests", dependencies: ["StationCore", "StationSeeds"]),
         .testTarget(name: "StationStoreTests", dependencies: ["StationStore", "StationSeeds"]),
         .testTarget(name: "StationCLITests", dependencies: ["StationCore"]),
+        .testTarget(name: "StationSyncTests", dependencies: ["StationSync", "StationStore", "StationSeeds"]),
+        .testTarget(name: "StationHTTPTests", dependencies: ["StationHTTP", "StationGzip", "StationServer", "StationSync", "StationStore",
+            .product(name: "Hummingbird", package: "hummingbird")]),
+        .testTarget(
+            name: "StationServerTests",
+            dependencies: [
+                "StationServer", "StationSync", "StationStore", "StationSeeds",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]),
+        .testTarget(name: "EndToEndTests", dependencies: ["StationCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import StationCore
 
@@ -23,7 +24,9 @@ extension StationStore {
     ///
     /// `excludingSource` leaves out changes that arrived from that peer, so they are not echoed
     /// back to it; the cursor still moves past them.
-    public func changes(since: Int64, limit: Int, excludingSource: String? = nil) throws -> ChangeBatch {
+    /// `collections`, when given, keeps only changes of those collections (a station's read
+    /// permission); the cursor still moves past the others.
+    public func changes(since: Int64, limit: Int, excludingSource: String? = nil, collections: Set<String>? = nil) throws -> ChangeBatch {
         precondition(limit > 0)
         return try read { db in
             let rows = try Row.fetchAll(
@@ -37,6 +40,7 @@ extension StationStore {
                 let change = Change(seq: row["seq"], collection: row["collection"], id: row["id"], stateText: row["state"], source: row["source"])
                 next = change.seq
                 if let excluded = excludingSource, change.source == excluded { continue }
+                if let collections, !collections.contains(change.collection) { continue }
                 changes.append(change)
             }
             return ChangeBatch(changes: changes, nextSince: next, hasMore: hasMore)
@@ -50,14 +54,25 @@ public struct Checkpoint: Sendable, Equatable {
     public var pushed: Int64
     /// The peer's cursor after the last batch pulled from it ("" before the first pull).
     public var pulled: String
+    /// The peer's database id these positions refer to ("" before the first sync).
+    public var peerDatabase: String = ""
+    /// When the checkpoint last moved (SQLite `datetime('now')`, UTC), or nil.
+    public var updatedAt: String? = nil
+
+    public init(pushed: Int64, pulled: String, peerDatabase: String = "", updatedAt: String? = nil) {
+        self.pushed = pushed
+        self.pulled = pulled
+        self.peerDatabase = peerDatabase
+        self.updatedAt = updatedAt
+    }
 }
 
 extension StationStore {
     /// The checkpoint kept for `peer` (zeroes before the first sync).
     public func checkpoint(peer: String) throws -> Checkpoint {
         try read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT pushed, pulled FROM checkpoint WHERE peer = ?", arguments: [peer])
-            return Checkpoint(pushed: row?["pushed"] ?? 0, pulled: row?["pulled"] ?? "")
+            let row = try Row.fetchOne(db, sql: "SELECT pushed, pulled, peerDatabase, updatedAt FROM checkpoint WHERE peer = ?", arguments: [peer])
+            return Checkpoint(pushed: row?["pushed"] ?? 0, pulled: row?["pulled"] ?? "", peerDatabase: row?["peerDatabase"] ?? "", updatedAt: row?["updatedAt"])
         }
     }
 
@@ -71,5 +86,108 @@ extension StationStore {
                     """,
                 arguments: [peer, seq])
         }
+    }
+}
+
+extension StationStore {
+    /// All checkpoints, by peer.
+    public func checkpoints() throws -> [String: Checkpoint] {
+        try read { db in
+            var result: [String: Checkpoint] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT peer, pushed, pulled, peerDatabase, updatedAt FROM checkpoint") {
+                result[row["peer"]] = Checkpoint(pushed: row["pushed"], pulled: row["pulled"], peerDatabase: row["peerDatabase"], updatedAt: row["updatedAt"])
+            }
+            return result
+        }
+    }
+
+    /// Starts over with `peer` whose database is now `peerDatabase` (first sync, or the peer's
+    /// database was replaced): everything will be pushed and pulled again. Merging is idempotent,
+    /// so this repeats work but never harms.
+    public func resetCheckpoint(peer: String, peerDatabase: String) throws {
+        try immediateTransaction { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO checkpoint (peer, pushed, pulled, peerDatabase, updatedAt) VALUES (?, 0, '', ?, datetime('now'))
+                    ON CONFLICT(peer) DO UPDATE SET pushed = 0, pulled = '', peerDatabase = excluded.peerDatabase, updatedAt = excluded.updatedAt
+                    """,
+                arguments: [peer, peerDatabase])
+        }
+    }
+
+    /// Adds to the stored schema what `additions` declares and it does not (new collections, newly
+    /// listed fields), in one transaction. The caller checks first that the two agree.
+    public func extendSchema(with additions: Schema) throws {
+        let extended = schema.adding(additions)
+        guard extended != schema else { return }
+        try immediateTransaction { db in
+            for name in extended.collectionNames {
+                let definition = try extended.collection(name)
+                try db.execute(
+                    sql: "INSERT INTO collection (name, definition) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET definition = excluded.definition",
+                    arguments: [name, Schema.definitionJSON(definition).canonicalText])
+            }
+        }
+        schemaBox.withLock { $0 = extended }
+        logger.info("schema extended", metadata: ["collections": "\(extended.collections.count)"])
+    }
+}
+
+/// A bearer token as stored: who it is for and what it allows; only a hash of its secret.
+public struct StoredToken: Sendable, Equatable {
+    public var id: String
+    public var station: String
+    public var secretHash: [UInt8]
+    /// `*` or comma-separated collection names.
+    public var read: String
+    public var write: String
+    public var relay: Bool
+    public var createdAt: String
+    public var revokedAt: String?
+
+    public init(id: String, station: String, secretHash: [UInt8], read: String, write: String, relay: Bool, createdAt: String, revokedAt: String? = nil) {
+        self.id = id
+        self.station = station
+        self.secretHash = secretHash
+        self.read = read
+        self.write = write
+        self.relay = relay
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
+}
+
+extension StationStore {
+    /// Stores a new token.
+    public func addToken(_ token: StoredToken) throws {
+        try immediateTransaction { db in
+            try db.execute(
+                sql: "INSERT INTO token (id, station, secretHash, read, write, relay, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [token.id, token.station, Data(token.secretHash), token.read, token.write, token.relay, token.createdAt])
+        }
+    }
+
+    /// The token with this id, revoked or not.
+    public func token(id: String) throws -> StoredToken? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM token WHERE id = ?", arguments: [id]).map(Self.token(row:)) }
+    }
+
+    /// Every token, oldest first.
+    public func tokens() throws -> [StoredToken] {
+        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM token ORDER BY createdAt, id").map(Self.token(row:)) }
+    }
+
+    /// Revokes every live token of `station`; returns how many.
+    public func revokeTokens(station: String) throws -> Int {
+        try immediateTransaction { db in
+            try db.execute(sql: "UPDATE token SET revokedAt = datetime('now') WHERE station = ? AND revokedAt IS NULL", arguments: [station])
+            return db.changesCount
+        }
+    }
+
+    static func token(row: Row) -> StoredToken {
+        StoredToken(
+            id: row["id"], station: row["station"], secretHash: [UInt8](row["secretHash"] as Data), read: row["read"],
+            write: row["write"], relay: row["relay"], createdAt: row["createdAt"], revokedAt: row["revokedAt"])
     }
 }

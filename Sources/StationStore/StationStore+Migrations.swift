@@ -42,6 +42,29 @@ extension StationStore {
                     ) WITHOUT ROWID
                     """)
         }
+        migrator.registerMigration("v2-database-id-tokens-peer-database") { db in
+            // A random id for this database file, so peers notice when it is replaced.
+            let id = (0..<16).map { _ in String(UInt8.random(in: 0...255), radix: 16) }.map { $0.count == 1 ? "0" + $0 : $0 }.joined()
+            try db.execute(sql: "INSERT OR IGNORE INTO meta (key, value) VALUES ('databaseID', ?)", arguments: [id])
+            // The peer database id that the checkpoint's positions refer to.
+            try db.execute(sql: "ALTER TABLE checkpoint ADD COLUMN peerDatabase TEXT NOT NULL DEFAULT ''")
+            // Bearer tokens of the stations allowed to sync with this node (a hub). Only a hash of
+            // each token's secret is stored. `read` and `write` are '*' or comma-separated collections.
+            try db.execute(
+                sql: """
+                    CREATE TABLE token (
+                        id TEXT PRIMARY KEY,
+                        station TEXT NOT NULL,
+                        secretHash BLOB NOT NULL,
+                        read TEXT NOT NULL,
+                        write TEXT NOT NULL,
+                        relay INTEGER NOT NULL,
+                        createdAt TEXT NOT NULL,
+                        revokedAt TEXT
+                    ) WITHOUT ROWID
+                    """)
+            try db.execute(sql: "CREATE INDEX token_station ON token(station)")
+        }
         return migrator
     }
 }

@@ -66,3 +66,10 @@ extension StationStore {
             view: state.view(in: collection, id: id))
     }
 }
+
+extension StationStore {
+    /// How many records hold at least one conflict (read from a partial index).
+    public func conflictedRecordCount() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM record WHERE conflicts > 0") ?? 0 }
+    }
+}

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import StationCore
+import Synchronization
 
 /// A station's local database: records with their versions, the change feed, per-peer
 /// checkpoints, and the schema, in one SQLite file (WAL mode, GRDB over the system libsqlite3).
@@ -14,8 +15,13 @@ public final class StationStore: Sendable {
     public let path: String
     /// This node's name, fixed at init.
     public let node: NodeID
-    /// The collections and their policies, stored in the database at init.
-    public let schema: Schema
+    /// The collections and their policies, stored in the database at init and extended by
+    /// ``extendSchema(with:)``.
+    public var schema: Schema { schemaBox.withLock { $0 } }
+    /// A random id made when the database was created; peers use it to notice a replaced database.
+    public let databaseID: String
+
+    let schemaBox: Mutex<Schema>
 
     let pool: DatabasePool
     let physicalClock: @Sendable () -> UInt64
@@ -81,31 +87,40 @@ public final class StationStore: Sendable {
             config.busyMode = .timeout(10)
             config.label = "station"
             let pool = try DatabasePool(path: path, configuration: config)
-            let (node, schema) = try pool.read { db -> (NodeID, Schema) in
+            // Check that this is ours before migrating anything in it.
+            try pool.read { db in
                 guard try db.tableExists("meta"), try db.tableExists("collection"),
                     let name = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node'"),
-                    let node = try? NodeID(validating: name)
+                    NodeID.isValid(name)
                 else {
                     throw StoreError(.notAStationDatabase, "\(path) is not a station database")
                 }
+            }
+            try StationStore.migrator.migrate(pool)
+            let (node, schema, databaseID) = try pool.read { db -> (NodeID, Schema, String) in
+                let node = NodeID(unchecked: try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node'") ?? "")
                 var collections: [String: CollectionSchema] = [:]
                 for row in try Row.fetchAll(db, sql: "SELECT name, definition FROM collection") {
                     let name: String = row["name"]
                     collections[name] = try Schema.collection(named: name, definitionText: row["definition"])
                 }
-                return (node, Schema(collections: collections))
+                let databaseID = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'databaseID'") ?? ""
+                return (node, Schema(collections: collections), databaseID)
             }
-            try StationStore.migrator.migrate(pool)
-            return StationStore(path: path, node: node, schema: schema, pool: pool, clock: clock)
+            return StationStore(path: path, node: node, schema: schema, databaseID: databaseID, pool: pool, clock: clock)
         } catch {
             throw StationStore.wrap(error, path: path)
         }
     }
 
-    private init(path: String, node: NodeID, schema: Schema, pool: DatabasePool, clock: @escaping @Sendable () -> UInt64) {
+    private init(
+        path: String, node: NodeID, schema: Schema, databaseID: String, pool: DatabasePool,
+        clock: @escaping @Sendable () -> UInt64
+    ) {
         self.path = path
         self.node = node
-        self.schema = schema
+        self.schemaBox = Mutex(schema)
+        self.databaseID = databaseID
         self.pool = pool
         self.physicalClock = clock
         var logger = Logger(label: "stationsync.store")

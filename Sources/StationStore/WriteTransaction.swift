@@ -72,6 +72,9 @@ public final class WriteTransaction {
 
     /// Merges a version received from `peer` (nil: unknown origin). The version is validated
     /// against the schema first; an invalid one throws and, the caller rolling back, changes nothing.
+    ///
+    /// The stored change remembers `peer` as its source only when the stored state is exactly the
+    /// one received (created or applied), so it is not echoed back; a join is new to the peer.
     @discardableResult
     public func merge(_ collection: String, _ id: String, _ incoming: RecordState, from peer: String?) throws -> MergeResult {
         let c = try store.schema.collection(collection)
@@ -90,7 +93,8 @@ public final class WriteTransaction {
             try save(state, collection: c, id: id, source: peer)
             return .applied
         case .merged:
-            try save(state, collection: c, id: id, source: peer)
+            // The join is new to the peer too: no source, so it goes back to it.
+            try save(state, collection: c, id: id, source: nil)
             return .merged
         }
     }
@@ -104,6 +108,11 @@ public final class WriteTransaction {
                 ON CONFLICT(peer) DO UPDATE SET pulled = excluded.pulled, updatedAt = excluded.updatedAt
                 """,
             arguments: [peer, cursor])
+    }
+
+    /// The stored state of a record, or nil (for checks made inside the transaction).
+    public func state(_ collection: String, _ id: String) throws -> RecordState? {
+        try load(collection, id)
     }
 
     // MARK: - Rows

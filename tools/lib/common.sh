@@ -9,7 +9,7 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 # (the sync client's transport). Installed with apt-get when missing.
 ensure_system_packages() {
   local missing=()
-  for pkg in libsqlite3-dev libcurl4-openssl-dev pkg-config; do
+  for pkg in libsqlite3-dev libcurl4-openssl-dev zlib1g-dev pkg-config; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then

@@ -1,4 +1,5 @@
 import ArgumentParser
+import StationCommands
 import StationStore
 
 extension StationCommand {

@@ -3,10 +3,10 @@ import StationCore
 import StationStore
 
 /// How records, conflicts and changes are printed: JSON for scripts, tables for people.
-enum RecordOutput {
+public enum RecordOutput {
     /// The `--json` object of one record: `collection`, `id`, `fields`, `deleted`, `clock`,
     /// `conflicted`, `conflicts`, `seq`, `updatedAt`, `source`.
-    static func json(_ r: StoredRecord) -> JSONValue {
+    public static func json(_ r: StoredRecord) -> JSONValue {
         .object([
             "collection": .string(r.collection),
             "id": .string(r.id),
@@ -21,13 +21,13 @@ enum RecordOutput {
         ])
     }
 
-    static func clockJSON(_ clock: VectorClock) -> JSONValue {
+    public static func clockJSON(_ clock: VectorClock) -> JSONValue {
         .object(Dictionary(uniqueKeysWithValues: clock.sortedEntries.map { ($0.node.rawValue, JSONValue.int(Int64($0.counter))) }))
     }
 
     /// A conflict: `id`, `collection`, `record`, `field`, `policy`, `automatic`, `rule`, and
     /// `values` in order (the value reads show first).
-    static func conflictJSON(_ c: Conflict) -> JSONValue {
+    public static func conflictJSON(_ c: Conflict) -> JSONValue {
         .object([
             "id": .string(c.id),
             "collection": .string(c.collection),
@@ -48,20 +48,20 @@ enum RecordOutput {
     }
 
     /// An HLC time as ISO 8601 with milliseconds (UTC).
-    static func isoTime(_ t: HLCTimestamp) -> String {
+    public static func isoTime(_ t: HLCTimestamp) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.string(from: Date(timeIntervalSince1970: Double(t.wall) / 1000))
     }
 
     /// A value for a table cell: strings bare, everything else as JSON.
-    static func cell(_ v: JSONValue) -> String {
+    public static func cell(_ v: JSONValue) -> String {
         if case .string(let s) = v { return s }
         return v.canonicalText
     }
 
     /// The human form of one record.
-    static func text(_ r: StoredRecord) -> String {
+    public static func text(_ r: StoredRecord) -> String {
         var lines: [String] = []
         var status: [String] = []
         if r.view.deleted { status.append("DELETED") }
@@ -85,7 +85,7 @@ enum RecordOutput {
     }
 
     /// A plain table with a header row; on a terminal, the last column is cut to its width.
-    static func table(_ header: [String], _ rows: [[String]]) -> String {
+    public static func table(_ header: [String], _ rows: [[String]]) -> String {
         var widths = header.map(\.count)
         for row in rows { for (i, c) in row.enumerated() { widths[i] = max(widths[i], c.count) } }
         let maxLast = Terminal.stdoutIsTerminal ? max(20, Terminal.width - widths.dropLast().reduce(0) { $0 + $1 + 2 }) : Int.max
@@ -99,7 +99,7 @@ enum RecordOutput {
     }
 
     /// `k=v, k=v` for a table cell.
-    static func summary(_ fields: [String: JSONValue]) -> String {
+    public static func summary(_ fields: [String: JSONValue]) -> String {
         fields.keys.sorted().map { "\($0)=\(cell(fields[$0]!))" }.joined(separator: ", ")
     }
 }

@@ -2,11 +2,11 @@ import Foundation
 
 /// A JSON Lines input that is read twice: once to check every line, once to apply them. Standard
 /// input ('-') is spooled to a temporary file first, so both passes stream and memory stays flat.
-struct InputFile {
-    let path: String
+public struct InputFile {
+    public let path: String
     private let spooled: Bool
 
-    init(_ argument: String) throws {
+    public init(_ argument: String) throws {
         guard argument == "-" else {
             guard FileManager.default.isReadableFile(atPath: argument) else { throw CommandFailure("cannot read \(argument)") }
             path = argument
@@ -23,7 +23,7 @@ struct InputFile {
     }
 
     /// Calls `body` with each non-blank line and its 1-based number.
-    func forEachLine(_ body: (_ number: Int, _ line: [UInt8]) throws -> Void) throws {
+    public func forEachLine(_ body: (_ number: Int, _ line: [UInt8]) throws -> Void) throws {
         var reader = try LineReader(path: path)
         var number = 0
         while let line = reader.next() {
@@ -34,7 +34,7 @@ struct InputFile {
     }
 
     /// Removes the spooled copy of standard input, if any.
-    func cleanUp() {
+    public func cleanUp() {
         if spooled { try? FileManager.default.removeItem(atPath: path) }
     }
 }

@@ -1,13 +1,13 @@
 import Foundation
 
 /// Reads a file line by line in chunks, so memory does not grow with the file.
-struct LineReader {
+public struct LineReader {
     private let handle: FileHandle
     private var buffer = [UInt8]()
     private var start = 0
     private var atEnd = false
 
-    init(path: String) throws {
+    public init(path: String) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw CommandFailure("cannot read \(path)")
         }
@@ -15,7 +15,7 @@ struct LineReader {
     }
 
     /// The next line without its newline, or nil at the end.
-    mutating func next() -> [UInt8]? {
+    public mutating func next() -> [UInt8]? {
         while true {
             if let newline = buffer[start...].firstIndex(of: 0x0A) {
                 var line = Array(buffer[start..<newline])

@@ -1,22 +1,25 @@
 import Foundation
 
 /// Writing to the terminal: stdout for results, stderr for errors, hints and progress.
-enum Terminal {
-    static func printError(_ message: String) {
-        FileHandle.standardError.write(Data("station: error: \(message)\n".utf8))
+public enum Terminal {
+    /// The running program's name (`station`, `hub`), for messages.
+    public static let program = (CommandLine.arguments.first.map { ($0 as NSString).lastPathComponent }) ?? "station"
+
+    public static func printError(_ message: String) {
+        FileHandle.standardError.write(Data("\(program): error: \(message)\n".utf8))
     }
 
-    static func hint(_ message: String) {
+    public static func hint(_ message: String) {
         FileHandle.standardError.write(Data((message + "\n").utf8))
     }
 
     /// Whether stderr is a terminal (progress bars only then).
-    static var stderrIsTerminal: Bool { isatty(2) == 1 }
+    public static var stderrIsTerminal: Bool { isatty(2) == 1 }
     /// Whether stdout is a terminal.
-    static var stdoutIsTerminal: Bool { isatty(1) == 1 }
+    public static var stdoutIsTerminal: Bool { isatty(1) == 1 }
 
     /// Width of the terminal, or 100 when not a terminal.
-    static var width: Int {
+    public static var width: Int {
         var size = winsize()
         if ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 20 { return Int(size.ws_col) }
         return 100
@@ -24,18 +27,18 @@ enum Terminal {
 }
 
 /// A progress bar on stderr, drawn only when stderr is a terminal.
-struct ProgressBar {
-    let total: Int
-    let label: String
-    let enabled = Terminal.stderrIsTerminal
+public struct ProgressBar {
+    public let total: Int
+    public let label: String
+    public let enabled = Terminal.stderrIsTerminal
     private var lastDrawn = -1
 
-    init(total: Int, label: String) {
+    public init(total: Int, label: String) {
         self.total = max(total, 1)
         self.label = label
     }
 
-    mutating func update(_ done: Int) {
+    public mutating func update(_ done: Int) {
         guard enabled else { return }
         let percent = min(100, done * 100 / total)
         guard percent != lastDrawn else { return }
@@ -46,7 +49,7 @@ struct ProgressBar {
         FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(percent)% \(done)/\(total)".utf8))
     }
 
-    func finish() {
+    public func finish() {
         guard enabled else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
     }

@@ -1,0 +1,183 @@
+import ArgumentParser
+import Foundation
+import Logging
+import StationCore
+import StationHTTP
+import StationSync
+
+/// `--peer URL --token TOKEN [--every SECONDS] [--json] …`, shared by `station sync` and `hub sync`.
+public struct SyncOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The peer's URL, e.g. http://127.0.0.1:8080 (default: $STATION_PEER).", valueName: "url"))
+    public var peer: String?
+
+    @Option(help: ArgumentHelp("The bearer token for the peer (default: $STATION_TOKEN).", valueName: "token"))
+    public var token: String?
+
+    @Option(help: ArgumentHelp("Keep syncing every SECONDS; a failed attempt is logged and retried next time. Stop with Ctrl-C.", valueName: "seconds"))
+    public var every: Double?
+
+    @Flag(help: "Print a JSON summary per sync instead of a sentence.")
+    public var json = false
+
+    @Flag(help: "Start over with the peer: send and receive everything again (merging makes this safe).")
+    public var full = false
+
+    @Option(help: ArgumentHelp("Changes per request.", valueName: "n"))
+    public var batchSize = 500
+
+    @Option(help: ArgumentHelp("A CA certificate file to verify an https peer with.", valueName: "file"))
+    public var caFile: String?
+
+    @Option(help: ArgumentHelp("Seconds to wait for a connection.", valueName: "seconds"))
+    public var connectTimeout = 5.0
+
+    @Option(help: ArgumentHelp("Seconds one request may take.", valueName: "seconds"))
+    public var timeout = 60.0
+
+    public init() {}
+
+    public func validate() throws {
+        if let every, every <= 0 { throw ValidationError("--every must be a positive number of seconds") }
+        guard (1...1000).contains(batchSize) else { throw ValidationError("--batch-size must be from 1 to 1000") }
+        guard connectTimeout > 0, timeout > 0 else { throw ValidationError("timeouts must be positive") }
+    }
+
+    /// The peer URL, from --peer or $STATION_PEER.
+    public var peerURL: String {
+        get throws {
+            if let peer, !peer.isEmpty { return peer }
+            if let env = ProcessInfo.processInfo.environment["STATION_PEER"], !env.isEmpty { return env }
+            throw CommandFailure("no peer given: pass --peer URL or set STATION_PEER")
+        }
+    }
+
+    /// The token, from --token or $STATION_TOKEN (nil: none).
+    public var bearerToken: String? {
+        if let token, !token.isEmpty { return token }
+        if let env = ProcessInfo.processInfo.environment["STATION_TOKEN"], !env.isEmpty { return env }
+        return nil
+    }
+}
+
+/// Runs `sync` once or periodically for a node's storage, with a progress bar on a terminal and
+/// a summary at the end.
+public struct SyncRunner {
+    public let storage: any SyncStorage
+    public let options: SyncOptions
+    public let logger: Logger
+
+    public init(storage: any SyncStorage, options: SyncOptions, logger: Logger) {
+        self.storage = storage
+        self.options = options
+        self.logger = logger
+    }
+
+    public func run() throws {
+        var client = HTTPClientOptions()
+        client.caFile = options.caFile
+        client.connectTimeout = options.connectTimeout
+        client.requestTimeout = options.timeout
+        let transport = try HTTPSyncTransport(
+            peer: try options.peerURL, token: options.bearerToken, caller: storage.node.rawValue, options: client, logger: logger)
+        guard let every = options.every else {
+            try once(transport, full: options.full)
+            return
+        }
+        let stop = StopSignal()
+        var full = options.full
+        logger.info("syncing every \(every) s with \(transport.baseURL); Ctrl-C stops")
+        while !stop.requested {
+            do {
+                try once(transport, full: full)
+                full = false
+            } catch let error as SyncError where !error.isTransient && error.code != .internal {
+                // Retrying cannot fix a refused token, a forbidden collection or a schema mismatch.
+                throw CommandFailure("sync with \(transport.baseURL) stopped: \(error.message)")
+            } catch {
+                logger.warning("sync failed; retrying in \(every) s", metadata: ["error": "\(error)"])
+            }
+            stop.sleep(every)
+        }
+        logger.info("stopped")
+    }
+
+    func once(_ transport: HTTPSyncTransport, full: Bool) throws {
+        if full {
+            let session = try transport.session()
+            try storage.resetCheckpoint(peer: session.info.node, peerDatabase: session.info.database)
+        }
+        var bar: ProgressBar?
+        let engine = SyncEngine(storage: storage, transport: transport, batchSize: options.batchSize, logger: logger) { p in
+            guard Terminal.stderrIsTerminal, !options.json else { return }
+            if p.phase == .push, let total = p.total, total > 2_000 {
+                if bar == nil { bar = ProgressBar(total: total, label: "pushing") }
+                bar?.update(p.done)
+            } else if p.phase == .pull, p.done >= 2_000 {
+                bar?.finish()
+                bar = nil
+                FileHandle.standardError.write(Data("\rpulling: \(p.done) changes".utf8))
+            }
+        }
+        let summary: SyncSummary
+        do {
+            summary = try engine.run()
+        } catch {
+            bar?.finish()
+            throw error
+        }
+        bar?.finish()
+        if Terminal.stderrIsTerminal, summary.pulled >= 2_000 { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+        if options.json {
+            print(summary.json.canonicalText)
+        } else {
+            print(Self.sentence(summary))
+        }
+        fflush(nil)
+    }
+
+    /// The human summary of a sync.
+    public static func sentence(_ s: SyncSummary) -> String {
+        var text = "synced with \(s.peer) in \(String(format: "%.2f", s.seconds)) s: pushed \(s.pushed), pulled \(s.pulled)"
+        if s.pulled > 0 { text += " (\(s.created) new, \(s.applied) newer, \(s.merged) merged, \(s.unchanged) already known)" }
+        text += "; \(s.recordsWithConflicts) record\(s.recordsWithConflicts == 1 ? "" : "s") hold conflicts"
+        if s.notSent > 0 { text += "; \(s.notSent) local changes not sent (collections the peer lacks or this token may not write)" }
+        if !s.schemaAdditions.isEmpty { text += "; new collections from the peer: \(s.schemaAdditions.joined(separator: ", "))" }
+        if s.startedOver { text += "; first sync with this peer database" }
+        return text
+    }
+}
+
+/// SIGINT/SIGTERM as a flag, for loops that stop cleanly between steps.
+public final class StopSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    private var sources: [DispatchSourceSignal] = []
+
+    public init() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak self] in self?.set() }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    private func set() {
+        lock.lock()
+        flag = true
+        lock.unlock()
+    }
+
+    public var requested: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return flag
+    }
+
+    /// Sleeps up to `seconds`, waking early when a stop is requested.
+    public func sleep(_ seconds: Double) {
+        let end = Date().addingTimeInterval(seconds)
+        while !requested, Date() < end { Thread.sleep(forTimeInterval: min(0.1, max(0, end.timeIntervalSinceNow))) }
+    }
+}

@@ -1,0 +1,181 @@
+/// The answer to `GET /v1/changes`: a batch of changes after the cursor asked for.
+public struct PullResponse: Sendable, Equatable {
+    /// The answering node.
+    public var node: String
+    public var changes: [WireChange]
+    /// The cursor to ask from next time.
+    public var next: String
+    /// Whether more changes follow.
+    public var more: Bool
+
+    public init(node: String, changes: [WireChange], next: String, more: Bool) {
+        self.node = node
+        self.changes = changes
+        self.next = next
+        self.more = more
+    }
+
+    /// Reads a pull response body.
+    public init(bytes: [UInt8]) throws(WireError) {
+        let json = try Self.parse(bytes, what: "pull response")
+        guard let o = json.objectValue, let node = o["node"]?.stringValue, let next = o["next"]?.stringValue,
+            let more = o["more"]?.boolValue, let list = o["changes"]?.arrayValue
+        else { throw WireError("pull response must have node, changes, next and more") }
+        var changes: [WireChange] = []
+        changes.reserveCapacity(list.count)
+        for (i, c) in list.enumerated() { changes.append(try WireChange(json: c, what: "changes[\(i)]")) }
+        self.init(node: node, changes: changes, next: next, more: more)
+    }
+
+    static func parse(_ bytes: [UInt8], what: String) throws(WireError) -> JSONValue {
+        do {
+            return try JSONParser.parse(bytes: bytes)
+        } catch {
+            throw WireError("\(what): \(error)")
+        }
+    }
+}
+
+/// The body of `POST /v1/changes`: changes the sender pushes, in the sender's name.
+public struct PushRequest: Sendable, Equatable {
+    /// The pushing node.
+    public var node: String
+    public var changes: [WireChange]
+
+    public init(node: String, changes: [WireChange]) {
+        self.node = node
+        self.changes = changes
+    }
+
+    /// Encodes with each state's stored canonical text spliced in.
+    public static func encode(node: String, changes: [(collection: String, id: String, seq: Int64, stateText: String)]) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(64 + changes.reduce(0) { $0 + $1.stateText.utf8.count + 64 })
+        out.append(contentsOf: #"{"node":"#.utf8)
+        JSONWriter.writeString(node, to: &out)
+        out.append(contentsOf: #","changes":["#.utf8)
+        for (n, c) in changes.enumerated() {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            WireChange.write(collection: c.collection, id: c.id, seq: c.seq, stateText: c.stateText, to: &out)
+        }
+        out.append(contentsOf: "]}".utf8)
+        return out
+    }
+
+    /// Reads and checks a push body: an object with `node` and at most `maxChanges` changes.
+    public init(bytes: [UInt8], maxChanges: Int) throws(WireError) {
+        let json = try PullResponse.parse(bytes, what: "request body")
+        guard let o = json.objectValue else { throw WireError("request body must be a JSON object with node and changes") }
+        if let extra = o.keys.sorted().first(where: { !["node", "changes"].contains($0) }) {
+            throw WireError("request body has an unknown key \"\(extra)\"")
+        }
+        guard let node = o["node"]?.stringValue else { throw WireError("request body needs \"node\": the pushing node's name") }
+        guard NodeID.isValid(node) else { throw WireError("node \"\(node)\" must be 1-64 characters of a-z, 0-9 and '-'") }
+        guard let list = o["changes"]?.arrayValue else { throw WireError("request body needs \"changes\": an array") }
+        guard list.count <= maxChanges else { throw WireError("a push carries at most \(maxChanges) changes, this one \(list.count)") }
+        var changes: [WireChange] = []
+        changes.reserveCapacity(list.count)
+        for (i, c) in list.enumerated() { changes.append(try WireChange(json: c, what: "changes[\(i)]")) }
+        self.init(node: node, changes: changes)
+    }
+}
+
+/// What a receiver did with each pushed change, and where its own feed stands.
+public struct PushResponse: Sendable, Equatable {
+    public struct Result: Sendable, Equatable {
+        public var collection: String
+        public var id: String
+        /// `created`, `applied`, `merged` or `unchanged`.
+        public var result: String
+        public init(collection: String, id: String, result: String) {
+            self.collection = collection
+            self.id = id
+            self.result = result
+        }
+    }
+
+    public var node: String
+    public var results: [Result]
+    /// The receiver's cursor after applying the push.
+    public var cursor: String
+
+    public init(node: String, results: [Result], cursor: String) {
+        self.node = node
+        self.results = results
+        self.cursor = cursor
+    }
+
+    public var json: JSONValue {
+        .object([
+            "node": .string(node), "cursor": .string(cursor),
+            "results": .array(results.map { .object(["collection": .string($0.collection), "id": .string($0.id), "result": .string($0.result)]) }),
+        ])
+    }
+
+    public init(bytes: [UInt8]) throws(WireError) {
+        let json = try PullResponse.parse(bytes, what: "push response")
+        guard let o = json.objectValue, let node = o["node"]?.stringValue, let cursor = o["cursor"]?.stringValue,
+            let list = o["results"]?.arrayValue
+        else { throw WireError("push response must have node, results and cursor") }
+        var results: [Result] = []
+        for item in list {
+            guard let r = item.objectValue, let c = r["collection"]?.stringValue, let id = r["id"]?.stringValue,
+                let result = r["result"]?.stringValue
+            else { throw WireError("push response results must have collection, id and result") }
+            results.append(Result(collection: c, id: id, result: result))
+        }
+        self.init(node: node, results: results, cursor: cursor)
+    }
+}
+
+/// The answer to `GET /v1/health`: who answers, which database, which schema.
+public struct PeerInfo: Sendable, Equatable {
+    public var node: String
+    /// A random id made when the database was created: a changed id means the peer's database was
+    /// replaced, so cursors into it are void.
+    public var database: String
+    public var protocolVersion: Int
+    /// ``Schema/fingerprint`` of the peer's schema.
+    public var schemaFingerprint: String
+
+    public init(node: String, database: String, protocolVersion: Int = 1, schemaFingerprint: String) {
+        self.node = node
+        self.database = database
+        self.protocolVersion = protocolVersion
+        self.schemaFingerprint = schemaFingerprint
+    }
+
+    public var json: JSONValue {
+        .object([
+            "status": "ok", "node": .string(node), "database": .string(database), "protocol": .int(Int64(protocolVersion)),
+            "schema": .string(schemaFingerprint),
+        ])
+    }
+
+    public init(bytes: [UInt8]) throws(WireError) {
+        let json = try PullResponse.parse(bytes, what: "health response")
+        guard let o = json.objectValue, let node = o["node"]?.stringValue, let database = o["database"]?.stringValue,
+            let version = o["protocol"]?.intValue, let schema = o["schema"]?.stringValue
+        else { throw WireError("health response must have node, database, protocol and schema") }
+        self.init(node: node, database: database, protocolVersion: Int(version), schemaFingerprint: schema)
+    }
+}
+
+/// The JSON body of every error answer: `{"error": CODE, "message": TEXT}`.
+public struct ErrorBody: Sendable, Equatable {
+    public var error: String
+    public var message: String
+    public init(error: String, message: String) {
+        self.error = error
+        self.message = message
+    }
+    public var json: JSONValue { .object(["error": .string(error), "message": .string(message)]) }
+
+    /// Reads an error body; nil when the bytes are not one.
+    public init?(bytes: [UInt8]) {
+        guard let o = (try? JSONParser.parse(bytes: bytes))?.objectValue, let e = o["error"]?.stringValue,
+            let m = o["message"]?.stringValue
+        else { return nil }
+        self.init(error: e, message: m)
+    }
+}

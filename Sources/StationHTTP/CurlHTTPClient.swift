@@ -1,0 +1,537 @@
+import CCurl
+import CCurlShim
+import Foundation
+import Logging
+import StationGzip
+import Synchronization
+
+// MARK: - Request, response, options
+
+/// One HTTP request for `CurlHTTPClient.send`.
+public struct HTTPRequest: Sendable {
+    /// The method, e.g. "GET", "POST", "PUT", "HEAD" (sent as given).
+    public var method: String
+    /// An absolute http:// or https:// URL.
+    public var url: String
+    /// Extra request headers, sent in order. Names are sent as given.
+    public var headers: [(name: String, value: String)]
+    /// The body, or nil for none. A non-nil body (even an empty one) is sent with a Content-Length.
+    public var body: [UInt8]?
+    /// Gzip the body and send `Content-Encoding: gzip`. Ignored when `body` is nil.
+    public var compressBody: Bool
+
+    public init(
+        method: String = "GET",
+        url: String,
+        headers: [(name: String, value: String)] = [],
+        body: [UInt8]? = nil,
+        compressBody: Bool = false
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.compressBody = compressBody
+    }
+}
+
+/// The final response to a request (interim 1xx responses are skipped; redirects are not followed).
+public struct HTTPResponse: Sendable {
+    /// The status code, e.g. 200.
+    public var status: Int
+    /// Response headers with lowercased names; when a name repeats, the last value wins.
+    /// These are the headers as the server sent them: when the body was gzip-decoded for you,
+    /// `content-encoding` and `content-length` still describe the encoded form on the wire.
+    public var headers: [String: String]
+    /// The body, already decompressed.
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [String: String] = [:], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The value of the header `name` (any case), if present.
+    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+}
+
+/// Settings for a `CurlHTTPClient`, fixed when it is created.
+public struct HTTPClientOptions: Sendable {
+    /// Seconds allowed for connecting (TCP and TLS handshake). 0 means libcurl's default (300 s).
+    public var connectTimeout: Double = 5
+    /// Seconds allowed for a whole transfer, connect included. 0 means no limit.
+    public var requestTimeout: Double = 60
+    /// A PEM file of CA certificates to trust instead of the system's (CURLOPT_CAINFO).
+    /// Peer and host verification are always on.
+    public var caFile: String? = nil
+    /// Sent as `User-Agent` unless the request sets its own.
+    public var userAgent: String = "StationSync/1"
+    /// Advertise every encoding libcurl can decode (gzip, deflate, ...) and decode responses.
+    /// When false, nothing is advertised, but a response that arrives gzip-encoded anyway is
+    /// still decoded (bounded by `maxResponseBytes`).
+    public var acceptGzip: Bool = true
+    /// The largest (decoded) response body accepted; past it the transfer is aborted with
+    /// `HTTPClientError.Kind.tooLarge`.
+    public var maxResponseBytes: Int = 256 << 20
+
+    public init() {}
+}
+
+// MARK: - Errors
+
+/// A request that got no HTTP response. (Any status code, 4xx and 5xx included, is a response.)
+public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: String, Sendable {
+        /// The URL is malformed or not http(s), or the request itself is invalid.
+        case invalidURL
+        /// Could not resolve the host or connect to it.
+        case connect
+        /// The connect or request timeout passed.
+        case timeout
+        /// TLS handshake or certificate verification failed, or the CA file is unusable.
+        case tls
+        /// The connection failed mid-transfer (reset, empty reply, short body).
+        case transfer
+        /// The response body is larger than `HTTPClientOptions.maxResponseBytes`.
+        case tooLarge
+        /// Anything else.
+        case other
+    }
+
+    public var kind: Kind
+    /// One line saying what failed and for which URL, with libcurl's explanation.
+    public var message: String
+    public var url: String
+
+    public init(kind: Kind, message: String, url: String) {
+        self.kind = kind
+        self.message = message
+        self.url = url
+    }
+
+    /// Whether trying the same request again later may succeed.
+    public var isTransient: Bool {
+        switch kind {
+        case .connect, .timeout, .transfer: true
+        case .invalidURL, .tls, .tooLarge, .other: false
+        }
+    }
+
+    public var description: String { message }
+}
+
+// MARK: - Client
+
+/// A blocking HTTP/HTTPS client over one reused libcurl easy handle, so connections are kept
+/// alive between requests. Calls to `send` are serialized; it is safe to share between threads
+/// but blocks the calling thread, so call it off Swift's cooperative pool.
+public final class CurlHTTPClient: @unchecked Sendable {
+    public let options: HTTPClientOptions
+    private let logger: Logger
+    private let lock = NSLock()
+    private let handle: UnsafeMutableRawPointer
+    private let errorBuffer: UnsafeMutablePointer<CChar>
+    private let opened = Atomic<Int>(0)
+
+    public init(
+        options: HTTPClientOptions = .init(),
+        logger: Logger = Logger(label: "StationSync.http")
+    ) throws(HTTPClientError) {
+        let global = CurlGlobal.initResult
+        guard global == CURLE_OK else {
+            throw HTTPClientError(
+                kind: .other, message: "libcurl global initialization failed: \(Self.curlText(global))",
+                url: "")
+        }
+        guard let handle = curl_easy_init() else {
+            throw HTTPClientError(kind: .other, message: "libcurl could not create a handle", url: "")
+        }
+        self.handle = handle
+        self.options = options
+        self.logger = logger
+        self.errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        self.errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    }
+
+    deinit {
+        curl_easy_cleanup(handle)
+        errorBuffer.deallocate()
+    }
+
+    /// The number of new connections opened so far (libcurl's CURLINFO_NUM_CONNECTS, summed
+    /// over all requests). Stays at 1 across requests to one host while keep-alive works.
+    public var connectionsOpened: Int { opened.load(ordering: .relaxed) }
+
+    /// Sends `request` and waits for the complete response. Blocks the calling thread.
+    public func send(_ request: HTTPRequest) throws(HTTPClientError) -> HTTPResponse {
+        lock.lock()
+        defer { lock.unlock() }
+        let result = perform(request)
+        switch result {
+        case .success(let response):
+            logger.trace(
+                "HTTP request done",
+                metadata: ["method": "\(request.method)", "url": "\(request.url)", "status": "\(response.status)"])
+        case .failure(let error):
+            logger.debug("HTTP request failed", metadata: ["error": "\(error.message)"])
+        }
+        return try result.get()
+    }
+
+    // MARK: Internals
+
+    private func perform(_ request: HTTPRequest) -> Result<HTTPResponse, HTTPClientError> {
+        let url = request.url
+        func failure(_ kind: HTTPClientError.Kind, _ detail: String) -> Result<HTTPResponse, HTTPClientError> {
+            .failure(
+                HTTPClientError(
+                    kind: kind, message: "\(request.method) \(url) failed (\(kind.summary)): \(detail)", url: url))
+        }
+
+        // Validate what libcurl would otherwise guess at or send verbatim.
+        let lowerURL = url.lowercased()
+        guard lowerURL.hasPrefix("http://") || lowerURL.hasPrefix("https://") else {
+            return failure(.invalidURL, "not an absolute http:// or https:// URL")
+        }
+        guard !url.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7f }) else {
+            return failure(.invalidURL, "URL contains spaces or control characters")
+        }
+        guard !request.method.isEmpty, request.method.unicodeScalars.allSatisfy(Self.isTokenCharacter) else {
+            return failure(.invalidURL, "invalid method \"\(request.method)\"")
+        }
+        for header in request.headers {
+            guard !header.name.isEmpty, header.name.unicodeScalars.allSatisfy(Self.isTokenCharacter) else {
+                return failure(.invalidURL, "invalid header name \"\(header.name)\"")
+            }
+            guard !header.value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
+                return failure(.invalidURL, "header \(header.name) contains a line break")
+            }
+        }
+
+        // The body to send, gzipped if asked.
+        var body = request.body
+        var extraHeaders: [String] = []
+        if let raw = body, request.compressBody {
+            do {
+                body = try Gzip.compress(raw)
+            } catch {
+                return failure(.other, "could not gzip the request body: \(error.message)")
+            }
+            extraHeaders.append("Content-Encoding: gzip")
+        }
+        let hasHeader = { (name: String) in
+            request.headers.contains { $0.name.caseInsensitiveCompare(name) == .orderedSame }
+        }
+        if body != nil {
+            // No `Expect: 100-continue` round trip before the body.
+            extraHeaders.append("Expect:")
+            // libcurl would claim application/x-www-form-urlencoded.
+            if !hasHeader("Content-Type") { extraHeaders.append("Content-Type:") }
+        }
+
+        // Options: start from defaults each time. curl_easy_reset keeps live connections, the
+        // DNS cache and the TLS session cache, so keep-alive survives.
+        curl_easy_reset(handle)
+        errorBuffer[0] = 0
+        let transfer = Transfer(limit: max(0, options.maxResponseBytes))
+        let userdata = Unmanaged.passUnretained(transfer).toOpaque()
+
+        var headerList: UnsafeMutablePointer<curl_slist>? = nil
+        defer { curl_slist_free_all(headerList) }
+        for line in request.headers.map({ $0.value.isEmpty ? "\($0.name);" : "\($0.name): \($0.value)" })
+            + extraHeaders
+        {
+            guard let appended = curl_slist_append(headerList, line) else {
+                return failure(.other, "out of memory building the header list")
+            }
+            headerList = appended
+        }
+
+        var setupError: CURLcode = CURLE_OK
+        func check(_ code: CURLcode) { if setupError == CURLE_OK && code != CURLE_OK { setupError = code } }
+
+        check(stationsync_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer))
+        check(stationsync_curl_setopt_string(handle, CURLOPT_URL, url))
+        check(stationsync_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https"))
+        check(stationsync_curl_setopt_string(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"))
+        check(stationsync_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
+        check(stationsync_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
+        check(stationsync_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 1))
+        check(stationsync_curl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1))
+        check(stationsync_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(options.connectTimeout)))
+        check(stationsync_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Self.milliseconds(options.requestTimeout)))
+        check(stationsync_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1))
+        check(stationsync_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2))
+        if let caFile = options.caFile {
+            check(stationsync_curl_setopt_string(handle, CURLOPT_CAINFO, caFile))
+        }
+        if !hasHeader("User-Agent") {
+            check(stationsync_curl_setopt_string(handle, CURLOPT_USERAGENT, options.userAgent))
+        }
+        if options.acceptGzip {
+            // "" = advertise everything libcurl supports, and decode it.
+            check(stationsync_curl_setopt_string(handle, CURLOPT_ACCEPT_ENCODING, ""))
+        }
+        check(stationsync_curl_setopt_write_function(handle, Transfer.writeCallback))
+        check(stationsync_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, userdata))
+        check(stationsync_curl_setopt_header_function(handle, Transfer.headerCallback))
+        check(stationsync_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, userdata))
+        check(stationsync_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList))
+
+        let method = request.method
+        if body == nil {
+            switch method {
+            case "GET": check(stationsync_curl_setopt_long(handle, CURLOPT_HTTPGET, 1))
+            case "HEAD": check(stationsync_curl_setopt_long(handle, CURLOPT_NOBODY, 1))
+            default:
+                check(stationsync_curl_setopt_long(handle, CURLOPT_HTTPGET, 1))
+                check(stationsync_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method))
+            }
+        } else if method != "POST" {
+            check(stationsync_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method))
+        }
+
+        // The body is passed by pointer (CURLOPT_POSTFIELDS, no copy), so perform inside the
+        // closure that keeps it pinned. An empty body still needs a non-NULL pointer, or libcurl
+        // would read the body from stdin.
+        let sendBytes = body ?? []
+        let pinned = sendBytes.isEmpty ? [0] : sendBytes
+        let code: CURLcode = withExtendedLifetime(transfer) {
+            pinned.withUnsafeBufferPointer { buffer in
+                if body != nil {
+                    check(stationsync_curl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(sendBytes.count)))
+                    check(
+                        stationsync_curl_setopt_pointer(
+                            handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress)))
+                }
+                if setupError != CURLE_OK { return setupError }
+                return curl_easy_perform(handle)
+            }
+        }
+
+        var connects = 0
+        if stationsync_curl_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK {
+            _ = opened.add(connects, ordering: .relaxed)
+        }
+        // Don't keep a dangling pointer to `pinned` in the handle.
+        _ = stationsync_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, nil)
+
+        if transfer.exceeded || code == CURLE_FILESIZE_EXCEEDED {
+            return failure(.tooLarge, "response body is larger than \(options.maxResponseBytes) bytes")
+        }
+        guard code == CURLE_OK else {
+            let buffered = String(cString: errorBuffer)
+            let detail = buffered.isEmpty ? Self.curlText(code) : buffered
+            return failure(Self.kind(for: code), Self.oneLine(detail) + " (curl code \(code.rawValue))")
+        }
+
+        var status = 0
+        _ = stationsync_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        var responseBody = transfer.body
+        // Asked not to negotiate, but the server gzipped anyway: decode it ourselves.
+        if !options.acceptGzip, let encoding = transfer.headers["content-encoding"]?.lowercased(),
+            encoding == "gzip" || encoding == "x-gzip", !responseBody.isEmpty
+        {
+            do {
+                responseBody = try Gzip.decompress(responseBody, maxOutput: max(0, options.maxResponseBytes))
+            } catch {
+                if error.message.contains("exceeds the limit") {
+                    return failure(.tooLarge, "decoded response body is larger than \(options.maxResponseBytes) bytes")
+                }
+                return failure(.other, "could not decode the gzip response body: \(error.message)")
+            }
+        }
+        return .success(HTTPResponse(status: status, headers: transfer.headers, body: responseBody))
+    }
+
+    static func kind(for code: CURLcode) -> HTTPClientError.Kind {
+        switch code {
+        case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL:
+            .invalidURL
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
+            .connect
+        case CURLE_OPERATION_TIMEDOUT:
+            .timeout
+        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
+            CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CRL_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
+            CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CLIENTCERT, CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED,
+            CURLE_SSL_ENGINE_INITFAILED, CURLE_SSL_SHUTDOWN_FAILED, CURLE_USE_SSL_FAILED:
+            .tls
+        case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_HTTP2,
+            CURLE_HTTP2_STREAM:
+            .transfer
+        case CURLE_FILESIZE_EXCEEDED:
+            .tooLarge
+        default:
+            .other
+        }
+    }
+
+    private static func curlText(_ code: CURLcode) -> String {
+        String(cString: curl_easy_strerror(code))
+    }
+
+    private static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+            .trimmingCharacters(in: .whitespaces)
+    }
+
+    private static func milliseconds(_ seconds: Double) -> Int {
+        guard seconds.isFinite, seconds > 0 else { return 0 }
+        return Int(min(seconds * 1000, Double(Int32.max)).rounded(.up))
+    }
+
+    /// RFC 9110 token characters (method and header names).
+    private static func isTokenCharacter(_ c: Unicode.Scalar) -> Bool {
+        switch c {
+        case "a"..."z", "A"..."Z", "0"..."9": true
+        case "!", "#", "$", "%", "&", "'", "*", "+", "-", ".", "^", "_", "`", "|", "~": true
+        default: false
+        }
+    }
+}
+
+extension HTTPClientError.Kind {
+    fileprivate var summary: String {
+        switch self {
+        case .invalidURL: "invalid request"
+        case .connect: "could not connect"
+        case .timeout: "timed out"
+        case .tls: "TLS error"
+        case .transfer: "connection failed during transfer"
+        case .tooLarge: "response too large"
+        case .other: "error"
+        }
+    }
+}
+
+/// Runs curl_global_init exactly once, lazily and thread-safely (Swift's static initialization).
+private enum CurlGlobal {
+    static let initResult: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+}
+
+/// What libcurl's callbacks collect during one transfer. Passed to them as an unretained
+/// userdata pointer; the request keeps it alive for the duration of curl_easy_perform.
+private final class Transfer {
+    let limit: Int
+    var body: [UInt8] = []
+    var headers: [String: String] = [:]
+    var lastHeaderName: String?
+    var exceeded = false
+
+    init(limit: Int) { self.limit = limit }
+
+    static let writeCallback: curl_write_callback = { data, size, count, userdata in
+        guard let userdata else { return 0 }
+        let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+        let n = size * count
+        guard n > 0, let data else { return n }
+        if n > transfer.limit - transfer.body.count {
+            transfer.exceeded = true
+            return 0  // abort: CURLE_WRITE_ERROR
+        }
+        transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: n))
+        return n
+    }
+
+    static let headerCallback: curl_write_callback = { data, size, count, userdata in
+        guard let userdata else { return 0 }
+        let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+        let n = size * count
+        guard n > 0, let data else { return n }
+        let line = String(decoding: UnsafeRawBufferPointer(start: data, count: n), as: UTF8.self)
+        transfer.header(line)
+        return n
+    }
+
+    func header(_ rawLine: String) {
+        var line = Substring(rawLine)
+        while let last = line.last, last.isNewline { line = line.dropLast() }  // "\r\n" is one Character
+        if line.isEmpty { return }
+        if line.hasPrefix("HTTP/") {
+            // A new response (after a 1xx, or any status line): forget the previous one.
+            headers = [:]
+            body = []
+            lastHeaderName = nil
+            return
+        }
+        if line.first == " " || line.first == "\t" {
+            // Obsolete line folding: continues the previous header's value.
+            if let name = lastHeaderName, let previous = headers[name] {
+                headers[name] = previous + " " + line.trimmingCharacters(in: .whitespaces)
+            }
+            return
+        }
+        guard let colon = line.firstIndex(of: ":") else { return }
+        let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
+        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        guard !name.isEmpty else { return }
+        headers[name] = value
+        lastHeaderName = name
+    }
+}
+
+// MARK: - Retry
+
+/// Retries an operation on transient errors, with exponential backoff and full jitter.
+public struct RetryPolicy: Sendable {
+    /// Attempts in all, the first one included (values below 1 mean 1).
+    public var maxAttempts = 5
+    /// Seconds: the cap of the first delay.
+    public var initialDelay = 0.2
+    /// Seconds: no delay is ever longer than this.
+    public var maxDelay = 10.0
+    /// Growth of the cap per retry.
+    public var multiplier = 2.0
+
+    public init(maxAttempts: Int = 5, initialDelay: Double = 0.2, maxDelay: Double = 10.0, multiplier: Double = 2.0) {
+        self.maxAttempts = maxAttempts
+        self.initialDelay = initialDelay
+        self.maxDelay = maxDelay
+        self.multiplier = multiplier
+    }
+
+    /// Runs `operation` (passed the attempt number, starting at 1) until it succeeds, throws an
+    /// error `isTransient` rejects, or `maxAttempts` attempts have failed; then rethrows that
+    /// error unchanged. Between attempts it calls `onRetry(failedAttempt, error, delay)` and then
+    /// `sleep(delay)`, where the delay after attempt k is `delay(forAttempt: k - 1)`.
+    public func run<T>(
+        isTransient: (any Error) -> Bool,
+        sleep: (Double) -> Void = { Thread.sleep(forTimeInterval: $0) },
+        onRetry: ((Int, any Error, Double) -> Void)? = nil,
+        _ operation: (Int) throws -> T
+    ) throws -> T {
+        let attempts = max(1, maxAttempts)
+        var rng = SystemRandomNumberGenerator()
+        var attempt = 1
+        while true {
+            do {
+                return try operation(attempt)
+            } catch {
+                guard attempt < attempts, isTransient(error) else { throw error }
+                let wait = delay(forAttempt: attempt - 1, using: &rng)
+                onRetry?(attempt, error, wait)
+                sleep(wait)
+                attempt += 1
+            }
+        }
+    }
+
+    /// The delay before retry number `n` (0 for the first retry): uniformly random in
+    /// `0 ... min(maxDelay, initialDelay * multiplier^n)` ("full jitter").
+    public func delay(forAttempt n: Int, using rng: inout some RandomNumberGenerator) -> Double {
+        let cap = self.cap(forAttempt: n)
+        guard cap > 0 else { return 0 }
+        return Double.random(in: 0...cap, using: &rng)
+    }
+
+    /// The upper bound of `delay(forAttempt: n)`.
+    public func cap(forAttempt n: Int) -> Double {
+        let ceiling = max(0, maxDelay)
+        let grown = max(0, initialDelay) * pow(max(0, multiplier), Double(max(0, n)))
+        guard grown.isFinite else { return ceiling.isFinite ? ceiling : 0 }
+        let cap = min(ceiling, grown)
+        return cap.isFinite ? cap : 0
+    }
+}

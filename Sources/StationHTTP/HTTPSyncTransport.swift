@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import StationCore
+import StationSync
+
+/// The sync protocol over HTTP through libcurl: one reused connection to the peer, gzip both
+/// ways, timeouts, and retries with exponential backoff and jitter on transient failures
+/// (network errors, timeouts, 5xx, 429). Answers that retrying cannot fix (401, 403, 400, 409,
+/// 413) become a ``SyncError`` at once, with the peer's own message.
+public final class HTTPSyncTransport: SyncTransport {
+    public let baseURL: String
+    let client: CurlHTTPClient
+    let token: String?
+    let caller: String
+    let retry: RetryPolicy
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - peer: the peer's base URL, e.g. `http://127.0.0.1:8080`.
+    ///   - token: the bearer token, if the peer needs one.
+    ///   - caller: this node's name, sent so the peer does not echo this node's changes back.
+    public init(
+        peer: String, token: String?, caller: String, options: HTTPClientOptions = HTTPClientOptions(),
+        retry: RetryPolicy = RetryPolicy(), logger: Logger = Logger(label: "stationsync.http")
+    ) throws {
+        var base = peer.trimmingCharacters(in: .whitespaces)
+        while base.hasSuffix("/") { base.removeLast() }
+        guard let url = URL(string: base), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host != nil else {
+            throw SyncError(.badRequest, "peer URL \"\(peer)\" must look like http://HOST:PORT or https://HOST:PORT")
+        }
+        baseURL = base
+        do {
+            client = try CurlHTTPClient(options: options)
+        } catch {
+            throw SyncError(.transport, "cannot start the HTTP client: \(error)")
+        }
+        self.token = token
+        self.caller = caller
+        self.retry = retry
+        self.logger = logger
+    }
+
+    /// New connections opened so far (1 for a whole sync when keep-alive works).
+    public var connectionsOpened: Int { client.connectionsOpened }
+
+    public func session() throws -> PeerSession {
+        try PeerSession(bytes: call("GET", "/v1/session"))
+    }
+
+    public func schema() throws -> Schema {
+        let bytes = try call("GET", "/v1/schema")
+        guard let value = try? JSONParser.parse(bytes: bytes), let schema = value.objectValue?["schema"] else {
+            throw SyncError(.protocolError, "\(baseURL)/v1/schema did not answer a schema")
+        }
+        do {
+            return try Schema(json: schema)
+        } catch {
+            throw SyncError(.protocolError, "the peer's schema is invalid: \(error)")
+        }
+    }
+
+    public func pull(cursor: String, limit: Int) throws -> PullResponse {
+        let since = cursor.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))) ?? ""
+        let bytes = try call("GET", "/v1/changes?since=\(since)&limit=\(limit)")
+        do {
+            return try PullResponse(bytes: bytes)
+        } catch {
+            throw SyncError(.protocolError, "\(baseURL): \(error)")
+        }
+    }
+
+    public func push(_ body: [UInt8]) throws -> PushResponse {
+        let bytes = try call("POST", "/v1/changes", body: body)
+        do {
+            return try PushResponse(bytes: bytes)
+        } catch {
+            throw SyncError(.protocolError, "\(baseURL): \(error)")
+        }
+    }
+
+    /// One request, retried while failures are transient. Returns the body of a 200 answer.
+    func call(_ method: String, _ path: String, body: [UInt8]? = nil) throws -> [UInt8] {
+        var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("X-StationSync-Node", caller)]
+        if let token { headers.append(("Authorization", "Bearer \(token)")) }
+        if body != nil { headers.append(("Content-Type", "application/json")) }
+        let request = HTTPRequest(method: method, url: baseURL + path, headers: headers, body: body, compressBody: body != nil && body!.count > 1024)
+        return try retry.run(
+            isTransient: { ($0 as? SyncError)?.isTransient ?? false },
+            onRetry: { [logger, baseURL] attempt, error, delay in
+                logger.warning(
+                    "retrying \(method) \(path)",
+                    metadata: ["peer": "\(baseURL)", "attempt": "\(attempt)", "error": "\(error)", "delay": "\(String(format: "%.2f", delay))s"])
+            }
+        ) { _ in
+            let response: HTTPResponse
+            do {
+                response = try client.send(request)
+            } catch let error as HTTPClientError {
+                throw error.isTransient ? SyncError(.transport, error.message) : SyncError(.badRequest, error.message)
+            }
+            if response.status == 200 { return response.body }
+            let answer = ErrorBody(bytes: response.body)
+            let message = "\(baseURL) answered \(response.status)" + (answer.map { ": \($0.message)" } ?? "")
+            switch response.status {
+            case 429, 500...599:
+                throw SyncError(.unavailable, message)
+            default:
+                let code = answer.flatMap { SyncError.Code(rawValue: $0.error) } ?? Self.code(forStatus: response.status)
+                throw SyncError(code, message)
+            }
+        }
+    }
+
+    static func code(forStatus status: Int) -> SyncError.Code {
+        switch status {
+        case 401: return .unauthorized
+        case 403: return .forbidden
+        case 404: return .notFound
+        case 409: return .schemaMismatch
+        case 413: return .tooLarge
+        default: return .badRequest
+        }
+    }
+}

@@ -1,0 +1,155 @@
+import Dispatch
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import StationCore
+import StationGzip
+import StationSync
+
+/// The sync protocol over HTTP (Hummingbird): the routes of Protocol/README.md mapped onto a
+/// ``SyncService``. Served by `hub serve` and `station serve`.
+public enum SyncServer {
+    /// Limits on what a request may carry.
+    public struct Limits: Sendable {
+        /// Largest request body as received (compressed or not).
+        public var maxBodyBytes = 32 << 20
+        /// Largest request body after gzip decompression.
+        public var maxDecompressedBytes = 64 << 20
+        /// Responses at least this large are gzipped for clients that accept it.
+        public var compressAbove = 1024
+        public init() {}
+    }
+
+    static let nodeHeader = HTTPField.Name("X-StationSync-Node")!
+
+    /// The router with every route of the protocol.
+    public static func router(service: SyncService, limits: Limits = Limits(), logger: Logger) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: ErrorMiddleware(logger: logger))
+        router.get("/v1/health") { request, _ in
+            json(service.health().json, request: request, limits: limits)
+        }
+        router.get("/v1/session") { request, _ in
+            let principal = try service.authenticate(authorization: request.headers[.authorization])
+            return json(service.session(principal), request: request, limits: limits)
+        }
+        router.get("/v1/schema") { request, _ in
+            _ = try service.authenticate(authorization: request.headers[.authorization])
+            return json(service.schema(), request: request, limits: limits)
+        }
+        router.get("/v1/changes") { request, _ in
+            let principal = try service.authenticate(authorization: request.headers[.authorization])
+            let query = request.uri.queryParameters
+            let since = query["since"].map(String.init)
+            let limit = query["limit"].map(String.init)
+            let requester = request.headers[nodeHeader]
+            let body = try await offloaded { try service.pull(since: since, limit: limit, principal: principal, requester: requester) }
+            return response(body, request: request, limits: limits)
+        }
+        router.post("/v1/changes") { request, _ in
+            let principal = try service.authenticate(authorization: request.headers[.authorization])
+            var raw: ByteBuffer
+            do {
+                raw = try await request.body.collect(upTo: limits.maxBodyBytes)
+            } catch {
+                throw SyncError(.tooLarge, "request body is larger than \(limits.maxBodyBytes) bytes; push smaller batches")
+            }
+            var body = raw.readBytes(length: raw.readableBytes) ?? []
+            if let encoding = request.headers[.contentEncoding]?.lowercased(), encoding != "identity" {
+                guard encoding == "gzip" else { throw SyncError(.badRequest, "unsupported Content-Encoding \(encoding) (use gzip)") }
+                do {
+                    body = try Gzip.decompress(body, maxOutput: limits.maxDecompressedBytes)
+                } catch {
+                    if "\(error)".contains("exceed") {
+                        throw SyncError(.tooLarge, "request body decompresses to more than \(limits.maxDecompressedBytes) bytes")
+                    }
+                    throw SyncError(.badRequest, "request body is not valid gzip: \(error)")
+                }
+            }
+            let bytes = body
+            let result = try await offloaded { try service.push(body: bytes, principal: principal) }
+            return json(result.json, request: request, limits: limits)
+        }
+        return router
+    }
+
+    /// An application serving the protocol on `host:port` (port 0: any free port). `onListening`
+    /// receives the bound address once connections are accepted.
+    public static func application(
+        service: SyncService, host: String, port: Int, limits: Limits = Limits(), logger: Logger,
+        onListening: @escaping @Sendable (String, Int) -> Void
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router(service: service, limits: limits, logger: logger),
+            configuration: .init(address: .hostname(host, port: port), serverName: "StationSync"),
+            onServerRunning: { channel in
+                onListening(host, channel.localAddress?.port ?? port)
+            },
+            logger: logger)
+    }
+
+    static func json(_ value: JSONValue, request: Request, limits: Limits) -> Response {
+        var out = [UInt8]()
+        value.write(to: &out)
+        return response(out, request: request, limits: limits)
+    }
+
+    /// A JSON response, gzipped when the client accepts it and it is worth it.
+    static func response(_ body: [UInt8], status: HTTPResponse.Status = .ok, request: Request, limits: Limits) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        var bytes = body
+        if bytes.count >= limits.compressAbove, let accept = request.headers[.acceptEncoding], accept.lowercased().contains("gzip"),
+            let compressed = try? Gzip.compress(bytes)
+        {
+            bytes = compressed
+            headers[.contentEncoding] = "gzip"
+            headers[.vary] = "Accept-Encoding"
+        }
+        headers[.contentLength] = String(bytes.count)
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// Runs blocking storage work on a dispatch queue, off the server's event loops and the
+    /// concurrency pool.
+    static func offloaded<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            storageQueue.async {
+                continuation.resume(with: Result { try work() })
+            }
+        }
+    }
+
+    static let storageQueue = DispatchQueue(label: "stationsync.storage", qos: .userInitiated, attributes: .concurrent)
+}
+
+/// Turns every error into the protocol's JSON error body with the right status, so clients
+/// never see an empty or HTML error and a bad request never becomes a 500.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as SyncError {
+            if error.status >= 500 { logger.error("\(request.method) \(request.uri.path): \(error.message)") }
+            return errorResponse(status: error.status, code: error.code.rawValue, message: error.message)
+        } catch let error as HTTPError {
+            let code = error.status == .notFound ? "not_found" : (error.status.code == 405 ? "method_not_allowed" : "bad_request")
+            let message = error.status == .notFound ? "no such endpoint: \(request.method) \(request.uri.path)" : (error.body ?? "\(error.status)")
+            return errorResponse(status: error.status.code, code: code, message: message)
+        } catch {
+            logger.error("\(request.method) \(request.uri.path) failed: \(error)")
+            return errorResponse(status: 500, code: "internal", message: "internal error")
+        }
+    }
+
+    func errorResponse(status: Int, code: String, message: String) -> Response {
+        let body = Array(ErrorBody(error: code, message: message).json.canonicalText.utf8)
+        return Response(
+            status: HTTPResponse.Status(code: status),
+            headers: [.contentType: "application/json", .contentLength: String(body.count)],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

@@ -1,0 +1,21 @@
+/// Who is calling, as established from the request's bearer token, and what they may do.
+public struct Principal: Sendable, Equatable {
+    /// The station the token belongs to; nil for a trusted peer of `station serve`, which names
+    /// itself in the request.
+    public var station: String?
+    public var read: AccessList
+    public var write: AccessList
+    /// Whether this caller may bring writes made by other nodes (a peer or hub forwarding them).
+    public var relay: Bool
+
+    public init(station: String?, read: AccessList, write: AccessList, relay: Bool) {
+        self.station = station
+        self.read = read
+        self.write = write
+        self.relay = relay
+    }
+
+    /// A peer that presented the server's shared token (or any caller of an open server): reads
+    /// and writes everything, may relay.
+    public static let trustedPeer = Principal(station: nil, read: .all, write: .all, relay: true)
+}

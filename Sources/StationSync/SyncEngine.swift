@@ -1,0 +1,202 @@
+import Foundation
+import Logging
+import StationCore
+import StationStore
+
+/// What one sync did.
+public struct SyncSummary: Sendable, Equatable {
+    /// The peer's node name.
+    public var peer: String = ""
+    /// Changes sent, and what the peer did with them.
+    public var pushed = 0
+    /// Changes received.
+    public var pulled = 0
+    /// What merging the received changes did here.
+    public var created = 0
+    public var applied = 0
+    public var merged = 0
+    public var unchanged = 0
+    /// Local changes that could not be sent: collections the peer does not have, or may not be
+    /// written with this token. They stay here; the checkpoint moves past them, so after the
+    /// peer's schema or the token changes, `station sync --full` sends everything again.
+    public var notSent = 0
+    /// Records here holding conflicts after the sync (any policy).
+    public var recordsWithConflicts = 0
+    /// Whether the checkpoint was reset because the peer's database is new to this node.
+    public var startedOver = false
+    /// Collections added to the local schema from the peer's.
+    public var schemaAdditions: [String] = []
+    public var seconds = 0.0
+
+    public init() {}
+
+    public var json: JSONValue {
+        .object([
+            "peer": .string(peer), "pushed": .int(Int64(pushed)), "pulled": .int(Int64(pulled)),
+            "created": .int(Int64(created)), "applied": .int(Int64(applied)), "merged": .int(Int64(merged)),
+            "unchanged": .int(Int64(unchanged)), "notSent": .int(Int64(notSent)),
+            "recordsWithConflicts": .int(Int64(recordsWithConflicts)), "startedOver": .bool(startedOver),
+            "schemaAdditions": .array(schemaAdditions.map { .string($0) }), "seconds": .double(seconds),
+        ])
+    }
+}
+
+/// Progress of a running sync, for a progress bar.
+public struct SyncProgress: Sendable {
+    public enum Phase: String, Sendable { case push, pull }
+    public var phase: Phase
+    public var done: Int
+    /// Known for pushes (local changes to send); nil for pulls.
+    public var total: Int?
+}
+
+/// One sync with one peer: push local changes since the push checkpoint, then pull the peer's
+/// since the pull checkpoint, in bounded batches.
+///
+/// - Memory is bounded by the batch size, whatever the size of either database.
+/// - Each pulled batch is merged in one transaction together with its checkpoint, so a crash
+///   anywhere loses nothing and repeats only idempotent work.
+/// - Changes that came from the peer are not sent back to it.
+/// - A sync with nothing new costs a session call, one empty index range on each side and no
+///   schema transfer (schemas are compared by fingerprint first).
+public struct SyncEngine {
+    public var storage: any SyncStorage
+    public var transport: any SyncTransport
+    public var batchSize: Int
+    public var logger: Logger
+    public var progress: ((SyncProgress) -> Void)?
+
+    public init(
+        storage: any SyncStorage, transport: any SyncTransport, batchSize: Int = 500,
+        logger: Logger = Logger(label: "stationsync.sync"), progress: ((SyncProgress) -> Void)? = nil
+    ) {
+        self.storage = storage
+        self.transport = transport
+        self.batchSize = batchSize
+        self.logger = logger
+        self.progress = progress
+    }
+
+    /// Runs one sync.
+    public func run() throws -> SyncSummary {
+        let started = Date()
+        var summary = SyncSummary()
+        let session = try transport.session()
+        let peer = session.info.node
+        summary.peer = peer
+        guard peer != storage.node.rawValue else {
+            throw SyncError(.badRequest, "the peer is this node itself (\(peer)); sync with another node")
+        }
+        guard session.info.protocolVersion == 1 else {
+            throw SyncError(.protocolError, "the peer speaks protocol \(session.info.protocolVersion); this node speaks 1")
+        }
+
+        // Schemas: compare by fingerprint; fetch and check only when they differ.
+        var peerCollections = Set(storage.schema.collectionNames)
+        if session.info.schemaFingerprint != storage.schema.fingerprint {
+            let remote = try transport.schema()
+            let disagreements = storage.schema.disagreements(with: remote)
+            if !disagreements.isEmpty {
+                throw SyncError(
+                    .schemaMismatch,
+                    "schema mismatch with \(peer): " + disagreements.map(\.description).joined(separator: "; ")
+                        + " (a field's policy must be the same on every node)")
+            }
+            let before = Set(storage.schema.collectionNames)
+            try storage.extendSchema(with: remote)
+            summary.schemaAdditions = storage.schema.collectionNames.filter { !before.contains($0) }
+            peerCollections = Set(remote.collectionNames)
+        }
+
+        // A peer database we have not synced with (or that was replaced): start over with it.
+        var checkpoint = try storage.checkpoint(peer: peer)
+        if checkpoint.peerDatabase != session.info.database {
+            if !checkpoint.peerDatabase.isEmpty {
+                logger.warning("peer database changed; syncing everything again", metadata: ["peer": "\(peer)"])
+            }
+            try storage.resetCheckpoint(peer: peer, peerDatabase: session.info.database)
+            checkpoint = try storage.checkpoint(peer: peer)
+            summary.startedOver = true
+        }
+
+        try push(from: checkpoint.pushed, to: peer, session: session, peerCollections: peerCollections, summary: &summary)
+        try pull(from: checkpoint.pulled, peer: peer, summary: &summary)
+
+        summary.recordsWithConflicts = try storage.conflictedRecordCount()
+        summary.seconds = Date().timeIntervalSince(started)
+        return summary
+    }
+
+    private func push(from start: Int64, to peer: String, session: PeerSession, peerCollections: Set<String>, summary: inout SyncSummary) throws {
+        let sendable = peerCollections.filter { session.write.allows($0) }
+        let last = try storage.lastSequence()
+        var cursor = start
+        var done = 0
+        while true {
+            let batch = try storage.changes(since: cursor, limit: batchSize, excludingSource: peer, collections: nil)
+            var outgoing: [(collection: String, id: String, seq: Int64, stateText: String)] = []
+            for change in batch.changes {
+                if sendable.contains(change.collection) {
+                    outgoing.append((change.collection, change.id, change.seq, change.stateText))
+                } else {
+                    summary.notSent += 1
+                }
+            }
+            if !outgoing.isEmpty {
+                let response = try transport.push(PushRequest.encode(node: storage.node.rawValue, changes: outgoing))
+                guard response.results.count == outgoing.count else {
+                    throw SyncError(.protocolError, "\(peer) answered \(response.results.count) results for \(outgoing.count) changes")
+                }
+                summary.pushed += outgoing.count
+            }
+            if batch.nextSince > cursor {
+                try storage.setPushed(batch.nextSince, peer: peer)
+                cursor = batch.nextSince
+            }
+            done += batch.changes.count
+            progress?(SyncProgress(phase: .push, done: done, total: Int(max(0, last - start))))
+            if !batch.hasMore { break }
+        }
+        if summary.notSent > 0 {
+            logger.warning(
+                "local changes not sent: collections the peer lacks or this token may not write",
+                metadata: ["peer": "\(peer)", "changes": "\(summary.notSent)"])
+        }
+    }
+
+    private func pull(from start: String, peer: String, summary: inout SyncSummary) throws {
+        var cursor = start
+        while true {
+            let response = try transport.pull(cursor: cursor, limit: batchSize)
+            guard response.node == peer else {
+                throw SyncError(.protocolError, "expected changes from \(peer), got them from \(response.node)")
+            }
+            let schema = storage.schema
+            var incoming: [IncomingChange] = []
+            incoming.reserveCapacity(response.changes.count)
+            for change in response.changes {
+                guard let collection = schema.collections[change.collection] else {
+                    throw SyncError(.unknownCollection, "\(peer) sent \(change.collection)/\(change.id) but this node has no collection \(change.collection)")
+                }
+                do {
+                    incoming.append(IncomingChange(collection: change.collection, id: change.id, state: try RecordState(json: change.state, collection: collection)))
+                } catch {
+                    throw SyncError(.invalidState, "\(peer) sent an invalid \(change.collection)/\(change.id): \(error)")
+                }
+            }
+            let results = try storage.apply(incoming, from: peer, cursor: response.next) { _, _ in }
+            for r in results {
+                switch r {
+                case .created: summary.created += 1
+                case .applied: summary.applied += 1
+                case .merged: summary.merged += 1
+                case .unchanged: summary.unchanged += 1
+                }
+            }
+            summary.pulled += incoming.count
+            progress?(SyncProgress(phase: .pull, done: summary.pulled, total: nil))
+            cursor = response.next
+            if !response.more { break }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+/// A sync failure: what went wrong, an HTTP-style status and a stable code.
+///
+/// The server answers with `status` and `{"error": code, "message": message}`; the client raises
+/// the same from the answer it gets, so a station's error names the problem the hub found.
+public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case badRequest = "bad_request"
+        case invalidCursor = "invalid_cursor"
+        case invalidState = "invalid_state"
+        case unknownCollection = "unknown_collection"
+        case unauthorized
+        case forbidden
+        case notFound = "not_found"
+        case tooLarge = "too_large"
+        case schemaMismatch = "schema_mismatch"
+        case unavailable
+        case `internal`
+        case transport
+        case protocolError = "protocol_error"
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// The HTTP status the server answers with.
+    public var status: Int {
+        switch code {
+        case .badRequest, .invalidCursor, .invalidState, .unknownCollection: return 400
+        case .unauthorized: return 401
+        case .forbidden: return 403
+        case .notFound: return 404
+        case .schemaMismatch: return 409
+        case .tooLarge: return 413
+        case .unavailable: return 503
+        case .internal, .protocolError, .transport: return 500
+        }
+    }
+
+    /// Whether trying again later may succeed (the network, an overloaded or restarting peer).
+    public var isTransient: Bool { code == .transport || code == .unavailable }
+
+    public var description: String { message }
+}

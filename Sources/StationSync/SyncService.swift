@@ -1,0 +1,173 @@
+import Logging
+import StationCore
+import StationStore
+
+/// The serving side of the sync protocol, as plain functions over a node's storage: the HTTP
+/// server maps requests to these, and tests call them directly. Everything a request is refused
+/// for is checked before anything is written.
+public struct SyncService: Sendable {
+    /// How callers authenticate.
+    public enum Authentication: Sendable {
+        /// Bearer tokens made with `hub token add`, stored hashed in the database.
+        case tokens
+        /// One shared bearer token (`station serve --token`); callers are trusted peers.
+        case sharedToken(String)
+        /// No authentication (`station serve` without a token, loopback use).
+        case none
+    }
+
+    public let storage: any SyncStorage
+    public let authentication: Authentication
+    /// Most changes in one push.
+    public var maxPushChanges = 1000
+    /// Most changes in one pull, and the default.
+    public var maxPullLimit = 1000
+    public var defaultPullLimit = 500
+    let logger: Logger
+
+    public init(storage: any SyncStorage, authentication: Authentication, logger: Logger = Logger(label: "stationsync.sync")) {
+        self.storage = storage
+        self.authentication = authentication
+        self.logger = logger
+    }
+
+    /// The principal behind an `Authorization` header value (`Bearer TOKEN`).
+    public func authenticate(authorization: String?) throws(SyncError) -> Principal {
+        let token: String? = authorization.flatMap { header in
+            let parts = header.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+            return String(parts[1]).trimmingCharacters(in: .whitespaces)
+        }
+        switch authentication {
+        case .none:
+            return .trustedPeer
+        case .sharedToken(let shared):
+            guard let token, Tokens.constantTimeEqual(Array(token.utf8), Array(shared.utf8)) else {
+                throw SyncError(.unauthorized, "missing or invalid bearer token")
+            }
+            return .trustedPeer
+        case .tokens:
+            return try Tokens.authenticate(token) { id in try storage.token(id: id) }
+        }
+    }
+
+    /// `GET /v1/health`.
+    public func health() -> PeerInfo {
+        PeerInfo(node: storage.node.rawValue, database: storage.databaseID, schemaFingerprint: storage.schema.fingerprint)
+    }
+
+    /// `GET /v1/session`: who the caller is here and what it may do, with the node's identity.
+    public func session(_ principal: Principal) -> JSONValue {
+        var info = health().json.objectValue!
+        info["station"] = principal.station.map { .string($0) } ?? .null
+        info["read"] = .string(principal.read.description)
+        info["write"] = .string(principal.write.description)
+        info["relay"] = .bool(principal.relay)
+        return .object(info)
+    }
+
+    /// `GET /v1/schema`.
+    public func schema() -> JSONValue {
+        .object(["node": .string(storage.node.rawValue), "fingerprint": .string(storage.schema.fingerprint), "schema": storage.schema.json])
+    }
+
+    /// `GET /v1/changes?since=CURSOR&limit=N`: the encoded response body. `requester` (the
+    /// caller's node) is left out as a source, so its own changes are not echoed back.
+    public func pull(since: String?, limit: String?, principal: Principal, requester: String?) throws(SyncError) -> [UInt8] {
+        let seq = try Cursor.parse(since, database: storage.databaseID)
+        var n = defaultPullLimit
+        if let limit {
+            guard let value = Int(limit), value >= 1, value <= maxPullLimit else {
+                throw SyncError(.badRequest, "limit must be an integer from 1 to \(maxPullLimit), not \"\(limit.prefix(32))\"")
+            }
+            n = value
+        }
+        let readable: Set<String>? = principal.read == .all ? nil : principal.read.filter(storage.schema.collectionNames)
+        let batch: ChangeBatch
+        do {
+            batch = try storage.changes(since: seq, limit: n, excludingSource: principal.station ?? requester, collections: readable)
+        } catch {
+            logger.error("pull failed", metadata: ["error": "\(error)"])
+            throw SyncError(.internal, "reading changes failed")
+        }
+        var out = [UInt8]()
+        out.reserveCapacity(256 + batch.changes.reduce(0) { $0 + $1.stateText.utf8.count + 64 })
+        out.append(contentsOf: #"{"node":"#.utf8)
+        JSONWriter.writeString(storage.node.rawValue, to: &out)
+        out.append(contentsOf: #","changes":["#.utf8)
+        for (i, c) in batch.changes.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            WireChange.write(collection: c.collection, id: c.id, seq: c.seq, stateText: c.stateText, to: &out)
+        }
+        out.append(contentsOf: #"],"next":"#.utf8)
+        JSONWriter.writeString(Cursor.make(database: storage.databaseID, seq: batch.nextSince), to: &out)
+        out.append(contentsOf: #","more":"#.utf8)
+        out.append(contentsOf: (batch.hasMore ? "true" : "false").utf8)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// `POST /v1/changes`: checks the whole batch, then merges it in one transaction.
+    public func push(body: [UInt8], principal: Principal) throws(SyncError) -> PushResponse {
+        let request: PushRequest
+        do {
+            request = try PushRequest(bytes: body, maxChanges: maxPushChanges)
+        } catch {
+            if error.message.hasPrefix("a push carries at most") { throw SyncError(.tooLarge, error.message) }
+            throw SyncError(.badRequest, error.message)
+        }
+        if let station = principal.station, station != request.node {
+            throw SyncError(.forbidden, "this token belongs to \(station); it cannot push as \(request.node)")
+        }
+        let schema = storage.schema
+        var incoming: [IncomingChange] = []
+        incoming.reserveCapacity(request.changes.count)
+        for (i, change) in request.changes.enumerated() {
+            let what = "changes[\(i)] (\(change.collection)/\(change.id))"
+            guard let collection = schema.collections[change.collection] else {
+                throw SyncError(.unknownCollection, "\(what): unknown collection \"\(change.collection)\"")
+            }
+            guard principal.write.allows(change.collection) else {
+                throw SyncError(.forbidden, "\(what): \(principal.station ?? "this caller") may not write \(change.collection)")
+            }
+            do {
+                incoming.append(IncomingChange(collection: change.collection, id: change.id, state: try RecordState(json: change.state, collection: collection)))
+            } catch {
+                throw SyncError(.invalidState, "\(what): \(error)")
+            }
+            if incoming.last!.state.isEmpty { throw SyncError(.invalidState, "\(what): empty record state") }
+        }
+        let origin = principal.relay ? nil : (principal.station ?? request.node)
+        let results: [MergeResult]
+        do {
+            results = try storage.apply(incoming, from: request.node, cursor: nil) { change, local in
+                guard let origin else { return }
+                // Origin binding: new writes (beyond what this node has seen) must be the caller's own.
+                for (writer, counter) in change.state.clock.entries where writer.rawValue != origin && counter > (local?.clock[writer] ?? 0) {
+                    throw SyncError(
+                        .forbidden,
+                        "\(change.collection)/\(change.id): the push brings writes of node \(writer) this node has not seen; "
+                            + "a token of \(origin) may only bring its own writes (a token made with --relay may forward others')")
+                }
+            }
+        } catch let error as SyncError {
+            throw error
+        } catch let error as CoreError {
+            throw SyncError(.invalidState, "\(error)")
+        } catch {
+            logger.error("push failed", metadata: ["error": "\(error)"])
+            throw SyncError(.internal, "applying the push failed")
+        }
+        let cursor: String
+        do {
+            cursor = Cursor.make(database: storage.databaseID, seq: try storage.lastSequence())
+        } catch {
+            throw SyncError(.internal, "reading the change feed failed")
+        }
+        logger.debug("push applied", metadata: ["from": "\(request.node)", "changes": "\(results.count)"])
+        return PushResponse(
+            node: storage.node.rawValue,
+            results: zip(request.changes, results).map { PushResponse.Result(collection: $0.0.collection, id: $0.0.id, result: $0.1.rawValue) },
+            cursor: cursor)
+    }
+}

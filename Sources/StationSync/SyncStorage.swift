@@ -1,0 +1,85 @@
+import StationCore
+import StationStore
+
+/// What the sync layer needs from a node's storage, on either side of a sync. The SQLite
+/// ``StationStore`` implements it; a PostgreSQL hub store would implement the same.
+public protocol SyncStorage: Sendable {
+    /// This node's name.
+    var node: NodeID { get }
+    /// A random id of this database, so peers notice when it is replaced.
+    var databaseID: String { get }
+    /// The collections and their policies.
+    var schema: Schema { get }
+
+    /// The highest change-feed sequence so far.
+    func lastSequence() throws -> Int64
+    /// Changes after `since` in sequence order (see ``StationStore/changes(since:limit:excludingSource:collections:)``).
+    func changes(since: Int64, limit: Int, excludingSource: String?, collections: Set<String>?) throws -> ChangeBatch
+    /// Merges incoming states from `peer` in one transaction. `check` runs inside it, before each
+    /// merge, with the state stored so far; if it or any merge throws, nothing changes. When
+    /// `cursor` is given it is stored as the pulled checkpoint for `peer` in the same transaction.
+    func apply(
+        _ changes: [IncomingChange], from peer: String, cursor: String?,
+        check: (IncomingChange, RecordState?) throws -> Void
+    ) throws -> [MergeResult]
+
+    /// Sync progress with `peer`.
+    func checkpoint(peer: String) throws -> Checkpoint
+    /// Records that local changes up to `seq` reached `peer`.
+    func setPushed(_ seq: Int64, peer: String) throws
+    /// Starts over with `peer` (first contact, or its database was replaced).
+    func resetCheckpoint(peer: String, peerDatabase: String) throws
+    /// Adds what `additions` declares to the schema (the caller checked they agree).
+    func extendSchema(with additions: Schema) throws
+    /// The bearer token with this id.
+    func token(id: String) throws -> StoredToken?
+    /// How many records hold at least one conflict.
+    func conflictedRecordCount() throws -> Int
+}
+
+/// A change received from a peer, decoded and validated against the local schema.
+public struct IncomingChange: Sendable, Equatable {
+    public var collection: String
+    public var id: String
+    public var state: RecordState
+    public init(collection: String, id: String, state: RecordState) {
+        self.collection = collection
+        self.id = id
+        self.state = state
+    }
+}
+
+extension StationStore: SyncStorage {
+    public func apply(
+        _ changes: [IncomingChange], from peer: String, cursor: String?,
+        check: (IncomingChange, RecordState?) throws -> Void
+    ) throws -> [MergeResult] {
+        try write { tx in
+            var results: [MergeResult] = []
+            results.reserveCapacity(changes.count)
+            for change in changes {
+                try check(change, try tx.state(change.collection, change.id))
+                results.append(try tx.merge(change.collection, change.id, change.state, from: peer))
+            }
+            if let cursor { try tx.setPulledCursor(cursor, peer: peer) }
+            return results
+        }
+    }
+}
+
+/// Cursors into a node's change feed: `<databaseID>.<seq>`. A cursor into another database (the
+/// peer's was replaced) means "from the start".
+public enum Cursor {
+    public static func make(database: String, seq: Int64) -> String { "\(database).\(seq)" }
+
+    /// The sequence a cursor stands for in `database`: 0 for "" or another database's cursor.
+    public static func parse(_ cursor: String?, database: String) throws(SyncError) -> Int64 {
+        guard let cursor, !cursor.isEmpty else { return 0 }
+        guard let dot = cursor.lastIndex(of: "."), let seq = Int64(cursor[cursor.index(after: dot)...]), seq >= 0,
+            cursor.utf8.count <= 128
+        else {
+            throw SyncError(.invalidCursor, "cursor \"\(cursor.prefix(64))\" is not one this node gave out (expected DATABASE.SEQ)")
+        }
+        return cursor[..<dot] == database ? seq : 0
+    }
+}

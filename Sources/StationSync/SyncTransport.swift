@@ -1,0 +1,81 @@
+import StationCore
+
+/// How a sync reaches its peer. The libcurl HTTP transport is the real one; ``LoopbackTransport``
+/// calls a ``SyncService`` in the same process (tests, and syncing two local files).
+///
+/// Every call is idempotent, so a transport may retry any of them after a transient failure.
+public protocol SyncTransport {
+    /// `GET /v1/session`: the peer's identity and what this caller may do there.
+    func session() throws -> PeerSession
+    /// `GET /v1/schema`.
+    func schema() throws -> Schema
+    /// `GET /v1/changes`.
+    func pull(cursor: String, limit: Int) throws -> PullResponse
+    /// `POST /v1/changes` with an encoded ``PushRequest``.
+    func push(_ body: [UInt8]) throws -> PushResponse
+}
+
+/// The peer as a session describes it.
+public struct PeerSession: Sendable, Equatable {
+    public var info: PeerInfo
+    /// The station name the peer knows this caller by (nil for a trusted peer).
+    public var station: String?
+    public var read: AccessList
+    public var write: AccessList
+    public var relay: Bool
+
+    public init(info: PeerInfo, station: String?, read: AccessList, write: AccessList, relay: Bool) {
+        self.info = info
+        self.station = station
+        self.read = read
+        self.write = write
+        self.relay = relay
+    }
+
+    /// Reads a `GET /v1/session` body.
+    public init(bytes: [UInt8]) throws(SyncError) {
+        do {
+            let info = try PeerInfo(bytes: bytes)
+            guard let o = try JSONParser.parse(bytes: bytes).objectValue, let read = o["read"]?.stringValue,
+                let write = o["write"]?.stringValue, let relay = o["relay"]?.boolValue
+            else { throw SyncError(.protocolError, "session response must have read, write and relay") }
+            self.init(
+                info: info, station: o["station"]?.stringValue, read: try AccessList(parsing: read), write: try AccessList(parsing: write),
+                relay: relay)
+        } catch let error as SyncError {
+            throw error
+        } catch {
+            throw SyncError(.protocolError, "session response: \(error)")
+        }
+    }
+}
+
+/// A transport that calls a ``SyncService`` directly, with the same checks as over HTTP.
+public struct LoopbackTransport: SyncTransport {
+    public let service: SyncService
+    public let principal: Principal
+    /// The calling node's name (sent as the push's `node`, and to suppress echoes).
+    public let caller: String
+
+    public init(service: SyncService, principal: Principal = .trustedPeer, caller: String) {
+        self.service = service
+        self.principal = principal
+        self.caller = caller
+    }
+
+    public func session() throws -> PeerSession {
+        try PeerSession(bytes: Array(service.session(principal).canonicalText.utf8))
+    }
+
+    public func schema() throws -> Schema {
+        service.storage.schema
+    }
+
+    public func pull(cursor: String, limit: Int) throws -> PullResponse {
+        try PullResponse(bytes: try service.pull(since: cursor, limit: String(limit), principal: principal, requester: caller))
+    }
+
+    public func push(_ body: [UInt8]) throws -> PushResponse {
+        try service.push(body: body, principal: principal)
+    }
+}

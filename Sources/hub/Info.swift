@@ -1,0 +1,32 @@
+import ArgumentParser
+import StationCommands
+import StationCore
+
+extension HubCommand {
+    /// `hub info`: the hub's node, collections, record counts and peers.
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the hub's node, record counts per collection, and its tokens' stations.")
+
+        @OptionGroup var database: HubDatabaseOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            try reportingErrors {
+                let store = try database.open()
+                let counts = try store.counts()
+                if output.json {
+                    print(JSONValue.object([
+                        "node": .string(store.node.rawValue), "database": .string(store.databaseID), "lastSeq": .int(try store.lastSequence()),
+                        "counts": .object(counts.mapValues { .object(["alive": .int(Int64($0.alive)), "deleted": .int(Int64($0.deleted))]) }),
+                        "conflictedRecords": .int(Int64(try store.conflictedRecordCount())),
+                    ]).canonicalText)
+                    return
+                }
+                print("hub \(store.node)  database \(store.path)  last change #\(try store.lastSequence())  records with conflicts: \(try store.conflictedRecordCount())")
+                print(RecordOutput.table(
+                    ["COLLECTION", "RECORDS", "DELETED"],
+                    store.schema.collectionNames.map { [$0, String(counts[$0]?.alive ?? 0), String(counts[$0]?.deleted ?? 0)] }))
+            }
+        }
+    }
+}

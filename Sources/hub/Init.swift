@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import StationCommands
+import StationCore
+import StationSeeds
+import StationStore
+
+extension HubCommand {
+    /// `hub init`: creates the hub's database.
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create the hub's database.",
+            discussion: "Refuses to overwrite an existing file. Without --schema, the service center's schema (seeds/schema.json) is used.")
+
+        @OptionGroup var database: HubDatabaseOptions
+
+        @Option(help: ArgumentHelp("The hub's node name.", valueName: "name"))
+        var node = "hub"
+
+        @Option(help: ArgumentHelp("A schema file (JSON) naming collections and field policies.", valueName: "file"))
+        var schema: String?
+
+        func run() throws {
+            try reportingErrors {
+                let node = try NodeID(validating: node)
+                var chosen = DefaultSchema.schema
+                if let file = schema {
+                    guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure("cannot read schema file \(file)") }
+                    do {
+                        chosen = try Schema(jsonText: String(decoding: data, as: UTF8.self))
+                    } catch {
+                        throw CommandFailure("\(file): \(error)")
+                    }
+                }
+                let path = try database.path
+                let store = try StationStore.create(path: path, node: node, schema: chosen)
+                try store.close()
+                print("initialized hub database \(path) (node \(node), \(chosen.collections.count) collections)")
+                Terminal.hint("next: hub token add --db \(path) STATION   then   hub serve --db \(path) --listen 127.0.0.1:8080")
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import ArgumentParser
+import Logging
+import StationCommands
+import StationSync
+
+extension HubCommand {
+    /// `hub serve`: serves the sync protocol to the stations.
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve the sync protocol to the stations (bearer tokens from `hub token add`).",
+            discussion: "Prints `listening on http://HOST:PORT` once it accepts connections; stops cleanly on SIGINT or SIGTERM.")
+
+        @OptionGroup var database: HubDatabaseOptions
+
+        @Option(help: ArgumentHelp("Where to listen, HOST:PORT (port 0: any free port).", valueName: "host:port"))
+        var listen = "127.0.0.1:8080"
+
+        func run() async throws {
+            ServeRunner.bootstrapLogging(default: .info)
+            try await reportingErrors {
+                let store = try database.open()
+                let logger = Logger(label: "hub")
+                let service = SyncService(storage: store, authentication: .tokens, logger: logger)
+                logger.info("hub \(store.node) serving \(store.path)")
+                try await ServeRunner.serve(service: service, listen: listen, logger: logger)
+            }
+        }
+    }
+}

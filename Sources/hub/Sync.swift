@@ -1,0 +1,23 @@
+import ArgumentParser
+import Logging
+import StationCommands
+
+extension HubCommand {
+    /// `hub sync`: this hub syncs with another hub (a district hub feeding a city hub).
+    struct Sync: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sync this hub with another hub: push its changes, pull the other's.",
+            discussion: "The other hub's token for this one must be made with --relay, since this hub forwards its stations' writes.")
+
+        @OptionGroup var database: HubDatabaseOptions
+        @OptionGroup var sync: SyncOptions
+
+        func run() throws {
+            ServeRunner.bootstrapLogging(default: sync.every == nil ? .warning : .info)
+            try reportingErrors {
+                let store = try database.open()
+                try SyncRunner(storage: store, options: sync, logger: Logger(label: "hub.sync")).run()
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import StationCommands
+import StationCore
+import StationStore
+import StationSync
+
+extension HubCommand {
+    /// `hub token`: the bearer tokens stations sync with.
+    struct Token: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Manage the bearer tokens that stations sync with.",
+            subcommands: [Add.self, List.self, Revoke.self])
+
+        struct Add: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Make a token for a station and print it (only the token, on stdout).",
+                discussion: """
+                    The token is shown once; the hub keeps only a hash of it. The station may push only its
+                    own writes, unless --relay (a peer or a district hub forwarding other nodes' writes).
+                    """)
+
+            @OptionGroup var database: HubDatabaseOptions
+            @Argument(help: "The station's node name, e.g. hotline.") var station: String
+            @Option(help: ArgumentHelp("Collections it may read: * or c1,c2.", valueName: "collections")) var read = "*"
+            @Option(help: ArgumentHelp("Collections it may write: * or c1,c2.", valueName: "collections")) var write = "*"
+            @Flag(help: "Allow it to bring writes made by other nodes (peer replication, hub to hub).") var relay = false
+
+            func run() throws {
+                try reportingErrors {
+                    let node = try NodeID(validating: station)
+                    let store = try database.open()
+                    let readList = try AccessList(parsing: read)
+                    let writeList = try AccessList(parsing: write)
+                    for case .only(let names) in [readList, writeList] {
+                        for name in names.sorted() { _ = try store.schema.collection(name) }
+                    }
+                    let (token, stored) = Tokens.make(station: node.rawValue, read: readList, write: writeList, relay: relay)
+                    try store.addToken(stored)
+                    print(token)
+                    Terminal.hint("token \(stored.id) for \(node): read \(readList), write \(writeList)\(relay ? ", relay" : ""); shown once, keep it safe")
+                }
+            }
+        }
+
+        struct List: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List tokens (ids and permissions, never the secrets).")
+            @OptionGroup var database: HubDatabaseOptions
+            @OptionGroup var output: OutputOptions
+
+            func run() throws {
+                try reportingErrors {
+                    let tokens = try database.open().tokens()
+                    if output.json {
+                        print(JSONValue.array(tokens.map { t in
+                            .object([
+                                "id": .string(t.id), "station": .string(t.station), "read": .string(t.read), "write": .string(t.write),
+                                "relay": .bool(t.relay), "createdAt": .string(t.createdAt), "revokedAt": t.revokedAt.map { .string($0) } ?? .null,
+                            ])
+                        }).canonicalText)
+                        return
+                    }
+                    print(RecordOutput.table(
+                        ["ID", "STATION", "READ", "WRITE", "RELAY", "CREATED", "REVOKED"],
+                        tokens.map { [$0.id, $0.station, $0.read, $0.write, $0.relay ? "yes" : "no", $0.createdAt, $0.revokedAt ?? ""] }))
+                }
+            }
+        }
+
+        struct Revoke: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Revoke every token of a station; its next request gets 401.")
+            @OptionGroup var database: HubDatabaseOptions
+            @Argument(help: "The station's node name.") var station: String
+
+            func run() throws {
+                try reportingErrors {
+                    let count = try database.open().revokeTokens(station: station)
+                    guard count > 0 else { throw CommandFailure("\(station) has no live token") }
+                    print("revoked \(count) token\(count == 1 ? "" : "s") of \(station)")
+                }
+            }
+        }
+    }
+}
