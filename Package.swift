@@ -101,7 +101,8 @@ let package = Package(
         .testTarget(name: "StationCLITests", dependencies: ["StationCore"]),
         .testTarget(name: "StationSyncTests", dependencies: ["StationSync", "StationStore", "StationSeeds"]),
         .testTarget(name: "StationHTTPTests", dependencies: ["StationHTTP", "StationGzip", "StationServer", "StationSync", "StationStore",
-            .product(name: "Hummingbird", package: "hummingbird")]),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(
             name: "StationServerTests",
             dependencies: [

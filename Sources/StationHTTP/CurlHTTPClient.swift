@@ -127,6 +127,13 @@ public struct HTTPClientError: Error, CustomStringConvertible, Sendable {
 /// alive between requests. Calls to `send` are serialized; it is safe to share between threads
 /// but blocks the calling thread, so call it off Swift's cooperative pool.
 public final class CurlHTTPClient: @unchecked Sendable {
+    /// Hosts never reached through a proxy: loopback, plus whatever `no_proxy` lists.
+    static let noProxy: String = {
+        let env = ProcessInfo.processInfo.environment
+        let extra = env["no_proxy"] ?? env["NO_PROXY"] ?? ""
+        return (["localhost", "127.0.0.1", "::1"] + (extra.isEmpty ? [] : [extra])).joined(separator: ",")
+    }()
+
     public let options: HTTPClientOptions
     private let logger: Logger
     private let lock = NSLock()
@@ -209,8 +216,10 @@ public final class CurlHTTPClient: @unchecked Sendable {
             }
         }
 
-        // The body to send, gzipped if asked.
+        // The body to send, gzipped if asked. POST, PUT and PATCH always send one, if only an
+        // empty one, so that a Content-Length goes out.
         var body = request.body
+        if body == nil && ["POST", "PUT", "PATCH"].contains(request.method) { body = [] }
         var extraHeaders: [String] = []
         if let raw = body, request.compressBody {
             do {
@@ -259,6 +268,8 @@ public final class CurlHTTPClient: @unchecked Sendable {
         check(stationsync_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
         check(stationsync_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 1))
         check(stationsync_curl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1))
+        // Proxies from the environment apply to remote peers, never to this machine's own.
+        check(stationsync_curl_setopt_string(handle, CURLOPT_NOPROXY, Self.noProxy))
         check(stationsync_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(options.connectTimeout)))
         check(stationsync_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Self.milliseconds(options.requestTimeout)))
         check(stationsync_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1))

@@ -31,12 +31,12 @@ func refusedPort() throws -> (port: Int, fd: Int32) {
 
 @Suite(.serialized) struct CurlHTTPClientTests {
     @Test func getRoundTripWithHeaders() async throws {
-        try await withTestServer { port in
+        try await withTestServer { server in
             let client = try CurlHTTPClient()
             let response = try await offPool {
                 try client.send(
                     StationHTTP.HTTPRequest(
-                        url: "http://127.0.0.1:\(port)/echo?x=1",
+                        url: "\(server.base)/echo?x=1",
                         headers: [(name: "X-Station", value: "st-7"), (name: "Authorization", value: "Bearer abc")]))
             }
             #expect(response.status == 200)
@@ -56,13 +56,13 @@ func refusedPort() throws -> (port: Int, fd: Int32) {
     }
 
     @Test func postRoundTripWithBody() async throws {
-        try await withTestServer { port in
+        try await withTestServer { server in
             let client = try CurlHTTPClient()
             let body = randomBytes(300_000, seed: 3)
             let response = try await offPool {
                 try client.send(
                     StationHTTP.HTTPRequest(
-                        method: "POST", url: "http://127.0.0.1:\(port)/echo",
+                        method: "POST", url: "\(server.base)/echo",
                         headers: [(name: "Content-Type", value: "application/json"), (name: "X-Empty", value: "")],
                         body: body))
             }
@@ -79,15 +79,15 @@ func refusedPort() throws -> (port: Int, fd: Int32) {
     }
 
     @Test func otherMethodsAndEmptyBodies() async throws {
-        try await withTestServer { port in
+        try await withTestServer { server in
             let client = try CurlHTTPClient()
-            let url = "http://127.0.0.1:\(port)/echo"
+            let url = "\(server.base)/echo"
             let (put, delete, emptyPost, head) = try await offPool {
                 (
                     try client.send(.init(method: "PUT", url: url, body: Array("put body".utf8))),
                     try client.send(.init(method: "DELETE", url: url)),
                     try client.send(.init(method: "POST", url: url, body: [])),
-                    try client.send(.init(method: "HEAD", url: "http://127.0.0.1:\(port)/big?size=1234"))
+                    try client.send(.init(method: "HEAD", url: "\(server.base)/big?size=1234"))
                 )
             }
             #expect(put.headers["x-echo-method"] == "PUT")
@@ -98,6 +98,9 @@ func refusedPort() throws -> (port: Int, fd: Int32) {
             #expect(emptyPost.headers["x-echo-content-length"] == "0")
             // libcurl's default form Content-Type is not sent when the caller gave none.
             #expect(emptyPost.headers["x-echo-content-type"] == nil)
+            // A POST without a body still says Content-Length: 0.
+            let nilPost = try await offPool { try client.send(.init(method: "POST", url: url)) }
+            #expect(nilPost.headers["x-echo-content-length"] == "0")
             #expect(head.status == 200)
             #expect(head.body == [])
             #expect(head.headers["content-length"] == "1234")
@@ -105,13 +108,13 @@ func refusedPort() throws -> (port: Int, fd: Int32) {
     }
 
     @Test func gzipRequestBodyArrivesEncodedAndDecodes() async throws {
-        try await withTestServer { port in
+        try await withTestServer { server in
             let client = try CurlHTTPClient()
             let original = Array(String(repeating: "{\"record\":\"pump-17\",\"v\":3}\n", count: 5000).utf8)
             let response = try await offPool {
                 try client.send(
                     StationHTTP.HTTPRequest(
-                        method: "POST", url: "http://127.0.0.1:\(port)/ungzip", body: original, compressBody: true))
+                        method: "POST", url: "\(server.base)/ungzip", body: original, compressBody: true))
             }
             #expect(response.status == 200, "\(String(decoding: response.body, as: UTF8.self))")
             #expect(response.body == original)
@@ -120,7 +123,7 @@ func refusedPort() throws -> (port: Int, fd: Int32) {
 
             // And as seen by the echo handler: the raw gzip bytes with the header.
             let echoed = try await offPool {
-                try client.send(.init(method: "POST", url: "http://127.0.0.1:\(port)/echo", body: original, compressBody: true))
+                try client.send(.init(method: "POST", url: "\(server.base)/echo", body: original, compressBody: true))
             }
             #expect(echoed.headers["x-echo-content-encoding"] == "gzip")
             #expect(Gzip.isGzip(echoed.body))
@@ -129,8 +132,8 @@ func refusedPort() throws -> (port: Int, fd: Int32) {
     }
 
     @Test func gzipResponseIsDecodedTransparently() async throws {
-        try await withTestServer { port in
-            let url = "http://127.0.0.1:\(port)/gzipped?size=500000"
+        try await withTestServer { server in
+            let url = "\(server.base)/gzipped?size=500000"
             let client = try CurlHTTPClient()
             let response = try await offPool { try client.send(.init(url: url)) }
             #expect(response.status == 200)
@@ -143,7 +146,7 @@ func refusedPort() throws -> (port: Int, fd: Int32) {
             let plainClient = try CurlHTTPClient(options: options)
             let (echo, decoded) = try await offPool {
                 (
-                    try plainClient.send(.init(url: "http://127.0.0.1:\(port)/echo")),
+                    try plainClient.send(.init(url: "\(server.base)/echo")),
                     try plainClient.send(.init(url: url))
                 )
             }
@@ -153,14 +156,14 @@ func refusedPort() throws -> (port: Int, fd: Int32) {
     }
 
     @Test func keepAliveReusesOneConnection() async throws {
-        try await withTestServer { port in
+        try await withTestServer { server in
             let client = try CurlHTTPClient()
             #expect(client.connectionsOpened == 0)
             let statuses = try await offPool {
                 [
-                    try client.send(.init(url: "http://127.0.0.1:\(port)/echo")).status,
-                    try client.send(.init(method: "POST", url: "http://127.0.0.1:\(port)/echo", body: [1, 2, 3])).status,
-                    try client.send(.init(url: "http://127.0.0.1:\(port)/gzipped?size=10")).status,
+                    try client.send(.init(url: "\(server.base)/echo")).status,
+                    try client.send(.init(method: "POST", url: "\(server.base)/echo", body: [1, 2, 3])).status,
+                    try client.send(.init(url: "\(server.base)/gzipped?size=10")).status,
                 ]
             }
             #expect(statuses == [200, 200, 200])
@@ -168,20 +171,20 @@ func refusedPort() throws -> (port: Int, fd: Int32) {
 
             // A second client has its own connection.
             let other = try CurlHTTPClient()
-            _ = try await offPool { try other.send(.init(url: "http://127.0.0.1:\(port)/echo")) }
+            _ = try await offPool { try other.send(.init(url: "\(server.base)/echo")) }
             #expect(other.connectionsOpened == 1)
             #expect(client.connectionsOpened == 1)
         }
     }
 
     @Test func concurrentCallsAreSerialized() async throws {
-        try await withTestServer { port in
+        try await withTestServer { server in
             let client = try CurlHTTPClient()
             let bodies = try await withThrowingTaskGroup(of: [UInt8].self) { group in
                 for i in 0..<8 {
                     group.addTask {
                         try await offPool {
-                            try client.send(.init(method: "POST", url: "http://127.0.0.1:\(port)/echo", body: [UInt8(i)])).body
+                            try client.send(.init(method: "POST", url: "\(server.base)/echo", body: [UInt8(i)])).body
                         }
                     }
                 }
@@ -193,13 +196,13 @@ func refusedPort() throws -> (port: Int, fd: Int32) {
     }
 
     @Test func statusCodesAreResponsesAndRedirectsAreNotFollowed() async throws {
-        try await withTestServer { port in
+        try await withTestServer { server in
             let client = try CurlHTTPClient()
             let (unavailable, missing, redirect) = try await offPool {
                 (
-                    try client.send(.init(url: "http://127.0.0.1:\(port)/status/503")),
-                    try client.send(.init(url: "http://127.0.0.1:\(port)/no/such/route")),
-                    try client.send(.init(url: "http://127.0.0.1:\(port)/redirect"))
+                    try client.send(.init(url: "\(server.base)/status/503")),
+                    try client.send(.init(url: "\(server.base)/no/such/route")),
+                    try client.send(.init(url: "\(server.base)/redirect"))
                 )
             }
             #expect(unavailable.status == 503)
@@ -235,48 +238,48 @@ func refusedPort() throws -> (port: Int, fd: Int32) {
     }
 
     @Test func slowHandlerTimesOut() async throws {
-        try await withTestServer { port in
+        try await withTestServer { server in
             var options = HTTPClientOptions()
             options.requestTimeout = 0.4
             let client = try CurlHTTPClient(options: options)
             let start = ContinuousClock.now
             let error = await #expect(throws: HTTPClientError.self) {
-                try await offPool { try client.send(.init(url: "http://127.0.0.1:\(port)/slow?ms=3000")) }
+                try await offPool { try client.send(.init(url: "\(server.base)/slow?ms=1500")) }
             }
             #expect(error?.kind == .timeout)
             #expect(error?.isTransient == true)
             #expect(ContinuousClock.now - start < .seconds(2))
             // The client still works afterwards.
-            let ok = try await offPool { try client.send(.init(url: "http://127.0.0.1:\(port)/slow?ms=10")) }
+            let ok = try await offPool { try client.send(.init(url: "\(server.base)/slow?ms=10")) }
             #expect(ok.body == Array("late".utf8))
         }
     }
 
     @Test func oversizedResponseIsTooLarge() async throws {
-        try await withTestServer { port in
+        try await withTestServer { server in
             var options = HTTPClientOptions()
             options.maxResponseBytes = 1 << 20
             let client = try CurlHTTPClient(options: options)
             let error = await #expect(throws: HTTPClientError.self) {
-                try await offPool { try client.send(.init(url: "http://127.0.0.1:\(port)/big?size=\(2 << 20)")) }
+                try await offPool { try client.send(.init(url: "\(server.base)/big?size=\(2 << 20)")) }
             }
             #expect(error?.kind == .tooLarge)
             #expect(error?.isTransient == false)
 
             // Exactly the limit is fine.
-            let exact = try await offPool { try client.send(.init(url: "http://127.0.0.1:\(port)/big?size=\(1 << 20)")) }
+            let exact = try await offPool { try client.send(.init(url: "\(server.base)/big?size=\(1 << 20)")) }
             #expect(exact.body == patternBytes(1 << 20))
         }
     }
 
     @Test func gzipBombResponseIsTooLarge() async throws {
-        try await withTestServer { port in
+        try await withTestServer { server in
             var options = HTTPClientOptions()
             options.maxResponseBytes = 1 << 20
             let decoding = try CurlHTTPClient(options: options)
             options.acceptGzip = false
             let notNegotiating = try CurlHTTPClient(options: options)
-            let url = "http://127.0.0.1:\(port)/bomb"
+            let url = "\(server.base)/bomb"
             // libcurl decodes (limit applies to decoded bytes) ...
             let first = await #expect(throws: HTTPClientError.self) { try await offPool { try decoding.send(.init(url: url)) } }
             #expect(first?.kind == .tooLarge)
@@ -308,11 +311,11 @@ func refusedPort() throws -> (port: Int, fd: Int32) {
     }
 
     @Test func tlsFailuresAreTLS() async throws {
-        try await withTestServer { port in
+        try await withTestServer { server in
             let client = try CurlHTTPClient()
             // TLS to a plain-HTTP server fails the handshake.
             let handshake = await #expect(throws: HTTPClientError.self) {
-                try await offPool { try client.send(.init(url: "https://127.0.0.1:\(port)/echo")) }
+                try await offPool { try client.send(.init(url: "https://\(server.hostPort)/echo")) }
             }
             #expect(handshake?.kind == .tls)
             #expect(handshake?.isTransient == false)
@@ -322,7 +325,7 @@ func refusedPort() throws -> (port: Int, fd: Int32) {
             options.caFile = "/nonexistent/ca.pem"
             let badCA = try CurlHTTPClient(options: options)
             let caError = await #expect(throws: HTTPClientError.self) {
-                try await offPool { try badCA.send(.init(url: "https://127.0.0.1:\(port)/echo")) }
+                try await offPool { try badCA.send(.init(url: "https://\(server.hostPort)/echo")) }
             }
             #expect(caError?.kind == .tls)
         }

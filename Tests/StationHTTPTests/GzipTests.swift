@@ -137,7 +137,7 @@ func randomBytes(_ count: Int, seed: UInt64 = 42) -> [UInt8] {
         defer { try? FileManager.default.removeItem(at: dir) }
         let inFile = dir.appendingPathComponent("in"), outFile = dir.appendingPathComponent("out")
         try Data(input).write(to: inFile)
-        FileManager.default.createFile(atPath: outFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/gzip")
         process.arguments = arguments

@@ -1,38 +1,50 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdTesting
 import Logging
 import StationGzip
+import Synchronization
 
-/// Runs a real Hummingbird server on 127.0.0.1 with an OS-chosen port for the duration of `body`.
+/// Where a running test server listens.
+struct TestServer: Sendable {
+    /// "127.0.0.1:PORT" (or "[::1]:PORT" if the server bound IPv6).
+    var hostPort: String
+    /// "http://127.0.0.1:PORT"
+    var base: String { "http://\(hostPort)" }
+}
+
+/// Runs a real Hummingbird server on the loopback interface with an OS-chosen port for the
+/// duration of `body`, through HummingbirdTesting's live framework, which stops it with a
+/// graceful shutdown. (Cancelling `Application.run()` instead can trap in NIO —
+/// "Deinited NIOAsyncWriter without calling finish()" — when a just-accepted connection is still
+/// queued; see apple/swift-nio#2637.)
 func withTestServer<T: Sendable>(
-    _ body: @Sendable (_ port: Int) async throws -> T
+    _ body: @escaping @Sendable (_ server: TestServer) async throws -> T
 ) async throws -> T {
-    let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+    let boundHost = LockedBox<String?>(nil)
     var logger = Logger(label: "StationHTTPTests.server")
     logger.logLevel = .critical
     let app = Application(
         router: makeTestRouter(),
-        configuration: .init(address: .hostname("127.0.0.1", port: 0)),
         onServerRunning: { channel in
-            portContinuation.yield(channel.localAddress?.port ?? -1)
-            portContinuation.finish()
+            boundHost.withLock { $0 = channel.localAddress?.ipAddress }
         },
         logger: logger)
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await app.run() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else {
-            group.cancelAll()
-            throw TestServerError.noPort
-        }
-        let result = try await body(port)
-        group.cancelAll()
-        return result
+    return try await app.test(.live) { client in
+        guard let port = client.port, let ip = boundHost.withLock({ $0 }) else { throw TestServerError.noPort }
+        let host = ip.contains(":") ? "[\(ip)]" : ip
+        return try await body(TestServer(hostPort: "\(host):\(port)"))
     }
 }
 
 enum TestServerError: Error { case noPort }
+
+final class LockedBox<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<R>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
+}
 
 /// Runs blocking work (the curl client) on its own thread, off Swift's cooperative pool, so the
 /// server's tasks keep running meanwhile.

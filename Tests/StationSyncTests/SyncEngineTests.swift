@@ -1,0 +1,196 @@
+import Foundation
+import StationCore
+import StationStore
+import Testing
+@testable import StationSync
+
+@Suite struct SyncEngineTests {
+    @Test func aWriteReachesEveryStationThroughTheHub() throws {
+        let net = try Network(["hub", "hotline", "civil-affairs", "charity"])
+        try net["hotline"].put("cases", "c1", ["notes": "called in", "status": "open"])
+        for s in ["hotline", "civil-affairs", "charity"] { try net.sync(s, with: "hub") }
+        #expect(try net["charity"].record("cases", "c1")?.view.fields["notes"] == "called in")
+        #expect(try net.snapshot("charity") == net.snapshot("hotline"))
+        #expect(try net.snapshot("hub") == net.snapshot("hotline"))
+    }
+
+    @Test func concurrentEditsConvergeWithTheSameConflictEverywhere() throws {
+        let net = try Network(["hub", "a", "b"])
+        try net["a"].put("cases", "c1", ["status": "open", "notes": "n"])
+        try net.sync("a", with: "hub")
+        try net.sync("b", with: "hub")
+        try net["a"].put("cases", "c1", ["status": "closed"])
+        try net["b"].put("cases", "c1", ["status": "referred", "notes": "b's note"])
+        try net["a"].add("stock", "rice", field: "quantity", amount: 5)
+        try net["b"].add("stock", "rice", field: "quantity", amount: -2)
+        for _ in 0..<2 { for s in ["a", "b"] { try net.sync(s, with: "hub") } }
+        let views = try ["hub", "a", "b"].map { try #require(try net[$0].record("cases", "c1")).view }
+        #expect(Set(views.map { $0.conflicts.map(\.id) }).count == 1)
+        #expect(views.allSatisfy { $0.conflicted && $0.fields["notes"] == "b's note" })
+        #expect(try net["a"].record("stock", "rice")?.view.fields["quantity"] == 3)
+        #expect(try net.snapshot("a") == net.snapshot("b"))
+        #expect(try net.snapshot("hub") == net.snapshot("b"))
+    }
+
+    @Test func aSecondSyncChangesNothingAndEchoesNothing() throws {
+        let net = try Network(["hub", "a"])
+        for i in 0..<50 { try net["a"].put("cases", "c\(i)", ["notes": .string("n\(i)")]) }
+        let first = try net.sync("a", with: "hub")
+        #expect(first.pushed == 50 && first.pulled == 0)  // the hub does not send a's own changes back
+        let hubSeq = try net["hub"].lastSequence(), aSeq = try net["a"].lastSequence()
+        let second = try net.sync("a", with: "hub")
+        #expect(second.pushed == 0 && second.pulled == 0)
+        #expect(try net["hub"].lastSequence() == hubSeq && net["a"].lastSequence() == aSeq)
+    }
+
+    @Test func smallBatchesCoverEverythingExactlyOnce() throws {
+        let net = try Network(["hub", "a", "b"])
+        try net["a"].write { tx in for i in 0..<1234 { try tx.put("cases", "c\(i)", ["notes": .string("n\(i)")]) } }
+        let push = try net.sync("a", with: "hub", batchSize: 100)
+        #expect(push.pushed == 1234)
+        let pull = try net.sync("b", with: "hub", batchSize: 7)
+        #expect(pull.pulled == 1234 && pull.created == 1234)
+        #expect(try net["b"].records(in: "cases").count == 1234)
+    }
+
+    @Test func anyTopologyConvergesWhenSyncedUntilQuiet() throws {
+        // A chain a - b - hub - c, a ring of peers, and random pairs: writes everywhere, then syncs
+        // along the edges until nothing moves; every replica ends byte-identical.
+        let nodes = ["hub", "a", "b", "c", "d"]
+        let net = try Network(nodes)
+        var rng = SystemRandomNumberGenerator()
+        let edges = [("a", "b"), ("b", "hub"), ("c", "hub"), ("d", "c"), ("a", "d")]
+        for round in 0..<4 {
+            for node in nodes {
+                for _ in 0..<5 {
+                    let id = "r\(Int.random(in: 0..<6, using: &rng))"
+                    switch Int.random(in: 0..<4, using: &rng) {
+                    case 0: try net[node].add("stock", id, field: "quantity", amount: Int64.random(in: -3...9, using: &rng))
+                    case 1: _ = try? net[node].delete("cases", id)
+                    default: try net[node].put("cases", id, ["notes": .string("\(node) \(round)"), "status": .string(["open", "closed"].randomElement(using: &rng)!)])
+                    }
+                }
+            }
+            for (x, y) in edges.shuffled(using: &rng) { try net.sync(x, with: y) }
+        }
+        var quiet = false
+        var rounds = 0
+        while !quiet {
+            quiet = true
+            rounds += 1
+            for (x, y) in edges {
+                let s = try net.sync(x, with: y)
+                if s.created + s.applied + s.merged > 0 || s.pushed > 0 { quiet = false }
+            }
+            #expect(rounds < 20)
+            if rounds >= 20 { break }
+        }
+        let reference = try net.snapshot("hub")
+        for node in nodes { #expect(try net.snapshot(node) == reference, "\(node) differs") }
+    }
+
+    @Test func originBindingRefusesOthersWritesWithoutRelay() throws {
+        let net = try Network(["hub", "a", "b"])
+        try net["a"].put("cases", "c1", ["notes": "a's write"])
+        try net.sync("b", with: "a")  // b now holds a's write, as a LAN peer
+        let bOnly = Principal(station: "b", read: .all, write: .all, relay: false)
+        #expect {
+            try net.sync("b", with: "hub", principal: bOnly)
+        } throws: { error in
+            (error as? SyncError)?.code == .forbidden && "\(error)".contains("relay")
+        }
+        #expect(try net["hub"].lastSequence() == 0)
+        let relay = Principal(station: "b", read: .all, write: .all, relay: true)
+        try net.sync("b", with: "hub", principal: relay)
+        #expect(try net["hub"].record("cases", "c1")?.view.fields["notes"] == "a's write")
+    }
+
+    @Test func readAndWritePermissionsLimitWhatMoves() throws {
+        let net = try Network(["hub", "charity", "other"])
+        try net["other"].put("cases", "c1", ["notes": "private"])
+        try net["other"].put("stock", "rice", ["quantity": 4])
+        try net.sync("other", with: "hub")
+        let charity = Principal(station: "charity", read: .only(["stock"]), write: .only(["stock"]), relay: false)
+        try net["charity"].put("cases", "c9", ["notes": "local only"])
+        let summary = try net.sync("charity", with: "hub", principal: charity)
+        #expect(summary.notSent == 1)
+        #expect(try net["charity"].record("cases", "c1") == nil)
+        #expect(try net["charity"].record("stock", "rice")?.view.fields["quantity"] == 4)
+        #expect(try net["hub"].record("cases", "c9") == nil)
+    }
+
+    @Test func aSchemaMismatchStopsTheSyncNamingTheField() throws {
+        let dir = try TemporaryDirectory()
+        let hub = try StationStore.create(path: "\(dir.path)/hub.sqlite", node: "hub", schema: syncSchema)
+        var other = syncSchema
+        other.collections["stock"]!.fields["quantity"] = .lww
+        let station = try StationStore.create(path: "\(dir.path)/s.sqlite", node: "s", schema: other)
+        try station.put("stock", "rice", ["quantity": 3])
+        let transport = LoopbackTransport(service: SyncService(storage: hub, authentication: .none), caller: "s")
+        #expect {
+            try SyncEngine(storage: station, transport: transport).run()
+        } throws: { error in
+            (error as? SyncError)?.code == .schemaMismatch && "\(error)".contains("stock.quantity is lww here but counter at the peer")
+        }
+        #expect(try hub.lastSequence() == 0)
+    }
+
+    @Test func theHubsNewCollectionsReachStations() throws {
+        let dir = try TemporaryDirectory()
+        var bigger = syncSchema
+        bigger.collections["donations"] = CollectionSchema(name: "donations", defaultPolicy: .manual)
+        let hub = try StationStore.create(path: "\(dir.path)/hub.sqlite", node: "hub", schema: bigger)
+        try hub.put("donations", "d1", ["amountYuan": 500])
+        let station = try StationStore.create(path: "\(dir.path)/s.sqlite", node: "s", schema: syncSchema)
+        let transport = LoopbackTransport(service: SyncService(storage: hub, authentication: .none), caller: "s")
+        let summary = try SyncEngine(storage: station, transport: transport).run()
+        #expect(summary.schemaAdditions == ["donations"])
+        #expect(try station.record("donations", "d1")?.view.fields["amountYuan"] == 500)
+        try station.close()
+        #expect(try StationStore.open(path: "\(dir.path)/s.sqlite").schema == bigger)
+    }
+
+    @Test func aReplacedPeerDatabaseMeansStartingOver() throws {
+        let dir = try TemporaryDirectory()
+        let station = try StationStore.create(path: "\(dir.path)/s.sqlite", node: "s", schema: syncSchema)
+        try station.put("cases", "c1", ["notes": "x"])
+        let hub1 = try StationStore.create(path: "\(dir.path)/hub1.sqlite", node: "hub", schema: syncSchema)
+        _ = try SyncEngine(storage: station, transport: LoopbackTransport(service: SyncService(storage: hub1, authentication: .none), caller: "s")).run()
+        // The hub's database is lost and a new one takes its place under the same name.
+        let hub2 = try StationStore.create(path: "\(dir.path)/hub2.sqlite", node: "hub", schema: syncSchema)
+        let summary = try SyncEngine(storage: station, transport: LoopbackTransport(service: SyncService(storage: hub2, authentication: .none), caller: "s")).run()
+        #expect(summary.startedOver && summary.pushed == 1)
+        #expect(try hub2.record("cases", "c1") != nil)
+    }
+
+    /// A transport that fails after a number of calls, like a process killed mid-sync.
+    struct FailingTransport: SyncTransport {
+        let inner: LoopbackTransport
+        let failAfter: Int
+        let calls: Counter
+        final class Counter: @unchecked Sendable { var n = 0 }
+        func tick() throws {
+            calls.n += 1
+            if calls.n > failAfter { throw SyncError(.transport, "connection lost") }
+        }
+        func session() throws -> PeerSession { try tick(); return try inner.session() }
+        func schema() throws -> Schema { try tick(); return try inner.schema() }
+        func pull(cursor: String, limit: Int) throws -> PullResponse { try tick(); return try inner.pull(cursor: cursor, limit: limit) }
+        func push(_ body: [UInt8]) throws -> PushResponse { try tick(); return try inner.push(body) }
+    }
+
+    @Test func aSyncCutAnywhereCompletesOnTheNextTryWithEverythingOnce() throws {
+        for cut in 1...12 {
+            let net = try Network(["hub", "a", "b"])
+            try net["a"].write { tx in for i in 0..<300 { try tx.put("cases", "a\(i)", ["notes": .string("\(i)")]) } }
+            try net["hub"].write { tx in for i in 0..<300 { try tx.put("stock", "h\(i)", ["quantity": .int(Int64(i))]) } }
+            let inner = LoopbackTransport(service: SyncService(storage: net["hub"], authentication: .none), caller: "a")
+            let failing = FailingTransport(inner: inner, failAfter: cut, calls: .init())
+            #expect(throws: SyncError.self) { try SyncEngine(storage: net["a"], transport: failing, batchSize: 50).run() }
+            try net.sync("a", with: "hub", batchSize: 50)
+            #expect(try net["hub"].records(in: "cases").count == 300)
+            #expect(try net["a"].records(in: "stock").count == 300)
+            #expect(try net.snapshot("a") == net.snapshot("hub"))
+        }
+    }
+}
