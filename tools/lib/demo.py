@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""The StationSync demo: three stations, offline edits, exchange of changes, convergence.
+"""The StationSync demo: a hub and three stations as real processes on loopback.
 
-Replays seeds/sample/offline-edits.md (its machine-readable script) and checks the expected
-final values it lists. Usage: demo.py STATION_BINARY [--keep]
+The stations load the service center's sample data, go offline, make the concurrent edits of
+seeds/sample/offline-edits.md, sync with the hub over HTTP (libcurl), and converge; then two
+stations replicate directly on the "LAN" while the hub is down. Checks the expected final values
+that offline-edits.md lists. Usage: demo.py BIN_DIR [--keep]
 """
 import json
 import os
@@ -11,20 +13,68 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-STATION = sys.argv[1]
+BIN = sys.argv[1]
+STATION = os.path.join(BIN, "station")
+HUB = os.path.join(BIN, "hub")
+PROCESSES = []
 KEEP = "--keep" in sys.argv
 NODES = ["hotline", "civil-affairs", "charity"]
 BOLD, DIM, GREEN, RED, YELLOW, RESET = ("\033[1m", "\033[2m", "\033[32m", "\033[31m", "\033[33m", "\033[0m") if sys.stdout.isatty() else ("",) * 6
 
 
-def station(*args, db=None, check=True):
-    cmd = [STATION, *args] + (["--db", db] if db else [])
-    p = subprocess.run(cmd, capture_output=True, text=True)
+def run(binary, *args, db=None, check=True):
+    cmd = [binary, *args] + (["--db", db] if db else [])
+    p = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if check and p.returncode != 0:
         sys.exit(f"{RED}failed: {' '.join(cmd)}\n{p.stderr}{RESET}")
     return p
+
+
+def station(*args, db=None, check=True):
+    return run(STATION, *args, db=db, check=check)
+
+
+def serve(binary, *args, log):
+    """Starts a server process on a free port; returns (process, url) once /v1/health answers."""
+    out = open(log + ".out", "w+")
+    proc = subprocess.Popen([binary, *args, "--listen", "127.0.0.1:0"], stdout=out, stderr=open(log + ".err", "w"),
+                            stdin=subprocess.DEVNULL)
+    PROCESSES.append(proc)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        out.seek(0)
+        m = re.search(r"listening on (http://\S+)", out.read())
+        if m:
+            url = m.group(1)
+            try:
+                urllib.request.urlopen(url + "/v1/health", timeout=2).read()
+                return proc, url
+            except OSError:
+                pass
+        if proc.poll() is not None:
+            sys.exit(f"{RED}{binary} {' '.join(args)} exited: {open(log + '.err').read()}{RESET}")
+        time.sleep(0.05)
+    sys.exit(f"{RED}{binary} did not start listening{RESET}")
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def sync(node, dbs, url, token):
+    r = json.loads(station("sync", "--peer", url, "--token", token, "--json", db=dbs[node]).stdout)
+    print(f"  {node:14} <-> {r['peer']:14} pushed {r['pushed']:3}, pulled {r['pulled']:3} "
+          f"({r['created']} new, {r['applied']} newer, {r['merged']} merged, {r['unchanged']} known)  {r['seconds'] * 1000:.0f} ms")
+    return r
 
 
 def title(text):
@@ -39,37 +89,30 @@ def script_blocks():
     return edits, expected
 
 
-def exchange(dbs, work):
-    """Every station exports its changes since it last exported; every other station merges them."""
-    files = {}
-    for node in NODES:
-        path = os.path.join(work, f"{node}.changes")
-        station("export", path, db=dbs[node])
-        files[node] = path
-    for node in NODES:
-        for other in NODES:
-            if other != node:
-                out = station("merge", files[other], "--json", db=dbs[node]).stdout
-                r = json.loads(out)
-                print(f"  {node:14} <- {other:14} {r['changes']:3} changes: {r['created']} new, {r['applied']} newer, "
-                      f"{r['merged']} merged, {r['unchanged']} known")
-
-
 def main():
     work = tempfile.mkdtemp(prefix="stationsync-demo-")
     dbs = {n: os.path.join(work, f"{n}.sqlite") for n in NODES}
+    hub_db = os.path.join(work, "hub.sqlite")
     try:
-        title("1. Three stations, each with its own database (no network needed)")
+        title("1. The center's hub and three stations, each with its own SQLite database")
+        print("  " + run(HUB, "init", db=hub_db).stdout.strip())
+        tokens = {}
         for n in NODES:
+            args = ["token", "add", n] + (["--relay"] if n == "civil-affairs" else [])
+            tokens[n] = run(HUB, *args, db=hub_db).stdout.strip()
             print("  " + station("init", "--node", n, db=dbs[n]).stdout.strip())
+        print(f"  tokens made for {', '.join(NODES)} (civil-affairs with --relay: it forwards its LAN peers' writes)")
+        hub, hub_url = serve(HUB, "serve", "--db", hub_db, log=os.path.join(work, "hub"))
+        print(f"  hub serving at {hub_url} (pid {hub.pid})")
 
-        title("2. The hotline loads the service center's sample records; the others receive them")
+        title("2. The hotline loads the sample records; everyone syncs with the hub")
         samples = sorted(f for f in os.listdir(os.path.join(ROOT, "seeds/sample")) if f.endswith(".jsonl"))
         for f in samples:
             station("import", f[:-6], os.path.join(ROOT, "seeds/sample", f), db=dbs["hotline"])
         total = json.loads(station("changes", "--json", "--limit", "100000", db=dbs["hotline"]).stdout)["changes"]
         print(f"  hotline imported {len(total)} records into {len(samples)} collections")
-        exchange(dbs, work)
+        for n in NODES:
+            sync(n, dbs, hub_url, tokens[n])
 
         title("3. Offline: each station edits on its own (seeds/sample/offline-edits.md)")
         edits, expected = script_blocks()
@@ -89,29 +132,32 @@ def main():
                 what = what[:69] + "…"
             print(f"  {e['step']:4} {e['node']:14} {target:28} {what}")
 
-        title("4. Back online: the stations exchange their changes")
-        exchange(dbs, work)
+        title("4. Back online: each station syncs with the hub (twice round, so everyone has everything)")
+        for _ in range(2):
+            for n in NODES:
+                sync(n, dbs, hub_url, tokens[n])
 
-        title("5. What each station sees")
+        title("5. What each node sees")
         views = {}
-        for n in NODES:
+        everyone = NODES + ["hub"]
+        for n in everyone:
             views[n] = {}
             for f in samples:
-                for r in json.loads(station("list", f[:-6], "--json", "--include-deleted", db=dbs[n]).stdout):
+                for r in json.loads(station("list", f[:-6], "--json", "--include-deleted", db=dbs.get(n, hub_db)).stdout):
                     views[n][(r["collection"], r["id"])] = r
         identical = all(
             {k: (v["fields"], v["clock"], v["deleted"], [c["id"] for c in v["conflicts"]]) for k, v in views[n].items()}
             == {k: (v["fields"], v["clock"], v["deleted"], [c["id"] for c in v["conflicts"]]) for k, v in views[NODES[0]].items()}
-            for n in NODES)
-        for n in NODES:
+            for n in everyone)
+        for n in everyone:
             alive = sum(1 for r in views[n].values() if not r["deleted"])
             conflicted = sum(1 for r in views[n].values() if r["conflicted"])
             print(f"  {n:14} {alive} records, {len(views[n]) - alive} deleted, {conflicted} waiting for a person")
-        print(f"  every station shows the same records, values, clocks and conflicts: "
+        print(f"  the hub and every station show the same records, values, clocks and conflicts: "
               f"{GREEN + 'yes' if identical else RED + 'NO'}{RESET}")
 
-        title("6. Conflicts found (the same ids on every station)")
-        hub_view = views[NODES[0]]
+        title("6. Conflicts found (the same ids on every node)")
+        hub_view = views["hub"]
         for key in sorted(hub_view):
             for c in hub_view[key]["conflicts"]:
                 kind = "waits for a person" if not c["automatic"] else "decided automatically"
@@ -135,14 +181,37 @@ def main():
                 shown = {k: v for k, v in (views[NODES[0]][key]["fields"].items() if key in views[NODES[0]] else [])
                          if k in exp and not k.endswith("Candidates")}
                 print(f"  {GREEN}✓{RESET} {key[0]}/{key[1]} {json.dumps(shown, ensure_ascii=False)[:80]}")
-        if failures or not identical:
+        title("8. The hub goes down; charity and civil-affairs replicate directly on the LAN")
+        stop(hub)
+        print(f"  hub stopped (exit {hub.returncode})")
+        peer, peer_url = serve(STATION, "serve", "--db", dbs["civil-affairs"], "--token", "lan-secret",
+                               log=os.path.join(work, "civil-affairs-serve"))
+        print(f"  civil-affairs serves its records at {peer_url}")
+        station("add", "charity_stock", "stk-0001", "quantity", "-1", db=dbs["charity"])
+        print("  charity hands out one more bag of rice: charity_stock/stk-0001 quantity -1")
+        sync("charity", dbs, peer_url, "lan-secret")
+        stop(peer)
+        hub, hub_url = serve(HUB, "serve", "--db", hub_db, log=os.path.join(work, "hub-2"))
+        print(f"  the hub is back at {hub_url}; civil-affairs (relay token) forwards charity's write")
+        sync("civil-affairs", dbs, hub_url, tokens["civil-affairs"])
+        sync("hotline", dbs, hub_url, tokens["hotline"])
+        q = {n: json.loads(station("get", "charity_stock", "stk-0001", "--json", db=dbs.get(n, hub_db)).stdout)["fields"]["quantity"]
+             for n in everyone}
+        chain_ok = len(set(q.values())) == 1 and q["hotline"] == 12
+        print(f"  stk-0001 quantity everywhere: {q}  {GREEN + '✓' if chain_ok else RED + '✗'}{RESET}")
+        stop(hub)
+
+        if failures or not identical or not chain_ok:
             print(f"\n{RED}demo found {failures} unexpected values{RESET}")
             return 1
-        print(f"\n{GREEN}All three stations converged; every conflict is listed above.{RESET}")
+        print(f"\n{GREEN}The hub and all three stations converged; every conflict is listed above.{RESET}")
         if KEEP:
             print(f"databases kept in {work}")
         return 0
     finally:
+        for proc in PROCESSES:
+            if proc.poll() is None:
+                stop(proc)
         if not KEEP:
             shutil.rmtree(work, ignore_errors=True)
 
