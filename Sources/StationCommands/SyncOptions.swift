@@ -118,9 +118,12 @@ public struct SyncRunner {
                 FileHandle.standardError.write(Data("\rpulling: \(p.done) changes".utf8))
             }
         }
-        let summary: SyncSummary
+        var summary: SyncSummary
+        let before = transport.wireBytes
         do {
             summary = try engine.run()
+            summary.bytesSent = transport.wireBytes.sent - before.sent
+            summary.bytesReceived = transport.wireBytes.received - before.received
         } catch {
             bar?.finish()
             throw error

@@ -140,6 +140,8 @@ public final class CurlHTTPClient: @unchecked Sendable {
     private let handle: UnsafeMutableRawPointer
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private let opened = Atomic<Int>(0)
+    private let uploaded = Atomic<Int>(0)
+    private let downloaded = Atomic<Int>(0)
 
     public init(
         options: HTTPClientOptions = .init(),
@@ -169,6 +171,11 @@ public final class CurlHTTPClient: @unchecked Sendable {
     /// The number of new connections opened so far (libcurl's CURLINFO_NUM_CONNECTS, summed
     /// over all requests). Stays at 1 across requests to one host while keep-alive works.
     public var connectionsOpened: Int { opened.load(ordering: .relaxed) }
+
+    /// Request body bytes sent so far, as on the wire (after gzip).
+    public var bodyBytesSent: Int { uploaded.load(ordering: .relaxed) }
+    /// Response body bytes received so far, as on the wire (before gzip decoding).
+    public var bodyBytesReceived: Int { downloaded.load(ordering: .relaxed) }
 
     /// Sends `request` and waits for the complete response. Blocks the calling thread.
     public func send(_ request: HTTPRequest) throws(HTTPClientError) -> HTTPResponse {
@@ -325,6 +332,10 @@ public final class CurlHTTPClient: @unchecked Sendable {
         if stationsync_curl_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK {
             _ = opened.add(connects, ordering: .relaxed)
         }
+        var up: curl_off_t = 0
+        var down: curl_off_t = 0
+        if stationsync_curl_getinfo_off_t(handle, CURLINFO_SIZE_UPLOAD_T, &up) == CURLE_OK { _ = uploaded.add(Int(up), ordering: .relaxed) }
+        if stationsync_curl_getinfo_off_t(handle, CURLINFO_SIZE_DOWNLOAD_T, &down) == CURLE_OK { _ = downloaded.add(Int(down), ordering: .relaxed) }
         // Don't keep a dangling pointer to `pinned` in the handle.
         _ = stationsync_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, nil)
 

@@ -42,6 +42,8 @@ public final class HTTPSyncTransport: SyncTransport {
 
     /// New connections opened so far (1 for a whole sync when keep-alive works).
     public var connectionsOpened: Int { client.connectionsOpened }
+    /// Body bytes sent and received so far, as on the wire (gzipped where it was).
+    public var wireBytes: (sent: Int, received: Int) { (client.bodyBytesSent, client.bodyBytesReceived) }
 
     public func session() throws -> PeerSession {
         try PeerSession(bytes: call("GET", "/v1/session"))

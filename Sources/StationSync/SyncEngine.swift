@@ -27,6 +27,9 @@ public struct SyncSummary: Sendable, Equatable {
     /// Collections added to the local schema from the peer's.
     public var schemaAdditions: [String] = []
     public var seconds = 0.0
+    /// Body bytes on the wire (filled in by an HTTP caller; 0 in process).
+    public var bytesSent = 0
+    public var bytesReceived = 0
 
     public init() {}
 
@@ -37,6 +40,7 @@ public struct SyncSummary: Sendable, Equatable {
             "unchanged": .int(Int64(unchanged)), "notSent": .int(Int64(notSent)),
             "recordsWithConflicts": .int(Int64(recordsWithConflicts)), "startedOver": .bool(startedOver),
             "schemaAdditions": .array(schemaAdditions.map { .string($0) }), "seconds": .double(seconds),
+            "bytesSent": .int(Int64(bytesSent)), "bytesReceived": .int(Int64(bytesReceived)),
         ])
     }
 }
