@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StationCore
 import StationStore
 
 /// `--db PATH`, shared by every command; `$STATION_DB` when absent.
@@ -30,4 +31,17 @@ public struct OutputOptions: ParsableArguments {
     public var json = false
 
     public init() {}
+}
+
+/// The schema for a new database: the file given with `--schema`, or the built-in default.
+public func loadSchema(file: String?, default defaultSchema: Schema) throws -> Schema {
+    guard let file else { return defaultSchema }
+    guard let data = FileManager.default.contents(atPath: file) else {
+        throw CommandFailure("cannot read schema file \(file)")
+    }
+    do {
+        return try Schema(jsonText: String(decoding: data, as: UTF8.self))
+    } catch {
+        throw CommandFailure("\(file): \(error)")
+    }
 }

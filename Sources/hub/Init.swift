@@ -23,15 +23,7 @@ extension HubCommand {
         func run() throws {
             try reportingErrors {
                 let node = try NodeID(validating: node)
-                var chosen = DefaultSchema.schema
-                if let file = schema {
-                    guard let data = FileManager.default.contents(atPath: file) else { throw CommandFailure("cannot read schema file \(file)") }
-                    do {
-                        chosen = try Schema(jsonText: String(decoding: data, as: UTF8.self))
-                    } catch {
-                        throw CommandFailure("\(file): \(error)")
-                    }
-                }
+                let chosen = try loadSchema(file: schema, default: DefaultSchema.schema)
                 let path = try database.path
                 let store = try StationStore.create(path: path, node: node, schema: chosen)
                 try store.close()

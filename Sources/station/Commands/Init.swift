@@ -23,23 +23,11 @@ extension StationCommand {
         func run() throws {
             try reportingErrors {
                 let node = try NodeID(validating: node)
-                let schema = try loadSchema()
+                let schema = try loadSchema(file: schema, default: DefaultSchema.schema)
                 let path = try database.path
                 let store = try StationStore.create(path: path, node: node, schema: schema)
                 try store.close()
                 print("initialized \(path) for node \(node) with \(schema.collections.count) collections")
-            }
-        }
-
-        func loadSchema() throws -> Schema {
-            guard let file = schema else { return DefaultSchema.schema }
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw CommandFailure("cannot read schema file \(file)")
-            }
-            do {
-                return try Schema(jsonText: String(decoding: data, as: UTF8.self))
-            } catch {
-                throw CommandFailure("\(file): \(error)")
             }
         }
     }
