@@ -59,7 +59,7 @@ import Testing
                 var wrote: Set<String> = ["_exists"]
                 let dot: Dot?
                 do {
-                    switch Int.random(in: 0..<10, using: &rng) {
+                    switch Int.random(in: 0..<11, using: &rng) {
                     case 0..<5:
                         var values: [String: JSONValue] = [:]
                         for f in c.fields.keys.sorted() where Int.random(in: 0..<3, using: &rng) == 0 {
@@ -77,6 +77,22 @@ import Testing
                         dot = try state.add(Int64.random(in: -5...5, using: &rng), to: counter, by: node, at: time, in: c, id: id)
                         touched.insert(counter)
                         wrote.insert(counter)
+                    case 8:
+                        // A person resolves a conflict, if the record holds one.
+                        let open = state.view(in: c, id: id).conflicts
+                        guard let conflict = open.randomElement(using: &rng) else { continue }
+                        let choice: RecordState.ResolutionChoice
+                        switch Int.random(in: 0..<3, using: &rng) {
+                        case 0: choice = .choose(Int.random(in: 0..<conflict.values.count, using: &rng))
+                        case 1: choice = .accept
+                        default: choice = .value(conflict.field == Conflict.existenceField ? .bool(Bool.random(using: &rng)) : .string("fixed by \(node)"))
+                        }
+                        dot = try state.resolve(conflict.id, choice, by: node, at: time, in: c, id: id)
+                        if conflict.field != Conflict.existenceField {
+                            touched.insert(conflict.field)
+                            wrote.insert(conflict.field)
+                        }
+                        #expect(state.resolutions.contains { $0.conflictID == conflict.id && $0.by == dot })
                     default:
                         dot = try state.delete(by: node, at: time, in: c, id: id)
                     }
@@ -168,7 +184,12 @@ import Testing
             guard (try? RecordState(jsonText: state.canonicalText, collection: c)) == state else {
                 return "\(key): canonical form does not decode to itself"
             }
-            // 7. The cheap status the store keeps per row agrees with the full view.
+            // 7. Every resolution's conflict is gone from the record (its values were superseded).
+            let openIDs = Set(state.view(in: c, id: id).conflicts.map(\.id))
+            for r in state.resolutions where openIDs.contains(r.conflictID) {
+                return "\(key): conflict \(r.conflictID) is resolved by \(r.by) but still open"
+            }
+            // 8. The cheap status the store keeps per row agrees with the full view.
             let view = state.view(in: c, id: id)
             let status = state.status(in: c)
             guard status.deleted == view.deleted, status.conflicted == view.conflicted, status.conflicts == view.conflicts.count else {

@@ -257,3 +257,103 @@ import Testing
         #expect(alpha == server && beta == server)
     }
 }
+
+/// Resolving conflicts: a write that has seen every competing value, with its history kept in
+/// the record so it converges too.
+@Suite struct ResolutionTests {
+    let cases = Fixtures.cases
+
+    func conflicted() throws -> RecordState {
+        var base = RecordState()
+        try base.put(["status": "open"], by: "hotline", at: Fixtures.t(0), in: cases, id: "r1")
+        var a = base, b = base
+        try a.put(["status": "closed"], by: "hotline", at: Fixtures.t(10), in: cases, id: "r1")
+        try b.put(["status": "referred"], by: "civil-affairs", at: Fixtures.t(20), in: cases, id: "r1")
+        return a.merged(with: b)
+    }
+
+    @Test func chooseKeepsTheValueAtTheIndexAndRecordsWhoAndHow() throws {
+        var s = try conflicted()
+        let c = try #require(s.view(in: cases, id: "r1").conflicts.first)
+        #expect(c.values.map(\.value) == ["referred", "closed"])
+        let dot = try s.resolve(c.id, .choose(1), by: "center", at: Fixtures.t(30), in: cases, id: "r1")
+        let view = s.view(in: cases, id: "r1")
+        #expect(view.fields["status"] == "closed" && view.conflicts.isEmpty && !view.conflicted)
+        let r = try #require(view.resolutions.first)
+        #expect(r.conflictID == c.id && r.how == .choose && r.by == dot && r.result == "closed")
+        #expect(r.values.map(\.value) == ["referred", "closed"])
+        #expect(s.clock == VectorClock(["hotline": 2, "civil-affairs": 1, "center": 1]))
+    }
+
+    @Test func valueAndAcceptWork() throws {
+        var s = try conflicted()
+        var t = s
+        let id = try #require(s.view(in: cases, id: "r1").conflicts.first?.id)
+        try s.resolve(id, .value("mediated"), by: "center", at: Fixtures.t(30), in: cases, id: "r1")
+        #expect(s.view(in: cases, id: "r1").fields["status"] == "mediated")
+        try t.resolve(id, .accept, by: "center", at: Fixtures.t(30), in: cases, id: "r1")
+        #expect(t.view(in: cases, id: "r1").fields["status"] == "referred")
+        #expect(t.resolutions.first?.how == .accept)
+    }
+
+    @Test func unknownIdsAndIndexesChangeNothing() throws {
+        var s = try conflicted()
+        let before = s
+        let id = try #require(s.view(in: cases, id: "r1").conflicts.first?.id)
+        #expect(throws: CoreError.self) { try s.resolve("0000000000000000", .accept, by: "center", at: Fixtures.t(30), in: cases, id: "r1") }
+        #expect(throws: CoreError.self) { try s.resolve(id, .choose(2), by: "center", at: Fixtures.t(30), in: cases, id: "r1") }
+        #expect(throws: CoreError.self) { try s.resolve(id, .choose(-1), by: "center", at: Fixtures.t(30), in: cases, id: "r1") }
+        #expect(s == before)
+    }
+
+    @Test func theResolutionReachesAReplicaThatStillHoldsTheConflict() throws {
+        let conflicted = try conflicted()
+        var center = conflicted
+        let id = try #require(center.view(in: cases, id: "r1").conflicts.first?.id)
+        try center.resolve(id, .choose(0), by: "center", at: Fixtures.t(30), in: cases, id: "r1")
+        var station = conflicted
+        #expect(station.merge(center) == .fastForward)
+        #expect(station.view(in: cases, id: "r1").conflicts.isEmpty)
+        #expect(station.resolutions == center.resolutions)
+        #expect(try RecordState(jsonText: center.canonicalText, collection: cases) == center)
+    }
+
+    @Test func concurrentResolutionsOfOneConflictBothStayInTheHistory() throws {
+        let conflicted = try conflicted()
+        var a = conflicted, b = conflicted
+        let id = try #require(a.view(in: cases, id: "r1").conflicts.first?.id)
+        try a.resolve(id, .choose(0), by: "hotline", at: Fixtures.t(30), in: cases, id: "r1")
+        try b.resolve(id, .choose(1), by: "civil-affairs", at: Fixtures.t(31), in: cases, id: "r1")
+        let m = a.merged(with: b)
+        #expect(m == b.merged(with: a))
+        #expect(m.resolutions.count == 2)
+        // The two resolutions are themselves concurrent: a new, smaller conflict a person can settle.
+        #expect(m.view(in: cases, id: "r1").conflicts.count == 1)
+    }
+
+    @Test func anOrdinaryWriteThatSupersedesSiblingsIsRecordedAsAWrite() throws {
+        var s = try conflicted()
+        try s.put(["status": "closed", "notes": "x"], by: "hotline", at: Fixtures.t(40), in: cases, id: "r1")
+        #expect(s.resolutions.map(\.how) == [.write])
+        #expect(s.resolutions.first?.result == "closed")
+    }
+
+    @Test func deleteVersusUpdateCanBeResolvedEitherWay() throws {
+        var base = RecordState()
+        try base.put(["notes": "n"], by: "hotline", at: Fixtures.t(0), in: cases, id: "r1")
+        var a = base, b = base
+        try a.delete(by: "hotline", at: Fixtures.t(10), in: cases, id: "r1")
+        try b.put(["phone": "1"], by: "civil-affairs", at: Fixtures.t(5), in: cases, id: "r1")
+        let m = a.merged(with: b)
+        let c = try #require(m.view(in: cases, id: "r1").conflicts.first)
+        #expect(c.field == Conflict.existenceField && c.values.map(\.value) == [false, true])
+        var deleteIt = m
+        try deleteIt.resolve(c.id, .choose(1), by: "center", at: Fixtures.t(20), in: cases, id: "r1")
+        #expect(deleteIt.view(in: cases, id: "r1").deleted)
+        var keepIt = m
+        try keepIt.resolve(c.id, .accept, by: "center", at: Fixtures.t(20), in: cases, id: "r1")
+        let kept = keepIt.view(in: cases, id: "r1")
+        #expect(!kept.deleted && kept.fields == ["notes": "n", "phone": "1"] && kept.conflicts.isEmpty)
+        #expect(throws: CoreError.self) { try keepIt.resolve(c.id, .value("yes"), by: "center", at: Fixtures.t(21), in: cases, id: "r1") }
+    }
+}

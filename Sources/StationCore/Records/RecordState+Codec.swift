@@ -10,6 +10,8 @@
 extension RecordState {
     /// Most nodes a record's clock may name; also the most values one register may hold.
     public static let maxClockEntries = 1024
+    /// Most resolution entries a record may carry.
+    public static let maxResolutions = 4096
     /// Largest clock counter accepted from outside (2^48 writes by one node to one record).
     public static let maxCounter: UInt64 = 1 << 48
 
@@ -52,7 +54,12 @@ extension RecordState {
             }
             out.append(UInt8(ascii: "]"))
         }
-        out.append(contentsOf: "}}".utf8)
+        out.append(UInt8(ascii: "}"))
+        if !resolutions.isEmpty {
+            out.append(contentsOf: #","resolved":"#.utf8)
+            JSONValue.array(resolutions.map(\.json)).write(to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
     }
 
     private static func writeEntryPrefix(_ dot: Dot, _ time: HLCTimestamp, to out: inout [UInt8]) {
@@ -89,7 +96,7 @@ extension RecordState {
     public init(json: JSONValue, collection: CollectionSchema? = nil) throws(CoreError) {
         func bad(_ message: String) -> CoreError { CoreError(.invalidVersion, "record state: " + message) }
         guard let root = json.objectValue else { throw bad("must be an object") }
-        if let extra = root.keys.sorted().first(where: { !["clock", "exists", "fields"].contains($0) }) {
+        if let extra = root.keys.sorted().first(where: { !["clock", "exists", "fields", "resolved"].contains($0) }) {
             throw bad("unknown key \"\(extra)\"")
         }
         guard let clockJSON = root["clock"]?.objectValue else { throw bad("\"clock\" must be an object of node → counter") }
@@ -124,7 +131,21 @@ extension RecordState {
             guard let list = registerJSON.arrayValue, !list.isEmpty else { throw bad("field \(name) must be a non-empty array") }
             fields[name] = try Self.decodeRegister(list, clock: clock, what: name) { value throws(CoreError) -> JSONValue in value }
         }
-        self.init(clock: clock, existence: existence, fields: fields)
+        var resolutions: [Resolution] = []
+        if let list = root["resolved"] {
+            guard let items = list.arrayValue else { throw bad("\"resolved\" must be an array") }
+            guard items.count <= Self.maxResolutions else { throw bad("more than \(Self.maxResolutions) resolutions") }
+            var seen = Set<RecordState.ResolutionKey>()
+            for (i, item) in items.enumerated() {
+                let r = try Resolution(json: item, clock: clock, what: "resolved[\(i)]")
+                guard seen.insert(ResolutionKey(conflictID: r.conflictID, by: r.by)).inserted else {
+                    throw bad("resolved[\(i)] repeats conflict \(r.conflictID) resolved by \(r.by)")
+                }
+                resolutions.append(r)
+            }
+            resolutions.sort(by: Resolution.precedes)
+        }
+        self.init(clock: clock, existence: existence, fields: fields, resolutions: resolutions)
         if let collection { try check(against: collection) }
     }
 
@@ -141,8 +162,8 @@ extension RecordState {
         }
     }
 
-    private static func decodeRegister<V>(
-        _ list: [JSONValue], clock: VectorClock, what: String,
+    static func decodeRegister<V>(
+        _ list: [JSONValue], clock: VectorClock, what: String, sortByDot: Bool = true,
         value decode: (JSONValue) throws(CoreError) -> V
     ) throws(CoreError) -> [DottedValue<V>] {
         func bad(_ message: String) -> CoreError { CoreError(.invalidVersion, "record state: " + message) }
@@ -163,7 +184,7 @@ extension RecordState {
             guard seen.insert(dot).inserted else { throw bad("\(what): value \(dot) appears twice") }
             result.append(DottedValue(dot: dot, time: HLCTimestamp(rawValue: UInt64(time)), value: try decode(parts[3])))
         }
-        result.sort { $0.dot < $1.dot }
+        if sortByDot { result.sort { $0.dot < $1.dot } }
         return result
     }
 }

@@ -18,7 +18,7 @@ extension RecordState {
     @discardableResult
     public mutating func put(
         _ values: [String: JSONValue], by node: NodeID, at time: HLCTimestamp,
-        in collection: CollectionSchema, id: String
+        in collection: CollectionSchema, id: String, how: Resolution.How = .write
     ) throws(CoreError) -> Dot {
         for (name, value) in values {
             try Names.checkField(name, collection: collection.name)
@@ -30,15 +30,16 @@ extension RecordState {
         }
         let recreating = !isEmpty && isDeleted(in: collection)
         var counterTargets: [String: Int64] = [:]
+        var cleared: [String] = []
         if recreating {
             for name in fields.keys where values[name] == nil {
-                if collection.policy(of: name) == .counter { counterTargets[name] = 0 } else { fields[name] = nil }
+                if collection.policy(of: name) == .counter { counterTargets[name] = 0 } else { cleared.append(name) }
             }
         }
         for (name, value) in values where collection.policy(of: name) == .counter {
             counterTargets[name] = value.intValue!
         }
-        // Compute counter deltas before the clock moves, so errors leave the state untouched.
+        // Compute counter deltas before anything changes, so errors leave the state untouched.
         var counterTotals: [String: Int64] = [:]
         for (name, target) in counterTargets {
             let current = counterTotal(name)
@@ -50,6 +51,9 @@ extension RecordState {
             }
             counterTotals[name] = newOwn
         }
+        let written = values.keys.filter { collection.policy(of: $0) != .counter }
+        let ending = endingConflicts(fields: written + cleared, existence: true, in: collection, id: id)
+        for name in cleared { fields[name] = nil }
         let dot = clock.increment(node)
         existence = [DottedValue(dot: dot, time: time, value: true)]
         for (name, value) in values where collection.policy(of: name) != .counter {
@@ -58,6 +62,7 @@ extension RecordState {
         for (name, total) in counterTotals {
             setOwnCounter(name, node: node, dot: dot, time: time, total: total)
         }
+        record(ending, how: how, by: dot, time: time) { field in field == Conflict.existenceField ? .bool(false) : values[field] ?? .null }
         return dot
     }
 
@@ -82,9 +87,11 @@ extension RecordState {
         guard !o1, !o2 else {
             throw CoreError(.counterOverflow, "\(collection.name)/\(id): adding \(amount) to \"\(field)\" overflows (total \(total))")
         }
+        let ending = endingConflicts(fields: [], existence: true, in: collection, id: id)
         let dot = clock.increment(node)
         existence = [DottedValue(dot: dot, time: time, value: true)]
         setOwnCounter(field, node: node, dot: dot, time: time, total: own)
+        record(ending, how: .write, by: dot, time: time) { _ in .bool(false) }
         return dot
     }
 
@@ -97,9 +104,86 @@ extension RecordState {
     ) throws(CoreError) -> Dot? {
         guard !isEmpty else { throw CoreError(.recordNotFound, "\(collection.name)/\(id) does not exist") }
         if existence.count == 1, existence[0].value == false { return nil }
+        let ending = endingConflicts(fields: [], existence: true, in: collection, id: id)
         let dot = clock.increment(node)
         existence = [DottedValue(dot: dot, time: time, value: false)]
+        record(ending, how: .write, by: dot, time: time) { _ in .bool(true) }
         return dot
+    }
+
+    /// How a person resolves a conflict.
+    public enum ResolutionChoice: Sendable, Equatable {
+        /// Keep the value at this index of the conflict's `values`.
+        case choose(Int)
+        /// Write a new value.
+        case value(JSONValue)
+        /// Keep the automatic decision (`values[0]`) and mark it acknowledged.
+        case accept
+    }
+
+    /// Resolves the conflict `conflictID` with one write that has seen every competing value, so it
+    /// supersedes them on every replica once synced. The record's existence reads the same after
+    /// as before, except when the conflict is about it. Throws, changing nothing, for an unknown
+    /// conflict, an index out of range or a value of the wrong type.
+    @discardableResult
+    public mutating func resolve(
+        _ conflictID: String, _ choice: ResolutionChoice, by node: NodeID, at time: HLCTimestamp,
+        in collection: CollectionSchema, id: String
+    ) throws(CoreError) -> Dot {
+        let candidates = fields.keys.sorted().compactMap { conflict(onField: $0, in: collection, id: id) }
+            + [existenceConflict(in: collection, id: id)].compactMap { $0 }
+        guard let conflict = candidates.first(where: { $0.id == conflictID }) else {
+            throw CoreError(.conflictNotFound, "\(collection.name)/\(id) holds no open conflict \(conflictID)")
+        }
+        let how: Resolution.How
+        let value: JSONValue
+        switch choice {
+        case .choose(let index):
+            guard conflict.values.indices.contains(index) else {
+                throw CoreError(.indexOutOfRange, "conflict \(conflictID) has values 0...\(conflict.values.count - 1); there is no \(index)")
+            }
+            (how, value) = (.choose, conflict.values[index].value)
+        case .value(let v):
+            if conflict.field == Conflict.existenceField, v.boolValue == nil {
+                throw CoreError(.wrongType, "conflict \(conflictID) is delete versus update: the value must be true (deleted) or false (kept)")
+            }
+            (how, value) = (.value, v)
+        case .accept:
+            (how, value) = (.accept, conflict.values[0].value)
+        }
+        let deletedNow = isDeleted(in: collection)
+        let keepDeleted = conflict.field == Conflict.existenceField ? value.boolValue! : deletedNow
+        let dot = clock.increment(node)
+        existence = [DottedValue(dot: dot, time: time, value: !keepDeleted)]
+        if conflict.field != Conflict.existenceField {
+            fields[conflict.field] = [DottedValue(dot: dot, time: time, value: value)]
+        }
+        resolutions.append(
+            Resolution(
+                conflictID: conflict.id, field: conflict.field, policy: conflict.policy, how: how, by: dot, time: time,
+                values: conflict.values, result: conflict.field == Conflict.existenceField ? .bool(keepDeleted) : value))
+        resolutions.sort(by: Resolution.precedes)
+        return dot
+    }
+
+    /// The conflicts a write is about to end: those on the fields it writes and, when it sets the
+    /// existence register, a delete-versus-update conflict.
+    private func endingConflicts(fields names: [String], existence: Bool, in collection: CollectionSchema, id: String) -> [Conflict] {
+        var result = names.sorted().compactMap { conflict(onField: $0, in: collection, id: id) }
+        if existence, let c = existenceConflict(in: collection, id: id) { result.append(c) }
+        return result
+    }
+
+    /// Appends the history entries of conflicts ended by the write `dot`.
+    private mutating func record(
+        _ ending: [Conflict], how: Resolution.How, by dot: Dot, time: HLCTimestamp, result: (String) -> JSONValue
+    ) {
+        guard !ending.isEmpty else { return }
+        for c in ending {
+            resolutions.append(
+                Resolution(conflictID: c.id, field: c.field, policy: c.policy, how: how, by: dot, time: time, values: c.values, result: result(c.field)))
+        }
+        resolutions.sort(by: Resolution.precedes)
     }
 
     /// The sum of a counter field's per-node totals (wrapping, so the sum is order-independent).

@@ -19,6 +19,8 @@
 //   * a write that has seen siblings replaces them all (no false siblings, unlike plain vector
 //     clocks in Riak);
 //   * merging creates no dot: only local writes do (RecordState+LocalWrite.swift);
+//   * the history of resolved conflicts is a grow-only set merged by union; every entry was made
+//     by a write, so a state that has seen the write has the entry (the fast paths stay exact);
 //   * the join is commutative, associative and idempotent, and does not depend on the schema,
 //     so replicas converge in any order of syncs.
 
@@ -65,7 +67,24 @@ extension RecordState {
         return RecordState(
             clock: a.clock.merged(with: b.clock),
             existence: joinRegister(a.existence, seenBy: a.clock, b.existence, seenBy: b.clock),
-            fields: fields)
+            fields: fields,
+            resolutions: union(a.resolutions, b.resolutions))
+    }
+
+    /// The resolution history is a grow-only set: the union, in canonical order.
+    static func union(_ a: [Resolution], _ b: [Resolution]) -> [Resolution] {
+        guard !b.isEmpty else { return a }
+        guard !a.isEmpty else { return b }
+        var seen = Set(a.map { ResolutionKey(conflictID: $0.conflictID, by: $0.by) })
+        var result = a
+        for r in b where seen.insert(ResolutionKey(conflictID: r.conflictID, by: r.by)).inserted { result.append(r) }
+        result.sort(by: Resolution.precedes)
+        return result
+    }
+
+    struct ResolutionKey: Hashable {
+        var conflictID: String
+        var by: Dot
     }
 
     /// The join of one register: keep a value both hold, or one the other side has not seen.

@@ -10,6 +10,8 @@ public struct RecordView: Hashable, Sendable {
     public var conflicted: Bool
     /// Every conflict the record holds, automatic or not.
     public var conflicts: [Conflict]
+    /// Conflicts this record held that a later write resolved: who, when, how.
+    public var resolutions: [Resolution]
     /// The record's clock.
     public var clock: VectorClock
 }
@@ -27,42 +29,50 @@ extension RecordState {
                 visible[name] = .int(counterTotal(name))
                 continue
             }
-            let ordered = entries.sorted { DottedValue.winsOver($0, $1) }
-            if !ordered[0].value.isNull { visible[name] = ordered[0].value }
-            if ordered.count > 1 {
+            let winner = entries.winner()!
+            if !winner.value.isNull { visible[name] = winner.value }
+            if let conflict = conflict(onField: name, in: collection, id: id) {
                 if policy == .manual { conflicted = true }
-                conflicts.append(
-                    Conflict(
-                        id: Conflict.makeID(collection: collection.name, recordID: id, field: name, dots: entries.map(\.dot)),
-                        collection: collection.name, recordID: id, field: name, policy: policy.rawValue,
-                        values: ordered, automatic: policy == .lww,
-                        rule: policy == .lww
-                            ? "lww: the latest write wins (HLC time, then node name); the others are kept here"
-                            : "manual: every value is kept; reads show the latest until a person resolves it"))
+                conflicts.append(conflict)
             }
         }
-        let deleted = RecordState.visibleDeleted(existence, policy: collection.deleteConflict)
-        if existence.count > 1, Set(existence.map(\.value)).count > 1 {
-            // Values of the "_deleted" pseudo-field: true for the delete, false for the update.
-            let shown = existence.filter { $0.value == !deleted }.sorted { DottedValue.winsOver($0, $1) }
-            let others = existence.filter { $0.value == deleted }.sorted { DottedValue.winsOver($0, $1) }
-            let policy = collection.deleteConflict
-            conflicts.append(
-                Conflict(
-                    id: Conflict.makeID(
-                        collection: collection.name, recordID: id, field: Conflict.existenceField,
-                        dots: existence.map(\.dot)),
-                    collection: collection.name, recordID: id, field: Conflict.existenceField,
-                    policy: policy.rawValue,
-                    values: (shown + others).map { DottedValue(dot: $0.dot, time: $0.time, value: .bool(!$0.value)) },
-                    automatic: true,
-                    rule: policy == .updateWins
-                        ? "update-wins: an update concurrent with a delete keeps the record alive"
-                        : "delete-wins: a delete concurrent with an update keeps the record deleted; the update's values stay in the tombstone"))
-        }
+        if let conflict = existenceConflict(in: collection, id: id) { conflicts.append(conflict) }
         return RecordView(
-            collection: collection.name, id: id, fields: visible, deleted: deleted, conflicted: conflicted,
-            conflicts: conflicts, clock: clock)
+            collection: collection.name, id: id, fields: visible,
+            deleted: RecordState.visibleDeleted(existence, policy: collection.deleteConflict), conflicted: conflicted,
+            conflicts: conflicts, resolutions: resolutions, clock: clock)
+    }
+
+    /// The conflict a field holds (several values of an `lww` or `manual` field), or nil.
+    public func conflict(onField name: String, in collection: CollectionSchema, id: String) -> Conflict? {
+        guard let entries = fields[name], entries.count > 1 else { return nil }
+        let policy = collection.policy(of: name)
+        guard policy != .counter else { return nil }
+        return Conflict(
+            id: Conflict.makeID(collection: collection.name, recordID: id, field: name, dots: entries.map(\.dot)),
+            collection: collection.name, recordID: id, field: name, policy: policy.rawValue,
+            values: entries.sorted { DottedValue.winsOver($0, $1) }, automatic: policy == .lww,
+            rule: policy == .lww
+                ? "lww: the latest write wins (HLC time, then node name); the others are kept here"
+                : "manual: every value is kept; reads show the latest until a person resolves it")
+    }
+
+    /// The delete-versus-update conflict (pseudo-field `_deleted`), or nil. Its values are `true`
+    /// for the delete and `false` for the update, the one reads show first.
+    public func existenceConflict(in collection: CollectionSchema, id: String) -> Conflict? {
+        guard existence.count > 1, Set(existence.map(\.value)).count > 1 else { return nil }
+        let deleted = RecordState.visibleDeleted(existence, policy: collection.deleteConflict)
+        let shown = existence.filter { $0.value == !deleted }.sorted { DottedValue.winsOver($0, $1) }
+        let others = existence.filter { $0.value == deleted }.sorted { DottedValue.winsOver($0, $1) }
+        let policy = collection.deleteConflict
+        return Conflict(
+            id: Conflict.makeID(collection: collection.name, recordID: id, field: Conflict.existenceField, dots: existence.map(\.dot)),
+            collection: collection.name, recordID: id, field: Conflict.existenceField, policy: policy.rawValue,
+            values: (shown + others).map { DottedValue(dot: $0.dot, time: $0.time, value: .bool(!$0.value)) },
+            automatic: true,
+            rule: policy == .updateWins
+                ? "update-wins: an update concurrent with a delete keeps the record alive"
+                : "delete-wins: a delete concurrent with an update keeps the record deleted; the update's values stay in the tombstone")
     }
 
     /// What reads show about the record's status, without building its visible values: whether it

@@ -17,18 +17,26 @@ public struct RecordState: Hashable, Sendable {
     public var existence: [DottedValue<Bool>]
     /// Field name → values sorted by dot; never empty.
     public var fields: [String: [DottedValue<JSONValue>]]
+    /// The history of resolved conflicts: grows only, merges by union, sorted by conflict id, then
+    /// the resolving write's dot.
+    public var resolutions: [Resolution]
 
     /// A record nobody has written.
     public init() {
         clock = VectorClock()
         existence = []
         fields = [:]
+        resolutions = []
     }
 
-    public init(clock: VectorClock, existence: [DottedValue<Bool>], fields: [String: [DottedValue<JSONValue>]]) {
+    public init(
+        clock: VectorClock, existence: [DottedValue<Bool>], fields: [String: [DottedValue<JSONValue>]],
+        resolutions: [Resolution] = []
+    ) {
         self.clock = clock
         self.existence = existence
         self.fields = fields
+        self.resolutions = resolutions
     }
 
     /// True before the first write.

@@ -15,6 +15,8 @@ public struct CoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case recordDeleted
         case recordNotFound
         case counterOverflow
+        case conflictNotFound
+        case indexOutOfRange
     }
 
     /// The kind of error.

@@ -1,0 +1,43 @@
+extension Resolution {
+    /// `{"by":[node,counter,hlc],"conflict":ID,"field":F,"how":H,"policy":P,"result":V,"values":[[node,counter,hlc,value],…]}`
+    public var json: JSONValue {
+        .object([
+            "conflict": .string(conflictID), "field": .string(field), "policy": .string(policy), "how": .string(how.rawValue),
+            "by": .array([.string(by.node.rawValue), .int(Int64(by.counter)), .int(Int64(time.rawValue))]),
+            "values": .array(values.map { .array([.string($0.dot.node.rawValue), .int(Int64($0.dot.counter)), .int(Int64($0.time.rawValue)), $0.value]) }),
+            "result": result,
+        ])
+    }
+
+    /// Reads and validates one resolution entry of a record state whose clock is `clock`.
+    init(json: JSONValue, clock: VectorClock, what: String) throws(CoreError) {
+        func bad(_ message: String) -> CoreError { CoreError(.invalidVersion, "record state: \(what): " + message) }
+        guard let o = json.objectValue else { throw bad("must be an object") }
+        if let extra = o.keys.sorted().first(where: { !["by", "conflict", "field", "how", "policy", "result", "values"].contains($0) }) {
+            throw bad("unknown key \"\(extra)\"")
+        }
+        guard let id = o["conflict"]?.stringValue, id.utf8.count == 16, id.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+        else { throw bad("\"conflict\" must be a 16-digit hex conflict id") }
+        guard let field = o["field"]?.stringValue, field == Conflict.existenceField || Names.isValidField(field) else {
+            throw bad("\"field\" must be a field name or \(Conflict.existenceField)")
+        }
+        guard let policy = o["policy"]?.stringValue, ["lww", "manual", "update-wins", "delete-wins"].contains(policy) else {
+            throw bad("\"policy\" must be lww, manual, update-wins or delete-wins")
+        }
+        guard let howText = o["how"]?.stringValue, let how = How(rawValue: howText) else {
+            throw bad("\"how\" must be one of \(How.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let by = o["by"]?.arrayValue, by.count == 3, let node = by[0].stringValue, NodeID.isValid(node),
+            let counter = by[1].intValue, counter >= 1, let hlc = by[2].intValue, hlc >= 0
+        else { throw bad("\"by\" must be [node, counter >= 1, hlc >= 0]") }
+        let dot = Dot(NodeID(unchecked: node), UInt64(counter))
+        guard clock.contains(dot) else { throw bad("resolving write \(dot) is not covered by clock \(clock)") }
+        guard let list = o["values"]?.arrayValue, list.count >= 2 else { throw bad("\"values\" must list at least two competing values") }
+        // Kept in the order written: the automatic winner first, as the conflict showed them.
+        let values = try RecordState.decodeRegister(list, clock: clock, what: "\(what).values", sortByDot: false) { value throws(CoreError) -> JSONValue in value }
+        guard let result = o["result"] else { throw bad("\"result\" is missing") }
+        self.init(
+            conflictID: id, field: field, policy: policy, how: how, by: dot, time: HLCTimestamp(rawValue: UInt64(hlc)),
+            values: values, result: result)
+    }
+}
