@@ -3,9 +3,9 @@ import Foundation
 import StationCore
 import StationStore
 
-/// `--db PATH`, shared by every command; `$STATION_DB` when absent.
+/// `--db PATH`, shared by every command; `$STATION_DB` when absent (`$HUB_DB` for `hub`).
 public struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The station database file (default: $STATION_DB).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The database file (default: $STATION_DB; for hub, $HUB_DB).", valueName: "path"))
     public var db: String?
 
     public init() {}
@@ -14,8 +14,9 @@ public struct DatabaseOptions: ParsableArguments {
     public var path: String {
         get throws {
             if let db, !db.isEmpty { return db }
-            if let env = ProcessInfo.processInfo.environment["STATION_DB"], !env.isEmpty { return env }
-            throw CommandFailure("no database given: pass --db PATH or set STATION_DB")
+            let variable = Terminal.program == "hub" ? "HUB_DB" : "STATION_DB"
+            if let env = ProcessInfo.processInfo.environment[variable], !env.isEmpty { return env }
+            throw CommandFailure("no database given: pass --db PATH or set \(variable)")
         }
     }
 

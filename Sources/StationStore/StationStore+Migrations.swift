@@ -65,6 +65,11 @@ extension StationStore {
                     """)
             try db.execute(sql: "CREATE INDEX token_station ON token(station)")
         }
+        migrator.registerMigration("v3-resolved-conflicts") { db in
+            // How many resolved conflicts a record's history holds, for listing them without a scan.
+            try db.execute(sql: "ALTER TABLE record ADD COLUMN resolved INTEGER NOT NULL DEFAULT 0")
+            try db.execute(sql: "CREATE INDEX record_with_resolutions ON record(collection, id) WHERE resolved > 0")
+        }
         return migrator
     }
 }

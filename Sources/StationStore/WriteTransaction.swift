@@ -110,6 +110,16 @@ public final class WriteTransaction {
             arguments: [peer, cursor])
     }
 
+    /// Resolves a conflict of a record with one local write (see ``RecordState/resolve(_:_:by:at:in:id:)``).
+    @discardableResult
+    public func resolve(_ collection: String, _ id: String, conflict: String, _ choice: RecordState.ResolutionChoice) throws -> RecordState {
+        let c = try store.schema.collection(collection)
+        guard var state = try load(collection, id) else { throw StoreError(.recordNotFound, "\(collection)/\(id) does not exist") }
+        try state.resolve(conflict, choice, by: store.node, at: hlc.now(physical: store.physicalClock()), in: c, id: id)
+        try save(state, collection: c, id: id, source: nil)
+        return state
+    }
+
     /// The stored state of a record, or nil (for checks made inside the transaction).
     public func state(_ collection: String, _ id: String) throws -> RecordState? {
         try load(collection, id)
@@ -129,14 +139,16 @@ public final class WriteTransaction {
         let status = state.status(in: collection)
         let statement = try db.cachedStatement(
             sql: """
-                INSERT INTO record (collection, id, seq, state, deleted, conflicted, conflicts, source)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO record (collection, id, seq, state, deleted, conflicted, conflicts, source, resolved)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(collection, id) DO UPDATE SET
                     seq = excluded.seq, state = excluded.state, deleted = excluded.deleted,
-                    conflicted = excluded.conflicted, conflicts = excluded.conflicts, source = excluded.source
+                    conflicted = excluded.conflicted, conflicts = excluded.conflicts, source = excluded.source,
+                    resolved = excluded.resolved
                 """)
         try statement.execute(arguments: [
             collection.name, id, nextSeq, state.canonicalText, status.deleted, status.conflicted, status.conflicts, source,
+            state.resolutions.count,
         ])
         nextSeq += 1
     }

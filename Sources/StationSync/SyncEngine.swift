@@ -91,6 +91,11 @@ public struct SyncEngine {
         guard peer != storage.node.rawValue else {
             throw SyncError(.badRequest, "the peer is this node itself (\(peer)); sync with another node")
         }
+        if let station = session.station, station != storage.node.rawValue {
+            throw SyncError(
+                .forbidden,
+                "the token belongs to \(station) but this node is \(storage.node); each node syncs with its own token (hub token add --db … \(storage.node))")
+        }
         guard session.info.protocolVersion == 1 else {
             throw SyncError(.protocolError, "the peer speaks protocol \(session.info.protocolVersion); this node speaks 1")
         }

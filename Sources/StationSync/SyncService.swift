@@ -74,6 +74,10 @@ public struct SyncService: Sendable {
     /// `GET /v1/changes?since=CURSOR&limit=N`: the encoded response body. `requester` (the
     /// caller's node) is left out as a source, so its own changes are not echoed back.
     public func pull(since: String?, limit: String?, principal: Principal, requester: String?) throws(SyncError) -> [UInt8] {
+        if let station = principal.station, let requester, requester != station {
+            // Its changes would be left out as the token owner's: the caller would silently miss them.
+            throw SyncError(.forbidden, "this token belongs to \(station); node \(requester) must sync with its own token")
+        }
         let seq = try Cursor.parse(since, database: storage.databaseID)
         var n = defaultPullLimit
         if let limit {
@@ -142,13 +146,7 @@ public struct SyncService: Sendable {
         do {
             results = try storage.apply(incoming, from: request.node, cursor: nil) { change, local in
                 guard let origin else { return }
-                // Origin binding: new writes (beyond what this node has seen) must be the caller's own.
-                for (writer, counter) in change.state.clock.entries where writer.rawValue != origin && counter > (local?.clock[writer] ?? 0) {
-                    throw SyncError(
-                        .forbidden,
-                        "\(change.collection)/\(change.id): the push brings writes of node \(writer) this node has not seen; "
-                            + "a token of \(origin) may only bring its own writes (a token made with --relay may forward others')")
-                }
+                try OriginCheck.verify(change.state, local: local, caller: NodeID(unchecked: origin), collection: change.collection, id: change.id)
             }
         } catch let error as SyncError {
             throw error

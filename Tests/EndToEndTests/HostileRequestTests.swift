@@ -81,4 +81,64 @@ struct HostileRequestTests {
             #expect(try await cluster.hubDB.changes() == hubBefore, "the hub's data changed after revocation")
         }
     }
+
+    @Test("A station's own (non-relay) token cannot rewrite a value another node wrote")
+    func ownTokenCannotForgeAnotherNodesValue() async throws {
+        try await withCluster(["hotline", "civil-affairs"]) { cluster in
+            let hotline = cluster["hotline"], civil = cluster["civil-affairs"]
+            try await civil.put("residents", "res-0700", ["fullName": "Tang Wei", "idNumber": "110105-0700"])
+            try await civil.sync()
+            let hubBefore = try await cluster.hubDB.changes()
+
+            // The hub's state of the record, as civil affairs wrote it.
+            let feed = try JSON.object(hubBefore)
+            let change = try #require((feed["changes"] as? [[String: Any]])?.first { $0["id"] as? String == "res-0700" })
+            var state = try #require(change["state"] as? [String: Any])
+            var fields = try #require(state["fields"] as? [String: Any])
+            let written = try #require((fields["fullName"] as? [[Any]])?.first)
+            let hlc = try #require(jsonInt(written[2]))
+            // A push in hotline's own name with hotline's own token: one new write of hotline (so
+            // the clock passes the origin check), but it changes civil affairs' value under civil
+            // affairs' own dot (civil-affairs, 1), as if civil affairs had written it.
+            var clock = try #require(state["clock"] as? [String: Any])
+            clock["hotline"] = 1
+            state["clock"] = clock
+            state["exists"] = [["hotline", 1, hlc + 1, true]]
+            fields["fullName"] = [[written[0], written[1], hlc, "FORGED by hotline"]]
+            state["fields"] = fields
+            let body = JSON.text(["node": "hotline", "changes": [["collection": "residents", "id": "res-0700", "state": state]]])
+            let response = try await RawHTTP.request(
+                port: cluster.hub.port, method: "POST", path: "/v1/changes",
+                headers: [("Authorization", "Bearer \(hotline.token)"), ("Content-Type", "application/json")], body: Data(body.utf8))
+
+            #expect(response.status == 403, "a forged value under civil-affairs' dot was accepted: \(response)")
+            #expect(String(decoding: response.body, as: UTF8.self).contains("changes the value node civil-affairs wrote"), "\(response)")
+            #expect(try await cluster.hubDB.changes() == hubBefore, "the forged push changed the hub's data")
+            let atHub = try await cluster.hubDB.get("residents", "res-0700")
+            #expect(atHub["fullName"] as? String == "Tang Wei", "the hub shows \(atHub)")
+            // Nothing forged reaches the node it would have been attributed to.
+            try await civil.sync()
+            let atCivil = try await civil.get("residents", "res-0700")
+            #expect(atCivil["fullName"] as? String == "Tang Wei", "civil affairs now shows its own write as \(atCivil)")
+        }
+    }
+
+    @Test("A station that syncs with another station's token is refused, and loses none of that station's records")
+    func anotherStationsTokenLosesNothing() async throws {
+        try await withCluster(["hotline", "charity"]) { cluster in
+            let hotline = cluster["hotline"], charity = cluster["charity"]
+            try await hotline.put("hotline_calls", "call-0800", ["callerName": "Yu Ping", "category": "charity", "status": "open"])
+            try await hotline.sync()
+
+            // A mix-up: the charity desk is configured with the hotline's token.
+            let mixedUp = try await charity.trySync(token: hotline.token)
+            #expect(!mixedUp.succeeded, "a sync with another station's token succeeded:\n\(mixedUp)")
+            #expect(mixedUp.stderr.contains("the token belongs to hotline but this node is charity"), "\(mixedUp)")
+            // With its own token it gets the hotline's call: the refused sync moved no checkpoint.
+            let own = try await charity.sync()
+            let received = try await charity.find("hotline_calls", "call-0800")
+            #expect(own.pulled == 1, "\(own)")
+            #expect(received != nil, "charity never received hotline_calls/call-0800")
+        }
+    }
 }

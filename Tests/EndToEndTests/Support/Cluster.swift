@@ -187,10 +187,21 @@ final class Hub: @unchecked Sendable {
         return jsonInt((counts?[collection] as? [String: Any])?["alive"])
     }
 
-    /// `hub serve --listen 127.0.0.1:PORT` (0: any free port), up and healthy.
+    /// `hub serve --listen 127.0.0.1:PORT` (0: any free port), up and healthy. A given port is
+    /// retried for a few seconds in case it is not free again yet.
     func start(port: Int = 0) async throws {
         precondition(server.map { !$0.process.isRunning } ?? true, "the hub is already running")
-        server = try await cluster.startServer("hub", executable: try Binaries.hub, ["serve", "--db", db, "--listen", "127.0.0.1:\(port)"])
+        var attempt = 1
+        while true {
+            do {
+                server = try await cluster.startServer("hub", executable: try Binaries.hub, ["serve", "--db", db, "--listen", "127.0.0.1:\(port)"])
+                return
+            } catch {
+                guard port != 0, attempt < 10 else { throw error }
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
     }
 
     /// SIGTERM, expecting a clean exit 0 within 5 s.

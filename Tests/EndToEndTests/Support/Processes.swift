@@ -123,9 +123,12 @@ final class ManagedProcess: @unchecked Sendable {
     var stdout: String { String(decoding: FileManager.default.contents(atPath: stdoutPath) ?? Data(), as: UTF8.self) }
     var stderr: String { String(decoding: FileManager.default.contents(atPath: stderrPath) ?? Data(), as: UTF8.self) }
 
-    /// The result, once it has exited.
+    /// The result once it has exited; while it runs, its output so far with status -1.
     var result: CommandResult {
-        CommandResult(
+        guard !isRunning else {
+            return CommandResult(command: command + "   (still running)", status: -1, signaled: false, stdout: stdout, stderr: stderr)
+        }
+        return CommandResult(
             command: command, status: process.terminationStatus, signaled: process.terminationReason == .uncaughtSignal,
             stdout: stdout, stderr: stderr)
     }
@@ -144,11 +147,11 @@ final class ManagedProcess: @unchecked Sendable {
 }
 
 /// Resumes a continuation once, whichever comes first.
-private final class ResumeOnce<T>: @unchecked Sendable {
+private final class ResumeOnce: @unchecked Sendable {
     private let lock = NSLock()
-    private var continuation: CheckedContinuation<T, Never>?
-    init(_ continuation: CheckedContinuation<T, Never>) { self.continuation = continuation }
-    func resume(_ value: T) {
+    private var continuation: CheckedContinuation<Bool, Never>?
+    init(_ continuation: CheckedContinuation<Bool, Never>) { self.continuation = continuation }
+    func resume(_ value: Bool) {
         lock.lock()
         let c = continuation
         continuation = nil

@@ -1,0 +1,93 @@
+/// A conflict as the conflict tools show it: open (still held by the record) or resolved (kept
+/// in the record's history), with its competing values, the automatic decision and, once
+/// resolved, who resolved it, when and how.
+public struct ConflictReport: Sendable, Equatable {
+    public enum Status: String, Sendable { case open, resolved }
+
+    public var id: String
+    public var collection: String
+    public var recordID: String
+    public var field: String
+    public var policy: String
+    public var status: Status
+    /// Whether the policy decides on its own (`lww`, delete policies) or waits for a person.
+    public var automatic: Bool
+    /// The competing values, the automatic decision first.
+    public var values: [DottedValue<JSONValue>]
+    /// The rule that picked `values[0]`.
+    public var rule: String
+    /// How it ended, for a resolved conflict.
+    public var resolution: Resolution?
+
+    /// From a conflict a record holds now.
+    public init(open c: Conflict) {
+        id = c.id
+        collection = c.collection
+        recordID = c.recordID
+        field = c.field
+        policy = c.policy
+        status = .open
+        automatic = c.automatic
+        values = c.values
+        rule = c.rule
+        resolution = nil
+    }
+
+    /// From a record's resolution history.
+    public init(resolved r: Resolution, collection: String, recordID: String) {
+        id = r.conflictID
+        self.collection = collection
+        self.recordID = recordID
+        field = r.field
+        policy = r.policy
+        status = .resolved
+        automatic = r.policy != "manual"
+        values = r.values
+        rule = Self.rule(policy: r.policy)
+        resolution = r
+    }
+
+    static func rule(policy: String) -> String {
+        switch policy {
+        case "lww": return "lww: the latest write wins (HLC time, then node name); the others are kept here"
+        case "manual": return "manual: every value is kept; reads show the latest until a person resolves it"
+        case "update-wins": return "update-wins: an update concurrent with a delete keeps the record alive"
+        default: return "delete-wins: a delete concurrent with an update keeps the record deleted; the update's values stay in the tombstone"
+        }
+    }
+
+    /// The nodes whose writes compete, in order of `values`.
+    public var origins: [String] { values.map(\.dot.node.rawValue) }
+
+    /// When the earliest competing write happened.
+    public var since: HLCTimestamp { values.map(\.time).min() ?? .zero }
+
+    /// The one-line form (`list --json`): `id`, `collection`, `record`, `field`, `policy`,
+    /// `status`, `automatic`, `origins`, `since` (ms since 1970).
+    public var summaryJSON: JSONValue {
+        .object([
+            "id": .string(id), "collection": .string(collection), "record": .string(recordID), "field": .string(field),
+            "policy": .string(policy), "status": .string(status.rawValue), "automatic": .bool(automatic),
+            "origins": .array(origins.map { .string($0) }), "since": .int(Int64(since.wall)),
+        ])
+    }
+
+    /// The full form (`show --json`): the summary plus `values` (the array `--choose` indexes:
+    /// each `value`, `node`, `counter`, `time` in ms), `decision` and, once resolved, `resolution`.
+    public var json: JSONValue {
+        var o = summaryJSON.objectValue!
+        o["values"] = .array(values.map { v in
+            .object(["value": v.value, "node": .string(v.dot.node.rawValue), "counter": .int(Int64(v.dot.counter)), "time": .int(Int64(v.time.wall))])
+        })
+        o["decision"] = .object(["index": 0, "value": values.first?.value ?? .null, "rule": .string(rule)])
+        if let r = resolution {
+            o["resolution"] = .object([
+                "how": .string(r.how.rawValue), "by": .string(r.by.node.rawValue), "counter": .int(Int64(r.by.counter)),
+                "time": .int(Int64(r.time.wall)), "result": r.result,
+            ])
+        } else {
+            o["resolution"] = .null
+        }
+        return .object(o)
+    }
+}

@@ -1,0 +1,83 @@
+import StationCore
+import Testing
+@testable import StationSync
+
+/// Origin binding without --relay: a station brings only its own writes, whatever it forges.
+@Suite struct OriginCheckTests {
+    let cases = CollectionSchema(name: "cases", fields: ["status": .manual, "notes": .lww])
+    func t(_ ms: UInt64) -> HLCTimestamp { HLCTimestamp(wall: 1_700_000_000_000 + ms, logical: 0) }
+
+    /// The hub's copy: civil-affairs wrote notes and status; hotline has it too.
+    func hubCopy() throws -> RecordState {
+        var s = RecordState()
+        try s.put(["notes": "civil's note", "status": "open"], by: "civil-affairs", at: t(1), in: cases, id: "r")
+        return s
+    }
+
+    func verify(_ pushed: RecordState, _ held: RecordState?) throws {
+        try OriginCheck.verify(pushed, local: held, caller: "hotline", collection: "cases", id: "r")
+    }
+
+    @Test func honestPushesPass() throws {
+        let hub = try hubCopy()
+        var mine = hub
+        try mine.put(["notes": "hotline's note"], by: "hotline", at: t(2), in: cases, id: "r")  // supersedes
+        try verify(mine, hub)
+        var concurrent = hub
+        try concurrent.put(["status": "closed"], by: "civil-affairs", at: t(3), in: cases, id: "r")  // hub moved on
+        var station = hub
+        try station.put(["phone": "1"], by: "hotline", at: t(4), in: cases, id: "r")
+        try verify(station, concurrent)
+        var fresh = RecordState()
+        try fresh.put(["notes": "new"], by: "hotline", at: t(4), in: cases, id: "r")
+        try verify(fresh, nil)  // a record new to the hub, with only the caller's writes
+        var deleted = hub
+        try deleted.delete(by: "hotline", at: t(5), in: cases, id: "r")
+        var recreated = deleted
+        try recreated.put(["phone": "2"], by: "hotline", at: t(6), in: cases, id: "r")  // clears civil's fields
+        try verify(recreated, deleted)
+    }
+
+    @Test func rewritingAnotherNodesValueUnderItsDotIsRefused() throws {
+        let hub = try hubCopy()
+        var forged = hub
+        forged.fields["notes"]![0].value = "forged"
+        try forged.put(["phone": "1"], by: "hotline", at: t(2), in: cases, id: "r")
+        #expect { try verify(forged, hub) } throws: { ($0 as? SyncError)?.code == .forbidden && "\($0)".contains("changes the value node civil-affairs wrote") }
+    }
+
+    @Test func droppingAnotherNodesValueWithoutAWriteThereIsRefused() throws {
+        // The hub holds two concurrent status values, civil-affairs' and charity's.
+        var hub = try hubCopy()
+        var charity = hub
+        try hub.put(["status": "closed"], by: "civil-affairs", at: t(2), in: cases, id: "r")
+        try charity.put(["status": "referred"], by: "charity", at: t(3), in: cases, id: "r")
+        hub.merge(charity)
+        #expect(hub.fields["status"]!.count == 2)
+        // hotline writes elsewhere and quietly removes charity's value from the register.
+        var forged = hub
+        try forged.put(["phone": "1"], by: "hotline", at: t(4), in: cases, id: "r")
+        forged.fields["status"]!.removeAll { $0.dot.node == "charity" }
+        #expect { try verify(forged, hub) } throws: { "\($0)".contains("drops the value node charity wrote to field status") }
+        // Replacing both with its own write there is an ordinary write, and passes.
+        var honest = hub
+        try honest.put(["status": "mediated"], by: "hotline", at: t(5), in: cases, id: "r")
+        try verify(honest, hub)
+    }
+
+    @Test func newWritesOfOtherNodesAreRefused() throws {
+        var other = try hubCopy()
+        try other.put(["notes": "more"], by: "civil-affairs", at: t(2), in: cases, id: "r")
+        #expect { try verify(other, try hubCopy()) } throws: { "\($0)".contains("brings writes of node civil-affairs this node has not seen") }
+    }
+
+    @Test func resurrectingAValueTheHubSupersededIsRefused() throws {
+        let old = try hubCopy()
+        var hub = old
+        try hub.put(["notes": "newer"], by: "civil-affairs", at: t(2), in: cases, id: "r")
+        var forged = old
+        forged.clock = hub.clock  // claims to have seen civil's newer write, but keeps the old note
+        try forged.put(["phone": "1"], by: "hotline", at: t(3), in: cases, id: "r")
+        #expect { try verify(forged, hub) } throws: { ($0 as? SyncError)?.code == .forbidden }
+    }
+}
