@@ -150,14 +150,18 @@ public enum ConflictText {
         lines.append("rule: \(r.rule)")
         let shown = r.values.map { cell($0.value, field: r.field) }
         let width = min(48, max(5, shown.map(\.count).max() ?? 5))
+        let nodeWidth = max(4, r.values.map(\.dot.node.rawValue.count).max() ?? 4)
+        let dotWidth = max(5, r.values.map(\.dot.description.count).max() ?? 5)
         lines.append("")
-        lines.append("  #  " + "VALUE".padding(toLength: width, withPad: " ", startingAt: 0) + "  FROM            WRITE            TIME")
+        lines.append(
+            "  #  " + "VALUE".padding(toLength: width, withPad: " ", startingAt: 0) + "  " + "FROM".padding(toLength: nodeWidth, withPad: " ", startingAt: 0)
+                + "  " + "WRITE".padding(toLength: dotWidth, withPad: " ", startingAt: 0) + "  TIME")
         for (i, v) in r.values.enumerated() {
             let text = shown[i].count > width ? String(shown[i].prefix(width - 1)) + "…" : shown[i]
             lines.append(
                 "  \(i)  " + text.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
-                    + v.dot.node.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0) + "  "
-                    + "\(v.dot)".padding(toLength: 15, withPad: " ", startingAt: 0) + "  " + RecordOutput.isoTime(v.time)
+                    + v.dot.node.rawValue.padding(toLength: nodeWidth, withPad: " ", startingAt: 0) + "  "
+                    + "\(v.dot)".padding(toLength: dotWidth, withPad: " ", startingAt: 0) + "  " + RecordOutput.isoTime(v.time)
                     + (i == 0 ? "  <- automatic decision" : ""))
         }
         if r.values.count > 1 {

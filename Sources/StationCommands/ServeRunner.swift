@@ -19,9 +19,9 @@ public enum ServeRunner {
 
     /// Serves the sync protocol until SIGINT or SIGTERM. Prints `listening on http://HOST:PORT`
     /// (flushed) once connections are accepted.
-    public static func serve(service: SyncService, listen: String, logger: Logger) async throws {
+    public static func serve(service: SyncService, hub: (any HubStorage)? = nil, listen: String, logger: Logger) async throws {
         let (host, port) = try parseListen(listen)
-        let app = SyncServer.application(service: service, host: host, port: port, logger: logger) { host, port in
+        let app = SyncServer.application(service: service, hub: hub, host: host, port: port, logger: logger) { host, port in
             let shown = host.contains(":") ? "[\(host)]" : host
             print("listening on http://\(shown):\(port)")
             fflush(nil)

@@ -24,10 +24,15 @@ public enum SyncServer {
 
     static let nodeHeader = HTTPField.Name("X-StationSync-Node")!
 
-    /// The router with every route of the protocol.
-    public static func router(service: SyncService, limits: Limits = Limits(), logger: Logger) -> Router<BasicRequestContext> {
+    /// The router with every route of the protocol; with `hub`, also the conflict API and the
+    /// operator's dashboard.
+    public static func router(service: SyncService, hub: (any HubStorage)? = nil, limits: Limits = Limits(), logger: Logger) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ErrorMiddleware(logger: logger))
+        if let hub {
+            ConflictRoutes.add(to: router, service: service, storage: hub, limits: limits)
+            Dashboard.add(to: router, service: service, storage: hub, logger: logger)
+        }
         router.get("/v1/health") { request, _ in
             json(service.health().json, request: request, limits: limits)
         }
@@ -78,11 +83,11 @@ public enum SyncServer {
     /// An application serving the protocol on `host:port` (port 0: any free port). `onListening`
     /// receives the bound address once connections are accepted.
     public static func application(
-        service: SyncService, host: String, port: Int, limits: Limits = Limits(), logger: Logger,
+        service: SyncService, hub: (any HubStorage)? = nil, host: String, port: Int, limits: Limits = Limits(), logger: Logger,
         onListening: @escaping @Sendable (String, Int) -> Void
     ) -> some ApplicationProtocol {
         Application(
-            router: router(service: service, limits: limits, logger: logger),
+            router: router(service: service, hub: hub, limits: limits, logger: logger),
             configuration: .init(address: .hostname(host, port: port), serverName: "StationSync"),
             onServerRunning: { channel in
                 onListening(host, channel.localAddress?.port ?? port)

@@ -142,16 +142,22 @@ public struct StoredToken: Sendable, Equatable {
     public var read: String
     public var write: String
     public var relay: Bool
+    /// Whether it opens the hub's dashboard.
+    public var isOperator: Bool
     public var createdAt: String
     public var revokedAt: String?
 
-    public init(id: String, station: String, secretHash: [UInt8], read: String, write: String, relay: Bool, createdAt: String, revokedAt: String? = nil) {
+    public init(
+        id: String, station: String, secretHash: [UInt8], read: String, write: String, relay: Bool, isOperator: Bool = false,
+        createdAt: String, revokedAt: String? = nil
+    ) {
         self.id = id
         self.station = station
         self.secretHash = secretHash
         self.read = read
         self.write = write
         self.relay = relay
+        self.isOperator = isOperator
         self.createdAt = createdAt
         self.revokedAt = revokedAt
     }
@@ -162,8 +168,8 @@ extension StationStore {
     public func addToken(_ token: StoredToken) throws {
         try immediateTransaction { db in
             try db.execute(
-                sql: "INSERT INTO token (id, station, secretHash, read, write, relay, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [token.id, token.station, Data(token.secretHash), token.read, token.write, token.relay, token.createdAt])
+                sql: "INSERT INTO token (id, station, secretHash, read, write, relay, operator, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [token.id, token.station, Data(token.secretHash), token.read, token.write, token.relay, token.isOperator, token.createdAt])
         }
     }
 
@@ -188,6 +194,60 @@ extension StationStore {
     static func token(row: Row) -> StoredToken {
         StoredToken(
             id: row["id"], station: row["station"], secretHash: [UInt8](row["secretHash"] as Data), read: row["read"],
-            write: row["write"], relay: row["relay"], createdAt: row["createdAt"], revokedAt: row["revokedAt"])
+            write: row["write"], relay: row["relay"], isOperator: row["operator"], createdAt: row["createdAt"], revokedAt: row["revokedAt"])
+    }
+}
+
+
+/// What a station was last seen doing at this node.
+public struct StationActivity: Sendable, Equatable {
+    public var station: String
+    public var lastSeenAt: String
+    public var lastPullAt: String?
+    /// The sequence of this node's feed the station had pulled through at its last pull.
+    public var pulledThrough: Int64
+    public var lastPushAt: String?
+    /// Changes it has pushed here, in all.
+    public var pushedChanges: Int64
+}
+
+extension StationStore {
+    /// Notes that `station` pulled through `pulledThrough`, or pushed `pushed` changes.
+    public func noteActivity(station: String, pulledThrough: Int64? = nil, pushed: Int? = nil) throws {
+        try immediateTransaction { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO station_activity (station, lastSeenAt) VALUES (?, datetime('now'))
+                    ON CONFLICT(station) DO UPDATE SET lastSeenAt = excluded.lastSeenAt
+                    """,
+                arguments: [station])
+            if let pulledThrough {
+                try db.execute(
+                    sql: "UPDATE station_activity SET lastPullAt = datetime('now'), pulledThrough = ? WHERE station = ?",
+                    arguments: [pulledThrough, station])
+            }
+            if let pushed {
+                try db.execute(
+                    sql: "UPDATE station_activity SET lastPushAt = datetime('now'), pushedChanges = pushedChanges + ? WHERE station = ?",
+                    arguments: [pushed, station])
+            }
+        }
+    }
+
+    /// Every station seen here, by name.
+    public func stationActivity() throws -> [StationActivity] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM station_activity ORDER BY station").map { row in
+                StationActivity(
+                    station: row["station"], lastSeenAt: row["lastSeenAt"], lastPullAt: row["lastPullAt"],
+                    pulledThrough: row["pulledThrough"], lastPushAt: row["lastPushAt"], pushedChanges: row["pushedChanges"])
+            }
+        }
+    }
+
+    /// How many changes in this node's feed come after `seq` (what a station that pulled through
+    /// `seq` has yet to receive, at most).
+    public func changeCount(after seq: Int64) throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM record WHERE seq > ?", arguments: [seq]) ?? 0 }
     }
 }

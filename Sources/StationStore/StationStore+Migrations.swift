@@ -70,6 +70,22 @@ extension StationStore {
             try db.execute(sql: "ALTER TABLE record ADD COLUMN resolved INTEGER NOT NULL DEFAULT 0")
             try db.execute(sql: "CREATE INDEX record_with_resolutions ON record(collection, id) WHERE resolved > 0")
         }
+        migrator.registerMigration("v4-station-activity-operators") { db in
+            // What each station was last seen doing here (a hub's dashboard shows it).
+            try db.execute(
+                sql: """
+                    CREATE TABLE station_activity (
+                        station TEXT PRIMARY KEY,
+                        lastSeenAt TEXT NOT NULL,
+                        lastPullAt TEXT,
+                        pulledThrough INTEGER NOT NULL DEFAULT 0,
+                        lastPushAt TEXT,
+                        pushedChanges INTEGER NOT NULL DEFAULT 0
+                    ) WITHOUT ROWID
+                    """)
+            // Operator tokens open the hub's dashboard and may resolve conflicts there.
+            try db.execute(sql: "ALTER TABLE token ADD COLUMN operator INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

@@ -7,12 +7,15 @@ public struct Principal: Sendable, Equatable {
     public var write: AccessList
     /// Whether this caller may bring writes made by other nodes (a peer or hub forwarding them).
     public var relay: Bool
+    /// Whether this caller is an operator of the hub (dashboard, conflict resolution there).
+    public var isOperator: Bool
 
-    public init(station: String?, read: AccessList, write: AccessList, relay: Bool) {
+    public init(station: String?, read: AccessList, write: AccessList, relay: Bool, isOperator: Bool = false) {
         self.station = station
         self.read = read
         self.write = write
         self.relay = relay
+        self.isOperator = isOperator
     }
 
     /// A peer that presented the server's shared token (or any caller of an open server): reads

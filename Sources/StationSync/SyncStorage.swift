@@ -35,6 +35,8 @@ public protocol SyncStorage: Sendable {
     func token(id: String) throws -> StoredToken?
     /// How many records hold at least one conflict.
     func conflictedRecordCount() throws -> Int
+    /// Notes what a station did here (for the hub's dashboard).
+    func noteActivity(station: String, pulledThrough: Int64?, pushed: Int?) throws
 }
 
 /// A change received from a peer, decoded and validated against the local schema.

@@ -7,7 +7,7 @@ import StationStore
 /// and the hash is compared in constant time.
 public enum Tokens {
     /// A new token for `station`: the token text to hand out once, and the row to store.
-    public static func make(station: String, read: AccessList, write: AccessList, relay: Bool, now: Date = Date())
+    public static func make(station: String, read: AccessList, write: AccessList, relay: Bool, isOperator: Bool = false, now: Date = Date())
         -> (token: String, stored: StoredToken)
     {
         var rng = SystemRandomNumberGenerator()
@@ -17,7 +17,7 @@ public enum Tokens {
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         let stored = StoredToken(
             id: id, station: station, secretHash: hash(secret), read: read.description, write: write.description, relay: relay,
-            createdAt: ISO8601DateFormatter().string(from: now))
+            isOperator: isOperator, createdAt: ISO8601DateFormatter().string(from: now))
         return ("\(id).\(secret)", stored)
     }
 
@@ -51,7 +51,7 @@ public enum Tokens {
         do {
             return Principal(
                 station: stored.station, read: try AccessList(parsing: stored.read), write: try AccessList(parsing: stored.write),
-                relay: stored.relay)
+                relay: stored.relay, isOperator: stored.isOperator)
         } catch {
             throw SyncError(.internal, "token \(id) has an invalid access list")
         }

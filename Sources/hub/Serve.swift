@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import StationCommands
+import StationServer
 import StationSync
 
 extension HubCommand {
@@ -8,7 +9,10 @@ extension HubCommand {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Serve the sync protocol to the stations (bearer tokens from `hub token add`).",
-            discussion: "Prints `listening on http://HOST:PORT` once it accepts connections; stops cleanly on SIGINT or SIGTERM.")
+            discussion: """
+                Prints `listening on http://HOST:PORT` once it accepts connections; stops cleanly on SIGINT or SIGTERM.
+                The operator's dashboard is at http://HOST:PORT/ui (sign in with a token from `hub token add NAME --operator`).
+                """)
 
         @OptionGroup var database: HubDatabaseOptions
 
@@ -22,7 +26,7 @@ extension HubCommand {
                 let logger = Logger(label: "hub")
                 let service = SyncService(storage: store, authentication: .tokens, logger: logger)
                 logger.info("hub \(store.node) serving \(store.path)")
-                try await ServeRunner.serve(service: service, listen: listen, logger: logger)
+                try await ServeRunner.serve(service: service, hub: store, listen: listen, logger: logger)
             }
         }
     }

@@ -25,6 +25,7 @@ extension HubCommand {
             @Option(help: ArgumentHelp("Collections it may read: * or c1,c2.", valueName: "collections")) var read = "*"
             @Option(help: ArgumentHelp("Collections it may write: * or c1,c2.", valueName: "collections")) var write = "*"
             @Flag(help: "Allow it to bring writes made by other nodes (peer replication, hub to hub).") var relay = false
+            @Flag(name: .customLong("operator"), help: "An operator's token: opens the dashboard at /ui, where conflicts can be resolved.") var isOperator = false
 
             func run() throws {
                 try reportingErrors {
@@ -35,10 +36,10 @@ extension HubCommand {
                     for case .only(let names) in [readList, writeList] {
                         for name in names.sorted() { _ = try store.schema.collection(name) }
                     }
-                    let (token, stored) = Tokens.make(station: node.rawValue, read: readList, write: writeList, relay: relay)
+                    let (token, stored) = Tokens.make(station: node.rawValue, read: readList, write: writeList, relay: relay, isOperator: isOperator)
                     try store.addToken(stored)
                     print(token)
-                    Terminal.hint("token \(stored.id) for \(node): read \(readList), write \(writeList)\(relay ? ", relay" : ""); shown once, keep it safe")
+                    Terminal.hint("token \(stored.id) for \(node): read \(readList), write \(writeList)\(relay ? ", relay" : "")\(isOperator ? ", operator (dashboard at /ui)" : ""); shown once, keep it safe")
                 }
             }
         }
@@ -55,14 +56,14 @@ extension HubCommand {
                         print(JSONValue.array(tokens.map { t in
                             .object([
                                 "id": .string(t.id), "station": .string(t.station), "read": .string(t.read), "write": .string(t.write),
-                                "relay": .bool(t.relay), "createdAt": .string(t.createdAt), "revokedAt": t.revokedAt.map { .string($0) } ?? .null,
+                                "relay": .bool(t.relay), "operator": .bool(t.isOperator), "createdAt": .string(t.createdAt), "revokedAt": t.revokedAt.map { .string($0) } ?? .null,
                             ])
                         }).canonicalText)
                         return
                     }
                     print(RecordOutput.table(
-                        ["ID", "STATION", "READ", "WRITE", "RELAY", "CREATED", "REVOKED"],
-                        tokens.map { [$0.id, $0.station, $0.read, $0.write, $0.relay ? "yes" : "no", $0.createdAt, $0.revokedAt ?? ""] }))
+                        ["ID", "STATION", "READ", "WRITE", "RELAY", "OPERATOR", "CREATED", "REVOKED"],
+                        tokens.map { [$0.id, $0.station, $0.read, $0.write, $0.relay ? "yes" : "no", $0.isOperator ? "yes" : "no", $0.createdAt, $0.revokedAt ?? ""] }))
                 }
             }
         }

@@ -1,0 +1,201 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import StationCore
+import StationStore
+import StationSync
+
+/// The operator's dashboard at `/ui`: every station with its last sync and how far behind it is,
+/// the open conflicts with their values side by side (resolvable from the page), recently
+/// resolved conflicts, and record counts per collection. Plain server-rendered HTML, no external
+/// assets. Sign-in with an operator token (`hub token add NAME --operator`), kept in an HttpOnly,
+/// SameSite=Strict cookie.
+enum Dashboard {
+    static let cookie = "stationsync_operator"
+
+    static func add(to router: Router<BasicRequestContext>, service: SyncService, storage: any HubStorage, logger: Logger) {
+        router.get("/") { _, _ in Response.redirect(to: "/ui", type: .normal) }
+        router.get("/ui") { request, _ in
+            guard let principal = operatorPrincipal(request, service) else { return html(loginPage(error: nil), status: .ok) }
+            let page = try await SyncServer.offloaded { try render(storage: storage, principal: principal, flash: request.uri.queryParameters["msg"].map(String.init)) }
+            return html(page, status: .ok)
+        }
+        router.post("/ui/login") { request, _ in
+            let form = HTML.form(try await body(request))
+            let token = (form["token"] ?? "").trimmingCharacters(in: .whitespaces)
+            guard let principal = try? service.authenticate(authorization: "Bearer \(token)"), principal.isOperator else {
+                return html(loginPage(error: "That is not a valid operator token."), status: .unauthorized)
+            }
+            var response = Response.redirect(to: "/ui", type: .found)
+            response.headers[.setCookie] = "\(cookie)=\(token); Path=/; HttpOnly; SameSite=Strict"
+            return response
+        }
+        router.post("/ui/logout") { _, _ in
+            var response = Response.redirect(to: "/ui", type: .found)
+            response.headers[.setCookie] = "\(cookie)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+            return response
+        }
+        router.post("/ui/conflicts/:id/resolve") { request, context in
+            guard operatorPrincipal(request, service) != nil else { return html(loginPage(error: "Please sign in again."), status: .unauthorized) }
+            let id = context.parameters.get("id") ?? ""
+            let form = HTML.form(try await body(request))
+            let message: String
+            do {
+                let choice: RecordState.ResolutionChoice
+                switch form["action"] {
+                case "choose":
+                    guard let index = form["index"].flatMap({ Int($0) }) else { throw SyncError(.badRequest, "no value chosen") }
+                    choice = .choose(index)
+                case "accept":
+                    choice = .accept
+                case "value":
+                    choice = .value(try JSONParser.parse(form["value"] ?? ""))
+                default:
+                    throw SyncError(.badRequest, "unknown action")
+                }
+                let report = try await SyncServer.offloaded { try storage.resolveConflict(id: id, choice) }
+                message = "Resolved \(report.collection)/\(report.recordID) \(report.field): kept "
+                    + (report.resolution.map { ConflictDisplay.value($0.result, field: report.field) } ?? "?")
+                    + ". Stations receive it at their next sync."
+                logger.info("conflict resolved from the dashboard", metadata: ["conflict": "\(id)"])
+            } catch {
+                message = "Could not resolve \(id): \(error)"
+            }
+            let query = message.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+            return Response.redirect(to: "/ui?msg=\(query)", type: .found)
+        }
+    }
+
+    static func operatorPrincipal(_ request: Request, _ service: SyncService) -> Principal? {
+        guard let token = request.cookies[cookie]?.value, !token.isEmpty,
+            let principal = try? service.authenticate(authorization: "Bearer \(token)"), principal.isOperator
+        else { return nil }
+        return principal
+    }
+
+    static func body(_ request: Request) async throws -> [UInt8] {
+        var buffer = try await request.body.collect(upTo: 64 * 1024)
+        return buffer.readBytes(length: buffer.readableBytes) ?? []
+    }
+
+    static func html(_ page: String, status: HTTPResponse.Status) -> Response {
+        let bytes = Array(page.utf8)
+        return Response(
+            status: status,
+            headers: [.contentType: "text/html; charset=utf-8", .contentLength: String(bytes.count), .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    static func loginPage(error: String?) -> String {
+        HTML.page(
+            title: "StationSync hub: sign in",
+            body: """
+                <header><h1>StationSync hub</h1></header>
+                <main><section><h2>Sign in</h2>
+                \(error.map { "<div class=\"flash error\" id=\"login-error\">\(HTML.escape($0))</div>" } ?? "")
+                <form method="post" action="/ui/login">
+                <p>Operator token (made with <code>hub token add NAME --operator</code>):</p>
+                <p><input type="password" name="token" id="token" autocomplete="off" autofocus> <button type="submit" id="sign-in">Sign in</button></p>
+                </form></section></main>
+                """)
+    }
+
+    static func render(storage: any HubStorage, principal: Principal, flash: String?) throws -> String {
+        let last = try storage.lastSequence()
+        let activity = try storage.stationActivity()
+        let stations = Set(try storage.tokens().filter { $0.revokedAt == nil && !$0.isOperator }.map(\.station)).union(activity.map(\.station)).sorted()
+        let open = try storage.conflictReports(collection: nil, status: .open)
+        let resolved = try storage.conflictReports(collection: nil, status: .resolved)
+            .sorted { ($0.resolution?.time ?? .zero) > ($1.resolution?.time ?? .zero) }.prefix(20)
+        let counts = try storage.counts()
+
+        var b = ""
+        b += "<header><h1>StationSync hub <span class=\"tag\">\(HTML.escape(storage.node.rawValue))</span></h1>"
+        b += "<form method=\"post\" action=\"/ui/logout\"><span>\(HTML.escape(principal.station ?? "operator"))</span> <button class=\"secondary\" type=\"submit\">Sign out</button></form></header><main>"
+        if let flash { b += "<div class=\"flash\" id=\"flash\">\(HTML.escape(flash))</div>" }
+
+        b += "<section id=\"stations\"><h2>Stations</h2><table><tr><th>Station</th><th>Last sync</th><th>Behind</th><th>Pushed here</th></tr>"
+        for name in stations {
+            let a = activity.first { $0.station == name }
+            var behind = "never synced"
+            var cls = "err"
+            if let a, a.lastPullAt != nil {
+                let n = try storage.changeCount(after: a.pulledThrough)
+                behind = n == 0 ? "up to date" : "\(n) change\(n == 1 ? "" : "s")"
+                cls = n == 0 ? "ok" : "warn"
+            }
+            b += "<tr class=\"station\" data-station=\"\(HTML.escape(name))\"><td>\(HTML.escape(name))</td>"
+            b += "<td>\(HTML.escape(a.map { ConflictDisplay.ago($0.lastSeenAt) } ?? "never"))</td>"
+            b += "<td class=\"\(cls)\">\(HTML.escape(behind))</td><td>\(a?.pushedChanges ?? 0)</td></tr>"
+        }
+        b += "</table><p class=\"meta\">The hub's change feed is at #\(last).</p></section>"
+
+        b += "<section id=\"conflicts\"><h2>Open conflicts (\(open.count))</h2>"
+        if open.isEmpty { b += "<p class=\"ok\">No open conflicts.</p>" }
+        for c in open {
+            b += "<div class=\"conflict\(c.automatic ? " auto" : "")\" id=\"conflict-\(c.id)\" data-conflict=\"\(c.id)\">"
+            b += "<div><strong>\(HTML.escape(c.collection))/\(HTML.escape(c.recordID))</strong> · field <strong>\(HTML.escape(c.field))</strong>"
+            b += "<span class=\"tag\">\(HTML.escape(c.policy))</span><span class=\"tag\">\(c.automatic ? "decided automatically" : "waits for a person")</span>"
+            b += "<span class=\"meta\"> id \(c.id)</span></div><div class=\"meta\">\(HTML.escape(c.rule))</div><div class=\"values\">"
+            for (i, v) in c.values.enumerated() {
+                b += "<div class=\"value\(i == 0 ? " decision" : "")\" data-index=\"\(i)\"><div class=\"meta\">[\(i)] from <strong>\(HTML.escape(v.dot.node.rawValue))</strong> · write \(HTML.escape(v.dot.description)) · \(HTML.escape(ConflictDisplay.time(v.time)))\(i == 0 ? " · <strong>automatic decision</strong>" : "")</div>"
+                b += "<pre>\(HTML.escape(ConflictDisplay.value(v.value, field: c.field)))</pre>"
+                b += "<form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\"><input type=\"hidden\" name=\"action\" value=\"choose\"><input type=\"hidden\" name=\"index\" value=\"\(i)\"><button type=\"submit\" class=\"secondary\">Keep this</button></form></div>"
+            }
+            b += "</div><form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\" style=\"display:inline\"><input type=\"hidden\" name=\"action\" value=\"accept\"><button type=\"submit\">Accept the automatic decision</button></form> "
+            if c.field != Conflict.existenceField {
+                b += "<form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\" style=\"display:inline\"><input type=\"hidden\" name=\"action\" value=\"value\"><input type=\"text\" name=\"value\" placeholder='new value as JSON, e.g. \"closed\"'> <button type=\"submit\" class=\"secondary\">Write this value</button></form>"
+            }
+            b += "</div>"
+        }
+        b += "</section>"
+
+        b += "<section id=\"resolved\"><h2>Recently resolved</h2>"
+        if resolved.isEmpty { b += "<p class=\"meta\">None yet.</p>" } else {
+            b += "<table><tr><th>Record</th><th>Field</th><th>How</th><th>By</th><th>When</th><th>Kept</th></tr>"
+            for c in resolved {
+                let r = c.resolution!
+                b += "<tr class=\"resolved\" data-conflict=\"\(c.id)\"><td>\(HTML.escape(c.collection))/\(HTML.escape(c.recordID))</td><td>\(HTML.escape(c.field))</td><td>\(r.how.rawValue)</td>"
+                b += "<td>\(HTML.escape(r.by.node.rawValue))</td><td>\(HTML.escape(ConflictDisplay.time(r.time)))</td><td>\(HTML.escape(ConflictDisplay.value(r.result, field: c.field)))</td></tr>"
+            }
+            b += "</table>"
+        }
+        b += "</section>"
+
+        b += "<section id=\"collections\"><h2>Records per collection</h2><table><tr><th>Collection</th><th>Records</th><th>Deleted</th></tr>"
+        for name in storage.schema.collectionNames {
+            let n = counts[name] ?? (0, 0)
+            b += "<tr data-collection=\"\(name)\"><td>\(HTML.escape(name))</td><td>\(n.alive)</td><td>\(n.deleted)</td></tr>"
+        }
+        b += "</table></section></main>"
+        return HTML.page(title: "StationSync hub \(storage.node.rawValue)", body: b)
+    }
+}
+
+/// How conflict values and times read on the dashboard.
+enum ConflictDisplay {
+    static func value(_ v: JSONValue, field: String) -> String {
+        if field == Conflict.existenceField, let b = v.boolValue { return b ? "delete" : "update (keep the record)" }
+        if case .string(let s) = v { return s }
+        return v.canonicalText
+    }
+
+    static func time(_ t: HLCTimestamp) -> String {
+        let f = ISO8601DateFormatter()
+        return f.string(from: Date(timeIntervalSince1970: Double(t.wall) / 1000))
+    }
+
+    /// "3 min ago" from SQLite's `YYYY-MM-DD HH:MM:SS` (UTC).
+    static func ago(_ sqliteTime: String) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        guard let date = f.date(from: sqliteTime) else { return sqliteTime }
+        let s = max(0, Int(Date().timeIntervalSince(date)))
+        let text = s < 60 ? "\(s) s ago" : s < 3600 ? "\(s / 60) min ago" : s < 86_400 ? "\(s / 3600) h ago" : "\(s / 86_400) days ago"
+        return "\(text) (\(sqliteTime) UTC)"
+    }
+}

@@ -1,0 +1,17 @@
+import StationCore
+import StationStore
+import StationSync
+
+/// What the hub's conflict API and dashboard need from storage, beyond syncing. The SQLite
+/// ``StationStore`` implements it; a PostgreSQL hub store would implement the same.
+public protocol HubStorage: SyncStorage {
+    func counts() throws -> [String: (alive: Int, deleted: Int)]
+    func stationActivity() throws -> [StationActivity]
+    func changeCount(after seq: Int64) throws -> Int
+    func tokens() throws -> [StoredToken]
+    func conflictReports(collection: String?, status: ConflictReport.Status?) throws -> [ConflictReport]
+    func conflictReport(id: String) throws -> ConflictReport?
+    @discardableResult func resolveConflict(id: String, _ choice: RecordState.ResolutionChoice) throws -> ConflictReport
+}
+
+extension StationStore: HubStorage {}
