@@ -181,7 +181,21 @@ def main():
                 shown = {k: v for k, v in (views[NODES[0]][key]["fields"].items() if key in views[NODES[0]] else [])
                          if k in exp and not k.endswith("Candidates")}
                 print(f"  {GREEN}✓{RESET} {key[0]}/{key[1]} {json.dumps(shown, ensure_ascii=False)[:80]}")
-        title("8. The hub goes down; charity and civil-affairs replicate directly on the LAN")
+        title("8. Conflict inspection: the mediation case's status, at the civil-affairs station")
+        med = next(c for c in hub_view[("mediation_cases", "med-0002")]["conflicts"] if c["field"] == "status")
+        shown = station("conflicts", "show", med["id"], db=dbs["civil-affairs"]).stdout
+        print("\n".join("  " + line for line in shown.rstrip().splitlines()))
+        print(f"\n  the mediator confirms the agreement: station conflicts resolve {med['id']} --choose "
+              f"{[v['value'] for v in med['values']].index('agreement_reached')}")
+        index = [v["value"] for v in med["values"]].index("agreement_reached")
+        print("  " + station("conflicts", "resolve", med["id"], "--choose", str(index), db=dbs["civil-affairs"]).stdout.strip())
+        for n in ["civil-affairs", "hotline", "charity"]:
+            sync(n, dbs, hub_url, tokens[n])
+        states = {n: json.loads(station("conflicts", "show", med["id"], "--json", db=dbs.get(n, hub_db)).stdout) for n in everyone}
+        resolved_ok = all(s["status"] == "resolved" and s["resolution"]["by"] == "civil-affairs" for s in states.values())
+        print(f"  resolved on every node, with who and how: {GREEN + 'yes' if resolved_ok else RED + 'NO'}{RESET}")
+
+        title("9. The hub goes down; charity and civil-affairs replicate directly on the LAN")
         stop(hub)
         print(f"  hub stopped (exit {hub.returncode})")
         peer, peer_url = serve(STATION, "serve", "--db", dbs["civil-affairs"], "--token", "lan-secret",
@@ -201,7 +215,7 @@ def main():
         print(f"  stk-0001 quantity everywhere: {q}  {GREEN + '✓' if chain_ok else RED + '✗'}{RESET}")
         stop(hub)
 
-        if failures or not identical or not chain_ok:
+        if failures or not identical or not chain_ok or not resolved_ok:
             print(f"\n{RED}demo found {failures} unexpected values{RESET}")
             return 1
         print(f"\n{GREEN}The hub and all three stations converged; every conflict is listed above.{RESET}")
