@@ -1,0 +1,154 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import StationCore
+import StationSeeds
+import StationServer
+import StationStore
+import StationSync
+import Testing
+
+/// The hub's conflict API and the operator's dashboard, in process.
+@Suite struct ConflictAPITests {
+    let dir: String
+    let hub: StationStore
+    let station: String
+    let limited: String
+    let operatorToken: String
+    let conflictID: String
+
+    init() throws {
+        dir = NSTemporaryDirectory() + "stationsync-conflicts-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        hub = try StationStore.create(path: dir + "/hub.sqlite", node: "hub", schema: DefaultSchema.schema)
+        let s = Tokens.make(station: "hotline", read: .all, write: .all, relay: false)
+        let l = Tokens.make(station: "charity", read: .only(["charity_stock"]), write: .all, relay: false)
+        let o = Tokens.make(station: "center", read: .all, write: .all, relay: false, isOperator: true)
+        for t in [s, l, o] { try hub.addToken(t.stored) }
+        station = s.token
+        limited = l.token
+        operatorToken = o.token
+        // Two concurrent manual edits of a mediation case's status, merged at the hub.
+        let c = try DefaultSchema.schema.collection("mediation_cases")
+        var base = RecordState()
+        try base.put(["status": "open"], by: "hotline", at: HLCTimestamp(wall: 1_000, logical: 0), in: c, id: "med-1")
+        var a = base, b = base
+        try a.put(["status": "session_postponed"], by: "hotline", at: HLCTimestamp(wall: 2_000, logical: 0), in: c, id: "med-1")
+        try b.put(["status": "agreement_reached"], by: "civil-affairs", at: HLCTimestamp(wall: 3_000, logical: 0), in: c, id: "med-1")
+        try hub.write { tx in
+            try tx.merge("mediation_cases", "med-1", a, from: "hotline")
+            try tx.merge("mediation_cases", "med-1", b, from: "civil-affairs")
+        }
+        conflictID = try #require(try hub.conflictReports().first?.id)
+    }
+
+    func app() -> some ApplicationProtocol {
+        Application(router: SyncServer.router(service: SyncService(storage: hub, authentication: .tokens), hub: hub, logger: Logger(label: "test")))
+    }
+
+    func json(_ r: TestResponse) -> JSONValue { (try? JSONParser.parse(bytes: Array(r.body.readableBytesView))) ?? .null }
+    func text(_ r: TestResponse) -> String { String(buffer: r.body) }
+
+    @Test func listAndShowMatchTheCLIShapes() async throws {
+        let id = conflictID
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/conflicts", method: .get, headers: [.authorization: "Bearer \(station)"]) { r in
+                #expect(r.status == .ok)
+                let first = json(r).arrayValue?.first?.objectValue
+                #expect(first?["id"] == .string(id) && first?["status"] == "open" && first?["policy"] == "manual")
+                #expect(first?["origins"] == ["civil-affairs", "hotline"])
+            }
+            try await client.execute(uri: "/v1/conflicts/\(id)", method: .get, headers: [.authorization: "Bearer \(station)"]) { r in
+                let o = json(r).objectValue
+                #expect(o?["values"]?.arrayValue?.compactMap { $0.objectValue?["value"] } == ["agreement_reached", "session_postponed"])
+                #expect(o?["resolution"] == .null)
+            }
+            try await client.execute(uri: "/v1/conflicts?status=resolved", method: .get, headers: [.authorization: "Bearer \(station)"]) { r in
+                #expect(json(r) == .array([]))
+            }
+        }
+    }
+
+    @Test func permissionsAndBadInput() async throws {
+        let id = conflictID
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/conflicts", method: .get) { r in #expect(r.status == .unauthorized) }
+            try await client.execute(uri: "/v1/conflicts", method: .get, headers: [.authorization: "Bearer \(limited)"]) { r in
+                #expect(json(r) == .array([]))  // charity may not read mediation cases
+            }
+            try await client.execute(uri: "/v1/conflicts/\(id)", method: .get, headers: [.authorization: "Bearer \(limited)"]) { r in
+                #expect(r.status == .notFound)
+            }
+            try await client.execute(uri: "/v1/conflicts?collection=mediation_cases", method: .get, headers: [.authorization: "Bearer \(limited)"]) { r in
+                #expect(r.status == .forbidden)
+            }
+            try await client.execute(uri: "/v1/conflicts?collection=nope", method: .get, headers: [.authorization: "Bearer \(station)"]) { r in
+                #expect(r.status == .badRequest)
+            }
+            try await client.execute(uri: "/v1/conflicts?status=maybe", method: .get, headers: [.authorization: "Bearer \(station)"]) { r in
+                #expect(r.status == .badRequest)
+            }
+            try await client.execute(uri: "/v1/conflicts/0000000000000000", method: .get, headers: [.authorization: "Bearer \(station)"]) { r in
+                #expect(r.status == .notFound && json(r).objectValue?["error"] == "not_found")
+            }
+        }
+    }
+
+    @Test func theDashboardNeedsAnOperatorAndResolves() async throws {
+        let id = conflictID
+        let op = operatorToken
+        let stationToken = station
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/ui", method: .get) { r in
+                #expect(r.status == .ok && text(r).contains("Sign in") && !text(r).contains(id))
+            }
+            try await client.execute(uri: "/ui/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: "token=\(stationToken)")) { r in
+                #expect(r.status == .unauthorized)  // a station's token is not an operator's
+            }
+            let cookie = try await client.execute(uri: "/ui/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: "token=\(op)")) { r in
+                #expect(r.status == .found)
+                let setCookie = r.headers[.setCookie] ?? ""
+                #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict"))
+                return String(setCookie.split(separator: ";")[0])
+            }
+            try await client.execute(uri: "/ui", method: .get, headers: [.cookie: cookie]) { r in
+                let page = text(r)
+                #expect(page.contains("data-conflict=\"\(id)\"") && page.contains("agreement_reached") && page.contains("session_postponed"))
+                #expect(page.contains("data-station=\"hotline\"") && page.contains("data-collection=\"mediation_cases\""))
+                #expect(!page.contains("<script"))
+            }
+            try await client.execute(uri: "/ui/conflicts/\(id)/resolve", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: "action=choose&index=1")) { r in
+                #expect(r.status == .found)
+            }
+            try await client.execute(uri: "/ui", method: .get, headers: [.cookie: cookie]) { r in
+                #expect(text(r).contains("Open conflicts (0)") && text(r).contains("class=\"resolved\" data-conflict=\"\(id)\""))
+            }
+        }
+        let report = try #require(try hub.conflictReport(id: id))
+        #expect(report.status == .resolved && report.resolution?.how == .choose && report.resolution?.by.node == "hub")
+        #expect(try hub.record("mediation_cases", "med-1")?.view.fields["status"] == "session_postponed")
+    }
+
+    @Test func pageTextIsEscaped() async throws {
+        try hub.put("residents", "<script>alert(1)</script>", ["notes": "<b>x</b>"])
+        let c = try DefaultSchema.schema.collection("residents")
+        var other = try #require(try hub.record("residents", "<script>alert(1)</script>")?.state)
+        try other.put(["notes": "<img src=x onerror=alert(2)>"], by: "hotline", at: HLCTimestamp(wall: 1, logical: 0), in: c, id: "<script>alert(1)</script>")
+        var mine = try #require(try hub.record("residents", "<script>alert(1)</script>")?.state)
+        try mine.put(["notes": "<i>y</i>"], by: "hub", at: HLCTimestamp(wall: 2, logical: 0), in: c, id: "<script>alert(1)</script>")
+        try hub.write { tx in
+            try tx.merge("residents", "<script>alert(1)</script>", other, from: "hotline")
+            try tx.merge("residents", "<script>alert(1)</script>", mine, from: nil)
+        }
+        let op = operatorToken
+        try await app().test(.router) { client in
+            let cookie = "stationsync_operator=\(op)"
+            try await client.execute(uri: "/ui", method: .get, headers: [.cookie: cookie]) { r in
+                let page = text(r)
+                #expect(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+                #expect(!page.contains("<script>") && !page.contains("<img src=x"))
+            }
+        }
+    }
+}
