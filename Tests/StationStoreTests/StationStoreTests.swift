@@ -35,7 +35,7 @@ final class TestClock: @unchecked Sendable {
         let mode = try reopened.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
         let migrations = try reopened.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(migrations == ["v1-records-feed-checkpoints", "v2-database-id-tokens-peer-database", "v3-resolved-conflicts"])
+        #expect(migrations == ["v1-records-feed-checkpoints", "v2-database-id-tokens-peer-database", "v3-resolved-conflicts", "v4-station-activity-operators"])
     }
 
     @Test func createRefusesToOverwriteAndOpenRefusesWhatIsNotOurs() throws {
