@@ -212,8 +212,19 @@ public struct StationActivity: Sendable, Equatable {
 }
 
 extension StationStore {
-    /// Notes that `station` pulled through `pulledThrough`, or pushed `pushed` changes.
+    /// Notes that `station` pulled through `pulledThrough`, or pushed `pushed` changes. A pull
+    /// that moved nothing within a minute of the last one writes nothing, so frequent no-op
+    /// syncs do not turn into writes at the hub.
     public func noteActivity(station: String, pulledThrough: Int64? = nil, pushed: Int? = nil) throws {
+        if (pushed ?? 0) == 0, let pulledThrough {
+            let unchanged = try read { db in
+                try Bool.fetchOne(
+                    db,
+                    sql: "SELECT pulledThrough = ? AND lastSeenAt > datetime('now', '-60 seconds') FROM station_activity WHERE station = ?",
+                    arguments: [pulledThrough, station]) ?? false
+            }
+            if unchanged { return }
+        }
         try immediateTransaction { db in
             try db.execute(
                 sql: """
