@@ -162,11 +162,11 @@ public enum ConflictText {
                 "  \(i)  " + text.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
                     + v.dot.node.rawValue.padding(toLength: nodeWidth, withPad: " ", startingAt: 0) + "  "
                     + "\(v.dot)".padding(toLength: dotWidth, withPad: " ", startingAt: 0) + "  " + RecordOutput.isoTime(v.time)
-                    + (i == 0 ? "  <- automatic decision" : ""))
+                    + (i == 0 ? (r.automatic ? "  <- automatic decision" : "  <- shown until resolved") : ""))
         }
         if r.values.count > 1 {
             lines.append("")
-            lines.append("diff against the decision (\(red)-[0]\(reset) \(green)+[n]\(reset)):")
+            lines.append("diff against [0] (\(red)-[0]\(reset) \(green)+[n]\(reset)):")
             for i in 1..<r.values.count {
                 lines += diff(r.values[0].value, r.values[i].value, index: i, field: r.field, red: red, green: green, reset: reset)
             }

@@ -140,11 +140,11 @@ enum Dashboard {
             b += "<span class=\"tag\">\(HTML.escape(c.policy))</span><span class=\"tag\">\(c.automatic ? "decided automatically" : "waits for a person")</span>"
             b += "<span class=\"meta\"> id \(c.id)</span></div><div class=\"meta\">\(HTML.escape(c.rule))</div><div class=\"values\">"
             for (i, v) in c.values.enumerated() {
-                b += "<div class=\"value\(i == 0 ? " decision" : "")\" data-index=\"\(i)\"><div class=\"meta\">[\(i)] from <strong>\(HTML.escape(v.dot.node.rawValue))</strong> · write \(HTML.escape(v.dot.description)) · \(HTML.escape(ConflictDisplay.time(v.time)))\(i == 0 ? " · <strong>automatic decision</strong>" : "")</div>"
+                b += "<div class=\"value\(i == 0 ? " decision" : "")\" data-index=\"\(i)\"><div class=\"meta\">[\(i)] from <strong>\(HTML.escape(v.dot.node.rawValue))</strong> · write \(HTML.escape(v.dot.description)) · \(HTML.escape(ConflictDisplay.time(v.time)))\(i == 0 ? (c.automatic ? " · <strong>automatic decision</strong>" : " · <strong>shown until resolved</strong>") : "")</div>"
                 b += "<pre>\(HTML.escape(ConflictDisplay.value(v.value, field: c.field)))</pre>"
                 b += "<form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\"><input type=\"hidden\" name=\"action\" value=\"choose\"><input type=\"hidden\" name=\"index\" value=\"\(i)\"><button type=\"submit\" class=\"secondary\">Keep this</button></form></div>"
             }
-            b += "</div><form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\" style=\"display:inline\"><input type=\"hidden\" name=\"action\" value=\"accept\"><button type=\"submit\">Accept the automatic decision</button></form> "
+            b += "</div><form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\" style=\"display:inline\"><input type=\"hidden\" name=\"action\" value=\"accept\"><button type=\"submit\">\(c.automatic ? "Accept the automatic decision" : "Keep the shown value")</button></form> "
             if c.field != Conflict.existenceField {
                 b += "<form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\" style=\"display:inline\"><input type=\"hidden\" name=\"action\" value=\"value\"><input type=\"text\" name=\"value\" placeholder='new value as JSON, e.g. \"closed\"'> <button type=\"submit\" class=\"secondary\">Write this value</button></form>"
             }

@@ -41,7 +41,8 @@ enum HTML {
         .value.decision{border-color:#2e7d32;box-shadow:0 0 0 1px #2e7d32 inset}
         .value pre{white-space:pre-wrap;word-break:break-word;margin:4px 0;font-size:14px}
         .meta{color:#5b6576;font-size:12px}
-        .tag{display:inline-block;font-size:12px;padding:1px 6px;border-radius:10px;background:#eceff3;margin-left:6px}
+        .tag{display:inline-block;font-size:12px;padding:1px 6px;border-radius:10px;background:#eceff3;color:#1d2430;margin-left:6px}
+        header .tag{background:rgba(255,255,255,.2);color:#fff}
         .ok{color:#2e7d32} .warn{color:#b26a00} .err{color:#c62828}
         button{font-size:13px;padding:4px 10px;border-radius:5px;border:1px solid #1f4e79;background:#1f4e79;color:#fff;cursor:pointer}
         button.secondary{background:#fff;color:#1f4e79}

@@ -356,4 +356,22 @@ import Testing
         #expect(!kept.deleted && kept.fields == ["notes": "n", "phone": "1"] && kept.conflicts.isEmpty)
         #expect(throws: CoreError.self) { try keepIt.resolve(c.id, .value("yes"), by: "center", at: Fixtures.t(21), in: cases, id: "r1") }
     }
+
+    @Test func resolvingAFieldKeepsTheRecordsDeleteConflictInTheHistory() throws {
+        var base = RecordState()
+        try base.put(["notes": "n", "status": "open"], by: "hotline", at: Fixtures.t(0), in: cases, id: "r1")
+        var a = base, b = base
+        try a.put(["status": "closed"], by: "hotline", at: Fixtures.t(1), in: cases, id: "r1")
+        try a.delete(by: "hotline", at: Fixtures.t(2), in: cases, id: "r1")
+        try b.put(["status": "referred"], by: "civil-affairs", at: Fixtures.t(3), in: cases, id: "r1")
+        var m = a.merged(with: b)
+        let conflicts = m.view(in: cases, id: "r1").conflicts
+        #expect(Set(conflicts.map(\.field)) == ["status", Conflict.existenceField])
+        let status = try #require(conflicts.first { $0.field == "status" })
+        let existence = try #require(conflicts.first { $0.field == Conflict.existenceField })
+        try m.resolve(status.id, .choose(0), by: "center", at: Fixtures.t(4), in: cases, id: "r1")
+        #expect(m.view(in: cases, id: "r1").conflicts.isEmpty)
+        let ended = try #require(m.resolutions.first { $0.conflictID == existence.id })
+        #expect(ended.how == .write && ended.result == false && ended.by.node == "center")
+    }
 }

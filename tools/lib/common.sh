@@ -10,7 +10,7 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 ensure_system_packages() {
   local missing=()
   for pkg in libsqlite3-dev libcurl4-openssl-dev zlib1g-dev pkg-config; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" = "install ok installed" ] || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]} with apt-get"

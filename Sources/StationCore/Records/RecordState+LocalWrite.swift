@@ -153,11 +153,15 @@ extension RecordState {
         }
         let deletedNow = isDeleted(in: collection)
         let keepDeleted = conflict.field == Conflict.existenceField ? value.boolValue! : deletedNow
+        // Writing the existence register also ends a delete-versus-update conflict on the record
+        // (as it reads now): kept in the history like any write's.
+        let endedExistence = conflict.field == Conflict.existenceField ? [] : endingConflicts(fields: [], existence: true, in: collection, id: id)
         let dot = clock.increment(node)
         existence = [DottedValue(dot: dot, time: time, value: !keepDeleted)]
         if conflict.field != Conflict.existenceField {
             fields[conflict.field] = [DottedValue(dot: dot, time: time, value: value)]
         }
+        record(endedExistence, how: .write, by: dot, time: time) { _ in .bool(keepDeleted) }
         resolutions.append(
             Resolution(
                 conflictID: conflict.id, field: conflict.field, policy: conflict.policy, how: how, by: dot, time: time,

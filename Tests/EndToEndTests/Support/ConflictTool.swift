@@ -25,9 +25,12 @@ struct ConflictTool: Sendable {
         return result
     }
 
-    /// `conflicts list --json [--status S]`: the parsed array.
-    func list(status: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws -> [[String: Any]] {
-        let result = try await ok("list", ["--json"] + (status.map { ["--status", $0] } ?? []), sourceLocation: sourceLocation)
+    /// `conflicts list --json [--status S] [--collection C]`: the parsed array.
+    func list(status: String? = nil, collection: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws
+        -> [[String: Any]]
+    {
+        let args = ["--json"] + (status.map { ["--status", $0] } ?? []) + (collection.map { ["--collection", $0] } ?? [])
+        let result = try await ok("list", args, sourceLocation: sourceLocation)
         return try JSON.array(result.stdout, sourceLocation: sourceLocation)
     }
 
