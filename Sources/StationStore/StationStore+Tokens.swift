@@ -1,0 +1,68 @@
+import Foundation
+import GRDB
+import StationCore
+
+/// A bearer token as stored: who it is for and what it allows; only a hash of its secret.
+public struct StoredToken: Sendable, Equatable {
+    public var id: String
+    public var station: String
+    public var secretHash: [UInt8]
+    /// `*` or comma-separated collection names.
+    public var read: String
+    public var write: String
+    public var relay: Bool
+    /// Whether it opens the hub's dashboard.
+    public var isOperator: Bool
+    public var createdAt: String
+    public var revokedAt: String?
+
+    public init(
+        id: String, station: String, secretHash: [UInt8], read: String, write: String, relay: Bool, isOperator: Bool = false,
+        createdAt: String, revokedAt: String? = nil
+    ) {
+        self.id = id
+        self.station = station
+        self.secretHash = secretHash
+        self.read = read
+        self.write = write
+        self.relay = relay
+        self.isOperator = isOperator
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
+}
+
+extension StationStore {
+    /// Stores a new token.
+    public func addToken(_ token: StoredToken) throws {
+        try immediateTransaction { db in
+            try db.execute(
+                sql: "INSERT INTO token (id, station, secretHash, read, write, relay, operator, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [token.id, token.station, Data(token.secretHash), token.read, token.write, token.relay, token.isOperator, token.createdAt])
+        }
+    }
+
+    /// The token with this id, revoked or not.
+    public func token(id: String) throws -> StoredToken? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM token WHERE id = ?", arguments: [id]).map(Self.token(row:)) }
+    }
+
+    /// Every token, oldest first.
+    public func tokens() throws -> [StoredToken] {
+        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM token ORDER BY createdAt, id").map(Self.token(row:)) }
+    }
+
+    /// Revokes every live token of `station`; returns how many.
+    public func revokeTokens(station: String) throws -> Int {
+        try immediateTransaction { db in
+            try db.execute(sql: "UPDATE token SET revokedAt = datetime('now') WHERE station = ? AND revokedAt IS NULL", arguments: [station])
+            return db.changesCount
+        }
+    }
+
+    static func token(row: Row) -> StoredToken {
+        StoredToken(
+            id: row["id"], station: row["station"], secretHash: [UInt8](row["secretHash"] as Data), read: row["read"],
+            write: row["write"], relay: row["relay"], isOperator: row["operator"], createdAt: row["createdAt"], revokedAt: row["revokedAt"])
+    }
+}
