@@ -42,7 +42,8 @@ public enum Names {
     /// Throws unless `id` is a valid record id.
     public static func checkRecordID(_ id: String, collection: String) throws(CoreError) {
         guard isValidRecordID(id) else {
-            throw CoreError(.invalidRecordID, "record id \"\(id)\" in \(collection) must be 1-256 bytes without control characters")
+            let shown = id.count > 64 ? String(id.prefix(64)) + "…" : id
+            throw CoreError(.invalidRecordID, "record id \"\(shown)\" in \(collection) must be 1-256 bytes without control characters")
         }
     }
 }

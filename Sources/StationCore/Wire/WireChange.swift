@@ -40,7 +40,10 @@ public struct WireChange: Sendable, Equatable {
         }
         guard let collection = o["collection"]?.stringValue else { throw WireError("\(what).collection must be a string") }
         guard let id = o["id"]?.stringValue else { throw WireError("\(what).id must be a string") }
-        guard Names.isValidRecordID(id) else { throw WireError("\(what).id \"\(id)\" must be 1-256 bytes without control characters") }
+        guard Names.isValidRecordID(id) else {
+            let shown = id.count > 64 ? String(id.prefix(64)) + "…" : id
+            throw WireError("\(what).id \"\(shown)\" must be 1-256 bytes without control characters")
+        }
         var seq: Int64?
         if let s = o["seq"], !s.isNull {
             guard let v = s.intValue, v >= 0 else { throw WireError("\(what).seq must be a non-negative integer") }
