@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
@@ -17,16 +18,40 @@ public enum ServeRunner {
         return (host, port)
     }
 
-    /// Serves the sync protocol until SIGINT or SIGTERM. Prints `listening on http://HOST:PORT`
-    /// (flushed) once connections are accepted.
-    public static func serve(service: SyncService, hub: (any HubStorage)? = nil, listen: String, logger: Logger) async throws {
+    /// Serves the sync protocol until SIGINT or SIGTERM, over HTTPS when `tls` is given. Prints
+    /// `listening on http://HOST:PORT` (or `https://`), flushed, once connections are accepted.
+    public static func serve(
+        service: SyncService, hub: (any HubStorage)? = nil, listen: String, tls: SyncServer.TLSFiles? = nil, logger: Logger
+    ) async throws {
         let (host, port) = try parseListen(listen)
-        let app = SyncServer.application(service: service, hub: hub, host: host, port: port, logger: logger) { host, port in
-            let shown = host.contains(":") ? "[\(host)]" : host
-            print("listening on http://\(shown):\(port)")
-            fflush(nil)
+        let scheme = tls == nil ? "http" : "https"
+        let listening = ListeningFlag()
+        do {
+            let app = try SyncServer.application(service: service, hub: hub, host: host, port: port, tls: tls, logger: logger) { host, port in
+                listening.set()
+                let shown = host.contains(":") ? "[\(host)]" : host
+                print("listening on \(scheme)://\(shown):\(port)")
+                fflush(nil)
+            }
+            try await app.runService()
+        } catch let error as SyncServer.TLSFileError {
+            throw CommandFailure(error.description)
+        } catch where tls != nil && !listening.isSet {
+            // Hummingbird builds the TLS context when it starts: a key that does not match the
+            // certificate shows up here.
+            throw CommandFailure(
+                "cannot serve HTTPS with \(tls!.certificateChain) and \(tls!.privateKey): \(error) (does the key belong to the certificate?)")
         }
-        try await app.runService()
+    }
+
+    /// `--tls-cert` and `--tls-key` together (both or neither), as ``SyncServer/TLSFiles``.
+    public static func tlsFiles(cert: String?, key: String?) throws -> SyncServer.TLSFiles? {
+        switch (cert, key) {
+        case (nil, nil): return nil
+        case let (cert?, key?): return SyncServer.TLSFiles(certificateChain: cert, privateKey: key)
+        case (_?, nil): throw ValidationError("--tls-cert needs --tls-key (the certificate's private key, PEM)")
+        case (nil, _?): throw ValidationError("--tls-key needs --tls-cert (the certificate chain, PEM)")
+        }
     }
 
     /// A logger writing to stderr at `LOG_LEVEL` (default `level`).
@@ -38,4 +63,12 @@ public enum ServeRunner {
             return handler
         }
     }
+}
+
+/// Whether the server got as far as listening.
+private final class ListeningFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }

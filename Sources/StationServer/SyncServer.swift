@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import NIOCore
 import StationCore
@@ -58,8 +59,10 @@ public enum SyncServer {
             var raw: ByteBuffer
             do {
                 raw = try await request.body.collect(upTo: limits.maxBodyBytes)
-            } catch {
+            } catch is NIOTooManyBytesError {
                 throw SyncError(.tooLarge, "request body is larger than \(limits.maxBodyBytes) bytes; push smaller batches")
+            } catch {
+                throw SyncError(.badRequest, "could not read the request body: \(error)")
             }
             var body = raw.readBytes(length: raw.readableBytes) ?? []
             if let encoding = request.headers[.contentEncoding]?.lowercased(), encoding != "identity" {
@@ -80,19 +83,70 @@ public enum SyncServer {
         return router
     }
 
-    /// An application serving the protocol on `host:port` (port 0: any free port). `onListening`
-    /// receives the bound address once connections are accepted.
+    /// The PEM files of an HTTPS server: its certificate chain (the server's certificate first,
+    /// then any intermediates) and its private key.
+    public struct TLSFiles: Sendable {
+        public var certificateChain: String
+        public var privateKey: String
+        public init(certificateChain: String, privateKey: String) {
+            self.certificateChain = certificateChain
+            self.privateKey = privateKey
+        }
+    }
+
+    /// A TLS file that is missing or not what it should be; the message names the file.
+    public struct TLSFileError: Error, CustomStringConvertible {
+        public var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// The server TLS configuration from `files`, checked to be readable PEM.
+    public static func tlsConfiguration(_ files: TLSFiles) throws -> TLSConfiguration {
+        func readable(_ path: String, _ what: String) throws {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                throw TLSFileError("the TLS \(what) file \(path) does not exist")
+            }
+            guard FileManager.default.isReadableFile(atPath: path) else { throw TLSFileError("the TLS \(what) file \(path) is not readable") }
+        }
+        try readable(files.certificateChain, "certificate")
+        try readable(files.privateKey, "private key")
+        let chain: [NIOSSLCertificate]
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(files.certificateChain)
+        } catch {
+            throw TLSFileError("the TLS certificate file \(files.certificateChain) holds no valid PEM certificate (\(error))")
+        }
+        guard !chain.isEmpty else {
+            throw TLSFileError("the TLS certificate file \(files.certificateChain) holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+        }
+        let key: NIOSSLPrivateKey
+        do {
+            key = try NIOSSLPrivateKey(file: files.privateKey, format: .pem)
+        } catch {
+            throw TLSFileError("the TLS private key file \(files.privateKey) holds no valid, unencrypted PEM private key (\(error))")
+        }
+        return TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+    }
+
+    /// An application serving the protocol on `host:port` (port 0: any free port), over HTTPS
+    /// when `tls` is given. `onListening` receives the bound address once connections are
+    /// accepted.
     public static func application(
-        service: SyncService, hub: (any HubStorage)? = nil, host: String, port: Int, limits: Limits = Limits(), logger: Logger,
-        onListening: @escaping @Sendable (String, Int) -> Void
-    ) -> some ApplicationProtocol {
-        Application(
-            router: router(service: service, hub: hub, limits: limits, logger: logger),
-            configuration: .init(address: .hostname(host, port: port), serverName: "StationSync"),
-            onServerRunning: { channel in
-                onListening(host, channel.localAddress?.port ?? port)
-            },
-            logger: logger)
+        service: SyncService, hub: (any HubStorage)? = nil, host: String, port: Int, tls: TLSFiles? = nil, limits: Limits = Limits(),
+        logger: Logger, onListening: @escaping @Sendable (String, Int) -> Void
+    ) throws -> some ApplicationProtocol {
+        let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: "StationSync")
+        let onServerRunning: @Sendable (any Channel) async -> Void = { channel in
+            onListening(host, channel.localAddress?.port ?? port)
+        }
+        let router = router(service: service, hub: hub, limits: limits, logger: logger)
+        guard let tls else {
+            return Application(router: router, server: .http1(), configuration: configuration, onServerRunning: onServerRunning, logger: logger)
+        }
+        return Application(
+            router: router, server: try .tls(.http1(), tlsConfiguration: try tlsConfiguration(tls)), configuration: configuration,
+            onServerRunning: onServerRunning, logger: logger)
     }
 
     static func json(_ value: JSONValue, request: Request, limits: Limits) -> Response {

@@ -12,12 +12,24 @@ extension HubCommand {
             discussion: """
                 Prints `listening on http://HOST:PORT` once it accepts connections; stops cleanly on SIGINT or SIGTERM.
                 The operator's dashboard is at http://HOST:PORT/ui (sign in with a token from `hub token add NAME --operator`).
+                With --tls-cert and --tls-key it serves HTTPS instead (and prints `listening on https://HOST:PORT`);
+                stations then sync with --peer https://… and, for a private CA, --ca-file CA.pem.
                 """)
 
         @OptionGroup var database: HubDatabaseOptions
 
         @Option(help: ArgumentHelp("Where to listen, HOST:PORT (port 0: any free port).", valueName: "host:port"))
         var listen = "127.0.0.1:8080"
+
+        @Option(help: ArgumentHelp("Serve HTTPS with this certificate chain (PEM; needs --tls-key).", valueName: "file"))
+        var tlsCert: String?
+
+        @Option(help: ArgumentHelp("The private key of --tls-cert (PEM, unencrypted).", valueName: "file"))
+        var tlsKey: String?
+
+        func validate() throws {
+            _ = try ServeRunner.tlsFiles(cert: tlsCert, key: tlsKey)
+        }
 
         func run() async throws {
             ServeRunner.bootstrapLogging(default: .info)
@@ -26,7 +38,8 @@ extension HubCommand {
                 let logger = Logger(label: "hub")
                 let service = SyncService(storage: store, authentication: .tokens, logger: logger)
                 logger.info("hub \(store.node) serving \(store.path)")
-                try await ServeRunner.serve(service: service, hub: store, listen: listen, logger: logger)
+                try await ServeRunner.serve(
+                    service: service, hub: store, listen: listen, tls: try ServeRunner.tlsFiles(cert: tlsCert, key: tlsKey), logger: logger)
             }
         }
     }

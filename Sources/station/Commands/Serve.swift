@@ -13,6 +13,7 @@ extension StationCommand {
                 Peers run `station sync --peer http://HOST:PORT --token TOKEN` against it. Every peer that
                 presents the token may read and write every collection and forward others' writes.
                 Without --token anyone who can reach the address may sync: keep it on 127.0.0.1 then.
+                With --tls-cert and --tls-key it serves HTTPS (peers use https:// and --ca-file for a private CA).
                 Stops cleanly on SIGINT or SIGTERM.
                 """)
 
@@ -24,6 +25,16 @@ extension StationCommand {
         @Option(help: ArgumentHelp("The bearer token peers must present.", valueName: "token"))
         var token: String?
 
+        @Option(help: ArgumentHelp("Serve HTTPS with this certificate chain (PEM; needs --tls-key).", valueName: "file"))
+        var tlsCert: String?
+
+        @Option(help: ArgumentHelp("The private key of --tls-cert (PEM, unencrypted).", valueName: "file"))
+        var tlsKey: String?
+
+        func validate() throws {
+            _ = try ServeRunner.tlsFiles(cert: tlsCert, key: tlsKey)
+        }
+
         func run() async throws {
             ServeRunner.bootstrapLogging(default: .info)
             try await reportingErrors {
@@ -34,7 +45,8 @@ extension StationCommand {
                     logger.warning("serving without a token on \(host): anyone who can reach it may sync")
                 }
                 let service = SyncService(storage: store, authentication: token.map { .sharedToken($0) } ?? .none, logger: logger)
-                try await ServeRunner.serve(service: service, listen: listen, logger: logger)
+                try await ServeRunner.serve(
+                    service: service, listen: listen, tls: try ServeRunner.tlsFiles(cert: tlsCert, key: tlsKey), logger: logger)
             }
         }
     }
