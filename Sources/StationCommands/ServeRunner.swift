@@ -72,3 +72,23 @@ private final class ListeningFlag: @unchecked Sendable {
     func set() { lock.withLock { value = true } }
     var isSet: Bool { lock.withLock { value } }
 }
+
+/// `--tls-cert FILE --tls-key FILE`, shared by `hub serve` and `station serve`.
+public struct TLSServeOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Serve HTTPS with this certificate chain (PEM; needs --tls-key).", valueName: "file"))
+    public var tlsCert: String?
+
+    @Option(help: ArgumentHelp("The private key of --tls-cert (PEM, unencrypted).", valueName: "file"))
+    public var tlsKey: String?
+
+    public init() {}
+
+    public func validate() throws {
+        _ = try files
+    }
+
+    /// The certificate and key files, or nil for plain HTTP.
+    public var files: SyncServer.TLSFiles? {
+        get throws { try ServeRunner.tlsFiles(cert: tlsCert, key: tlsKey) }
+    }
+}

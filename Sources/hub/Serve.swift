@@ -21,15 +21,7 @@ extension HubCommand {
         @Option(help: ArgumentHelp("Where to listen, HOST:PORT (port 0: any free port).", valueName: "host:port"))
         var listen = "127.0.0.1:8080"
 
-        @Option(help: ArgumentHelp("Serve HTTPS with this certificate chain (PEM; needs --tls-key).", valueName: "file"))
-        var tlsCert: String?
-
-        @Option(help: ArgumentHelp("The private key of --tls-cert (PEM, unencrypted).", valueName: "file"))
-        var tlsKey: String?
-
-        func validate() throws {
-            _ = try ServeRunner.tlsFiles(cert: tlsCert, key: tlsKey)
-        }
+        @OptionGroup var tls: TLSServeOptions
 
         func run() async throws {
             ServeRunner.bootstrapLogging(default: .info)
@@ -39,7 +31,7 @@ extension HubCommand {
                 let service = SyncService(storage: store, authentication: .tokens, logger: logger)
                 logger.info("hub \(store.node) serving \(store.path)")
                 try await ServeRunner.serve(
-                    service: service, hub: store, listen: listen, tls: try ServeRunner.tlsFiles(cert: tlsCert, key: tlsKey), logger: logger)
+                    service: service, hub: store, listen: listen, tls: try tls.files, logger: logger)
             }
         }
     }

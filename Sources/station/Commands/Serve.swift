@@ -25,15 +25,7 @@ extension StationCommand {
         @Option(help: ArgumentHelp("The bearer token peers must present.", valueName: "token"))
         var token: String?
 
-        @Option(help: ArgumentHelp("Serve HTTPS with this certificate chain (PEM; needs --tls-key).", valueName: "file"))
-        var tlsCert: String?
-
-        @Option(help: ArgumentHelp("The private key of --tls-cert (PEM, unencrypted).", valueName: "file"))
-        var tlsKey: String?
-
-        func validate() throws {
-            _ = try ServeRunner.tlsFiles(cert: tlsCert, key: tlsKey)
-        }
+        @OptionGroup var tls: TLSServeOptions
 
         func run() async throws {
             ServeRunner.bootstrapLogging(default: .info)
@@ -46,7 +38,7 @@ extension StationCommand {
                 }
                 let service = SyncService(storage: store, authentication: token.map { .sharedToken($0) } ?? .none, logger: logger)
                 try await ServeRunner.serve(
-                    service: service, listen: listen, tls: try ServeRunner.tlsFiles(cert: tlsCert, key: tlsKey), logger: logger)
+                    service: service, listen: listen, tls: try tls.files, logger: logger)
             }
         }
     }
