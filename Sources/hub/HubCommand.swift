@@ -1,4 +1,5 @@
 import ArgumentParser
+import StationCommands
 
 /// `hub`: the service center's node. It holds every station's changes, hands out tokens and
 /// serves the sync protocol.
@@ -16,25 +17,3 @@ struct HubCommand: AsyncParsableCommand {
             """,
         subcommands: [Init.self, Token.self, Serve.self, Sync.self, ConflictsCommand.self, Info.self])
 }
-
-/// `--db PATH`, or `$HUB_DB`.
-struct HubDatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The hub database file (default: $HUB_DB).", valueName: "path"))
-    var db: String?
-
-    var path: String {
-        get throws {
-            if let db, !db.isEmpty { return db }
-            if let env = ProcessInfo.processInfo.environment["HUB_DB"], !env.isEmpty { return env }
-            throw CommandFailure("no database given: pass --db PATH or set HUB_DB")
-        }
-    }
-
-    func open() throws -> StationStore {
-        try StationStore.open(path: path)
-    }
-}
-
-import Foundation
-import StationCommands
-import StationStore

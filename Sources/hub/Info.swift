@@ -7,7 +7,7 @@ extension HubCommand {
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the hub's node, record counts per collection, and its tokens' stations.")
 
-        @OptionGroup var database: HubDatabaseOptions
+        @OptionGroup var database: DatabaseOptions
         @OptionGroup var output: OutputOptions
 
         func run() throws {

@@ -12,7 +12,7 @@ extension HubCommand {
             abstract: "Create the hub's database.",
             discussion: "Refuses to overwrite an existing file. Without --schema, the service center's schema (seeds/schema.json) is used.")
 
-        @OptionGroup var database: HubDatabaseOptions
+        @OptionGroup var database: DatabaseOptions
 
         @Option(help: ArgumentHelp("The hub's node name.", valueName: "name"))
         var node = "hub"

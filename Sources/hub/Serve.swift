@@ -16,7 +16,7 @@ extension HubCommand {
                 stations then sync with --peer https://… and, for a private CA, --ca-file CA.pem.
                 """)
 
-        @OptionGroup var database: HubDatabaseOptions
+        @OptionGroup var database: DatabaseOptions
 
         @Option(help: ArgumentHelp("Where to listen, HOST:PORT (port 0: any free port).", valueName: "host:port"))
         var listen = "127.0.0.1:8080"

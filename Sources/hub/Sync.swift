@@ -9,7 +9,7 @@ extension HubCommand {
             abstract: "Sync this hub with another hub: push its changes, pull the other's.",
             discussion: "The other hub's token for this one must be made with --relay, since this hub forwards its stations' writes.")
 
-        @OptionGroup var database: HubDatabaseOptions
+        @OptionGroup var database: DatabaseOptions
         @OptionGroup var sync: SyncOptions
 
         func run() throws {

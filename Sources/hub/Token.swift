@@ -20,7 +20,7 @@ extension HubCommand {
                     own writes, unless --relay (a peer or a district hub forwarding other nodes' writes).
                     """)
 
-            @OptionGroup var database: HubDatabaseOptions
+            @OptionGroup var database: DatabaseOptions
             @Argument(help: "The station's node name, e.g. hotline.") var station: String
             @Option(help: ArgumentHelp("Collections it may read: * or c1,c2.", valueName: "collections")) var read = "*"
             @Option(help: ArgumentHelp("Collections it may write: * or c1,c2.", valueName: "collections")) var write = "*"
@@ -46,7 +46,7 @@ extension HubCommand {
 
         struct List: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List tokens (ids and permissions, never the secrets).")
-            @OptionGroup var database: HubDatabaseOptions
+            @OptionGroup var database: DatabaseOptions
             @OptionGroup var output: OutputOptions
 
             func run() throws {
@@ -70,7 +70,7 @@ extension HubCommand {
 
         struct Revoke: ParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Revoke every token of a station; its next request gets 401.")
-            @OptionGroup var database: HubDatabaseOptions
+            @OptionGroup var database: DatabaseOptions
             @Argument(help: "The station's node name.") var station: String
 
             func run() throws {
