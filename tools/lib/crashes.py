@@ -138,6 +138,10 @@ class Scenario:
         self.check_consistent()
 
     def check_consistent(self):
+        # Checkpoints first: a process still running may advance them, but only after the records
+        # they cover are committed, so records read afterwards include at least those.
+        pushed, _ = checkpoint(self.a)
+        _, pulled = checkpoint(self.b)
         a, hub, b = records(self.a, COLLECTION), records(self.hub.db, COLLECTION), records(self.b, COLLECTION)
         if a != self.imported:
             raise Failure(f"desk-a changed: {len(a)} records, {sum(a.get(k) != v for k, v in self.imported.items())} differ from the import")
@@ -147,11 +151,9 @@ class Scenario:
         invented = [k for k, v in b.items() if hub.get(k) != v]
         if invented:
             raise Failure(f"desk-b holds {len(invented)} records unlike the hub's, e.g. {invented[:3]}")
-        pushed, _ = checkpoint(self.a)
         missing = [k for k, seq in seqs(self.a).items() if seq <= pushed and k not in hub]
         if missing:
             raise Failure(f"{len(missing)} records the hub acknowledged (push checkpoint {pushed}) are not at the hub, e.g. {missing[:3]}")
-        _, pulled = checkpoint(self.b)
         missing = [k for k, seq in seqs(self.hub.db).items() if seq <= pulled and k not in b]
         if missing:
             raise Failure(f"{len(missing)} records desk-b's cursor ({pulled}) says it has are missing, e.g. {missing[:3]}")
