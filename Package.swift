@@ -30,6 +30,8 @@ let package = Package(
             dependencies: [
                 "StationCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C interface, for the statements of the write path (RecordRows.swift).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // The sync engine: push/pull over a transport, the server-side handlers, tokens.

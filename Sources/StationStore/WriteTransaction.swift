@@ -11,10 +11,15 @@ public final class WriteTransaction {
     private let initialHLC: HybridLogicalClock
     /// The sequence the next change gets.
     private(set) var nextSeq: Int64
+    /// The record table's statements (read, insert, update).
+    private let rows: RecordRows
+    /// Scratch space for the canonical JSON of the states saved, reused by every write.
+    private var encoded: [UInt8] = []
 
     init(db: Database, store: StationStore) throws {
         self.db = db
         self.store = store
+        rows = try RecordRows(db)
         let raw = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hlc'").flatMap { UInt64($0) } ?? 0
         hlc = HybridLogicalClock(last: HLCTimestamp(rawValue: raw))
         initialHLC = hlc
@@ -36,9 +41,10 @@ public final class WriteTransaction {
     public func put(_ collection: String, _ id: String, _ values: [String: JSONValue]) throws -> RecordState {
         let c = try store.schema.collection(collection)
         try Names.checkRecordID(id, collection: collection)
-        var state = try load(collection, id) ?? RecordState()
+        let stored = try load(collection, id)
+        var state = stored ?? RecordState()
         try state.put(values, by: store.node, at: hlc.now(physical: store.physicalClock()), in: c, id: id)
-        try save(state, collection: c, id: id, source: nil)
+        try save(state, collection: c, id: id, source: nil, isNew: stored == nil)
         return state
     }
 
@@ -47,9 +53,10 @@ public final class WriteTransaction {
     public func add(_ collection: String, _ id: String, field: String, amount: Int64) throws -> RecordState {
         let c = try store.schema.collection(collection)
         try Names.checkRecordID(id, collection: collection)
-        var state = try load(collection, id) ?? RecordState()
+        let stored = try load(collection, id)
+        var state = stored ?? RecordState()
         try state.add(amount, to: field, by: store.node, at: hlc.now(physical: store.physicalClock()), in: c, id: id)
-        try save(state, collection: c, id: id, source: nil)
+        try save(state, collection: c, id: id, source: nil, isNew: stored == nil)
         return state
     }
 
@@ -64,7 +71,7 @@ public final class WriteTransaction {
         guard try state.delete(by: store.node, at: hlc.now(physical: store.physicalClock()), in: c, id: id) != nil else {
             return nil
         }
-        try save(state, collection: c, id: id, source: nil)
+        try save(state, collection: c, id: id, source: nil, isNew: false)
         return state
     }
 
@@ -83,18 +90,18 @@ public final class WriteTransaction {
         hlc.observe(incoming.latestTime, physical: store.physicalClock())
         guard var state = try load(collection, id) else {
             guard !incoming.isEmpty else { return .unchanged }
-            try save(incoming, collection: c, id: id, source: peer)
+            try save(incoming, collection: c, id: id, source: peer, isNew: true)
             return .created
         }
         switch state.merge(incoming) {
         case .unchanged:
             return .unchanged
         case .fastForward:
-            try save(state, collection: c, id: id, source: peer)
+            try save(state, collection: c, id: id, source: peer, isNew: false)
             return .applied
         case .merged:
             // The join is new to the peer too: no source, so it goes back to it.
-            try save(state, collection: c, id: id, source: nil)
+            try save(state, collection: c, id: id, source: nil, isNew: false)
             return .merged
         }
     }
@@ -116,7 +123,7 @@ public final class WriteTransaction {
         let c = try store.schema.collection(collection)
         guard var state = try load(collection, id) else { throw StoreError(.recordNotFound, "\(collection)/\(id) does not exist") }
         try state.resolve(conflict, choice, by: store.node, at: hlc.now(physical: store.physicalClock()), in: c, id: id)
-        try save(state, collection: c, id: id, source: nil)
+        try save(state, collection: c, id: id, source: nil, isNew: false)
         return state
     }
 
@@ -129,27 +136,21 @@ public final class WriteTransaction {
 
     /// The stored state of a record, or nil.
     func load(_ collection: String, _ id: String) throws -> RecordState? {
-        let statement = try db.cachedStatement(sql: "SELECT state FROM record WHERE collection = ? AND id = ?")
-        guard let text = try String.fetchOne(statement, arguments: [collection, id]) else { return nil }
-        return try RecordState(jsonText: text)
+        try rows.withState(collection, id) { bytes in try RecordState(jsonBytes: bytes) }
     }
 
-    /// Writes a record's state with the next sequence.
-    func save(_ state: RecordState, collection: CollectionSchema, id: String, source: String?) throws {
+    /// Writes a record's state with the next sequence: a new row when `isNew` (the record was not
+    /// stored when this write loaded it), else an update of its row.
+    func save(_ state: RecordState, collection: CollectionSchema, id: String, source: String?, isNew: Bool) throws {
         let status = state.status(in: collection)
-        let statement = try db.cachedStatement(
-            sql: """
-                INSERT INTO record (collection, id, seq, state, deleted, conflicted, conflicts, source, resolved)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(collection, id) DO UPDATE SET
-                    seq = excluded.seq, state = excluded.state, deleted = excluded.deleted,
-                    conflicted = excluded.conflicted, conflicts = excluded.conflicts, source = excluded.source,
-                    resolved = excluded.resolved
-                """)
-        try statement.execute(arguments: [
-            collection.name, id, nextSeq, state.canonicalText, status.deleted, status.conflicted, status.conflicts, source,
-            state.resolutions.count,
-        ])
+        encoded.removeAll(keepingCapacity: true)
+        state.write(to: &encoded)
+        try rows.write(
+            collection.name, id, state: encoded,
+            RecordRows.Values(
+                seq: nextSeq, deleted: status.deleted, conflicted: status.conflicted, conflicts: status.conflicts,
+                source: source, resolved: state.resolutions.count),
+            isNew: isNew)
         nextSeq += 1
     }
 }

@@ -151,6 +151,23 @@ public struct JSONParser {
 
     private mutating func parseString() throws(JSONParseError) -> String {
         index += 1  // opening quote
+        // Fast path: most strings hold no escape, so they are made straight from the input.
+        let start = index
+        var ascii = true
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                guard let string = makeString(start..<index, ascii: ascii) else { break }
+                index += 1
+                return string
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            if byte >= 0x80 { ascii = false }
+            index += 1
+        }
+        // An escape, a control character, invalid UTF-8 or the end of input: byte by byte, with
+        // precise errors.
+        index = start
         var out = [UInt8]()
         while true {
             guard index < bytes.count else { throw error("unterminated string") }
@@ -203,6 +220,15 @@ public struct JSONParser {
         }
     }
 
+    /// The string of the input bytes in `range`, or nil when they are not valid UTF-8. ASCII
+    /// needs no validation.
+    private func makeString(_ range: Range<Int>, ascii: Bool) -> String? {
+        bytes.withUnsafeBufferPointer { buffer in
+            let slice = UnsafeBufferPointer(rebasing: buffer[range])
+            return ascii ? String(decoding: slice, as: UTF8.self) : String(validating: slice, as: UTF8.self)
+        }
+    }
+
     private mutating func parseHex4() throws(JSONParseError) -> UInt32 {
         guard index + 4 <= bytes.count else { throw error("truncated \\u escape") }
         var value: UInt32 = 0
@@ -245,19 +271,36 @@ public struct JSONParser {
             guard index < bytes.count, Self.isDigit(bytes[index]) else { throw error("digit expected in exponent") }
             while index < bytes.count, Self.isDigit(bytes[index]) { index += 1 }
         }
-        let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if isInteger {
-            guard let value = Int64(text) else {
+            guard let value = integerValue(start..<index) else {
+                let text = String(decoding: bytes[start..<index], as: UTF8.self)
                 index = start
                 throw error("integer \(text) is outside the 64-bit range")
             }
             return .int(value)
         }
+        let text = String(decoding: bytes[start..<index], as: UTF8.self)
         guard let value = Double(text), value.isFinite else {
             index = start
             throw error("number \(text) is out of range")
         }
         return .double(value)
+    }
+
+    /// The value of an integer already checked to be `-?[0-9]+`, or nil outside `Int64`.
+    /// Accumulated digit by digit (no intermediate `String`); a negative one downwards, so that
+    /// `Int64.min` fits.
+    private func integerValue(_ range: Range<Int>) -> Int64? {
+        let negative = bytes[range.lowerBound] == UInt8(ascii: "-")
+        var value: Int64 = 0
+        for byte in bytes[(negative ? range.lowerBound + 1 : range.lowerBound)..<range.upperBound] {
+            let digit = Int64(byte - UInt8(ascii: "0"))
+            let (shifted, o1) = value.multipliedReportingOverflow(by: 10)
+            let (next, o2) = negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
+            guard !o1, !o2 else { return nil }
+            value = next
+        }
+        return value
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= 48 && byte <= 57 }

@@ -41,17 +41,46 @@ extension JSONValue {
 public enum JSONWriter {
     /// Keys in canonical order: by their UTF-8 bytes, which is the same on every platform.
     public static func sortedKeys<S: Sequence>(_ keys: S) -> [String] where S.Element == String {
-        keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        keys.sorted(by: precedes)
     }
 
     /// Appends a decimal integer.
     public static func writeInt(_ value: Int64, to out: inout [UInt8]) {
-        if value >= 0 && value < 10 {
-            out.append(UInt8(ascii: "0") + UInt8(value))
-            return
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        writeDecimal(value.magnitude, to: &out)
+    }
+
+    /// Appends the decimal digits of `value`. They are made least significant first in a small
+    /// buffer on the stack and appended in one copy: no intermediate `String`, which costs several
+    /// times more on this hot path.
+    public static func writeDecimal(_ value: UInt64, to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in  // UInt64.max has 20
+            var start = digits.count
+            var rest = value
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
         }
-        // The standard library's conversion builds a small (inline) string: no allocation.
-        out.append(contentsOf: String(value).utf8)
+    }
+
+    /// Appends a piece of JSON syntax known at compile time (`{"clock":{`…) in one copy.
+    public static func writeLiteral(_ text: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// Whether `a` sorts before `b` by their UTF-8 bytes: the canonical order of object keys.
+    public static func precedes(_ a: String, _ b: String) -> Bool {
+        var a = a
+        var b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                for i in 0..<min(x.count, y.count) where x[i] != y[i] { return x[i] < y[i] }
+                return x.count < y.count
+            }
+        }
     }
 
     /// Appends a finite double; integral doubles keep a fraction (`2.0`) so they read back as doubles.

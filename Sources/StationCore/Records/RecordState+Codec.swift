@@ -21,34 +21,41 @@ extension RecordState {
     /// The canonical JSON encoding as UTF-8 bytes.
     public var canonicalBytes: [UInt8] {
         var out = [UInt8]()
-        out.reserveCapacity(128)
+        out.reserveCapacity(512)
         write(to: &out)
         return out
     }
 
     /// Appends the canonical JSON encoding to `out`.
+    ///
+    /// Written straight from the state: the clock's entries are already in node order and the
+    /// registers in dot order; only the field names need sorting (their positions in the
+    /// dictionary are sorted, so no name is hashed again).
     public func write(to out: inout [UInt8]) {
-        out.append(contentsOf: #"{"clock":{"#.utf8)
+        var prefixes = EntryPrefixes()
+        JSONWriter.writeLiteral(#"{"clock":{"#, to: &out)
         for (n, entry) in clock.sortedEntries.enumerated() {
             if n > 0 { out.append(UInt8(ascii: ",")) }
             JSONWriter.writeString(entry.node.rawValue, to: &out)
             out.append(UInt8(ascii: ":"))
-            JSONWriter.writeInt(Int64(entry.counter), to: &out)
+            JSONWriter.writeDecimal(entry.counter, to: &out)
         }
-        out.append(contentsOf: #"},"exists":["#.utf8)
+        JSONWriter.writeLiteral(#"},"exists":["#, to: &out)
         for (n, e) in existence.enumerated() {
             if n > 0 { out.append(UInt8(ascii: ",")) }
-            Self.writeEntryPrefix(e.dot, e.time, to: &out)
-            out.append(contentsOf: (e.value ? "true]" : "false]").utf8)
+            prefixes.write(e.dot, e.time, to: &out)
+            JSONWriter.writeLiteral(e.value ? "true]" : "false]", to: &out)
         }
-        out.append(contentsOf: #"],"fields":{"#.utf8)
-        for (n, name) in JSONWriter.sortedKeys(fields.keys).enumerated() {
+        JSONWriter.writeLiteral(#"],"fields":{"#, to: &out)
+        let order = fields.indices.sorted { JSONWriter.precedes(fields[$0].key, fields[$1].key) }
+        for (n, index) in order.enumerated() {
+            let (name, register) = fields[index]
             if n > 0 { out.append(UInt8(ascii: ",")) }
             JSONWriter.writeString(name, to: &out)
-            out.append(contentsOf: ":[".utf8)
-            for (m, e) in fields[name]!.enumerated() {
+            JSONWriter.writeLiteral(":[", to: &out)
+            for (m, e) in register.enumerated() {
                 if m > 0 { out.append(UInt8(ascii: ",")) }
-                Self.writeEntryPrefix(e.dot, e.time, to: &out)
+                prefixes.write(e.dot, e.time, to: &out)
                 e.value.write(to: &out)
                 out.append(UInt8(ascii: "]"))
             }
@@ -56,20 +63,34 @@ extension RecordState {
         }
         out.append(UInt8(ascii: "}"))
         if !resolutions.isEmpty {
-            out.append(contentsOf: #","resolved":"#.utf8)
+            JSONWriter.writeLiteral(#","resolved":"#, to: &out)
             JSONValue.array(resolutions.map(\.json)).write(to: &out)
         }
         out.append(UInt8(ascii: "}"))
     }
 
-    private static func writeEntryPrefix(_ dot: Dot, _ time: HLCTimestamp, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "["))
-        JSONWriter.writeString(dot.node.rawValue, to: &out)
-        out.append(UInt8(ascii: ","))
-        JSONWriter.writeInt(Int64(dot.counter), to: &out)
-        out.append(UInt8(ascii: ","))
-        JSONWriter.writeInt(Int64(time.rawValue), to: &out)
-        out.append(UInt8(ascii: ","))
+    /// Writes `[node,counter,hlc,`, the start of every value in a register. All the values one
+    /// write made share it (every value of a new record does), so the last one is kept and copied
+    /// while the next value starts the same.
+    private struct EntryPrefixes {
+        private var dot: Dot?
+        private var time = HLCTimestamp.zero
+        private var bytes: [UInt8] = []
+
+        mutating func write(_ dot: Dot, _ time: HLCTimestamp, to out: inout [UInt8]) {
+            if dot != self.dot || time != self.time {
+                (self.dot, self.time) = (dot, time)
+                bytes.removeAll(keepingCapacity: true)
+                bytes.append(UInt8(ascii: "["))
+                JSONWriter.writeString(dot.node.rawValue, to: &bytes)
+                bytes.append(UInt8(ascii: ","))
+                JSONWriter.writeDecimal(dot.counter, to: &bytes)
+                bytes.append(UInt8(ascii: ","))
+                JSONWriter.writeDecimal(time.rawValue, to: &bytes)
+                bytes.append(UInt8(ascii: ","))
+            }
+            out.append(contentsOf: bytes)
+        }
     }
 
     /// The state as a JSON value (the same shape as ``canonicalText``).
@@ -79,9 +100,14 @@ extension RecordState {
 
     /// Decodes canonical JSON text, validating it as an incoming version.
     public init(jsonText: String, collection: CollectionSchema? = nil) throws(CoreError) {
+        try self.init(jsonBytes: Array(jsonText.utf8), collection: collection)
+    }
+
+    /// Decodes canonical JSON given as UTF-8 bytes, validating it as an incoming version.
+    public init(jsonBytes: some Collection<UInt8>, collection: CollectionSchema? = nil) throws(CoreError) {
         let value: JSONValue
         do {
-            value = try JSONParser.parse(jsonText)
+            value = try JSONParser.parse(bytes: Array(jsonBytes))
         } catch {
             throw CoreError(.invalidVersion, "record state: \(error)")
         }
@@ -96,7 +122,13 @@ extension RecordState {
     public init(json: JSONValue, collection: CollectionSchema? = nil) throws(CoreError) {
         func bad(_ message: String) -> CoreError { CoreError(.invalidVersion, "record state: " + message) }
         guard let root = json.objectValue else { throw bad("must be an object") }
-        if let extra = root.keys.sorted().first(where: { !["clock", "exists", "fields", "resolved"].contains($0) }) {
+        func isStateKey(_ key: String) -> Bool {
+            switch key {
+            case "clock", "exists", "fields", "resolved": return true
+            default: return false
+            }
+        }
+        if root.keys.contains(where: { !isStateKey($0) }), let extra = root.keys.sorted().first(where: { !isStateKey($0) }) {
             throw bad("unknown key \"\(extra)\"")
         }
         guard let clockJSON = root["clock"]?.objectValue else { throw bad("\"clock\" must be an object of node → counter") }
@@ -117,7 +149,7 @@ extension RecordState {
             return b
         }
         // Every write sets the existence register, so it holds exactly the frontier of the clock.
-        if clock.entries.isEmpty != existence.isEmpty {
+        if clock.isEmpty != existence.isEmpty {
             throw bad("\"exists\" must be empty exactly when the clock is")
         }
         for e in existence where clock[e.dot.node] != e.dot.counter {
@@ -170,6 +202,8 @@ extension RecordState {
         guard list.count <= maxClockEntries else { throw bad("\(what) holds more than \(maxClockEntries) values") }
         var result: [DottedValue<V>] = []
         result.reserveCapacity(list.count)
+        // Duplicate dots: a short register (the usual one value) is searched, a long one hashed.
+        let hashing = list.count > 8
         var seen = Set<Dot>()
         for item in list {
             guard let parts = item.arrayValue, parts.count == 4,
@@ -181,7 +215,9 @@ extension RecordState {
             }
             let dot = Dot(NodeID(unchecked: node), UInt64(counter))
             guard clock.contains(dot) else { throw bad("\(what): value \(dot) is not covered by clock \(clock)") }
-            guard seen.insert(dot).inserted else { throw bad("\(what): value \(dot) appears twice") }
+            guard hashing ? seen.insert(dot).inserted : !result.contains(where: { $0.dot == dot }) else {
+                throw bad("\(what): value \(dot) appears twice")
+            }
             result.append(DottedValue(dot: dot, time: HLCTimestamp(rawValue: UInt64(time)), value: try decode(parts[3])))
         }
         if sortByDot { result.sort { $0.dot < $1.dot } }

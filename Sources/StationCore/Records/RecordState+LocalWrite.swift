@@ -20,27 +20,33 @@ extension RecordState {
         _ values: [String: JSONValue], by node: NodeID, at time: HLCTimestamp,
         in collection: CollectionSchema, id: String, how: Resolution.How = .write
     ) throws(CoreError) -> Dot {
+        // Check every field before anything changes, so errors leave the state untouched; each
+        // field's policy is looked up once.
+        var written: [(name: String, value: JSONValue)] = []  // lww and manual fields
+        var counterTargets: [(name: String, target: Int64)] = []
+        written.reserveCapacity(values.count)
         for (name, value) in values {
             try Names.checkField(name, collection: collection.name)
-            if collection.policy(of: name) == .counter, value.intValue == nil {
+            guard collection.policy(of: name) == .counter else {
+                written.append((name, value))
+                continue
+            }
+            guard let target = value.intValue else {
                 throw CoreError(
                     .wrongType,
                     "\(collection.name)/\(id): field \"\(name)\" is a counter and needs an integer, not \(value.typeName)")
             }
+            counterTargets.append((name, target))
         }
         let recreating = !isEmpty && isDeleted(in: collection)
-        var counterTargets: [String: Int64] = [:]
         var cleared: [String] = []
         if recreating {
             for name in fields.keys where values[name] == nil {
-                if collection.policy(of: name) == .counter { counterTargets[name] = 0 } else { cleared.append(name) }
+                if collection.policy(of: name) == .counter { counterTargets.append((name, 0)) } else { cleared.append(name) }
             }
         }
-        for (name, value) in values where collection.policy(of: name) == .counter {
-            counterTargets[name] = value.intValue!
-        }
-        // Compute counter deltas before anything changes, so errors leave the state untouched.
-        var counterTotals: [String: Int64] = [:]
+        // Compute counter totals before anything changes, so errors leave the state untouched.
+        var counterTotals: [(name: String, total: Int64)] = []
         for (name, target) in counterTargets {
             let current = counterTotal(name)
             let own = ownCounterValue(name, node: node)
@@ -49,14 +55,14 @@ extension RecordState {
             guard !o1, !o2 else {
                 throw CoreError(.counterOverflow, "\(collection.name)/\(id): setting counter \"\(name)\" to \(target) overflows")
             }
-            counterTotals[name] = newOwn
+            counterTotals.append((name, newOwn))
         }
-        let written = values.keys.filter { collection.policy(of: $0) != .counter }
-        let ending = endingConflicts(fields: written + cleared, existence: true, in: collection, id: id)
+        let ending = endingConflicts(fields: written.map(\.name) + cleared, existence: true, in: collection, id: id)
         for name in cleared { fields[name] = nil }
         let dot = clock.increment(node)
         existence = [DottedValue(dot: dot, time: time, value: true)]
-        for (name, value) in values where collection.policy(of: name) != .counter {
+        if fields.isEmpty { fields.reserveCapacity(written.count + counterTotals.count) }  // a new record: no regrowth
+        for (name, value) in written {
             fields[name] = [DottedValue(dot: dot, time: time, value: value)]
         }
         for (name, total) in counterTotals {
@@ -173,7 +179,8 @@ extension RecordState {
     /// The conflicts a write is about to end: those on the fields it writes and, when it sets the
     /// existence register, a delete-versus-update conflict.
     private func endingConflicts(fields names: [String], existence: Bool, in collection: CollectionSchema, id: String) -> [Conflict] {
-        var result = names.sorted().compactMap { conflict(onField: $0, in: collection, id: id) }
+        // Only a register holding several values can be a conflict: most writes find none.
+        var result = names.filter { (fields[$0]?.count ?? 0) > 1 }.sorted().compactMap { conflict(onField: $0, in: collection, id: id) }
         if existence, let c = existenceConflict(in: collection, id: id) { result.append(c) }
         return result
     }
@@ -200,9 +207,10 @@ extension RecordState {
     }
 
     private mutating func setOwnCounter(_ field: String, node: NodeID, dot: Dot, time: HLCTimestamp, total: Int64) {
-        var entries = (fields[field] ?? []).filter { $0.dot.node != node }
-        entries.append(DottedValue(dot: dot, time: time, value: .int(total)))
-        entries.sort { $0.dot < $1.dot }
+        var entries = fields.removeValue(forKey: field) ?? []
+        entries.removeAll { $0.dot.node == node }
+        let own = DottedValue(dot: dot, time: time, value: JSONValue.int(total))
+        entries.insert(own, at: entries.firstIndex { own.dot < $0.dot } ?? entries.endIndex)  // kept sorted by dot
         fields[field] = entries
     }
 }

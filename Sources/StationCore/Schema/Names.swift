@@ -2,15 +2,15 @@
 public enum Names {
     /// Collection names: `[a-z][a-z0-9_]{0,63}`.
     public static func isValidCollection(_ name: String) -> Bool {
-        let u = Array(name.utf8)
-        guard (1...64).contains(u.count), (97...122).contains(u[0]) else { return false }
+        let u = name.utf8
+        guard (1...64).contains(u.count), let first = u.first, (97...122).contains(first) else { return false }
         return u.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 95 }
     }
 
     /// Field names: `[A-Za-z][A-Za-z0-9_]{0,63}`, except `id` (the record's own key).
     public static func isValidField(_ name: String) -> Bool {
-        let u = Array(name.utf8)
-        guard (1...64).contains(u.count), isLetter(u[0]), name != "id" else { return false }
+        let u = name.utf8
+        guard (1...64).contains(u.count), let first = u.first, isLetter(first), name != "id" else { return false }
         return u.allSatisfy { isLetter($0) || (48...57).contains($0) || $0 == 95 }
     }
 
@@ -18,7 +18,9 @@ public enum Names {
     public static func isValidRecordID(_ id: String) -> Bool {
         let u = id.utf8
         guard (1...256).contains(u.count) else { return false }
-        return !id.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
+        // The control characters (U+0000–U+001F, U+007F) are single bytes in UTF-8, and no byte of
+        // a multi-byte sequence is below 0x80: checking bytes is checking scalars.
+        return !u.contains { $0 < 0x20 || $0 == 0x7F }
     }
 
     private static func isLetter(_ b: UInt8) -> Bool { (65...90).contains(b) || (97...122).contains(b) }

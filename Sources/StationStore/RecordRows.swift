@@ -1,0 +1,111 @@
+import GRDB
+import GRDBSQLite
+
+/// The statements the write path runs on the `record` table for every write: read a record's
+/// state, insert a new record, update an existing one. Driven through SQLite's C interface.
+///
+/// Through GRDB's general `execute(arguments:)`, the Swift side of a write cost more than SQLite's
+/// own work: building `StatementArguments`, converting every value to a `DatabaseValue`, looking
+/// the statement up by its SQL text, and the bookkeeping for transaction observers, which this
+/// store does not use. Here the statements come from GRDB's statement cache once per transaction,
+/// their few values are bound directly, and the state's canonical bytes are read and bound in
+/// place: no `String` is made of them.
+///
+/// Valid only inside the transaction that made it, on its connection.
+struct RecordRows {
+    private let db: Database
+    private let select: Statement
+    private let insert: Statement
+    private let update: Statement
+
+    init(_ db: Database) throws {
+        self.db = db
+        select = try db.cachedStatement(sql: "SELECT state FROM record WHERE collection = ?1 AND id = ?2")
+        // Both writes take the same numbered parameters (see `write`).
+        insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO record (collection, id, seq, state, deleted, conflicted, conflicts, source, resolved)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                """)
+        update = try db.cachedStatement(
+            sql: """
+                UPDATE record SET seq = ?3, state = ?4, deleted = ?5, conflicted = ?6, conflicts = ?7, source = ?8,
+                    resolved = ?9
+                WHERE collection = ?1 AND id = ?2
+                """)
+    }
+
+    /// Calls `body` with the stored state of a record (its canonical JSON bytes, valid only during
+    /// the call), or returns nil when the record has no row.
+    func withState<T>(_ collection: String, _ id: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) throws -> T? {
+        let statement = select.sqliteStatement
+        defer { finish(statement) }
+        Self.bind(collection, at: 1, to: statement)
+        Self.bind(id, at: 2, to: statement)
+        switch sqlite3_step(statement) {
+        case SQLITE_DONE:
+            return nil
+        case SQLITE_ROW:
+            // The text first, then its length (the order SQLite documents).
+            let text = sqlite3_column_text(statement, 0)
+            let count = Int(sqlite3_column_bytes(statement, 0))
+            return try body(UnsafeBufferPointer(start: text, count: count))
+        case let code:
+            throw error(code, select)
+        }
+    }
+
+    /// The columns of a record's row besides its key (see the `record` table's migration).
+    struct Values {
+        var seq: Int64
+        var deleted: Bool
+        var conflicted: Bool
+        var conflicts: Int
+        var source: String?
+        var resolved: Int
+    }
+
+    /// Writes a record's row: an INSERT when `isNew`, else an UPDATE of the existing row.
+    /// `state` is the state's canonical JSON.
+    func write(_ collection: String, _ id: String, state: [UInt8], _ values: Values, isNew: Bool) throws {
+        let prepared = isNew ? insert : update
+        let statement = prepared.sqliteStatement
+        defer { finish(statement) }
+        Self.bind(collection, at: 1, to: statement)
+        Self.bind(id, at: 2, to: statement)
+        sqlite3_bind_int64(statement, 3, values.seq)
+        sqlite3_bind_int64(statement, 5, values.deleted ? 1 : 0)
+        sqlite3_bind_int64(statement, 6, values.conflicted ? 1 : 0)
+        sqlite3_bind_int64(statement, 7, Int64(values.conflicts))
+        if let source = values.source { Self.bind(source, at: 8, to: statement) } else { sqlite3_bind_null(statement, 8) }
+        sqlite3_bind_int64(statement, 9, Int64(values.resolved))
+        let code = state.withUnsafeBufferPointer { bytes in
+            // Bound without a copy: SQLite reads the bytes during the step, and `finish` unbinds
+            // them before the buffer can go away.
+            sqlite3_bind_text(statement, 4, bytes.baseAddress, Int32(bytes.count), nil)
+            return sqlite3_step(statement)
+        }
+        guard code == SQLITE_DONE else { throw error(code, prepared) }
+    }
+
+    /// Resets a statement and clears its bindings, so it can run again and holds no pointer to
+    /// memory it does not own.
+    private func finish(_ statement: SQLiteStatement) {
+        sqlite3_reset(statement)
+        sqlite3_clear_bindings(statement)
+    }
+
+    /// Binds a string (SQLite copies it).
+    private static func bind(_ string: String, at index: Int32, to statement: SQLiteStatement) {
+        sqlite3_bind_text(statement, index, string, -1, sqliteTransient)
+    }
+
+    /// The error SQLite reported for `statement`, as GRDB reports errors.
+    private func error(_ code: Int32, _ statement: Statement) -> DatabaseError {
+        let message = db.sqliteConnection.map { String(cString: sqlite3_errmsg($0)) }
+        return DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: statement.sql)
+    }
+}
+
+/// SQLite's `SQLITE_TRANSIENT`: "copy the value now" (the C macro does not reach Swift).
+private let sqliteTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
