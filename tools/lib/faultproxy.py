@@ -157,8 +157,8 @@ class FaultProxy:
             self.counts["client-errors"] += 1
             _reset(writer)
         except asyncio.CancelledError:
+            # The proxy is stopping (a stall in progress): end quietly.
             _reset(writer)
-            raise
 
     async def _serve(self, fault, request, writer):
         if fault == "reset-before":
