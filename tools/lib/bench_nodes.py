@@ -1,0 +1,185 @@
+"""Running the real `hub` and `station` executables for tools/bench, with their wall time and
+peak memory.
+
+Peak RSS comes from the kernel: `os.wait4` returns the child's rusage (`ru_maxrss`, the same number
+`/usr/bin/time -v` prints as "Maximum resident set size"), and a long-running hub's peak so far is
+`VmHWM` in /proc/PID/status.
+"""
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+
+class Failed(Exception):
+    """A command the benchmark needs did not succeed."""
+
+
+class Run:
+    """What one finished process printed, how long it took and its peak memory."""
+
+    def __init__(self, stdout, wall, cpu, max_rss_kib):
+        self.stdout = stdout
+        self.wall = wall  # seconds, from before the fork to after the exit
+        self.cpu = cpu  # CPU seconds, user + system
+        self.max_rss_kib = max_rss_kib
+
+
+def run(*cmd, stdin_path=None):
+    """Runs a command to completion; raises Failed (with its stderr) if it exits non-zero."""
+    with tempfile.TemporaryFile() as err, open(stdin_path or os.devnull, "rb") as stdin:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, stdin=stdin)
+        out = proc.stdout.read()
+        proc.stdout.close()
+        # wait4 rather than Popen.wait: it also returns this one child's resource usage.
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise Failed(f"{' '.join(cmd)} exited {proc.returncode}: {err.read().decode(errors='replace').strip()}")
+        return Run(out.decode(), wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+
+
+class Nodes:
+    """The executables in one build directory."""
+
+    def __init__(self, bin_dir):
+        self.station_bin = os.path.join(bin_dir, "station")
+        self.hub_bin = os.path.join(bin_dir, "hub")
+        self.bench_bin = os.path.join(bin_dir, "station-bench")
+
+    def station(self, *args, **kw):
+        return run(self.station_bin, *args, **kw)
+
+    def hub(self, *args, **kw):
+        return run(self.hub_bin, *args, **kw)
+
+    def new_station(self, db, node):
+        self.station("init", "--db", db, "--node", node)
+
+    def new_hub(self, db):
+        self.hub("init", "--db", db)
+
+    def token(self, hub_db, station, *extra):
+        return self.hub("token", "add", "--db", hub_db, station, *extra).stdout.strip()
+
+    def sync(self, db, url, token, batch_size=None):
+        """`station sync --json`: the summary (with `seconds`, the in-process time) plus `wall`
+        (the whole command) and `max_rss_kib` (the station process's peak memory)."""
+        args = ["sync", "--db", db, "--peer", url, "--token", token, "--json"]
+        if batch_size:
+            args += ["--batch-size", str(batch_size)]
+        r = self.station(*args)
+        summary = json.loads(r.stdout.strip().splitlines()[-1])
+        summary["wall"] = r.wall
+        summary["cpu"] = r.cpu
+        summary["max_rss_kib"] = r.max_rss_kib
+        return summary
+
+
+class Hub:
+    """`hub serve` on a free loopback port, from start() until stop()."""
+
+    def __init__(self, nodes, db, log_path):
+        self.nodes, self.db, self.log_path = nodes, db, log_path
+        self.proc = None
+        self.url = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self):
+        out = open(self.log_path + ".out", "w+")
+        err = open(self.log_path + ".err", "w")
+        self.proc = subprocess.Popen(
+            [self.nodes.hub_bin, "serve", "--db", self.db, "--listen", "127.0.0.1:0"],
+            stdout=out, stderr=err, stdin=subprocess.DEVNULL, env={**os.environ, "LOG_LEVEL": "warning"})
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            out.seek(0)
+            m = re.search(r"listening on (http://\S+)", out.read())
+            if m:
+                try:
+                    urllib.request.urlopen(m.group(1) + "/v1/health", timeout=2).read()
+                    self.url = m.group(1)
+                    return
+                except OSError:
+                    pass
+            if self.proc.poll() is not None:
+                raise Failed(f"hub serve exited {self.proc.returncode}; see {self.log_path}.err")
+            time.sleep(0.05)
+        raise Failed("hub serve did not start within 60 s")
+
+    def cpu_seconds(self):
+        """CPU time the hub has used so far, user + system."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def peak_rss_kib(self):
+        """The hub's peak resident memory since it started (VmHWM)."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        raise Failed("no VmHWM in /proc status")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+CATEGORIES = ["grain", "oil", "clothing", "daily"]
+
+
+def stock_fields(i, version=0):
+    """The fields of charity-supermarket stock item i (the same shape as station-bench's rows).
+    A later `version` changes its quantity and location: an update of the record."""
+    return {"name": f"Item {i} rice 5kg bag", "category": CATEGORIES[i % 4], "unit": "bag",
+            "quantity": (i + version * 7) % 50, "pointsPrice": 10 + i % 90, "location": f"Shelf {(i + version) % 40}"}
+
+
+def stock_id(i, prefix="stk"):
+    return f"{prefix}-{i:07d}"
+
+
+def write_records(path, ids, version=0, prefix="stk"):
+    """Writes `station import` JSON Lines for stock items `ids`; returns the mean size of the raw
+    JSON of a record's fields (compact, as an application would send them)."""
+    raw = 0
+    with open(path, "w") as f:
+        for i in ids:
+            fields = stock_fields(i, version)
+            raw += len(json.dumps(fields, separators=(",", ":")))
+            f.write(json.dumps({"id": stock_id(i, prefix), **fields}, separators=(",", ":")) + "\n")
+    return raw / max(1, len(ids))
+
+
+def random_ids(n_records, k, seed):
+    """k distinct record numbers spread over the whole database (updates land all over the
+    B-trees, not in one hot page)."""
+    return sorted(random.Random(seed).sample(range(n_records), min(k, n_records)))
+
+
+def log(msg):
+    print(f"  {msg}", file=sys.stderr, flush=True)
