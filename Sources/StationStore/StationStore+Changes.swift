@@ -23,26 +23,33 @@ extension StationStore {
     /// the size of the database (a range scan of the sequence index).
     ///
     /// `excludingSource` leaves out changes that arrived from that peer, so they are not echoed
-    /// back to it; the cursor still moves past them.
-    /// `collections`, when given, keeps only changes of those collections (a station's read
-    /// permission); the cursor still moves past the others.
+    /// back to it; `collections`, when given, keeps only changes of those collections (a
+    /// station's read permission). Both filters run in SQL before the limit, so a page is full
+    /// whenever enough changes match, however many are skipped; when no more match, the cursor
+    /// moves past the skipped ones to the newest sequence, and the next call starts from there.
     public func changes(since: Int64, limit: Int, excludingSource: String? = nil, collections: Set<String>? = nil) throws -> ChangeBatch {
         precondition(limit > 0)
+        var conditions = ["seq > ?"]
+        var arguments: StatementArguments = [since]
+        if let excludingSource {
+            conditions.append("(source IS NULL OR source <> ?)")
+            _ = arguments.append(contentsOf: [excludingSource])
+        }
+        if let collections {
+            conditions.append("collection IN (\(Array(repeating: "?", count: collections.count).joined(separator: ",")))")
+            _ = arguments.append(contentsOf: StatementArguments(collections.sorted()))
+        }
+        _ = arguments.append(contentsOf: [limit + 1])
+        let sql = "SELECT seq, collection, id, state, source FROM record WHERE \(conditions.joined(separator: " AND ")) ORDER BY seq LIMIT ?"
         return try read { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: "SELECT seq, collection, id, state, source FROM record WHERE seq > ? ORDER BY seq LIMIT ?",
-                arguments: [since, limit + 1])
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
             let hasMore = rows.count > limit
-            var changes: [Change] = []
-            var next = since
-            for row in rows.prefix(limit) {
-                let change = Change(seq: row["seq"], collection: row["collection"], id: row["id"], stateText: row["state"], source: row["source"])
-                next = change.seq
-                if let excluded = excludingSource, change.source == excluded { continue }
-                if let collections, !collections.contains(change.collection) { continue }
-                changes.append(change)
+            let changes = rows.prefix(limit).map { row in
+                Change(seq: row["seq"], collection: row["collection"], id: row["id"], stateText: row["state"], source: row["source"])
             }
+            // Nothing more matches: the cursor moves past whatever was skipped, up to the newest
+            // change of this snapshot (the read sees one consistent state of the database).
+            let next = hasMore ? changes[changes.count - 1].seq : max(since, try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0)
             return ChangeBatch(changes: changes, nextSince: next, hasMore: hasMore)
         }
     }

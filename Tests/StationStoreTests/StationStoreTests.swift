@@ -112,6 +112,32 @@ final class TestClock: @unchecked Sendable {
         #expect(plan.contains("seq>?"))
     }
 
+    @Test func filteredPagesAreFullAndTheCursorMovesPastWhatIsSkipped() throws {
+        let a = try makeStore("a", node: "hotline")
+        let b = try makeStore("b", node: "civil-affairs")
+        for i in 0..<40 { try b.put("cases", "b\(i)", ["notes": "from b"]) }
+        let fromB = try b.changes(since: 0, limit: 100).changes
+        // a's own writes between many changes that came from b.
+        try a.write { tx in
+            for (i, change) in fromB.enumerated() {
+                _ = try tx.merge(change.collection, change.id, RecordState(jsonText: change.stateText), from: "b")
+                if i % 10 == 9 { _ = try tx.put(i % 20 == 19 ? "stock" : "cases", "a\(i)", [:]) }
+            }
+        }
+        #expect(try a.lastSequence() == 44)
+        // The filter runs before the limit: a full page of a's own changes, however many are skipped.
+        let first = try a.changes(since: 0, limit: 3, excludingSource: "b")
+        #expect(first.changes.map(\.id) == ["a9", "a19", "a29"] && first.hasMore && first.nextSince == 33)
+        let last = try a.changes(since: first.nextSince, limit: 3, excludingSource: "b")
+        #expect(last.changes.map(\.id) == ["a39"] && !last.hasMore && last.nextSince == 44)
+        // The same for a read permission; when nothing matches the cursor jumps to the newest change.
+        let stock = try a.changes(since: 0, limit: 10, collections: ["stock"])
+        #expect(stock.changes.map(\.id) == ["a19", "a39"] && !stock.hasMore && stock.nextSince == 44)
+        let none = try a.changes(since: 0, limit: 10, collections: [])
+        #expect(none.changes.isEmpty && !none.hasMore && none.nextSince == 44)
+        #expect(try a.changes(since: 44, limit: 10, excludingSource: "b").nextSince == 44)
+    }
+
     @Test func mergingRemoteVersionsStampsTheFeedAndRemembersTheSource() throws {
         let a = try makeStore("a", node: "hotline")
         let b = try makeStore("b", node: "civil-affairs")
