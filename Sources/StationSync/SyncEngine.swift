@@ -136,35 +136,68 @@ public struct SyncEngine {
         return summary
     }
 
+    /// One batch of local changes ready to push: read and encoded, possibly ahead of time.
+    private struct OutgoingBatch: Sendable {
+        /// The encoded push request, or nil when nothing in the batch may be sent.
+        var body: [UInt8]?
+        var count: Int
+        var notSent: Int
+        /// Changes read, sent or not (for progress).
+        var read: Int
+        var nextSince: Int64
+        var hasMore: Bool
+    }
+
+    /// Reads the local changes after `cursor` that the peer may receive and encodes them.
+    private static func outgoing(
+        _ storage: any SyncStorage, after cursor: Int64, limit: Int, peer: String, sendable: Set<String>
+    ) throws -> OutgoingBatch {
+        let batch = try storage.changes(since: cursor, limit: limit, excludingSource: peer, collections: nil)
+        var changes: [(collection: String, id: String, seq: Int64, stateText: String)] = []
+        changes.reserveCapacity(batch.changes.count)
+        for change in batch.changes where sendable.contains(change.collection) {
+            changes.append((change.collection, change.id, change.seq, change.stateText))
+        }
+        return OutgoingBatch(
+            body: changes.isEmpty ? nil : PushRequest.encode(node: storage.node.rawValue, changes: changes),
+            count: changes.count, notSent: batch.changes.count - changes.count, read: batch.changes.count,
+            nextSince: batch.nextSince, hasMore: batch.hasMore)
+    }
+
+    /// Pushes batches until none is left. While the peer handles one batch, the next is read and
+    /// encoded on another thread; the checkpoint moves only after the peer has acknowledged.
     private func push(from start: Int64, to peer: String, session: PeerSession, peerCollections: Set<String>, summary: inout SyncSummary) throws {
         let sendable = peerCollections.filter { session.write.allows($0) }
         let last = try storage.lastSequence()
+        let (storage, limit) = (self.storage, batchSize)
         var cursor = start
         var done = 0
+        var batch = try Self.outgoing(storage, after: cursor, limit: limit, peer: peer, sendable: sendable)
         while true {
-            let batch = try storage.changes(since: cursor, limit: batchSize, excludingSource: peer, collections: nil)
-            var outgoing: [(collection: String, id: String, seq: Int64, stateText: String)] = []
-            for change in batch.changes {
-                if sendable.contains(change.collection) {
-                    outgoing.append((change.collection, change.id, change.seq, change.stateText))
-                } else {
-                    summary.notSent += 1
+            let after = batch.nextSince
+            let following = batch.hasMore
+                ? BackgroundWork { try Self.outgoing(storage, after: after, limit: limit, peer: peer, sendable: sendable) } : nil
+            do {
+                if let body = batch.body {
+                    let response = try transport.push(body)
+                    guard response.results.count == batch.count else {
+                        throw SyncError(.protocolError, "\(peer) answered \(response.results.count) results for \(batch.count) changes")
+                    }
+                    summary.pushed += batch.count
                 }
-            }
-            if !outgoing.isEmpty {
-                let response = try transport.push(PushRequest.encode(node: storage.node.rawValue, changes: outgoing))
-                guard response.results.count == outgoing.count else {
-                    throw SyncError(.protocolError, "\(peer) answered \(response.results.count) results for \(outgoing.count) changes")
+                summary.notSent += batch.notSent
+                if batch.nextSince > cursor {
+                    try storage.setPushed(batch.nextSince, peer: peer)
+                    cursor = batch.nextSince
                 }
-                summary.pushed += outgoing.count
+            } catch {
+                _ = try? following?.wait()  // no work outlives the sync
+                throw error
             }
-            if batch.nextSince > cursor {
-                try storage.setPushed(batch.nextSince, peer: peer)
-                cursor = batch.nextSince
-            }
-            done += batch.changes.count
+            done += batch.read
             progress?(SyncProgress(phase: .push, done: done, total: Int(max(0, last - start))))
-            if !batch.hasMore { break }
+            guard let following else { break }
+            batch = try following.wait()
         }
         if summary.notSent > 0 {
             logger.warning(
@@ -173,28 +206,16 @@ public struct SyncEngine {
         }
     }
 
+    /// Pulls batches until the peer has no more. Each batch is merged, with its cursor, on another
+    /// thread while the next one is requested and decoded; a failed request waits for the merge in
+    /// progress to finish, so everything received before it is kept.
     private func pull(from start: String, peer: String, summary: inout SyncSummary) throws {
         var cursor = start
-        while true {
-            let response = try transport.pull(cursor: cursor, limit: batchSize)
-            guard response.node == peer else {
-                throw SyncError(.protocolError, "expected changes from \(peer), got them from \(response.node)")
-            }
-            let schema = storage.schema
-            var incoming: [IncomingChange] = []
-            incoming.reserveCapacity(response.changes.count)
-            for change in response.changes {
-                guard let collection = schema.collections[change.collection] else {
-                    throw SyncError(.unknownCollection, "\(peer) sent \(change.collection)/\(change.id) but this node has no collection \(change.collection)")
-                }
-                do {
-                    incoming.append(IncomingChange(collection: change.collection, id: change.id, state: try RecordState(json: change.state, collection: collection)))
-                } catch {
-                    throw SyncError(.invalidState, "\(peer) sent an invalid \(change.collection)/\(change.id): \(error)")
-                }
-            }
-            let results = try storage.apply(incoming, from: peer, cursor: response.next) { _, _ in }
-            for r in results {
+        var merging: BackgroundWork<[MergeResult]>?
+        func finishMerge() throws {
+            guard let work = merging else { return }
+            merging = nil
+            for r in try work.wait() {
                 switch r {
                 case .created: summary.created += 1
                 case .applied: summary.applied += 1
@@ -202,10 +223,39 @@ public struct SyncEngine {
                 case .unchanged: summary.unchanged += 1
                 }
             }
-            summary.pulled += incoming.count
             progress?(SyncProgress(phase: .pull, done: summary.pulled, total: nil))
-            cursor = response.next
-            if !response.more { break }
+        }
+        do {
+            while true {
+                let response = try transport.pull(cursor: cursor, limit: batchSize)
+                guard response.node == peer else {
+                    throw SyncError(.protocolError, "expected changes from \(peer), got them from \(response.node)")
+                }
+                let schema = storage.schema
+                var incoming: [IncomingChange] = []
+                incoming.reserveCapacity(response.changes.count)
+                for change in response.changes {
+                    guard let collection = schema.collections[change.collection] else {
+                        throw SyncError(.unknownCollection, "\(peer) sent \(change.collection)/\(change.id) but this node has no collection \(change.collection)")
+                    }
+                    do {
+                        incoming.append(IncomingChange(collection: change.collection, id: change.id, state: try RecordState(json: change.state, collection: collection)))
+                    } catch {
+                        throw SyncError(.invalidState, "\(peer) sent an invalid \(change.collection)/\(change.id): \(error)")
+                    }
+                }
+                // Batches are merged in order: the previous one first.
+                try finishMerge()
+                let (storage, next) = (self.storage, response.next)
+                merging = BackgroundWork { [incoming] in try storage.apply(incoming, from: peer, cursor: next) { _, _ in } }
+                summary.pulled += incoming.count
+                cursor = response.next
+                if !response.more { break }
+            }
+            try finishMerge()
+        } catch {
+            _ = try? merging?.wait()
+            throw error
         }
     }
 }
