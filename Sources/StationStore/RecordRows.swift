@@ -21,11 +21,13 @@ struct RecordRows {
     init(_ db: Database) throws {
         self.db = db
         select = try db.cachedStatement(sql: "SELECT state FROM record WHERE collection = ?1 AND id = ?2")
-        // Both writes take the same numbered parameters (see `write`).
+        // Both writes take the same numbered parameters (see `write`). The INSERT does nothing when
+        // the record has a row already, so a write can try it without reading first.
         insert = try db.cachedStatement(
             sql: """
                 INSERT INTO record (collection, id, seq, state, deleted, conflicted, conflicts, source, resolved)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                ON CONFLICT (collection, id) DO NOTHING
                 """)
         update = try db.cachedStatement(
             sql: """
@@ -66,8 +68,10 @@ struct RecordRows {
     }
 
     /// Writes a record's row: an INSERT when `isNew`, else an UPDATE of the existing row.
-    /// `state` is the state's canonical JSON.
-    func write(_ collection: String, _ id: String, state: [UInt8], _ values: Values, isNew: Bool) throws {
+    /// `state` is the state's canonical JSON. Returns false when the INSERT found the record's row
+    /// already there and wrote nothing.
+    @discardableResult
+    func write(_ collection: String, _ id: String, state: [UInt8], _ values: Values, isNew: Bool) throws -> Bool {
         let prepared = isNew ? insert : update
         let statement = prepared.sqliteStatement
         defer { finish(statement) }
@@ -86,6 +90,7 @@ struct RecordRows {
             return sqlite3_step(statement)
         }
         guard code == SQLITE_DONE else { throw error(code, prepared) }
+        return !isNew || sqlite3_changes(db.sqliteConnection) > 0
     }
 
     /// Resets a statement and clears its bindings, so it can run again and holds no pointer to

@@ -15,6 +15,14 @@ public final class WriteTransaction {
     private let rows: RecordRows
     /// Scratch space for the canonical JSON of the states saved, reused by every write.
     private var encoded: [UInt8] = []
+    /// The record this transaction last read or wrote, with its stored state (nil: no row). A sync
+    /// reads each incoming record's state to check it (``state(_:_:)``) and then merges into it;
+    /// with this the row is read and decoded once. Only this class writes record rows, and every
+    /// write replaces the entry, so it is always the row's current content.
+    private var lastRecord: (collection: String, id: String, state: RecordState?)?
+    /// Whether the last local write created its record: the next one is then tried as new first
+    /// (see ``writeCreatingIfNeeded(_:_:_:)``).
+    private var lastWriteCreated = false
 
     init(db: Database, store: StationStore) throws {
         self.db = db
@@ -41,11 +49,8 @@ public final class WriteTransaction {
     public func put(_ collection: String, _ id: String, _ values: [String: JSONValue]) throws -> RecordState {
         let c = try store.schema.collection(collection)
         try Names.checkRecordID(id, collection: collection)
-        let stored = try load(collection, id)
-        var state = stored ?? RecordState()
-        try state.put(values, by: store.node, at: hlc.now(physical: store.physicalClock()), in: c, id: id)
-        try save(state, collection: c, id: id, source: nil, isNew: stored == nil)
-        return state
+        let time = hlc.now(physical: store.physicalClock())
+        return try writeCreatingIfNeeded(c, id) { state in try state.put(values, by: store.node, at: time, in: c, id: id) }
     }
 
     /// Adds `amount` to a counter field (creating the record if needed).
@@ -53,10 +58,36 @@ public final class WriteTransaction {
     public func add(_ collection: String, _ id: String, field: String, amount: Int64) throws -> RecordState {
         let c = try store.schema.collection(collection)
         try Names.checkRecordID(id, collection: collection)
-        let stored = try load(collection, id)
+        let time = hlc.now(physical: store.physicalClock())
+        return try writeCreatingIfNeeded(c, id) { state in
+            try state.add(amount, to: field, by: store.node, at: time, in: c, id: id)
+        }
+    }
+
+    /// A local write that creates the record when it has no row: `change` applied to the stored
+    /// state (or to an empty one), saved with the next sequence.
+    ///
+    /// Writes come in runs: an import or a busy counter creates record after record, a day's edits
+    /// update existing ones. After a write that created its record, the next one is first tried as
+    /// new: `change` applied to an empty state and INSERTed, which saves the SELECT that would find
+    /// nothing. When the record does exist, the INSERT writes nothing and the write is done again
+    /// on the stored state; the same `change` (with the same time) gives what it would have given
+    /// had the row been read first. A state-dependent refusal (adding to a deleted record, an
+    /// overflow) cannot come from an empty state, so the first try throws only what the second would.
+    private func writeCreatingIfNeeded(
+        _ c: CollectionSchema, _ id: String, _ change: (inout RecordState) throws -> Void
+    ) throws -> RecordState {
+        let known = lastRecord.map { $0.collection == c.name && $0.id == id } ?? false
+        if lastWriteCreated, !known {
+            var state = RecordState()
+            try change(&state)
+            if try save(state, collection: c, id: id, source: nil, isNew: true) { return state }
+        }
+        let stored = try load(c.name, id)
         var state = stored ?? RecordState()
-        try state.add(amount, to: field, by: store.node, at: hlc.now(physical: store.physicalClock()), in: c, id: id)
+        try change(&state)
         try save(state, collection: c, id: id, source: nil, isNew: stored == nil)
+        lastWriteCreated = stored == nil
         return state
     }
 
@@ -136,22 +167,31 @@ public final class WriteTransaction {
 
     /// The stored state of a record, or nil.
     func load(_ collection: String, _ id: String) throws -> RecordState? {
-        try rows.withState(collection, id) { bytes in try RecordState(jsonBytes: bytes) }
+        if let last = lastRecord, last.id == id, last.collection == collection { return last.state }
+        let state = try rows.withState(collection, id) { bytes in try RecordState(jsonBytes: bytes) }
+        lastRecord = (collection, id, state)
+        return state
     }
 
     /// Writes a record's state with the next sequence: a new row when `isNew` (the record was not
-    /// stored when this write loaded it), else an update of its row.
-    func save(_ state: RecordState, collection: CollectionSchema, id: String, source: String?, isNew: Bool) throws {
+    /// stored when this write loaded it, or it is tried as new), else an update of its row.
+    /// Returns false, writing nothing, when a row tried as new was there after all (never for a
+    /// record this transaction read as absent: only this class writes record rows).
+    @discardableResult
+    func save(_ state: RecordState, collection: CollectionSchema, id: String, source: String?, isNew: Bool) throws -> Bool {
         let status = state.status(in: collection)
         encoded.removeAll(keepingCapacity: true)
         state.write(to: &encoded)
-        try rows.write(
+        let written = try rows.write(
             collection.name, id, state: encoded,
             RecordRows.Values(
                 seq: nextSeq, deleted: status.deleted, conflicted: status.conflicted, conflicts: status.conflicts,
                 source: source, resolved: state.resolutions.count),
             isNew: isNew)
+        guard written else { return false }
         nextSeq += 1
+        lastRecord = (collection.name, id, state)
+        return true
     }
 }
 

@@ -28,6 +28,12 @@ public struct VectorClock: Hashable, Sendable, CustomStringConvertible {
         sorted = entries.filter { $0.value > 0 }.map { Entry(node: $0.key, counter: $0.value) }.sorted { $0.node < $1.node }
     }
 
+    /// A clock from entries already sorted by node, each node once, all counters ≥ 1 (the
+    /// caller checked: the decoder of canonical states).
+    init(sortedEntries: [Entry]) {
+        sorted = sortedEntries
+    }
+
     /// Node → number of that node's writes seen. No zero entries.
     public var entries: [NodeID: UInt64] {
         Dictionary(uniqueKeysWithValues: sorted.map { ($0.node, $0.counter) })

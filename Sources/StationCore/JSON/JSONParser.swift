@@ -7,7 +7,8 @@ public struct JSONParser {
     /// Deepest nesting accepted; deeper input is refused rather than risking the stack.
     public static let maxDepth = 64
 
-    private let bytes: [UInt8]
+    /// The input, valid for the duration of one `parse` call.
+    private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
 
@@ -18,15 +19,34 @@ public struct JSONParser {
 
     /// Parses one JSON value from UTF-8 bytes.
     public static func parse(bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
-        var parser = JSONParser(bytes: bytes)
+        try bytes.withUnsafeBufferPointer { buffer throws(JSONParseError) in try parse(buffer: buffer) }
+    }
+
+    /// Parses one JSON value from UTF-8 bytes in memory (read only during the call).
+    public static func parse(buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
+        var parser = JSONParser(bytes: buffer)
         parser.skipWhitespace()
         let value = try parser.parseValue()
         parser.skipWhitespace()
-        if parser.index != bytes.count { throw parser.error("unexpected content after the JSON value") }
+        if parser.index != buffer.count { throw parser.error("unexpected content after the JSON value") }
         return value
     }
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
+    /// Parses the one JSON value that starts exactly at `index` in `buffer` (a part of a larger
+    /// document that the caller reads itself) and moves `index` past it. `depth` is how deeply the
+    /// value is nested in that document, so the nesting limit counts as for the whole document.
+    static func parseValue(
+        in buffer: UnsafeBufferPointer<UInt8>, at index: inout Int, depth: Int
+    ) throws(JSONParseError) -> JSONValue {
+        var parser = JSONParser(bytes: buffer)
+        parser.index = index
+        parser.depth = depth
+        let value = try parser.parseValue()
+        index = parser.index
+        return value
+    }
+
+    private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     private func error(_ message: String) -> JSONParseError {
         var line = 1
@@ -132,6 +152,10 @@ public struct JSONParser {
             index += 1
             return .array(array)
         }
+        // Room for a few elements from the start: most arrays here are short (every value of a
+        // record state is a 4-element array), and growing one element at a time reallocates
+        // at 1, 2 and 4 elements.
+        array.reserveCapacity(4)
         while true {
             skipWhitespace()
             array.append(try parseValue())
@@ -223,10 +247,8 @@ public struct JSONParser {
     /// The string of the input bytes in `range`, or nil when they are not valid UTF-8. ASCII
     /// needs no validation.
     private func makeString(_ range: Range<Int>, ascii: Bool) -> String? {
-        bytes.withUnsafeBufferPointer { buffer in
-            let slice = UnsafeBufferPointer(rebasing: buffer[range])
-            return ascii ? String(decoding: slice, as: UTF8.self) : String(validating: slice, as: UTF8.self)
-        }
+        let slice = UnsafeBufferPointer(rebasing: bytes[range])
+        return ascii ? String(decoding: slice, as: UTF8.self) : String(validating: slice, as: UTF8.self)
     }
 
     private mutating func parseHex4() throws(JSONParseError) -> UInt32 {

@@ -28,9 +28,8 @@ extension RecordState {
 
     /// Appends the canonical JSON encoding to `out`.
     ///
-    /// Written straight from the state: the clock's entries are already in node order and the
-    /// registers in dot order; only the field names need sorting (their positions in the
-    /// dictionary are sorted, so no name is hashed again).
+    /// Written straight from the state, which keeps everything in canonical order: the clock's
+    /// entries by node, the fields by name and every register by dot.
     public func write(to out: inout [UInt8]) {
         var prefixes = EntryPrefixes()
         JSONWriter.writeLiteral(#"{"clock":{"#, to: &out)
@@ -47,9 +46,7 @@ extension RecordState {
             JSONWriter.writeLiteral(e.value ? "true]" : "false]", to: &out)
         }
         JSONWriter.writeLiteral(#"],"fields":{"#, to: &out)
-        let order = fields.indices.sorted { JSONWriter.precedes(fields[$0].key, fields[$1].key) }
-        for (n, index) in order.enumerated() {
-            let (name, register) = fields[index]
+        for (n, (name, register)) in fields.enumerated() {
             if n > 0 { out.append(UInt8(ascii: ",")) }
             JSONWriter.writeString(name, to: &out)
             JSONWriter.writeLiteral(":[", to: &out)
@@ -100,14 +97,34 @@ extension RecordState {
 
     /// Decodes canonical JSON text, validating it as an incoming version.
     public init(jsonText: String, collection: CollectionSchema? = nil) throws(CoreError) {
-        try self.init(jsonBytes: Array(jsonText.utf8), collection: collection)
+        var text = jsonText
+        if let state = text.withUTF8({ Self.decodeCanonical($0) }) {
+            self = state
+            if let collection { try check(against: collection) }
+            return
+        }
+        try self.init(parsing: Array(jsonText.utf8), collection: collection)
     }
 
-    /// Decodes canonical JSON given as UTF-8 bytes, validating it as an incoming version.
+    /// Decodes JSON given as UTF-8 bytes, validating it as an incoming version.
+    ///
+    /// Canonical input (what replicas store and send) is read directly by ``decodeCanonical(_:)``;
+    /// anything else goes through the general JSON parser and ``init(json:collection:)``, which
+    /// also words every error.
     public init(jsonBytes: some Collection<UInt8>, collection: CollectionSchema? = nil) throws(CoreError) {
+        if let state = jsonBytes.withContiguousStorageIfAvailable({ Self.decodeCanonical($0) }) ?? nil {
+            self = state
+            if let collection { try check(against: collection) }
+            return
+        }
+        try self.init(parsing: Array(jsonBytes), collection: collection)
+    }
+
+    /// The general path: parses any JSON, then decodes and validates it.
+    private init(parsing bytes: [UInt8], collection: CollectionSchema?) throws(CoreError) {
         let value: JSONValue
         do {
-            value = try JSONParser.parse(bytes: Array(jsonBytes))
+            value = try JSONParser.parse(bytes: bytes)
         } catch {
             throw CoreError(.invalidVersion, "record state: \(error)")
         }
@@ -133,15 +150,18 @@ extension RecordState {
         }
         guard let clockJSON = root["clock"]?.objectValue else { throw bad("\"clock\" must be an object of node → counter") }
         guard clockJSON.count <= Self.maxClockEntries else { throw bad("clock names more than \(Self.maxClockEntries) nodes") }
-        var entries: [NodeID: UInt64] = [:]
-        for (name, counterJSON) in clockJSON {
+        // Read in canonical (name) order: the clock is built sorted, and with several problems the
+        // same one is reported every time.
+        var entries: [VectorClock.Entry] = []
+        entries.reserveCapacity(clockJSON.count)
+        for (name, counterJSON) in clockJSON.sorted(by: { RecordFields.order($0.key, $1.key) < 0 }) {
             guard NodeID.isValid(name) else { throw bad("clock node \"\(name)\" must be 1-64 characters of a-z, 0-9 and '-'") }
             guard let c = counterJSON.intValue, c >= 1, UInt64(c) <= Self.maxCounter else {
                 throw bad("clock counter for \(name) must be an integer from 1 to \(Self.maxCounter), not \(counterJSON.canonicalText)")
             }
-            entries[NodeID(unchecked: name)] = UInt64(c)
+            entries.append(VectorClock.Entry(node: NodeID(unchecked: name), counter: UInt64(c)))
         }
-        let clock = VectorClock(entries)
+        let clock = VectorClock(sortedEntries: entries)
 
         guard let existsJSON = root["exists"]?.arrayValue else { throw bad("\"exists\" must be an array") }
         let existence = try Self.decodeRegister(existsJSON, clock: clock, what: "exists") { value throws(CoreError) -> Bool in
@@ -157,28 +177,35 @@ extension RecordState {
         }
 
         guard let fieldsJSON = root["fields"]?.objectValue else { throw bad("\"fields\" must be an object") }
-        var fields: [String: [DottedValue<JSONValue>]] = [:]
-        for (name, registerJSON) in fieldsJSON {
+        var fields: [RecordFields.Field] = []
+        fields.reserveCapacity(fieldsJSON.count)
+        for (name, registerJSON) in fieldsJSON.sorted(by: { RecordFields.order($0.key, $1.key) < 0 }) {  // as the clock
             guard Names.isValidField(name) else { throw bad("field name \"\(name)\" must match [A-Za-z][A-Za-z0-9_]{0,63}") }
             guard let list = registerJSON.arrayValue, !list.isEmpty else { throw bad("field \(name) must be a non-empty array") }
-            fields[name] = try Self.decodeRegister(list, clock: clock, what: name) { value throws(CoreError) -> JSONValue in value }
+            fields.append(RecordFields.Field(name: name, values: try Self.decodeRegister(list, clock: clock, what: name) { value throws(CoreError) -> JSONValue in value }))
         }
         var resolutions: [Resolution] = []
-        if let list = root["resolved"] {
-            guard let items = list.arrayValue else { throw bad("\"resolved\" must be an array") }
-            guard items.count <= Self.maxResolutions else { throw bad("more than \(Self.maxResolutions) resolutions") }
-            var seen = Set<RecordState.ResolutionKey>()
-            for (i, item) in items.enumerated() {
-                let r = try Resolution(json: item, clock: clock, what: "resolved[\(i)]")
-                guard seen.insert(ResolutionKey(conflictID: r.conflictID, by: r.by)).inserted else {
-                    throw bad("resolved[\(i)] repeats conflict \(r.conflictID) resolved by \(r.by)")
-                }
-                resolutions.append(r)
-            }
-            resolutions.sort(by: Resolution.precedes)
-        }
-        self.init(clock: clock, existence: existence, fields: fields, resolutions: resolutions)
+        if let list = root["resolved"] { resolutions = try Self.decodeResolutions(list, clock: clock) }
+        self.init(clock: clock, existence: existence, fields: RecordFields(sorted: fields), resolutions: resolutions)
         if let collection { try check(against: collection) }
+    }
+
+    /// Decodes and validates the `resolved` list of a state with `clock`, in canonical order.
+    static func decodeResolutions(_ list: JSONValue, clock: VectorClock) throws(CoreError) -> [Resolution] {
+        func bad(_ message: String) -> CoreError { CoreError(.invalidVersion, "record state: " + message) }
+        guard let items = list.arrayValue else { throw bad("\"resolved\" must be an array") }
+        guard items.count <= Self.maxResolutions else { throw bad("more than \(Self.maxResolutions) resolutions") }
+        var resolutions: [Resolution] = []
+        var seen = Set<RecordState.ResolutionKey>()
+        for (i, item) in items.enumerated() {
+            let r = try Resolution(json: item, clock: clock, what: "resolved[\(i)]")
+            guard seen.insert(ResolutionKey(conflictID: r.conflictID, by: r.by)).inserted else {
+                throw bad("resolved[\(i)] repeats conflict \(r.conflictID) resolved by \(r.by)")
+            }
+            resolutions.append(r)
+        }
+        resolutions.sort(by: Resolution.precedes)
+        return resolutions
     }
 
     /// Checks what the collection's policies require of a state: a counter field holds integers,

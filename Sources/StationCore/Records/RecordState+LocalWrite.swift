@@ -41,7 +41,7 @@ extension RecordState {
         let recreating = !isEmpty && isDeleted(in: collection)
         var cleared: [String] = []
         if recreating {
-            for name in fields.keys where values[name] == nil {
+            for (name, _) in fields where values[name] == nil {
                 if collection.policy(of: name) == .counter { counterTargets.append((name, 0)) } else { cleared.append(name) }
             }
         }

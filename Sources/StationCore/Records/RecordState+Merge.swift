@@ -59,15 +59,17 @@ extension RecordState {
 
     /// The join of two concurrent states (also correct for ordered ones, only slower).
     static func join(_ a: RecordState, _ b: RecordState) -> RecordState {
-        var fields: [String: [DottedValue<JSONValue>]] = [:]
-        for name in Set(a.fields.keys).union(b.fields.keys) {
-            let joined = joinRegister(a.fields[name] ?? [], seenBy: a.clock, b.fields[name] ?? [], seenBy: b.clock)
-            if !joined.isEmpty { fields[name] = joined }
+        var fields: [RecordFields.Field] = []
+        fields.reserveCapacity(max(a.fields.count, b.fields.count))
+        // Both sides list their fields by name: one walk pairs up the registers of every name.
+        RecordFields.forEachPair(a.fields, b.fields) { name, x, y in
+            let joined = joinRegister(x, seenBy: a.clock, y, seenBy: b.clock)
+            if !joined.isEmpty { fields.append(RecordFields.Field(name: name, values: joined)) }
         }
         return RecordState(
             clock: a.clock.merged(with: b.clock),
             existence: joinRegister(a.existence, seenBy: a.clock, b.existence, seenBy: b.clock),
-            fields: fields,
+            fields: RecordFields(sorted: fields),
             resolutions: union(a.resolutions, b.resolutions))
     }
 
@@ -93,17 +95,23 @@ extension RecordState {
         _ x: [DottedValue<V>], seenBy xClock: VectorClock,
         _ y: [DottedValue<V>], seenBy yClock: VectorClock
     ) -> [DottedValue<V>] {
-        let yDots = Set(y.map(\.dot))
-        let xDots = Set(x.map(\.dot))
+        // Whether a register holds a dot: registers are short (usually one value), so a search
+        // beats hashing their dots; only long ones are hashed.
+        let hashing = x.count * y.count > 64
+        let xDots = hashing ? Set(x.map(\.dot)) : []
+        let yDots = hashing ? Set(y.map(\.dot)) : []
+        func xHolds(_ dot: Dot) -> Bool { hashing ? xDots.contains(dot) : x.contains { $0.dot == dot } }
+        func yHolds(_ dot: Dot) -> Bool { hashing ? yDots.contains(dot) : y.contains { $0.dot == dot } }
+
         var result: [DottedValue<V>] = []
         result.reserveCapacity(x.count + y.count)
-        for e in x where yDots.contains(e.dot) || !yClock.contains(e.dot) {
+        for e in x where yHolds(e.dot) || !yClock.contains(e.dot) {
             result.append(e)
         }
-        for e in y where !xDots.contains(e.dot) && !xClock.contains(e.dot) {
+        for e in y where !xHolds(e.dot) && !xClock.contains(e.dot) {
             result.append(e)
         }
-        result.sort { $0.dot < $1.dot }
+        if result.count > 1 { result.sort { $0.dot < $1.dot } }
         return result
     }
 }

@@ -22,8 +22,7 @@ extension RecordState {
         var visible: [String: JSONValue] = [:]
         var conflicts: [Conflict] = []
         var conflicted = false
-        for name in fields.keys.sorted() {
-            let entries = fields[name]!
+        for (name, entries) in fields {
             let policy = collection.policy(of: name)
             if policy == .counter {
                 visible[name] = .int(counterTotal(name))

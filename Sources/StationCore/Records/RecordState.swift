@@ -15,8 +15,8 @@ public struct RecordState: Hashable, Sendable {
     public var clock: VectorClock
     /// Alive (`true`) or deleted (`false`) values of the frontier writes, sorted by dot.
     public var existence: [DottedValue<Bool>]
-    /// Field name → values sorted by dot; never empty.
-    public var fields: [String: [DottedValue<JSONValue>]]
+    /// Field name → values sorted by dot; never empty. Kept in field-name order.
+    public var fields: RecordFields
     /// The history of resolved conflicts: grows only, merges by union, sorted by conflict id, then
     /// the resolving write's dot.
     public var resolutions: [Resolution]
@@ -25,12 +25,12 @@ public struct RecordState: Hashable, Sendable {
     public init() {
         clock = VectorClock()
         existence = []
-        fields = [:]
+        fields = RecordFields()
         resolutions = []
     }
 
     public init(
-        clock: VectorClock, existence: [DottedValue<Bool>], fields: [String: [DottedValue<JSONValue>]],
+        clock: VectorClock, existence: [DottedValue<Bool>], fields: RecordFields,
         resolutions: [Resolution] = []
     ) {
         self.clock = clock
@@ -45,7 +45,7 @@ public struct RecordState: Hashable, Sendable {
     /// The latest HLC time among the values held.
     public var latestTime: HLCTimestamp {
         var t = existence.map(\.time).max() ?? .zero
-        for entries in fields.values {
+        for (_, entries) in fields {
             for e in entries where e.time > t { t = e.time }
         }
         return t
