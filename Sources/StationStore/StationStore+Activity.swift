@@ -28,7 +28,9 @@ extension StationStore {
             }
             if unchanged { return }
         }
-        try immediateTransaction { db in
+        // Grouped with the pushes arriving at the same time: no commit of its own.
+        try writeGrouped { tx in
+            let db = tx.db
             try db.execute(
                 sql: """
                     INSERT INTO station_activity (station, lastSeenAt) VALUES (?, datetime('now'))

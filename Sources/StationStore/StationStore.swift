@@ -24,6 +24,8 @@ public final class StationStore: Sendable {
     let schemaBox: Mutex<Schema>
 
     let pool: DatabasePool
+    /// Shares transactions between concurrent ``writeGrouped(_:)`` calls.
+    let groupCommit = GroupCommit()
     let physicalClock: @Sendable () -> UInt64
     let logger: Logger
 

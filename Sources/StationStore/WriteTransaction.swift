@@ -41,6 +41,24 @@ public final class WriteTransaction {
         }
     }
 
+    /// Runs `body` in a savepoint: if it throws, what it wrote is rolled back, the transaction
+    /// goes on, and the error is rethrown. Group commit keeps its writers apart with this.
+    func savepoint<T>(_ body: () throws -> T) throws -> T {
+        var result: T?
+        do {
+            try db.inSavepoint {
+                result = try body()
+                return .commit
+            }
+        } catch {
+            // Rolled back: the rows may no longer be what this transaction last read or wrote.
+            lastRecord = nil
+            lastWriteCreated = false
+            throw error
+        }
+        return result!
+    }
+
     // MARK: - Local writes
 
     /// Sets the given fields of a record and keeps the others (creating the record if needed).
@@ -196,6 +214,14 @@ public final class WriteTransaction {
 }
 
 extension StationStore {
+    /// Like ``write(_:)``, but the transaction, and its commit, are shared with the writers that
+    /// arrive at the same time (group commit, see `GroupCommit`); `body` runs in a savepoint of its
+    /// own, so if it throws only its own writes are undone. For the hub, where many stations push
+    /// at once and a commit per push would queue them all behind one fsync each.
+    public func writeGrouped<T>(_ body: @escaping (WriteTransaction) throws -> T) throws -> T {
+        try groupCommit.write(in: self, body)
+    }
+
     /// Runs `body` in one IMMEDIATE transaction: all its writes commit together, or none do.
     public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
         try immediateTransaction { db in

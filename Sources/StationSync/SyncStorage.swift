@@ -20,7 +20,7 @@ public protocol SyncStorage: Sendable {
     /// `cursor` is given it is stored as the pulled checkpoint for `peer` in the same transaction.
     func apply(
         _ changes: [IncomingChange], from peer: String, cursor: String?,
-        check: (IncomingChange, RecordState?) throws -> Void
+        check: @escaping (IncomingChange, RecordState?) throws -> Void
     ) throws -> [MergeResult]
 
     /// Sync progress with `peer`.
@@ -54,9 +54,10 @@ public struct IncomingChange: Sendable, Equatable {
 extension StationStore: SyncStorage {
     public func apply(
         _ changes: [IncomingChange], from peer: String, cursor: String?,
-        check: (IncomingChange, RecordState?) throws -> Void
+        check: @escaping (IncomingChange, RecordState?) throws -> Void
     ) throws -> [MergeResult] {
-        try write { tx in
+        // Grouped: concurrent pushes at a hub share one commit.
+        try writeGrouped { tx in
             var results: [MergeResult] = []
             results.reserveCapacity(changes.count)
             for change in changes {
