@@ -138,7 +138,7 @@ public struct SyncService: Sendable {
                 throw SyncError(.forbidden, "\(what): \(principal.station ?? "this caller") may not write \(change.collection)")
             }
             do {
-                incoming.append(IncomingChange(collection: change.collection, id: change.id, state: try RecordState(json: change.state, collection: collection)))
+                incoming.append(IncomingChange(collection: change.collection, id: change.id, state: try change.decodeState(collection: collection)))
             } catch {
                 throw SyncError(.invalidState, "\(what): \(error)")
             }

@@ -24,9 +24,20 @@ public struct JSONParser {
 
     /// Parses one JSON value from UTF-8 bytes in memory (read only during the call).
     public static func parse(buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
+        try read(buffer: buffer) { parser throws(JSONParseError) in try parser.parseValue() }
+    }
+
+    /// Reads one JSON document from `buffer` with `readValue`, which must consume exactly one
+    /// value (with ``parseValue()``, ``skipValue()``, ``readObject(member:)`` or
+    /// ``readArray(element:)``): surrounding whitespace and trailing content are handled as by
+    /// ``parse(buffer:)``. This is how a caller reads a document its own way (e.g. leaving some
+    /// values as bytes) with exactly the checks and error messages of ``parse(buffer:)``.
+    static func read<T>(
+        buffer: UnsafeBufferPointer<UInt8>, _ readValue: (inout JSONParser) throws(JSONParseError) -> T
+    ) throws(JSONParseError) -> T {
         var parser = JSONParser(bytes: buffer)
         parser.skipWhitespace()
-        let value = try parser.parseValue()
+        let value = try readValue(&parser)
         parser.skipWhitespace()
         if parser.index != buffer.count { throw parser.error("unexpected content after the JSON value") }
         return value
@@ -71,7 +82,14 @@ public struct JSONParser {
         }
     }
 
-    private mutating func parseValue() throws(JSONParseError) -> JSONValue {
+    /// The offset of the next byte to read.
+    var offset: Int { index }
+
+    /// The next byte, or nil at the end of the input.
+    var nextByte: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    /// Parses the value at the current position into a tree.
+    mutating func parseValue() throws(JSONParseError) -> JSONValue {
         guard index < bytes.count else { throw error("unexpected end of input") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try parseObject()
@@ -102,15 +120,80 @@ public struct JSONParser {
         if depth > Self.maxDepth { throw error("nesting deeper than \(Self.maxDepth) levels") }
     }
 
+    /// Parses an object (the current byte is its `{`).
     private mutating func parseObject() throws(JSONParseError) -> JSONValue {
+        var object: [String: JSONValue] = [:]
+        try readObject { key, parser throws(JSONParseError) in
+            object.updateValue(try parser.parseValue(), forKey: key) == nil
+        }
+        return .object(object)
+    }
+
+    /// Parses an array (the current byte is its `[`).
+    private mutating func parseArray() throws(JSONParseError) -> JSONValue {
+        var array: [JSONValue] = []
+        // Room for a few elements from the start: most arrays here are short (every value of a
+        // record state is a 4-element array), and growing one element at a time reallocates
+        // at 1, 2 and 4 elements.
+        array.reserveCapacity(4)
+        try readArray { parser throws(JSONParseError) in array.append(try parser.parseValue()) }
+        return .array(array)
+    }
+
+    /// Moves past the value at the current position, checking it exactly as ``parseValue()``
+    /// does (syntax, strings, number ranges, nesting depth, duplicate keys) but building no tree.
+    mutating func skipValue() throws(JSONParseError) {
+        switch nextByte {
+        case UInt8(ascii: "{"):
+            var keys = KeySet()
+            try readObject { key, parser throws(JSONParseError) in
+                try parser.skipValue()
+                return keys.insert(key)
+            }
+        case UInt8(ascii: "["):
+            try readArray { parser throws(JSONParseError) in try parser.skipValue() }
+        case UInt8(ascii: "\""):
+            try skipString()
+        default:
+            _ = try parseValue()  // a number or a literal: nothing allocated
+        }
+    }
+
+    /// Moves past the string at the current position (its opening quote) without making it: a
+    /// string of plain ASCII needs no more than finding its closing quote; any other (an escape,
+    /// a control character, non-ASCII bytes, no end) is read by ``parseString()``, which checks it
+    /// and words any error.
+    private mutating func skipString() throws(JSONParseError) {
+        var end = index + 1
+        while end < bytes.count {
+            switch bytes[end] {
+            case UInt8(ascii: "\""):
+                index = end + 1
+                return
+            case UInt8(ascii: "\\"), 0..<0x20, 0x80...:
+                _ = try parseString()
+                return
+            default:
+                end += 1
+            }
+        }
+        _ = try parseString()
+    }
+
+    /// Reads an object (the current byte is its `{`), the syntax and nesting limit of every
+    /// object. `member` is called with each key, positioned at its value: it must consume the
+    /// value (e.g. with ``parseValue()`` or ``skipValue()``) and return false when the object
+    /// already had that key, which is then refused as a duplicate.
+    mutating func readObject(
+        member: (String, inout JSONParser) throws(JSONParseError) -> Bool
+    ) throws(JSONParseError) {
         try enter()
         defer { depth -= 1 }
         index += 1
-        var object: [String: JSONValue] = [:]
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
-            return .object(object)
+            return
         }
         while true {
             skipWhitespace()
@@ -123,8 +206,7 @@ public struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after key") }
             index += 1
             skipWhitespace()
-            let value = try parseValue()
-            if object.updateValue(value, forKey: key) != nil {
+            if try !member(key, &self) {
                 index = keyStart
                 throw error("duplicate key \"\(key)\"")
             }
@@ -136,29 +218,26 @@ public struct JSONParser {
             }
             if bytes[index] == UInt8(ascii: "}") {
                 index += 1
-                return .object(object)
+                return
             }
             throw error("expected ',' or '}' in object")
         }
     }
 
-    private mutating func parseArray() throws(JSONParseError) -> JSONValue {
+    /// Reads an array (the current byte is its `[`), the syntax and nesting limit of every
+    /// array. `element` is called positioned at each element and must consume it.
+    mutating func readArray(element: (inout JSONParser) throws(JSONParseError) -> Void) throws(JSONParseError) {
         try enter()
         defer { depth -= 1 }
         index += 1
-        var array: [JSONValue] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
             index += 1
-            return .array(array)
+            return
         }
-        // Room for a few elements from the start: most arrays here are short (every value of a
-        // record state is a 4-element array), and growing one element at a time reallocates
-        // at 1, 2 and 4 elements.
-        array.reserveCapacity(4)
         while true {
             skipWhitespace()
-            array.append(try parseValue())
+            try element(&self)
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input in array") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -167,9 +246,29 @@ public struct JSONParser {
             }
             if bytes[index] == UInt8(ascii: "]") {
                 index += 1
-                return .array(array)
+                return
             }
             throw error("expected ',' or ']' in array")
+        }
+    }
+
+    /// The keys seen so far in one skipped object, to refuse duplicates as ``parseObject()``
+    /// does: compared as `String`s (as the parsed object's dictionary compares them), in a short
+    /// list while the object is small and in a hash set once it is not.
+    private struct KeySet {
+        private var few: [String] = []
+        private var many: Set<String>?
+
+        /// Adds `key`; false if it was already there.
+        mutating func insert(_ key: String) -> Bool {
+            if many != nil { return many!.insert(key).inserted }
+            if few.contains(key) { return false }
+            few.append(key)
+            if few.count > 16 {
+                many = Set(few)
+                few = []
+            }
+            return true
         }
     }
 

@@ -15,21 +15,31 @@ public struct PullResponse: Sendable, Equatable {
         self.more = more
     }
 
-    /// Reads a pull response body.
+    /// Reads a pull response body. The changes' states are kept as bytes (see ``ChangeBatchBody``).
     public init(bytes: [UInt8]) throws(WireError) {
-        let json = try Self.parse(bytes, what: "pull response")
-        guard let o = json.objectValue, let node = o["node"]?.stringValue, let next = o["next"]?.stringValue,
-            let more = o["more"]?.boolValue, let list = o["changes"]?.arrayValue
+        let body = try Self.readBatch(bytes, what: "pull response")
+        guard let o = body?.members, let node = o["node"]?.stringValue, let next = o["next"]?.stringValue,
+            let more = o["more"]?.boolValue, let list = body?.changes
         else { throw WireError("pull response must have node, changes, next and more") }
         var changes: [WireChange] = []
         changes.reserveCapacity(list.count)
-        for (i, c) in list.enumerated() { changes.append(try WireChange(json: c, what: "changes[\(i)]")) }
+        for (i, c) in list.enumerated() { changes.append(try WireChange(c, what: "changes[\(i)]")) }
         self.init(node: node, changes: changes, next: next, more: more)
     }
 
     static func parse(_ bytes: [UInt8], what: String) throws(WireError) -> JSONValue {
         do {
             return try JSONParser.parse(bytes: bytes)
+        } catch {
+            throw WireError("\(what): \(error)")
+        }
+    }
+
+    /// Reads a body carrying changes, with the same errors as ``parse(_:what:)``; nil when it is
+    /// JSON but not an object.
+    static func readBatch(_ bytes: [UInt8], what: String) throws(WireError) -> ChangeBatchBody? {
+        do {
+            return try ChangeBatchBody.read(bytes)
         } catch {
             throw WireError("\(what): \(error)")
         }
@@ -62,20 +72,23 @@ public struct PushRequest: Sendable, Equatable {
         return out
     }
 
-    /// Reads and checks a push body: an object with `node` and at most `maxChanges` changes.
+    /// Reads and checks a push body: an object with `node` and at most `maxChanges` changes. The
+    /// changes' states are kept as bytes (see ``ChangeBatchBody``).
     public init(bytes: [UInt8], maxChanges: Int) throws(WireError) {
-        let json = try PullResponse.parse(bytes, what: "request body")
-        guard let o = json.objectValue else { throw WireError("request body must be a JSON object with node and changes") }
+        guard let body = try PullResponse.readBatch(bytes, what: "request body") else {
+            throw WireError("request body must be a JSON object with node and changes")
+        }
+        let o = body.members  // `changes`, when an array, is in `body.changes`: a known key anyway
         if let extra = o.keys.sorted().first(where: { !["node", "changes"].contains($0) }) {
             throw WireError("request body has an unknown key \"\(extra)\"")
         }
         guard let node = o["node"]?.stringValue else { throw WireError("request body needs \"node\": the pushing node's name") }
         guard NodeID.isValid(node) else { throw WireError("node \"\(node)\" must be 1-64 characters of a-z, 0-9 and '-'") }
-        guard let list = o["changes"]?.arrayValue else { throw WireError("request body needs \"changes\": an array") }
+        guard let list = body.changes else { throw WireError("request body needs \"changes\": an array") }
         guard list.count <= maxChanges else { throw WireError("a push carries at most \(maxChanges) changes, this one \(list.count)") }
         var changes: [WireChange] = []
         changes.reserveCapacity(list.count)
-        for (i, c) in list.enumerated() { changes.append(try WireChange(json: c, what: "changes[\(i)]")) }
+        for (i, c) in list.enumerated() { changes.append(try WireChange(c, what: "changes[\(i)]")) }
         self.init(node: node, changes: changes)
     }
 }

@@ -6,14 +6,24 @@ public struct WireChange: Sendable, Equatable {
     public var collection: String
     public var id: String
     public var seq: Int64?
-    /// The record state as a JSON value, validated against the receiver's schema when applied.
-    public var state: JSONValue
+    /// The record state's JSON text exactly as the message carries it (checked to be a JSON
+    /// object), validated against the receiver's schema when applied: see ``decodeState(collection:)``.
+    public var stateBytes: ArraySlice<UInt8>
 
-    public init(collection: String, id: String, seq: Int64? = nil, state: JSONValue) {
+    public init(collection: String, id: String, seq: Int64? = nil, stateBytes: ArraySlice<UInt8>) {
         self.collection = collection
         self.id = id
         self.seq = seq
-        self.state = state
+        self.stateBytes = stateBytes
+    }
+
+    /// The record state, decoded and validated as an incoming version of a record in `collection`.
+    ///
+    /// Straight from the bytes when they are in canonical form (what senders send); otherwise by
+    /// the general JSON path, with the same result and the same errors as decoding the state's
+    /// parsed JSON value with ``RecordState/init(json:collection:)``.
+    public func decodeState(collection: CollectionSchema) throws(CoreError) -> RecordState {
+        try RecordState(jsonBytes: stateBytes, collection: collection)
     }
 
     /// Appends `{"collection":…,"id":…,"seq":…,"state":STATE}` with the state's canonical text
@@ -32,10 +42,11 @@ public struct WireChange: Sendable, Equatable {
         out.append(UInt8(ascii: "}"))
     }
 
-    /// Reads one change from its JSON object; `what` names it in errors (e.g. "changes[3]").
-    public init(json: JSONValue, what: String) throws(WireError) {
-        guard let o = json.objectValue else { throw WireError("\(what) must be an object") }
-        if let extra = o.keys.sorted().first(where: { !["collection", "id", "seq", "state"].contains($0) }) {
+    /// Reads one element of a message's `changes`; `what` names it in errors (e.g. "changes[3]").
+    init(_ element: ChangeBatchBody.Element, what: String) throws(WireError) {
+        guard case .change(let o, let stateBytes) = element else { throw WireError("\(what) must be an object") }
+        // `state` is not among the members (it is `stateBytes`), and is no unknown key anyway.
+        if let extra = o.keys.sorted().first(where: { !["collection", "id", "seq"].contains($0) }) {
             throw WireError("\(what) has an unknown key \"\(extra)\"")
         }
         guard let collection = o["collection"]?.stringValue else { throw WireError("\(what).collection must be a string") }
@@ -49,8 +60,12 @@ public struct WireChange: Sendable, Equatable {
             guard let v = s.intValue, v >= 0 else { throw WireError("\(what).seq must be a non-negative integer") }
             seq = v
         }
-        guard let state = o["state"], state.objectValue != nil else { throw WireError("\(what).state must be a record state object") }
-        self.init(collection: collection, id: id, seq: seq, state: state)
+        // The bytes are one valid JSON value (the body was checked whole): an object if and only
+        // if it starts with a brace.
+        guard let stateBytes, stateBytes.first == UInt8(ascii: "{") else {
+            throw WireError("\(what).state must be a record state object")
+        }
+        self.init(collection: collection, id: id, seq: seq, stateBytes: stateBytes)
     }
 }
 
