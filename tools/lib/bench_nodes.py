@@ -8,17 +8,16 @@ Peak RSS comes from the kernel: `os.wait4` returns the child's rusage (`ru_maxrs
 import json
 import os
 import random
-import re
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 
-class Failed(Exception):
-    """A command the benchmark needs did not succeed."""
+sys.path.insert(0, os.path.dirname(__file__))
+import cluster  # noqa: E402
+# A command the benchmark needs did not succeed (the same error the other drivers raise).
+from cluster import CommandError as Failed  # noqa: E402
 
 
 class Run:
@@ -85,13 +84,12 @@ class Nodes:
         return summary
 
 
-class Hub:
-    """`hub serve` on a free loopback port, from start() until stop()."""
+class Hub(cluster.Hub):
+    """`hub serve` on a free loopback port (cluster.Hub), as a context manager, with its CPU time
+    and peak memory."""
 
     def __init__(self, nodes, db, log_path):
-        self.nodes, self.db, self.log_path = nodes, db, log_path
-        self.proc = None
-        self.url = None
+        super().__init__(nodes.hub_bin, db, log_path + ".log")
 
     def __enter__(self):
         self.start()
@@ -99,28 +97,6 @@ class Hub:
 
     def __exit__(self, *exc):
         self.stop()
-
-    def start(self):
-        out = open(self.log_path + ".out", "w+")
-        err = open(self.log_path + ".err", "w")
-        self.proc = subprocess.Popen(
-            [self.nodes.hub_bin, "serve", "--db", self.db, "--listen", "127.0.0.1:0"],
-            stdout=out, stderr=err, stdin=subprocess.DEVNULL, env={**os.environ, "LOG_LEVEL": "warning"})
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            out.seek(0)
-            m = re.search(r"listening on (http://\S+)", out.read())
-            if m:
-                try:
-                    urllib.request.urlopen(m.group(1) + "/v1/health", timeout=2).read()
-                    self.url = m.group(1)
-                    return
-                except OSError:
-                    pass
-            if self.proc.poll() is not None:
-                raise Failed(f"hub serve exited {self.proc.returncode}; see {self.log_path}.err")
-            time.sleep(0.05)
-        raise Failed("hub serve did not start within 60 s")
 
     def cpu_seconds(self):
         """CPU time the hub has used so far, user + system."""
@@ -135,16 +111,6 @@ class Hub:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1])
         raise Failed("no VmHWM in /proc status")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
 
 
 # --- data ---------------------------------------------------------------------------------------

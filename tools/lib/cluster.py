@@ -38,8 +38,8 @@ class Tools:
 class Hub:
     """A `hub serve` process on a loopback port (a free one at first, the same one on restart)."""
 
-    def __init__(self, tools, db, log):
-        self.tools, self.db, self.log = tools, db, log
+    def __init__(self, hub_bin, db, log):
+        self.hub_bin, self.db, self.log = hub_bin, db, log
         self.proc = None
         self.port = 0
 
@@ -47,7 +47,7 @@ class Hub:
         out = open(self.log, "a+")
         start = out.tell()
         self.proc = subprocess.Popen(
-            [self.tools.hub, "serve", "--db", self.db, "--listen", f"127.0.0.1:{self.port}"],
+            [self.hub_bin, "serve", "--db", self.db, "--listen", f"127.0.0.1:{self.port}"],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, "LOG_LEVEL": os.environ.get("LOG_LEVEL", "warning")})
         deadline = time.time() + timeout

@@ -64,7 +64,7 @@ def seqs(db):
 class Scenario:
     def __init__(self, tools, work, rng, args, totals):
         self.tools, self.work, self.rng, self.args, self.totals = tools, work, rng, args, totals
-        self.hub = Hub(tools, os.path.join(work, "hub.sqlite"), os.path.join(work, "hub.log"))
+        self.hub = Hub(tools.hub, os.path.join(work, "hub.sqlite"), os.path.join(work, "hub.log"))
         self.a, self.b = os.path.join(work, "desk-a.sqlite"), os.path.join(work, "desk-b.sqlite")
 
     def setup(self):

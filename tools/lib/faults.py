@@ -149,7 +149,7 @@ def check(hub, stations, shared_last, counter_totals):
 def one_run(tools, seed, args, totals):
     rng = random.Random(seed)
     work = tempfile.mkdtemp(prefix=f"stationsync-faults-{seed}-")
-    hub = Hub(tools, os.path.join(work, "hub.sqlite"), os.path.join(work, "hub.log"))
+    hub = Hub(tools.hub, os.path.join(work, "hub.sqlite"), os.path.join(work, "hub.log"))
     proxy = None
     try:
         tools.run(tools.hub, "init", "--db", hub.db)
