@@ -130,19 +130,20 @@ public struct SyncService: Sendable {
         var incoming: [IncomingChange] = []
         incoming.reserveCapacity(request.changes.count)
         for (i, change) in request.changes.enumerated() {
-            let what = "changes[\(i)] (\(change.collection)/\(change.id))"
+            // Only errors name the change: no string is built per change on the way through.
+            func what() -> String { "changes[\(i)] (\(change.collection)/\(change.id))" }
             guard let collection = schema.collections[change.collection] else {
-                throw SyncError(.unknownCollection, "\(what): unknown collection \"\(change.collection)\"")
+                throw SyncError(.unknownCollection, "\(what()): unknown collection \"\(change.collection)\"")
             }
             guard principal.write.allows(change.collection) else {
-                throw SyncError(.forbidden, "\(what): \(principal.station ?? "this caller") may not write \(change.collection)")
+                throw SyncError(.forbidden, "\(what()): \(principal.station ?? "this caller") may not write \(change.collection)")
             }
             do {
                 incoming.append(IncomingChange(collection: change.collection, id: change.id, state: try change.decodeState(collection: collection)))
             } catch {
-                throw SyncError(.invalidState, "\(what): \(error)")
+                throw SyncError(.invalidState, "\(what()): \(error)")
             }
-            if incoming.last!.state.isEmpty { throw SyncError(.invalidState, "\(what): empty record state") }
+            if incoming.last!.state.isEmpty { throw SyncError(.invalidState, "\(what()): empty record state") }
         }
         let origin = principal.relay ? nil : (principal.station ?? request.node)
         let results: [MergeResult]
