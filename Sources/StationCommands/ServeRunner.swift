@@ -34,6 +34,8 @@ public enum ServeRunner {
                 fflush(nil)
             }
             try await app.runService()
+            // Stopped cleanly: what the dashboard would show is written before the process ends.
+            do { try service.storage.flushActivity() } catch { logger.warning("writing station activity failed", metadata: ["error": "\(error)"]) }
         } catch let error as SyncServer.TLSFileError {
             throw CommandFailure(error.description)
         } catch where tls != nil && !listening.isSet {

@@ -15,44 +15,54 @@ public struct StationActivity: Sendable, Equatable {
 }
 
 extension StationStore {
-    /// Notes that `station` pulled through `pulledThrough`, or pushed `pushed` changes. A pull
-    /// that moved nothing within a minute of the last one writes nothing, so frequent no-op
-    /// syncs do not turn into writes at the hub.
-    public func noteActivity(station: String, pulledThrough: Int64? = nil, pushed: Int? = nil) throws {
-        if (pushed ?? 0) == 0, let pulledThrough {
-            let unchanged = try read { db in
-                try Bool.fetchOne(
-                    db,
-                    sql: "SELECT pulledThrough = ? AND lastSeenAt > datetime('now', '-60 seconds') FROM station_activity WHERE station = ?",
-                    arguments: [pulledThrough, station]) ?? false
+    /// How long a noted activity may wait in memory before it is written (see `ActivityNotes`).
+    static let activityFlushDelay: DispatchTimeInterval = .seconds(1)
+
+    /// Notes that `station` pulled through `pulledThrough`, or pushed `pushed` changes. Kept in
+    /// memory and written with the other notes within ``activityFlushDelay``, so no sync request
+    /// waits for a write of its own for it (see `ActivityNotes`).
+    public func noteActivity(station: String, pulledThrough: Int64? = nil, pushed: Int? = nil) {
+        guard activityNotes.add(station: station, pulledThrough: pulledThrough, pushed: pushed, at: ActivityNotes.now()) else { return }
+        DispatchQueue.global().asyncAfter(deadline: .now() + Self.activityFlushDelay) { [self] in
+            do {
+                try flushActivity()
+            } catch {
+                logger.warning("writing station activity failed", metadata: ["error": "\(error)"])
             }
-            if unchanged { return }
         }
-        // Grouped with the pushes arriving at the same time: no commit of its own.
+    }
+
+    /// Writes the pending activity notes (grouped with the writes running at the same time).
+    public func flushActivity() throws {
+        let notes = activityNotes.take()
+        guard !notes.isEmpty else { return }
         try writeGrouped { tx in
             let db = tx.db
-            try db.execute(
-                sql: """
-                    INSERT INTO station_activity (station, lastSeenAt) VALUES (?, datetime('now'))
-                    ON CONFLICT(station) DO UPDATE SET lastSeenAt = excluded.lastSeenAt
-                    """,
-                arguments: [station])
-            if let pulledThrough {
+            for (station, note) in notes.sorted(by: { $0.key < $1.key }) {
                 try db.execute(
-                    sql: "UPDATE station_activity SET lastPullAt = datetime('now'), pulledThrough = ? WHERE station = ?",
-                    arguments: [pulledThrough, station])
-            }
-            if let pushed {
-                try db.execute(
-                    sql: "UPDATE station_activity SET lastPushAt = datetime('now'), pushedChanges = pushedChanges + ? WHERE station = ?",
-                    arguments: [pushed, station])
+                    sql: """
+                        INSERT INTO station_activity (station, lastSeenAt) VALUES (?, ?)
+                        ON CONFLICT(station) DO UPDATE SET lastSeenAt = max(lastSeenAt, excluded.lastSeenAt)
+                        """,
+                    arguments: [station, note.lastSeenAt])
+                if let lastPullAt = note.lastPullAt, let pulledThrough = note.pulledThrough {
+                    try db.execute(
+                        sql: "UPDATE station_activity SET lastPullAt = ?, pulledThrough = ? WHERE station = ?",
+                        arguments: [lastPullAt, pulledThrough, station])
+                }
+                if let lastPushAt = note.lastPushAt {
+                    try db.execute(
+                        sql: "UPDATE station_activity SET lastPushAt = ?, pushedChanges = pushedChanges + ? WHERE station = ?",
+                        arguments: [lastPushAt, note.pushed, station])
+                }
             }
         }
     }
 
     /// Every station seen here, by name.
     public func stationActivity() throws -> [StationActivity] {
-        try read { db in
+        try flushActivity()
+        return try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM station_activity ORDER BY station").map { row in
                 StationActivity(
                     station: row["station"], lastSeenAt: row["lastSeenAt"], lastPullAt: row["lastPullAt"],

@@ -48,7 +48,7 @@ extension StationStore {
             let r = report.resolution!
             throw CoreError(.conflictNotFound, "conflict \(id) was already resolved (\(r.how.rawValue) by \(r.by.node))")
         }
-        try write { tx in try tx.resolve(report.collection, report.recordID, conflict: id, choice) }
+        _ = try write { tx in try tx.resolve(report.collection, report.recordID, conflict: id, choice) }
         return try conflictReport(id: id) ?? report
     }
 }

@@ -26,6 +26,8 @@ public final class StationStore: Sendable {
     let pool: DatabasePool
     /// Shares transactions between concurrent ``writeGrouped(_:)`` calls.
     let groupCommit = GroupCommit()
+    /// Station activity not yet written (see ``noteActivity(station:pulledThrough:pushed:)``).
+    let activityNotes = ActivityNotes()
     let physicalClock: @Sendable () -> UInt64
     let logger: Logger
 
@@ -130,8 +132,9 @@ public final class StationStore: Sendable {
         self.logger = logger
     }
 
-    /// Closes the database; the store is unusable afterwards.
+    /// Writes what is pending and closes the database; the store is unusable afterwards.
     public func close() throws {
+        try flushActivity()
         try pool.close()
     }
 

@@ -16,6 +16,9 @@ import StationCore
 /// Honest states always pass: a node drops another node's value only after seeing a write that
 /// superseded it, and this node has seen every such write of nodes other than the caller.
 public enum OriginCheck {
+    /// Registers longer than this are indexed before values are looked up in them.
+    static let searchLimit = 16
+
     public static func verify(
         _ incoming: RecordState, local: RecordState?, caller: NodeID, collection: String, id: String
     ) throws(SyncError) {
@@ -30,33 +33,42 @@ public enum OriginCheck {
         }
         let supersedes = incoming.clock.compare(local.clock) == .after
         let callerWrote = incoming.clock[caller] > local.clock[caller]
+        let callerCounter = local.clock[caller]
 
-        func check<V>(_ name: String, _ pushed: [DottedValue<V>], _ held: [DottedValue<V>], fieldAbsent: Bool) throws(SyncError) {
-            var heldByDot: [Dot: DottedValue<V>] = [:]
-            for v in held { heldByDot[v.dot] = v }
+        // Runs for every record of every push, so it allocates nothing for the usual register of a
+        // value or two: values are found by a linear search, and only long registers (up to
+        // `maxClockEntries` values) are indexed first.
+        func check<V: Equatable>(_ name: () -> String, _ pushed: [DottedValue<V>], _ held: [DottedValue<V>], fieldAbsent: Bool) throws(SyncError) {
+            let heldByDot = held.count > Self.searchLimit ? Dictionary(held.map { ($0.dot, $0) }, uniquingKeysWith: { a, _ in a }) : nil
             for v in pushed where v.dot.node != caller {
-                if let h = heldByDot[v.dot] {
-                    guard h == v else { throw refuse("the push changes the value node \(v.dot.node) wrote to \(name) at \(v.dot)") }
+                if let h = heldByDot.map({ $0[v.dot] }) ?? held.first(where: { $0.dot == v.dot }) {
+                    guard h == v else { throw refuse("the push changes the value node \(v.dot.node) wrote to \(name()) at \(v.dot)") }
                 } else if supersedes {
-                    throw refuse("the push carries a value of node \(v.dot.node) in \(name) that this node no longer holds")
+                    throw refuse("the push carries a value of node \(v.dot.node) in \(name()) that this node no longer holds")
                 }
             }
-            let pushedDots = Set(pushed.map(\.dot))
-            let newOwnValue = pushed.contains { $0.dot.node == caller && $0.dot.counter > local.clock[caller] }
-            for h in held where h.dot.node != caller && !pushedDots.contains(h.dot) && incoming.clock.contains(h.dot) {
-                guard newOwnValue || (fieldAbsent && callerWrote) else {
-                    throw refuse("the push drops the value node \(h.dot.node) wrote to \(name) at \(h.dot) without a write of its own there")
-                }
+            // A held value of another node that the pushed state has seen but does not carry.
+            let pushedDots = pushed.count > Self.searchLimit ? Set(pushed.map(\.dot)) : nil
+            func carried(_ dot: Dot) -> Bool { pushedDots?.contains(dot) ?? pushed.contains { $0.dot == dot } }
+            guard let dropped = held.first(where: { $0.dot.node != caller && incoming.clock.contains($0.dot) && !carried($0.dot) }) else {
+                return
+            }
+            let newOwnValue = pushed.contains { $0.dot.node == caller && $0.dot.counter > callerCounter }
+            guard newOwnValue || (fieldAbsent && callerWrote) else {
+                throw refuse("the push drops the value node \(dropped.dot.node) wrote to \(name()) at \(dropped.dot) without a write of its own there")
             }
         }
 
-        try check("the record's existence", incoming.existence, local.existence, fieldAbsent: false)
-        for name in Set(incoming.fields.keys).union(local.fields.keys).sorted() {
-            try check("field \(name)", incoming.fields[name] ?? [], local.fields[name] ?? [], fieldAbsent: incoming.fields[name] == nil)
+        try check({ "the record's existence" }, incoming.existence, local.existence, fieldAbsent: false)
+        // Registers are never empty: an empty one here is a field the pushed state left out.
+        try RecordFields.forEachPair(incoming.fields, local.fields) { (name, pushed, held) throws(SyncError) in
+            try check({ "field \(name)" }, pushed, held, fieldAbsent: pushed.isEmpty)
         }
-        let heldResolutions = Set(local.resolutions)
-        for r in incoming.resolutions where r.by.node != caller && !heldResolutions.contains(r) {
-            throw refuse("the push carries a resolution by node \(r.by.node) that this node does not hold")
+        if !incoming.resolutions.isEmpty {
+            let heldResolutions = Set(local.resolutions)
+            for r in incoming.resolutions where r.by.node != caller && !heldResolutions.contains(r) {
+                throw refuse("the push carries a resolution by node \(r.by.node) that this node does not hold")
+            }
         }
     }
 }

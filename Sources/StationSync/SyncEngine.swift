@@ -138,8 +138,9 @@ public struct SyncEngine {
 
     /// One batch of local changes ready to push: read and encoded, possibly ahead of time.
     private struct OutgoingBatch: Sendable {
-        /// The encoded push request, or nil when nothing in the batch may be sent.
-        var body: [UInt8]?
+        /// The push request, encoded and prepared for the transport (compressed), or nil when
+        /// nothing in the batch may be sent.
+        var body: PreparedPush?
         var count: Int
         var notSent: Int
         /// Changes read, sent or not (for progress).
@@ -148,9 +149,11 @@ public struct SyncEngine {
         var hasMore: Bool
     }
 
-    /// Reads the local changes after `cursor` that the peer may receive and encodes them.
+    /// Reads the local changes after `cursor` that the peer may receive, encodes them and
+    /// prepares the body with `prepare` (the transport's ``SyncTransport/preparePush``).
     private static func outgoing(
-        _ storage: any SyncStorage, after cursor: Int64, limit: Int, peer: String, sendable: Set<String>
+        _ storage: any SyncStorage, after cursor: Int64, limit: Int, peer: String, sendable: Set<String>,
+        prepare: @Sendable ([UInt8]) throws -> PreparedPush
     ) throws -> OutgoingBatch {
         let batch = try storage.changes(since: cursor, limit: limit, excludingSource: peer, collections: nil)
         var changes: [(collection: String, id: String, seq: Int64, stateText: String)] = []
@@ -159,24 +162,33 @@ public struct SyncEngine {
             changes.append((change.collection, change.id, change.seq, change.stateText))
         }
         return OutgoingBatch(
-            body: changes.isEmpty ? nil : PushRequest.encode(node: storage.node.rawValue, changes: changes),
+            body: changes.isEmpty ? nil : try prepare(PushRequest.encode(node: storage.node.rawValue, changes: changes)),
             count: changes.count, notSent: batch.changes.count - changes.count, read: batch.changes.count,
             nextSince: batch.nextSince, hasMore: batch.hasMore)
     }
 
-    /// Pushes batches until none is left. While the peer handles one batch, the next is read and
-    /// encoded on another thread; the checkpoint moves only after the peer has acknowledged.
+    /// Pushes batches until none is left. While the peer handles one batch, the next is read,
+    /// encoded and compressed on another thread, and the checkpoint of the last acknowledged one
+    /// is saved on a third; the checkpoint moves only after the peer has acknowledged, and the
+    /// push ends (or fails) only once the last acknowledged checkpoint is saved.
     private func push(from start: Int64, to peer: String, session: PeerSession, peerCollections: Set<String>, summary: inout SyncSummary) throws {
         let sendable = peerCollections.filter { session.write.allows($0) }
         let last = try storage.lastSequence()
-        let (storage, limit) = (self.storage, batchSize)
+        let (storage, limit, prepare) = (self.storage, batchSize, transport.preparePush)
         var cursor = start
         var done = 0
-        var batch = try Self.outgoing(storage, after: cursor, limit: limit, peer: peer, sendable: sendable)
+        // One checkpoint save at a time, in order.
+        var saving: BackgroundWork<Void>?
+        func finishSaving() throws {
+            let work = saving
+            saving = nil
+            try work?.wait()
+        }
+        var batch = try Self.outgoing(storage, after: cursor, limit: limit, peer: peer, sendable: sendable, prepare: prepare)
         while true {
             let after = batch.nextSince
             let following = batch.hasMore
-                ? BackgroundWork { try Self.outgoing(storage, after: after, limit: limit, peer: peer, sendable: sendable) } : nil
+                ? BackgroundWork { try Self.outgoing(storage, after: after, limit: limit, peer: peer, sendable: sendable, prepare: prepare) } : nil
             do {
                 if let body = batch.body {
                     let response = try transport.push(body)
@@ -187,18 +199,28 @@ public struct SyncEngine {
                 }
                 summary.notSent += batch.notSent
                 if batch.nextSince > cursor {
-                    try storage.setPushed(batch.nextSince, peer: peer)
-                    cursor = batch.nextSince
+                    try finishSaving()
+                    let acknowledged = batch.nextSince
+                    saving = BackgroundWork { try storage.setPushed(acknowledged, peer: peer) }
+                    cursor = acknowledged
                 }
             } catch {
-                _ = try? following?.wait()  // no work outlives the sync
+                // No work outlives the sync, and what the peer acknowledged stays acknowledged.
+                _ = try? following?.wait()
+                _ = try? finishSaving()
                 throw error
             }
             done += batch.read
             progress?(SyncProgress(phase: .push, done: done, total: Int(max(0, last - start))))
             guard let following else { break }
-            batch = try following.wait()
+            do {
+                batch = try following.wait()
+            } catch {
+                _ = try? finishSaving()
+                throw error
+            }
         }
+        try finishSaving()
         if summary.notSent > 0 {
             logger.warning(
                 "local changes not sent: collections the peer lacks or this token may not write",

@@ -109,7 +109,7 @@ public struct SyncService: Sendable {
         out.append(contentsOf: (batch.hasMore ? "true" : "false").utf8)
         out.append(UInt8(ascii: "}"))
         if let station = principal.station ?? requester {
-            try? storage.noteActivity(station: station, pulledThrough: batch.nextSince, pushed: nil)
+            storage.noteActivity(station: station, pulledThrough: batch.nextSince, pushed: nil)
         }
         return out
     }
@@ -167,7 +167,7 @@ public struct SyncService: Sendable {
             throw SyncError(.internal, "reading the change feed failed")
         }
         logger.debug("push applied", metadata: ["from": "\(request.node)", "changes": "\(results.count)"])
-        try? storage.noteActivity(station: request.node, pulledThrough: nil, pushed: results.count)
+        storage.noteActivity(station: request.node, pulledThrough: nil, pushed: results.count)
         return PushResponse(
             node: storage.node.rawValue,
             results: zip(request.changes, results).map { PushResponse.Result(collection: $0.0.collection, id: $0.0.id, result: $0.1.rawValue) },

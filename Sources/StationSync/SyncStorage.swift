@@ -35,8 +35,11 @@ public protocol SyncStorage: Sendable {
     func token(id: String) throws -> StoredToken?
     /// How many records hold at least one conflict.
     func conflictedRecordCount() throws -> Int
-    /// Notes what a station did here (for the hub's dashboard).
-    func noteActivity(station: String, pulledThrough: Int64?, pushed: Int?) throws
+    /// Notes what a station did here (for the hub's dashboard). May be written later, in the
+    /// background: it must not make a sync request wait.
+    func noteActivity(station: String, pulledThrough: Int64?, pushed: Int?)
+    /// Writes the activity noted so far (when the node stops).
+    func flushActivity() throws
 }
 
 /// A change received from a peer, decoded and validated against the local schema.

@@ -11,8 +11,34 @@ public protocol SyncTransport {
     func schema() throws -> Schema
     /// `GET /v1/changes`.
     func pull(cursor: String, limit: Int) throws -> PullResponse
-    /// `POST /v1/changes` with an encoded ``PushRequest``.
-    func push(_ body: [UInt8]) throws -> PushResponse
+    /// Turns an encoded ``PushRequest`` into the body `push` sends (the HTTP transport gzips it).
+    /// The sync engine calls it on another thread, ahead of time, while the previous batch is in
+    /// flight: it must not touch the connection. The default sends the bytes as they are.
+    var preparePush: @Sendable ([UInt8]) throws -> PreparedPush { get }
+    /// `POST /v1/changes` with a body made by ``preparePush``.
+    func push(_ body: PreparedPush) throws -> PushResponse
+}
+
+extension SyncTransport {
+    public var preparePush: @Sendable ([UInt8]) throws -> PreparedPush { { PreparedPush(bytes: $0) } }
+
+    /// `POST /v1/changes` with an encoded ``PushRequest``, prepared on the spot.
+    public func push(_ body: [UInt8]) throws -> PushResponse {
+        try push(try preparePush(body))
+    }
+}
+
+/// A push request body as the transport sends it.
+public struct PreparedPush: Sendable {
+    /// The body, encoded as `contentEncoding` says.
+    public var bytes: [UInt8]
+    /// The HTTP content coding of `bytes` (e.g. "gzip"), nil for the JSON itself.
+    public var contentEncoding: String?
+
+    public init(bytes: [UInt8], contentEncoding: String? = nil) {
+        self.bytes = bytes
+        self.contentEncoding = contentEncoding
+    }
 }
 
 /// The peer as a session describes it.
@@ -75,7 +101,10 @@ public struct LoopbackTransport: SyncTransport {
         try PullResponse(bytes: try service.pull(since: cursor, limit: String(limit), principal: principal, requester: caller))
     }
 
-    public func push(_ body: [UInt8]) throws -> PushResponse {
-        try service.push(body: body, principal: principal)
+    public func push(_ body: PreparedPush) throws -> PushResponse {
+        guard body.contentEncoding == nil else {
+            throw SyncError(.badRequest, "a loopback push carries the JSON itself, not \(body.contentEncoding!)")
+        }
+        return try service.push(body: body.bytes, principal: principal)
     }
 }

@@ -176,7 +176,7 @@ import Testing
         func session() throws -> PeerSession { try tick(); return try inner.session() }
         func schema() throws -> Schema { try tick(); return try inner.schema() }
         func pull(cursor: String, limit: Int) throws -> PullResponse { try tick(); return try inner.pull(cursor: cursor, limit: limit) }
-        func push(_ body: [UInt8]) throws -> PushResponse { try tick(); return try inner.push(body) }
+        func push(_ body: PreparedPush) throws -> PushResponse { try tick(); return try inner.push(body) }
     }
 
     @Test func aSyncCutAnywhereCompletesOnTheNextTryWithEverythingOnce() throws {

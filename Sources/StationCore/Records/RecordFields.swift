@@ -100,19 +100,21 @@ public struct RecordFields: Hashable, Sendable, Sequence, ExpressibleByDictionar
 
     /// Calls `body` for every field name either side holds, in name order, with both registers
     /// (empty where a side holds none): one walk over the two sorted lists.
-    static func forEachPair(_ a: RecordFields, _ b: RecordFields, _ body: (String, Register, Register) -> Void) {
+    public static func forEachPair<E: Error>(
+        _ a: RecordFields, _ b: RecordFields, _ body: (String, Register, Register) throws(E) -> Void
+    ) throws(E) {
         var i = 0
         var j = 0
         while i < a.list.count || j < b.list.count {
             let order = i == a.list.count ? 1 : j == b.list.count ? -1 : Self.order(a.list[i].name, b.list[j].name)
             if order < 0 {
-                body(a.list[i].name, a.list[i].values, [])
+                try body(a.list[i].name, a.list[i].values, [])
                 i += 1
             } else if order > 0 {
-                body(b.list[j].name, [], b.list[j].values)
+                try body(b.list[j].name, [], b.list[j].values)
                 j += 1
             } else {
-                body(a.list[i].name, a.list[i].values, b.list[j].values)
+                try body(a.list[i].name, a.list[i].values, b.list[j].values)
                 i += 1
                 j += 1
             }

@@ -211,11 +211,12 @@ extension RecordState {
     /// Checks what the collection's policies require of a state: a counter field holds integers,
     /// one running total per node.
     public func check(against collection: CollectionSchema) throws(CoreError) {
-        for (name, register) in fields where collection.policy(of: name) == .counter {
+        for name in collection.counterFields {
+            guard let register = fields[name] else { continue }
             if let wrong = register.first(where: { $0.value.intValue == nil }) {
                 throw CoreError(.invalidVersion, "record state: counter field \(name) holds \(wrong.value.typeName), not an integer")
             }
-            if Set(register.map(\.dot.node)).count != register.count {
+            if register.count > 1, Set(register.map(\.dot.node)).count != register.count {
                 throw CoreError(.invalidVersion, "record state: counter field \(name) holds two totals for one node")
             }
         }

@@ -34,7 +34,12 @@ public struct CollectionSchema: Equatable, Sendable {
     /// What a delete concurrent with an update does.
     public var deleteConflict: DeleteConflictPolicy
     /// Declared fields and their policies.
-    public var fields: [String: FieldPolicy]
+    public var fields: [String: FieldPolicy] {
+        didSet { counterFields = Self.counters(in: fields) }
+    }
+    /// The counter fields, sorted: only declared fields can be counters (the default policy is
+    /// `lww` or `manual`), and every received state is checked for them.
+    public private(set) var counterFields: [String]
 
     public init(
         name: String, description: String? = nil, defaultPolicy: FieldPolicy = .lww,
@@ -45,6 +50,11 @@ public struct CollectionSchema: Equatable, Sendable {
         self.defaultPolicy = defaultPolicy
         self.deleteConflict = deleteConflict
         self.fields = fields
+        counterFields = Self.counters(in: fields)
+    }
+
+    private static func counters(in fields: [String: FieldPolicy]) -> [String] {
+        fields.filter { $0.value == .counter }.keys.sorted()
     }
 
     /// The policy that applies to `field`.

@@ -46,8 +46,9 @@ public struct WireChange: Sendable, Equatable {
     init(_ element: ChangeBatchBody.Element, what: String) throws(WireError) {
         guard case .change(let o, let stateBytes) = element else { throw WireError("\(what) must be an object") }
         // `state` is not among the members (it is `stateBytes`), and is no unknown key anyway.
-        if let extra = o.keys.sorted().first(where: { !["collection", "id", "seq"].contains($0) }) {
-            throw WireError("\(what) has an unknown key \"\(extra)\"")
+        func isKnown(_ key: String) -> Bool { key == "collection" || key == "id" || key == "seq" }
+        if o.keys.contains(where: { !isKnown($0) }), let extra = o.keys.sorted().first(where: { !isKnown($0) }) {
+            throw WireError("\(what) has an unknown key \"\(extra)\"")  // the first in key order
         }
         guard let collection = o["collection"]?.stringValue else { throw WireError("\(what).collection must be a string") }
         guard let id = o["id"]?.stringValue else { throw WireError("\(what).id must be a string") }

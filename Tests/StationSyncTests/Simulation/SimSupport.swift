@@ -81,7 +81,7 @@ final class FaultyTransport: SyncTransport {
     func session() throws -> PeerSession { try around { try inner.session() } }
     func schema() throws -> Schema { try around { try inner.schema() } }
     func pull(cursor: String, limit: Int) throws -> PullResponse { try around { try inner.pull(cursor: cursor, limit: limit) } }
-    func push(_ body: [UInt8]) throws -> PushResponse { try around { try inner.push(body) } }
+    func push(_ body: PreparedPush) throws -> PushResponse { try around { try inner.push(body) } }
 }
 
 /// One local write accepted by some node, as the simulation saw it.

@@ -1,0 +1,71 @@
+import Foundation
+import Synchronization
+
+/// Station activity noted at a node and not yet written to `station_activity`.
+///
+/// Every push and pull notes what the station did, for the hub's dashboard. Written at once, each
+/// note was a write transaction of its own, with its own commit (an fsync) after the push's
+/// commit, and a write for every pull request, which otherwise only reads. The notes are kept here
+/// instead and written together, at most ``StationStore/activityFlushDelay`` after the first one
+/// (and before any read of the activity, and when the store closes). A node killed outright loses
+/// at most that last second of dashboard bookkeeping; records and checkpoints are not affected.
+final class ActivityNotes: Sendable {
+    /// What one station did since the last flush.
+    struct Note: Equatable {
+        var lastSeenAt: String
+        var lastPullAt: String?
+        var pulledThrough: Int64?
+        var lastPushAt: String?
+        /// Changes pushed, in all, since the last flush.
+        var pushed: Int64 = 0
+    }
+
+    private struct State {
+        var notes: [String: Note] = [:]
+        var flushScheduled = false
+    }
+
+    private let state = Mutex(State())
+
+    /// Adds a note made at `time` (`YYYY-MM-DD HH:MM:SS`, UTC). Returns true when no flush is
+    /// scheduled yet: the caller schedules one.
+    func add(station: String, pulledThrough: Int64?, pushed: Int?, at time: String) -> Bool {
+        state.withLock { s in
+            var note = s.notes[station] ?? Note(lastSeenAt: time)
+            note.lastSeenAt = time
+            if let pulledThrough {
+                note.lastPullAt = time
+                note.pulledThrough = pulledThrough
+            }
+            if let pushed {
+                note.lastPushAt = time
+                note.pushed += Int64(pushed)
+            }
+            s.notes[station] = note
+            defer { s.flushScheduled = true }
+            return !s.flushScheduled
+        }
+    }
+
+    /// Takes every pending note; the next ``add(station:pulledThrough:pushed:at:)`` schedules a
+    /// new flush.
+    func take() -> [String: Note] {
+        state.withLock { s in
+            defer {
+                s.notes = [:]
+                s.flushScheduled = false
+            }
+            return s.notes
+        }
+    }
+
+    /// The time now as SQLite's `datetime('now')` writes it.
+    static func now() -> String {
+        var seconds = time_t(Date().timeIntervalSince1970)
+        var t = tm()
+        gmtime_r(&seconds, &t)
+        return String(
+            format: "%04d-%02d-%02d %02d:%02d:%02d", Int(t.tm_year) + 1900, Int(t.tm_mon) + 1, Int(t.tm_mday), Int(t.tm_hour),
+            Int(t.tm_min), Int(t.tm_sec))
+    }
+}
