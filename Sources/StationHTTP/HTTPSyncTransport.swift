@@ -3,14 +3,18 @@ import Logging
 import StationCore
 import StationGzip
 import StationSync
+import Synchronization
 
 /// The sync protocol over HTTP through libcurl: one reused connection to the peer, gzip both
 /// ways, timeouts, and retries with exponential backoff and jitter on transient failures
 /// (network errors, timeouts, 5xx, 429). Answers that retrying cannot fix (401, 403, 400, 409,
 /// 413) become a ``SyncError`` at once, with the peer's own message.
-public final class HTTPSyncTransport: SyncTransport {
+public final class HTTPSyncTransport: SyncTransport, @unchecked Sendable {
     public let baseURL: String
-    let client: CurlHTTPClient
+    /// Two connections: a sync keeps two pushes in flight (see ``concurrentPushes``); every
+    /// other call uses the first. Each client serializes its own requests.
+    let clients: [CurlHTTPClient]
+    private let pushes = Atomic<Int>(0)
     let token: String?
     let caller: String
     let retry: RetryPolicy
@@ -31,7 +35,7 @@ public final class HTTPSyncTransport: SyncTransport {
         }
         baseURL = base
         do {
-            client = try CurlHTTPClient(options: options)
+            clients = try (0..<2).map { _ in try CurlHTTPClient(options: options) }
         } catch {
             throw SyncError(.transport, "cannot start the HTTP client: \(error)")
         }
@@ -42,9 +46,14 @@ public final class HTTPSyncTransport: SyncTransport {
     }
 
     /// New connections opened so far (1 for a whole sync when keep-alive works).
-    public var connectionsOpened: Int { client.connectionsOpened }
+    public var connectionsOpened: Int { clients.reduce(0) { $0 + $1.connectionsOpened } }
     /// Body bytes sent and received so far, as on the wire (gzipped where it was).
-    public var wireBytes: (sent: Int, received: Int) { (client.bodyBytesSent, client.bodyBytesReceived) }
+    public var wireBytes: (sent: Int, received: Int) {
+        (clients.reduce(0) { $0 + $1.bodyBytesSent }, clients.reduce(0) { $0 + $1.bodyBytesReceived })
+    }
+
+    /// Two pushes in flight: the peer decodes one while it merges the other.
+    public var concurrentPushes: Int { clients.count }
 
     public func session() throws -> PeerSession {
         try PeerSession(bytes: call("GET", "/v1/session"))
@@ -86,7 +95,9 @@ public final class HTTPSyncTransport: SyncTransport {
     }
 
     public func push(_ body: PreparedPush) throws -> PushResponse {
-        let bytes = try call("POST", "/v1/changes", body: body.bytes, contentEncoding: body.contentEncoding)
+        // Taken in turn, so two pushes in flight go over two connections.
+        let client = clients[pushes.add(1, ordering: .relaxed).oldValue % clients.count]
+        let bytes = try call("POST", "/v1/changes", body: body.bytes, contentEncoding: body.contentEncoding, client: client)
         do {
             return try PushResponse(bytes: bytes)
         } catch {
@@ -96,7 +107,10 @@ public final class HTTPSyncTransport: SyncTransport {
 
     /// One request, retried while failures are transient. Returns the body of a 200 answer.
     /// `body` is sent as it is, with `contentEncoding` when given.
-    func call(_ method: String, _ path: String, body: [UInt8]? = nil, contentEncoding: String? = nil) throws -> [UInt8] {
+    func call(
+        _ method: String, _ path: String, body: [UInt8]? = nil, contentEncoding: String? = nil, client: CurlHTTPClient? = nil
+    ) throws -> [UInt8] {
+        let client = client ?? clients[0]
         var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("X-StationSync-Node", caller)]
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
         if body != nil { headers.append(("Content-Type", "application/json")) }

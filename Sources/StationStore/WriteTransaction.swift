@@ -131,17 +131,27 @@ public final class WriteTransaction {
     ///
     /// The stored change remembers `peer` as its source only when the stored state is exactly the
     /// one received (created or applied), so it is not echoed back; a join is new to the peer.
+    ///
+    /// Like local writes, merges come in runs: after one that created its record (an initial
+    /// sync), the next is first tried as new, which saves the read that would find nothing; when
+    /// the record is there after all, the INSERT writes nothing and the merge goes the usual way.
     @discardableResult
     public func merge(_ collection: String, _ id: String, _ incoming: RecordState, from peer: String?) throws -> MergeResult {
         let c = try store.schema.collection(collection)
         try Names.checkRecordID(id, collection: collection)
         try incoming.check(against: c)
         hlc.observe(incoming.latestTime, physical: store.physicalClock())
+        let known = lastRecord.map { $0.collection == c.name && $0.id == id } ?? false
+        if lastWriteCreated, !known, !incoming.isEmpty, try save(incoming, collection: c, id: id, source: peer, isNew: true) {
+            return .created
+        }
         guard var state = try load(collection, id) else {
             guard !incoming.isEmpty else { return .unchanged }
             try save(incoming, collection: c, id: id, source: peer, isNew: true)
+            lastWriteCreated = true
             return .created
         }
+        lastWriteCreated = false
         switch state.merge(incoming) {
         case .unchanged:
             return .unchanged

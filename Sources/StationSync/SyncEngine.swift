@@ -136,98 +136,6 @@ public struct SyncEngine {
         return summary
     }
 
-    /// One batch of local changes ready to push: read and encoded, possibly ahead of time.
-    private struct OutgoingBatch: Sendable {
-        /// The push request, encoded and prepared for the transport (compressed), or nil when
-        /// nothing in the batch may be sent.
-        var body: PreparedPush?
-        var count: Int
-        var notSent: Int
-        /// Changes read, sent or not (for progress).
-        var read: Int
-        var nextSince: Int64
-        var hasMore: Bool
-    }
-
-    /// Reads the local changes after `cursor` that the peer may receive, encodes them and
-    /// prepares the body with `prepare` (the transport's ``SyncTransport/preparePush``).
-    private static func outgoing(
-        _ storage: any SyncStorage, after cursor: Int64, limit: Int, peer: String, sendable: Set<String>,
-        prepare: @Sendable ([UInt8]) throws -> PreparedPush
-    ) throws -> OutgoingBatch {
-        let batch = try storage.changes(since: cursor, limit: limit, excludingSource: peer, collections: nil)
-        var changes: [(collection: String, id: String, seq: Int64, stateText: String)] = []
-        changes.reserveCapacity(batch.changes.count)
-        for change in batch.changes where sendable.contains(change.collection) {
-            changes.append((change.collection, change.id, change.seq, change.stateText))
-        }
-        return OutgoingBatch(
-            body: changes.isEmpty ? nil : try prepare(PushRequest.encode(node: storage.node.rawValue, changes: changes)),
-            count: changes.count, notSent: batch.changes.count - changes.count, read: batch.changes.count,
-            nextSince: batch.nextSince, hasMore: batch.hasMore)
-    }
-
-    /// Pushes batches until none is left. While the peer handles one batch, the next is read,
-    /// encoded and compressed on another thread, and the checkpoint of the last acknowledged one
-    /// is saved on a third; the checkpoint moves only after the peer has acknowledged, and the
-    /// push ends (or fails) only once the last acknowledged checkpoint is saved.
-    private func push(from start: Int64, to peer: String, session: PeerSession, peerCollections: Set<String>, summary: inout SyncSummary) throws {
-        let sendable = peerCollections.filter { session.write.allows($0) }
-        let last = try storage.lastSequence()
-        let (storage, limit, prepare) = (self.storage, batchSize, transport.preparePush)
-        var cursor = start
-        var done = 0
-        // One checkpoint save at a time, in order.
-        var saving: BackgroundWork<Void>?
-        func finishSaving() throws {
-            let work = saving
-            saving = nil
-            try work?.wait()
-        }
-        var batch = try Self.outgoing(storage, after: cursor, limit: limit, peer: peer, sendable: sendable, prepare: prepare)
-        while true {
-            let after = batch.nextSince
-            let following = batch.hasMore
-                ? BackgroundWork { try Self.outgoing(storage, after: after, limit: limit, peer: peer, sendable: sendable, prepare: prepare) } : nil
-            do {
-                if let body = batch.body {
-                    let response = try transport.push(body)
-                    guard response.results.count == batch.count else {
-                        throw SyncError(.protocolError, "\(peer) answered \(response.results.count) results for \(batch.count) changes")
-                    }
-                    summary.pushed += batch.count
-                }
-                summary.notSent += batch.notSent
-                if batch.nextSince > cursor {
-                    try finishSaving()
-                    let acknowledged = batch.nextSince
-                    saving = BackgroundWork { try storage.setPushed(acknowledged, peer: peer) }
-                    cursor = acknowledged
-                }
-            } catch {
-                // No work outlives the sync, and what the peer acknowledged stays acknowledged.
-                _ = try? following?.wait()
-                _ = try? finishSaving()
-                throw error
-            }
-            done += batch.read
-            progress?(SyncProgress(phase: .push, done: done, total: Int(max(0, last - start))))
-            guard let following else { break }
-            do {
-                batch = try following.wait()
-            } catch {
-                _ = try? finishSaving()
-                throw error
-            }
-        }
-        try finishSaving()
-        if summary.notSent > 0 {
-            logger.warning(
-                "local changes not sent: collections the peer lacks or this token may not write",
-                metadata: ["peer": "\(peer)", "changes": "\(summary.notSent)"])
-        }
-    }
-
     /// Pulls batches until the peer has no more. Each batch is merged, with its cursor, on another
     /// thread while the next one is requested and decoded; a failed request waits for the merge in
     /// progress to finish, so everything received before it is kept.
@@ -269,7 +177,7 @@ public struct SyncEngine {
                 // Batches are merged in order: the previous one first.
                 try finishMerge()
                 let (storage, next) = (self.storage, response.next)
-                merging = BackgroundWork { [incoming] in try storage.apply(incoming, from: peer, cursor: next) { _, _ in } }
+                merging = BackgroundWork { [incoming] in try storage.apply(incoming, from: peer, cursor: next, check: nil) }
                 summary.pulled += incoming.count
                 cursor = response.next
                 if !response.more { break }

@@ -148,10 +148,13 @@ public struct SyncService: Sendable {
         let origin = principal.relay ? nil : (principal.station ?? request.node)
         let results: [MergeResult]
         do {
-            results = try storage.apply(incoming, from: request.node, cursor: nil) { change, local in
-                guard let origin else { return }
-                try OriginCheck.verify(change.state, local: local, caller: NodeID(unchecked: origin), collection: change.collection, id: change.id)
-            }
+            results = try storage.apply(
+                incoming, from: request.node, cursor: nil,
+                check: origin.map { origin in
+                    { change, local in
+                        try OriginCheck.verify(change.state, local: local, caller: NodeID(unchecked: origin), collection: change.collection, id: change.id)
+                    }
+                })
         } catch let error as SyncError {
             throw error
         } catch let error as CoreError {

@@ -15,12 +15,13 @@ public protocol SyncStorage: Sendable {
     func lastSequence() throws -> Int64
     /// Changes after `since` in sequence order (see ``StationStore/changes(since:limit:excludingSource:collections:)``).
     func changes(since: Int64, limit: Int, excludingSource: String?, collections: Set<String>?) throws -> ChangeBatch
-    /// Merges incoming states from `peer` in one transaction. `check` runs inside it, before each
-    /// merge, with the state stored so far; if it or any merge throws, nothing changes. When
-    /// `cursor` is given it is stored as the pulled checkpoint for `peer` in the same transaction.
+    /// Merges incoming states from `peer` in one transaction. `check`, when given, runs inside it,
+    /// before each merge, with the state stored so far; if it or any merge throws, nothing
+    /// changes. When `cursor` is given it is stored as the pulled checkpoint for `peer` in the
+    /// same transaction.
     func apply(
         _ changes: [IncomingChange], from peer: String, cursor: String?,
-        check: @escaping (IncomingChange, RecordState?) throws -> Void
+        check: ((IncomingChange, RecordState?) throws -> Void)?
     ) throws -> [MergeResult]
 
     /// Sync progress with `peer`.
@@ -57,14 +58,14 @@ public struct IncomingChange: Sendable, Equatable {
 extension StationStore: SyncStorage {
     public func apply(
         _ changes: [IncomingChange], from peer: String, cursor: String?,
-        check: @escaping (IncomingChange, RecordState?) throws -> Void
+        check: ((IncomingChange, RecordState?) throws -> Void)?
     ) throws -> [MergeResult] {
         // Grouped: concurrent pushes at a hub share one commit.
         try writeGrouped { tx in
             var results: [MergeResult] = []
             results.reserveCapacity(changes.count)
             for change in changes {
-                try check(change, try tx.state(change.collection, change.id))
+                if let check { try check(change, try tx.state(change.collection, change.id)) }
                 results.append(try tx.merge(change.collection, change.id, change.state, from: peer))
             }
             if let cursor { try tx.setPulledCursor(cursor, peer: peer) }

@@ -17,9 +17,14 @@ public protocol SyncTransport {
     var preparePush: @Sendable ([UInt8]) throws -> PreparedPush { get }
     /// `POST /v1/changes` with a body made by ``preparePush``.
     func push(_ body: PreparedPush) throws -> PushResponse
+    /// How many pushes the sync engine may have in flight at once, each calling ``push(_:)``
+    /// from a thread of its own. The default, 1, calls it from one thread at a time.
+    var concurrentPushes: Int { get }
 }
 
 extension SyncTransport {
+    public var concurrentPushes: Int { 1 }
+
     public var preparePush: @Sendable ([UInt8]) throws -> PreparedPush { { PreparedPush(bytes: $0) } }
 
     /// `POST /v1/changes` with an encoded ``PushRequest``, prepared on the spot.

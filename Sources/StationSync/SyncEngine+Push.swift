@@ -1,0 +1,132 @@
+import StationCore
+
+extension SyncEngine {
+    /// One batch of local changes ready to push: read, encoded and prepared for the transport,
+    /// possibly ahead of time.
+    struct OutgoingBatch: Sendable {
+        /// The push request, encoded and prepared for the transport (compressed), or nil when
+        /// nothing in the batch may be sent.
+        var body: PreparedPush?
+        var count: Int
+        var notSent: Int
+        /// Changes read, sent or not (for progress).
+        var read: Int
+        var nextSince: Int64
+        var hasMore: Bool
+    }
+
+    /// Reads the local changes after `cursor` that the peer may receive, encodes them and
+    /// prepares the body with `prepare` (the transport's ``SyncTransport/preparePush``).
+    static func outgoing(
+        _ storage: any SyncStorage, after cursor: Int64, limit: Int, peer: String, sendable: Set<String>,
+        prepare: @Sendable ([UInt8]) throws -> PreparedPush
+    ) throws -> OutgoingBatch {
+        let batch = try storage.changes(since: cursor, limit: limit, excludingSource: peer, collections: nil)
+        var changes: [(collection: String, id: String, seq: Int64, stateText: String)] = []
+        changes.reserveCapacity(batch.changes.count)
+        for change in batch.changes where sendable.contains(change.collection) {
+            changes.append((change.collection, change.id, change.seq, change.stateText))
+        }
+        return OutgoingBatch(
+            body: changes.isEmpty ? nil : try prepare(PushRequest.encode(node: storage.node.rawValue, changes: changes)),
+            count: changes.count, notSent: batch.changes.count - changes.count, read: batch.changes.count,
+            nextSince: batch.nextSince, hasMore: batch.hasMore)
+    }
+
+    /// Pushes batches until none is left, keeping the peer and this node busy at the same time:
+    /// - the next batch is read, encoded and compressed on another thread while the current one
+    ///   is in flight;
+    /// - up to ``SyncTransport/concurrentPushes`` batches are in flight at once (the HTTP
+    ///   transport: 2, so the hub decodes one while it merges the other);
+    /// - the checkpoint is saved on another thread, in order, and moves only past batches the
+    ///   peer has acknowledged, all earlier ones included. The push ends (or fails) only once the
+    ///   last acknowledged checkpoint is saved.
+    ///
+    /// Batches in flight together may be merged by the peer in either order: merging is
+    /// commutative, so the result is the same.
+    func push(from start: Int64, to peer: String, session: PeerSession, peerCollections: Set<String>, summary: inout SyncSummary) throws {
+        let sendable = peerCollections.filter { session.write.allows($0) }
+        let last = try storage.lastSequence()
+        let (storage, limit, prepare) = (self.storage, batchSize, transport.preparePush)
+        let window = max(1, transport.concurrentPushes)
+        let pusher = ConcurrentPusher(transport)
+        var cursor = start
+        var done = 0
+
+        /// Batches sent and not yet acknowledged, oldest first.
+        var inFlight: [(batch: OutgoingBatch, response: BackgroundWork<PushResponse>)] = []
+        var saving: BackgroundWork<Void>?  // one checkpoint save at a time, in order
+        func finishSaving() throws {
+            let work = saving
+            saving = nil
+            try work?.wait()
+        }
+        /// Waits for the oldest batch in flight and moves the checkpoint past it.
+        func acknowledge(_ batch: OutgoingBatch, _ response: PushResponse?) throws {
+            if let response {
+                guard response.results.count == batch.count else {
+                    throw SyncError(.protocolError, "\(peer) answered \(response.results.count) results for \(batch.count) changes")
+                }
+                summary.pushed += batch.count
+            }
+            summary.notSent += batch.notSent
+            if batch.nextSince > cursor {
+                try finishSaving()
+                let acknowledged = batch.nextSince
+                saving = BackgroundWork { try storage.setPushed(acknowledged, peer: peer) }
+                cursor = acknowledged
+            }
+            done += batch.read
+            progress?(SyncProgress(phase: .push, done: done, total: Int(max(0, last - start))))
+        }
+        func acknowledgeOldest() throws {
+            let (batch, work) = inFlight.removeFirst()
+            try acknowledge(batch, try work.wait())
+        }
+
+        var following: BackgroundWork<OutgoingBatch>?
+        do {
+            var batch = try Self.outgoing(storage, after: cursor, limit: limit, peer: peer, sendable: sendable, prepare: prepare)
+            while true {
+                let after = batch.nextSince
+                following = batch.hasMore
+                    ? BackgroundWork { try Self.outgoing(storage, after: after, limit: limit, peer: peer, sendable: sendable, prepare: prepare) }
+                    : nil
+                if let body = batch.body, window > 1 {
+                    inFlight.append((batch, BackgroundWork { try pusher.push(body) }))
+                    if inFlight.count >= window { try acknowledgeOldest() }
+                } else {
+                    // One at a time (or nothing to send): on this thread, after the earlier ones.
+                    while !inFlight.isEmpty { try acknowledgeOldest() }
+                    try acknowledge(batch, try batch.body.map { try transport.push($0) })
+                }
+                guard let next = following else { break }
+                following = nil
+                batch = try next.wait()
+            }
+            while !inFlight.isEmpty { try acknowledgeOldest() }
+            try finishSaving()
+        } catch {
+            // No work outlives the sync, and what the peer acknowledged stays acknowledged (up to
+            // the first batch that failed).
+            _ = try? following?.wait()
+            for (_, work) in inFlight { _ = try? work.wait() }
+            _ = try? finishSaving()
+            throw error
+        }
+        if summary.notSent > 0 {
+            logger.warning(
+                "local changes not sent: collections the peer lacks or this token may not write",
+                metadata: ["peer": "\(peer)", "changes": "\(summary.notSent)"])
+        }
+    }
+}
+
+/// The transport, handed to the threads that push concurrently. Only built into a background push
+/// when the transport declares ``SyncTransport/concurrentPushes`` above 1, that is, that its
+/// `push` may be called from several threads at once.
+private struct ConcurrentPusher: @unchecked Sendable {
+    let transport: any SyncTransport
+    init(_ transport: any SyncTransport) { self.transport = transport }
+    func push(_ body: PreparedPush) throws -> PushResponse { try transport.push(body) }
+}
