@@ -31,6 +31,10 @@ import Testing
         #"{"fields":{"x":[["a",1,5,3],]}}"#,  // trailing comma
         #"{"fields":"#,  // truncated
         String(repeating: "[", count: 62) + String(repeating: "]", count: 62),  // too deep in the body
+        // Canonical, so read in place: a value nested 4 + 59 levels deep is fine in a state on
+        // its own but too deep at depth 3 of the body.
+        #"{"clock":{"a":1},"exists":[["a",1,5,true]],"fields":{"x":[["a",1,5,"# + String(repeating: "[", count: 59)
+            + String(repeating: "]", count: 59) + "]]}}",
     ])
     func refusesBadStatesWithTheParsersError(state: String) {
         func parseError(_ bytes: [UInt8]) -> String {
@@ -54,5 +58,15 @@ import Testing
         #expect(throws: WireError("changes[0].state must be a record state object")) {
             try PushRequest(bytes: body("[1]"), maxChanges: 10)
         }
+    }
+}
+
+extension ChangeBatchBodyTests {
+    /// The state that is too deep inside a body is a valid state on its own (so the test above
+    /// shows the in-place reader counting the body's nesting).
+    @Test func theDeepCanonicalStateIsValidOnItsOwn() throws {
+        let value = String(repeating: "[", count: 59) + String(repeating: "]", count: 59)
+        let text = #"{"clock":{"a":1},"exists":[["a",1,5,true]],"fields":{"x":[["a",1,5,"# + value + "]]}}"
+        #expect(try RecordState(jsonBytes: Array(text.utf8)).canonicalText == text)
     }
 }

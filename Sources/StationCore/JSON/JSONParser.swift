@@ -85,6 +85,17 @@ public struct JSONParser {
     /// The offset of the next byte to read.
     var offset: Int { index }
 
+    /// Lets `read` read the value at the current position its own way: it gets the input, the
+    /// position and the current nesting depth, and returns nil to decline (the position must then
+    /// be left as it was) or a result, with the position moved past the value. The caller is
+    /// responsible for `read` accepting only what ``skipValue()`` would.
+    mutating func readValue<T>(with read: (UnsafeBufferPointer<UInt8>, inout Int, Int) -> T?) -> T? {
+        var position = index
+        guard let value = read(bytes, &position, depth) else { return nil }
+        index = position
+        return value
+    }
+
     /// The next byte, or nil at the end of the input.
     var nextByte: UInt8? { index < bytes.count ? bytes[index] : nil }
 

@@ -16,7 +16,19 @@ extension RecordState {
     /// decoder then decides).
     static func decodeCanonical(_ bytes: UnsafeBufferPointer<UInt8>) -> RecordState? {
         var reader = CanonicalStateReader(bytes: bytes)
-        return reader.readState()
+        guard let state = reader.readState(), reader.index == bytes.count else { return nil }
+        return state
+    }
+
+    /// The state that starts at `index` in `buffer`, a part of a larger document (a change in a
+    /// sync message), if it is a valid state in canonical form; `index` then moves past it. Nil,
+    /// with `index` unchanged, for anything else. `depth` is how deeply the state is nested in the
+    /// document, so that the nesting limit counts as when the whole document is parsed.
+    static func decodeCanonical(in buffer: UnsafeBufferPointer<UInt8>, at index: inout Int, depth: Int) -> RecordState? {
+        var reader = CanonicalStateReader(bytes: buffer, index: index, depth: depth)
+        guard let state = reader.readState() else { return nil }
+        index = reader.index
+        return state
     }
 }
 
@@ -24,13 +36,19 @@ extension RecordState {
 /// that is not what the canonical form, validated, has there.
 private struct CanonicalStateReader {
     let bytes: UnsafeBufferPointer<UInt8>
-    var index = 0
+    var index: Int
+    /// How deeply the state is nested in the document being read (0: the state is the document).
+    let depth: Int
     /// The clock's node names (ranges of `bytes`), in order: a dot's node is looked up here, which
     /// checks that the clock covers it and reuses the clock's `NodeID`.
     var clockNames: [Range<Int>] = []
     var clockEntries: [VectorClock.Entry] = []
 
-    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    init(bytes: UnsafeBufferPointer<UInt8>, index: Int = 0, depth: Int = 0) {
+        self.bytes = bytes
+        self.index = index
+        self.depth = depth
+    }
 
     /// `{"clock":{…},"exists":[…],"fields":{…}}`, with `,"resolved":[…]` before the last brace
     /// when the state has a resolution history.
@@ -48,7 +66,7 @@ private struct CanonicalStateReader {
             else { return nil }
             resolutions = decoded
         }
-        guard skip("}"), index == bytes.count else { return nil }
+        guard skip("}") else { return nil }
         return RecordState(clock: clock, existence: existence, fields: RecordFields(sorted: fields), resolutions: resolutions)
     }
 
@@ -175,7 +193,7 @@ private struct CanonicalStateReader {
 
     /// Any JSON value, by the general parser, nested `depth` levels deep in the state.
     mutating func readJSONValue(depth: Int) -> JSONValue? {
-        try? JSONParser.parseValue(in: bytes, at: &index, depth: depth)
+        try? JSONParser.parseValue(in: bytes, at: &index, depth: self.depth + depth)
     }
 
     // MARK: - Names

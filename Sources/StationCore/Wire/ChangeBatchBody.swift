@@ -5,18 +5,19 @@
 // building a `JSONValue` tree for them first cost more than the merge itself. So the body is read
 // with the general parser's own object and array readers (the same syntax checks, nesting limit
 // and error messages as `JSONParser.parse`), except that each change's `state` is only skipped
-// over (still fully checked, by `JSONParser.skipValue`) and kept as its bytes. The receiver then
-// decodes those bytes with `RecordState(jsonBytes:collection:)`: directly when they are in
-// canonical form, which senders always use, else by the general path, with the same errors as
-// decoding a parsed tree.
+// over (still fully checked, by `JSONParser.skipValue`) and kept as its bytes. A state in
+// canonical form, which senders always use, is decoded right there by the canonical reader instead
+// (which accepts only what the skip would); any other is decoded later from its bytes by the
+// general path, with the same errors as decoding a parsed tree.
 
 /// A change-batch body read with every change's state left as bytes: the body's top-level
 /// members, and the changes with their other members parsed.
 struct ChangeBatchBody {
     /// One element of the body's `changes` array.
     enum Element {
-        /// An object: its members except `state`, and the bytes of `state` if present.
-        case change(members: [String: JSONValue], state: ArraySlice<UInt8>?)
+        /// An object: its members except `state`, the bytes of `state` if present, and the state
+        /// decoded if it was in canonical form (not yet checked against a schema).
+        case change(members: [String: JSONValue], state: ArraySlice<UInt8>?, decoded: RecordState?)
         /// Anything else, parsed (only to be refused by its reader).
         case other(JSONValue)
     }
@@ -61,15 +62,19 @@ struct ChangeBatchBody {
             }
             var members: [String: JSONValue] = [:]
             var state: ArraySlice<UInt8>?
+            var decoded: RecordState?
             try parser.readObject { key, parser throws(JSONParseError) in
                 guard key == "state" else { return members.updateValue(try parser.parseValue(), forKey: key) == nil }
                 let start = parser.offset
-                try parser.skipValue()
+                // A canonical state (what senders send) is decoded where it lies, in one pass;
+                // anything else is skipped, with every check, and decoded later from its bytes.
+                decoded = parser.readValue { buffer, index, depth in RecordState.decodeCanonical(in: buffer, at: &index, depth: depth) }
+                if decoded == nil { try parser.skipValue() }
                 let isNew = state == nil
                 state = bytes[start..<parser.offset]
                 return isNew
             }
-            elements.append(.change(members: members, state: state))
+            elements.append(.change(members: members, state: state, decoded: decoded))
         }
         return elements
     }

@@ -8,7 +8,12 @@ public struct WireChange: Sendable, Equatable {
     public var seq: Int64?
     /// The record state's JSON text exactly as the message carries it (checked to be a JSON
     /// object), validated against the receiver's schema when applied: see ``decodeState(collection:)``.
-    public var stateBytes: ArraySlice<UInt8>
+    public var stateBytes: ArraySlice<UInt8> {
+        didSet { decoded = nil }
+    }
+    /// The state, when it was decoded as the message was read (see `ChangeBatchBody`); not yet
+    /// checked against a schema.
+    private var decoded: RecordState?
 
     public init(collection: String, id: String, seq: Int64? = nil, stateBytes: ArraySlice<UInt8>) {
         self.collection = collection
@@ -17,13 +22,22 @@ public struct WireChange: Sendable, Equatable {
         self.stateBytes = stateBytes
     }
 
+    /// Equal when they carry the same change, however far it was decoded.
+    public static func == (a: WireChange, b: WireChange) -> Bool {
+        a.collection == b.collection && a.id == b.id && a.seq == b.seq && a.stateBytes == b.stateBytes
+    }
+
     /// The record state, decoded and validated as an incoming version of a record in `collection`.
     ///
     /// Straight from the bytes when they are in canonical form (what senders send); otherwise by
     /// the general JSON path, with the same result and the same errors as decoding the state's
     /// parsed JSON value with ``RecordState/init(json:collection:)``.
     public func decodeState(collection: CollectionSchema) throws(CoreError) -> RecordState {
-        try RecordState(jsonBytes: stateBytes, collection: collection)
+        if let decoded {
+            try decoded.check(against: collection)
+            return decoded
+        }
+        return try RecordState(jsonBytes: stateBytes, collection: collection)
     }
 
     /// Appends `{"collection":…,"id":…,"seq":…,"state":STATE}` with the state's canonical text
@@ -44,7 +58,7 @@ public struct WireChange: Sendable, Equatable {
 
     /// Reads one element of a message's `changes`; `what` names it in errors (e.g. "changes[3]").
     init(_ element: ChangeBatchBody.Element, what: String) throws(WireError) {
-        guard case .change(let o, let stateBytes) = element else { throw WireError("\(what) must be an object") }
+        guard case .change(let o, let stateBytes, let decoded) = element else { throw WireError("\(what) must be an object") }
         // `state` is not among the members (it is `stateBytes`), and is no unknown key anyway.
         func isKnown(_ key: String) -> Bool { key == "collection" || key == "id" || key == "seq" }
         if o.keys.contains(where: { !isKnown($0) }), let extra = o.keys.sorted().first(where: { !isKnown($0) }) {
@@ -67,6 +81,7 @@ public struct WireChange: Sendable, Equatable {
             throw WireError("\(what).state must be a record state object")
         }
         self.init(collection: collection, id: id, seq: seq, stateBytes: stateBytes)
+        self.decoded = decoded
     }
 }
 
