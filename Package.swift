@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(
             name: "StationServerTests",
             dependencies: [
-                "StationServer", "StationSync", "StationStore", "StationSeeds",
+                "StationServer", "StationSync", "StationStore", "StationSeeds", "StationGzip",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
         .testTarget(name: "EndToEndTests", dependencies: ["StationCore"]),

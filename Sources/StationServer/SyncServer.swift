@@ -29,6 +29,7 @@ public enum SyncServer {
     /// operator's dashboard.
     public static func router(service: SyncService, hub: (any HubStorage)? = nil, limits: Limits = Limits(), logger: Logger) -> Router<BasicRequestContext> {
         let router = Router()
+        let readAhead = PullReadAhead()
         router.add(middleware: ErrorMiddleware(logger: logger))
         if let hub {
             ConflictRoutes.add(to: router, service: service, storage: hub, limits: limits)
@@ -51,8 +52,25 @@ public enum SyncServer {
             let since = query["since"].map(String.init)
             let limit = query["limit"].map(String.init)
             let requester = request.headers[nodeHeader]
-            let body = try await offloaded { try service.pull(since: since, limit: limit, principal: principal, requester: requester) }
-            return response(body, request: request, limits: limits)
+            let key = PullReadAhead.Key(
+                authorization: request.headers[.authorization], requester: requester, since: since ?? "", limit: limit,
+                gzip: acceptsGzip(request))
+            // Compressed off the event loop, like every page read ahead (see `PullReadAhead`).
+            @Sendable func prepare(since: String?) throws(SyncError) -> PullReadAhead.Prepared {
+                let page = try service.readPage(since: since, limit: limit, principal: principal, requester: requester)
+                return PullReadAhead.Prepared(page: page, body: encode(page.body, gzip: key.gzip, limits: limits))
+            }
+            var prepared = await readAhead.take(key)
+            logger.debug("pull", metadata: ["since": "\(key.since)", "readAhead": "\(prepared != nil)"])
+            if prepared == nil { prepared = try await offloaded { try prepare(since: since) } }
+            let page = prepared!
+            service.notePulled(page.page, principal: principal, requester: requester)
+            if page.page.more {
+                var next = key
+                next.since = page.page.next
+                readAhead.start(next) { try? prepare(since: page.page.next) }
+            }
+            return response(page.body)
         }
         router.post("/v1/changes") { request, _ in
             let principal = try service.authenticate(authorization: request.headers[.authorization])
@@ -155,19 +173,39 @@ public enum SyncServer {
         return response(out, request: request, limits: limits)
     }
 
-    /// A JSON response, gzipped when the client accepts it and it is worth it.
-    static func response(_ body: [UInt8], status: HTTPResponse.Status = .ok, request: Request, limits: Limits) -> Response {
+    /// A response body as sent: gzipped or not.
+    struct EncodedBody: Sendable {
+        var bytes: [UInt8]
+        var gzipped: Bool
+    }
+
+    /// Whether the client accepts gzip-encoded responses.
+    static func acceptsGzip(_ request: Request) -> Bool {
+        request.headers[.acceptEncoding]?.lowercased().contains("gzip") ?? false
+    }
+
+    /// `body` gzipped when `gzip` (the client accepts it) and it is worth it.
+    static func encode(_ body: [UInt8], gzip: Bool, limits: Limits) -> EncodedBody {
+        if gzip, body.count >= limits.compressAbove, let compressed = try? Gzip.compress(body) {
+            return EncodedBody(bytes: compressed, gzipped: true)
+        }
+        return EncodedBody(bytes: body, gzipped: false)
+    }
+
+    /// A JSON response with an encoded body.
+    static func response(_ body: EncodedBody, status: HTTPResponse.Status = .ok) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
-        var bytes = body
-        if bytes.count >= limits.compressAbove, let accept = request.headers[.acceptEncoding], accept.lowercased().contains("gzip"),
-            let compressed = try? Gzip.compress(bytes)
-        {
-            bytes = compressed
+        if body.gzipped {
             headers[.contentEncoding] = "gzip"
             headers[.vary] = "Accept-Encoding"
         }
-        headers[.contentLength] = String(bytes.count)
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        headers[.contentLength] = String(body.bytes.count)
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.bytes)))
+    }
+
+    /// A JSON response, gzipped when the client accepts it and it is worth it.
+    static func response(_ body: [UInt8], status: HTTPResponse.Status = .ok, request: Request, limits: Limits) -> Response {
+        response(encode(body, gzip: acceptsGzip(request), limits: limits), status: status)
     }
 
     /// Runs blocking storage work on a dispatch queue, off the server's event loops and the

@@ -36,7 +36,8 @@ extension StationStore {
     public func flushActivity() throws {
         let notes = activityNotes.take()
         guard !notes.isEmpty else { return }
-        try writeGrouped { tx in
+        // Dashboard bookkeeping: a power cut may take the last second of it.
+        try writeGrouped(durable: false) { tx in
             let db = tx.db
             for (station, note) in notes.sorted(by: { $0.key < $1.key }) {
                 try db.execute(

@@ -32,7 +32,8 @@ extension StationStore {
 
     /// Records that local changes up to `seq` have reached `peer`.
     public func setPushed(_ seq: Int64, peer: String) throws {
-        try immediateTransaction { db in
+        // Not durable: a checkpoint lost to a power cut only means pushing those batches again.
+        try immediateTransaction(durable: false) { db in
             try db.execute(
                 sql: """
                     INSERT INTO checkpoint (peer, pushed, updatedAt) VALUES (?, ?, datetime('now'))

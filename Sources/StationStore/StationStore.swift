@@ -101,6 +101,11 @@ public final class StationStore: Sendable {
                 }
             }
             try StationStore.migrator.migrate(pool)
+            // GRDB opens WAL databases with `synchronous = NORMAL`: a commit would then not wait
+            // for the disk, and a power cut could take writes already confirmed (a clerk's
+            // record, a push the hub acknowledged and the station will not send again). Commits
+            // here are durable unless a transaction says otherwise (see `immediateTransaction`).
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             let (node, schema, databaseID) = try pool.read { db -> (NodeID, Schema, String) in
                 let node = NodeID(unchecked: try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node'") ?? "")
                 var collections: [String: CollectionSchema] = [:]
@@ -151,15 +156,27 @@ public final class StationStore: Sendable {
     }
 
     /// Runs `body` in one IMMEDIATE write transaction, mapping errors.
-    func immediateTransaction<T>(_ body: (Database) throws -> T) throws -> T {
+    ///
+    /// A `durable` transaction's commit waits until the disk has it (`synchronous = FULL`: the
+    /// WAL is synced). One that is not (`NORMAL`) commits as soon as the WAL is written: after a
+    /// crash of the process it is there all the same, and after a power cut it may be missing,
+    /// but the database is consistent either way, and the next durable commit syncs it too. Only
+    /// for what can be had again: a batch pulled from a peer (lost together with its cursor, and
+    /// pulled again), a push checkpoint (the batches after it pushed again).
+    func immediateTransaction<T>(durable: Bool = true, _ body: (Database) throws -> T) throws -> T {
         do {
             return try pool.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
+                if !durable { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+                let outcome = Result {
+                    var result: T?
+                    try db.inTransaction(.immediate) {
+                        result = try body(db)
+                        return .commit
+                    }
+                    return result!
                 }
-                return result!
+                if !durable { try db.execute(sql: "PRAGMA synchronous = FULL") }
+                return try outcome.get()
             }
         } catch {
             throw StationStore.wrap(error, path: path)

@@ -228,13 +228,17 @@ extension StationStore {
     /// arrive at the same time (group commit, see `GroupCommit`); `body` runs in a savepoint of its
     /// own, so if it throws only its own writes are undone. For the hub, where many stations push
     /// at once and a commit per push would queue them all behind one fsync each.
-    public func writeGrouped<T>(_ body: @escaping (WriteTransaction) throws -> T) throws -> T {
-        try groupCommit.write(in: self, body)
+    ///
+    /// With `durable` false the commit need not wait for the disk (see `immediateTransaction`),
+    /// unless another writer of the same group needs it to.
+    public func writeGrouped<T>(durable: Bool = true, _ body: @escaping (WriteTransaction) throws -> T) throws -> T {
+        try groupCommit.write(in: self, durable: durable, body)
     }
 
     /// Runs `body` in one IMMEDIATE transaction: all its writes commit together, or none do.
-    public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
-        try immediateTransaction { db in
+    /// With `durable` false the commit need not wait for the disk (see `immediateTransaction`).
+    public func write<T>(durable: Bool = true, _ body: (WriteTransaction) throws -> T) throws -> T {
+        try immediateTransaction(durable: durable) { db in
             let transaction = try WriteTransaction(db: db, store: self)
             let result = try body(transaction)
             try transaction.finish()

@@ -71,9 +71,36 @@ public struct SyncService: Sendable {
         .object(["node": .string(storage.node.rawValue), "fingerprint": .string(storage.schema.fingerprint), "schema": storage.schema.json])
     }
 
+    /// One page of the change feed as `GET /v1/changes` answers it.
+    public struct PullPage: Sendable {
+        /// The encoded response body.
+        public var body: [UInt8]
+        /// The feed sequence the page reaches (its `next` cursor).
+        public var nextSince: Int64
+        /// The cursor to ask for the next page with.
+        public var next: String
+        /// Whether more changes follow.
+        public var more: Bool
+
+        public init(body: [UInt8], nextSince: Int64, next: String, more: Bool) {
+            self.body = body
+            self.nextSince = nextSince
+            self.next = next
+            self.more = more
+        }
+    }
+
     /// `GET /v1/changes?since=CURSOR&limit=N`: the encoded response body. `requester` (the
     /// caller's node) is left out as a source, so its own changes are not echoed back.
     public func pull(since: String?, limit: String?, principal: Principal, requester: String?) throws(SyncError) -> [UInt8] {
+        let page = try readPage(since: since, limit: limit, principal: principal, requester: requester)
+        notePulled(page, principal: principal, requester: requester)
+        return page.body
+    }
+
+    /// The page `pull` answers, read without noting the caller's activity (see ``notePulled``):
+    /// a server may read a page ahead, before the caller asks for it.
+    public func readPage(since: String?, limit: String?, principal: Principal, requester: String?) throws(SyncError) -> PullPage {
         if let station = principal.station, let requester, requester != station {
             // Its changes would be left out as the token owner's: the caller would silently miss them.
             throw SyncError(.forbidden, "this token belongs to \(station); node \(requester) must sync with its own token")
@@ -94,6 +121,7 @@ public struct SyncService: Sendable {
             logger.error("pull failed", metadata: ["error": "\(error)"])
             throw SyncError(.internal, "reading changes failed")
         }
+        let next = Cursor.make(database: storage.databaseID, seq: batch.nextSince)
         var out = [UInt8]()
         out.reserveCapacity(256 + batch.changes.reduce(0) { $0 + $1.stateText.utf8.count + 64 })
         out.append(contentsOf: #"{"node":"#.utf8)
@@ -104,14 +132,18 @@ public struct SyncService: Sendable {
             WireChange.write(collection: c.collection, id: c.id, seq: c.seq, stateText: c.stateText, to: &out)
         }
         out.append(contentsOf: #"],"next":"#.utf8)
-        JSONWriter.writeString(Cursor.make(database: storage.databaseID, seq: batch.nextSince), to: &out)
+        JSONWriter.writeString(next, to: &out)
         out.append(contentsOf: #","more":"#.utf8)
         out.append(contentsOf: (batch.hasMore ? "true" : "false").utf8)
         out.append(UInt8(ascii: "}"))
+        return PullPage(body: out, nextSince: batch.nextSince, next: next, more: batch.hasMore)
+    }
+
+    /// Notes that the caller received `page` (for the hub's dashboard).
+    public func notePulled(_ page: PullPage, principal: Principal, requester: String?) {
         if let station = principal.station ?? requester {
-            storage.noteActivity(station: station, pulledThrough: batch.nextSince, pushed: nil)
+            storage.noteActivity(station: station, pulledThrough: page.nextSince, pushed: nil)
         }
-        return out
     }
 
     /// `POST /v1/changes`: checks the whole batch, then merges it in one transaction.

@@ -17,8 +17,10 @@ public protocol SyncStorage: Sendable {
     func changes(since: Int64, limit: Int, excludingSource: String?, collections: Set<String>?) throws -> ChangeBatch
     /// Merges incoming states from `peer` in one transaction. `check`, when given, runs inside it,
     /// before each merge, with the state stored so far; if it or any merge throws, nothing
-    /// changes. When `cursor` is given it is stored as the pulled checkpoint for `peer` in the
-    /// same transaction.
+    /// changes. When `cursor` is given (a batch pulled from `peer`) it is stored as the pulled
+    /// checkpoint for `peer` in the same transaction, and the commit need not wait for the disk:
+    /// what a power cut takes, it takes with its cursor, and it is pulled again. A push (no
+    /// cursor) is durable before this returns: the peer then moves its checkpoint past it.
     func apply(
         _ changes: [IncomingChange], from peer: String, cursor: String?,
         check: ((IncomingChange, RecordState?) throws -> Void)?
@@ -61,7 +63,7 @@ extension StationStore: SyncStorage {
         check: ((IncomingChange, RecordState?) throws -> Void)?
     ) throws -> [MergeResult] {
         // Grouped: concurrent pushes at a hub share one commit.
-        try writeGrouped { tx in
+        try writeGrouped(durable: cursor == nil) { tx in
             var results: [MergeResult] = []
             results.reserveCapacity(changes.count)
             for change in changes {

@@ -52,6 +52,8 @@ func plainInsert(_ n: Int) throws -> Double {
     var config = Configuration()
     config.busyMode = .timeout(10)
     let pool = try DatabasePool(path: "\(directory)/plain-\(n).sqlite", configuration: config)
+    // Commits as durable as the station's (see StationStore.open).
+    try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
     try pool.write { db in
         try db.execute(sql: "CREATE TABLE plain (collection TEXT NOT NULL, id TEXT NOT NULL, fields TEXT NOT NULL, PRIMARY KEY (collection, id)) WITHOUT ROWID")
     }

@@ -66,3 +66,25 @@ import Testing
         #expect(try store.record("cases", "c1")?.state.clock[NodeID(unchecked: "a")] == 2)
     }
 }
+
+extension GroupCommitTests {
+    /// What a commit waits for: `synchronous` is FULL except during a transaction that may skip
+    /// the sync (a pulled batch, a push checkpoint), and is back to FULL after it, even when it
+    /// failed.
+    @Test func relaxedCommitsLeaveTheConnectionDurable() throws {
+        let store = try StationStore.create(path: dir.file("station.sqlite"), node: "hotline", schema: testSchema, clock: TestClock().closure)
+        func synchronous() throws -> Int { try store.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 } }
+        #expect(try synchronous() == 2)
+        let during = try store.write(durable: false) { tx in try Int.fetchOne(tx.db, sql: "PRAGMA synchronous") }
+        #expect(during == 1)
+        #expect(try synchronous() == 2)
+        #expect(throws: Refused.self) { try store.write(durable: false) { _ in throw Refused() } }
+        #expect(try synchronous() == 2)
+        try store.setPushed(5, peer: "hub")
+        #expect(try synchronous() == 2)
+        // A group is durable when one of its writers asks for it.
+        let grouped = try store.writeGrouped(durable: false) { tx in try Int.fetchOne(tx.db, sql: "PRAGMA synchronous") }
+        #expect(grouped == 1)
+        #expect(try store.writeGrouped { tx in try Int.fetchOne(tx.db, sql: "PRAGMA synchronous") } == 2)
+    }
+}
