@@ -86,6 +86,12 @@ extension StationStore {
             // Operator tokens open the hub's dashboard and may resolve conflicts there.
             try db.execute(sql: "ALTER TABLE token ADD COLUMN operator INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v5-collection-feed") { db in
+            // The change feed of one collection: a station whose token reads some collections only
+            // pulls them as index ranges (the cost follows the changes it receives, not the
+            // size of those collections or the changes of the others).
+            try db.execute(sql: "CREATE INDEX record_collection_seq ON record(collection, seq)")
+        }
         return migrator
     }
 }

@@ -35,7 +35,8 @@ final class TestClock: @unchecked Sendable {
         let mode = try reopened.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
         let migrations = try reopened.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(migrations == ["v1-records-feed-checkpoints", "v2-database-id-tokens-peer-database", "v3-resolved-conflicts", "v4-station-activity-operators"])
+        #expect(migrations == ["v1-records-feed-checkpoints", "v2-database-id-tokens-peer-database", "v3-resolved-conflicts", "v4-station-activity-operators",
+            "v5-collection-feed"])
     }
 
     @Test func createRefusesToOverwriteAndOpenRefusesWhatIsNotOurs() throws {
@@ -110,6 +111,40 @@ final class TestClock: @unchecked Sendable {
         }
         #expect(plan.contains("record_seq"))
         #expect(plan.contains("seq>?"))
+        // One collection's changes (a station that reads some collections only): a range of the
+        // per-collection index, in order, with no sort of the collection's other changes.
+        let scoped = try store.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    EXPLAIN QUERY PLAN SELECT seq, collection, id, state, source FROM record INDEXED BY record_collection_seq
+                    WHERE collection = ? AND seq > ? AND (source IS NULL OR source <> ?) ORDER BY seq LIMIT ?
+                    """, arguments: ["cases", 0, "hub", 10]
+            ).map { $0["detail"] as String }.joined(separator: "; ")
+        }
+        #expect(scoped.contains("record_collection_seq (collection=? AND seq>?)"), "\(scoped)")
+        #expect(!scoped.contains("TEMP B-TREE"), "\(scoped)")
+    }
+
+    @Test func scopedPagesMergeTheCollectionsInSequenceOrder() throws {
+        let store = try makeStore()
+        try store.write { tx in
+            for i in 0..<30 {
+                if i % 3 == 0 { try tx.put("stock", "s\(i)", ["quantity": 1]) } else { try tx.put("cases", "c\(i)", ["notes": "n"]) }
+            }
+        }
+        var seen: [Int64] = []
+        var since: Int64 = 0
+        while true {
+            let page = try store.changes(since: since, limit: 7, collections: ["cases", "stock"])
+            seen += page.changes.map(\.seq)
+            since = page.nextSince
+            if !page.hasMore { break }
+        }
+        #expect(seen == Array(1...30))
+        let stockOnly = try store.changes(since: 0, limit: 100, collections: ["stock"])
+        #expect(stockOnly.changes.map(\.id) == (0..<30).filter { $0 % 3 == 0 }.map { "s\($0)" })
+        #expect(try store.changes(since: 0, limit: 5, collections: []).changes.isEmpty)
     }
 
     @Test func filteredPagesAreFullAndTheCursorMovesPastWhatIsSkipped() throws {
