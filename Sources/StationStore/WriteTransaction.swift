@@ -135,19 +135,24 @@ public final class WriteTransaction {
     /// Like local writes, merges come in runs: after one that created its record (an initial
     /// sync), the next is first tried as new, which saves the read that would find nothing; when
     /// the record is there after all, the INSERT writes nothing and the merge goes the usual way.
+    ///
+    /// `encoded`, when given, is `incoming`'s canonical JSON (made by the caller beforehand, off
+    /// the transaction): stored as is when the state is kept whole (created or applied).
     @discardableResult
-    public func merge(_ collection: String, _ id: String, _ incoming: RecordState, from peer: String?) throws -> MergeResult {
+    public func merge(
+        _ collection: String, _ id: String, _ incoming: RecordState, from peer: String?, encoded: [UInt8]? = nil
+    ) throws -> MergeResult {
         let c = try store.schema.collection(collection)
         try Names.checkRecordID(id, collection: collection)
         try incoming.check(against: c)
         hlc.observe(incoming.latestTime, physical: store.physicalClock())
         let known = lastRecord.map { $0.collection == c.name && $0.id == id } ?? false
-        if lastWriteCreated, !known, !incoming.isEmpty, try save(incoming, collection: c, id: id, source: peer, isNew: true) {
+        if lastWriteCreated, !known, !incoming.isEmpty, try save(incoming, collection: c, id: id, source: peer, isNew: true, encoded: encoded) {
             return .created
         }
         guard var state = try load(collection, id) else {
             guard !incoming.isEmpty else { return .unchanged }
-            try save(incoming, collection: c, id: id, source: peer, isNew: true)
+            try save(incoming, collection: c, id: id, source: peer, isNew: true, encoded: encoded)
             lastWriteCreated = true
             return .created
         }
@@ -156,7 +161,7 @@ public final class WriteTransaction {
         case .unchanged:
             return .unchanged
         case .fastForward:
-            try save(state, collection: c, id: id, source: peer, isNew: false)
+            try save(state, collection: c, id: id, source: peer, isNew: false, encoded: encoded)  // the state is `incoming`
             return .applied
         case .merged:
             // The join is new to the peer too: no source, so it goes back to it.
@@ -205,13 +210,18 @@ public final class WriteTransaction {
     /// stored when this write loaded it, or it is tried as new), else an update of its row.
     /// Returns false, writing nothing, when a row tried as new was there after all (never for a
     /// record this transaction read as absent: only this class writes record rows).
+    /// `encoded`, when given, is the state's canonical JSON, made beforehand.
     @discardableResult
-    func save(_ state: RecordState, collection: CollectionSchema, id: String, source: String?, isNew: Bool) throws -> Bool {
+    func save(
+        _ state: RecordState, collection: CollectionSchema, id: String, source: String?, isNew: Bool, encoded given: [UInt8]? = nil
+    ) throws -> Bool {
         let status = state.status(in: collection)
-        encoded.removeAll(keepingCapacity: true)
-        state.write(to: &encoded)
+        if given == nil {
+            encoded.removeAll(keepingCapacity: true)
+            state.write(to: &encoded)
+        }
         let written = try rows.write(
-            collection.name, id, state: encoded,
+            collection.name, id, state: given ?? encoded,
             RecordRows.Values(
                 seq: nextSeq, deleted: status.deleted, conflicted: status.conflicted, conflicts: status.conflicts,
                 source: source, resolved: state.resolutions.count),

@@ -171,7 +171,7 @@ public struct SyncService: Sendable {
                 throw SyncError(.forbidden, "\(what()): \(principal.station ?? "this caller") may not write \(change.collection)")
             }
             do {
-                incoming.append(IncomingChange(collection: change.collection, id: change.id, state: try change.decodeState(collection: collection)))
+                incoming.append(IncomingChange(decoded: try change.decodeState(collection: collection), collection: change.collection, id: change.id))
             } catch {
                 throw SyncError(.invalidState, "\(what()): \(error)")
             }

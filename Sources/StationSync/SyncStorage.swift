@@ -50,10 +50,22 @@ public struct IncomingChange: Sendable, Equatable {
     public var collection: String
     public var id: String
     public var state: RecordState
-    public init(collection: String, id: String, state: RecordState) {
+    /// The state's canonical JSON, when encoded already: stored as is if the state is kept whole
+    /// (see ``WriteTransaction/merge(_:_:_:from:encoded:)``).
+    public var encoded: [UInt8]?
+
+    public init(collection: String, id: String, state: RecordState, encoded: [UInt8]? = nil) {
         self.collection = collection
         self.id = id
         self.state = state
+        self.encoded = encoded
+    }
+
+    /// A change decoded from the wire, with its canonical encoding made now: the receiver does
+    /// this on the thread that reads the message, in parallel with other work, so the write
+    /// transaction (one at a time per database) only stores the bytes.
+    public init(decoded state: RecordState, collection: String, id: String) {
+        self.init(collection: collection, id: id, state: state, encoded: state.canonicalBytes)
     }
 }
 
@@ -68,7 +80,7 @@ extension StationStore: SyncStorage {
             results.reserveCapacity(changes.count)
             for change in changes {
                 if let check { try check(change, try tx.state(change.collection, change.id)) }
-                results.append(try tx.merge(change.collection, change.id, change.state, from: peer))
+                results.append(try tx.merge(change.collection, change.id, change.state, from: peer, encoded: change.encoded))
             }
             if let cursor { try tx.setPulledCursor(cursor, peer: peer) }
             return results
