@@ -57,8 +57,10 @@ public enum SyncServer {
                 gzip: acceptsGzip(request))
             // Compressed off the event loop, like every page read ahead (see `PullReadAhead`).
             @Sendable func prepare(since: String?) throws(SyncError) -> PullReadAhead.Prepared {
-                let page = try service.readPage(since: since, limit: limit, principal: principal, requester: requester)
-                return PullReadAhead.Prepared(page: page, body: encode(page.body, gzip: key.gzip, limits: limits))
+                var page = try service.readPage(since: since, limit: limit, principal: principal, requester: requester)
+                let body = encode(page.body, gzip: key.gzip, limits: limits)
+                page.body = []  // sent as `body`: a page held for later keeps only that
+                return PullReadAhead.Prepared(page: page, body: body)
             }
             var prepared = await readAhead.take(key)
             logger.debug("pull", metadata: ["since": "\(key.since)", "readAhead": "\(prepared != nil)"])

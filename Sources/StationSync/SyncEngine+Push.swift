@@ -61,7 +61,8 @@ extension SyncEngine {
             saving = nil
             try work?.wait()
         }
-        /// Waits for the oldest batch in flight and moves the checkpoint past it.
+        /// Counts an answered batch (`response` nil: nothing was sent) and moves the checkpoint
+        /// past it; every earlier batch is acknowledged already.
         func acknowledge(_ batch: OutgoingBatch, _ response: PushResponse?) throws {
             if let response {
                 guard response.results.count == batch.count else {
@@ -79,6 +80,7 @@ extension SyncEngine {
             done += batch.read
             progress?(SyncProgress(phase: .push, done: done, total: Int(max(0, last - start))))
         }
+        /// Waits for the oldest batch in flight and acknowledges it.
         func acknowledgeOldest() throws {
             let (batch, work) = inFlight.removeFirst()
             try acknowledge(batch, try work.wait())
