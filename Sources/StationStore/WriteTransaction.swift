@@ -138,19 +138,33 @@ public final class WriteTransaction {
     ///
     /// `encoded`, when given, is `incoming`'s canonical JSON (made by the caller beforehand, off
     /// the transaction): stored as is when the state is kept whole (created or applied).
+    ///
+    /// `check`, when given, runs before anything is written, with the state stored so far (nil:
+    /// none); if it throws, nothing is written. When the record is tried as new, it runs first as
+    /// for an absent record, and if it refuses that, or the record is there after all, again with
+    /// the stored state: so it always decides on the state the merge starts from.
     @discardableResult
     public func merge(
-        _ collection: String, _ id: String, _ incoming: RecordState, from peer: String?, encoded: [UInt8]? = nil
+        _ collection: String, _ id: String, _ incoming: RecordState, from peer: String?, encoded: [UInt8]? = nil,
+        check: ((RecordState?) throws -> Void)? = nil
     ) throws -> MergeResult {
         let c = try store.schema.collection(collection)
         try Names.checkRecordID(id, collection: collection)
         try incoming.check(against: c)
         hlc.observe(incoming.latestTime, physical: store.physicalClock())
         let known = lastRecord.map { $0.collection == c.name && $0.id == id } ?? false
-        if lastWriteCreated, !known, !incoming.isEmpty, try save(incoming, collection: c, id: id, source: peer, isNew: true, encoded: encoded) {
+        func passesAsAbsent() -> Bool {
+            guard let check else { return true }
+            return (try? check(nil)) != nil
+        }
+        if lastWriteCreated, !known, !incoming.isEmpty, passesAsAbsent(),
+            try save(incoming, collection: c, id: id, source: peer, isNew: true, encoded: encoded)
+        {
             return .created
         }
-        guard var state = try load(collection, id) else {
+        let stored = try load(collection, id)
+        try check?(stored)
+        guard var state = stored else {
             guard !incoming.isEmpty else { return .unchanged }
             try save(incoming, collection: c, id: id, source: peer, isNew: true, encoded: encoded)
             lastWriteCreated = true

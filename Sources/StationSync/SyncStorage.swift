@@ -79,8 +79,10 @@ extension StationStore: SyncStorage {
             var results: [MergeResult] = []
             results.reserveCapacity(changes.count)
             for change in changes {
-                if let check { try check(change, try tx.state(change.collection, change.id)) }
-                results.append(try tx.merge(change.collection, change.id, change.state, from: peer, encoded: change.encoded))
+                results.append(
+                    try tx.merge(
+                        change.collection, change.id, change.state, from: peer, encoded: change.encoded,
+                        check: check.map { check in { local in try check(change, local) } }))
             }
             if let cursor { try tx.setPulledCursor(cursor, peer: peer) }
             return results

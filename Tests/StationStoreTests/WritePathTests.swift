@@ -54,3 +54,45 @@ import Testing
         #expect(try store.record("stock", "s1") == nil)
     }
 }
+
+extension WritePathTests {
+    struct Refused: Error {}
+
+    /// A merge's check (the hub's origin check) decides on the state the merge starts from, even
+    /// when the record is tried as new first: a run of new records is checked as absent and read
+    /// no further, and an existing record in the run is checked again with its stored state.
+    @Test func aMergeCheckDecidesOnTheStoredState() throws {
+        let clock = TestClock()
+        let hub = try StationStore.create(path: dir.file("hub.sqlite"), node: "hub", schema: testSchema, clock: clock.closure)
+        let station = try StationStore.create(path: dir.file("station.sqlite"), node: "hotline", schema: testSchema, clock: clock.closure)
+        func state(_ id: String) throws -> RecordState { try #require(try station.record("cases", id)).state }
+        // The hub already holds an earlier version of b.
+        try station.put("cases", "b", ["status": "open"])
+        let older = try state("b")
+        try hub.write { tx in _ = try tx.merge("cases", "b", older, from: "hotline") }
+        try station.write { tx in for id in ["a1", "a2", "b", "a3"] { try tx.put("cases", id, ["notes": "from hotline"]) } }
+
+        final class Seen: @unchecked Sendable { var states: [String: [RecordState?]] = [:] }
+        let seen = Seen()
+        let results = try hub.write { tx in
+            try ["a1", "a2", "b", "a3"].map { id in
+                try tx.merge("cases", id, try state(id), from: "hotline") { local in seen.states[id, default: []].append(local) }
+            }
+        }
+        #expect(results == [.created, .created, .applied, .created])
+        #expect(seen.states["a2"] == [nil])  // tried as new: checked as absent, not read
+        #expect(seen.states["b"]?.last == older)  // there after all: checked with what is stored
+
+        // A check that refuses the stored state refuses the merge, even after passing as absent.
+        try station.put("cases", "b", ["notes": "again"])
+        let newer = try state("b")
+        #expect(throws: Refused.self) {
+            try hub.write { tx in
+                _ = try tx.merge("cases", "a4", try state("a1"), from: "hotline")
+                _ = try tx.merge("cases", "b", newer, from: "hotline") { local in if local != nil { throw Refused() } }
+            }
+        }
+        #expect(try hub.record("cases", "b")?.state.fields["notes"]?.map(\.value) == ["from hotline"])
+        #expect(try hub.record("cases", "a4") == nil)
+    }
+}
