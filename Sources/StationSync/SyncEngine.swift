@@ -169,7 +169,7 @@ public struct SyncEngine {
                         throw SyncError(.unknownCollection, "\(peer) sent \(change.collection)/\(change.id) but this node has no collection \(change.collection)")
                     }
                     do {
-                        incoming.append(IncomingChange(decoded: try change.decodeState(collection: collection), collection: change.collection, id: change.id))
+                        incoming.append(try IncomingChange(change, collection: collection))
                     } catch {
                         throw SyncError(.invalidState, "\(peer) sent an invalid \(change.collection)/\(change.id): \(error)")
                     }

@@ -171,7 +171,7 @@ public struct SyncService: Sendable {
                 throw SyncError(.forbidden, "\(what()): \(principal.station ?? "this caller") may not write \(change.collection)")
             }
             do {
-                incoming.append(IncomingChange(decoded: try change.decodeState(collection: collection), collection: change.collection, id: change.id))
+                incoming.append(try IncomingChange(change, collection: collection))
             } catch {
                 throw SyncError(.invalidState, "\(what()): \(error)")
             }

@@ -61,11 +61,13 @@ public struct IncomingChange: Sendable, Equatable {
         self.encoded = encoded
     }
 
-    /// A change decoded from the wire, with its canonical encoding made now: the receiver does
-    /// this on the thread that reads the message, in parallel with other work, so the write
+    /// A change received in a message, decoded and validated for `collection`, with its canonical
+    /// encoding (the message's bytes when they are exactly that, else encoded now). The receiver
+    /// does this on the thread that reads the message, in parallel with other work, so the write
     /// transaction (one at a time per database) only stores the bytes.
-    public init(decoded state: RecordState, collection: String, id: String) {
-        self.init(collection: collection, id: id, state: state, encoded: state.canonicalBytes)
+    public init(_ change: WireChange, collection: CollectionSchema) throws(CoreError) {
+        let (state, encoded) = try change.decodeStateAndEncoding(collection: collection)
+        self.init(collection: change.collection, id: change.id, state: state, encoded: encoded)
     }
 }
 

@@ -70,3 +70,19 @@ extension ChangeBatchBodyTests {
         #expect(try RecordState(jsonBytes: Array(text.utf8)).canonicalText == text)
     }
 }
+
+extension ChangeBatchBodyTests {
+    /// A receiver stores a state's canonical JSON: the message's own bytes when they are exactly
+    /// that, which needs every field value in its canonical encoding too.
+    @Test(arguments: [
+        (#"3"#, true), (#""rice""#, true), (#"{"a":1,"b":[true,null]}"#, true), (#"-2.5"#, true),
+        (#"1.50"#, false), (#""\u0041""#, false), (#"{"b":1,"a":2}"#, false), (#"[1, 2]"#, false), (#"1E2"#, false),
+    ])
+    func storedBytesAreTheCanonicalEncoding(value: String, canonical: Bool) throws {
+        let text = #"{"clock":{"a":1},"exists":[["a",1,5,true]],"fields":{"note":[["a",1,5,"# + value + "]]}}"
+        let change = try PushRequest(bytes: body(text), maxChanges: 10).changes[0]
+        let (state, encoded) = try change.decodeStateAndEncoding(collection: Fixtures.stock)
+        #expect(encoded == state.canonicalBytes)
+        #expect((encoded == Array(text.utf8)) == canonical)
+    }
+}

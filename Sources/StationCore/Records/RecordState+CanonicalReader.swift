@@ -24,11 +24,18 @@ extension RecordState {
     /// sync message), if it is a valid state in canonical form; `index` then moves past it. Nil,
     /// with `index` unchanged, for anything else. `depth` is how deeply the state is nested in the
     /// document, so that the nesting limit counts as when the whole document is parsed.
-    static func decodeCanonical(in buffer: UnsafeBufferPointer<UInt8>, at index: inout Int, depth: Int) -> RecordState? {
+    ///
+    /// `exact` says whether the bytes read are the state's canonical encoding, byte for byte (so a
+    /// receiver can store them as they are). The reader accepts the canonical layout only, but
+    /// field values are read by the general parser, which also accepts e.g. `1.50` or `"\u0041"`:
+    /// each value is checked against its own encoding; a resolution history is not (exact false).
+    static func decodeCanonical(
+        in buffer: UnsafeBufferPointer<UInt8>, at index: inout Int, depth: Int
+    ) -> (state: RecordState, exact: Bool)? {
         var reader = CanonicalStateReader(bytes: buffer, index: index, depth: depth)
         guard let state = reader.readState() else { return nil }
         index = reader.index
-        return state
+        return (state, reader.exact && state.resolutions.isEmpty)
     }
 }
 
@@ -43,6 +50,10 @@ private struct CanonicalStateReader {
     /// checks that the clock covers it and reuses the clock's `NodeID`.
     var clockNames: [Range<Int>] = []
     var clockEntries: [VectorClock.Entry] = []
+    /// Whether every field value read so far was in its canonical encoding.
+    var exact = true
+    /// Room to encode a field value in, to compare it with its bytes.
+    var scratch: [UInt8] = []
 
     init(bytes: UnsafeBufferPointer<UInt8>, index: Int = 0, depth: Int = 0) {
         self.bytes = bytes
@@ -191,9 +202,17 @@ private struct CanonicalStateReader {
         return value
     }
 
-    /// Any JSON value, by the general parser, nested `depth` levels deep in the state.
+    /// Any JSON value, by the general parser, nested `depth` levels deep in the state. Clears
+    /// `exact` if its bytes are not its canonical encoding.
     mutating func readJSONValue(depth: Int) -> JSONValue? {
-        try? JSONParser.parseValue(in: bytes, at: &index, depth: self.depth + depth)
+        let start = index
+        guard let value = try? JSONParser.parseValue(in: bytes, at: &index, depth: self.depth + depth) else { return nil }
+        if exact {
+            scratch.removeAll(keepingCapacity: true)
+            value.write(to: &scratch)
+            exact = scratch.elementsEqual(bytes[start..<index])
+        }
+        return value
     }
 
     // MARK: - Names

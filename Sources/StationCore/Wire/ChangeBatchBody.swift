@@ -16,8 +16,9 @@ struct ChangeBatchBody {
     /// One element of the body's `changes` array.
     enum Element {
         /// An object: its members except `state`, the bytes of `state` if present, and the state
-        /// decoded if it was in canonical form (not yet checked against a schema).
-        case change(members: [String: JSONValue], state: ArraySlice<UInt8>?, decoded: RecordState?)
+        /// decoded if it was in canonical form (not yet checked against a schema), with whether
+        /// the bytes are exactly its canonical encoding.
+        case change(members: [String: JSONValue], state: ArraySlice<UInt8>?, decoded: (state: RecordState, exact: Bool)?)
         /// Anything else, parsed (only to be refused by its reader).
         case other(JSONValue)
     }
@@ -62,7 +63,7 @@ struct ChangeBatchBody {
             }
             var members: [String: JSONValue] = [:]
             var state: ArraySlice<UInt8>?
-            var decoded: RecordState?
+            var decoded: (state: RecordState, exact: Bool)?
             try parser.readObject { key, parser throws(JSONParseError) in
                 guard key == "state" else { return members.updateValue(try parser.parseValue(), forKey: key) == nil }
                 let start = parser.offset

@@ -11,9 +11,9 @@ public struct WireChange: Sendable, Equatable {
     public var stateBytes: ArraySlice<UInt8> {
         didSet { decoded = nil }
     }
-    /// The state, when it was decoded as the message was read (see `ChangeBatchBody`); not yet
-    /// checked against a schema.
-    private var decoded: RecordState?
+    /// The state, when it was decoded as the message was read (see `ChangeBatchBody`), not yet
+    /// checked against a schema, and whether `stateBytes` are exactly its canonical encoding.
+    private var decoded: (state: RecordState, exact: Bool)?
 
     public init(collection: String, id: String, seq: Int64? = nil, stateBytes: ArraySlice<UInt8>) {
         self.collection = collection
@@ -34,10 +34,17 @@ public struct WireChange: Sendable, Equatable {
     /// parsed JSON value with ``RecordState/init(json:collection:)``.
     public func decodeState(collection: CollectionSchema) throws(CoreError) -> RecordState {
         if let decoded {
-            try decoded.check(against: collection)
-            return decoded
+            try decoded.state.check(against: collection)
+            return decoded.state
         }
         return try RecordState(jsonBytes: stateBytes, collection: collection)
+    }
+
+    /// The state, as ``decodeState(collection:)`` gives it, with its canonical JSON: the message's
+    /// own bytes when they are exactly that (what senders send), else encoded here.
+    public func decodeStateAndEncoding(collection: CollectionSchema) throws(CoreError) -> (state: RecordState, encoded: [UInt8]) {
+        let state = try decodeState(collection: collection)
+        return (state, decoded?.exact == true ? Array(stateBytes) : state.canonicalBytes)
     }
 
     /// Appends `{"collection":…,"id":…,"seq":…,"state":STATE}` with the state's canonical text
