@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOPosix
 import StationCore
 import StationGzip
 import StationSync
@@ -97,7 +98,9 @@ public enum SyncServer {
                 }
             }
             let bytes = body
-            let result = try await offloaded { try service.push(body: bytes, principal: principal) }
+            // On threads of their own: a push waits for its group commit, and waiting there must
+            // not hold the threads that pulls and every other request run on.
+            let result = try await pushThreads.runIfActive { try service.push(body: bytes, principal: principal) }
             return json(result.json, request: request, limits: limits)
         }
         return router
@@ -221,6 +224,14 @@ public enum SyncServer {
     }
 
     static let storageQueue = DispatchQueue(label: "stationsync.storage", qos: .userInitiated, attributes: .concurrent)
+
+    /// The threads pushes run on (see the push route): enough for the pushes of many stations to
+    /// share a commit, and apart from `storageQueue`, which the other requests use.
+    static let pushThreads: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 16)
+        pool.start()
+        return pool
+    }()
 }
 
 /// Turns every error into the protocol's JSON error body with the right status, so clients
