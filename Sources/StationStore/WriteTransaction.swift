@@ -95,8 +95,7 @@ public final class WriteTransaction {
     private func writeCreatingIfNeeded(
         _ c: CollectionSchema, _ id: String, _ change: (inout RecordState) throws -> Void
     ) throws -> RecordState {
-        let known = lastRecord.map { $0.collection == c.name && $0.id == id } ?? false
-        if lastWriteCreated, !known {
+        if triedAsNew(c.name, id) {
             var state = RecordState()
             try change(&state)
             if try save(state, collection: c, id: id, source: nil, isNew: true) { return state }
@@ -152,12 +151,11 @@ public final class WriteTransaction {
         try Names.checkRecordID(id, collection: collection)
         try incoming.check(against: c)
         hlc.observe(incoming.latestTime, physical: store.physicalClock())
-        let known = lastRecord.map { $0.collection == c.name && $0.id == id } ?? false
         func passesAsAbsent() -> Bool {
             guard let check else { return true }
             return (try? check(nil)) != nil
         }
-        if lastWriteCreated, !known, !incoming.isEmpty, passesAsAbsent(),
+        if triedAsNew(c.name, id), !incoming.isEmpty, passesAsAbsent(),
             try save(incoming, collection: c, id: id, source: peer, isNew: true, encoded: encoded)
         {
             return .created
@@ -205,12 +203,14 @@ public final class WriteTransaction {
         return state
     }
 
-    /// The stored state of a record, or nil (for checks made inside the transaction).
-    public func state(_ collection: String, _ id: String) throws -> RecordState? {
-        try load(collection, id)
-    }
-
     // MARK: - Rows
+
+    /// Whether a write to this record is tried as new first (see ``writeCreatingIfNeeded(_:_:_:)``
+    /// and ``merge(_:_:_:from:encoded:check:)``): the last write created its record, and this is
+    /// not the record last read or written.
+    private func triedAsNew(_ collection: String, _ id: String) -> Bool {
+        lastWriteCreated && !(lastRecord.map { $0.collection == collection && $0.id == id } ?? false)
+    }
 
     /// The stored state of a record, or nil.
     func load(_ collection: String, _ id: String) throws -> RecordState? {

@@ -11,23 +11,10 @@ import Testing
 @testable import StationServer
 
 /// The hub reads the next page of the change feed while the station merges the last one: the
-/// station gets the same records, a record changed in between still reaches it in its latest
-/// state, and a page is handed out only for the exact request it was read for.
-@Suite struct PullReadAheadTests {
-    let dir: String
-    let hub: StationStore
-    let token: String
-
-    init() throws {
-        dir = NSTemporaryDirectory() + "stationsync-readahead-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        hub = try StationStore.create(path: dir + "/hub.sqlite", node: "hub", schema: DefaultSchema.schema)
-        let made = Tokens.make(station: "hotline", read: .all, write: .all, relay: false)
-        try hub.addToken(made.stored)
-        token = made.token
-    }
-
-    func page(_ client: some TestClientProtocol, since: String, token: String) async throws -> PullResponse {
+/// station gets the same records, and a record changed in between still reaches it in its latest
+/// state (with the routes and hub of `SyncServerTests`).
+extension SyncServerTests {
+    func page(_ client: some TestClientProtocol, since: String) async throws -> PullResponse {
         try await client.execute(
             uri: "/v1/changes?since=\(since)&limit=10", method: .get,
             headers: [.authorization: "Bearer \(token)", .acceptEncoding: "gzip", SyncServer.nodeHeader: "hotline"]
@@ -39,16 +26,14 @@ import Testing
         }
     }
 
-    @Test func aRecordChangedBetweenPagesArrivesInItsLatestState() async throws {
+    @Test func aRecordChangedBetweenReadAheadPagesArrivesInItsLatestState() async throws {
         try hub.write { tx in for i in 0..<35 { try tx.put("residents", String(format: "r%02d", i), ["notes": "v1"]) } }
-        let service = SyncService(storage: hub, authentication: .tokens)
-        let app = Application(router: SyncServer.router(service: service, logger: Logger(label: "test")))
-        try await app.test(.router) { client in
+        try await app().test(.router) { client in
             var received: [String: RecordState] = [:]
             var cursor = ""
             var pages = 0
             while true {
-                let response = try await page(client, since: cursor, token: token)
+                let response = try await page(client, since: cursor)
                 for change in response.changes {
                     let state = try change.decodeState(collection: try DefaultSchema.schema.collection("residents"))
                     received[change.id, default: RecordState()].merge(state)
@@ -67,7 +52,10 @@ import Testing
             }
         }
     }
+}
 
+/// A page read ahead is handed out only for the exact request it was read for, once.
+@Suite struct PullReadAheadTests {
     @Test func aPageIsOnlyForTheRequestItWasReadFor() async throws {
         let readAhead = PullReadAhead()
         let key = PullReadAhead.Key(authorization: "Bearer a", requester: "hotline", since: "db.10", limit: "10", gzip: true)
