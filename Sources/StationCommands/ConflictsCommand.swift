@@ -191,17 +191,32 @@ public enum ConflictText {
             return out.isEmpty ? ["  [\(index)] same value"] : out
         }
         if case .string(let x) = a, case .string(let y) = b {
-            let xs = Array(x), ys = Array(y)
+            // By Unicode scalars, not Characters: two spellings of one text (NFC and NFD, say)
+            // are different values, and the diff shows where they differ.
+            let xs = Array(x.unicodeScalars), ys = Array(y.unicodeScalars)
+            func text(_ scalars: ArraySlice<Unicode.Scalar>) -> String { String(String.UnicodeScalarView(scalars)) }
             var prefix = 0
             while prefix < min(xs.count, ys.count), xs[prefix] == ys[prefix] { prefix += 1 }
             var suffix = 0
             while suffix < min(xs.count, ys.count) - prefix, xs[xs.count - 1 - suffix] == ys[ys.count - 1 - suffix] { suffix += 1 }
-            let head = String(xs[..<prefix]), tail = String(xs[(xs.count - suffix)...])
-            let removed = String(xs[prefix..<(xs.count - suffix)]), added = String(ys[prefix..<(ys.count - suffix)])
+            let head = text(xs[..<prefix]), tail = text(xs[(xs.count - suffix)...])
+            let removedScalars = xs[prefix..<(xs.count - suffix)], addedScalars = ys[prefix..<(ys.count - suffix)]
+            let removed = text(removedScalars), added = text(addedScalars)
             let plainMarks = red.isEmpty
             let minus = plainMarks ? "[-\(removed)-]" : "\(red)\(removed)\(reset)"
             let plus = plainMarks ? "{+\(added)+}" : "\(green)\(added)\(reset)"
-            return ["  [\(index)] \"\(head)\(minus)\(plus)\(tail)\""]
+            var line = "  [\(index)] \"\(head)\(minus)\(plus)\(tail)\""
+            if removed == added {
+                // Canonically equivalent: they look the same, so name the code points.
+                func codes(_ s: ArraySlice<Unicode.Scalar>) -> String {
+                    s.map { scalar in
+                        let hex = String(scalar.value, radix: 16, uppercase: true)
+                        return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+                    }.joined(separator: " ")
+                }
+                line += " (the same text spelled with other code points: \(codes(removedScalars)) versus \(codes(addedScalars)))"
+            }
+            return [line]
         }
         return ["  [\(index)] \(red)-\(cell(a, field: field))\(reset) \(green)+\(cell(b, field: field))\(reset)"]
     }

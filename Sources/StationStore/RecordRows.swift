@@ -90,7 +90,13 @@ struct RecordRows {
             return sqlite3_step(statement)
         }
         guard code == SQLITE_DONE else { throw error(code, prepared) }
-        return !isNew || sqlite3_changes(db.sqliteConnection) > 0
+        let changed = sqlite3_changes(db.sqliteConnection) > 0
+        // An UPDATE that finds no row would drop the write silently (a record read under another
+        // key than the one written, say): never.
+        if !isNew, !changed {
+            throw StoreError(.sqlite, "\(collection)/\(id): the record's row to update is not there")
+        }
+        return changed
     }
 
     /// Resets a statement and clears its bindings, so it can run again and holds no pointer to

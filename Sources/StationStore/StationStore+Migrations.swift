@@ -1,4 +1,5 @@
 import GRDB
+import StationCore
 
 extension StationStore {
     /// Named, append-only migrations. Never edit one that has shipped: add the next.
@@ -91,6 +92,26 @@ extension StationStore {
             // pulls them as index ranges (the cost follows the changes it receives, not the
             // size of those collections or the changes of the others).
             try db.execute(sql: "CREATE INDEX record_collection_seq ON record(collection, seq)")
+        }
+        migrator.registerMigration("v6-equal-values-are-no-conflict") { db in
+            // Concurrent writes of the same value no longer count as a conflict (see
+            // `RecordState.conflict(onField:in:id:)`): the status columns of rows that held one are
+            // computed again. The states do not change, so no change is made in the feed.
+            var collections: [String: CollectionSchema] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT name, definition FROM collection") {
+                let name: String = row["name"]
+                collections[name] = try Schema.collection(named: name, definitionText: row["definition"])
+            }
+            let rows = try Row.fetchAll(db, sql: "SELECT collection, id, state FROM record WHERE conflicts > 0")
+            for row in rows {
+                let name: String = row["collection"]
+                guard let c = collections[name] else { continue }
+                let state = try RecordState(jsonBytes: Array((row["state"] as String).utf8))
+                let status = state.status(in: c)
+                try db.execute(
+                    sql: "UPDATE record SET deleted = ?, conflicted = ?, conflicts = ? WHERE collection = ? AND id = ?",
+                    arguments: [status.deleted, status.conflicted, status.conflicts, name, row["id"] as String])
+            }
         }
         return migrator
     }

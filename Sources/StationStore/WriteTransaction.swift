@@ -62,13 +62,16 @@ public final class WriteTransaction {
     // MARK: - Local writes
 
     /// Sets the given fields of a record and keeps the others (creating the record if needed).
-    /// Returns the record's new state.
+    /// A put of what the record already shows writes nothing (``LocalWrite/changed`` is false),
+    /// unless `force` (see ``RecordState/put(_:by:at:in:id:how:force:)``).
     @discardableResult
-    public func put(_ collection: String, _ id: String, _ values: [String: JSONValue]) throws -> RecordState {
+    public func put(_ collection: String, _ id: String, _ values: [String: JSONValue], force: Bool = false) throws -> LocalWrite {
         let c = try store.schema.collection(collection)
         try Names.checkRecordID(id, collection: collection)
         let time = hlc.now(physical: store.physicalClock())
-        return try writeCreatingIfNeeded(c, id) { state in try state.put(values, by: store.node, at: time, in: c, id: id) }
+        return try writeCreatingIfNeeded(c, id) { state in
+            try state.put(values, by: store.node, at: time, in: c, id: id, force: force) != nil
+        }
     }
 
     /// Adds `amount` to a counter field (creating the record if needed).
@@ -79,7 +82,8 @@ public final class WriteTransaction {
         let time = hlc.now(physical: store.physicalClock())
         return try writeCreatingIfNeeded(c, id) { state in
             try state.add(amount, to: field, by: store.node, at: time, in: c, id: id)
-        }
+            return true
+        }.state
     }
 
     /// A local write that creates the record when it has no row: `change` applied to the stored
@@ -92,20 +96,25 @@ public final class WriteTransaction {
     /// on the stored state; the same `change` (with the same time) gives what it would have given
     /// had the row been read first. A state-dependent refusal (adding to a deleted record, an
     /// overflow) cannot come from an empty state, so the first try throws only what the second would.
+    /// `change` returns whether it wrote; one that did not (a put of what the record shows) saves
+    /// nothing. On an empty state every write writes.
     private func writeCreatingIfNeeded(
-        _ c: CollectionSchema, _ id: String, _ change: (inout RecordState) throws -> Void
-    ) throws -> RecordState {
+        _ c: CollectionSchema, _ id: String, _ change: (inout RecordState) throws -> Bool
+    ) throws -> LocalWrite {
         if triedAsNew(c.name, id) {
             var state = RecordState()
-            try change(&state)
-            if try save(state, collection: c, id: id, source: nil, isNew: true) { return state }
+            _ = try change(&state)
+            if try save(state, collection: c, id: id, source: nil, isNew: true) { return LocalWrite(state: state, changed: true) }
         }
         let stored = try load(c.name, id)
         var state = stored ?? RecordState()
-        try change(&state)
+        guard try change(&state) else {
+            lastWriteCreated = false
+            return LocalWrite(state: state, changed: false)
+        }
         try save(state, collection: c, id: id, source: nil, isNew: stored == nil)
         lastWriteCreated = stored == nil
-        return state
+        return LocalWrite(state: state, changed: true)
     }
 
     /// Deletes a record (a tombstone that keeps its values). Returns nil when it was already
@@ -170,6 +179,12 @@ public final class WriteTransaction {
         }
         lastWriteCreated = false
         switch state.merge(incoming) {
+        case .collision(let dot):
+            throw CoreError(
+                .dotCollision,
+                "\(collection)/\(id): dot_collision: node \(dot.node) wrote \(dot) twice with different content "
+                    + "(the version received and the one stored here are two different writes under one name: a database "
+                    + "restored from a backup, copied, or made again under node \(dot.node)); refused, both versions are kept as they were")
         case .unchanged:
             return .unchanged
         case .fastForward:
@@ -209,12 +224,13 @@ public final class WriteTransaction {
     /// and ``merge(_:_:_:from:encoded:check:)``): the last write created its record, and this is
     /// not the record last read or written.
     private func triedAsNew(_ collection: String, _ id: String) -> Bool {
-        lastWriteCreated && !(lastRecord.map { $0.collection == collection && $0.id == id } ?? false)
+        lastWriteCreated && !(lastRecord.map { $0.collection.hasSameBytes(as: collection) && $0.id.hasSameBytes(as: id) } ?? false)
     }
 
     /// The stored state of a record, or nil.
     func load(_ collection: String, _ id: String) throws -> RecordState? {
-        if let last = lastRecord, last.id == id, last.collection == collection { return last.state }
+        // By bytes: two canonically equivalent ids are two records (String == would take one for the other).
+        if let last = lastRecord, last.id.hasSameBytes(as: id), last.collection.hasSameBytes(as: collection) { return last.state }
         let state = try rows.withState(collection, id) { bytes in try RecordState(jsonBytes: bytes) }
         lastRecord = (collection, id, state)
         return state
@@ -247,6 +263,14 @@ public final class WriteTransaction {
     }
 }
 
+/// What a local write did.
+public struct LocalWrite: Sendable {
+    /// The record's state after the write (the stored one when nothing was written).
+    public var state: RecordState
+    /// False when the write would have changed nothing reads show and was not made.
+    public var changed: Bool
+}
+
 extension StationStore {
     /// Like ``write(_:)``, but the transaction, and its commit, are shared with the writers that
     /// arrive at the same time (group commit, see `GroupCommit`); `body` runs in a savepoint of its
@@ -270,10 +294,11 @@ extension StationStore {
         }
     }
 
-    /// Sets the given fields of a record and keeps the others: one write, one transaction.
+    /// Sets the given fields of a record and keeps the others: one write, one transaction (none
+    /// when the record already shows those values, unless `force`).
     @discardableResult
-    public func put(_ collection: String, _ id: String, _ values: [String: JSONValue]) throws -> RecordState {
-        try write { try $0.put(collection, id, values) }
+    public func put(_ collection: String, _ id: String, _ values: [String: JSONValue], force: Bool = false) throws -> LocalWrite {
+        try write { try $0.put(collection, id, values, force: force) }
     }
 
     /// Adds `amount` (possibly negative) to a counter field: one write, one transaction.

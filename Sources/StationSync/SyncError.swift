@@ -13,6 +13,8 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case notFound = "not_found"
         case tooLarge = "too_large"
         case schemaMismatch = "schema_mismatch"
+        /// A pushed state holds a write this node has under the same dot with other content.
+        case dotCollision = "dot_collision"
         case unavailable
         case `internal`
         case transport
@@ -34,7 +36,7 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unauthorized: return 401
         case .forbidden: return 403
         case .notFound: return 404
-        case .schemaMismatch: return 409
+        case .schemaMismatch, .dotCollision: return 409
         case .tooLarge: return 413
         case .unavailable: return 503
         case .internal, .protocolError, .transport: return 500

@@ -189,6 +189,9 @@ public struct SyncService: Sendable {
                 })
         } catch let error as SyncError {
             throw error
+        } catch let error as CoreError where error.code == .dotCollision {
+            logger.warning("push refused: dot collision", metadata: ["from": "\(request.node)", "error": "\(error)"])
+            throw SyncError(.dotCollision, "\(error)")
         } catch let error as CoreError {
             throw SyncError(.invalidState, "\(error)")
         } catch {

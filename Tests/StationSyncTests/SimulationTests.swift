@@ -107,7 +107,13 @@ import StationSync
                             : (Int.random(in: 0..<8, using: &rng) == 0 ? .null : .string("\(node)-\(Int.random(in: 0..<100, using: &rng))"))
                     }
                     if Int.random(in: 0..<6, using: &rng) == 0 { values["extra"] = .int(Int64.random(in: 0..<9, using: &rng)) }
-                    try store.put(c.name, id, values)
+                    guard try store.put(c.name, id, values).changed else {
+                        // What the record already shows: nothing written, nothing changed.
+                        guard try store.record(c.name, id)?.state == before else {
+                            throw SimFailure("\(c.name)/\(id): a put at \(node) of what the record shows changed it")
+                        }
+                        return
+                    }
                     wrote.formUnion(values.keys)
                     what = "put \(values.keys.sorted())"
                 case 5..<8:

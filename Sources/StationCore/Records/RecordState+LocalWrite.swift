@@ -15,11 +15,16 @@ extension RecordState {
     /// sees to `v` (a stocktake): increments made concurrently elsewhere still add up on top.
     /// Putting a record that reads as deleted recreates it: fields not given are cleared and
     /// counters not given restart at 0.
+    ///
+    /// A put that would change nothing reads show (every given field already shows that value by
+    /// its canonical bytes and holds no conflict, every given counter already shows that total, the
+    /// record is alive and not in a delete-versus-update conflict) writes nothing and returns nil:
+    /// no dot, no change to sync. `force` writes it anyway.
     @discardableResult
     public mutating func put(
         _ values: [String: JSONValue], by node: NodeID, at time: HLCTimestamp,
-        in collection: CollectionSchema, id: String, how: Resolution.How = .write
-    ) throws(CoreError) -> Dot {
+        in collection: CollectionSchema, id: String, how: Resolution.How = .write, force: Bool = false
+    ) throws(CoreError) -> Dot? {
         // Check every field before anything changes, so errors leave the state untouched; each
         // field's policy is looked up once.
         var written: [(name: String, value: JSONValue)] = []  // lww and manual fields
@@ -57,6 +62,7 @@ extension RecordState {
             }
             counterTotals.append((name, newOwn))
         }
+        if !force, !recreating, shows(written, counterTargets: counterTargets, in: collection, id: id) { return nil }
         let ending = endingConflicts(fields: written.map(\.name) + cleared, existence: true, in: collection, id: id)
         for name in cleared { fields[name] = nil }
         let dot = clock.increment(node)
@@ -70,6 +76,25 @@ extension RecordState {
         }
         record(ending, how: how, by: dot, time: time) { field in field == Conflict.existenceField ? .bool(false) : values[field] ?? .null }
         return dot
+    }
+
+    /// Whether reads of this (existing) record already show exactly what a put would write: the
+    /// record alive with no delete-versus-update conflict, each written field holding that one
+    /// value (no conflict), each counter that total. `null` matches an unset field.
+    private func shows(
+        _ written: [(name: String, value: JSONValue)], counterTargets: [(name: String, target: Int64)],
+        in collection: CollectionSchema, id: String
+    ) -> Bool {
+        guard !isEmpty, !isDeleted(in: collection), existenceConflict(in: collection, id: id) == nil else { return false }
+        for (name, value) in written {
+            guard let register = fields[name] else {
+                if value.isNull { continue }
+                return false
+            }
+            guard !RecordState.holdsDifferentValues(register), register[0].value == value else { return false }
+        }
+        for (name, target) in counterTargets where counterTotal(name) != target { return false }
+        return true
     }
 
     /// Adds `amount` (possibly negative) to a `counter` field. Creates the record if it never

@@ -22,7 +22,11 @@
 //   * the history of resolved conflicts is a grow-only set merged by union; every entry was made
 //     by a write, so a state that has seen the write has the entry (the fast paths stay exact);
 //   * the join is commutative, associative and idempotent, and does not depend on the schema,
-//     so replicas converge in any order of syncs.
+//     so replicas converge in any order of syncs;
+//   * all of this rests on a dot naming one write: two states that hold the same dot with
+//     different content (a restored backup, a copied database or a reinstalled station that
+//     wrote again under counters it had used) are not merged at all: the merge answers
+//     `collision` and changes nothing, and the caller refuses the state (`dot_collision`).
 
 extension RecordState {
     /// The result of merging two states: the state to keep and how it related to the local one.
@@ -33,11 +37,15 @@ extension RecordState {
         case fastForward
         /// The states were concurrent and were joined field by field.
         case merged
+        /// Both states hold the write `dot` with different content: two different writes under
+        /// one name. Nothing changes; the incoming state must be refused.
+        case collision(Dot)
     }
 
     /// Merges `incoming` into `self` and says what happened.
     @discardableResult
     public mutating func merge(_ incoming: RecordState) -> MergeOutcome {
+        if let dot = collidingDot(with: incoming) { return .collision(dot) }
         switch clock.compare(incoming.clock) {
         case .equal, .after:
             return .unchanged
@@ -113,5 +121,45 @@ extension RecordState {
         }
         if result.count > 1 { result.sort { $0.dot < $1.dot } }
         return result
+    }
+}
+
+extension RecordState {
+    /// A write both states claim with different content, or nil: a dot both hold in one register
+    /// with a different time or value (by canonical bytes), a resolution entry both hold with
+    /// different content, or, for equal clocks (the same writes seen), any difference at all.
+    ///
+    /// Honest replicas never collide: only the node named in a dot makes that dot, once. A
+    /// collision means a node wrote again under counters it had already used (a database restored
+    /// from a backup, copied to a second machine, or made anew under the same name).
+    public func collidingDot(with other: RecordState) -> Dot? {
+        if let dot = Self.collidingDot(existence, other.existence) { return dot }
+        var found: Dot?
+        RecordFields.forEachPair(fields, other.fields) { _, x, y in
+            if found == nil, !x.isEmpty, !y.isEmpty { found = Self.collidingDot(x, y) }
+        }
+        if let found { return found }
+        if !resolutions.isEmpty, !other.resolutions.isEmpty {
+            for r in resolutions {
+                if let s = other.resolutions.first(where: { $0.conflictID == r.conflictID && $0.by == r.by }), s != r { return r.by }
+            }
+        }
+        if clock == other.clock, self != other {
+            // The same writes seen, different content: some dot is held on one side only.
+            return (existence + other.existence).map(\.dot).max() ?? clock.sortedEntries.first.map { Dot($0.node, $0.counter) }
+        }
+        return nil
+    }
+
+    /// A dot both registers hold with a different time or value.
+    static func collidingDot<V>(_ x: [DottedValue<V>], _ y: [DottedValue<V>]) -> Dot? {
+        if x.count * y.count > 64 {
+            let byDot = Dictionary(y.map { ($0.dot, $0) }, uniquingKeysWith: { a, _ in a })
+            return x.first { e in byDot[e.dot].map { $0 != e } ?? false }?.dot
+        }
+        for e in x {
+            if let f = y.first(where: { $0.dot == e.dot }), f.time != e.time || f.value != e.value { return e.dot }
+        }
+        return nil
     }
 }

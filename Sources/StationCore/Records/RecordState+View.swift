@@ -42,9 +42,11 @@ extension RecordState {
             conflicts: conflicts, resolutions: resolutions, clock: clock)
     }
 
-    /// The conflict a field holds (several values of an `lww` or `manual` field), or nil.
+    /// The conflict a field holds (several different values of an `lww` or `manual` field), or
+    /// nil. Concurrent writes of the same value (the same canonical bytes) are no conflict: the
+    /// register keeps each write's dot, and reads show the one value.
     public func conflict(onField name: String, in collection: CollectionSchema, id: String) -> Conflict? {
-        guard let entries = fields[name], entries.count > 1 else { return nil }
+        guard let entries = fields[name], RecordState.holdsDifferentValues(entries) else { return nil }
         let policy = collection.policy(of: name)
         guard policy != .counter else { return nil }
         return Conflict(
@@ -80,7 +82,7 @@ extension RecordState {
     public func status(in collection: CollectionSchema) -> (deleted: Bool, conflicted: Bool, conflicts: Int) {
         var conflicted = false
         var conflicts = 0
-        for (name, entries) in fields where entries.count > 1 {
+        for (name, entries) in fields where RecordState.holdsDifferentValues(entries) {
             switch collection.policy(of: name) {
             case .counter: continue
             case .manual: conflicted = true
@@ -92,6 +94,14 @@ extension RecordState {
             conflicts += 1
         }
         return (RecordState.visibleDeleted(existence, policy: collection.deleteConflict), conflicted, conflicts)
+    }
+
+    /// Whether a register holds at least two different values (by their canonical bytes): what
+    /// makes a conflict of an `lww` or `manual` field.
+    static func holdsDifferentValues(_ entries: [DottedValue<JSONValue>]) -> Bool {
+        guard entries.count > 1 else { return false }
+        let first = entries[0].value
+        return entries.dropFirst().contains { $0.value != first }
     }
 
     /// The delete policy applied to an existence register: a single value is itself; concurrent

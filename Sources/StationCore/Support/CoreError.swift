@@ -17,6 +17,8 @@ public struct CoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case counterOverflow
         case conflictNotFound
         case indexOutOfRange
+        /// Two different writes under one dot (see ``RecordState/collidingDot(with:)``).
+        case dotCollision
     }
 
     /// The kind of error.

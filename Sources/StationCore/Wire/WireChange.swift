@@ -24,7 +24,7 @@ public struct WireChange: Sendable, Equatable {
 
     /// Equal when they carry the same change, however far it was decoded.
     public static func == (a: WireChange, b: WireChange) -> Bool {
-        a.collection == b.collection && a.id == b.id && a.seq == b.seq && a.stateBytes == b.stateBytes
+        a.collection.hasSameBytes(as: b.collection) && a.id.hasSameBytes(as: b.id) && a.seq == b.seq && a.stateBytes == b.stateBytes
     }
 
     /// The record state, decoded and validated as an incoming version of a record in `collection`.

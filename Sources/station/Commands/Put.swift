@@ -11,7 +11,9 @@ extension StationCommand {
             discussion: """
                 JSON_OBJECT holds the fields to set, e.g. '{"status": "open", "phone": "555-0101"}'.
                 null unsets a field. Putting a counter field sets its total (a stocktake); concurrent
-                increments made elsewhere still add up on top.
+                increments made elsewhere still add up on top. A put of what the record already shows
+                writes nothing (no change to sync) and says "unchanged" on stderr; --force writes it
+                anyway.
                 """)
 
         @OptionGroup var database: DatabaseOptions
@@ -19,12 +21,15 @@ extension StationCommand {
         @Argument(help: "The collection.") var collection: String
         @Argument(help: "The record id.") var id: String
         @Argument(help: ArgumentHelp("The fields to set, as a JSON object.", valueName: "json-object")) var fields: String
+        @Flag(help: "Write even when the record already shows these values (a new write to sync).") var force = false
 
         func run() throws {
             try reportingErrors {
                 let values = try parseFieldsObject(fields)
                 let store = try database.open()
-                try store.put(collection, id, values)
+                if try !store.put(collection, id, values, force: force).changed {
+                    Terminal.hint("unchanged: \(collection)/\(id) already shows these values (nothing written; --force writes anyway)")
+                }
                 try printRecord(store, collection, id, json: output.json)
             }
         }

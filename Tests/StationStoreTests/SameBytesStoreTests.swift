@@ -1,0 +1,117 @@
+import GRDB
+import StationCore
+import Testing
+@testable import StationStore
+
+/// Issue 11 in the store: look-alike ids are two records on every write path (a run of writes in
+/// one transaction included), a put of what a record shows writes nothing, and a state holding one
+/// of this store's dots with other content is refused with nothing changed.
+@Suite struct SameBytesStoreTests {
+    let dir: TemporaryDirectory
+    init() throws { dir = try TemporaryDirectory() }
+
+    static let pairs: [(String, String)] = [
+        ("caf\u{E9}", "cafe\u{301}"), ("\u{C5}sa", "\u{212B}sa"), ("\u{F900}", "\u{8C48}"),
+    ]
+
+    func store(_ name: String, node: NodeID = "hotline") throws -> StationStore {
+        try StationStore.create(path: dir.file("\(name).sqlite"), node: node, schema: testSchema, clock: TestClock().closure)
+    }
+
+    @Test func lookAlikeIdsAreTwoRecordsInOneTransaction() throws {
+        let s = try store("a")
+        try s.write { tx in
+            for (a, b) in Self.pairs {
+                _ = try tx.put("cases", a, ["notes": .string("first \(a)")])
+                _ = try tx.put("cases", b, ["notes": .string("second \(b)")])
+            }
+        }
+        for (a, b) in Self.pairs {
+            #expect(try s.record("cases", a)?.view.fields["notes"] == .string("first \(a)"))
+            #expect(try s.record("cases", b)?.view.fields["notes"] == .string("second \(b)"))
+        }
+        #expect(try s.records(in: "cases").count == 6)
+        #expect(try s.changes(since: 0, limit: 100).changes.count == 6)
+    }
+
+    @Test func lookAlikeIdsAreTwoRecordsWhenMerged() throws {
+        let station = try store("station")
+        for (a, b) in Self.pairs {
+            try station.put("cases", a, ["notes": "A"])
+            try station.put("cases", b, ["notes": "B"])
+        }
+        let hub = try store("hub", node: "hub")
+        let changes = try station.changes(since: 0, limit: 100).changes
+        let results = try hub.write { tx in
+            try changes.map { c in try tx.merge(c.collection, c.id, try RecordState(jsonBytes: Array(c.stateText.utf8)), from: "hotline") }
+        }
+        #expect(results == Array(repeating: .created, count: 6))
+        for (a, b) in Self.pairs {
+            #expect(try hub.record("cases", a)?.view.fields["notes"] == "A")
+            #expect(try hub.record("cases", b)?.view.fields["notes"] == "B")
+        }
+        // And back: a station holding both that merges both gets each its own state.
+        let other = try store("other", node: "labor")
+        try other.write { tx in
+            for c in changes { _ = try tx.merge(c.collection, c.id, try RecordState(jsonBytes: Array(c.stateText.utf8)), from: "hub") }
+        }
+        for (a, b) in Self.pairs {
+            #expect(try other.record("cases", a)?.view.fields["notes"] == "A")
+            #expect(try other.record("cases", b)?.view.fields["notes"] == "B")
+        }
+    }
+
+    @Test func aPutOfWhatTheRecordShowsMakesNoChange() throws {
+        let s = try store("a")
+        #expect(try s.put("cases", "r1", ["status": "open", "visits": 2]).changed)
+        let seq = try s.lastSequence()
+        #expect(try !s.put("cases", "r1", ["status": "open"]).changed)
+        #expect(try !s.put("cases", "r1", ["status": "open", "visits": 2]).changed)
+        // In a run of writes (an import run twice), after a write that created a record.
+        let changed = try s.write { tx -> [Bool] in
+            [
+                try tx.put("cases", "r2", ["status": "new"]).changed,
+                try tx.put("cases", "r1", ["status": "open"]).changed,
+                try tx.put("cases", "r2", ["status": "new"]).changed,
+            ]
+        }
+        #expect(changed == [true, false, false])
+        #expect(try s.lastSequence() == seq + 1)
+        #expect(try s.put("cases", "r1", ["status": "open"], force: true).changed)
+        #expect(try s.lastSequence() == seq + 2)
+        // A look-alike spelling of the value is a change.
+        #expect(try s.put("cases", "r1", ["status": "caf\u{E9}"]).changed)
+        #expect(try s.put("cases", "r1", ["status": "cafe\u{301}"]).changed)
+    }
+
+    @Test func aStateHoldingOneOfOurDotsWithOtherContentIsRefused() throws {
+        // The station writes, its state reaches the hub; the station is then restored from a copy
+        // taken before the write and writes again: the same dot, another value.
+        let station = try store("station")
+        try station.put("cases", "r1", ["notes": "before the backup"])
+        let backup = dir.file("backup.sqlite")
+        try station.pool.backup(to: try DatabaseQueue(path: backup))  // as `sqlite3 .backup`
+        try station.put("cases", "r1", ["notes": "after the backup"])
+        let hub = try store("hub", node: "hub")
+        let pushed = try #require(try station.record("cases", "r1")).state
+        try hub.write { tx in _ = try tx.merge("cases", "r1", pushed, from: "hotline") }
+        try station.close()
+
+        let restored = try StationStore.open(path: backup, clock: TestClock().closure)
+        try restored.put("cases", "r1", ["notes": "written after the restore"])
+        let again = try #require(try restored.record("cases", "r1")).state
+        #expect(again.clock == pushed.clock)
+        let seq = try hub.lastSequence()
+        #expect {
+            try hub.write { tx in _ = try tx.merge("cases", "r1", again, from: "hotline") }
+        } throws: { ($0 as? CoreError)?.code == .dotCollision }
+        // The hub's version is as it was, and so is the station's.
+        #expect(try hub.record("cases", "r1")?.state == pushed)
+        #expect(try hub.lastSequence() == seq)
+        #expect(try restored.record("cases", "r1")?.view.fields["notes"] == "written after the restore")
+        // The other way round: the restored station refuses the hub's version.
+        #expect {
+            try restored.write { tx in _ = try tx.merge("cases", "r1", pushed, from: "hub") }
+        } throws: { ($0 as? CoreError)?.code == .dotCollision }
+    }
+}
