@@ -116,7 +116,14 @@ public final class StationStore: Sendable {
                 let databaseID = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'databaseID'") ?? ""
                 return (node, Schema(collections: collections), databaseID)
             }
-            return StationStore(path: path, node: node, schema: schema, databaseID: databaseID, pool: pool, clock: clock)
+            let (currentID, restoredFrom) = try checkRestored(pool, path: path, databaseID: databaseID)
+            let store = StationStore(path: path, node: node, schema: schema, databaseID: currentID, pool: pool, clock: clock)
+            if let restoredFrom {
+                store.logger.warning(
+                    "this database was restored from an earlier copy (its change feed ends before what it had handed out): it takes a new database id, and its peers push and pull everything again with it",
+                    metadata: ["file": "\(path)", "previousDatabase": "\(restoredFrom)", "database": "\(currentID)"])
+            }
+            return store
         } catch {
             throw StationStore.wrap(error, path: path)
         }

@@ -11,6 +11,8 @@ public final class WriteTransaction {
     private let initialHLC: HybridLogicalClock
     /// The sequence the next change gets.
     private(set) var nextSeq: Int64
+    /// The sequence the first change of this transaction got.
+    private let firstSeq: Int64
     /// The record table's statements (read, insert, update).
     private let rows: RecordRows
     /// Scratch space for the canonical JSON of the states saved, reused by every write.
@@ -32,7 +34,11 @@ public final class WriteTransaction {
         hlc = HybridLogicalClock(last: HLCTimestamp(rawValue: raw))
         initialHLC = hlc
         nextSeq = (try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0) + 1
+        firstSeq = nextSeq
     }
+
+    /// The feed sequence of the last change this transaction made, or nil when it made none.
+    var lastWrittenSeq: Int64? { nextSeq > firstSeq ? nextSeq - 1 : nil }
 
     /// Persists the clock if it moved. Called once, at the end of the transaction.
     func finish() throws {
@@ -45,6 +51,7 @@ public final class WriteTransaction {
     /// goes on, and the error is rethrown. Group commit keeps its writers apart with this.
     func savepoint<T>(_ body: () throws -> T) throws -> T {
         var result: T?
+        let seqBefore = nextSeq
         do {
             try db.inSavepoint {
                 result = try body()
@@ -54,6 +61,8 @@ public final class WriteTransaction {
             // Rolled back: the rows may no longer be what this transaction last read or wrote.
             lastRecord = nil
             lastWriteCreated = false
+            // The sequences it took are free again: the feed (and the watermark) end where they did.
+            nextSeq = seqBefore
             throw error
         }
         return result!
@@ -286,12 +295,17 @@ extension StationStore {
     /// Runs `body` in one IMMEDIATE transaction: all its writes commit together, or none do.
     /// With `durable` false the commit need not wait for the disk (see `immediateTransaction`).
     public func write<T>(durable: Bool = true, _ body: (WriteTransaction) throws -> T) throws -> T {
-        try immediateTransaction(durable: durable) { db in
+        var lastSeq: Int64?
+        let result = try immediateTransaction(durable: durable) { db in
             let transaction = try WriteTransaction(db: db, store: self)
             let result = try body(transaction)
             try transaction.finish()
+            lastSeq = transaction.lastWrittenSeq
             return result
         }
+        // Committed: how far the feed got, for noticing a restored copy (StationStore+Watermark).
+        if let lastSeq { StationStore.writeWatermark(Watermark(databaseID: databaseID, seq: lastSeq), path: path, logger: logger) }
+        return result
     }
 
     /// Sets the given fields of a record and keeps the others: one write, one transaction (none

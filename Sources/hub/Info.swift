@@ -19,10 +19,14 @@ extension HubCommand {
                         "node": .string(store.node.rawValue), "database": .string(store.databaseID), "lastSeq": .int(try store.lastSequence()),
                         "counts": .object(counts.mapValues { .object(["alive": .int(Int64($0.alive)), "deleted": .int(Int64($0.deleted))]) }),
                         "conflictedRecords": .int(Int64(try store.conflictedRecordCount())),
+                        "restoredFrom": try store.restoredFrom().map { .string($0) } ?? .null,
                     ]).canonicalText)
                     return
                 }
                 print("hub \(store.node)  database \(store.path)  last change #\(try store.lastSequence())  records with conflicts: \(try store.conflictedRecordCount())")
+                if let restored = try store.restoredFrom() {
+                    print("restored from an earlier copy (database \(restored)); stations push and pull everything again with it")
+                }
                 print(RecordOutput.table(
                     ["COLLECTION", "RECORDS", "DELETED"],
                     store.schema.collectionNames.map { [$0, String(counts[$0]?.alive ?? 0), String(counts[$0]?.deleted ?? 0)] }))

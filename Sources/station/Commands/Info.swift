@@ -21,10 +21,15 @@ extension StationCommand {
                         "node": .string(store.node.rawValue), "path": .string(store.path), "lastSeq": .int(last),
                         "schema": store.schema.json,
                         "counts": .object(counts.mapValues { .object(["alive": .int(Int64($0.alive)), "deleted": .int(Int64($0.deleted))]) }),
+                        "database": .string(store.databaseID),
+                        "restoredFrom": try store.restoredFrom().map { .string($0) } ?? .null,
                     ]).canonicalText)
                     return
                 }
                 print("node \(store.node)  database \(store.path)  last change #\(last)")
+                if let restored = try store.restoredFrom() {
+                    print("restored from an earlier copy (database \(restored)); peers push and pull everything again with it")
+                }
                 let rows = store.schema.collectionNames.map { name -> [String] in
                     let c = store.schema.collections[name]!
                     let special = c.fields.keys.sorted().filter { c.fields[$0] != c.defaultPolicy }
