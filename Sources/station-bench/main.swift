@@ -78,7 +78,9 @@ func stationPut(_ n: Int, update: Bool = false) throws -> Double {
         for start in stride(from: 0, to: rows.count, by: options.batch) {
             try store.write { tx in
                 for (id, fields) in rows[start..<min(start + options.batch, rows.count)] {
-                    try tx.put("charity_stock", id, fields)
+                    // Forced: the update round puts the same values again, which would otherwise
+                    // be "unchanged" and write nothing; forced, it is a full write as before.
+                    try tx.put("charity_stock", id, fields, force: true)
                 }
             }
         }
