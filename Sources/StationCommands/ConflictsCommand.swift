@@ -150,7 +150,7 @@ public enum ConflictText {
         lines.append("rule: \(r.rule)")
         let shown = r.values.map { cell($0.value, field: r.field) }
         let width = min(48, max(5, shown.map(\.count).max() ?? 5))
-        let nodeWidth = max(4, r.values.map(\.dot.node.rawValue.count).max() ?? 4)
+        let nodeWidth = max(4, r.values.map(\.dot.node.station.count).max() ?? 4)
         let dotWidth = max(5, r.values.map(\.dot.description.count).max() ?? 5)
         lines.append("")
         lines.append(
@@ -160,7 +160,7 @@ public enum ConflictText {
             let text = shown[i].count > width ? String(shown[i].prefix(width - 1)) + "…" : shown[i]
             lines.append(
                 "  \(i)  " + text.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
-                    + v.dot.node.rawValue.padding(toLength: nodeWidth, withPad: " ", startingAt: 0) + "  "
+                    + v.dot.node.station.padding(toLength: nodeWidth, withPad: " ", startingAt: 0) + "  "
                     + "\(v.dot)".padding(toLength: dotWidth, withPad: " ", startingAt: 0) + "  " + RecordOutput.isoTime(v.time)
                     + (i == 0 ? (r.automatic ? "  <- automatic decision" : "  <- shown until resolved") : ""))
         }
@@ -173,7 +173,7 @@ public enum ConflictText {
         }
         if let res = r.resolution {
             lines.append("")
-            lines.append("resolved by \(res.by.node) at \(RecordOutput.isoTime(res.time)) (\(res.how.rawValue)): kept \(cell(res.result, field: r.field))")
+            lines.append("resolved by \(res.by.node.station) at \(RecordOutput.isoTime(res.time)) (\(res.how.rawValue)): kept \(cell(res.result, field: r.field))")
         } else {
             lines.append("")
             lines.append("resolve with: conflicts resolve \(r.id) --choose N | --value JSON | --accept")

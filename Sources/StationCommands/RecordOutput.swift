@@ -39,7 +39,8 @@ public enum RecordOutput {
             "values": .array(c.values.map { v in
                 .object([
                     "value": v.value,
-                    "node": .string(v.dot.node.rawValue),
+                    "node": .string(v.dot.node.station),
+                    "writer": .string(v.dot.node.rawValue),
                     "counter": .int(Int64(v.dot.counter)),
                     "time": .string(isoTime(v.time)),
                 ])

@@ -78,7 +78,7 @@ public struct SyncRunner {
         client.connectTimeout = options.connectTimeout
         client.requestTimeout = options.timeout
         let transport = try HTTPSyncTransport(
-            peer: try options.peerURL, token: options.bearerToken, caller: storage.node.rawValue, options: client, logger: logger)
+            peer: try options.peerURL, token: options.bearerToken, caller: storage.writer.rawValue, options: client, logger: logger)
         guard let every = options.every else {
             try once(transport, full: options.full)
             return

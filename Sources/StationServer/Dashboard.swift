@@ -140,7 +140,7 @@ enum Dashboard {
             b += "<span class=\"tag\">\(HTML.escape(c.policy))</span><span class=\"tag\">\(c.automatic ? "decided automatically" : "waits for a person")</span>"
             b += "<span class=\"meta\"> id \(c.id)</span></div><div class=\"meta\">\(HTML.escape(c.rule))</div><div class=\"values\">"
             for (i, v) in c.values.enumerated() {
-                b += "<div class=\"value\(i == 0 ? " decision" : "")\" data-index=\"\(i)\"><div class=\"meta\">[\(i)] from <strong>\(HTML.escape(v.dot.node.rawValue))</strong> · write \(HTML.escape(v.dot.description)) · \(HTML.escape(ConflictDisplay.time(v.time)))\(i == 0 ? (c.automatic ? " · <strong>automatic decision</strong>" : " · <strong>shown until resolved</strong>") : "")</div>"
+                b += "<div class=\"value\(i == 0 ? " decision" : "")\" data-index=\"\(i)\"><div class=\"meta\">[\(i)] from <strong>\(HTML.escape(v.dot.node.station))</strong> · write \(HTML.escape(v.dot.description)) · \(HTML.escape(ConflictDisplay.time(v.time)))\(i == 0 ? (c.automatic ? " · <strong>automatic decision</strong>" : " · <strong>shown until resolved</strong>") : "")</div>"
                 b += "<pre>\(HTML.escape(ConflictDisplay.value(v.value, field: c.field)))</pre>"
                 b += "<form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\"><input type=\"hidden\" name=\"action\" value=\"choose\"><input type=\"hidden\" name=\"index\" value=\"\(i)\"><button type=\"submit\" class=\"secondary\">Keep this</button></form></div>"
             }
@@ -158,7 +158,7 @@ enum Dashboard {
             for c in resolved {
                 let r = c.resolution!
                 b += "<tr class=\"resolved\" data-conflict=\"\(c.id)\"><td>\(HTML.escape(c.collection))/\(HTML.escape(c.recordID))</td><td>\(HTML.escape(c.field))</td><td>\(r.how.rawValue)</td>"
-                b += "<td>\(HTML.escape(r.by.node.rawValue))</td><td>\(HTML.escape(ConflictDisplay.time(r.time)))</td><td>\(HTML.escape(ConflictDisplay.value(r.result, field: c.field)))</td></tr>"
+                b += "<td>\(HTML.escape(r.by.node.station))</td><td>\(HTML.escape(ConflictDisplay.time(r.time)))</td><td>\(HTML.escape(ConflictDisplay.value(r.result, field: c.field)))</td></tr>"
             }
             b += "</table>"
         }

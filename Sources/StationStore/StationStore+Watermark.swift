@@ -8,6 +8,11 @@ import StationCore
 // checkpoints run past its feed. A peer that trusted them would skip whatever the file lost and
 // never push again what it had pushed since the backup.
 //
+// A copy is noticed too: the database records the inode of its file, and a file opened as another
+// inode than recorded (`cp`, a backup copied back, a file moved to another disk) takes a new
+// database id and a new incarnation. Renewing is always safe: it costs its peers one sync of
+// everything, and the records a new clock entry when next written.
+//
 // Only something outside the file can remember how far the file had got: the watermark, a small
 // file beside the database (`PATH.watermark`) holding the database id and the last sequence of
 // the change feed, written after every write transaction. On open, a database whose feed ends
@@ -63,25 +68,67 @@ extension StationStore {
         }
     }
 
+    /// What `open` found about the file's identity: the database id and incarnation to use, and,
+    /// when they were renewed, why.
+    struct Identity {
+        var databaseID: String
+        var incarnation: String?
+        var renewed: String?
+    }
+
     /// At open: whether the database was restored from an earlier copy (its feed ends before the
-    /// watermark), and if so, a new database id for it. Returns the database id to use and, when
-    /// it changed, the one it had.
-    static func checkRestored(_ pool: DatabasePool, path: String, databaseID: String) throws -> (databaseID: String, restoredFrom: String?) {
-        let lastSeq = try pool.read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0 }
-        guard let mark = readWatermark(path: path), mark.databaseID == databaseID, mark.seq > lastSeq else {
+    /// watermark) or is a copy of another file (its inode is not the one it was last opened as),
+    /// and if so a new database id and a new incarnation for it (see ``NodeID``): a copy and its
+    /// original, or a restored file and the writes it had made after the backup, must never make
+    /// two different writes under one dot.
+    static func checkIdentity(_ pool: DatabasePool, path: String, databaseID: String) throws -> Identity {
+        let (lastSeq, incarnation, fileRecorded) = try pool.read { db in
+            (
+                try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0,
+                try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'incarnation'"),
+                try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'file'")
+            )
+        }
+        let file = fileNumber(path).map(String.init)
+        var reason: String?
+        if let mark = readWatermark(path: path), mark.databaseID == databaseID, mark.seq > lastSeq {
+            reason = "restored from an earlier copy: its change feed ends at \(lastSeq), before the \(mark.seq) it had reached"
+        } else if let recorded = fileRecorded, let file, recorded != file {
+            reason = "copied or restored from another file: it was file \(recorded), it is now file \(file)"
+        }
+        guard let reason else {
+            if fileRecorded == nil, let file {
+                try pool.write { db in try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('file', ?)", arguments: [file]) }
+            }
             writeWatermark(Watermark(databaseID: databaseID, seq: lastSeq), path: path, logger: nil)
-            return (databaseID, nil)
+            return Identity(databaseID: databaseID, incarnation: incarnation, renewed: nil)
         }
         let newID = makeDatabaseID()
+        let newIncarnation = makeIncarnation()
         try pool.write { db in
             try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'databaseID'", arguments: [newID])
-            // What `info` shows, and the log says: when, and how far behind the file was.
+            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('incarnation', ?)", arguments: [newIncarnation])
+            if let file { try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('file', ?)", arguments: [file]) }
+            // What `info` shows, and the log says: when, from which database, why.
             try db.execute(
                 sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('restoredFrom', ?)",
-                arguments: ["\(databaseID) at \(ISO8601DateFormatter().string(from: Date())): the feed ended at \(lastSeq), the watermark said \(mark.seq)"])
+                arguments: ["\(databaseID) at \(ISO8601DateFormatter().string(from: Date())): \(reason)"])
         }
         writeWatermark(Watermark(databaseID: newID, seq: lastSeq), path: path, logger: nil)
-        return (newID, databaseID)
+        return Identity(databaseID: newID, incarnation: newIncarnation, renewed: reason)
+    }
+
+    /// The file's inode number: a copy (or a backup copied back) is another file.
+    static func fileNumber(_ path: String) -> UInt64? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return UInt64(info.st_ino)
+    }
+
+    /// A new random incarnation: 8 characters of a-z and 0-9 (about 2.8 × 10^12 of them).
+    public static func makeIncarnation() -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        return String(decoding: (0..<8).map { _ in alphabet.randomElement()! }, as: UTF8.self)
     }
 
     /// A random database id: 32 hex digits.
@@ -92,8 +139,8 @@ extension StationStore {
         }.joined()
     }
 
-    /// When this database was found restored from an earlier copy (at which open, from which
-    /// database id, how far behind), or nil if it never was.
+    /// When this database was last found restored from an earlier copy or copied from another
+    /// file (from which database id, when, why), or nil if it never was.
     public func restoredFrom() throws -> String? {
         try read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'restoredFrom'") }
     }

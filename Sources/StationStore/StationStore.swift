@@ -15,6 +15,10 @@ public final class StationStore: Sendable {
     public let path: String
     /// This node's name, fixed at init.
     public let node: NodeID
+    /// The name this database writes under: ``node`` and this database's incarnation
+    /// (`NODE.INCARNATION`, see ``NodeID``), or the bare node name for a database made before
+    /// incarnations. Every local write's dot names it.
+    public let writer: NodeID
     /// The collections and their policies, stored in the database at init and extended by
     /// ``extendSchema(with:)``.
     public var schema: Schema { schemaBox.withLock { $0 } }
@@ -39,9 +43,17 @@ public final class StationStore: Sendable {
     /// Creates a new station database at `path`. Refuses to overwrite an existing file.
     ///
     /// The file appears only once it is complete: it is built beside `path` and renamed into place.
+    ///
+    /// `incarnation` names the writes this database makes (`NODE.INCARNATION`); `station init`
+    /// and `hub init` give a new random one (``makeIncarnation()``), so a station made again
+    /// under an old name (a reinstall) never writes under the dots of the one before it. Nil
+    /// writes under the bare node name.
     public static func create(
-        path: String, node: NodeID, schema: Schema, clock: @escaping @Sendable () -> UInt64 = systemClock
+        path: String, node: NodeID, schema: Schema, incarnation: String? = nil, clock: @escaping @Sendable () -> UInt64 = systemClock
     ) throws -> StationStore {
+        if let incarnation, !NodeID.isValidIncarnation(incarnation) {
+            throw StoreError(.invalidInput, "incarnation \"\(incarnation)\" must be 1-12 characters of a-z and 0-9")
+        }
         let fm = FileManager.default
         guard !fm.fileExists(atPath: path) else {
             throw StoreError(.databaseExists, "a database already exists at \(path); refusing to overwrite it")
@@ -61,6 +73,9 @@ public final class StationStore: Sendable {
             try queue.write { db in
                 try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('node', ?), ('hlc', '0'), ('createdAt', ?)",
                     arguments: [node.rawValue, ISO8601DateFormatter().string(from: Date())])
+                if let incarnation {
+                    try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('incarnation', ?)", arguments: [incarnation])
+                }
                 for name in schema.collectionNames {
                     let definition = try schema.collection(name)
                     try db.execute(
@@ -95,7 +110,7 @@ public final class StationStore: Sendable {
             try pool.read { db in
                 guard try db.tableExists("meta"), try db.tableExists("collection"),
                     let name = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node'"),
-                    NodeID.isValid(name)
+                    NodeID.isValidNode(name)
                 else {
                     throw StoreError(.notAStationDatabase, "\(path) is not a station database")
                 }
@@ -116,12 +131,14 @@ public final class StationStore: Sendable {
                 let databaseID = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'databaseID'") ?? ""
                 return (node, Schema(collections: collections), databaseID)
             }
-            let (currentID, restoredFrom) = try checkRestored(pool, path: path, databaseID: databaseID)
-            let store = StationStore(path: path, node: node, schema: schema, databaseID: currentID, pool: pool, clock: clock)
-            if let restoredFrom {
+            let identity = try checkIdentity(pool, path: path, databaseID: databaseID)
+            let store = StationStore(
+                path: path, node: node, writer: NodeID(node: node, incarnation: identity.incarnation), schema: schema,
+                databaseID: identity.databaseID, pool: pool, clock: clock)
+            if let reason = identity.renewed {
                 store.logger.warning(
-                    "this database was restored from an earlier copy (its change feed ends before what it had handed out): it takes a new database id, and its peers push and pull everything again with it",
-                    metadata: ["file": "\(path)", "previousDatabase": "\(restoredFrom)", "database": "\(currentID)"])
+                    "\(reason): this database takes a new database id and writes under a new incarnation (\(store.writer)); its peers push and pull everything again with it",
+                    metadata: ["file": "\(path)", "previousDatabase": "\(databaseID)", "database": "\(identity.databaseID)"])
             }
             return store
         } catch {
@@ -130,11 +147,12 @@ public final class StationStore: Sendable {
     }
 
     private init(
-        path: String, node: NodeID, schema: Schema, databaseID: String, pool: DatabasePool,
+        path: String, node: NodeID, writer: NodeID, schema: Schema, databaseID: String, pool: DatabasePool,
         clock: @escaping @Sendable () -> UInt64
     ) {
         self.path = path
         self.node = node
+        self.writer = writer
         self.schemaBox = Mutex(schema)
         self.databaseID = databaseID
         self.pool = pool

@@ -79,7 +79,7 @@ public final class WriteTransaction {
         try Names.checkRecordID(id, collection: collection)
         let time = hlc.now(physical: store.physicalClock())
         return try writeCreatingIfNeeded(c, id) { state in
-            try state.put(values, by: store.node, at: time, in: c, id: id, force: force) != nil
+            try state.put(values, by: store.writer, at: time, in: c, id: id, force: force) != nil
         }
     }
 
@@ -90,7 +90,7 @@ public final class WriteTransaction {
         try Names.checkRecordID(id, collection: collection)
         let time = hlc.now(physical: store.physicalClock())
         return try writeCreatingIfNeeded(c, id) { state in
-            try state.add(amount, to: field, by: store.node, at: time, in: c, id: id)
+            try state.add(amount, to: field, by: store.writer, at: time, in: c, id: id)
             return true
         }.state
     }
@@ -134,7 +134,7 @@ public final class WriteTransaction {
         guard var state = try load(collection, id) else {
             throw StoreError(.recordNotFound, "\(collection)/\(id) does not exist")
         }
-        guard try state.delete(by: store.node, at: hlc.now(physical: store.physicalClock()), in: c, id: id) != nil else {
+        guard try state.delete(by: store.writer, at: hlc.now(physical: store.physicalClock()), in: c, id: id) != nil else {
             return nil
         }
         try save(state, collection: c, id: id, source: nil, isNew: false)
@@ -222,7 +222,7 @@ public final class WriteTransaction {
     public func resolve(_ collection: String, _ id: String, conflict: String, _ choice: RecordState.ResolutionChoice) throws -> RecordState {
         let c = try store.schema.collection(collection)
         guard var state = try load(collection, id) else { throw StoreError(.recordNotFound, "\(collection)/\(id) does not exist") }
-        try state.resolve(conflict, choice, by: store.node, at: hlc.now(physical: store.physicalClock()), in: c, id: id)
+        try state.resolve(conflict, choice, by: store.writer, at: hlc.now(physical: store.physicalClock()), in: c, id: id)
         try save(state, collection: c, id: id, source: nil, isNew: false)
         return state
     }

@@ -15,6 +15,10 @@ import StationCore
 ///
 /// Honest states always pass: a node drops another node's value only after seeing a write that
 /// superseded it, and this node has seen every such write of nodes other than the caller.
+///
+/// "The caller's writes" are those of every incarnation of its node (`NODE`, `NODE.INCARNATION`,
+/// see `NodeID`): a station reinstalled or restored writes under a new incarnation and still
+/// brings its earlier ones' writes.
 public enum OriginCheck {
     /// Registers longer than this are indexed before values are looked up in them.
     static let searchLimit = 16
@@ -28,34 +32,36 @@ public enum OriginCheck {
                 .forbidden,
                 "\(collection)/\(id): \(detail); a token of \(caller) may only bring its own writes (a token made with --relay may forward others')")
         }
-        for (writer, counter) in incoming.clock.entries where writer != caller && counter > local.clock[writer] {
-            throw refuse("the push brings writes of node \(writer) this node has not seen")
+        let station = caller.station
+        func isCaller(_ writer: NodeID) -> Bool { writer.isIncarnation(of: station) }
+        var callerWrote = false
+        for entry in incoming.clock.sortedEntries where entry.counter > local.clock[entry.node] {
+            guard isCaller(entry.node) else { throw refuse("the push brings writes of node \(entry.node.station) this node has not seen") }
+            callerWrote = true
         }
         let supersedes = incoming.clock.compare(local.clock) == .after
-        let callerWrote = incoming.clock[caller] > local.clock[caller]
-        let callerCounter = local.clock[caller]
 
         // Runs for every record of every push, so it allocates nothing for the usual register of a
         // value or two: values are found by a linear search, and only long registers (up to
         // `maxClockEntries` values) are indexed first.
         func check<V: Equatable>(_ name: () -> String, _ pushed: [DottedValue<V>], _ held: [DottedValue<V>], fieldAbsent: Bool) throws(SyncError) {
             let heldByDot = held.count > Self.searchLimit ? Dictionary(held.map { ($0.dot, $0) }, uniquingKeysWith: { a, _ in a }) : nil
-            for v in pushed where v.dot.node != caller {
+            for v in pushed where !isCaller(v.dot.node) {
                 if let h = heldByDot.map({ $0[v.dot] }) ?? held.first(where: { $0.dot == v.dot }) {
-                    guard h == v else { throw refuse("the push changes the value node \(v.dot.node) wrote to \(name()) at \(v.dot)") }
+                    guard h == v else { throw refuse("the push changes the value node \(v.dot.node.station) wrote to \(name()) at \(v.dot)") }
                 } else if supersedes {
-                    throw refuse("the push carries a value of node \(v.dot.node) in \(name()) that this node no longer holds")
+                    throw refuse("the push carries a value of node \(v.dot.node.station) in \(name()) that this node no longer holds")
                 }
             }
             // A held value of another node that the pushed state has seen but does not carry.
             let pushedDots = pushed.count > Self.searchLimit ? Set(pushed.map(\.dot)) : nil
             func carried(_ dot: Dot) -> Bool { pushedDots?.contains(dot) ?? pushed.contains { $0.dot == dot } }
-            guard let dropped = held.first(where: { $0.dot.node != caller && incoming.clock.contains($0.dot) && !carried($0.dot) }) else {
+            guard let dropped = held.first(where: { !isCaller($0.dot.node) && incoming.clock.contains($0.dot) && !carried($0.dot) }) else {
                 return
             }
-            let newOwnValue = pushed.contains { $0.dot.node == caller && $0.dot.counter > callerCounter }
+            let newOwnValue = pushed.contains { isCaller($0.dot.node) && $0.dot.counter > local.clock[$0.dot.node] }
             guard newOwnValue || (fieldAbsent && callerWrote) else {
-                throw refuse("the push drops the value node \(dropped.dot.node) wrote to \(name()) at \(dropped.dot) without a write of its own there")
+                throw refuse("the push drops the value node \(dropped.dot.node.station) wrote to \(name()) at \(dropped.dot) without a write of its own there")
             }
         }
 
@@ -66,8 +72,8 @@ public enum OriginCheck {
         }
         if !incoming.resolutions.isEmpty {
             let heldResolutions = Set(local.resolutions)
-            for r in incoming.resolutions where r.by.node != caller && !heldResolutions.contains(r) {
-                throw refuse("the push carries a resolution by node \(r.by.node) that this node does not hold")
+            for r in incoming.resolutions where !isCaller(r.by.node) && !heldResolutions.contains(r) {
+                throw refuse("the push carries a resolution by node \(r.by.node.station) that this node does not hold")
             }
         }
     }

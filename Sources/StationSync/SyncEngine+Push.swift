@@ -28,7 +28,7 @@ extension SyncEngine {
             changes.append((change.collection, change.id, change.seq, change.stateText))
         }
         return OutgoingBatch(
-            body: changes.isEmpty ? nil : try prepare(PushRequest.encode(node: storage.node.rawValue, changes: changes)),
+            body: changes.isEmpty ? nil : try prepare(PushRequest.encode(node: storage.node.rawValue, writer: storage.writer.rawValue, changes: changes)),
             count: changes.count, notSent: batch.changes.count - changes.count, read: batch.changes.count,
             nextSince: batch.nextSince, hasMore: batch.hasMore)
     }

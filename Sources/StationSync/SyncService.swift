@@ -100,8 +100,15 @@ public struct SyncService: Sendable {
 
     /// The page `pull` answers, read without noting the caller's activity (see ``notePulled``):
     /// a server may read a page ahead, before the caller asks for it.
+    ///
+    /// `requester` is the caller's writer name (`NODE.INCARNATION`, or a bare node name): what it
+    /// pushed here was recorded under that name, and exactly that is left out. Writes an earlier
+    /// incarnation of the same node pushed (before a reinstall or a restore) come back to it.
     public func readPage(since: String?, limit: String?, principal: Principal, requester: String?) throws(SyncError) -> PullPage {
-        if let station = principal.station, let requester, requester != station {
+        if let requester, !NodeID.isValid(requester) {
+            throw SyncError(.badRequest, "X-StationSync-Node \"\(requester.prefix(80))\" is not a node name")
+        }
+        if let station = principal.station, let requester, !NodeID(unchecked: requester).isIncarnation(of: station) {
             // Its changes would be left out as the token owner's: the caller would silently miss them.
             throw SyncError(.forbidden, "this token belongs to \(station); node \(requester) must sync with its own token")
         }
@@ -116,7 +123,7 @@ public struct SyncService: Sendable {
         let readable: Set<String>? = principal.read == .all ? nil : principal.read.filter(storage.schema.collectionNames)
         let batch: ChangeBatch
         do {
-            batch = try storage.changes(since: seq, limit: n, excludingSource: principal.station ?? requester, collections: readable)
+            batch = try storage.changes(since: seq, limit: n, excludingSource: requester ?? principal.station, collections: readable)
         } catch {
             logger.error("pull failed", metadata: ["error": "\(error)"])
             throw SyncError(.internal, "reading changes failed")
@@ -141,7 +148,7 @@ public struct SyncService: Sendable {
 
     /// Notes that the caller received `page` (for the hub's dashboard).
     public func notePulled(_ page: PullPage, principal: Principal, requester: String?) {
-        if let station = principal.station ?? requester {
+        if let station = principal.station ?? requester.map({ NodeID(unchecked: $0).station }) {
             storage.noteActivity(station: station, pulledThrough: page.nextSince, pushed: nil)
         }
     }
@@ -181,7 +188,7 @@ public struct SyncService: Sendable {
         let results: [MergeResult]
         do {
             results = try storage.apply(
-                incoming, from: request.node, cursor: nil,
+                incoming, from: request.writer, cursor: nil,
                 check: origin.map { origin in
                     { change, local in
                         try OriginCheck.verify(change.state, local: local, caller: NodeID(unchecked: origin), collection: change.collection, id: change.id)

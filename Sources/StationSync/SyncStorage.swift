@@ -6,6 +6,11 @@ import StationStore
 public protocol SyncStorage: Sendable {
     /// This node's name.
     var node: NodeID { get }
+    /// The name this database writes under (``node`` with its incarnation, see `NodeID`): sent
+    /// with pushes and pulls, so a peer records it as the source of what it pushed and leaves
+    /// exactly that out of its pulls (an earlier incarnation's writes, after a reinstall or a
+    /// restore, come back).
+    var writer: NodeID { get }
     /// A random id of this database, so peers notice when it is replaced.
     var databaseID: String { get }
     /// The collections and their policies.

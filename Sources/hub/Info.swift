@@ -16,7 +16,7 @@ extension HubCommand {
                 let counts = try store.counts()
                 if output.json {
                     print(JSONValue.object([
-                        "node": .string(store.node.rawValue), "database": .string(store.databaseID), "lastSeq": .int(try store.lastSequence()),
+                        "node": .string(store.node.rawValue), "writer": .string(store.writer.rawValue), "database": .string(store.databaseID), "lastSeq": .int(try store.lastSequence()),
                         "counts": .object(counts.mapValues { .object(["alive": .int(Int64($0.alive)), "deleted": .int(Int64($0.deleted))]) }),
                         "conflictedRecords": .int(Int64(try store.conflictedRecordCount())),
                         "restoredFrom": try store.restoredFrom().map { .string($0) } ?? .null,

@@ -29,7 +29,7 @@ extension HubCommand {
 
             func run() throws {
                 try reportingErrors {
-                    let node = try NodeID(validating: station)
+                    let node = try NodeID(validatingNode: station)
                     let store = try database.open()
                     let readList = try AccessList(parsing: read)
                     let writeList = try AccessList(parsing: write)

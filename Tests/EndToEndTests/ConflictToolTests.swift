@@ -438,7 +438,7 @@ private func checkHumanShow(_ text: String, _ report: [String: Any], at node: St
     for (i, v) in values.enumerated() {
         let row = try #require(lines.first { $0.hasPrefix("  \(i)  ") }, "\(node): no row for value \(i):\n\(text)", sourceLocation: sourceLocation)
         let origin = v["node"] as? String ?? "?"
-        let write = "(\(origin),\(jsonInt(v["counter"]) ?? -1))"
+        let write = "(\(v["writer"] as? String ?? "?"),\(jsonInt(v["counter"]) ?? -1))"
         let ms = jsonInt(v["time"]) ?? 0
         let time = iso.string(from: Date(timeIntervalSince1970: Double(ms / 1000))).replacingOccurrences(of: "Z", with: "")
             + "." + String(String(ms % 1000 + 1000).dropFirst()) + "Z"

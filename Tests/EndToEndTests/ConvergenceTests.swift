@@ -14,7 +14,7 @@ struct ConvergenceTests {
             let call: [String: Any] = ["callerName": "Wang Fang", "callerPhone": "555-0142", "category": "housing",
                                        "summary": "leaking roof, needs the housing station", "status": "open"]
             let written = try await hotline.put("hotline_calls", "call-0001", call)
-            #expect(written.clock == #"{"hotline":1}"#)
+            #expect(written.nodeClock == #"{"hotline":1}"#)
             #expect(try await civil.find("hotline_calls", "call-0001") == nil)
 
             try await cluster.hub.start()
@@ -39,7 +39,7 @@ struct ConvergenceTests {
             for node in [hotline, civil, charity, cluster.hubDB] {
                 let record = try await node.get("hotline_calls", "call-0001")
                 #expect(JSON.canonical(record.fields) == JSON.canonical(call), "\(node.name): \(record)")
-                #expect(record.clock == #"{"hotline":1}"#, "\(node.name): \(record)")
+                #expect(record.nodeClock == #"{"hotline":1}"#, "\(node.name): \(record)")
                 #expect(record.deleted == false && record.conflicts.isEmpty, "\(node.name): \(record)")
             }
         }

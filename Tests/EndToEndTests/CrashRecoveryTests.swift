@@ -73,7 +73,7 @@ struct CrashRecoveryTests {
                 let id = "stk-" + String(format: "%05d", i)
                 let record = try await cluster.hubDB.get("charity_stock", id)
                 #expect(record["itemName"] as? String == "Item \(i)" && jsonInt(record["quantity"]) == i % 97, "\(record)")
-                #expect(record.clock == #"{"charity":1}"#, "\(record)")
+                #expect(record.nodeClock == #"{"charity":1}"#, "\(record)")
             }
             if let sqlite3 = Binaries.sqlite3 {
                 let check = try await Command.run(sqlite3, [cluster.hub.db, "PRAGMA integrity_check"], directory: cluster.dir)

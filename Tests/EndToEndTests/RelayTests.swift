@@ -41,10 +41,10 @@ struct RelayTests {
             for node in [cluster.hubDB, c] {
                 let resident = try await node.get("residents", "res-0100")
                 #expect(resident["fullName"] as? String == "He Jun", "\(node.name): \(resident)")
-                #expect(resident.clock == #"{"labor":1}"#, "\(node.name): the write is still A's: \(resident)")
+                #expect(resident.nodeClock == #"{"labor":1}"#, "\(node.name): the write is still A's: \(resident)")
                 let stock = try await node.get("charity_stock", "stk-0100")
                 #expect(jsonInt(stock["quantity"]) == 20, "\(node.name): \(stock)")
-                #expect(stock.clock == #"{"labor":2}"#, "\(node.name): \(stock)")
+                #expect(stock.nodeClock == #"{"labor":2}"#, "\(node.name): \(stock)")
             }
             // And the same states everywhere, A included.
             for (collection, id) in [("residents", "res-0100"), ("charity_stock", "stk-0100")] {

@@ -59,29 +59,84 @@ struct RestoreTests {
         }
     }
 
-    @Test("A station restored from a backup that writes again under a dot it had used is refused loudly (dot_collision), never shadowed")
-    func aRestoredStationsReusedDotIsRefusedNotShadowed() async throws {
-        try await withCluster(["hotline"]) { cluster in
-            let station = cluster["hotline"]
+    @Test("A station restored from a backup writes under a new incarnation: what it wrote after the restore stands beside what it lost, and what it lost comes back")
+    func aRestoredStationLosesNothingAndReusesNoDot() async throws {
+        try await withCluster(["hotline", "civil-affairs"]) { cluster in
+            let station = cluster["hotline"], other = cluster["civil-affairs"]
             try await station.put("residents", "r1", ["fullName": "Before the backup"])
             try await station.sync()
             let backup = cluster.path("hotline-backup.sqlite")
             try await Self.backUp(station.db, to: backup)
             try await station.put("residents", "r1", ["fullName": "After the backup"])
+            try await station.put("residents", "r2", ["fullName": "Only after the backup"])
             try await station.sync()
+            let writerBefore = try await station.info()["writer"] as? String
 
             try Self.restore(backup, over: station.db)
             try await station.put("residents", "r1", ["fullName": "Written after the restore"])
-            let result = try await station.trySync()
-            #expect(!result.succeeded, "the sync passed: \(result)")
-            #expect(result.stderr.contains("dot_collision") && result.stderr.contains("residents/r1"), "\(result)")
-            // Both versions are where they were: the hub's and the station's.
-            let hub = try await cluster.hub.run(["conflicts", "list", "--db", cluster.hub.db])  // the hub still answers
-            #expect(hub.succeeded, "\(hub)")
-            let sqlite3 = try #require(Binaries.sqlite3)
-            let atHub = try await Command.run(sqlite3, ["-readonly", cluster.hub.db, "SELECT state FROM record WHERE id = 'r1'"], directory: cluster.dir)
-            #expect(atHub.stdout.contains("After the backup"), "\(atHub)")
-            #expect(try await station.get("residents", "r1").fields["fullName"] as? String == "Written after the restore")
+            let info = try await station.info()
+            #expect(info["restoredFrom"] is String, "\(info)")
+            #expect(info["writer"] as? String != writerBefore, "\(info)")
+            let summary = try await station.sync()
+            #expect((summary.pulled ?? 0) >= 2, "what the restore lost did not come back: \(summary)")
+            try await other.sync()
+            // r2, lost by the restore, is back; r1 holds both writes, visible as a conflict.
+            #expect(try await station.get("residents", "r2").fields["fullName"] as? String == "Only after the backup")
+            for node in [station, other] {
+                let r1 = try await node.get("residents", "r1")
+                let values = (r1.conflict(on: "fullName")?["values"] as? [[String: Any]] ?? []).compactMap { $0["value"] as? String }
+                #expect(Set(values) == ["After the backup", "Written after the restore"], "\(node.name): \(r1)")
+            }
         }
+    }
+
+    @Test("A station made again under its name (a reinstall) gets its records back, and its first writes stand beside the old ones")
+    func aReinstalledStationGetsItsRecordsBack() async throws {
+        try await withCluster(["hotline"]) { cluster in
+            let station = cluster["hotline"]
+            for i in 1...3 { try await station.put("residents", "r\(i)", ["fullName": "Resident \(i)"]) }
+            try await station.sync()
+            for suffix in ["", "-wal", "-shm", ".watermark"] { try? FileManager.default.removeItem(atPath: station.db + suffix) }
+            try await station.ok(["init", "--node", "hotline"])
+            try await station.put("residents", "r1", ["fullName": "Typed on the new laptop"])
+            let summary = try await station.sync()
+            #expect(summary.pulled == 3, "\(summary)")
+            #expect(try await Self.ids(station) == ["r1", "r2", "r3"])
+            let r1 = try await station.get("residents", "r1")
+            let values = (r1.conflict(on: "fullName")?["values"] as? [[String: Any]] ?? []).compactMap { $0["value"] as? String }
+            #expect(Set(values) == ["Resident 1", "Typed on the new laptop"], "\(r1)")
+        }
+    }
+
+    @Test("A database copied to a second device (one token on two devices) writes under its own incarnation: both converge, nothing collides")
+    func aCopiedDatabaseWritesUnderItsOwnIncarnation() async throws {
+        try await withCluster(["hotline"]) { cluster in
+            let station = cluster["hotline"]
+            try await station.put("residents", "r1", ["fullName": "Shared"])
+            try await station.sync()
+            let copyDB = cluster.path("second-device.sqlite")
+            for suffix in ["", "-wal", ".watermark"] where FileManager.default.fileExists(atPath: station.db + suffix) {
+                try FileManager.default.copyItem(atPath: station.db + suffix, toPath: copyDB + suffix)
+            }
+            let device = try await Command.run(
+                try Binaries.station, ["put", "--db", copyDB, "residents", "r1", #"{"fullName": "From the second device"}"#], directory: cluster.dir)
+            #expect(device.succeeded, "\(device)")
+            try await station.put("residents", "r1", ["fullName": "From the first device"])
+            try await station.sync()
+            let second = try await Command.run(
+                try Binaries.station, ["sync", "--db", copyDB, "--peer", cluster.hub.url, "--token", station.token, "--json"], directory: cluster.dir)
+            #expect(second.succeeded, "\(second)")
+            try await station.sync()
+            let r1 = try await station.get("residents", "r1")
+            let values = (r1.conflict(on: "fullName")?["values"] as? [[String: Any]] ?? []).compactMap { $0["value"] as? String }
+            #expect(Set(values) == ["From the first device", "From the second device"], "\(r1)")
+        }
+    }
+}
+
+extension Station {
+    /// `station info --json`.
+    func info(sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
+        try JSON.object(try await ok(["info", "--json"], sourceLocation: sourceLocation).stdout, sourceLocation: sourceLocation)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import StationCore
 import Testing
@@ -85,33 +86,78 @@ import Testing
     }
 
     @Test func aStateHoldingOneOfOurDotsWithOtherContentIsRefused() throws {
-        // The station writes, its state reaches the hub; the station is then restored from a copy
-        // taken before the write and writes again: the same dot, another value.
-        let station = try store("station")
+        // Two databases that both write under the bare name hotline (made before incarnations, or
+        // one made with the other's incarnation by hand): each writes (hotline, 1), differently.
+        let first = try store("first")
+        let second = try store("second")
+        try first.put("cases", "r1", ["notes": "from the first database"])
+        try second.put("cases", "r1", ["notes": "from the second database"])
+        let a = try #require(try first.record("cases", "r1")).state
+        let b = try #require(try second.record("cases", "r1")).state
+        #expect(a.clock == b.clock)
+        let hub = try store("hub", node: "hub")
+        try hub.write { tx in _ = try tx.merge("cases", "r1", a, from: "hotline") }
+        let seq = try hub.lastSequence()
+        #expect {
+            try hub.write { tx in _ = try tx.merge("cases", "r1", b, from: "hotline") }
+        } throws: { ($0 as? CoreError)?.code == .dotCollision }
+        // Both versions are as they were.
+        #expect(try hub.record("cases", "r1")?.state == a)
+        #expect(try hub.lastSequence() == seq)
+        #expect {
+            try second.write { tx in _ = try tx.merge("cases", "r1", a, from: "hub") }
+        } throws: { ($0 as? CoreError)?.code == .dotCollision }
+        #expect(try second.record("cases", "r1")?.state == b)
+    }
+
+    @Test func aRestoredCopyWritesUnderANewIncarnationAndItsWritesStandBesideTheOnesItLost() throws {
+        let station = try StationStore.create(
+            path: dir.file("station.sqlite"), node: "hotline", schema: testSchema, incarnation: "first", clock: TestClock().closure)
+        #expect(station.writer == "hotline.first")
         try station.put("cases", "r1", ["notes": "before the backup"])
         let backup = dir.file("backup.sqlite")
         try station.pool.backup(to: try DatabaseQueue(path: backup))  // as `sqlite3 .backup`
         try station.put("cases", "r1", ["notes": "after the backup"])
         let hub = try store("hub", node: "hub")
         let pushed = try #require(try station.record("cases", "r1")).state
-        try hub.write { tx in _ = try tx.merge("cases", "r1", pushed, from: "hotline") }
+        try hub.write { tx in _ = try tx.merge("cases", "r1", pushed, from: "hotline.first") }
         try station.close()
 
+        // The backup, opened as the station (another file): a new database id and incarnation.
         let restored = try StationStore.open(path: backup, clock: TestClock().closure)
+        #expect(restored.node == "hotline")
+        #expect(restored.writer.isIncarnation(of: "hotline"))
+        #expect(restored.writer != "hotline.first")
+        #expect(restored.databaseID != station.databaseID)
+        #expect(try restored.restoredFrom() != nil)
         try restored.put("cases", "r1", ["notes": "written after the restore"])
         let again = try #require(try restored.record("cases", "r1")).state
-        #expect(again.clock == pushed.clock)
-        let seq = try hub.lastSequence()
-        #expect {
-            try hub.write { tx in _ = try tx.merge("cases", "r1", again, from: "hotline") }
-        } throws: { ($0 as? CoreError)?.code == .dotCollision }
-        // The hub's version is as it was, and so is the station's.
-        #expect(try hub.record("cases", "r1")?.state == pushed)
-        #expect(try hub.lastSequence() == seq)
-        #expect(try restored.record("cases", "r1")?.view.fields["notes"] == "written after the restore")
-        // The other way round: the restored station refuses the hub's version.
-        #expect {
-            try restored.write { tx in _ = try tx.merge("cases", "r1", pushed, from: "hub") }
-        } throws: { ($0 as? CoreError)?.code == .dotCollision }
+        // No dot is used twice: the hub merges, and both values stand (nothing shadowed).
+        #expect(try hub.write { tx in try tx.merge("cases", "r1", again, from: restored.writer.rawValue) } == .merged)
+        let view = try #require(try hub.record("cases", "r1")).view
+        #expect(view.conflicts.count == 1)
+        #expect(Set(view.conflicts[0].values.map(\.value)) == ["after the backup", "written after the restore"])
+        // Opened again as the same file, it keeps its new identity.
+        let writer = restored.writer, id = restored.databaseID
+        try restored.close()
+        let reopened = try StationStore.open(path: backup)
+        #expect(reopened.writer == writer && reopened.databaseID == id)
+    }
+
+    @Test func aCopiedFileTakesANewIncarnationAndTheOriginalKeepsItsOwn() throws {
+        let original = try StationStore.create(
+            path: dir.file("a.sqlite"), node: "hotline", schema: testSchema, incarnation: "orig", clock: TestClock().closure)
+        try original.put("cases", "r1", ["notes": "x"])
+        try original.close()
+        // As `cp a.sqlite* …`: the file, its write-ahead log and its watermark.
+        for suffix in ["", "-wal", ".watermark"] where FileManager.default.fileExists(atPath: dir.file("a.sqlite" + suffix)) {
+            try FileManager.default.copyItem(atPath: dir.file("a.sqlite" + suffix), toPath: dir.file("copy.sqlite" + suffix))
+        }
+        let copy = try StationStore.open(path: dir.file("copy.sqlite"))
+        let reopened = try StationStore.open(path: dir.file("a.sqlite"))
+        #expect(reopened.writer == "hotline.orig")
+        #expect(copy.writer != "hotline.orig" && copy.writer.isIncarnation(of: "hotline"))
+        #expect(copy.databaseID != reopened.databaseID)
+        #expect(try reopened.restoredFrom() == nil)
     }
 }

@@ -120,7 +120,8 @@ def check(hub, stations, shared_last, counter_totals):
             state = json.loads(at_hub[(COLLECTION, rid)])
             for name, value in want.items():
                 got = state["fields"].get(name, [])
-                if len(got) != 1 or got[0][0] != s.name or got[0][3] != value:
+                # A dot names the writer, NODE.INCARNATION (record-state.md): its node is the part before the dot.
+                if len(got) != 1 or got[0][0].split(".")[0] != s.name or got[0][3] != value:
                     lost += 1
                     print(f"  lost: {s.name}'s {rid}.{name} = {value!r}, the hub holds {got}", file=sys.stderr)
             exists = state["exists"]
@@ -128,7 +129,7 @@ def check(hub, stations, shared_last, counter_totals):
                 raise Failure(f"{rid}: exists register {exists}, deleted by its owner: {rid in s.deleted}")
     for (rid, name), last in shared_last.items():
         state = json.loads(at_hub[(COLLECTION, rid)])
-        got = sorted((v[0], v[3]) for v in state["fields"].get(name, []))
+        got = sorted((v[0].split(".")[0], v[3]) for v in state["fields"].get(name, []))
         want = sorted(last.items())
         if got != want:
             lost += 1

@@ -139,6 +139,10 @@ class Hub:
                      '{"partyA": "Li", "partyB": "Zhao", "status": "open", "mediator": "Chen"}')
         self.station("civil-affairs", "sync", "--peer", url, "--token", self.tokens["civil-affairs"])
 
+    def writer(self, node):
+        """The name `node`'s database writes under (`station info --json`)."""
+        return json.loads(self.station(node, "info", "--json"))["writer"]
+
     def token_list(self):
         return self.run(self.hub_bin, "token", "list", "--db", self.db, "--json")
 
@@ -537,11 +541,13 @@ def run_cases(r):
     # ---- forged origins -----------------------------------------------------------------------
     med = r.state_of("mediation_cases", "med-0001")  # written by civil-affairs
     stk = r.state_of("charity_stock", "stk-0001")    # written by hotline (two writes)
+    # The names the two stations' databases write under (NODE.INCARNATION, see record-state.md).
+    ca, hw = r.hub.writer("civil-affairs"), r.hub.writer("hotline")
     s = json.loads(json.dumps(med))
-    s["clock"]["civil-affairs"] += 1
+    s["clock"][ca] += 1
     h = now_hlc()
-    s["exists"] = [["civil-affairs", s["clock"]["civil-affairs"], h, True]]
-    s["fields"]["status"] = [["civil-affairs", s["clock"]["civil-affairs"], h, "closed by a forger"]]
+    s["exists"] = [[ca, s["clock"][ca], h, True]]
+    s["fields"]["status"] = [[ca, s["clock"][ca], h, "closed by a forger"]]
     push1("state brings another node's new writes", s, expect=(403,), code="forbidden", collection="mediation_cases", rid="med-0001")
     s = json.loads(json.dumps(med))
     s["fields"]["status"][0][3] = "rewritten under its dot"
@@ -562,7 +568,7 @@ def run_cases(r):
     s["fields"]["mediator"] = [["hotline", 1, h, "x"]]
     s["fields"]["mediator"] = [v for v in s["fields"]["mediator"]]
     del s["fields"]["partyA"]  # dropping another node's value without a write of its own there is fine only on recreate
-    s["fields"]["partyB"] = [["civil-affairs", 1, h, "Zhao"]]  # a value the hub does not hold under that dot
+    s["fields"]["partyB"] = [[ca, 1, h, "Zhao"]]  # a value the hub does not hold under that dot
     push1("another node's value forged at an existing dot", s, expect=(403,), code="forbidden",
           collection="mediation_cases", rid="med-0001")
     s = json.loads(json.dumps(stk))
@@ -570,18 +576,17 @@ def run_cases(r):
     push1("second station rewrites hotline's value under its dot", s, expect=(200, 403), node="civil-affairs",
           headers={**r.auth("civil-affairs"), "Content-Type": "application/json"}, collection="charity_stock", rid="stk-0001", code="forbidden")
     push1("push as the hub's own node", simple_state(node="hub"), expect=(403,), code="forbidden", node="hub")
-    # A state older than the hub's (a clock that went backwards) is accepted and ignored: 200 unchanged.
+    # A state "older" than the hub's that claims the hub's dot (hotline, 1) with other content (a
+    # clock that went backwards, or a restored database writing again): two writes under one dot.
+    # Never "unchanged" (issue 11): refused with 409 dot_collision, nothing changes.
     old = json.loads(json.dumps(stk))
-    old["clock"]["hotline"] = 1
-    old["exists"] = [["hotline", 1, now_hlc(-3_600_000), True]]
-    old["fields"] = {"name": [["hotline", 1, now_hlc(-3_600_000), "Rice 5kg"]]}
-    st, body = push1("clock gone backwards (older state)", old, expect=(200,), code=None, collection="charity_stock", rid="stk-0001")
-    if st == 200:
-        res = body["results"][0]["result"] if body else None
-        if res != "unchanged":
-            r.fail("clock gone backwards (older state)", f"result {res!r}, expected 'unchanged'")
-        else:
-            r.notes.append("an older state (clock gone backwards) is accepted as 200 `unchanged` and changes nothing")
+    old["clock"] = {hw: 1}
+    old["exists"] = [[hw, 1, now_hlc(-3_600_000), True]]
+    old["fields"] = {"name": [[hw, 1, now_hlc(-3_600_000), "Rice 5kg"]]}
+    st, body = push1("clock gone backwards (another write under a used dot)", old, expect=(409,), code="dot_collision",
+                     collection="charity_stock", rid="stk-0001")
+    if st == 409:
+        r.notes.append("a state claiming a used dot with other content (clock gone backwards) is refused: 409 `dot_collision`")
 
     # ---- sizes --------------------------------------------------------------------------------
     big = b'{"node": "hotline", "changes": [], "pad": "' + b"x" * (33 << 20) + b'"}'

@@ -57,7 +57,7 @@ public struct ConflictReport: Sendable, Equatable {
     }
 
     /// The nodes whose writes compete, in order of `values`.
-    public var origins: [String] { values.map(\.dot.node.rawValue) }
+    public var origins: [String] { values.map(\.dot.node.station) }
 
     /// When the earliest competing write happened.
     public var since: HLCTimestamp { values.map(\.time).min() ?? .zero }
@@ -77,12 +77,16 @@ public struct ConflictReport: Sendable, Equatable {
     public var json: JSONValue {
         var o = summaryJSON.objectValue!
         o["values"] = .array(values.map { v in
-            .object(["value": v.value, "node": .string(v.dot.node.rawValue), "counter": .int(Int64(v.dot.counter)), "time": .int(Int64(v.time.wall))])
+            .object([
+                "value": v.value, "node": .string(v.dot.node.station), "writer": .string(v.dot.node.rawValue),
+                "counter": .int(Int64(v.dot.counter)), "time": .int(Int64(v.time.wall)),
+            ])
         })
         o["decision"] = .object(["index": 0, "value": values.first?.value ?? .null, "rule": .string(rule)])
         if let r = resolution {
             o["resolution"] = .object([
-                "how": .string(r.how.rawValue), "by": .string(r.by.node.rawValue), "counter": .int(Int64(r.by.counter)),
+                "how": .string(r.how.rawValue), "by": .string(r.by.node.station), "writer": .string(r.by.node.rawValue),
+                "counter": .int(Int64(r.by.counter)),
                 "time": .int(Int64(r.time.wall)), "result": r.result,
             ])
         } else {

@@ -155,7 +155,7 @@ extension RecordState {
         var entries: [VectorClock.Entry] = []
         entries.reserveCapacity(clockJSON.count)
         for (name, counterJSON) in clockJSON.sorted(by: { RecordFields.order($0.key, $1.key) < 0 }) {
-            guard NodeID.isValid(name) else { throw bad("clock node \"\(name)\" must be 1-64 characters of a-z, 0-9 and '-'") }
+            guard NodeID.isValid(name) else { throw bad("clock node \"\(name)\" must be 1-64 characters of a-z, 0-9 and '-', with an optional .INCARNATION") }
             guard let c = counterJSON.intValue, c >= 1, UInt64(c) <= Self.maxCounter else {
                 throw bad("clock counter for \(name) must be an integer from 1 to \(Self.maxCounter), not \(counterJSON.canonicalText)")
             }

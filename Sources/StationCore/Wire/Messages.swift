@@ -22,7 +22,7 @@ public struct PullResponse: Sendable, Equatable {
             let more = o["more"]?.boolValue, let list = body?.changes
         else { throw WireError("pull response must have node, changes, next and more") }
         // The peer's name becomes a checkpoint key and the recorded source of what it sent.
-        guard NodeID.isValid(node) else { throw WireError("pull response: node \"\(node.prefix(64))\" must be 1-64 characters of a-z, 0-9 and '-'") }
+        guard NodeID.isValidNode(node) else { throw WireError("pull response: node \"\(node.prefix(64))\" must be 1-64 characters of a-z, 0-9 and '-'") }
         var changes: [WireChange] = []
         changes.reserveCapacity(list.count)
         for (i, c) in list.enumerated() { changes.append(try WireChange(c, what: "changes[\(i)]")) }
@@ -52,19 +52,29 @@ public struct PullResponse: Sendable, Equatable {
 public struct PushRequest: Sendable, Equatable {
     /// The pushing node.
     public var node: String
+    /// The name the pushing database writes under (`node` or `node.INCARNATION`); the receiver
+    /// records it as the source of what it takes whole. Absent in the body: `node`.
+    public var writer: String
     public var changes: [WireChange]
 
-    public init(node: String, changes: [WireChange]) {
+    public init(node: String, writer: String? = nil, changes: [WireChange]) {
         self.node = node
+        self.writer = writer ?? node
         self.changes = changes
     }
 
     /// Encodes with each state's stored canonical text spliced in.
-    public static func encode(node: String, changes: [(collection: String, id: String, seq: Int64, stateText: String)]) -> [UInt8] {
+    public static func encode(
+        node: String, writer: String? = nil, changes: [(collection: String, id: String, seq: Int64, stateText: String)]
+    ) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(64 + changes.reduce(0) { $0 + $1.stateText.utf8.count + 64 })
         out.append(contentsOf: #"{"node":"#.utf8)
         JSONWriter.writeString(node, to: &out)
+        if let writer, !writer.hasSameBytes(as: node) {
+            out.append(contentsOf: #","writer":"#.utf8)
+            JSONWriter.writeString(writer, to: &out)
+        }
         out.append(contentsOf: #","changes":["#.utf8)
         for (n, c) in changes.enumerated() {
             if n > 0 { out.append(UInt8(ascii: ",")) }
@@ -81,17 +91,24 @@ public struct PushRequest: Sendable, Equatable {
             throw WireError("request body must be a JSON object with node and changes")
         }
         let o = body.members  // `changes`, when an array, is in `body.changes`: a known key anyway
-        if let extra = o.keys.sorted().first(where: { !["node", "changes"].contains($0) }) {
+        if let extra = JSONWriter.sortedKeys(o.keys).first(where: { !["node", "writer", "changes"].contains($0) }) {
             throw WireError("request body has an unknown key \"\(extra)\"")
         }
         guard let node = o["node"]?.stringValue else { throw WireError("request body needs \"node\": the pushing node's name") }
-        guard NodeID.isValid(node) else { throw WireError("node \"\(node)\" must be 1-64 characters of a-z, 0-9 and '-'") }
+        guard NodeID.isValidNode(node) else { throw WireError("node \"\(node.prefix(80))\" must be 1-64 characters of a-z, 0-9 and '-'") }
+        var writer = node
+        if let given = o["writer"] {
+            guard let w = given.stringValue, NodeID.isValid(w), NodeID(unchecked: w).isIncarnation(of: node) else {
+                throw WireError("\"writer\" must be the pushing node's name, or NODE.INCARNATION of node \(node)")
+            }
+            writer = w
+        }
         guard let list = body.changes else { throw WireError("request body needs \"changes\": an array") }
         guard list.count <= maxChanges else { throw WireError("a push carries at most \(maxChanges) changes, this one \(list.count)") }
         var changes: [WireChange] = []
         changes.reserveCapacity(list.count)
         for (i, c) in list.enumerated() { changes.append(try WireChange(c, what: "changes[\(i)]")) }
-        self.init(node: node, changes: changes)
+        self.init(node: node, writer: writer, changes: changes)
     }
 }
 
@@ -172,7 +189,7 @@ public struct PeerInfo: Sendable, Equatable {
         guard let o = json.objectValue, let node = o["node"]?.stringValue, let database = o["database"]?.stringValue,
             let version = o["protocol"]?.intValue, let schema = o["schema"]?.stringValue
         else { throw WireError("health response must have node, database, protocol and schema") }
-        guard NodeID.isValid(node) else { throw WireError("health response: node \"\(node.prefix(64))\" must be 1-64 characters of a-z, 0-9 and '-'") }
+        guard NodeID.isValidNode(node) else { throw WireError("health response: node \"\(node.prefix(64))\" must be 1-64 characters of a-z, 0-9 and '-'") }
         self.init(node: node, database: database, protocolVersion: Int(version), schemaFingerprint: schema)
     }
 }

@@ -21,12 +21,12 @@ extension StationCommand {
                         "node": .string(store.node.rawValue), "path": .string(store.path), "lastSeq": .int(last),
                         "schema": store.schema.json,
                         "counts": .object(counts.mapValues { .object(["alive": .int(Int64($0.alive)), "deleted": .int(Int64($0.deleted))]) }),
-                        "database": .string(store.databaseID),
+                        "database": .string(store.databaseID), "writer": .string(store.writer.rawValue),
                         "restoredFrom": try store.restoredFrom().map { .string($0) } ?? .null,
                     ]).canonicalText)
                     return
                 }
-                print("node \(store.node)  database \(store.path)  last change #\(last)")
+                print("node \(store.node) (writes as \(store.writer))  database \(store.path)  last change #\(last)")
                 if let restored = try store.restoredFrom() {
                     print("restored from an earlier copy (database \(restored)); peers push and pull everything again with it")
                 }

@@ -22,10 +22,10 @@ extension StationCommand {
 
         func run() throws {
             try reportingErrors {
-                let node = try NodeID(validating: node)
+                let node = try NodeID(validatingNode: node)
                 let schema = try loadSchema(file: schema, default: DefaultSchema.schema)
                 let path = try database.path
-                let store = try StationStore.create(path: path, node: node, schema: schema)
+                let store = try StationStore.create(path: path, node: node, schema: schema, incarnation: StationStore.makeIncarnation())
                 try store.close()
                 print("initialized \(path) for node \(node) with \(schema.collections.count) collections")
             }

@@ -58,6 +58,14 @@ struct Record: CustomStringConvertible {
     var conflictIDs: [String] { conflicts.compactMap { $0["id"] as? String }.sorted() }
     func conflict(on field: String) -> [String: Any]? { conflicts.first { $0["field"] as? String == field } }
     var clock: String { JSON.canonical(raw["clock"]) }
+    /// The clock with each node's incarnations (`NODE.INCARNATION`) added up under its name.
+    var nodeClock: String {
+        var out: [String: Int] = [:]
+        for (writer, value) in raw["clock"] as? [String: Any] ?? [:] {
+            out[String(writer.split(separator: ".")[0]), default: 0] += jsonInt(value) ?? 0
+        }
+        return JSON.canonical(out)
+    }
     subscript(field: String) -> Any? { fields[field] }
     /// What every replica must agree on: the visible fields, deletion, clock and conflicts.
     var replicatedView: String {
