@@ -143,6 +143,9 @@ public struct SyncRunner {
         var text = "synced with \(s.peer) in \(String(format: "%.2f", s.seconds)) s: pushed \(s.pushed), pulled \(s.pulled)"
         if s.pulled > 0 { text += " (\(s.created) new, \(s.applied) newer, \(s.merged) merged, \(s.unchanged) already known)" }
         text += "; \(s.recordsWithConflicts) record\(s.recordsWithConflicts == 1 ? "" : "s") hold conflicts"
+        if s.waiting > 0 {
+            text += "; \(s.waiting) record\(s.waiting == 1 ? "" : "s") wait: they hold writes of other nodes \(s.peer) has not seen (from a LAN sync), and this token may not relay them; they go once those writes reach \(s.peer)"
+        }
         if s.notSent > 0 { text += "; \(s.notSent) local changes not sent (collections the peer lacks or this token may not write)" }
         if !s.schemaAdditions.isEmpty { text += "; new collections from the peer: \(s.schemaAdditions.joined(separator: ", "))" }
         if s.startedOver { text += "; first sync with this peer database" }

@@ -67,6 +67,8 @@ extension StationStore {
                     ON CONFLICT(peer) DO UPDATE SET pushed = 0, pulled = '', peerDatabase = excluded.peerDatabase, updatedAt = excluded.updatedAt
                     """,
                 arguments: [peer, peerDatabase])
+            // Everything is pushed again: nothing waits any longer.
+            try db.execute(sql: "DELETE FROM push_waiting WHERE peer = ?", arguments: [peer])
         }
     }
 

@@ -113,6 +113,19 @@ extension StationStore {
                     arguments: [status.deleted, status.conflicted, status.conflicts, name, row["id"] as String])
             }
         }
+        migrator.registerMigration("v7-push-waiting") { db in
+            // Records a peer answered `waiting` for, sent again at every push to it until it takes
+            // them (see StationStore+Waiting.swift).
+            try db.execute(
+                sql: """
+                    CREATE TABLE push_waiting (
+                        peer TEXT NOT NULL,
+                        collection TEXT NOT NULL,
+                        id TEXT NOT NULL,
+                        PRIMARY KEY (peer, collection, id)
+                    ) WITHOUT ROWID
+                    """)
+        }
         return migrator
     }
 }

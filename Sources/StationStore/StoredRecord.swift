@@ -37,4 +37,8 @@ public enum MergeResult: String, Sendable, Equatable {
     case merged
     /// A record this node did not have.
     case created
+    /// Not taken (a push only): the state holds writes of other nodes this node has not seen,
+    /// from a token that may not relay them. Nothing changed; the sender sends it again once
+    /// those writes are here (from their own node, or a relay).
+    case waiting
 }

@@ -36,7 +36,13 @@ public enum OriginCheck {
         func isCaller(_ writer: NodeID) -> Bool { writer.isIncarnation(of: station) }
         var callerWrote = false
         for entry in incoming.clock.sortedEntries where entry.counter > local.clock[entry.node] {
-            guard isCaller(entry.node) else { throw refuse("the push brings writes of node \(entry.node.station) this node has not seen") }
+            guard isCaller(entry.node) else {
+                // Honest, often: a station that synced with a peer on the LAN holds its writes.
+                // The push answers `waiting` for this change (see SyncStorage.apply).
+                throw SyncError(
+                    .unseenWrites,
+                    "\(collection)/\(id): the push brings writes of node \(entry.node.station) this node has not seen; a token of \(caller) may only bring its own writes (a token made with --relay may forward others'); it waits until \(entry.node.station)'s writes are here")
+            }
             callerWrote = true
         }
         let supersedes = incoming.clock.compare(local.clock) == .after

@@ -1,4 +1,5 @@
 import StationCore
+import StationStore
 
 extension SyncEngine {
     /// One batch of local changes ready to push: read, encoded and prepared for the transport,
@@ -8,6 +9,8 @@ extension SyncEngine {
         /// nothing in the batch may be sent.
         var body: PreparedPush?
         var count: Int
+        /// The records sent, in the order of the request (and of the peer's results).
+        var keys: [RecordKey]
         var notSent: Int
         /// Changes read, sent or not (for progress).
         var read: Int
@@ -22,15 +25,50 @@ extension SyncEngine {
         prepare: @Sendable ([UInt8]) throws -> PreparedPush
     ) throws -> OutgoingBatch {
         let batch = try storage.changes(since: cursor, limit: limit, excludingSource: peer, collections: nil)
+        return try outgoing(storage, batch.changes, sendable: sendable, nextSince: batch.nextSince, hasMore: batch.hasMore, prepare: prepare)
+    }
+
+    /// `changes` as a batch to push (those in collections the peer may receive).
+    static func outgoing(
+        _ storage: any SyncStorage, _ read: [Change], sendable: Set<String>, nextSince: Int64, hasMore: Bool,
+        prepare: @Sendable ([UInt8]) throws -> PreparedPush
+    ) throws -> OutgoingBatch {
         var changes: [(collection: String, id: String, seq: Int64, stateText: String)] = []
-        changes.reserveCapacity(batch.changes.count)
-        for change in batch.changes where sendable.contains(change.collection) {
+        changes.reserveCapacity(read.count)
+        for change in read where sendable.contains(change.collection) {
             changes.append((change.collection, change.id, change.seq, change.stateText))
         }
         return OutgoingBatch(
             body: changes.isEmpty ? nil : try prepare(PushRequest.encode(node: storage.node.rawValue, writer: storage.writer.rawValue, changes: changes)),
-            count: changes.count, notSent: batch.changes.count - changes.count, read: batch.changes.count,
-            nextSince: batch.nextSince, hasMore: batch.hasMore)
+            count: changes.count, keys: changes.map { RecordKey($0.collection, $0.id) }, notSent: read.count - changes.count, read: read.count,
+            nextSince: nextSince, hasMore: hasMore)
+    }
+
+    /// Sends again the records `peer` answered `waiting` for at earlier pushes, before anything
+    /// new; those it takes now leave the list. Returns the records still waiting.
+    func pushWaiting(to peer: String, sendable: Set<String>, summary: inout SyncSummary) throws -> Set<RecordKey> {
+        var stillWaiting: Set<RecordKey> = []
+        var after: RecordKey?
+        while true {
+            let read = try storage.waitingChanges(peer: peer, after: after, limit: batchSize)
+            guard let last = read.last else { break }
+            after = RecordKey(last.collection, last.id)
+            let batch = try Self.outgoing(storage, read, sendable: sendable, nextSince: 0, hasMore: false, prepare: transport.preparePush)
+            if let body = batch.body {
+                let response = try transport.push(body)
+                guard response.results.count == batch.count else {
+                    throw SyncError(.protocolError, "\(peer) answered \(response.results.count) results for \(batch.count) changes")
+                }
+                var taken: [RecordKey] = []
+                for (key, result) in zip(batch.keys, response.results) {
+                    if result.result == MergeResult.waiting.rawValue { stillWaiting.insert(key) } else { taken.append(key) }
+                }
+                summary.pushed += taken.count
+                try storage.updateWaiting(peer: peer, waiting: [], taken: taken)
+            }
+            if read.count < batchSize { break }
+        }
+        return stillWaiting
     }
 
     /// Pushes batches until none is left, keeping the peer and this node busy at the same time:
@@ -52,6 +90,7 @@ extension SyncEngine {
         let pusher = ConcurrentPusher(transport)
         var cursor = start
         var done = 0
+        var waiting = try pushWaiting(to: peer, sendable: sendable, summary: &summary)
 
         /// Batches sent and not yet acknowledged, oldest first.
         var inFlight: [(batch: OutgoingBatch, response: BackgroundWork<PushResponse>)] = []
@@ -68,7 +107,19 @@ extension SyncEngine {
                 guard response.results.count == batch.count else {
                     throw SyncError(.protocolError, "\(peer) answered \(response.results.count) results for \(batch.count) changes")
                 }
-                summary.pushed += batch.count
+                // Records the peer left waiting are listed before the checkpoint moves past them
+                // (and records it took now, that were waiting, leave the list).
+                var nowWaiting: [RecordKey] = []
+                var taken: [RecordKey] = []
+                for (key, result) in zip(batch.keys, response.results) {
+                    if result.result == MergeResult.waiting.rawValue {
+                        if waiting.insert(key).inserted { nowWaiting.append(key) }
+                    } else if waiting.remove(key) != nil {
+                        taken.append(key)
+                    }
+                }
+                try storage.updateWaiting(peer: peer, waiting: nowWaiting, taken: taken)
+                summary.pushed += batch.count - response.results.lazy.filter { $0.result == MergeResult.waiting.rawValue }.count
             }
             summary.notSent += batch.notSent
             if batch.nextSince > cursor {
@@ -115,6 +166,12 @@ extension SyncEngine {
             for (_, work) in inFlight { _ = try? work.wait() }
             _ = try? finishSaving()
             throw error
+        }
+        summary.waiting = waiting.count
+        if !waiting.isEmpty {
+            logger.warning(
+                "records wait: they hold writes of other nodes the peer has not seen, and this token may not relay them; they are sent again at every sync",
+                metadata: ["peer": "\(peer)", "records": "\(waiting.count)"])
         }
         if summary.notSent > 0 {
             logger.warning(

@@ -20,6 +20,10 @@ public struct SyncSummary: Sendable, Equatable {
     /// written with this token. They stay here; the checkpoint moves past them, so after the
     /// peer's schema or the token changes, `station sync --full` sends everything again.
     public var notSent = 0
+    /// Records the peer did not take yet: they hold writes of other nodes that the peer has not
+    /// seen, and this token may not relay them (a station that synced with a neighbour on the
+    /// LAN). They are sent again at every sync, and go once those writes reach the peer.
+    public var waiting = 0
     /// Records here holding conflicts after the sync (any policy).
     public var recordsWithConflicts = 0
     /// Whether the checkpoint was reset because the peer's database is new to this node.
@@ -37,7 +41,7 @@ public struct SyncSummary: Sendable, Equatable {
         .object([
             "peer": .string(peer), "pushed": .int(Int64(pushed)), "pulled": .int(Int64(pulled)),
             "created": .int(Int64(created)), "applied": .int(Int64(applied)), "merged": .int(Int64(merged)),
-            "unchanged": .int(Int64(unchanged)), "notSent": .int(Int64(notSent)),
+            "unchanged": .int(Int64(unchanged)), "notSent": .int(Int64(notSent)), "waiting": .int(Int64(waiting)),
             "recordsWithConflicts": .int(Int64(recordsWithConflicts)), "startedOver": .bool(startedOver),
             "schemaAdditions": .array(schemaAdditions.map { .string($0) }), "seconds": .double(seconds),
             "bytesSent": .int(Int64(bytesSent)), "bytesReceived": .int(Int64(bytesReceived)),
@@ -151,6 +155,7 @@ public struct SyncEngine {
                 case .applied: summary.applied += 1
                 case .merged: summary.merged += 1
                 case .unchanged: summary.unchanged += 1
+                case .waiting: break  // only a push is answered so
                 }
             }
             progress?(SyncProgress(phase: .pull, done: summary.pulled, total: nil))

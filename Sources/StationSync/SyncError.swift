@@ -10,6 +10,9 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case unknownCollection = "unknown_collection"
         case unauthorized
         case forbidden
+        /// A pushed state holds writes of other nodes this node has not seen, from a token that
+        /// may not relay: the change waits (push result `waiting`) rather than refusing the push.
+        case unseenWrites = "unseen_writes"
         case notFound = "not_found"
         case tooLarge = "too_large"
         case schemaMismatch = "schema_mismatch"
@@ -34,7 +37,7 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         switch code {
         case .badRequest, .invalidCursor, .invalidState, .unknownCollection: return 400
         case .unauthorized: return 401
-        case .forbidden: return 403
+        case .forbidden, .unseenWrites: return 403
         case .notFound: return 404
         case .schemaMismatch, .dotCollision: return 409
         case .tooLarge: return 413

@@ -33,6 +33,13 @@ public protocol SyncStorage: Sendable {
 
     /// Sync progress with `peer`.
     func checkpoint(peer: String) throws -> Checkpoint
+    /// The records `peer` answered `waiting` for, in key order after `after`, with their current
+    /// states (see ``StationStore/waitingChanges(peer:after:limit:)``).
+    func waitingChanges(peer: String, after: RecordKey?, limit: Int) throws -> [Change]
+    /// Records `peer` answered `waiting` for, and records it took that were waiting.
+    func updateWaiting(peer: String, waiting: [RecordKey], taken: [RecordKey]) throws
+    /// How many records wait for `peer`.
+    func waitingCount(peer: String) throws -> Int
     /// Records that local changes up to `seq` reached `peer`.
     func setPushed(_ seq: Int64, peer: String) throws
     /// Starts over with `peer` (first contact, or its database was replaced).
@@ -86,10 +93,16 @@ extension StationStore: SyncStorage {
             var results: [MergeResult] = []
             results.reserveCapacity(changes.count)
             for change in changes {
-                results.append(
-                    try tx.merge(
-                        change.collection, change.id, change.state, from: peer, encoded: change.encoded,
-                        check: check.map { check in { local in try check(change, local) } }))
+                do {
+                    results.append(
+                        try tx.merge(
+                            change.collection, change.id, change.state, from: peer, encoded: change.encoded,
+                            check: check.map { check in { local in try check(change, local) } }))
+                } catch let error as SyncError where error.code == .unseenWrites {
+                    // The check runs before the merge writes anything: this change is left out,
+                    // the others go on.
+                    results.append(.waiting)
+                }
             }
             if let cursor { try tx.setPulledCursor(cursor, peer: peer) }
             return results

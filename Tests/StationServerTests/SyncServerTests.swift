@@ -115,7 +115,8 @@ import Testing
         (#"{"node":"hotline","changes":[{"collection":"residents","id":"x","state":{"clock":{"hotline":99999999999999999},"exists":[["hotline",99999999999999999,1,true]],"fields":{}}}]}"#, 400, "invalid_state"),
         (#"{"node":"hotline","changes":[{"collection":"charity_stock","id":"x","state":{"clock":{"hotline":1},"exists":[["hotline",1,1,true]],"fields":{"quantity":[["hotline",1,1,"ten"]]}}}]}"#, 400, "invalid_state"),
         (#"{"node":"charity","changes":[]}"#, 403, "forbidden"),
-        (#"{"node":"hotline","changes":[{"collection":"residents","id":"x","state":{"clock":{"civil-affairs":1},"exists":[["civil-affairs",1,1,true]],"fields":{}}}]}"#, 403, "forbidden"),
+        // Rewriting the hub's own value of `before` under its dot.
+        (#"{"node":"hotline","changes":[{"collection":"residents","id":"before","state":{"clock":{"hub":1},"exists":[["hub",1,1,true]],"fields":{"notes":[["hub",1,1,"forged"]]}}}]}"#, 403, "forbidden"),
         (#"{"node":"hotline","changes":[{"collection":"residents","id":"'; DROP TABLE record; --","state":{"clock":{"hotline":1},"exists":[["hotline",1,1,true]],"fields":{"notes":[["hotline",1,1,"../../etc/passwd"]]}}},{"collection":"residents","id":"y","state":{"clock":{},"exists":[],"fields":{}}}]}"#, 400, "invalid_state"),
     ])
     func refusedPushesChangeNothing(text: String, status: Int, code: String) async throws {
@@ -130,6 +131,21 @@ import Testing
             }
         }
         #expect(try hub.changes(since: 0, limit: 100) == before)
+    }
+
+    /// A state holding writes of another node that the hub has not seen, from a token that may
+    /// not relay: that change waits (200, `waiting`) and changes nothing; the others in the push go.
+    @Test func othersUnseenWritesWaitAndChangeNothing() async throws {
+        let text = #"{"node":"hotline","changes":[{"collection":"residents","id":"x","state":{"clock":{"civil-affairs":1},"exists":[["civil-affairs",1,1,true]],"fields":{}}},{"collection":"residents","id":"own","state":{"clock":{"hotline":1},"exists":[["hotline",1,1,true]],"fields":{}}}]}"#
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/v1/changes", method: .post, headers: auth, body: body(text)) { response in
+                #expect(response.status == .ok)
+                let results = json(response)["results"]?.arrayValue?.compactMap { $0.objectValue?["result"]?.stringValue }
+                #expect(results == ["waiting", "created"])
+            }
+        }
+        #expect(try hub.record("residents", "x") == nil)
+        #expect(try hub.record("residents", "own") != nil)
     }
 
     @Test func invalidCursorsAndLimitsAre400() async throws {

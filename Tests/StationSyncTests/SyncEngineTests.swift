@@ -89,20 +89,33 @@ import Testing
         for node in nodes { #expect(try net.snapshot(node) == reference, "\(node) differs") }
     }
 
-    @Test func originBindingRefusesOthersWritesWithoutRelay() throws {
+    @Test func originBindingLeavesOthersWritesWaitingWithoutRelay() throws {
         let net = try Network(["hub", "a", "b"])
         try net["a"].put("cases", "c1", ["notes": "a's write"])
         try net.sync("b", with: "a")  // b now holds a's write, as a LAN peer
+        try net["b"].put("cases", "c2", ["notes": "b's own"])
         let bOnly = Principal(station: "b", read: .all, write: .all, relay: false)
-        #expect {
-            try net.sync("b", with: "hub", principal: bOnly)
-        } throws: { error in
-            (error as? SyncError)?.code == .forbidden && "\(error)".contains("relay")
-        }
-        #expect(try net["hub"].lastSequence() == 0)
+        // b's own record goes; the one holding a's write waits (not taken, not refused).
+        let first = try net.sync("b", with: "hub", principal: bOnly)
+        #expect(first.waiting == 1 && first.pushed == 1, "\(first)")
+        #expect(try net["hub"].record("cases", "c1") == nil)
+        #expect(try net["hub"].record("cases", "c2") != nil)
+        #expect(try net["b"].waitingCount(peer: "hub") == 1)
+        // It is sent again at every sync, and goes once a's write is at the hub.
+        #expect(try net.sync("b", with: "hub", principal: bOnly).waiting == 1)
+        try net.sync("a", with: "hub")
+        try net["b"].put("cases", "c1", ["phone": "555"])  // and b edits it meanwhile
+        let later = try net.sync("b", with: "hub", principal: bOnly)
+        #expect(later.waiting == 0, "\(later)")
+        #expect(try net["b"].waitingCount(peer: "hub") == 0)
+        #expect(try net["hub"].record("cases", "c1")?.view.fields == ["notes": "a's write", "phone": "555"])
+        // A relay token carries them at once.
+        let net2 = try Network(["hub", "a", "b"])
+        try net2["a"].put("cases", "c1", ["notes": "a's write"])
+        try net2.sync("b", with: "a")
         let relay = Principal(station: "b", read: .all, write: .all, relay: true)
-        try net.sync("b", with: "hub", principal: relay)
-        #expect(try net["hub"].record("cases", "c1")?.view.fields["notes"] == "a's write")
+        try net2.sync("b", with: "hub", principal: relay)
+        #expect(try net2["hub"].record("cases", "c1")?.view.fields["notes"] == "a's write")
     }
 
     @Test func readAndWritePermissionsLimitWhatMoves() throws {

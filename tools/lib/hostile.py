@@ -548,7 +548,12 @@ def run_cases(r):
     h = now_hlc()
     s["exists"] = [[ca, s["clock"][ca], h, True]]
     s["fields"]["status"] = [[ca, s["clock"][ca], h, "closed by a forger"]]
-    push1("state brings another node's new writes", s, expect=(403,), code="forbidden", collection="mediation_cases", rid="med-0001")
+    # Another node's writes the hub has not seen (honest after a LAN sync, or forged): not taken,
+    # the change waits (200, result `waiting`) and nothing changes (issue 11).
+    st, body = push1("state brings another node's new writes", s, expect=(200,), code=None, collection="mediation_cases", rid="med-0001",
+                     mutates=False)
+    if st == 200 and (body or {}).get("results", [{}])[0].get("result") != "waiting":
+        r.fail("state brings another node's new writes", f"result {body!r}, expected 'waiting'")
     s = json.loads(json.dumps(med))
     s["fields"]["status"][0][3] = "rewritten under its dot"
     push1("another node's value changed under its dot (same clock)", s, expect=(200, 403), code="forbidden",

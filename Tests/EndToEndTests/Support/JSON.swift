@@ -86,6 +86,7 @@ struct SyncSummary: CustomStringConvertible {
     var merged: Int? { jsonInt(raw["merged"]) }
     var unchanged: Int? { jsonInt(raw["unchanged"]) }
     var notSent: Int? { jsonInt(raw["notSent"]) }
+    var waiting: Int? { jsonInt(raw["waiting"]) }
     var recordsWithConflicts: Int? { jsonInt(raw["recordsWithConflicts"]) }
     var startedOver: Bool? { jsonBool(raw["startedOver"]) }
     var description: String { JSON.canonical(raw) }
