@@ -82,6 +82,10 @@ extension StationStore {
     /// original, or a restored file and the writes it had made after the backup, must never make
     /// two different writes under one dot.
     static func checkIdentity(_ pool: DatabasePool, path: String, databaseID: String) throws -> Identity {
+        // The watermark first, the feed after: another process serving this database writes the
+        // watermark after each commit, so what is read first can never be ahead of the feed read
+        // next (the other order would take a commit in between for a restore).
+        let watermark = readWatermark(path: path)
         let (lastSeq, incarnation, fileRecorded) = try pool.read { db in
             (
                 try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0,
@@ -91,7 +95,7 @@ extension StationStore {
         }
         let file = fileNumber(path).map(String.init)
         var reason: String?
-        if let mark = readWatermark(path: path), mark.databaseID == databaseID, mark.seq > lastSeq {
+        if let mark = watermark, mark.databaseID == databaseID, mark.seq > lastSeq {
             reason = "restored from an earlier copy: its change feed ends at \(lastSeq), before the \(mark.seq) it had reached"
         } else if let recorded = fileRecorded, let file, recorded != file {
             reason = "copied or restored from another file: it was file \(recorded), it is now file \(file)"
@@ -103,17 +107,25 @@ extension StationStore {
             writeWatermark(Watermark(databaseID: databaseID, seq: lastSeq), path: path, logger: nil)
             return Identity(databaseID: databaseID, incarnation: incarnation, renewed: nil)
         }
-        let newID = makeDatabaseID()
-        let newIncarnation = makeIncarnation()
-        try pool.write { db in
-            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'databaseID'", arguments: [newID])
+        var newID = makeDatabaseID()
+        var newIncarnation = makeIncarnation()
+        let renewedHere = try pool.write { db -> Bool in
+            // Only if nobody renewed it meanwhile (another process opening the same file).
+            try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'databaseID' AND value = ?", arguments: [newID, databaseID])
+            guard db.changesCount > 0 else {
+                newID = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'databaseID'") ?? databaseID
+                newIncarnation = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'incarnation'") ?? newIncarnation
+                return false
+            }
             try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('incarnation', ?)", arguments: [newIncarnation])
             if let file { try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('file', ?)", arguments: [file]) }
             // What `info` shows, and the log says: when, from which database, why.
             try db.execute(
                 sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('restoredFrom', ?)",
                 arguments: ["\(databaseID) at \(ISO8601DateFormatter().string(from: Date())): \(reason)"])
+            return true
         }
+        guard renewedHere else { return Identity(databaseID: newID, incarnation: newIncarnation, renewed: nil) }
         writeWatermark(Watermark(databaseID: newID, seq: lastSeq), path: path, logger: nil)
         return Identity(databaseID: newID, incarnation: newIncarnation, renewed: reason)
     }

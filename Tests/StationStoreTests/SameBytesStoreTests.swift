@@ -160,4 +160,18 @@ import Testing
         #expect(copy.databaseID != reopened.databaseID)
         #expect(try reopened.restoredFrom() == nil)
     }
+
+    @Test func aLiveDatabaseOpenedAgainKeepsItsIdentity() throws {
+        // As `hub info` while `hub serve` writes: the second opening is neither a restore nor a copy.
+        let live = try StationStore.create(
+            path: dir.file("live.sqlite"), node: "hub", schema: testSchema, incarnation: "live", clock: TestClock().closure)
+        for round in 0..<5 {
+            try live.put("cases", "r\(round)", ["notes": .string("round \(round)")])
+            let other = try StationStore.open(path: dir.file("live.sqlite"))
+            #expect(other.databaseID == live.databaseID && other.writer == live.writer)
+            #expect(try other.restoredFrom() == nil)
+            try other.close()
+        }
+    }
 }
+
