@@ -35,6 +35,26 @@ import Testing
         #expect(try s.changes(since: 0, limit: 100).changes.count == 6)
     }
 
+    /// The write path remembers the last record it read: updating one look-alike id right after
+    /// the other must read its own row (tools/mutate found no test for this).
+    @Test func lookAlikeIdsAreTwoRecordsWhenUpdatedInOneTransaction() throws {
+        let s = try store("a")
+        for (a, b) in Self.pairs {
+            try s.put("cases", a, ["notes": "A", "visits": 1])
+            try s.put("cases", b, ["notes": "B", "visits": 2])
+        }
+        try s.write { tx in
+            for (a, b) in Self.pairs {
+                _ = try tx.put("cases", a, ["status": "open"])
+                _ = try tx.put("cases", b, ["status": "closed"])
+            }
+        }
+        for (a, b) in Self.pairs {
+            #expect(try s.record("cases", a)?.view.fields == ["notes": "A", "visits": 1, "status": "open"])
+            #expect(try s.record("cases", b)?.view.fields == ["notes": "B", "visits": 2, "status": "closed"])
+        }
+    }
+
     @Test func lookAlikeIdsAreTwoRecordsWhenMerged() throws {
         let station = try store("station")
         for (a, b) in Self.pairs {

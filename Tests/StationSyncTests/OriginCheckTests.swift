@@ -81,3 +81,14 @@ import Testing
         #expect { try verify(forged, hub) } throws: { ($0 as? SyncError)?.code == .forbidden }
     }
 }
+
+extension OriginCheckTests {
+    /// Mutation (tools/mutate): the existence register is not checked. A token rewrites another
+    /// node's alive value under its dot into a delete.
+    @Test func rewritingAnotherNodesExistenceUnderItsDotIsRefused() throws {
+        let hub = try hubCopy()
+        var forged = hub
+        forged.existence[0].value = false
+        #expect { try verify(forged, hub) } throws: { "\($0)".contains("the record's existence") }
+    }
+}
