@@ -22,6 +22,13 @@ public struct SyncOptions: ParsableArguments {
     @Flag(help: "Start over with the peer: send and receive everything again (merging makes this safe).")
     public var full = false
 
+    @Flag(help: """
+        Make this database the one writing as this node at the peer, though another database does \
+        (a reinstalled or replaced machine; the peer then refuses the other one). Nothing is lost \
+        either way: the other database's writes that reached the peer stay.
+        """)
+    public var takeOver = false
+
     @Option(help: ArgumentHelp("Changes per request.", valueName: "n"))
     public var batchSize = 500
 
@@ -107,7 +114,7 @@ public struct SyncRunner {
             try storage.resetCheckpoint(peer: session.info.node, peerDatabase: session.info.database)
         }
         var bar: ProgressBar?
-        let engine = SyncEngine(storage: storage, transport: transport, batchSize: options.batchSize, logger: logger) { p in
+        var engine = SyncEngine(storage: storage, transport: transport, batchSize: options.batchSize, logger: logger) { p in
             guard Terminal.stderrIsTerminal, !options.json else { return }
             if p.phase == .push, let total = p.total, total > 2_000 {
                 if bar == nil { bar = ProgressBar(total: total, label: "pushing") }
@@ -118,6 +125,7 @@ public struct SyncRunner {
                 FileHandle.standardError.write(Data("\rpulling: \(p.done) changes".utf8))
             }
         }
+        engine.takeOver = options.takeOver
         var summary: SyncSummary
         let before = transport.wireBytes
         do {

@@ -132,6 +132,23 @@ enum Dashboard {
         }
         b += "</table><p class=\"meta\">The hub's change feed is at #\(last).</p></section>"
 
+        // Nodes that more than one database pushed as (a restore, a copy, a reinstall, a token on
+        // two devices): which one is live, which were retired or refused, and why.
+        let writers = try storage.nodeWriters()
+        let eventful = Set(writers.filter { $0.status != .live }.map(\.node))
+        if !eventful.isEmpty {
+            b += "<section id=\"writers\"><h2>Station databases</h2><p class=\"meta\">One database writes as each station; another one pushing as it is refused until it takes over (<code>station sync --take-over</code>).</p>"
+            b += "<table><tr><th>Station</th><th>Database (writer)</th><th>Status</th><th>Since</th><th>Why</th><th>Refused pushes</th></tr>"
+            for w in writers where eventful.contains(w.node) {
+                let cls = w.status == .live ? "ok" : w.status == .refused ? "err" : "meta"
+                let since = w.status == .retired ? (w.retiredAt ?? "") : w.status == .refused ? (w.lastRefusedAt ?? w.firstSeenAt) : (w.lastPushAt ?? w.firstSeenAt)
+                let why = w.status == .retired ? "replaced by \(w.retiredBy ?? "?")" : w.status == .refused ? "another database is live" : (w.reason ?? "")
+                b += "<tr class=\"writer\" data-writer=\"\(HTML.escape(w.writer))\" data-status=\"\(w.status.rawValue)\"><td>\(HTML.escape(w.node))</td><td>\(HTML.escape(w.writer))</td>"
+                b += "<td class=\"\(cls)\">\(w.status.rawValue)</td><td>\(HTML.escape(since))</td><td>\(HTML.escape(why))</td><td>\(w.refusals)</td></tr>"
+            }
+            b += "</table></section>"
+        }
+
         b += "<section id=\"conflicts\"><h2>Open conflicts (\(open.count))</h2>"
         if open.isEmpty { b += "<p class=\"ok\">No open conflicts.</p>" }
         for c in open {

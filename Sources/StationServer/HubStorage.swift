@@ -9,6 +9,8 @@ public protocol HubStorage: SyncStorage {
     func stationActivity() throws -> [StationActivity]
     func changeCount(after seq: Int64) throws -> Int
     func tokens() throws -> [StoredToken]
+    /// Which databases pushed (or tried to) as each node (see ``StationStore/nodeWriters()``).
+    func nodeWriters() throws -> [NodeWriter]
     func conflictReports(collection: String?, status: ConflictReport.Status?) throws -> [ConflictReport]
     func conflictReport(id: String) throws -> ConflictReport?
     @discardableResult func resolveConflict(id: String, _ choice: RecordState.ResolutionChoice) throws -> ConflictReport

@@ -126,6 +126,25 @@ extension StationStore {
                     ) WITHOUT ROWID
                     """)
         }
+        migrator.registerMigration("v8-node-writers") { db in
+            // Which database writes as each node here (see StationStore+Writers.swift).
+            try db.execute(
+                sql: """
+                    CREATE TABLE node_writer (
+                        writer TEXT PRIMARY KEY,
+                        node TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        firstSeenAt TEXT NOT NULL,
+                        lastPushAt TEXT,
+                        retiredAt TEXT,
+                        retiredBy TEXT,
+                        reason TEXT,
+                        refusals INTEGER NOT NULL DEFAULT 0,
+                        lastRefusedAt TEXT
+                    ) WITHOUT ROWID
+                    """)
+            try db.execute(sql: "CREATE INDEX node_writer_node ON node_writer(node)")
+        }
         return migrator
     }
 }

@@ -73,6 +73,8 @@ extension StationStore {
     struct Identity {
         var databaseID: String
         var incarnation: String?
+        /// The writer names this database wrote under before, oldest first (see ``StationStore/lineage``).
+        var lineage: [NodeID]
         var renewed: String?
     }
 
@@ -86,13 +88,16 @@ extension StationStore {
         // watermark after each commit, so what is read first can never be ahead of the feed read
         // next (the other order would take a commit in between for a restore).
         let watermark = readWatermark(path: path)
-        let (lastSeq, incarnation, fileRecorded) = try pool.read { db in
+        let (lastSeq, node, incarnation, fileRecorded, lineageText) = try pool.read { db in
             (
                 try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0,
+                NodeID(unchecked: try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node'") ?? ""),
                 try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'incarnation'"),
-                try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'file'")
+                try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'file'"),
+                try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'lineage'") ?? ""
             )
         }
+        let lineage = lineageText.split(separator: " ").map { NodeID(unchecked: String($0)) }.filter { NodeID.isValid($0.rawValue) }
         let file = fileNumber(path).map(String.init)
         var reason: String?
         if let mark = watermark, mark.databaseID == databaseID, mark.seq > lastSeq {
@@ -105,19 +110,27 @@ extension StationStore {
                 try pool.write { db in try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('file', ?)", arguments: [file]) }
             }
             writeWatermark(Watermark(databaseID: databaseID, seq: lastSeq), path: path, logger: nil)
-            return Identity(databaseID: databaseID, incarnation: incarnation, renewed: nil)
+            return Identity(databaseID: databaseID, incarnation: incarnation, lineage: lineage, renewed: nil)
         }
         var newID = makeDatabaseID()
         var newIncarnation = makeIncarnation()
+        // The name it wrote under so far joins its lineage: a peer that knows that name as this
+        // node's database follows the new one (see StationStore+Writers.swift).
+        var newLineage = Array((lineage + [NodeID(node: node, incarnation: incarnation)]).suffix(PushRequest.maxLineage))
         let renewedHere = try pool.write { db -> Bool in
             // Only if nobody renewed it meanwhile (another process opening the same file).
             try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'databaseID' AND value = ?", arguments: [newID, databaseID])
             guard db.changesCount > 0 else {
                 newID = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'databaseID'") ?? databaseID
                 newIncarnation = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'incarnation'") ?? newIncarnation
+                let text = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'lineage'") ?? ""
+                newLineage = text.split(separator: " ").map { NodeID(unchecked: String($0)) }
                 return false
             }
             try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('incarnation', ?)", arguments: [newIncarnation])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('lineage', ?)",
+                arguments: [newLineage.map(\.rawValue).joined(separator: " ")])
             if let file { try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('file', ?)", arguments: [file]) }
             // What `info` shows, and the log says: when, from which database, why.
             try db.execute(
@@ -125,9 +138,9 @@ extension StationStore {
                 arguments: ["\(databaseID) at \(ISO8601DateFormatter().string(from: Date())): \(reason)"])
             return true
         }
-        guard renewedHere else { return Identity(databaseID: newID, incarnation: newIncarnation, renewed: nil) }
+        guard renewedHere else { return Identity(databaseID: newID, incarnation: newIncarnation, lineage: newLineage, renewed: nil) }
         writeWatermark(Watermark(databaseID: newID, seq: lastSeq), path: path, logger: nil)
-        return Identity(databaseID: newID, incarnation: newIncarnation, renewed: reason)
+        return Identity(databaseID: newID, incarnation: newIncarnation, lineage: newLineage, renewed: reason)
     }
 
     /// The file's inode number: a copy (or a backup copied back) is another file.

@@ -19,6 +19,11 @@ public final class StationStore: Sendable {
     /// (`NODE.INCARNATION`, see ``NodeID``), or the bare node name for a database made before
     /// incarnations. Every local write's dot names it.
     public let writer: NodeID
+    /// The writer names this database wrote under before, oldest first: each time it was found
+    /// restored from a backup or copied, it took a new incarnation and its old name joined this
+    /// list. Sent with pushes, so a hub that knows one of them as this node's database follows
+    /// the new name (see StationStore+Writers.swift); empty for a database never renewed.
+    public let lineage: [NodeID]
     /// The collections and their policies, stored in the database at init and extended by
     /// ``extendSchema(with:)``.
     public var schema: Schema { schemaBox.withLock { $0 } }
@@ -75,6 +80,12 @@ public final class StationStore: Sendable {
                     arguments: [node.rawValue, ISO8601DateFormatter().string(from: Date())])
                 if let incarnation {
                     try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('incarnation', ?)", arguments: [incarnation])
+                }
+                // The file's inode, recorded in the file itself (renaming keeps it): a copy of the
+                // file alone, made before its first write-ahead log was checkpointed, is still
+                // known for a copy (see StationStore+Watermark.swift).
+                if let file = fileNumber(temporary) {
+                    try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('file', ?)", arguments: [String(file)])
                 }
                 for name in schema.collectionNames {
                     let definition = try schema.collection(name)
@@ -133,7 +144,7 @@ public final class StationStore: Sendable {
             }
             let identity = try checkIdentity(pool, path: path, databaseID: databaseID)
             let store = StationStore(
-                path: path, node: node, writer: NodeID(node: node, incarnation: identity.incarnation), schema: schema,
+                path: path, node: node, writer: NodeID(node: node, incarnation: identity.incarnation), lineage: identity.lineage, schema: schema,
                 databaseID: identity.databaseID, pool: pool, clock: clock)
             if let reason = identity.renewed {
                 store.logger.warning(
@@ -147,12 +158,13 @@ public final class StationStore: Sendable {
     }
 
     private init(
-        path: String, node: NodeID, writer: NodeID, schema: Schema, databaseID: String, pool: DatabasePool,
+        path: String, node: NodeID, writer: NodeID, lineage: [NodeID], schema: Schema, databaseID: String, pool: DatabasePool,
         clock: @escaping @Sendable () -> UInt64
     ) {
         self.path = path
         self.node = node
         self.writer = writer
+        self.lineage = lineage
         self.schemaBox = Mutex(schema)
         self.databaseID = databaseID
         self.pool = pool

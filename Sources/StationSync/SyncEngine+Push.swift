@@ -21,16 +21,19 @@ extension SyncEngine {
     /// Reads the local changes after `cursor` that the peer may receive, encodes them and
     /// prepares the body with `prepare` (the transport's ``SyncTransport/preparePush``).
     static func outgoing(
-        _ storage: any SyncStorage, after cursor: Int64, limit: Int, peer: String, sendable: Set<String>,
+        _ storage: any SyncStorage, after cursor: Int64, limit: Int, peer: String, sendable: Set<String>, takeOver: Bool,
         prepare: @Sendable ([UInt8]) throws -> PreparedPush
     ) throws -> OutgoingBatch {
         let batch = try storage.changes(since: cursor, limit: limit, excludingSource: peer, collections: nil)
-        return try outgoing(storage, batch.changes, sendable: sendable, nextSince: batch.nextSince, hasMore: batch.hasMore, prepare: prepare)
+        return try outgoing(
+            storage, batch.changes, sendable: sendable, nextSince: batch.nextSince, hasMore: batch.hasMore, takeOver: takeOver, prepare: prepare)
     }
 
-    /// `changes` as a batch to push (those in collections the peer may receive).
+    /// `changes` as a batch to push (those in collections the peer may receive). Each push names
+    /// the database's writer and its lineage (see StationStore+Writers.swift); `takeOver` asks
+    /// the peer to make this database its node's one.
     static func outgoing(
-        _ storage: any SyncStorage, _ read: [Change], sendable: Set<String>, nextSince: Int64, hasMore: Bool,
+        _ storage: any SyncStorage, _ read: [Change], sendable: Set<String>, nextSince: Int64, hasMore: Bool, takeOver: Bool,
         prepare: @Sendable ([UInt8]) throws -> PreparedPush
     ) throws -> OutgoingBatch {
         var changes: [(collection: String, id: String, seq: Int64, stateText: String)] = []
@@ -39,7 +42,10 @@ extension SyncEngine {
             changes.append((change.collection, change.id, change.seq, change.stateText))
         }
         return OutgoingBatch(
-            body: changes.isEmpty ? nil : try prepare(PushRequest.encode(node: storage.node.rawValue, writer: storage.writer.rawValue, changes: changes)),
+            body: changes.isEmpty ? nil : try prepare(
+                PushRequest.encode(
+                    node: storage.node.rawValue, writer: storage.writer.rawValue, lineage: storage.lineage.map(\.rawValue),
+                    takeOver: takeOver, changes: changes)),
             count: changes.count, keys: changes.map { RecordKey($0.collection, $0.id) }, notSent: read.count - changes.count, read: read.count,
             nextSince: nextSince, hasMore: hasMore)
     }
@@ -53,7 +59,8 @@ extension SyncEngine {
             let read = try storage.waitingChanges(peer: peer, after: after, limit: batchSize)
             guard let last = read.last else { break }
             after = RecordKey(last.collection, last.id)
-            let batch = try Self.outgoing(storage, read, sendable: sendable, nextSince: 0, hasMore: false, prepare: transport.preparePush)
+            let batch = try Self.outgoing(
+                storage, read, sendable: sendable, nextSince: 0, hasMore: false, takeOver: takeOver, prepare: transport.preparePush)
             if let body = batch.body {
                 let response = try transport.push(body)
                 guard response.results.count == batch.count else {
@@ -85,7 +92,15 @@ extension SyncEngine {
     func push(from start: Int64, to peer: String, session: PeerSession, peerCollections: Set<String>, summary: inout SyncSummary) throws {
         let sendable = peerCollections.filter { session.write.allows($0) }
         let last = try storage.lastSequence()
-        let (storage, limit, prepare) = (self.storage, batchSize, transport.preparePush)
+        let (storage, limit, prepare, takeOver) = (self.storage, batchSize, transport.preparePush, self.takeOver)
+        if takeOver {
+            // The claim first, in a push of its own: it holds even when nothing is to be sent.
+            let claim = PushRequest.encode(
+                node: storage.node.rawValue, writer: storage.writer.rawValue, lineage: storage.lineage.map(\.rawValue), takeOver: true,
+                changes: [])
+            _ = try transport.push(try prepare(claim))
+            logger.notice("this database is \(storage.node) at \(peer) now (took over)", metadata: ["writer": "\(storage.writer)"])
+        }
         let window = max(1, transport.concurrentPushes)
         let pusher = ConcurrentPusher(transport)
         var cursor = start
@@ -139,11 +154,14 @@ extension SyncEngine {
 
         var following: BackgroundWork<OutgoingBatch>?
         do {
-            var batch = try Self.outgoing(storage, after: cursor, limit: limit, peer: peer, sendable: sendable, prepare: prepare)
+            var batch = try Self.outgoing(
+                storage, after: cursor, limit: limit, peer: peer, sendable: sendable, takeOver: takeOver, prepare: prepare)
             while true {
                 let after = batch.nextSince
                 following = batch.hasMore
-                    ? BackgroundWork { try Self.outgoing(storage, after: after, limit: limit, peer: peer, sendable: sendable, prepare: prepare) }
+                    ? BackgroundWork {
+                        try Self.outgoing(storage, after: after, limit: limit, peer: peer, sendable: sendable, takeOver: takeOver, prepare: prepare)
+                    }
                     : nil
                 if let body = batch.body, window > 1 {
                     inFlight.append((batch, BackgroundWork { try pusher.push(body) }))

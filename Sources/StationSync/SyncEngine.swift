@@ -73,6 +73,9 @@ public struct SyncEngine {
     public var batchSize: Int
     public var logger: Logger
     public var progress: ((SyncProgress) -> Void)?
+    /// Asks the peer to make this database its node's one though another database writes as it
+    /// (`station sync --take-over`, see StationStore+Writers.swift).
+    public var takeOver = false
 
     public init(
         storage: any SyncStorage, transport: any SyncTransport, batchSize: Int = 500,
@@ -182,7 +185,7 @@ public struct SyncEngine {
                 // Batches are merged in order: the previous one first.
                 try finishMerge()
                 let (storage, next) = (self.storage, response.next)
-                merging = BackgroundWork { [incoming] in try storage.apply(incoming, from: peer, cursor: next, check: nil) }
+                merging = BackgroundWork { [incoming] in try storage.apply(incoming, from: peer, cursor: next, claim: nil, check: nil) }
                 summary.pulled += incoming.count
                 cursor = response.next
                 if !response.more { break }

@@ -18,6 +18,9 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case schemaMismatch = "schema_mismatch"
         /// A pushed state holds a write this node has under the same dot with other content.
         case dotCollision = "dot_collision"
+        /// Another database writes as the pushing node here (a second device with the same
+        /// token, a reinstalled station while the old one is live): `station sync --take-over`.
+        case nodeTaken = "node_taken"
         case unavailable
         case `internal`
         case transport
@@ -39,7 +42,7 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unauthorized: return 401
         case .forbidden, .unseenWrites: return 403
         case .notFound: return 404
-        case .schemaMismatch, .dotCollision: return 409
+        case .schemaMismatch, .dotCollision, .nodeTaken: return 409
         case .tooLarge: return 413
         case .unavailable: return 503
         case .internal, .protocolError, .transport: return 500

@@ -185,10 +185,17 @@ public struct SyncService: Sendable {
             if incoming.last!.state.isEmpty { throw SyncError(.invalidState, "\(what()): empty record state") }
         }
         let origin = principal.relay ? nil : (principal.station ?? request.node)
+        // A station's token: one database writes as its node (see StationStore+Writers.swift).
+        // A push without changes takes nothing and claims nothing, unless it takes over.
+        // Trusted peers of `station serve` name themselves; nothing is recorded for them.
+        let claim = principal.station.flatMap { _ in
+            incoming.isEmpty && !request.takeOver
+                ? nil : WriterClaim(node: request.node, writer: request.writer, lineage: request.lineage, takeOver: request.takeOver)
+        }
         let results: [MergeResult]
         do {
             results = try storage.apply(
-                incoming, from: request.writer, cursor: nil,
+                incoming, from: request.writer, cursor: nil, claim: claim,
                 check: origin.map { origin in
                     { change, local in
                         try OriginCheck.verify(change.state, local: local, caller: NodeID(unchecked: origin), collection: change.collection, id: change.id)
@@ -196,6 +203,9 @@ public struct SyncService: Sendable {
                 })
         } catch let error as SyncError {
             throw error
+        } catch let refusal as WriterRefusal {
+            storage.noteRefusedWriter(refusal)
+            throw SyncError(.nodeTaken, refusal.description)
         } catch let error as CoreError where error.code == .dotCollision {
             logger.warning("push refused: dot collision", metadata: ["from": "\(request.node)", "error": "\(error)"])
             throw SyncError(.dotCollision, "\(error)")

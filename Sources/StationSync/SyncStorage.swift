@@ -11,6 +11,8 @@ public protocol SyncStorage: Sendable {
     /// exactly that out of its pulls (an earlier incarnation's writes, after a reinstall or a
     /// restore, come back).
     var writer: NodeID { get }
+    /// The writer names this database wrote under before (restored or copied), oldest first.
+    var lineage: [NodeID] { get }
     /// A random id of this database, so peers notice when it is replaced.
     var databaseID: String { get }
     /// The collections and their policies.
@@ -26,10 +28,15 @@ public protocol SyncStorage: Sendable {
     /// checkpoint for `peer` in the same transaction, and the commit need not wait for the disk:
     /// what a power cut takes, it takes with its cursor, and it is pulled again. A push (no
     /// cursor) is durable before this returns: the peer then moves its checkpoint past it.
+    /// `claim`, for a push from a station's token, is checked first in the same transaction
+    /// (``WriteTransaction/claimWriter(_:)``): it throws ``WriterRefusal`` when another database
+    /// writes as that node.
     func apply(
-        _ changes: [IncomingChange], from peer: String, cursor: String?,
+        _ changes: [IncomingChange], from peer: String, cursor: String?, claim: WriterClaim?,
         check: ((IncomingChange, RecordState?) throws -> Void)?
     ) throws -> [MergeResult]
+    /// Records a push refused by ``WriterRefusal`` (for the operator).
+    func noteRefusedWriter(_ refusal: WriterRefusal)
 
     /// Sync progress with `peer`.
     func checkpoint(peer: String) throws -> Checkpoint
@@ -85,11 +92,12 @@ public struct IncomingChange: Sendable, Equatable {
 
 extension StationStore: SyncStorage {
     public func apply(
-        _ changes: [IncomingChange], from peer: String, cursor: String?,
+        _ changes: [IncomingChange], from peer: String, cursor: String?, claim: WriterClaim?,
         check: ((IncomingChange, RecordState?) throws -> Void)?
     ) throws -> [MergeResult] {
         // Grouped: concurrent pushes at a hub share one commit.
         try writeGrouped(durable: cursor == nil) { tx in
+            if let claim { try tx.claimWriter(claim) }
             var results: [MergeResult] = []
             results.reserveCapacity(changes.count)
             for change in changes {

@@ -14,12 +14,14 @@ extension HubCommand {
             try reportingErrors {
                 let store = try database.open()
                 let counts = try store.counts()
+                let writers = try store.nodeWriters()
                 if output.json {
                     print(JSONValue.object([
                         "node": .string(store.node.rawValue), "writer": .string(store.writer.rawValue), "database": .string(store.databaseID), "lastSeq": .int(try store.lastSequence()),
                         "counts": .object(counts.mapValues { .object(["alive": .int(Int64($0.alive)), "deleted": .int(Int64($0.deleted))]) }),
                         "conflictedRecords": .int(Int64(try store.conflictedRecordCount())),
                         "restoredFrom": try store.restoredFrom().map { .string($0) } ?? .null,
+                        "writers": .array(writers.map(\.json)),
                     ]).canonicalText)
                     return
                 }
@@ -30,6 +32,20 @@ extension HubCommand {
                 print(RecordOutput.table(
                     ["COLLECTION", "RECORDS", "DELETED"],
                     store.schema.collectionNames.map { [$0, String(counts[$0]?.alive ?? 0), String(counts[$0]?.deleted ?? 0)] }))
+                if !writers.isEmpty {
+                    print("")
+                    print(RecordOutput.table(
+                        ["STATION", "DATABASE (WRITER)", "STATUS", "LAST PUSH", "NOTE"],
+                        writers.map { w in
+                            let note: String
+                            switch w.status {
+                            case .live: note = w.reason ?? ""
+                            case .retired: note = "replaced by \(w.retiredBy ?? "?") at \(w.retiredAt ?? "?")"
+                            case .refused: note = "\(w.refusals) push\(w.refusals == 1 ? "" : "es") refused, last at \(w.lastRefusedAt ?? "?")"
+                            }
+                            return [w.node, w.writer, w.status.rawValue, w.lastPushAt ?? "never", note]
+                        }))
+                }
             }
         }
     }

@@ -37,7 +37,8 @@ struct HostileRequestTests {
             let feed = try JSON.object(try await hotline.changes())
             let change = try #require((feed["changes"] as? [[String: Any]])?.first { $0["collection"] as? String == "hotline_calls" })
             let wire = ["collection": change["collection"]!, "id": change["id"]!, "state": change["state"]!]
-            let validPush = Data(JSON.text(["node": "hotline", "changes": [wire]]).utf8)
+            let writer = try #require(try await hotline.info()["writer"] as? String)
+            let validPush = Data(JSON.text(["node": "hotline", "writer": writer, "changes": [wire]]).utf8)
 
             // 401: no token, a malformed one, an unknown one, a right id with a wrong secret.
             let tokenID = String(hotline.token.split(separator: ".")[0])
@@ -62,13 +63,14 @@ struct HostileRequestTests {
             let huge = Data(repeating: UInt8(ascii: " "), count: 40 << 20)
             expectRefusal(try await post(port, token: hotline.token, body: huge), 413, code: "too_large", "40 MB body")
 
+            #expect(try await cluster.hubDB.changes() == hubBefore, "a refused request changed the hub's data")
+            #expect(JSON.canonical(try await cluster.hub.info()) == infoBefore)
+
             // The well-formed push itself is accepted (so the refusals above were about what was wrong).
             let accepted = try await post(port, token: hotline.token, body: validPush)
             #expect(accepted.status == 200, "\(accepted)")
             #expect((accepted.jsonObject?["results"] as? [[String: Any]])?.first?["result"] as? String == "unchanged", "\(accepted)")
-
-            #expect(try await cluster.hubDB.changes() == hubBefore, "a refused request changed the hub's data")
-            #expect(JSON.canonical(try await cluster.hub.info()) == infoBefore)
+            #expect(try await cluster.hubDB.changes() == hubBefore, "an unchanged push changed the hub's data")
 
             // A revoked token gets 401 on its next request, through the real client too.
             let revoke = try await cluster.hub.ok(["token", "revoke", "--db", cluster.hub.db, "hotline"])

@@ -90,25 +90,44 @@ struct RestoreTests {
         }
     }
 
-    @Test("A station made again under its name (a reinstall) gets its records back, and its first writes stand beside the old ones")
+    @Test("A station made again under its name (a reinstall) gets its records back; its first push is refused until it takes over, and then its first writes stand beside the old ones")
     func aReinstalledStationGetsItsRecordsBack() async throws {
         try await withCluster(["hotline"]) { cluster in
             let station = cluster["hotline"]
             for i in 1...3 { try await station.put("residents", "r\(i)", ["fullName": "Resident \(i)"]) }
             try await station.sync()
+            let oldWriter = try #require(try await station.info()["writer"] as? String)
             for suffix in ["", "-wal", "-shm", ".watermark"] { try? FileManager.default.removeItem(atPath: station.db + suffix) }
             try await station.ok(["init", "--node", "hotline"])
             try await station.put("residents", "r1", ["fullName": "Typed on the new laptop"])
-            let summary = try await station.sync()
+            // Another database is hotline at the hub: refused, with what to do; nothing lost here.
+            let refused = try await station.trySync()
+            #expect(!refused.succeeded && refused.stderr.contains("409") && refused.stderr.contains("station sync --take-over"), "\(refused)")
+            #expect(try await station.get("residents", "r1").fields["fullName"] as? String == "Typed on the new laptop")
+            let hubInfo = try await cluster.hub.info()
+            let writers = try #require(hubInfo["writers"] as? [[String: Any]], "\(hubInfo)")
+            #expect(writers.contains { $0["writer"] as? String == oldWriter && $0["status"] as? String == "live" }, "\(writers)")
+            #expect(writers.contains { $0["status"] as? String == "refused" && ($0["refusals"] as? Int ?? 0) == 1 }, "\(writers)")
+            let text = try await cluster.hub.ok(["info", "--db", cluster.hub.db]).stdout
+            #expect(text.contains("refused") && text.contains(oldWriter), "\(text)")
+
+            let took = try await station.trySync(extra: ["--take-over"])
+            #expect(took.succeeded, "\(took)")
+            let summary = SyncSummary(raw: try JSON.object(took.stdout))
             #expect(summary.pulled == 3, "\(summary)")
             #expect(try await Self.ids(station) == ["r1", "r2", "r3"])
             let r1 = try await station.get("residents", "r1")
             let values = (r1.conflict(on: "fullName")?["values"] as? [[String: Any]] ?? []).compactMap { $0["value"] as? String }
             #expect(Set(values) == ["Resident 1", "Typed on the new laptop"], "\(r1)")
+            let after = try #require(try await cluster.hub.info()["writers"] as? [[String: Any]])
+            #expect(after.contains { $0["writer"] as? String == oldWriter && $0["status"] as? String == "retired" }, "\(after)")
+            // From now on a plain sync does.
+            try await station.put("residents", "r4", ["fullName": "Resident 4"])
+            #expect(try await station.sync().pushed == 1)
         }
     }
 
-    @Test("A database copied to a second device (one token on two devices) writes under its own incarnation: both converge, nothing collides")
+    @Test("A database copied to a second device follows its original at the hub (a move); the original is refused from then on, loses nothing, and can take over again")
     func aCopiedDatabaseWritesUnderItsOwnIncarnation() async throws {
         try await withCluster(["hotline"]) { cluster in
             let station = cluster["hotline"]
@@ -123,13 +142,30 @@ struct RestoreTests {
             #expect(device.succeeded, "\(device)")
             try await station.put("residents", "r1", ["fullName": "From the first device"])
             try await station.sync()
-            let second = try await Command.run(
-                try Binaries.station, ["sync", "--db", copyDB, "--peer", cluster.hub.url, "--token", station.token, "--json"], directory: cluster.dir)
-            #expect(second.succeeded, "\(second)")
-            try await station.sync()
+            func syncCopy(_ extra: [String] = []) async throws -> CommandResult {
+                try await Command.run(
+                    try Binaries.station, ["sync", "--db", copyDB, "--peer", cluster.hub.url, "--token", station.token, "--json"] + extra,
+                    directory: cluster.dir)
+            }
+            let second = try await syncCopy()
+            #expect(second.succeeded, "the copy follows its original: \(second)")
+            // The original is retired: refused, with what to do; its write stays here.
+            try await station.put("residents", "r2", ["fullName": "Typed on the old machine"])
+            let refused = try await station.trySync()
+            #expect(!refused.succeeded && refused.stderr.contains("replaced this one") && refused.stderr.contains("--take-over"), "\(refused)")
+            #expect(try await station.get("residents", "r2").fields["fullName"] as? String == "Typed on the old machine")
+            // Taking over brings it; the copy is refused from then on. Nothing collided or was lost.
+            let took = try await station.trySync(extra: ["--take-over"])
+            #expect(took.succeeded, "\(took)")
+            let late = try await Command.run(
+                try Binaries.station, ["put", "--db", copyDB, "residents", "r3", #"{"fullName": "Late on the copy"}"#], directory: cluster.dir)
+            #expect(late.succeeded, "\(late)")
+            let copyRefused = try await syncCopy()
+            #expect(!copyRefused.succeeded && copyRefused.stderr.contains("409"), "\(copyRefused)")
             let r1 = try await station.get("residents", "r1")
             let values = (r1.conflict(on: "fullName")?["values"] as? [[String: Any]] ?? []).compactMap { $0["value"] as? String }
             #expect(Set(values) == ["From the first device", "From the second device"], "\(r1)")
+            #expect(try await Self.ids(station) == ["r1", "r2"])
         }
     }
 }

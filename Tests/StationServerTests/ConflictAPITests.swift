@@ -130,6 +130,30 @@ import Testing
         #expect(try hub.record("mediation_cases", "med-1")?.view.fields["status"] == "session_postponed")
     }
 
+    @Test("The dashboard shows the stations that more than one database pushed as: live, retired, refused")
+    func theDashboardShowsStationDatabases() async throws {
+        try hub.write { tx in
+            try tx.claimWriter(WriterClaim(node: "hotline", writer: "hotline.aaaa"))
+            try tx.claimWriter(WriterClaim(node: "labor", writer: "labor.llll"))
+            try tx.claimWriter(WriterClaim(node: "hotline", writer: "hotline.bbbb", lineage: ["hotline.aaaa"]))
+        }
+        #expect(throws: WriterRefusal.self) { try hub.write { tx in try tx.claimWriter(WriterClaim(node: "hotline", writer: "hotline.cccc")) } }
+        let live = try #require(try hub.nodeWriters().first { $0.writer == "hotline.bbbb" })
+        let refusal = WriterRefusal(claim: WriterClaim(node: "hotline", writer: "hotline.cccc"), live: live, wasRetired: false)
+        hub.noteRefusedWriter(refusal)
+        let op = operatorToken
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/ui", method: .get, headers: [.cookie: "stationsync_operator=\(op)"]) { r in
+                let page = text(r)
+                #expect(page.contains("id=\"writers\""))
+                #expect(page.contains("data-writer=\"hotline.bbbb\" data-status=\"live\""))
+                #expect(page.contains("data-writer=\"hotline.aaaa\" data-status=\"retired\""))
+                #expect(page.contains("data-writer=\"hotline.cccc\" data-status=\"refused\""))
+                #expect(!page.contains("labor.llll"), "a station with one database is not listed")
+            }
+        }
+    }
+
     @Test func pageTextIsEscaped() async throws {
         try hub.put("residents", "<script>alert(1)</script>", ["notes": "<b>x</b>"])
         let c = try DefaultSchema.schema.collection("residents")

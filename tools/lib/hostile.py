@@ -403,7 +403,14 @@ def raw_exchange(port, data, half_close=False, timeout=20):
         sock.close()
 
 
+# The writer names the stations' databases write under (filled in by run_cases): a push names its
+# database, and the hub takes pushes as a node from one database only (node_taken otherwise).
+WRITERS = {}
+
+
 def push_body(node, changes, **extra):
+    if "writer" not in extra and node in WRITERS:
+        extra = {"writer": WRITERS[node], **extra}
     return json.dumps({"node": node, "changes": changes, **extra})
 
 
@@ -420,6 +427,8 @@ def simple_state(node="hotline", counter=1, fields=None, hlc=None, alive=True):
 
 def run_cases(r):
     hub = r.hub
+    for node in ("hotline", "civil-affairs"):
+        WRITERS[node] = hub.writer(node)
     H = r.auth("hotline")
     HJ = {**H, "Content-Type": "application/json"}
     P = "/v1/changes"

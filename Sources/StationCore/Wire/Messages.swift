@@ -55,17 +55,30 @@ public struct PushRequest: Sendable, Equatable {
     /// The name the pushing database writes under (`node` or `node.INCARNATION`); the receiver
     /// records it as the source of what it takes whole. Absent in the body: `node`.
     public var writer: String
+    /// The writer names this database wrote under before (it was restored from a backup or copied
+    /// and took a new incarnation), oldest first: a receiver that knows one of them as this node's
+    /// database follows the new name. Absent in the body: none.
+    public var lineage: [String]
+    /// Whether the sender asks to be the one database writing as `node` from now on, though
+    /// another one does (`station sync --take-over`: a reinstalled machine).
+    public var takeOver: Bool
     public var changes: [WireChange]
 
-    public init(node: String, writer: String? = nil, changes: [WireChange]) {
+    /// Most names in `lineage`.
+    public static let maxLineage = 32
+
+    public init(node: String, writer: String? = nil, lineage: [String] = [], takeOver: Bool = false, changes: [WireChange]) {
         self.node = node
         self.writer = writer ?? node
+        self.lineage = lineage
+        self.takeOver = takeOver
         self.changes = changes
     }
 
     /// Encodes with each state's stored canonical text spliced in.
     public static func encode(
-        node: String, writer: String? = nil, changes: [(collection: String, id: String, seq: Int64, stateText: String)]
+        node: String, writer: String? = nil, lineage: [String] = [], takeOver: Bool = false,
+        changes: [(collection: String, id: String, seq: Int64, stateText: String)]
     ) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(64 + changes.reduce(0) { $0 + $1.stateText.utf8.count + 64 })
@@ -75,6 +88,15 @@ public struct PushRequest: Sendable, Equatable {
             out.append(contentsOf: #","writer":"#.utf8)
             JSONWriter.writeString(writer, to: &out)
         }
+        if !lineage.isEmpty {
+            out.append(contentsOf: #","lineage":["#.utf8)
+            for (n, name) in lineage.suffix(maxLineage).enumerated() {
+                if n > 0 { out.append(UInt8(ascii: ",")) }
+                JSONWriter.writeString(name, to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        if takeOver { out.append(contentsOf: #","takeOver":true"#.utf8) }
         out.append(contentsOf: #","changes":["#.utf8)
         for (n, c) in changes.enumerated() {
             if n > 0 { out.append(UInt8(ascii: ",")) }
@@ -91,7 +113,7 @@ public struct PushRequest: Sendable, Equatable {
             throw WireError("request body must be a JSON object with node and changes")
         }
         let o = body.members  // `changes`, when an array, is in `body.changes`: a known key anyway
-        if let extra = JSONWriter.sortedKeys(o.keys).first(where: { !["node", "writer", "changes"].contains($0) }) {
+        if let extra = JSONWriter.sortedKeys(o.keys).first(where: { !["node", "writer", "lineage", "takeOver", "changes"].contains($0) }) {
             throw WireError("request body has an unknown key \"\(extra)\"")
         }
         guard let node = o["node"]?.stringValue else { throw WireError("request body needs \"node\": the pushing node's name") }
@@ -103,12 +125,29 @@ public struct PushRequest: Sendable, Equatable {
             }
             writer = w
         }
+        var lineage: [String] = []
+        if let given = o["lineage"] {
+            guard let names = given.arrayValue, names.count <= Self.maxLineage else {
+                throw WireError("\"lineage\" must be an array of at most \(Self.maxLineage) writer names")
+            }
+            for name in names {
+                guard let w = name.stringValue, NodeID.isValid(w), NodeID(unchecked: w).isIncarnation(of: node) else {
+                    throw WireError("\"lineage\" holds \(name.canonicalText.prefix(80)), not a writer name of node \(node) (NODE or NODE.INCARNATION)")
+                }
+                lineage.append(w)
+            }
+        }
+        var takeOver = false
+        if let given = o["takeOver"] {
+            guard let flag = given.boolValue else { throw WireError("\"takeOver\" must be true or false") }
+            takeOver = flag
+        }
         guard let list = body.changes else { throw WireError("request body needs \"changes\": an array") }
         guard list.count <= maxChanges else { throw WireError("a push carries at most \(maxChanges) changes, this one \(list.count)") }
         var changes: [WireChange] = []
         changes.reserveCapacity(list.count)
         for (i, c) in list.enumerated() { changes.append(try WireChange(c, what: "changes[\(i)]")) }
-        self.init(node: node, writer: writer, changes: changes)
+        self.init(node: node, writer: writer, lineage: lineage, takeOver: takeOver, changes: changes)
     }
 }
 

@@ -23,12 +23,16 @@ extension StationCommand {
                         "counts": .object(counts.mapValues { .object(["alive": .int(Int64($0.alive)), "deleted": .int(Int64($0.deleted))]) }),
                         "database": .string(store.databaseID), "writer": .string(store.writer.rawValue),
                         "restoredFrom": try store.restoredFrom().map { .string($0) } ?? .null,
+                        "lineage": .array(store.lineage.map { .string($0.rawValue) }),
                     ]).canonicalText)
                     return
                 }
                 print("node \(store.node) (writes as \(store.writer))  database \(store.path)  last change #\(last)")
                 if let restored = try store.restoredFrom() {
                     print("restored from an earlier copy (database \(restored)); peers push and pull everything again with it")
+                }
+                if let before = store.lineage.last {
+                    print("wrote as \(before) before; a hub that took that database's pushes takes this one's instead")
                 }
                 let rows = store.schema.collectionNames.map { name -> [String] in
                     let c = store.schema.collections[name]!

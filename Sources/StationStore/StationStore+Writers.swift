@@ -1,0 +1,206 @@
+import Foundation
+import GRDB
+import StationCore
+
+// One node name, one live database (issue 11). A hub records which database writes as each node
+// (by its writer name, `NODE.INCARNATION`, see `NodeID`). Two databases writing as one node (a
+// token on two devices, a station made again while the old one still runs) would each go on
+// under their own incarnation without colliding, but the node's records would then be edited
+// from two places that never see each other's work in time, and the node's name on the
+// dashboard would stand for two machines. So the hub keeps one database live per node:
+//
+// - the first database that pushes as a node becomes its live one;
+// - a database whose lineage (the names it wrote under before it was restored from a backup or
+//   copied, see `StationStore.lineage`) holds a name known here for the node follows it: the
+//   restored or copied file is the node's database from now on, the one it came from is retired;
+// - any other database pushing as the node is refused (`node_taken`), and so is a retired one,
+//   with a message that says what to do: `station sync --take-over` makes it the live one (a
+//   reinstalled laptop, a station moved to a new machine on purpose), the one before it is
+//   retired.
+//
+// A refused push changes nothing; the refused database keeps all its writes and pushes them once
+// it takes over. Writes that retired databases made before are kept: they are ordinary writes
+// under their own dots. Pulls are never refused.
+
+/// Which database writes as a node, as a hub records it.
+public struct NodeWriter: Sendable, Equatable {
+    /// What the hub does with the writer's pushes.
+    public enum Status: String, Sendable {
+        /// The node's database: its pushes are taken.
+        case live
+        /// It was the live one; a restored or copied file of it, or a take-over, replaced it.
+        case retired
+        /// It tried to push while another database was live, and was never taken.
+        case refused
+    }
+
+    public var node: String
+    /// `NODE.INCARNATION` (or the bare node name, for a database made before incarnations).
+    public var writer: String
+    public var status: Status
+    public var firstSeenAt: String
+    /// When its last push was taken.
+    public var lastPushAt: String?
+    public var retiredAt: String?
+    /// The writer that replaced it.
+    public var retiredBy: String?
+    /// Why it was retired or made live: "restored or copied from …", "took over from …".
+    public var reason: String?
+    /// How many of its pushes were refused, and when the last was.
+    public var refusals: Int
+    public var lastRefusedAt: String?
+
+    public init(
+        node: String, writer: String, status: Status, firstSeenAt: String, lastPushAt: String? = nil, retiredAt: String? = nil,
+        retiredBy: String? = nil, reason: String? = nil, refusals: Int = 0, lastRefusedAt: String? = nil
+    ) {
+        self.node = node
+        self.writer = writer
+        self.status = status
+        self.firstSeenAt = firstSeenAt
+        self.lastPushAt = lastPushAt
+        self.retiredAt = retiredAt
+        self.retiredBy = retiredBy
+        self.reason = reason
+        self.refusals = refusals
+        self.lastRefusedAt = lastRefusedAt
+    }
+}
+
+/// What a push says about the database it comes from (see ``WriteTransaction/claimWriter(_:)``).
+public struct WriterClaim: Sendable, Equatable {
+    public var node: String
+    public var writer: String
+    /// The names the pushing database wrote under before, oldest first.
+    public var lineage: [String]
+    /// `station sync --take-over`: make it the node's live database though another one is.
+    public var takeOver: Bool
+
+    public init(node: String, writer: String, lineage: [String] = [], takeOver: Bool = false) {
+        self.node = node
+        self.writer = writer
+        self.lineage = lineage
+        self.takeOver = takeOver
+    }
+}
+
+/// A push refused because another database writes as its node (see StationStore+Writers.swift).
+public struct WriterRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+    public var claim: WriterClaim
+    /// The node's live database.
+    public var live: NodeWriter
+    /// Whether the pushing database was the live one once and was replaced.
+    public var wasRetired: Bool
+
+    public init(claim: WriterClaim, live: NodeWriter, wasRetired: Bool) {
+        self.claim = claim
+        self.live = live
+        self.wasRetired = wasRetired
+    }
+
+    public var description: String {
+        let when = live.lastPushAt.map { ", last push \($0)" } ?? ""
+        let what =
+            wasRetired
+            ? "node \(claim.node) writes from another database now (\(live.writer)\(when)), which replaced this one (\(claim.writer)): a restored or copied file of it, or a machine that took over"
+            : "node \(claim.node) already writes from another database (\(live.writer)\(when)); this one (\(claim.writer)) is not it"
+        return what
+            + ". Nothing of this push was taken; this database keeps all its writes. If this machine is to be \(claim.node) from now on (a reinstall, a move), run `station sync --take-over` here: the other database is then refused. If both are to sync, give this one its own node name and token (`hub token add NAME`, `station init --node NAME`)."
+    }
+}
+
+extension NodeWriter {
+    /// As `hub info --json` shows it.
+    public var json: JSONValue {
+        func text(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
+        return .object([
+            "node": .string(node), "writer": .string(writer), "status": .string(status.rawValue), "firstSeenAt": .string(firstSeenAt),
+            "lastPushAt": text(lastPushAt), "retiredAt": text(retiredAt), "retiredBy": text(retiredBy), "reason": text(reason),
+            "refusals": .int(Int64(refusals)), "lastRefusedAt": text(lastRefusedAt),
+        ])
+    }
+}
+
+extension WriteTransaction {
+    /// Checks that `claim`'s database may push as its node here and records it (see
+    /// StationStore+Writers.swift); throws ``WriterRefusal`` when another database is the node's.
+    /// Runs in the push's transaction: a push refused for anything else leaves this unchanged.
+    public func claimWriter(_ claim: WriterClaim) throws {
+        let rows = try Row.fetchAll(db, sql: "SELECT * FROM node_writer WHERE node = ?", arguments: [claim.node]).map(StationStore.nodeWriter(row:))
+        let now = ISO8601DateFormatter().string(from: Date())
+        let live = rows.first { $0.status == .live }
+        if let own = rows.first(where: { $0.writer.hasSameBytes(as: claim.writer) }), own.status == .live {
+            try db.execute(sql: "UPDATE node_writer SET lastPushAt = ? WHERE writer = ?", arguments: [now, claim.writer])
+            return
+        }
+        let known = rows.contains { $0.writer.hasSameBytes(as: claim.writer) }
+        let reason: String
+        if live == nil {
+            reason = "first database of \(claim.node) here"
+        } else if !known, let ancestor = claim.lineage.last(where: { name in rows.contains { $0.status != .refused && $0.writer.hasSameBytes(as: name) } }) {
+            reason = "a restored or copied file of \(ancestor)"
+        } else if claim.takeOver {
+            reason = "took over from \(live!.writer) (station sync --take-over)"
+        } else {
+            throw WriterRefusal(claim: claim, live: live!, wasRetired: rows.contains { $0.writer.hasSameBytes(as: claim.writer) && $0.status == .retired })
+        }
+        if let live {
+            try db.execute(
+                sql: "UPDATE node_writer SET status = 'retired', retiredAt = ?, retiredBy = ? WHERE writer = ?",
+                arguments: [now, claim.writer, live.writer])
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO node_writer (writer, node, status, firstSeenAt, lastPushAt, reason) VALUES (?, ?, 'live', ?, ?, ?)
+                ON CONFLICT(writer) DO UPDATE SET status = 'live', lastPushAt = excluded.lastPushAt, reason = excluded.reason,
+                    retiredAt = NULL, retiredBy = NULL
+                """,
+            arguments: [claim.writer, claim.node, now, now, reason])
+        store.logger.notice(
+            "\(claim.writer) is the database of node \(claim.node) now: \(reason)",
+            metadata: ["node": "\(claim.node)", "writer": "\(claim.writer)", "previous": "\(live?.writer ?? "none")"])
+    }
+}
+
+extension StationStore {
+    /// Records that a push of `refusal`'s database was refused (for `hub info` and the
+    /// dashboard). Its own small transaction, after the push's rolled back.
+    public func noteRefusedWriter(_ refusal: WriterRefusal) {
+        let now = ISO8601DateFormatter().string(from: Date())
+        do {
+            try immediateTransaction { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO node_writer (writer, node, status, firstSeenAt, refusals, lastRefusedAt) VALUES (?, ?, 'refused', ?, 1, ?)
+                        ON CONFLICT(writer) DO UPDATE SET refusals = refusals + 1, lastRefusedAt = excluded.lastRefusedAt
+                        """,
+                    arguments: [refusal.claim.writer, refusal.claim.node, now, now])
+            }
+        } catch {
+            logger.warning("recording a refused push failed", metadata: ["writer": "\(refusal.claim.writer)", "error": "\(error)"])
+        }
+        logger.warning(
+            "push refused: \(refusal.claim.writer) is not the database of node \(refusal.claim.node) (\(refusal.live.writer) is)",
+            metadata: ["node": "\(refusal.claim.node)", "writer": "\(refusal.claim.writer)", "live": "\(refusal.live.writer)"])
+    }
+
+    /// Every database that pushed (or tried to) as a node here, by node, the live one first.
+    public func nodeWriters() throws -> [NodeWriter] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM node_writer
+                    ORDER BY node, CASE status WHEN 'live' THEN 0 WHEN 'refused' THEN 1 ELSE 2 END, firstSeenAt DESC, writer
+                    """
+            ).map(Self.nodeWriter(row:))
+        }
+    }
+
+    static func nodeWriter(row: Row) -> NodeWriter {
+        NodeWriter(
+            node: row["node"], writer: row["writer"], status: NodeWriter.Status(rawValue: row["status"]) ?? .refused,
+            firstSeenAt: row["firstSeenAt"], lastPushAt: row["lastPushAt"], retiredAt: row["retiredAt"], retiredBy: row["retiredBy"],
+            reason: row["reason"], refusals: row["refusals"], lastRefusedAt: row["lastRefusedAt"])
+    }
+}

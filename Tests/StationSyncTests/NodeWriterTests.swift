@@ -1,0 +1,166 @@
+import Foundation
+import StationCore
+import StationStore
+import Testing
+@testable import StationSync
+
+/// One node name, one live database (issue 11): a hub takes pushes as a node from one database;
+/// a restored or copied file of it follows it, a second database is refused until it takes over,
+/// and a refused database loses nothing.
+@Suite struct NodeWriterTests {
+    let hotlineToken = Principal(station: "hotline", read: .all, write: .all, relay: false)
+
+    /// A hub and stations in one directory; stations are made with incarnations, as `station init` does.
+    final class Setup {
+        let dir: TemporaryDirectory
+        let hub: StationStore
+        init() throws {
+            dir = try TemporaryDirectory()
+            hub = try StationStore.create(path: "\(dir.path)/hub.sqlite", node: "hub", schema: syncSchema, incarnation: "h1")
+        }
+
+        func station(_ file: String, node: NodeID = "hotline", incarnation: String) throws -> StationStore {
+            try StationStore.create(path: "\(dir.path)/\(file).sqlite", node: node, schema: syncSchema, incarnation: incarnation)
+        }
+
+        @discardableResult
+        func sync(_ store: StationStore, principal: Principal, takeOver: Bool = false) throws -> SyncSummary {
+            let service = SyncService(storage: hub, authentication: .none)
+            var engine = SyncEngine(storage: store, transport: LoopbackTransport(service: service, principal: principal, caller: store.writer.rawValue))
+            engine.takeOver = takeOver
+            return try engine.run()
+        }
+
+        func writer(_ name: String) throws -> NodeWriter? { try hub.nodeWriters().first { $0.writer == name } }
+    }
+
+    @Test("A token on two devices: the second database is refused at its first push, keeps its writes, and takes over with --take-over")
+    func aSecondDatabaseIsRefusedUntilItTakesOver() throws {
+        let s = try Setup()
+        let first = try s.station("first", incarnation: "aaaa")
+        try first.put("cases", "c1", ["notes": "from the first device"])
+        try s.sync(first, principal: hotlineToken)
+        #expect(try s.writer("hotline.aaaa")?.status == .live)
+
+        let second = try s.station("second", incarnation: "bbbb")
+        try second.put("cases", "c2", ["notes": "from the second device"])
+        let before = try s.hub.lastSequence()
+        let refused = #expect(throws: SyncError.self) { try s.sync(second, principal: hotlineToken) }
+        #expect(refused?.code == .nodeTaken)
+        #expect(refused?.status == 409)
+        #expect(refused?.message.contains("station sync --take-over") == true, "\(refused?.message ?? "")")
+        #expect(refused?.message.contains("hotline.aaaa") == true)
+        // Nothing of it was taken; the hub notes the refusal; the refused database keeps its write.
+        #expect(try s.hub.lastSequence() == before)
+        #expect(try s.hub.record("cases", "c2") == nil)
+        #expect(try s.writer("hotline.bbbb")?.status == .refused)
+        #expect(try s.writer("hotline.bbbb")?.refusals == 1)
+        #expect(try second.record("cases", "c2") != nil)
+        // The first device goes on.
+        try first.put("cases", "c1", ["notes": "still the first"])
+        try s.sync(first, principal: hotlineToken)
+
+        // Taking over: the second's write reaches the hub, the first is refused from then on.
+        try s.sync(second, principal: hotlineToken, takeOver: true)
+        #expect(try s.hub.record("cases", "c2")?.state.view(in: syncSchema.collection("cases"), id: "c2").fields["notes"] == "from the second device")
+        #expect(try s.writer("hotline.bbbb")?.status == .live)
+        #expect(try s.writer("hotline.aaaa")?.status == .retired)
+        #expect(try s.writer("hotline.aaaa")?.retiredBy == "hotline.bbbb")
+        // The second device got the first device's records back.
+        #expect(try second.record("cases", "c1") != nil)
+        try first.put("cases", "c3", ["notes": "after the take-over"])
+        let retired = #expect(throws: SyncError.self) { try s.sync(first, principal: hotlineToken) }
+        #expect(retired?.code == .nodeTaken)
+        #expect(retired?.message.contains("replaced this one") == true, "\(retired?.message ?? "")")
+        #expect(try s.hub.record("cases", "c3") == nil)
+        // Taking over back is the same one command; nothing of either is lost.
+        try s.sync(first, principal: hotlineToken, takeOver: true)
+        #expect(try s.hub.record("cases", "c3") != nil)
+        #expect(try s.writer("hotline.aaaa")?.status == .live)
+        #expect(try s.writer("hotline.bbbb")?.status == .retired)
+    }
+
+    @Test("A take-over with nothing to push still makes the database the node's one")
+    func aTakeOverWithNothingToPush() throws {
+        let s = try Setup()
+        let old = try s.station("old", incarnation: "aaaa")
+        try old.put("cases", "c1", ["notes": "x"])
+        try s.sync(old, principal: hotlineToken)
+        let reinstalled = try s.station("new", incarnation: "bbbb")
+        try s.sync(reinstalled, principal: hotlineToken, takeOver: true)
+        #expect(try s.writer("hotline.bbbb")?.status == .live)
+        #expect(try reinstalled.record("cases", "c1") != nil)
+        try reinstalled.put("cases", "c2", ["notes": "y"])
+        try s.sync(reinstalled, principal: hotlineToken)
+        #expect(try s.hub.record("cases", "c2") != nil)
+    }
+
+    @Test("A restored or copied file follows the database it came from: no refusal, the old one is retired")
+    func aRestoredFileFollowsItsOriginal() throws {
+        let s = try Setup()
+        let path = "\(s.dir.path)/desk.sqlite"
+        var desk: StationStore? = try StationStore.create(path: path, node: "hotline", schema: syncSchema, incarnation: "aaaa")
+        try desk!.put("cases", "c1", ["notes": "before the copy"])
+        try s.sync(desk!, principal: hotlineToken)
+        try desk!.close()
+        desk = nil
+        // A copy (another inode) renews the incarnation and names the old one in its lineage.
+        let copy = "\(s.dir.path)/desk-copy.sqlite"
+        try Self.copy(path, to: copy)
+        let moved = try StationStore.open(path: copy)
+        #expect(moved.writer != "hotline.aaaa")
+        #expect(moved.lineage == ["hotline.aaaa"])
+        try moved.put("cases", "c2", ["notes": "on the new machine"])
+        try s.sync(moved, principal: hotlineToken)
+        #expect(try s.writer(moved.writer.rawValue)?.status == .live)
+        #expect(try s.writer(moved.writer.rawValue)?.reason?.contains("hotline.aaaa") == true)
+        #expect(try s.writer("hotline.aaaa")?.status == .retired)
+        // The original, opened again where it was, is refused.
+        let original = try StationStore.open(path: path)
+        #expect(original.writer == "hotline.aaaa")
+        try original.put("cases", "c3", ["notes": "the old machine again"])
+        #expect(throws: SyncError.self) { try s.sync(original, principal: hotlineToken) }
+        // A second copy of the same original follows too (a backup restored once more).
+        let again = "\(s.dir.path)/desk-again.sqlite"
+        try original.close()
+        try Self.copy(path, to: again)
+        let restoredAgain = try StationStore.open(path: again)
+        #expect(restoredAgain.lineage == ["hotline.aaaa"])
+        try s.sync(restoredAgain, principal: hotlineToken)
+        #expect(try s.hub.record("cases", "c3") != nil, "the write made on the refused original travelled with its copy")
+        #expect(try s.writer(restoredAgain.writer.rawValue)?.status == .live)
+        #expect(try s.writer(moved.writer.rawValue)?.status == .retired)
+    }
+
+    static func copy(_ path: String, to copy: String) throws {
+        for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: path + suffix) {
+            try FileManager.default.copyItem(atPath: path + suffix, toPath: copy + suffix)
+        }
+    }
+
+    @Test("A push refused for its content records nothing about its writer; trusted peers are not tracked")
+    func aRefusedPushChangesNothing() throws {
+        let s = try Setup()
+        let desk = try s.station("desk", incarnation: "aaaa")
+        let service = SyncService(storage: s.hub, authentication: .none)
+        let bad = Array(#"{"node":"hotline","writer":"hotline.aaaa","changes":[{"collection":"nope","id":"x","seq":1,"state":{}}]}"#.utf8)
+        #expect(throws: SyncError.self) { try service.push(body: bad, principal: hotlineToken) }
+        #expect(try s.hub.nodeWriters().isEmpty)
+        try desk.put("cases", "c1", ["notes": "x"])
+        try s.sync(desk, principal: .trustedPeer)
+        #expect(try s.hub.nodeWriters().isEmpty)
+    }
+
+    @Test func aPushCarriesItsLineageAndTakeOver() throws {
+        let body = PushRequest.encode(node: "hotline", writer: "hotline.k3", lineage: ["hotline", "hotline.a1"], takeOver: true, changes: [])
+        #expect(String(decoding: body, as: UTF8.self) == #"{"node":"hotline","writer":"hotline.k3","lineage":["hotline","hotline.a1"],"takeOver":true,"changes":[]}"#)
+        let request = try PushRequest(bytes: body, maxChanges: 10)
+        #expect(request.lineage == ["hotline", "hotline.a1"] && request.takeOver)
+        for bad in [#"{"node":"hotline","lineage":["labor.a1"],"changes":[]}"#, #"{"node":"hotline","lineage":"hotline","changes":[]}"#,
+                    #"{"node":"hotline","takeOver":1,"changes":[]}"#] {
+            #expect(throws: WireError.self) { try PushRequest(bytes: Array(bad.utf8), maxChanges: 10) }
+        }
+        let long = "[" + (0..<33).map { "\"hotline.a\($0)\"" }.joined(separator: ",") + "]"
+        #expect(throws: WireError.self) { try PushRequest(bytes: Array(#"{"node":"hotline","lineage":\#(long),"changes":[]}"#.utf8), maxChanges: 10) }
+    }
+}
