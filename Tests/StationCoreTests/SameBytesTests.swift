@@ -1,5 +1,6 @@
 import Testing
 @testable import StationCore
+import StationTestSupport
 
 /// Issue 11, findings 1–3 in the core: ids and values are compared by their bytes, a dot names one
 /// write (two contents under one dot are a collision, never "unchanged"), and equal values written
