@@ -24,11 +24,13 @@ let package = Package(
         .target(name: "StationCore"),
         // The service center's default schema, compiled in (mirrors seeds/schema.json).
         .target(name: "StationSeeds", dependencies: ["StationCore"]),
+        // A file's birth time (statx), for telling a copy or a restored file from the original.
+        .target(name: "CStationFile"),
         // Storage: GRDB over the system libsqlite3, migrations, change feed, checkpoints.
         .target(
             name: "StationStore",
             dependencies: [
-                "StationCore",
+                "StationCore", "CStationFile",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C interface, for the statements of the write path (RecordRows.swift).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),

@@ -154,14 +154,14 @@ public enum ConflictText {
         let dotWidth = max(5, r.values.map(\.dot.description.count).max() ?? 5)
         lines.append("")
         lines.append(
-            "  #  " + "VALUE".padding(toLength: width, withPad: " ", startingAt: 0) + "  " + "FROM".padding(toLength: nodeWidth, withPad: " ", startingAt: 0)
-                + "  " + "WRITE".padding(toLength: dotWidth, withPad: " ", startingAt: 0) + "  TIME")
+            "  #  " + "VALUE".padded(to: width) + "  " + "FROM".padded(to: nodeWidth)
+                + "  " + "WRITE".padded(to: dotWidth) + "  TIME")
         for (i, v) in r.values.enumerated() {
             let text = shown[i].count > width ? String(shown[i].prefix(width - 1)) + "…" : shown[i]
             lines.append(
-                "  \(i)  " + text.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
-                    + v.dot.node.station.padding(toLength: nodeWidth, withPad: " ", startingAt: 0) + "  "
-                    + "\(v.dot)".padding(toLength: dotWidth, withPad: " ", startingAt: 0) + "  " + RecordOutput.isoTime(v.time)
+                "  \(i)  " + text.padded(to: width) + "  "
+                    + v.dot.node.station.padded(to: nodeWidth) + "  "
+                    + "\(v.dot)".padded(to: dotWidth) + "  " + RecordOutput.isoTime(v.time)
                     + (i == 0 ? (r.automatic ? "  <- automatic decision" : "  <- shown until resolved") : ""))
         }
         if r.values.count > 1 {

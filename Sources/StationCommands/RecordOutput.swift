@@ -71,7 +71,7 @@ public enum RecordOutput {
         let names = r.view.fields.keys.sorted()
         let width = names.map(\.count).max() ?? 0
         for name in names {
-            lines.append("  " + name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + cell(r.view.fields[name]!))
+            lines.append("  " + name.padded(to: width) + "  " + cell(r.view.fields[name]!))
         }
         lines.append("  clock \(r.state.clock)  seq \(r.seq)  updated \(isoTime(r.state.latestTime))" + (r.source.map { "  from \($0)" } ?? ""))
         for c in r.view.conflicts {
@@ -93,7 +93,7 @@ public enum RecordOutput {
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { i, c in
                 if i == cells.count - 1 { return c.count > maxLast ? String(c.prefix(maxLast - 1)) + "…" : c }
-                return c.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                return c.padded(to: widths[i])
             }.joined(separator: "  ")
         }
         return ([line(header)] + rows.map(line)).joined(separator: "\n")
@@ -102,5 +102,15 @@ public enum RecordOutput {
     /// `k=v, k=v` for a table cell.
     public static func summary(_ fields: [String: JSONValue]) -> String {
         fields.keys.sorted().map { "\($0)=\(cell(fields[$0]!))" }.joined(separator: ", ")
+    }
+}
+
+extension String {
+    /// The text followed by spaces up to `width` characters; never cut. (Foundation's
+    /// `padding(toLength:)` counts UTF-16 units and cuts: `"cafe\u{301}"` padded to 4 would lose
+    /// its accent, a different id.)
+    func padded(to width: Int) -> String {
+        let n = count
+        return n >= width ? self : self + String(repeating: " ", count: width - n)
     }
 }

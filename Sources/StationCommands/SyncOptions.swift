@@ -87,16 +87,20 @@ public struct SyncRunner {
         let transport = try HTTPSyncTransport(
             peer: try options.peerURL, token: options.bearerToken, caller: storage.writer.rawValue, options: client, logger: logger)
         guard let every = options.every else {
-            try once(transport, full: options.full)
+            try once(transport, full: options.full, takeOver: options.takeOver)
             return
         }
         let stop = StopSignal()
         var full = options.full
+        var takeOver = options.takeOver
         logger.info("syncing every \(every) s with \(transport.baseURL); Ctrl-C stops")
         while !stop.requested {
             do {
-                try once(transport, full: full)
+                try once(transport, full: full, takeOver: takeOver)
                 full = false
+                // Taking over is once: a later round that found another database live again
+                // (someone took it back) is refused like any other, and the loop stops.
+                takeOver = false
             } catch let error as SyncError where !error.isTransient && error.code != .internal {
                 // Retrying cannot fix a refused token, a forbidden collection or a schema mismatch.
                 throw CommandFailure("sync with \(transport.baseURL) stopped: \(error.message)")
@@ -108,7 +112,7 @@ public struct SyncRunner {
         logger.info("stopped")
     }
 
-    func once(_ transport: HTTPSyncTransport, full: Bool) throws {
+    func once(_ transport: HTTPSyncTransport, full: Bool, takeOver: Bool) throws {
         if full {
             let session = try transport.session()
             try storage.resetCheckpoint(peer: session.info.node, peerDatabase: session.info.database)
@@ -125,7 +129,7 @@ public struct SyncRunner {
                 FileHandle.standardError.write(Data("\rpulling: \(p.done) changes".utf8))
             }
         }
-        engine.takeOver = options.takeOver
+        engine.takeOver = takeOver
         var summary: SyncSummary
         let before = transport.wireBytes
         do {
@@ -150,9 +154,20 @@ public struct SyncRunner {
     public static func sentence(_ s: SyncSummary) -> String {
         var text = "synced with \(s.peer) in \(String(format: "%.2f", s.seconds)) s: pushed \(s.pushed), pulled \(s.pulled)"
         if s.pulled > 0 { text += " (\(s.created) new, \(s.applied) newer, \(s.merged) merged, \(s.unchanged) already known)" }
-        text += "; \(s.recordsWithConflicts) record\(s.recordsWithConflicts == 1 ? "" : "s") hold conflicts"
+        text += "; \(s.recordsWithConflicts) record\(s.recordsWithConflicts == 1 ? " holds" : "s hold") conflicts"
+        if s.collisions > 0 {
+            let which = s.collisionRecords.prefix(5).joined(separator: ", ") + (s.collisionRecords.count > 5 ? ", …" : "")
+            text += "; \(s.collisions) record\(s.collisions == 1 ? "" : "s") (\(which)) hold a write that \(s.peer) holds with other content "
+                + "under the same name (dot_collision: a database restored together with its watermark, or a forged state); neither side "
+                + "took the other's version, every other record went on. Both versions are kept: compare them (station get here, the "
+                + "peer's copy there) and write the values to keep"
+        }
         if s.waiting > 0 {
-            text += "; \(s.waiting) record\(s.waiting == 1 ? "" : "s") wait: they hold writes of other nodes \(s.peer) has not seen (from a LAN sync), and this token may not relay them; they go once those writes reach \(s.peer)"
+            let which = s.waitingRecords.prefix(5).joined(separator: ", ") + (s.waitingRecords.count > 5 ? ", …" : "")
+            text += "; \(s.waiting) record\(s.waiting == 1 ? " waits" : "s wait") (\(which)): \(s.waiting == 1 ? "it holds" : "they hold") writes of other nodes "
+                + "\(s.peer) has not seen (from a LAN sync), and this token may not relay them. They go once those nodes sync with \(s.peer) "
+                + "themselves; if one of them never will (its database is lost), sync its new database with this station over the LAN "
+                + "first, or ask the operator for a relay token for this station"
         }
         if s.notSent > 0 { text += "; \(s.notSent) local changes not sent (collections the peer lacks or this token may not write)" }
         if !s.schemaAdditions.isEmpty { text += "; new collections from the peer: \(s.schemaAdditions.joined(separator: ", "))" }

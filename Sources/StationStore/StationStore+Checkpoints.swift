@@ -59,6 +59,21 @@ extension StationStore {
     /// Starts over with `peer` whose database is now `peerDatabase` (first sync, or the peer's
     /// database was replaced): everything will be pushed and pulled again. Merging is idempotent,
     /// so this repeats work but never harms.
+    /// Records whether `peer` lets this node bring writes of others it has not seen (what its
+    /// session said): own versions are kept for the peers that do not (see StationStore+Waiting.swift).
+    public func setPeerMayRelay(_ relay: Bool, peer: String) throws {
+        let known = try read { db in try Bool.fetchOne(db, sql: "SELECT mayRelay FROM checkpoint WHERE peer = ?", arguments: [peer]) }
+        guard known != relay else { return }
+        try immediateTransaction(durable: false) { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO checkpoint (peer, mayRelay, updatedAt) VALUES (?, ?, datetime('now'))
+                    ON CONFLICT(peer) DO UPDATE SET mayRelay = excluded.mayRelay
+                    """,
+                arguments: [peer, relay])
+        }
+    }
+
     public func resetCheckpoint(peer: String, peerDatabase: String) throws {
         try immediateTransaction { db in
             try db.execute(

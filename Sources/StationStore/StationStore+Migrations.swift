@@ -145,6 +145,23 @@ extension StationStore {
                     """)
             try db.execute(sql: "CREATE INDEX node_writer_node ON node_writer(node)")
         }
+        migrator.registerMigration("v9-own-versions") { db in
+            // Versions of records as this node wrote them, kept when a peer's version was merged
+            // on top before every peer had them (see StationStore+Waiting.swift).
+            try db.execute(
+                sql: """
+                    CREATE TABLE own_version (
+                        n INTEGER PRIMARY KEY,
+                        collection TEXT NOT NULL,
+                        id TEXT NOT NULL,
+                        state TEXT NOT NULL
+                    )
+                    """)
+            try db.execute(sql: "CREATE INDEX own_version_record ON own_version(collection, id, n)")
+            // Whether a peer lets this node bring others' writes (its session said `relay`); 0 for a
+            // hub that knows this node by an ordinary station token, NULL before the first sync.
+            try db.execute(sql: "ALTER TABLE checkpoint ADD COLUMN mayRelay INTEGER")
+        }
         return migrator
     }
 }

@@ -6,6 +6,15 @@ import StationCore
 // neighbour on the LAN, then with the hub). The push checkpoint moves past them like past any
 // answered change; they are listed here, per peer, and every later push to that peer sends them
 // again first, until the peer takes them (once those writes have reached it).
+//
+// Two stations that both wrote a record and synced on the LAN before either reached the hub
+// would wait for each other forever: each one's state holds the other's write. So a node keeps
+// its own versions: before a peer's version is merged on top of a record holding its own writes
+// that another peer has not received, the record as it was is kept (`own_version`). A waiting
+// record is sent as its oldest own version first: that holds no write of others the receiver
+// lacks (or fewer), so it is taken, and the next one after it, until the current state is. A
+// record's own versions go once a peer took its current state after it waited, or with the
+// records a peer that may not relay took (``dropOwnVersions(_:)``).
 
 extension StationStore {
     /// The records waiting for `peer`, in key order after `after` (nil: from the first), at most
@@ -25,8 +34,43 @@ extension StationStore {
             while let row = try rows.next() {
                 changes.append(Change(seq: row[0], collection: row[1], id: row[2], stateText: row[3], source: row[4]))
             }
+            // A record's oldest own version goes in place of its current state.
+            for (i, change) in changes.enumerated() {
+                if let own = try Row.fetchOne(
+                    db, sql: "SELECT n, state FROM own_version WHERE collection = ? AND id = ? ORDER BY n LIMIT 1",
+                    arguments: [change.collection, change.id])
+                {
+                    changes[i].stateText = own["state"]
+                    changes[i].ownVersion = own["n"]
+                }
+            }
             return changes
         }
+    }
+
+    /// Whether any own version is kept.
+    public func hasOwnVersions() throws -> Bool {
+        try read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM own_version)") ?? false }
+    }
+
+    /// Drops one own version (a peer took it).
+    public func dropOwnVersion(_ n: Int64) throws {
+        try immediateTransaction { db in try db.execute(sql: "DELETE FROM own_version WHERE n = ?", arguments: [n]) }
+    }
+
+    /// Drops every own version of these records (a peer that may not relay took their current state).
+    public func dropOwnVersions(_ keys: [RecordKey]) throws {
+        guard !keys.isEmpty else { return }
+        try immediateTransaction { db in
+            for key in keys {
+                try db.execute(sql: "DELETE FROM own_version WHERE collection = ? AND id = ?", arguments: [key.collection, key.id])
+            }
+        }
+    }
+
+    /// How many own versions are kept.
+    public func ownVersionCount() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM own_version") ?? 0 }
     }
 
     /// How many records wait for `peer`.
@@ -47,6 +91,7 @@ extension StationStore {
                 try db.execute(
                     sql: "DELETE FROM push_waiting WHERE peer = ? AND collection = ? AND id = ?",
                     arguments: [peer, key.collection, key.id])
+                try db.execute(sql: "DELETE FROM own_version WHERE collection = ? AND id = ?", arguments: [key.collection, key.id])
             }
         }
     }

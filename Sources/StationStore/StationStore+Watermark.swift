@@ -1,3 +1,4 @@
+import CStationFile
 import Foundation
 import GRDB
 import Logging
@@ -98,15 +99,15 @@ extension StationStore {
             )
         }
         let lineage = lineageText.split(separator: " ").map { NodeID(unchecked: String($0)) }.filter { NodeID.isValid($0.rawValue) }
-        let file = fileNumber(path).map(String.init)
+        let file = fileIdentity(path)
         var reason: String?
         if let mark = watermark, mark.databaseID == databaseID, mark.seq > lastSeq {
             reason = "restored from an earlier copy: its change feed ends at \(lastSeq), before the \(mark.seq) it had reached"
-        } else if let recorded = fileRecorded, let file, recorded != file {
+        } else if let recorded = fileRecorded, let file, !sameFile(recorded: recorded, now: file) {
             reason = "copied or restored from another file: it was file \(recorded), it is now file \(file)"
         }
         guard let reason else {
-            if fileRecorded == nil, let file {
+            if let file, fileRecorded != file {
                 try pool.write { db in try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('file', ?)", arguments: [file]) }
             }
             writeWatermark(Watermark(databaseID: databaseID, seq: lastSeq), path: path, logger: nil)
@@ -148,6 +149,27 @@ extension StationStore {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         return UInt64(info.st_ino)
+    }
+
+    /// What makes the file this file: its inode number and, where the file system keeps it, its
+    /// birth time (`INODE:SECONDS.NANOSECONDS`). A copy is another file; so is a backup copied
+    /// back after the database was deleted, even when the new file reuses the deleted one's
+    /// inode number (ext4 does), for it is born at the copy.
+    static func fileIdentity(_ path: String) -> String? {
+        guard let inode = fileNumber(path) else { return nil }
+        var sec: Int64 = 0
+        var nsec: UInt32 = 0
+        guard stationsync_birth_time(path, &sec, &nsec) == 0 else { return String(inode) }
+        return "\(inode):\(sec).\(nsec)"
+    }
+
+    /// Whether `now` is the file `recorded` names. A record made before birth times were kept
+    /// (the inode alone) matches on the inode.
+    static func sameFile(recorded: String, now: String) -> Bool {
+        if recorded == now { return true }
+        let inode = { (s: String) in s.split(separator: ":", maxSplits: 1).first.map(String.init) ?? s }
+        if !recorded.contains(":") || !now.contains(":") { return inode(recorded) == inode(now) }
+        return false
     }
 
     /// A new random incarnation: 8 characters of a-z and 0-9 (about 2.8 × 10^12 of them).

@@ -11,8 +11,10 @@ import StationCore
 //
 // - the first database that pushes as a node becomes its live one;
 // - a database whose lineage (the names it wrote under before it was restored from a backup or
-//   copied, see `StationStore.lineage`) holds a name known here for the node follows it: the
-//   restored or copied file is the node's database from now on, the one it came from is retired;
+//   copied, see `StationStore.lineage`) holds the node's live database follows it: the restored
+//   or copied file is the node's database from now on, the one it came from is retired. A file
+//   that came from a retired database (an old copy found on a USB stick after a take-over, a
+//   backup restored a second time after its first restore took over) does not: it is refused;
 // - any other database pushing as the node is refused (`node_taken`), and so is a retired one,
 //   with a message that says what to do: `station sync --take-over` makes it the live one (a
 //   reinstalled laptop, a station moved to a new machine on purpose), the one before it is
@@ -137,8 +139,10 @@ extension WriteTransaction {
         let reason: String
         if live == nil {
             reason = "first database of \(claim.node) here"
-        } else if !known, let ancestor = claim.lineage.last(where: { name in rows.contains { $0.status != .refused && $0.writer.hasSameBytes(as: name) } }) {
-            reason = "a restored or copied file of \(ancestor)"
+        } else if !known, let live, claim.lineage.contains(where: { $0.hasSameBytes(as: live.writer) }) {
+            // Only a file that came from the live database follows it: a copy of one that was
+            // replaced (by a take-over, or by another copy) does not take the node back.
+            reason = "a restored or copied file of \(live.writer)"
         } else if claim.takeOver {
             reason = "took over from \(live!.writer) (station sync --take-over)"
         } else {

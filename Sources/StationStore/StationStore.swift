@@ -84,8 +84,8 @@ public final class StationStore: Sendable {
                 // The file's inode, recorded in the file itself (renaming keeps it): a copy of the
                 // file alone, made before its first write-ahead log was checkpointed, is still
                 // known for a copy (see StationStore+Watermark.swift).
-                if let file = fileNumber(temporary) {
-                    try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('file', ?)", arguments: [String(file)])
+                if let file = fileIdentity(temporary) {
+                    try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('file', ?)", arguments: [file])
                 }
                 for name in schema.collectionNames {
                     let definition = try schema.collection(name)

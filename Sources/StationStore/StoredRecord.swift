@@ -25,6 +25,9 @@ public struct Change: Sendable, Equatable {
     public var stateText: String
     /// The peer the change came from, or nil for a local write.
     public var source: String?
+    /// For a record waiting at a peer: the own version sent in place of the current state (see
+    /// StationStore+Waiting.swift), or nil.
+    public var ownVersion: Int64? = nil
 }
 
 /// What merging one incoming version did.
@@ -41,4 +44,8 @@ public enum MergeResult: String, Sendable, Equatable {
     /// from a token that may not relay them. Nothing changed; the sender sends it again once
     /// those writes are here (from their own node, or a relay).
     case waiting
+    /// Not taken: the state holds a write (a dot) this node holds with other content, two
+    /// different writes under one name (see ``RecordState/collidingDot(with:)``). Nothing changed
+    /// for this record; the others of the batch go on. Both versions stay where they are.
+    case collision
 }

@@ -25,6 +25,18 @@ public final class WriteTransaction {
     /// Whether the last local write created its record: the next one is then tried as new first
     /// (see ``writeCreatingIfNeeded(_:_:_:)``).
     private var lastWriteCreated = false
+    /// When this transaction's merges keep own versions (see ``keepOwnVersion(_:_:_:mergingFrom:)``),
+    /// worked out at the first merge that needs it.
+    /// Per peer: a grouped transaction merges pushes of several.
+    private var ownVersionRules: [String: OwnVersionRule] = [:]
+    enum OwnVersionRule {
+        /// Merging from a hub: never.
+        case never
+        /// No hub known yet (a station that synced on the LAN first): always.
+        case always
+        /// For records changed here after this sequence (what every hub has).
+        case above(Int64)
+    }
 
     init(db: Database, store: StationStore) throws {
         self.db = db
@@ -187,6 +199,7 @@ public final class WriteTransaction {
             return .created
         }
         lastWriteCreated = false
+        let before = state
         switch state.merge(incoming) {
         case .collision(let dot):
             throw CoreError(
@@ -197,13 +210,51 @@ public final class WriteTransaction {
         case .unchanged:
             return .unchanged
         case .fastForward:
+            try keepOwnVersion(before, collection, id, mergingFrom: peer)
             try save(state, collection: c, id: id, source: peer, isNew: false, encoded: encoded)  // the state is `incoming`
             return .applied
         case .merged:
+            try keepOwnVersion(before, collection, id, mergingFrom: peer)
             // The join is new to the peer too: no source, so it goes back to it.
             try save(state, collection: c, id: id, source: nil, isNew: false)
             return .merged
         }
+    }
+
+    /// Before a peer's version is merged on top of a record holding this node's own writes that
+    /// another peer, one that may not take others' unseen writes from this node (a hub, with a
+    /// station token), has not received yet, keeps the record as it is now (an own version, see
+    /// StationStore+Waiting.swift): a peer that may not take the writes of others it has not seen
+    /// can take this version, and so every node's own writes reach it even when each node's
+    /// current state also holds the other's (two stations that synced on the LAN first).
+    private func keepOwnVersion(_ state: RecordState, _ collection: String, _ id: String, mergingFrom peer: String?) throws {
+        // This node's writes: this database's and its node's earlier incarnations' (a restored,
+        // moved or reinstalled station brings those as its own too).
+        let station = store.node.rawValue
+        guard state.clock.sortedEntries.contains(where: { $0.node.isIncarnation(of: station) }) else { return }
+        let rule: OwnVersionRule
+        if let known = ownVersionRules[peer ?? ""] {
+            rule = known
+        } else {
+            // A hub (a peer that may not take others' writes from here) only brings writes it has:
+            // merging them never makes this node's version wait there.
+            let fromHub = try Bool.fetchOne(db, sql: "SELECT mayRelay = 0 FROM checkpoint WHERE peer IS ?", arguments: [peer]) ?? false
+            let pushedToHubs = try Int64.fetchOne(
+                db, sql: "SELECT min(pushed) FROM checkpoint WHERE peer IS NOT ? AND mayRelay = 0", arguments: [peer])
+            rule = fromHub ? .never : pushedToHubs.map { .above($0) } ?? .always
+            ownVersionRules[peer ?? ""] = rule
+        }
+        switch rule {
+        case .never: return
+        case .always: break
+        case .above(let pushed):
+            // Its version reached every hub already: nothing to keep.
+            guard let seq = try Int64.fetchOne(db, sql: "SELECT seq FROM record WHERE collection = ? AND id = ?", arguments: [collection, id]),
+                seq > pushed
+            else { return }
+        }
+        try db.execute(
+            sql: "INSERT INTO own_version (collection, id, state) VALUES (?, ?, ?)", arguments: [collection, id, state.canonicalText])
     }
 
     /// Records the cursor reached in `peer`'s change feed, in this same transaction as the batch

@@ -52,28 +52,51 @@ extension SyncEngine {
 
     /// Sends again the records `peer` answered `waiting` for at earlier pushes, before anything
     /// new; those it takes now leave the list. Returns the records still waiting.
-    func pushWaiting(to peer: String, sendable: Set<String>, summary: inout SyncSummary) throws -> Set<RecordKey> {
+    ///
+    /// A waiting record is sent as its oldest own version when it has one (see
+    /// ``StationStore/waitingChanges(peer:after:limit:)``); one taken, the next goes, in passes
+    /// until a pass takes no own version.
+    func pushWaiting(to peer: String, sendable: Set<String>, summary: inout SyncSummary, collided: inout Set<RecordKey>) throws -> Set<RecordKey> {
         var stillWaiting: Set<RecordKey> = []
-        var after: RecordKey?
-        while true {
-            let read = try storage.waitingChanges(peer: peer, after: after, limit: batchSize)
-            guard let last = read.last else { break }
-            after = RecordKey(last.collection, last.id)
-            let batch = try Self.outgoing(
-                storage, read, sendable: sendable, nextSince: 0, hasMore: false, takeOver: takeOver, prepare: transport.preparePush)
-            if let body = batch.body {
-                let response = try transport.push(body)
-                guard response.results.count == batch.count else {
-                    throw SyncError(.protocolError, "\(peer) answered \(response.results.count) results for \(batch.count) changes")
+        var progress = true
+        while progress {
+            progress = false
+            stillWaiting = []
+            collided = []
+            var after: RecordKey?
+            while true {
+                let read = try storage.waitingChanges(peer: peer, after: after, limit: batchSize)
+                guard let last = read.last else { break }
+                after = RecordKey(last.collection, last.id)
+                let sent = read.filter { sendable.contains($0.collection) }
+                let batch = try Self.outgoing(
+                    storage, read, sendable: sendable, nextSince: 0, hasMore: false, takeOver: takeOver, prepare: transport.preparePush)
+                if let body = batch.body {
+                    let response = try transport.push(body)
+                    guard response.results.count == batch.count else {
+                        throw SyncError(.protocolError, "\(peer) answered \(response.results.count) results for \(batch.count) changes")
+                    }
+                    var taken: [RecordKey] = []
+                    for ((key, change), result) in zip(zip(batch.keys, sent), response.results) {
+                        if result.result == MergeResult.collision.rawValue {
+                            stillWaiting.insert(key)
+                            collided.insert(key)
+                        } else if result.result == MergeResult.waiting.rawValue {
+                            stillWaiting.insert(key)
+                        } else if let n = change.ownVersion {
+                            // An own version taken: the record still waits, with its next version.
+                            try storage.dropOwnVersion(n)
+                            stillWaiting.insert(key)
+                            progress = true
+                        } else {
+                            taken.append(key)
+                        }
+                    }
+                    summary.pushed += taken.count
+                    try storage.updateWaiting(peer: peer, waiting: [], taken: taken)
                 }
-                var taken: [RecordKey] = []
-                for (key, result) in zip(batch.keys, response.results) {
-                    if result.result == MergeResult.waiting.rawValue { stillWaiting.insert(key) } else { taken.append(key) }
-                }
-                summary.pushed += taken.count
-                try storage.updateWaiting(peer: peer, waiting: [], taken: taken)
+                if read.count < batchSize { break }
             }
-            if read.count < batchSize { break }
         }
         return stillWaiting
     }
@@ -105,7 +128,10 @@ extension SyncEngine {
         let pusher = ConcurrentPusher(transport)
         var cursor = start
         var done = 0
-        var waiting = try pushWaiting(to: peer, sendable: sendable, summary: &summary)
+        var collided: Set<RecordKey> = []
+        var waiting = try pushWaiting(to: peer, sendable: sendable, summary: &summary, collided: &collided)
+        // A peer that may not take others' unseen writes took a record: its own versions are done.
+        let dropsOwnVersions = try !session.relay && storage.hasOwnVersions()
 
         /// Batches sent and not yet acknowledged, oldest first.
         var inFlight: [(batch: OutgoingBatch, response: BackgroundWork<PushResponse>)] = []
@@ -127,14 +153,25 @@ extension SyncEngine {
                 var nowWaiting: [RecordKey] = []
                 var taken: [RecordKey] = []
                 for (key, result) in zip(batch.keys, response.results) {
-                    if result.result == MergeResult.waiting.rawValue {
+                    if result.result == MergeResult.collision.rawValue {
+                        // Sent again at every push, like a waiting record, so it is reported at every sync.
+                        collided.insert(key)
+                        if waiting.insert(key).inserted { nowWaiting.append(key) }
+                    } else if result.result == MergeResult.waiting.rawValue {
                         if waiting.insert(key).inserted { nowWaiting.append(key) }
                     } else if waiting.remove(key) != nil {
                         taken.append(key)
                     }
                 }
                 try storage.updateWaiting(peer: peer, waiting: nowWaiting, taken: taken)
-                summary.pushed += batch.count - response.results.lazy.filter { $0.result == MergeResult.waiting.rawValue }.count
+                if dropsOwnVersions {
+                    try storage.dropOwnVersions(
+                        zip(batch.keys, response.results).filter { $0.1.result != MergeResult.waiting.rawValue && $0.1.result != MergeResult.collision.rawValue }
+                            .map(\.0))
+                }
+                summary.pushed += batch.count - response.results.lazy.filter {
+                    $0.result == MergeResult.waiting.rawValue || $0.result == MergeResult.collision.rawValue
+                }.count
             }
             summary.notSent += batch.notSent
             if batch.nextSince > cursor {
@@ -185,11 +222,18 @@ extension SyncEngine {
             _ = try? finishSaving()
             throw error
         }
+        if !waiting.isEmpty, try storage.hasOwnVersions() {
+            // Records found waiting now may have own versions the peer can take at once.
+            waiting = try pushWaiting(to: peer, sendable: sendable, summary: &summary, collided: &collided)
+        }
+        for key in collided.sorted(by: { $0.description.utf8.lexicographicallyPrecedes($1.description.utf8) }) { summary.noteCollision(key) }
+        waiting.subtract(collided)
         summary.waiting = waiting.count
+        summary.waitingRecords = waiting.map(\.description).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.prefix(100).map { $0 }
         if !waiting.isEmpty {
             logger.warning(
                 "records wait: they hold writes of other nodes the peer has not seen, and this token may not relay them; they are sent again at every sync",
-                metadata: ["peer": "\(peer)", "records": "\(waiting.count)"])
+                metadata: ["peer": "\(peer)", "records": "\(waiting.count)", "first": "\(summary.waitingRecords.prefix(5).joined(separator: ", "))"])
         }
         if summary.notSent > 0 {
             logger.warning(

@@ -24,6 +24,14 @@ public struct SyncSummary: Sendable, Equatable {
     /// seen, and this token may not relay them (a station that synced with a neighbour on the
     /// LAN). They are sent again at every sync, and go once those writes reach the peer.
     public var waiting = 0
+    /// Which records wait (`collection/id`, at most 100).
+    public var waitingRecords: [String] = []
+    /// Records where this node and the peer hold two different writes under one dot (a database
+    /// restored together with its watermark, a forged state): neither side took the other's
+    /// version; every other record went on. Pushed ones are sent again at every sync.
+    public var collisions = 0
+    /// Which records collide (`collection/id`, at most 100).
+    public var collisionRecords: [String] = []
     /// Records here holding conflicts after the sync (any policy).
     public var recordsWithConflicts = 0
     /// Whether the checkpoint was reset because the peer's database is new to this node.
@@ -37,11 +45,18 @@ public struct SyncSummary: Sendable, Equatable {
 
     public init() {}
 
+    mutating func noteCollision(_ key: RecordKey) {
+        collisions += 1
+        if collisionRecords.count < 100 { collisionRecords.append(key.description) }
+    }
+
     public var json: JSONValue {
         .object([
             "peer": .string(peer), "pushed": .int(Int64(pushed)), "pulled": .int(Int64(pulled)),
             "created": .int(Int64(created)), "applied": .int(Int64(applied)), "merged": .int(Int64(merged)),
             "unchanged": .int(Int64(unchanged)), "notSent": .int(Int64(notSent)), "waiting": .int(Int64(waiting)),
+            "waitingRecords": .array(waitingRecords.map { .string($0) }),
+            "collisions": .int(Int64(collisions)), "collisionRecords": .array(collisionRecords.map { .string($0) }),
             "recordsWithConflicts": .int(Int64(recordsWithConflicts)), "startedOver": .bool(startedOver),
             "schemaAdditions": .array(schemaAdditions.map { .string($0) }), "seconds": .double(seconds),
             "bytesSent": .int(Int64(bytesSent)), "bytesReceived": .int(Int64(bytesReceived)),
@@ -135,6 +150,7 @@ public struct SyncEngine {
             summary.startedOver = true
         }
 
+        try storage.setPeerMayRelay(session.relay, peer: peer)
         try push(from: checkpoint.pushed, to: peer, session: session, peerCollections: peerCollections, summary: &summary)
         try pull(from: checkpoint.pulled, peer: peer, summary: &summary)
 
@@ -149,16 +165,18 @@ public struct SyncEngine {
     private func pull(from start: String, peer: String, summary: inout SyncSummary) throws {
         var cursor = start
         var merging: BackgroundWork<[MergeResult]>?
+        var mergingKeys: [RecordKey] = []
         func finishMerge() throws {
             guard let work = merging else { return }
             merging = nil
-            for r in try work.wait() {
+            for (key, r) in zip(mergingKeys, try work.wait()) {
                 switch r {
                 case .created: summary.created += 1
                 case .applied: summary.applied += 1
                 case .merged: summary.merged += 1
                 case .unchanged: summary.unchanged += 1
                 case .waiting: break  // only a push is answered so
+                case .collision: summary.noteCollision(key)
                 }
             }
             progress?(SyncProgress(phase: .pull, done: summary.pulled, total: nil))
@@ -185,6 +203,7 @@ public struct SyncEngine {
                 // Batches are merged in order: the previous one first.
                 try finishMerge()
                 let (storage, next) = (self.storage, response.next)
+                mergingKeys = incoming.map { RecordKey($0.collection, $0.id) }
                 merging = BackgroundWork { [incoming] in try storage.apply(incoming, from: peer, cursor: next, claim: nil, check: nil) }
                 summary.pulled += incoming.count
                 cursor = response.next

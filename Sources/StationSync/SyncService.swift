@@ -206,9 +206,6 @@ public struct SyncService: Sendable {
         } catch let refusal as WriterRefusal {
             storage.noteRefusedWriter(refusal)
             throw SyncError(.nodeTaken, refusal.description)
-        } catch let error as CoreError where error.code == .dotCollision {
-            logger.warning("push refused: dot collision", metadata: ["from": "\(request.node)", "error": "\(error)"])
-            throw SyncError(.dotCollision, "\(error)")
         } catch let error as CoreError {
             throw SyncError(.invalidState, "\(error)")
         } catch {

@@ -1,3 +1,4 @@
+import Logging
 import StationCore
 import StationStore
 
@@ -45,10 +46,18 @@ public protocol SyncStorage: Sendable {
     func waitingChanges(peer: String, after: RecordKey?, limit: Int) throws -> [Change]
     /// Records `peer` answered `waiting` for, and records it took that were waiting.
     func updateWaiting(peer: String, waiting: [RecordKey], taken: [RecordKey]) throws
+    /// Whether own versions are kept (records as this node wrote them, see ``StationStore/waitingChanges(peer:after:limit:)``).
+    func hasOwnVersions() throws -> Bool
+    /// Drops one own version (a peer took it).
+    func dropOwnVersion(_ n: Int64) throws
+    /// Drops every own version of these records.
+    func dropOwnVersions(_ keys: [RecordKey]) throws
     /// How many records wait for `peer`.
     func waitingCount(peer: String) throws -> Int
     /// Records that local changes up to `seq` reached `peer`.
     func setPushed(_ seq: Int64, peer: String) throws
+    /// Records whether `peer` lets this node bring others' writes it has not seen (its session's `relay`).
+    func setPeerMayRelay(_ relay: Bool, peer: String) throws
     /// Starts over with `peer` (first contact, or its database was replaced).
     func resetCheckpoint(peer: String, peerDatabase: String) throws
     /// Adds what `additions` declares to the schema (the caller checked they agree).
@@ -110,6 +119,12 @@ extension StationStore: SyncStorage {
                     // The check runs before the merge writes anything: this change is left out,
                     // the others go on.
                     results.append(.waiting)
+                } catch let error as CoreError where error.code == .dotCollision {
+                    // Found before the merge writes anything: this record is left as it is (and
+                    // the sender keeps its version), the others go on. One such record must not
+                    // hold up a station's every sync.
+                    Logger(label: "stationsync.sync").warning("\(error)", metadata: ["from": "\(peer)"])
+                    results.append(.collision)
                 }
             }
             if let cursor { try tx.setPulledCursor(cursor, peer: peer) }

@@ -20,6 +20,18 @@ struct RecordCommandTests {
         }
     }
 
+    @Test("Tables show look-alike ids whole: padding never cuts a combining accent off")
+    func tablesKeepLookAlikeIdsWhole() throws {
+        let box = try Sandbox().initialize(schema: inventorySchema)
+        try box.ok("put", "inventory", "cafe\u{301}", #"{"unit": "bag"}"#)
+        try box.ok("put", "inventory", "caf\u{E9}", #"{"unit": "box"}"#)
+        try box.ok("put", "inventory", "a-much-longer-id", #"{"unit": "crate"}"#)
+        let table = try box.ok("list", "inventory").stdout
+        let bytes = Array(table.utf8)
+        #expect(bytes.contains(subsequence: Array("cafe\u{301}".utf8)), "\(table.unicodeScalars.map { String($0.value, radix: 16) })")
+        #expect(bytes.contains(subsequence: Array("caf\u{E9}".utf8)))
+    }
+
     @Test func putNullUnsetsAField() throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         try box.ok("put", "inventory", "rice", #"{"unit": "bag", "shelf": "A1"}"#)
@@ -284,5 +296,12 @@ struct DatabaseOptionTests {
         let result = try box.run(["info"], env: ["STATION_DB": ""])
         #expect(result.status != 0)
         #expect(result.stderr.contains("STATION_DB"))
+    }
+}
+
+extension Array where Element == UInt8 {
+    func contains(subsequence: [UInt8]) -> Bool {
+        guard subsequence.count <= count else { return false }
+        return (0...(count - subsequence.count)).contains { Array(self[$0..<($0 + subsequence.count)]) == subsequence }
     }
 }

@@ -79,4 +79,25 @@ import Testing
         if case .collision = m.merge(b) {} else { Issue.record("merged two different writes under one dot") }
         #expect(m == a)
     }
+
+    @Test("A local write that would make a record name more than 1024 writers is refused, changing nothing")
+    func aWriteBeyondTheWriterLimitIsRefused() throws {
+        let c = Fixtures.cases
+        var state = RecordState()
+        for i in 0..<RecordState.maxClockEntries {
+            try state.put(["notes": .string("n\(i)")], by: NodeID(node: "usb", incarnation: "i\(i)"), at: Fixtures.t(UInt64(i)), in: c, id: "r")
+        }
+        let before = state
+        let error = #expect(throws: CoreError.self) {
+            try state.put(["notes": "one too many"], by: "usb.extra", at: Fixtures.t(5_000), in: c, id: "r")
+        }
+        #expect(error?.code == .tooManyWriters)
+        #expect(state == before)
+        #expect(throws: CoreError.self) { try state.add(1, to: "visits", by: "usb.extra", at: Fixtures.t(5_001), in: c, id: "r") }
+        #expect(throws: CoreError.self) { try state.delete(by: "usb.extra", at: Fixtures.t(5_002), in: c, id: "r") }
+        // A writer it names already may go on; the state can still be read.
+        try state.put(["notes": "still fine"], by: "usb.i3", at: Fixtures.t(5_003), in: c, id: "r")
+        #expect((try? RecordState(jsonText: state.canonicalText, collection: c)) == state)
+    }
 }
+

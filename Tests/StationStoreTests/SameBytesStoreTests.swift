@@ -181,6 +181,32 @@ import Testing
         #expect(try reopened.restoredFrom() == nil)
     }
 
+    @Test("A backup copied back after the database and its watermark were deleted is a restored file, even if it reuses the old inode number")
+    func aBackupCopiedBackInPlaceOfADeletedDatabaseIsNoticed() throws {
+        let path = dir.file("desk.sqlite")
+        let station = try StationStore.create(path: path, node: "hotline", schema: testSchema, incarnation: "first", clock: TestClock().closure)
+        try station.put("cases", "r1", ["notes": "v1"])
+        let backup = dir.file("safe.sqlite")
+        try station.pool.backup(to: try DatabaseQueue(path: backup))
+        try station.put("cases", "r1", ["notes": "v2, after the backup"])
+        try station.close()
+        for suffix in ["", "-wal", "-shm", ".watermark"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        try FileManager.default.copyItem(atPath: backup, toPath: path)
+        let restored = try StationStore.open(path: path)
+        #expect(restored.writer != "hotline.first", "the restored file writes under the old name: its next write reuses a dot")
+        #expect(restored.lineage == ["hotline.first"])
+        #expect(try restored.restoredFrom() != nil)
+    }
+
+    @Test func aFileIsKnownByItsInodeAndBirthTime() {
+        #expect(StationStore.sameFile(recorded: "12:100.5", now: "12:100.5"))
+        #expect(!StationStore.sameFile(recorded: "12:100.5", now: "12:200.0"), "an inode number reused by a newer file")
+        #expect(!StationStore.sameFile(recorded: "12:100.5", now: "13:100.5"))
+        #expect(StationStore.sameFile(recorded: "12", now: "12:100.5"), "recorded before birth times were kept")
+        #expect(!StationStore.sameFile(recorded: "12", now: "13:100.5"))
+        #expect(StationStore.sameFile(recorded: "12:100.5", now: "12"), "a file system without birth times")
+    }
+
     @Test func aLiveDatabaseOpenedAgainKeepsItsIdentity() throws {
         // As `hub info` while `hub serve` writes: the second opening is neither a restore nor a copy.
         let live = try StationStore.create(

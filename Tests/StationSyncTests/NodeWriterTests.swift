@@ -120,16 +120,27 @@ import Testing
         #expect(original.writer == "hotline.aaaa")
         try original.put("cases", "c3", ["notes": "the old machine again"])
         #expect(throws: SyncError.self) { try s.sync(original, principal: hotlineToken) }
-        // A second copy of the same original follows too (a backup restored once more).
+        // A second copy of the retired original does not take the node back: refused, until it takes over.
         let again = "\(s.dir.path)/desk-again.sqlite"
         try original.close()
         try Self.copy(path, to: again)
         let restoredAgain = try StationStore.open(path: again)
         #expect(restoredAgain.lineage == ["hotline.aaaa"])
-        try s.sync(restoredAgain, principal: hotlineToken)
+        let refused = #expect(throws: SyncError.self) { try s.sync(restoredAgain, principal: hotlineToken) }
+        #expect(refused?.code == .nodeTaken)
+        #expect(try s.writer(moved.writer.rawValue)?.status == .live)
+        try s.sync(restoredAgain, principal: hotlineToken, takeOver: true)
         #expect(try s.hub.record("cases", "c3") != nil, "the write made on the refused original travelled with its copy")
         #expect(try s.writer(restoredAgain.writer.rawValue)?.status == .live)
         #expect(try s.writer(moved.writer.rawValue)?.status == .retired)
+        // A copy of the live one follows it, with no take-over.
+        try restoredAgain.close()
+        let third = "\(s.dir.path)/desk-third.sqlite"
+        try Self.copy(again, to: third)
+        let fromLive = try StationStore.open(path: third)
+        try fromLive.put("cases", "c4", ["notes": "from a copy of the live one"])
+        try s.sync(fromLive, principal: hotlineToken)
+        #expect(try s.writer(fromLive.writer.rawValue)?.status == .live)
     }
 
     static func copy(_ path: String, to copy: String) throws {
@@ -162,5 +173,33 @@ import Testing
         }
         let long = "[" + (0..<33).map { "\"hotline.a\($0)\"" }.joined(separator: ",") + "]"
         #expect(throws: WireError.self) { try PushRequest(bytes: Array(#"{"node":"hotline","lineage":\#(long),"changes":[]}"#.utf8), maxChanges: 10) }
+    }
+}
+
+extension NodeWriterTests {
+    @Test("A record holding two writes under one dot is left out of a sync, named in the summary, and holds nothing else up")
+    func aCollidingRecordHoldsNothingUp() throws {
+        let s = try Setup()
+        let desk = try s.station("desk", incarnation: "aaaa")
+        try desk.put("cases", "r1", ["notes": "written here"])
+        // The hub holds another write under the same dot (hotline.aaaa, 1): as after a restore
+        // that kept its watermark.
+        var other = RecordState()
+        try other.put(["notes": "the other write"], by: "hotline.aaaa", at: HLCTimestamp(wall: 1_800_000_000_000, logical: 0), in: syncSchema.collection("cases"), id: "r1")
+        try s.hub.write { tx in _ = try tx.merge("cases", "r1", other, from: "hotline.aaaa") }
+        let neighbour = try s.station("neighbour", node: "labor", incarnation: "bbbb")
+        try neighbour.put("cases", "r3", ["notes": "from labor"])
+        try s.sync(neighbour, principal: Principal(station: "labor", read: .all, write: .all, relay: false))
+        try desk.put("cases", "r2", ["notes": "an unrelated record"])
+
+        let summary = try s.sync(desk, principal: hotlineToken)
+        #expect(summary.collisions == 1 && summary.collisionRecords == ["cases/r1"], "\(summary)")
+        #expect(summary.pushed == 1 && summary.waiting == 0, "\(summary)")
+        #expect(try s.hub.record("cases", "r2") != nil, "the other records went on")
+        #expect(try desk.record("cases", "r3") != nil, "and the pull too")
+        #expect(try s.hub.record("cases", "r1")?.state == other, "the hub's version is as it was")
+        #expect(try desk.record("cases", "r1")?.view.fields["notes"] == "written here", "and so is the station's")
+        // It stays in view at every sync.
+        #expect(try s.sync(desk, principal: hotlineToken).collisionRecords == ["cases/r1"])
     }
 }

@@ -92,3 +92,41 @@ extension OriginCheckTests {
         #expect { try verify(forged, hub) } throws: { "\($0)".contains("the record's existence") }
     }
 }
+
+extension OriginCheckTests {
+    /// Mutation (tools/mutate): values the receiver no longer holds may be resurrected. The forged
+    /// state keeps the hub's newer value and brings back the one it superseded beside it (so
+    /// nothing is dropped: only the resurrection rule sees it).
+    @Test func bringingBackASupersededValueBesideTheNewOneIsRefused() throws {
+        let old = try hubCopy()
+        var hub = old
+        try hub.put(["notes": "newer"], by: "civil-affairs", at: t(2), in: cases, id: "r")
+        var forged = hub
+        forged.fields["notes"]!.append(old.fields["notes"]![0])
+        forged.fields["notes"]!.sort { $0.dot < $1.dot }
+        try forged.put(["phone": "1"], by: "hotline", at: t(3), in: cases, id: "r")
+        #expect { try verify(forged, hub) } throws: { "\($0)".contains("no longer holds") }
+    }
+
+    /// Mutation (tools/mutate): a field may be dropped without a write of the caller. The forged
+    /// state leaves another node's field out entirely and writes nothing of its own.
+    @Test func leavingAnotherNodesFieldOutWithoutAWriteIsRefused() throws {
+        let hub = try hubCopy()
+        var forged = hub
+        forged.fields["notes"] = nil
+        #expect { try verify(forged, hub) } throws: { "\($0)".contains("drops the value node civil-affairs wrote to field notes") }
+    }
+
+    /// Mutation (tools/mutate): forged resolution entries pass. The forged state carries a
+    /// resolution "by" civil-affairs that the hub never saw, claiming values it never wrote.
+    @Test func inventingAResolutionOfAnotherNodeIsRefused() throws {
+        let hub = try hubCopy()
+        var forged = hub
+        try forged.put(["phone": "1"], by: "hotline", at: t(2), in: cases, id: "r")
+        forged.resolutions.append(
+            Resolution(
+                conflictID: "00000000000000ff", field: "status", policy: "manual", how: .choose, by: Dot("civil-affairs", 1), time: t(1),
+                values: [DottedValue(dot: Dot("civil-affairs", 1), time: t(1), value: "never written")], result: "never written"))
+        #expect { try verify(forged, hub) } throws: { "\($0)".contains("resolution by node civil-affairs") }
+    }
+}

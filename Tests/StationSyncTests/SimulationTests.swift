@@ -4,13 +4,19 @@ import StationCore
 import StationStore
 import Testing
 import StationSync
+import StationTestSupport
 
-/// A deterministic, seeded simulation of sync (in the spirit of FoundationDB's simulator): five
-/// real SQLite stores (a hub and four stations) make random local writes and sync in random
-/// pairs through ``LoopbackTransport`` while the transport loses requests and responses,
-/// duplicates requests and crashes the client mid-sync. After a fault-free round through the hub,
-/// every replica must be identical, no accepted write may be lost, counters must add up and
-/// every database must pass SQLite's integrity check.
+/// A deterministic, seeded simulation of sync (in the spirit of FoundationDB's simulator): real
+/// SQLite stores (a hub and four stations) make random local writes and sync in random pairs
+/// through ``LoopbackTransport`` while the transport loses requests and responses, duplicates
+/// requests and crashes the client mid-sync. Stations are restored from backups of their files,
+/// made again under their names, moved to a new file, and (with trusted peers) joined by a second
+/// database under one name; ids come from look-alike pairs. Half the schedules sync with the hub
+/// through ordinary station tokens (no relay: the origin check runs on every push, LAN-synced
+/// records wait, a reinstalled station is refused until it takes over), the other half as trusted
+/// peers. After a fault-free round, every replica must be identical and agree with
+/// ``HistoryModel``, the tests' own model of what was asked; every write not lost with a restored
+/// or deleted file must be there; every database must pass SQLite's integrity check.
 ///
 /// Every schedule is a function of its seed (the wall clocks are simulated too):
 /// `STATIONSYNC_SIM_SEED=<seed> swift test --filter SimulationTests` replays one;
@@ -28,15 +34,24 @@ import StationSync
     /// `cases`: manual + lww + counter, update-wins; `stock`: counter + lww, delete-wins; plus an
     /// undeclared field (default policy, lww) now and then.
     static let schema = syncSchema
-    static let recordIDs = ["r1", "r2", "r3"]
+    static let sharedValues: [JSONValue] = ["same", "caf\u{E9}", "cafe\u{301}", .double(0.0), .double(-0.0)]
 
     struct Totals {
-        var schedules = 0
+        var schedules = 0, relaySchedules = 0
         var steps = 0
         var faults = 0
         var syncs = 0
-        var writes = 0
+        var writes = 0, unchanged = 0, refused = 0
         var resolutions = 0
+        var restores = 0, reinits = 0, moves = 0, secondDatabases = 0, takeOvers = 0, waitingSeen = 0
+        var lostWithFiles = 0, operatorRelays = 0
+
+        mutating func add(_ o: Totals) {
+            schedules += o.schedules; relaySchedules += o.relaySchedules; steps += o.steps; faults += o.faults; syncs += o.syncs
+            writes += o.writes; unchanged += o.unchanged; refused += o.refused; resolutions += o.resolutions
+            restores += o.restores; reinits += o.reinits; moves += o.moves; secondDatabases += o.secondDatabases
+            takeOvers += o.takeOvers; waitingSeen += o.waitingSeen; lostWithFiles += o.lostWithFiles; operatorRelays += o.operatorRelays
+        }
     }
 
     /// One schedule. Returns nil when every check holds, else what failed.
@@ -44,28 +59,67 @@ import StationSync
         let seed: UInt64
         var rng: SimRandom
         let dir: TemporaryDirectory
+        /// Replicas by slot: the hub, the stations, and second databases ("hotline#2").
+        var slots: [String] = []
         var stores: [String: StationStore] = [:]
+        var files: [String: String] = [:]
         var clocks: [String: SimClock] = [:]
         var skew: [String: Int64] = [:]
         var time: UInt64 = 1_790_000_000_000
-        var writes: [SimWrite] = []
+        var model = HistoryModel()
+        /// Writes lost with a file (made after its backup and never synced, or made in a file deleted before it was synced).
+        var lostWithFiles: Set<HistoryModel.WriteID> = []
+        var backups: [String: String] = [:]
+        var takeOverNext: Set<String> = []
+        /// Stations the operator gave a relay token at the end (see ``run()``).
+        var operatorRelay: Set<String> = []
+        var fileNumber = 0
         var log: [String] = []
         var totals = Totals()
+        /// Ordinary station tokens at the hub (no relay), or trusted peers.
+        let relay: Bool
+        let recordIDs: [String]
 
         init(seed: UInt64) throws {
             self.seed = seed
             rng = SimRandom(seed: seed)
             dir = try TemporaryDirectory()
+            relay = rng.chance(0.5)
+            var ids = Array(LookAlikeIDs.all.shuffled(using: &rng).prefix(2))
+            ids += [["caf\u{E9}", "cafe\u{301}"], ["\u{C5}sa", "\u{212B}sa"], ["\u{F900}", "\u{8C48}"]].randomElement(using: &rng)!
+            recordIDs = ids
             for node in SimulationTests.nodes {
                 skew[node] = Int64.random(in: -3_000...3_000, using: &rng)
-                let clock = SimClock(start: time)
-                clocks[node] = clock
-                stores[node] = try StationStore.create(
-                    path: path(node), node: NodeID(validating: node), schema: SimulationTests.schema, clock: { clock.now })
+                clocks[node] = SimClock(start: time)
+                try create(slot: node, node: node)
             }
+            totals.schedules = 1
+            totals.relaySchedules = relay ? 1 : 0
         }
 
-        func path(_ node: String) -> String { "\(dir.path)/\(node).sqlite" }
+        func newFile() -> String {
+            fileNumber += 1
+            return "\(dir.path)/db\(fileNumber).sqlite"
+        }
+
+        func node(of slot: String) -> String { String(slot.split(separator: "#")[0]) }
+        func index(_ slot: String) -> Int { slots.firstIndex(of: slot)! }
+
+        /// `station init` at a new file for `slot` (a new incarnation).
+        func create(slot: String, node: String) throws {
+            let clock = clocks[node]!
+            let path = newFile()
+            if !slots.contains(slot) { slots.append(slot) }
+            files[slot] = path
+            stores[slot] = try StationStore.create(
+                path: path, node: NodeID(validating: node), schema: SimulationTests.schema, incarnation: StationStore.makeIncarnation(),
+                clock: { clock.now })
+        }
+
+        func open(slot: String) throws {
+            let clock = clocks[node(of: slot)]!
+            stores[slot] = try StationStore.open(path: files[slot]!, clock: { clock.now })
+        }
 
         func note(_ line: String) {
             log.append(line)
@@ -82,115 +136,131 @@ import StationSync
             }
         }
 
-        // MARK: Local writes
-
         func randomTarget() -> (CollectionSchema, String) {
             let name = SimulationTests.schema.collectionNames.sorted().randomElement(using: &rng)!
-            return (SimulationTests.schema.collections[name]!, SimulationTests.recordIDs.randomElement(using: &rng)!)
+            return (SimulationTests.schema.collections[name]!, recordIDs.randomElement(using: &rng)!)
         }
 
-        /// Runs one local write at `node` and tracks it; a refused write (add to a deleted record,
-        /// delete of a missing one) writes nothing and is not tracked.
-        func localWrite(at node: String) throws {
-            let store = stores[node]!
+        /// What the model knows `slot` holds of `key`: the writes its stored clock has seen.
+        func learn(_ slot: String, _ key: RecordKey) throws -> RecordState? {
+            let state = try stores[slot]!.record(key.collection, key.id)?.state
+            model.learn(index(slot), key, clock: state?.clock)
+            return state
+        }
+
+        // MARK: Local writes
+
+        func randomValue(_ writer: NodeID) -> JSONValue {
+            switch Int.random(in: 0..<10, using: &rng) {
+            case 0: return .null
+            case 1...3: return SimulationTests.sharedValues.randomElement(using: &rng)!
+            default: return .string("\(writer.station)-\(Int.random(in: 0..<100, using: &rng))")
+            }
+        }
+
+        /// One local write at `slot`: predicted by the model (a write, unchanged, refused), made
+        /// through the store, and checked against the model before and after.
+        func localWrite(at slot: String) throws {
+            let store = stores[slot]!
             let (c, id) = randomTarget()
-            let before = try store.record(c.name, id)?.state ?? RecordState()
-            var wrote: Set<String> = ["_exists"]
-            var what: String
+            let key = RecordKey(c.name, id)
+            let before = try learn(slot, key)
+            if let failure = model.check(before, key: key, collection: c, replica: index(slot)) {
+                throw SimFailure("before a write at \(store.writer): \(failure)")
+            }
+            let request: HistoryModel.Request
+            switch Int.random(in: 0..<10, using: &rng) {
+            case 0..<5:
+                var values: [String: JSONValue] = [:]
+                for f in c.fields.keys.sorted() where Int.random(in: 0..<2, using: &rng) == 0 {
+                    values[f] = c.policy(of: f) == .counter ? .int(Int64.random(in: -3...20, using: &rng)) : randomValue(store.writer)
+                }
+                if Int.random(in: 0..<6, using: &rng) == 0 { values["extra"] = .int(Int64.random(in: 0..<9, using: &rng)) }
+                request = .put(values)
+            case 5..<8:
+                request = .add(field: c.fields.keys.sorted().first { c.policy(of: $0) == .counter }!, amount: Int64.random(in: -5...5, using: &rng))
+            default:
+                request = .delete
+            }
+            let expected = model.outcome(of: request, at: index(slot), key: key, collection: c)
+            var actual = HistoryModel.Outcome.write
+            var refusal: (any Error)?
             do {
-                switch Int.random(in: 0..<10, using: &rng) {
-                case 0..<5:
-                    var values: [String: JSONValue] = [:]
-                    for f in c.fields.keys.sorted() where Int.random(in: 0..<2, using: &rng) == 0 {
-                        values[f] = c.policy(of: f) == .counter
-                            ? .int(Int64.random(in: -3...20, using: &rng))
-                            : (Int.random(in: 0..<8, using: &rng) == 0 ? .null : .string("\(node)-\(Int.random(in: 0..<100, using: &rng))"))
-                    }
-                    if Int.random(in: 0..<6, using: &rng) == 0 { values["extra"] = .int(Int64.random(in: 0..<9, using: &rng)) }
-                    guard try store.put(c.name, id, values).changed else {
-                        // What the record already shows: nothing written, nothing changed.
-                        guard try store.record(c.name, id)?.state == before else {
-                            throw SimFailure("\(c.name)/\(id): a put at \(node) of what the record shows changed it")
-                        }
-                        return
-                    }
-                    wrote.formUnion(values.keys)
-                    what = "put \(values.keys.sorted())"
-                case 5..<8:
-                    let counter = c.fields.keys.sorted().first { c.policy(of: $0) == .counter }!
-                    let amount = Int64.random(in: -5...5, using: &rng)
-                    try store.add(c.name, id, field: counter, amount: amount)
-                    wrote.insert(counter)
-                    what = "add \(amount) to \(counter)"
-                default:
-                    guard try store.delete(c.name, id) != nil else { return }
-                    what = "delete"
+                switch request {
+                case .put(let values): if try !store.put(c.name, id, values).changed { actual = .unchanged }
+                case .add(let field, let amount): try store.add(c.name, id, field: field, amount: amount)
+                case .delete: if try store.delete(c.name, id) == nil { actual = .unchanged }
+                default: break
                 }
             } catch let e as CoreError where e.code == .recordDeleted || e.code == .recordNotFound {
-                return
+                (actual, refusal) = (.refused, e)
             } catch let e as StoreError where e.code == .recordNotFound {
-                return
+                (actual, refusal) = (.refused, e)
             }
-            try track(node: node, c: c, id: id, before: before, wrote: wrote, what: what)
+            guard actual == expected else {
+                throw SimFailure("\(key): \(request) at \(store.writer) was \(actual)\(refusal.map { " (\($0))" } ?? ""), the model expected \(expected)")
+            }
+            switch actual {
+            case .refused: totals.refused += 1
+            case .unchanged:
+                totals.unchanged += 1
+                guard try store.record(c.name, id)?.state == before else { throw SimFailure("\(key): an unchanged \(request) changed it") }
+            case .write: try track(slot, key, c, request, before: before)
+            }
         }
 
-        /// Resolves a random open conflict at `node` with `resolveConflict(id:_:)`.
-        func resolve(at node: String) throws -> Bool {
-            let store = stores[node]!
-            let open = try store.conflictReports(status: .open)
-            guard let report = open.randomElement(using: &rng) else { return false }
+        /// Resolves a random open conflict at `slot` with `resolveConflict(id:_:)`.
+        func resolve(at slot: String) throws -> Bool {
+            let store = stores[slot]!
+            guard let report = try store.conflictReports(status: .open).randomElement(using: &rng) else { return false }
             let c = SimulationTests.schema.collections[report.collection]!
-            let before = try store.record(report.collection, report.recordID)?.state ?? RecordState()
+            let key = RecordKey(report.collection, report.recordID)
+            let before = try learn(slot, key)
+            if let failure = model.check(before, key: key, collection: c, replica: index(slot)) {
+                throw SimFailure("before a resolution at \(store.writer): \(failure)")
+            }
+            let pick: JSONValue
             let choice: RecordState.ResolutionChoice
             switch Int.random(in: 0..<3, using: &rng) {
-            case 0: choice = .choose(Int.random(in: 0..<report.values.count, using: &rng))
-            case 1: choice = .accept
+            case 0:
+                let i = Int.random(in: 0..<report.values.count, using: &rng)
+                (choice, pick) = (.choose(i), report.values[i].value)
+            case 1:
+                (choice, pick) = (.accept, report.values[0].value)
             default:
-                if report.field == Conflict.existenceField {
-                    choice = .value(.bool(Bool.random(using: &rng)))
-                } else if c.policy(of: report.field) == .counter {
-                    choice = .value(.int(Int64.random(in: 0...9, using: &rng)))
-                } else {
-                    choice = .value(.string("fixed by \(node)"))
-                }
+                pick = report.field == Conflict.existenceField ? .bool(Bool.random(using: &rng)) : .string("fixed by \(slot)")
+                choice = .value(pick)
             }
             try store.resolveConflict(id: report.id, choice)
-            var wrote: Set<String> = ["_exists"]
-            if report.field != Conflict.existenceField { wrote.insert(report.field) }
-            try track(node: node, c: c, id: report.recordID, before: before, wrote: wrote, what: "resolve \(report.id) on \(report.field) with \(choice)")
+            let request: HistoryModel.Request =
+                report.field == Conflict.existenceField ? .resolveExistence(deleted: pick.boolValue!) : .resolveField(field: report.field, value: pick)
+            try track(slot, key, c, request, before: before)
             totals.resolutions += 1
             return true
         }
 
-        func track(node: String, c: CollectionSchema, id: String, before: RecordState, wrote: Set<String>, what: String) throws {
-            guard let after = try stores[node]!.record(c.name, id)?.state else {
-                throw SimFailure("\(c.name)/\(id): gone right after a write at \(node)")
+        func track(_ slot: String, _ key: RecordKey, _ c: CollectionSchema, _ request: HistoryModel.Request, before: RecordState?) throws {
+            let store = stores[slot]!
+            guard let after = try store.record(key.collection, key.id)?.state else { throw SimFailure("\(key): gone right after a write at \(slot)") }
+            let writer = store.writer
+            let dot = Dot(writer, after.clock[writer])
+            guard after.clock[writer] == (before?.clock[writer] ?? 0) + 1, after.existence.map(\.dot) == [dot] else {
+                throw SimFailure("\(key): a write at \(writer) did not make exactly one dot: \(before?.clock ?? VectorClock()) -> \(after.clock)")
             }
-            let me = NodeID(unchecked: node)
-            let dot = Dot(me, after.clock[me])
-            // Exactly one new write of this node.
-            guard after.clock[me] == before.clock[me] + 1, after.existence.map(\.dot) == [dot] else {
-                throw SimFailure("\(c.name)/\(id): write at \(node) did not make exactly one dot: \(before.clock) -> \(after.clock)")
-            }
-            var touched: Set<String> = ["_exists"]
-            touched.formUnion(Set(before.fields.keys).union(after.fields.keys).filter { before.fields[$0] != after.fields[$0] })
-            var deltas: [String: Int64] = [:]
-            for f in c.fields.keys where c.policy(of: f) == .counter {
-                let own = { (s: RecordState) in s.fields[f]?.first { $0.dot.node == me }?.value.intValue ?? 0 }
-                deltas[f] = own(after) - own(before)
-            }
-            let description = "\(node) \(what) on \(c.name)/\(id) at \(dot)"
-            writes.append(
-                SimWrite(node: node, key: "\(c.name)/\(id)", dot: dot, clockAfter: after.clock, wrote: wrote, touched: touched,
-                    counterDeltas: deltas, description: description))
+            guard !model.isIssued(dot, in: key) else { throw SimFailure("\(key): dot \(dot) issued twice (a reused write name)") }
+            model.record(request, at: index(slot), key: key, collection: c, writer: writer, dot: dot)
             totals.writes += 1
-            note(description)
+            note("\(writer) \(request) on \(key) at \(dot)")
+            if let failure = model.check(after, key: key, collection: c, replica: index(slot)) {
+                throw SimFailure("after \(request) at \(writer): \(failure)")
+            }
         }
 
         // MARK: Syncs
 
         /// `client` syncs with `server`; with `faults`, the transport may fail in planned ways.
-        /// Returns the faults injected. Only injected faults may make a sync fail.
+        /// Returns the faults injected. Only injected faults may make a sync fail, and, with
+        /// station tokens, a `node_taken` refusal (the client then takes over next time).
         @discardableResult
         func sync(_ client: String, with server: String, faults: Bool) throws -> [SimFaultKind] {
             var plan: [Int: SimFaultKind] = [:]
@@ -201,16 +271,31 @@ import StationSync
             }
             let batch = Int.random(in: 1...50, using: &rng)
             let service = SyncService(storage: stores[server]!, authentication: .none)
-            let transport = FaultyTransport(inner: LoopbackTransport(service: service, caller: client), plan: plan)
-            let engine = SyncEngine(storage: stores[client]!, transport: transport, batchSize: batch)
+            // The hub knows stations by their tokens; stations serve each other as trusted peers.
+            let principal =
+                !relay && server == SimulationTests.hub
+                ? Principal(station: node(of: client), read: .all, write: .all, relay: operatorRelay.contains(client)) : .trustedPeer
+            let transport = FaultyTransport(
+                inner: LoopbackTransport(service: service, principal: principal, caller: stores[client]!.writer.rawValue), plan: plan)
+            var engine = SyncEngine(storage: stores[client]!, transport: transport, batchSize: batch)
+            engine.takeOver = takeOverNext.contains(client)
             totals.syncs += 1
             do {
                 let summary = try engine.run()
-                note("sync \(client) with \(server) (batch \(batch)): pushed \(summary.pushed), pulled \(summary.pulled)"
+                if engine.takeOver {
+                    takeOverNext.remove(client)
+                    totals.takeOvers += 1
+                }
+                totals.waitingSeen += summary.waiting
+                note("sync \(client) with \(server) (batch \(batch)): pushed \(summary.pushed), pulled \(summary.pulled), waiting \(summary.waiting)"
                     + (transport.injected.isEmpty ? "" : ", survived \(transport.injected.map(\.rawValue))"))
             } catch let fault as SimFault {
                 note("sync \(client) with \(server) (batch \(batch)): \(fault) at call \(transport.calls)")
                 if fault.kind.isCrash { try restart(client) }
+            } catch let error as SyncError where error.code == .nodeTaken && !relay {
+                // Another database is this node at the hub: the clerk runs `station sync --take-over`.
+                note("sync \(client) with \(server): refused, node taken; takes over next time")
+                takeOverNext.insert(client)
             } catch {
                 throw SimFailure("sync \(client) with \(server) (batch \(batch), faults \(plan)) failed: \(error)")
             }
@@ -219,11 +304,113 @@ import StationSync
         }
 
         /// The client process died: close its store and open the file again.
-        func restart(_ node: String) throws {
-            try stores[node]!.close()
-            let clock = clocks[node]!
-            stores[node] = try StationStore.open(path: path(node), clock: { clock.now })
-            note("restart \(node)")
+        func restart(_ slot: String) throws {
+            try stores[slot]!.close()
+            try open(slot: slot)
+            note("restart \(slot)")
+        }
+
+        // MARK: Files
+
+        /// Every write some replica other than `slot` holds, and those `file` holds.
+        func writesHeld(exceptIn slot: String) throws -> Set<HistoryModel.WriteID> {
+            var held = Set<HistoryModel.WriteID>()
+            for other in slots where other != slot {
+                for key in model.writtenKeys {
+                    _ = try learn(other, key)
+                    held.formUnion(model.knowledge(index(other), key))
+                }
+            }
+            return held
+        }
+
+        func writesIn(_ slot: String) throws -> Set<HistoryModel.WriteID> {
+            var held = Set<HistoryModel.WriteID>()
+            for key in model.writtenKeys {
+                _ = try learn(slot, key)
+                held.formUnion(model.knowledge(index(slot), key))
+            }
+            return held
+        }
+
+        /// A backup of `slot`'s file (the store closed and opened again around the copy).
+        func backUp(_ slot: String) throws {
+            try stores[slot]!.close()
+            let copy = newFile()
+            try FileManager.default.copyItem(atPath: files[slot]!, toPath: copy)
+            backups[slot] = copy
+            try open(slot: slot)
+            note("backup of \(slot)")
+        }
+
+        /// The backup is put back in place of the file (its watermark stays): the store opens
+        /// it as restored, under a new incarnation.
+        func restore(_ slot: String) throws {
+            guard let backup = backups[slot] else { return }
+            let current = try writesIn(slot)
+            try stores[slot]!.close()
+            let path = files[slot]!
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            try FileManager.default.copyItem(atPath: backup, toPath: path)
+            let before = stores[slot]!.writer
+            try open(slot: slot)
+            guard stores[slot]!.writer != before else { throw SimFailure("\(slot): restored from a backup but still writes as \(before)") }
+            let lost = current.subtracting(try writesIn(slot)).subtracting(try writesHeld(exceptIn: slot))
+            lostWithFiles.formUnion(lost)
+            totals.restores += 1
+            totals.lostWithFiles += lost.count
+            note("restore \(slot) from its backup: now \(stores[slot]!.writer), \(lost.count) unsynced writes gone with the newer file")
+        }
+
+        /// The database is deleted and made again under its name (a reinstall).
+        func reinit(_ slot: String) throws {
+            let current = try writesIn(slot)
+            let lost = current.subtracting(try writesHeld(exceptIn: slot))
+            try stores[slot]!.close()
+            for suffix in ["", "-wal", "-shm", ".watermark"] { try? FileManager.default.removeItem(atPath: files[slot]! + suffix) }
+            try create(slot: slot, node: node(of: slot))
+            backups[slot] = nil
+            model.learnNothing(index(slot))
+            lostWithFiles.formUnion(lost)
+            totals.reinits += 1
+            totals.lostWithFiles += lost.count
+            note("reinit \(slot): now \(stores[slot]!.writer), \(lost.count) unsynced writes gone with the old file")
+        }
+
+        /// The database file is copied to a new place and used from there (a move to another
+        /// machine): the copy takes a new incarnation and, at the hub, follows its original.
+        func move(_ slot: String) throws {
+            try stores[slot]!.close()
+            let path = newFile()
+            for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: files[slot]! + suffix) {
+                try FileManager.default.copyItem(atPath: files[slot]! + suffix, toPath: path + suffix)
+            }
+            let before = stores[slot]!.writer
+            files[slot] = path
+            try open(slot: slot)
+            guard stores[slot]!.writer != before, stores[slot]!.lineage.last == before else {
+                throw SimFailure("\(slot): a copied file writes as \(stores[slot]!.writer) with lineage \(stores[slot]!.lineage)")
+            }
+            totals.moves += 1
+            note("move \(slot): now \(stores[slot]!.writer)")
+        }
+
+        /// A second database under one name (trusted peers only): a copy of `slot`'s file that
+        /// goes on beside it.
+        func secondDatabase(_ slot: String) throws {
+            let second = node(of: slot) + "#2"
+            guard relay, !slots.contains(second) else { return }
+            try stores[slot]!.close()
+            let path = newFile()
+            for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: files[slot]! + suffix) {
+                try FileManager.default.copyItem(atPath: files[slot]! + suffix, toPath: path + suffix)
+            }
+            try open(slot: slot)
+            slots.append(second)
+            files[second] = path
+            try open(slot: second)
+            totals.secondDatabases += 1
+            note("second database \(second): \(stores[second]!.writer)")
         }
 
         // MARK: The schedule
@@ -233,40 +420,66 @@ import StationSync
             for _ in 0..<steps {
                 tick()
                 totals.steps += 1
-                let node = SimulationTests.nodes.randomElement(using: &rng)!
-                switch Int.random(in: 0..<20, using: &rng) {
-                case 0..<9:
-                    try localWrite(at: node)
-                case 9..<11:
-                    if try !resolve(at: node) { try localWrite(at: node) }
+                let slot = slots.randomElement(using: &rng)!
+                let isStation = slot != SimulationTests.hub
+                switch Int.random(in: 0..<40, using: &rng) {
+                case 0..<18:
+                    try localWrite(at: slot)
+                case 18..<22:
+                    if try !resolve(at: slot) { try localWrite(at: slot) }
+                case 22:
+                    try backUp(slot)
+                case 23 where isStation:
+                    try restore(slot)
+                case 24 where isStation && rng.chance(0.5):
+                    try reinit(slot)
+                case 25 where isStation:
+                    if rng.chance(0.5) { try move(slot) } else { try secondDatabase(slot) }
                 default:
                     // Station with the hub (either way round) or station with station.
                     var pair: (String, String)
+                    let stations = slots.filter { $0 != SimulationTests.hub }
                     if rng.chance(0.6) {
-                        let s = SimulationTests.stations.randomElement(using: &rng)!
+                        let s = stations.randomElement(using: &rng)!
                         pair = rng.chance(0.8) ? (s, SimulationTests.hub) : (SimulationTests.hub, s)
                     } else {
-                        let two = SimulationTests.stations.shuffled(using: &rng).prefix(2)
-                        pair = (two.first!, two.last!)
+                        // Two databases of one node do not sync with each other (each is the node).
+                        let a = stations.randomElement(using: &rng)!
+                        let b = stations.filter { node(of: $0) != node(of: a) }.randomElement(using: &rng)!
+                        pair = (a, b)
                     }
                     let injected = try sync(pair.0, with: pair.1, faults: true)
                     // Sometimes the client tries again at once, as a retrying transport would.
                     if !injected.isEmpty, rng.chance(0.5) { try sync(pair.0, with: pair.1, faults: true) }
                 }
             }
-            // A full round until quiet: every station with the hub, twice round, no faults.
-            for _ in 0..<2 {
-                for s in SimulationTests.stations { try sync(s, with: SimulationTests.hub, faults: false) }
+            // A full round until quiet, no faults: every station with the hub, every station with
+            // every other (what waits at the hub goes once its writers' own databases bring it),
+            // and with the hub again.
+            let stations = slots.filter { $0 != SimulationTests.hub }
+            for s in stations { try sync(s, with: SimulationTests.hub, faults: false) }
+            for a in stations { for b in stations where node(of: a) != node(of: b) { try sync(a, with: b, faults: false) } }
+            for _ in 0..<3 { for s in stations { try sync(s, with: SimulationTests.hub, faults: false) } }
+            // What still waits holds writes no database of their own node can bring any more
+            // (its only copies are mixed with others' writes after a re-init or a restore): the
+            // operator gives the station a relay token, as the sync summary advises.
+            var relayed = false
+            for s in stations where try stores[s]!.waitingCount(peer: SimulationTests.hub) > 0 {
+                note("\(s): \(try stores[s]!.waitingCount(peer: SimulationTests.hub)) records still wait; the operator gives it a relay token")
+                operatorRelay.insert(s)
+                totals.operatorRelays += 1
+                relayed = true
             }
+            if relayed { for _ in 0..<2 { for s in stations { try sync(s, with: SimulationTests.hub, faults: false) } } }
             try check()
         }
 
         // MARK: Checks
 
-        func snapshot(_ node: String) throws -> [String: String] {
+        func snapshot(_ slot: String) throws -> [String: String] {
             var result: [String: String] = [:]
-            for c in stores[node]!.schema.collectionNames {
-                for r in try stores[node]!.records(in: c, includeDeleted: true) { result["\(c)/\(r.id)"] = r.state.canonicalText }
+            for c in stores[slot]!.schema.collectionNames {
+                for r in try stores[slot]!.records(in: c, includeDeleted: true) { result["\(c)/\(r.id)"] = r.state.canonicalText }
             }
             return result
         }
@@ -274,57 +487,40 @@ import StationSync
         func check() throws {
             // 1. Every replica identical.
             let reference = try snapshot(SimulationTests.hub)
-            for node in SimulationTests.stations {
-                let mine = try snapshot(node)
+            for slot in slots where slot != SimulationTests.hub {
+                let mine = try snapshot(slot)
                 for key in Set(reference.keys).union(mine.keys).sorted() where reference[key] != mine[key] {
-                    throw SimFailure("divergence: \(key) on hub \(reference[key] ?? "missing") but on \(node) \(mine[key] ?? "missing")")
+                    throw SimFailure("divergence: \(key) on hub \(reference[key] ?? "missing") but on \(slot) \(mine[key] ?? "missing")")
                 }
             }
-            if SimulationTests.debug { for (key, text) in reference.sorted(by: { $0.key < $1.key }) { note("final \(key) \(text)") } }
-            let states = try Dictionary(
-                uniqueKeysWithValues: reference.map { ($0.key, try RecordState(jsonText: $0.value)) })
-            let byKey = Dictionary(grouping: writes, by: \.key)
-            for (key, keyWrites) in byKey.sorted(by: { $0.key < $1.key }) {
-                guard let state = states[key] else { throw SimFailure("lost write: \(key) has \(keyWrites.count) writes but no record") }
-                // The clock counts every node's writes exactly.
-                var counts: [NodeID: UInt64] = [:]
-                for w in keyWrites { counts[w.dot.node, default: 0] += 1 }
-                guard state.clock == VectorClock(counts) else {
-                    throw SimFailure("lost write: \(key) clock \(state.clock) but writes \(counts)")
-                }
-                // 2. No write lost: each value it wrote is still held, or a write that had seen it
-                //    replaced that register (a later write, a recreate, a resolution).
-                for w in keyWrites {
-                    guard state.clock.contains(w.dot) else { throw SimFailure("lost write: \(w.description): clock \(state.clock)") }
-                    for field in w.wrote.sorted() {
-                        let held = field == "_exists" ? state.existence.map(\.dot) : (state.fields[field] ?? []).map(\.dot)
-                        if held.contains(w.dot) { continue }
-                        let superseded = keyWrites.contains { later in
-                            later.dot != w.dot && later.touched.contains(field) && later.clockAfter.contains(w.dot)
-                        }
-                        if !superseded {
-                            throw SimFailure("lost write: \(w.description), field \(field); final \(state.canonicalText)")
-                        }
+            // 2. Every replica as the model says, and every write there but those lost with a file.
+            for slot in slots {
+                var held = Set<HistoryModel.WriteID>()
+                for key in model.writtenKeys.sorted(by: { "\($0)".utf8.lexicographicallyPrecedes("\($1)".utf8) }) {
+                    let c = SimulationTests.schema.collections[key.collection]!
+                    let state = try learn(slot, key)
+                    if let failure = model.check(state, key: key, collection: c, replica: index(slot)) {
+                        throw SimFailure("after the full round, at \(slot): \(failure)")
                     }
+                    held.formUnion(model.knowledge(index(slot), key))
                 }
-                // 3. Counters are the sum of every increment made anywhere.
-                let c = SimulationTests.schema.collections[String(key.split(separator: "/")[0])]!
-                for f in c.fields.keys.sorted() where c.policy(of: f) == .counter {
-                    let expected = keyWrites.reduce(Int64(0)) { $0 + ($1.counterDeltas[f] ?? 0) }
-                    guard state.counterTotal(f) == expected else {
-                        throw SimFailure("counter \(key).\(f): total \(state.counterTotal(f)), increments \(expected)")
-                    }
+                let missing = Set(model.writes.map(\.id)).subtracting(held).subtracting(lostWithFiles)
+                if let id = missing.min() {
+                    let w = model.writes[id]
+                    throw SimFailure("lost write: \(w.dot) (\(w.request)) on \(w.key) is missing at \(slot) (\(missing.count) missing)")
                 }
             }
-            for key in states.keys where byKey[key] == nil { throw SimFailure("\(key) exists but nobody wrote it") }
-            // 4. SQLite's own check of every file.
-            for node in SimulationTests.nodes {
+            for (key, _) in reference where !model.writtenKeys.contains(where: { "\($0)" == key }) {
+                throw SimFailure("\(key) exists but nobody wrote it")
+            }
+            // 3. SQLite's own check of every file.
+            for slot in slots {
                 var config = Configuration()
                 config.readonly = true
-                let queue = try DatabaseQueue(path: path(node), configuration: config)
+                let queue = try DatabaseQueue(path: files[slot]!, configuration: config)
                 let result = try queue.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") }
                 try queue.close()
-                guard result == ["ok"] else { throw SimFailure("integrity_check on \(node): \(result)") }
+                guard result == ["ok"] else { throw SimFailure("integrity_check on \(slot): \(result)") }
             }
         }
 
@@ -357,20 +553,19 @@ import StationSync
                     "seed \(seed) (STATIONSYNC_SIM_SEED=\(seed)): \(text)\n  last steps:\n    "
                         + schedule.log.suffix(12).joined(separator: "\n    "))
             }
-            totals.schedules += 1
-            totals.steps += schedule.totals.steps
-            totals.faults += schedule.totals.faults
-            totals.syncs += schedule.totals.syncs
-            totals.writes += schedule.totals.writes
-            totals.resolutions += schedule.totals.resolutions
+            totals.add(schedule.totals)
             if failures.count >= 3 { break }
         }
         let seconds = Date().timeIntervalSince(started)
         print(
-            "simulation: \(totals.schedules) schedules, \(totals.steps) steps, \(totals.faults) faults injected, "
-                + "\(divergences) divergences, \(lost) lost writes"
-                + " (\(totals.writes) writes, \(totals.resolutions) resolutions, \(totals.syncs) syncs, "
-                + String(format: "%.1f s", seconds) + ", \(failures.count) failed schedules)")
+            "simulation: \(totals.schedules) schedules from seed \(seeds.first ?? 0) (\(totals.relaySchedules) with trusted peers, "
+                + "\(totals.schedules - totals.relaySchedules) with station tokens), \(totals.steps) steps, \(totals.faults) faults injected, "
+                + "\(divergences) divergences, \(lost) lost writes; \(totals.writes) writes (\(totals.resolutions) resolutions), "
+                + "\(totals.unchanged) unchanged, \(totals.refused) refused as predicted, \(totals.syncs) syncs; \(totals.restores) restores, "
+                + "\(totals.reinits) re-inits, \(totals.moves) moves, \(totals.secondDatabases) second databases, \(totals.takeOvers) take-overs, "
+                + "\(totals.waitingSeen) waiting, \(totals.operatorRelays) stations given a relay token for records no own database could bring, "
+                + "\(totals.lostWithFiles) unsynced writes gone with restored or deleted files; "
+                + String(format: "%.1f s", seconds) + ", \(failures.count) failed schedules")
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
     }
 }

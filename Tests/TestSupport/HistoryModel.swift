@@ -213,6 +213,26 @@ public struct HistoryModel {
     /// Whether the system returned `dot` for an earlier write to `key` already.
     public func isIssued(_ dot: Dot, in key: RecordKey) -> Bool { byDot[key]?[dot] != nil }
 
+    /// `replica` holds a state of `key` whose clock is `clock`: it knows the writes whose dots the
+    /// clock contains (for tests that sync through real stores, where which records a sync moved
+    /// is the system's business). The registers are then predicted from those writes as asked.
+    public mutating func learn(_ replica: Int, _ key: RecordKey, clock: VectorClock?) {
+        guard let clock else {
+            known[replica, default: [:]][key] = nil
+            return
+        }
+        known[replica, default: [:]][key] = Set((byDot[key] ?? [:]).filter { clock.contains($0.key) }.values)
+    }
+
+    /// `replica` holds nothing (a new, empty database).
+    public mutating func learnNothing(_ replica: Int) { known[replica] = [:] }
+
+    /// Every write the model recorded to `key`.
+    public func writes(to key: RecordKey) -> [Write] { (byDot[key] ?? [:]).values.sorted().map { writes[$0] } }
+
+    /// Every record written.
+    public var writtenKeys: [RecordKey] { Array(byDot.keys) }
+
     /// A state of `key` from `from` was merged at `to`.
     public mutating func merged(_ key: RecordKey, from: Int, to: Int) {
         known[to, default: [:]][key, default: []].formUnion(knowledge(from, key))

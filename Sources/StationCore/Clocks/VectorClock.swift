@@ -53,6 +53,9 @@ public struct VectorClock: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Advances `node`'s entry by one and returns the new write's dot.
+    /// How many writers the clock names.
+    public var writerCount: Int { sorted.count }
+
     public mutating func increment(_ node: NodeID) -> Dot {
         if let i = sorted.firstIndex(where: { $0.node == node }) {
             sorted[i].counter += 1

@@ -63,6 +63,7 @@ extension RecordState {
             counterTotals.append((name, newOwn))
         }
         if !force, !recreating, shows(written, counterTargets: counterTargets, in: collection, id: id) { return nil }
+        try roomForWriter(node, in: collection, id: id)
         let ending = endingConflicts(fields: written.map(\.name) + cleared, existence: true, in: collection, id: id)
         for name in cleared { fields[name] = nil }
         let dot = clock.increment(node)
@@ -119,6 +120,7 @@ extension RecordState {
             throw CoreError(.counterOverflow, "\(collection.name)/\(id): adding \(amount) to \"\(field)\" overflows (total \(total))")
         }
         let ending = endingConflicts(fields: [], existence: true, in: collection, id: id)
+        try roomForWriter(node, in: collection, id: id)
         let dot = clock.increment(node)
         existence = [DottedValue(dot: dot, time: time, value: true)]
         setOwnCounter(field, node: node, dot: dot, time: time, total: own)
@@ -136,6 +138,7 @@ extension RecordState {
         guard !isEmpty else { throw CoreError(.recordNotFound, "\(collection.name)/\(id) does not exist") }
         if existence.count == 1, existence[0].value == false { return nil }
         let ending = endingConflicts(fields: [], existence: true, in: collection, id: id)
+        try roomForWriter(node, in: collection, id: id)
         let dot = clock.increment(node)
         existence = [DottedValue(dot: dot, time: time, value: false)]
         record(ending, how: .write, by: dot, time: time) { _ in .bool(true) }
@@ -187,6 +190,7 @@ extension RecordState {
         // Writing the existence register also ends a delete-versus-update conflict on the record
         // (as it reads now): kept in the history like any write's.
         let endedExistence = conflict.field == Conflict.existenceField ? [] : endingConflicts(fields: [], existence: true, in: collection, id: id)
+        try roomForWriter(node, in: collection, id: id)
         let dot = clock.increment(node)
         existence = [DottedValue(dot: dot, time: time, value: !keepDeleted)]
         if conflict.field != Conflict.existenceField {
@@ -199,6 +203,18 @@ extension RecordState {
                 values: conflict.values, result: conflict.field == Conflict.existenceField ? .bool(keepDeleted) : value))
         resolutions.sort(by: Resolution.precedes)
         return dot
+    }
+
+    /// Refuses a write that would make the clock name more writers than a state may hold
+    /// (``maxClockEntries``): the state could then be read nowhere, this node included. Every
+    /// database writes under its own name, and a restored, copied or reinstalled one under a new
+    /// one, so a record edited for years from databases renewed that often can reach it.
+    private func roomForWriter(_ node: NodeID, in collection: CollectionSchema, id: String) throws(CoreError) {
+        guard clock[node] == 0, clock.writerCount >= RecordState.maxClockEntries else { return }
+        throw CoreError(
+            .tooManyWriters,
+            "\(collection.name)/\(id): \(clock.writerCount) writers (databases) have written this record, the most a record holds; "
+                + "\(node) cannot be another (every restored, copied or reinstalled database writes under a new name)")
     }
 
     /// The conflicts a write is about to end: those on the fields it writes and, when it sets the

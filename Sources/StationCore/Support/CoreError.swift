@@ -19,6 +19,8 @@ public struct CoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case indexOutOfRange
         /// Two different writes under one dot (see ``RecordState/collidingDot(with:)``).
         case dotCollision
+        /// A write would make a record's clock name more writers than a state may hold.
+        case tooManyWriters
     }
 
     /// The kind of error.

@@ -83,19 +83,3 @@ final class FaultyTransport: SyncTransport {
     func pull(cursor: String, limit: Int) throws -> PullResponse { try around { try inner.pull(cursor: cursor, limit: limit) } }
     func push(_ body: PreparedPush) throws -> PushResponse { try around { try inner.push(body) } }
 }
-
-/// One local write accepted by some node, as the simulation saw it.
-struct SimWrite {
-    var node: String
-    var key: String  // collection/id
-    var dot: Dot
-    /// The record's clock right after the write (what the write had seen).
-    var clockAfter: VectorClock
-    /// Fields given a value by the write, plus "_exists" (every write sets existence).
-    var wrote: Set<String>
-    /// Fields whose register the write replaced or cleared, plus "_exists".
-    var touched: Set<String>
-    /// Per counter field: how much the write changed the writing node's own running total.
-    var counterDeltas: [String: Int64]
-    var description: String
-}
