@@ -48,6 +48,7 @@ class Station:
         self.db = os.path.join(work, f"{self.node}.sqlite")
         self.prefix = f"st{i:03d}"
         self.token = None
+        self.writer = None
         self.push_body = None  # gzipped POST /v1/changes body for run 1
 
 
@@ -67,7 +68,10 @@ def prepare(nodes, work, hub_db, count, changes):
         with open(exported) as f:
             entries = [line.strip() for line in f.readlines()[1:] if line.strip()]
         assert len(entries) == changes, (s.node, len(entries))
-        body = '{"node":' + json.dumps(s.node) + ',"changes":[' + ",".join(entries) + "]}"
+        # The push names the database it comes from, as `station sync` does: the hub takes a
+        # node's pushes from one database (run 2 syncs the same databases with `station sync`).
+        s.writer = json.loads(nodes.station("info", "--db", s.db, "--json").stdout)["writer"]
+        body = '{"node":' + json.dumps(s.node) + ',"writer":' + json.dumps(s.writer) + ',"changes":[' + ",".join(entries) + "]}"
         s.push_body = gzip.compress(body.encode(), compresslevel=6)
         # The C more changes for run 2: updates of the same records.
         second = os.path.join(work, f"{s.node}-2.jsonl")
@@ -86,7 +90,7 @@ def protocol_sync(url, s, changes, start):
     u = urllib.parse.urlsplit(url)
     start.wait()
     started = time.perf_counter()
-    headers = {"Authorization": f"Bearer {s.token}", "Accept-Encoding": "gzip", "X-StationSync-Node": s.node}
+    headers = {"Authorization": f"Bearer {s.token}", "Accept-Encoding": "gzip", "X-StationSync-Node": s.writer}
     try:
         conn = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
 

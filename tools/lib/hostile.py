@@ -785,6 +785,24 @@ def run_schemathesis(hub, count, exe):
             problems.append("the hub no longer answers /v1/health after schemathesis")
     except Exception as e:  # noqa: BLE001
         problems.append(f"the hub no longer answers after schemathesis: {e}")
+    # What schemathesis got the hub to take must still be readable and syncable: a new station
+    # pulls everything, an existing one syncs from scratch, and SQLite finds the file sound.
+    url = f"http://127.0.0.1:{hub.port}"
+    try:
+        hub.station("late", "init", "--node", "civil-affairs")
+        hub.station("late", "sync", "--peer", url, "--token", hub.tokens["civil-affairs"])
+        hub.station("hotline", "sync", "--peer", url, "--token", hub.tokens["hotline"], "--full")
+        hub.run(hub.hub_bin, "info", "--db", hub.db, "--json")
+    except Fatal as e:
+        problems.append(f"after schemathesis, what the hub took cannot be synced or read: {e}")
+    import sqlite3
+    con = sqlite3.connect(f"file:{hub.db}?mode=ro", uri=True)
+    try:
+        check = con.execute("PRAGMA integrity_check").fetchall()
+    finally:
+        con.close()
+    if check != [("ok",)]:
+        problems.append(f"after schemathesis, integrity_check of the hub's database: {check}")
     failed = re.search(r"(\d+) failed", m.group(2)) if m else None
     if failed or re.search(r"Server error|Response violates schema|Undocumented HTTP status", out):
         lines = [ln[:200] for ln in out.splitlines() if ln.strip()]
