@@ -64,6 +64,7 @@ public final class WriteTransaction {
     func savepoint<T>(_ body: () throws -> T) throws -> T {
         var result: T?
         let seqBefore = nextSeq
+        let hlcBefore = hlc
         do {
             try db.inSavepoint {
                 result = try body()
@@ -75,6 +76,8 @@ public final class WriteTransaction {
             lastWriteCreated = false
             // The sequences it took are free again: the feed (and the watermark) end where they did.
             nextSeq = seqBefore
+            // And the clock is where it was: a refused request moves nothing, the clock included.
+            hlc = hlcBefore
             throw error
         }
         return result!
@@ -180,7 +183,9 @@ public final class WriteTransaction {
         let c = try store.schema.collection(collection)
         try Names.checkRecordID(id, collection: collection)
         try incoming.check(against: c)
-        hlc.observe(incoming.latestTime, physical: store.physicalClock())
+        // The clock observes the version's time only when the version is kept (created, applied,
+        // merged): one refused, waiting, colliding or already known moves nothing.
+        func observe() { hlc.observe(incoming.latestTime, physical: store.physicalClock()) }
         func passesAsAbsent() -> Bool {
             guard let check else { return true }
             return (try? check(nil)) != nil
@@ -188,6 +193,7 @@ public final class WriteTransaction {
         if triedAsNew(c.name, id), !incoming.isEmpty, passesAsAbsent(),
             try save(incoming, collection: c, id: id, source: peer, isNew: true, encoded: encoded)
         {
+            observe()
             return .created
         }
         let stored = try load(collection, id)
@@ -195,6 +201,7 @@ public final class WriteTransaction {
         guard var state = stored else {
             guard !incoming.isEmpty else { return .unchanged }
             try save(incoming, collection: c, id: id, source: peer, isNew: true, encoded: encoded)
+            observe()
             lastWriteCreated = true
             return .created
         }
@@ -212,11 +219,13 @@ public final class WriteTransaction {
         case .fastForward:
             try keepOwnVersion(before, collection, id, mergingFrom: peer)
             try save(state, collection: c, id: id, source: peer, isNew: false, encoded: encoded)  // the state is `incoming`
+            observe()
             return .applied
         case .merged:
             try keepOwnVersion(before, collection, id, mergingFrom: peer)
             // The join is new to the peer too: no source, so it goes back to it.
             try save(state, collection: c, id: id, source: nil, isNew: false)
+            observe()
             return .merged
         }
     }

@@ -9,6 +9,8 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case invalidState = "invalid_state"
         case unknownCollection = "unknown_collection"
         case unauthorized
+        /// The right secret of a token that was revoked.
+        case tokenRevoked = "token_revoked"
         case forbidden
         /// A pushed state holds writes of other nodes this node has not seen, from a token that
         /// may not relay: the change waits (push result `waiting`) rather than refusing the push.
@@ -39,7 +41,7 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     public var status: Int {
         switch code {
         case .badRequest, .invalidCursor, .invalidState, .unknownCollection: return 400
-        case .unauthorized: return 401
+        case .unauthorized, .tokenRevoked: return 401
         case .forbidden, .unseenWrites: return 403
         case .notFound: return 404
         case .schemaMismatch, .dotCollision, .nodeTaken: return 409

@@ -47,7 +47,12 @@ public struct SyncService: Sendable {
             }
             return .trustedPeer
         case .tokens:
-            return try Tokens.authenticate(token) { id in try storage.token(id: id) }
+            do {
+                return try Tokens.authenticate(token) { id in try storage.token(id: id) }
+            } catch where error.code == .tokenRevoked {
+                logger.warning("a revoked token was used", metadata: ["error": "\(error.message)"])
+                throw error
+            }
         }
     }
 
@@ -164,6 +169,10 @@ public struct SyncService: Sendable {
         }
         if let station = principal.station, station != request.node {
             throw SyncError(.forbidden, "this token belongs to \(station); it cannot push as \(request.node)")
+        }
+        if let station = principal.station, station == storage.node.rawValue {
+            // A token named after this node itself would push writes as this node's own.
+            throw SyncError(.forbidden, "a token named \(station), this node's own name, cannot push here")
         }
         let schema = storage.schema
         var incoming: [IncomingChange] = []

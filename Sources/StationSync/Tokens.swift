@@ -47,7 +47,13 @@ public enum Tokens {
         let candidate = hash(secret)
         // Compare against a dummy hash when the id is unknown, so both paths cost the same.
         let expected = stored?.secretHash ?? hash("unknown-token-\(id)")
-        guard constantTimeEqual(candidate, expected), let stored, stored.revokedAt == nil else { throw denied }
+        guard constantTimeEqual(candidate, expected), let stored else { throw denied }
+        // The right secret of a revoked token: its holder may know (and the hub's log says so).
+        if let revoked = stored.revokedAt {
+            throw SyncError(
+                .tokenRevoked,
+                "token \(stored.id) of \(stored.station) was revoked (\(revoked) UTC); ask the hub's operator for a new one (hub token add)")
+        }
         do {
             return Principal(
                 station: stored.station, read: try AccessList(parsing: stored.read), write: try AccessList(parsing: stored.write),

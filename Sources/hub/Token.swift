@@ -31,6 +31,10 @@ extension HubCommand {
                 try reportingErrors {
                     let node = try NodeID(validatingNode: station)
                     let store = try database.open()
+                    guard node != store.node else {
+                        throw CommandFailure(
+                            "\(node) is this hub's own node name; a token is for a station (or a hub syncing here) with a name of its own")
+                    }
                     let readList = try AccessList(parsing: read)
                     let writeList = try AccessList(parsing: write)
                     for case .only(let names) in [readList, writeList] {

@@ -75,7 +75,7 @@ struct HostileRequestTests {
             // A revoked token gets 401 on its next request, through the real client too.
             let revoke = try await cluster.hub.ok(["token", "revoke", "--db", cluster.hub.db, "hotline"])
             #expect(revoke.stdout.contains("revoked 1 token"), "\(revoke)")
-            expectRefusal(try await post(port, token: hotline.token, body: validPush), 401, code: "unauthorized", "revoked token")
+            expectRefusal(try await post(port, token: hotline.token, body: validPush), 401, code: "token_revoked", "revoked token")
             try await hotline.put("residents", "res-0501", ["fullName": "Written after revocation"])
             let refused = try await hotline.trySync()
             #expect(!refused.succeeded && refused.stderr.contains("401"), "\(refused)")

@@ -1,6 +1,6 @@
 import Foundation
 import StationCore
-import StationStore
+@testable import StationStore
 import Testing
 @testable import StationSync
 
@@ -201,5 +201,71 @@ extension NodeWriterTests {
         #expect(try desk.record("cases", "r1")?.view.fields["notes"] == "written here", "and so is the station's")
         // It stays in view at every sync.
         #expect(try s.sync(desk, principal: hotlineToken).collisionRecords == ["cases/r1"])
+    }
+}
+
+extension NodeWriterTests {
+    @Test("A refused push, a waiting change and a colliding one leave the receiver's clock where it was")
+    func refusedVersionsDoNotMoveTheClock() throws {
+        let s = try Setup()
+        func clock() throws -> String? { try s.hub.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hlc'") } }
+        try s.hub.put("cases", "c0", ["notes": "the hub's own"])
+        let before = try clock()
+        let c = try syncSchema.collection("cases")
+        // 23 hours ahead: within the drift a clock follows (24 h), so only the rule under test stops it.
+        let future = HLCTimestamp(wall: UInt64(Date().timeIntervalSince1970 * 1000) + 23 * 3_600_000, logical: 0)
+        let service = SyncService(storage: s.hub, authentication: .none)
+        // A batch refused as a whole (its second change rewrites the hub's value under its dot):
+        // nothing of it is kept, the clock included, though its first change was merged first.
+        var ahead = RecordState()
+        try ahead.put(["notes": "from the future"], by: "hotline.aaaa", at: future, in: c, id: "c1")
+        let good = #"{"collection":"cases","id":"c1","state":"# + ahead.canonicalText + "}"
+        var rewritten = try #require(try s.hub.record("cases", "c0")?.state)
+        rewritten.fields["notes"]![0].value = "rewritten"
+        try rewritten.put(["status": "open"], by: "hotline.aaaa", at: future, in: c, id: "c0")
+        let bad = #"{"collection":"cases","id":"c0","state":"# + rewritten.canonicalText + "}"
+        let body = Array(#"{"node":"hotline","writer":"hotline.aaaa","changes":[\#(good),\#(bad)]}"#.utf8)
+        let refusal = #expect(throws: SyncError.self) { try service.push(body: body, principal: hotlineToken) }
+        #expect(refusal?.code == .forbidden)
+        #expect(try s.hub.record("cases", "c1") == nil)
+        #expect(try clock() == before)
+        // A change that waits (another node's unseen write, stamped in the future).
+        var foreign = RecordState()
+        try foreign.put(["notes": "labor's, far ahead"], by: "labor.bbbb", at: future, in: c, id: "c2")
+        let waiting = Array(#"{"node":"hotline","writer":"hotline.aaaa","changes":[{"collection":"cases","id":"c2","state":\#(foreign.canonicalText)}]}"#.utf8)
+        #expect(try service.push(body: waiting, principal: hotlineToken).results.map(\.result) == ["waiting"])
+        #expect(try clock() == before)
+        // A colliding one: the hub's own dot with other content.
+        var forged = RecordState()
+        let own = try #require(try s.hub.record("cases", "c0")?.state)
+        try forged.put(["notes": "not the hub's"], by: "hub.h1", at: future, in: c, id: "c0")
+        #expect(forged.clock == own.clock)
+        let collision = Array(#"{"node":"hotline","writer":"hotline.aaaa","changes":[{"collection":"cases","id":"c0","state":\#(forged.canonicalText)}]}"#.utf8)
+        #expect(try service.push(body: collision, principal: Principal.trustedPeer).results.map(\.result) == ["collision"])
+        #expect(try clock() == before)
+        // One it keeps moves it.
+        let kept = Array(#"{"node":"hotline","writer":"hotline.aaaa","changes":[\#(good)]}"#.utf8)
+        _ = try service.push(body: kept, principal: hotlineToken)
+        #expect(try clock() != before)
+    }
+
+    @Test("A token named after the hub's own node cannot push; a revoked token's holder is told it was revoked")
+    func tokenNamesAndRevocation() throws {
+        let s = try Setup()
+        let service = SyncService(storage: s.hub, authentication: .tokens)
+        let hubNamed = Principal(station: "hub", read: .all, write: .all, relay: false)
+        let body = Array(#"{"node":"hub","changes":[{"collection":"cases","id":"x","state":{"clock":{"hub":1},"exists":[["hub",1,1,true]],"fields":{}}}]}"#.utf8)
+        let refused = #expect(throws: SyncError.self) { try service.push(body: body, principal: hubNamed) }
+        #expect(refused?.code == .forbidden)
+        #expect(try s.hub.record("cases", "x") == nil)
+
+        let (token, stored) = Tokens.make(station: "hotline", read: .all, write: .all, relay: false)
+        try s.hub.addToken(stored)
+        #expect(try service.authenticate(authorization: "Bearer \(token)").station == "hotline")
+        _ = try s.hub.revokeTokens(station: "hotline")
+        let revoked = #expect(throws: SyncError.self) { try service.authenticate(authorization: "Bearer \(token)") }
+        #expect(revoked?.code == .tokenRevoked && revoked?.status == 401)
+        let wrong = #expect(throws: SyncError.self) { try service.authenticate(authorization: "Bearer \(stored.id).wrong") }
+        #expect(wrong?.code == .unauthorized, "a wrong secret learns nothing about the token")
     }
 }
