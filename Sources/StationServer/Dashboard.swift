@@ -75,9 +75,14 @@ enum Dashboard {
         return principal
     }
 
+    /// A form's body, at most 64 KiB: more is 413 (not a 500), before anyone is signed in too.
     static func body(_ request: Request) async throws -> [UInt8] {
-        var buffer = try await request.body.collect(upTo: 64 * 1024)
-        return buffer.readBytes(length: buffer.readableBytes) ?? []
+        do {
+            var buffer = try await request.body.collect(upTo: 64 * 1024)
+            return buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch is NIOTooManyBytesError {
+            throw HTTPError(.contentTooLarge, message: "A form on this page is at most 64 KiB.")
+        }
     }
 
     static func html(_ page: String, status: HTTPResponse.Status) -> Response {

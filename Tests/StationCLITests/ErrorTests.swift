@@ -91,6 +91,14 @@ struct ErrorTests {
         #expect(left.isEmpty, "files were created: \(left)")
     }
 
+    @Test("station serve off loopback without --token refuses to start unless --insecure-open")
+    func serveOffLoopbackNeedsAToken() throws {
+        let box = try Sandbox().initialize()
+        let open = try box.runOnDatabase(["serve", "--listen", "0.0.0.0:0"])
+        #expect(open.status != 0, "\(open)")
+        #expect(open.stderr.contains("--token") && open.stderr.contains("--insecure-open"), "\(open)")
+    }
+
     @Test func aFileThatIsNotAStationDatabaseIsRejectedAndKept() throws {
         let box = try Sandbox()
         try box.write("station.sqlite", "just some text, not SQLite\n")

@@ -154,6 +154,18 @@ import Testing
         }
     }
 
+    @Test("A form over 64 KiB gets 413, before sign-in too, not a 500")
+    func anOversizedFormIs413() async throws {
+        let big = "token=" + String(repeating: "a", count: 70 * 1024)
+        try await app().test(.router) { client in
+            try await client.execute(
+                uri: "/ui/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: big)
+            ) { r in
+                #expect(r.status == .contentTooLarge, "\(r.status)")
+            }
+        }
+    }
+
     @Test func pageTextIsEscaped() async throws {
         try hub.put("residents", "<script>alert(1)</script>", ["notes": "<b>x</b>"])
         let c = try DefaultSchema.schema.collection("residents")

@@ -12,7 +12,8 @@ extension StationCommand {
             discussion: """
                 Peers run `station sync --peer http://HOST:PORT --token TOKEN` against it. Every peer that
                 presents the token may read and write every collection and forward others' writes.
-                Without --token anyone who can reach the address may sync: keep it on 127.0.0.1 then.
+                Without --token anyone who can reach the address may sync: so it serves only on loopback
+                (127.0.0.1, ::1) then, unless --insecure-open says that is really meant.
                 With --tls-cert and --tls-key it serves HTTPS (peers use https:// and --ca-file for a private CA).
                 Stops cleanly on SIGINT or SIGTERM.
                 """)
@@ -25,17 +26,26 @@ extension StationCommand {
         @Option(help: ArgumentHelp("The bearer token peers must present.", valueName: "token"))
         var token: String?
 
+        @Flag(help: "Serve without --token on an address other than loopback: anyone who can reach it may read and write every record.")
+        var insecureOpen = false
+
         @OptionGroup var tls: TLSServeOptions
 
         func run() async throws {
             ServeRunner.bootstrapLogging(default: .info)
             try await reportingErrors {
-                let store = try database.open()
                 let logger = Logger(label: "station.serve")
                 let (host, _) = try ServeRunner.parseListen(listen)
-                if token == nil, !["127.0.0.1", "localhost", "::1"].contains(host) {
-                    logger.warning("serving without a token on \(host): anyone who can reach it may sync")
+                let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+                if token == nil, !loopback {
+                    guard insecureOpen else {
+                        throw CommandFailure(
+                            "serving on \(host) without --token would let anyone who can reach it read and write every record; "
+                                + "give --token SECRET (peers sync with the same), or --insecure-open if that is really meant")
+                    }
+                    logger.warning("serving without a token on \(host) (--insecure-open): anyone who can reach it may sync")
                 }
+                let store = try database.open()
                 let service = SyncService(storage: store, authentication: token.map { .sharedToken($0) } ?? .none, logger: logger)
                 try await ServeRunner.serve(
                     service: service, listen: listen, tls: try tls.files, logger: logger)
