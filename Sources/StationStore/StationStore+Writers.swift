@@ -129,7 +129,9 @@ extension WriteTransaction {
     /// Runs in the push's transaction: a push refused for anything else leaves this unchanged.
     public func claimWriter(_ claim: WriterClaim) throws {
         let rows = try Row.fetchAll(db, sql: "SELECT * FROM node_writer WHERE node = ?", arguments: [claim.node]).map(StationStore.nodeWriter(row:))
-        let now = ISO8601DateFormatter().string(from: Date())
+        // Times as SQLite writes them (UTC), like the station activity the dashboard shows beside
+        // them: no date formatter on every push.
+        let now = try String.fetchOne(db, sql: "SELECT datetime('now')") ?? ""
         let live = rows.first { $0.status == .live }
         if let own = rows.first(where: { $0.writer.hasSameBytes(as: claim.writer) }), own.status == .live {
             try db.execute(sql: "UPDATE node_writer SET lastPushAt = ? WHERE writer = ?", arguments: [now, claim.writer])
@@ -170,15 +172,15 @@ extension StationStore {
     /// Records that a push of `refusal`'s database was refused (for `hub info` and the
     /// dashboard). Its own small transaction, after the push's rolled back.
     public func noteRefusedWriter(_ refusal: WriterRefusal) {
-        let now = ISO8601DateFormatter().string(from: Date())
         do {
             try immediateTransaction { db in
                 try db.execute(
                     sql: """
-                        INSERT INTO node_writer (writer, node, status, firstSeenAt, refusals, lastRefusedAt) VALUES (?, ?, 'refused', ?, 1, ?)
+                        INSERT INTO node_writer (writer, node, status, firstSeenAt, refusals, lastRefusedAt)
+                        VALUES (?, ?, 'refused', datetime('now'), 1, datetime('now'))
                         ON CONFLICT(writer) DO UPDATE SET refusals = refusals + 1, lastRefusedAt = excluded.lastRefusedAt
                         """,
-                    arguments: [refusal.claim.writer, refusal.claim.node, now, now])
+                    arguments: [refusal.claim.writer, refusal.claim.node])
             }
         } catch {
             logger.warning("recording a refused push failed", metadata: ["writer": "\(refusal.claim.writer)", "error": "\(error)"])
