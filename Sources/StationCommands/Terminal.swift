@@ -9,6 +9,11 @@ public enum Terminal {
         FileHandle.standardError.write(Data("\(program): error: \(message)\n".utf8))
     }
 
+    /// A warning on stderr: something the user should act on, the command still succeeded.
+    public static func warn(_ message: String) {
+        FileHandle.standardError.write(Data("\(program): warning: \(message)\n".utf8))
+    }
+
     public static func hint(_ message: String) {
         FileHandle.standardError.write(Data((message + "\n").utf8))
     }

@@ -162,6 +162,13 @@ extension StationStore {
             // hub that knows this node by an ordinary station token, NULL before the first sync.
             try db.execute(sql: "ALTER TABLE checkpoint ADD COLUMN mayRelay INTEGER")
         }
+        migrator.registerMigration("v10-counter-stocktakes") { db in
+            // Counters may now hold stocktakes (RecordState+Counter.swift). Every state stored so
+            // far holds totals only and reads the same under the new rule: nothing to rewrite.
+            // The migration marks the database, so a build that does not know stocktakes refuses
+            // to open it (see `open`), instead of adding them up.
+            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('stateVersion', '2')")
+        }
         return migrator
     }
 }

@@ -126,6 +126,11 @@ public final class StationStore: Sendable {
                     throw StoreError(.notAStationDatabase, "\(path) is not a station database")
                 }
             }
+            if try pool.read({ try StationStore.migrator.hasBeenSuperseded($0) }) {
+                throw StoreError(
+                    .newerDatabase,
+                    "\(path) was last used by a newer version of StationSync; upgrade this one to open it (nothing was changed)")
+            }
             try StationStore.migrator.migrate(pool)
             // GRDB opens WAL databases with `synchronous = NORMAL`: a commit would then not wait
             // for the disk, and a power cut could take writes already confirmed (a clerk's

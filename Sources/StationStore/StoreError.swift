@@ -7,6 +7,9 @@ public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case databaseExists
         case databaseMissing
         case notAStationDatabase
+        /// The database was last opened by a newer StationSync (it holds migrations this build
+        /// does not know): upgrade.
+        case newerDatabase
         case recordNotFound
         case invalidInput
         case sqlite

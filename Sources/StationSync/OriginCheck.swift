@@ -8,8 +8,10 @@ import StationCore
 /// 2. a value of another node that this node holds at the same dot must arrive unchanged
 ///    (no rewriting another node's value under its dot);
 /// 3. a value of another node that this node holds may be left out only where the caller's own
-///    new write replaced it: a new caller value in the same register, or, for a field left out
-///    entirely, a new caller write to the record (a recreate clears fields);
+///    new write replaced it: a new caller value in the same register (in a counter field: another
+///    node's total never, another node's stocktake only for a new stocktake of the caller), or,
+///    for a field left out entirely of a record this node holds as deleted, a new caller write
+///    (a recreate made before version 2 cleared fields by removing them; it now writes `null`);
 /// 4. a state that supersedes this node's copy may not carry values of other nodes that this node
 ///    no longer holds; resolution entries of other nodes must be ones this node has.
 ///
@@ -23,8 +25,12 @@ public enum OriginCheck {
     /// Registers longer than this are indexed before values are looked up in them.
     static let searchLimit = 16
 
+    /// Checks `incoming` against `local` (nil: this node does not hold the record). `schema`
+    /// says which fields are counters and how the record reads as deleted; without it every field
+    /// is taken for a plain register.
     public static func verify(
-        _ incoming: RecordState, local: RecordState?, caller: NodeID, collection: String, id: String
+        _ incoming: RecordState, local: RecordState?, caller: NodeID, collection: String, id: String,
+        schema: CollectionSchema? = nil
     ) throws(SyncError) {
         let local = local ?? RecordState()
         func refuse(_ detail: String) -> SyncError {
@@ -50,7 +56,10 @@ public enum OriginCheck {
         // Runs for every record of every push, so it allocates nothing for the usual register of a
         // value or two: values are found by a linear search, and only long registers (up to
         // `maxClockEntries` values) are indexed first.
-        func check<V: Equatable>(_ name: () -> String, _ pushed: [DottedValue<V>], _ held: [DottedValue<V>], fieldAbsent: Bool) throws(SyncError) {
+        let localDeleted = !local.isEmpty && (schema.map { local.isDeleted(in: $0) } ?? !local.existence.contains { $0.value })
+        func check<V: Equatable>(
+            _ name: () -> String, _ pushed: [DottedValue<V>], _ held: [DottedValue<V>], fieldAbsent: Bool, counter: Bool = false
+        ) throws(SyncError) {
             let heldByDot = held.count > Self.searchLimit ? Dictionary(held.map { ($0.dot, $0) }, uniquingKeysWith: { a, _ in a }) : nil
             for v in pushed where !isCaller(v.dot.node) {
                 if let h = heldByDot.map({ $0[v.dot] }) ?? held.first(where: { $0.dot == v.dot }) {
@@ -65,8 +74,20 @@ public enum OriginCheck {
             guard let dropped = held.first(where: { !isCaller($0.dot.node) && incoming.clock.contains($0.dot) && !carried($0.dot) }) else {
                 return
             }
-            let newOwnValue = pushed.contains { isCaller($0.dot.node) && $0.dot.counter > local.clock[$0.dot.node] }
-            guard newOwnValue || (fieldAbsent && callerWrote) else {
+            func isNew(_ v: DottedValue<V>) -> Bool { isCaller(v.dot.node) && v.dot.counter > local.clock[v.dot.node] }
+            if counter {
+                // A node's total is replaced only by that node's next one; a stocktake by a later one.
+                for v in held where !isCaller(v.dot.node) && incoming.clock.contains(v.dot) && !carried(v.dot) {
+                    guard let value = v.value as? JSONValue, value.intValue == nil else {
+                        throw refuse("the push drops node \(v.dot.node.station)'s total of \(name()) (a node's increments are its own)")
+                    }
+                    guard pushed.contains(where: { isNew($0) && (($0.value as? JSONValue)?.intValue == nil) }) else {
+                        throw refuse("the push drops the stocktake node \(v.dot.node.station) made of \(name()) at \(v.dot) without one of its own")
+                    }
+                }
+                return
+            }
+            guard pushed.contains(where: isNew) || (fieldAbsent && callerWrote && localDeleted) else {
                 throw refuse("the push drops the value node \(dropped.dot.node.station) wrote to \(name()) at \(dropped.dot) without a write of its own there")
             }
         }
@@ -74,7 +95,7 @@ public enum OriginCheck {
         try check({ "the record's existence" }, incoming.existence, local.existence, fieldAbsent: false)
         // Registers are never empty: an empty one here is a field the pushed state left out.
         try RecordFields.forEachPair(incoming.fields, local.fields) { (name, pushed, held) throws(SyncError) in
-            try check({ "field \(name)" }, pushed, held, fieldAbsent: pushed.isEmpty)
+            try check({ "field \(name)" }, pushed, held, fieldAbsent: pushed.isEmpty, counter: schema?.policy(of: name) == .counter)
         }
         if !incoming.resolutions.isEmpty {
             let heldResolutions = Set(local.resolutions)

@@ -118,8 +118,12 @@ public struct SyncEngine {
                 .forbidden,
                 "the token belongs to \(station) but this node is \(storage.node); each node syncs with its own token (hub token add --db … \(storage.node))")
         }
-        guard session.info.protocolVersion == 1 else {
-            throw SyncError(.protocolError, "the peer speaks protocol \(session.info.protocolVersion); this node speaks 1")
+        guard session.info.protocolVersion == PeerInfo.currentProtocol else {
+            let version = session.info.protocolVersion, ours = PeerInfo.currentProtocol
+            throw SyncError(
+                .protocolError,
+                "\(peer) speaks protocol \(version) and this node \(ours): upgrade StationSync "
+                    + (version < ours ? "on \(peer)" : "on this node") + " (protocol 2 counters hold stocktakes, which protocol 1 would add up); nothing was synced")
         }
 
         // Schemas: compare by fingerprint; fetch and check only when they differ.

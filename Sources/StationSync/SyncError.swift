@@ -8,6 +8,9 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case invalidCursor = "invalid_cursor"
         case invalidState = "invalid_state"
         case unknownCollection = "unknown_collection"
+        /// A change would make a counter read as a number past 64 bits: refused, naming the
+        /// record and the field.
+        case counterOverflow = "counter_overflow"
         case unauthorized
         /// The right secret of a token that was revoked.
         case tokenRevoked = "token_revoked"
@@ -40,7 +43,7 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The HTTP status the server answers with.
     public var status: Int {
         switch code {
-        case .badRequest, .invalidCursor, .invalidState, .unknownCollection: return 400
+        case .badRequest, .invalidCursor, .invalidState, .unknownCollection, .counterOverflow: return 400
         case .unauthorized, .tokenRevoked: return 401
         case .forbidden, .unseenWrites: return 403
         case .notFound: return 404

@@ -207,7 +207,9 @@ public struct SyncService: Sendable {
                 incoming, from: request.writer, cursor: nil, claim: claim,
                 check: origin.map { origin in
                     { change, local in
-                        try OriginCheck.verify(change.state, local: local, caller: NodeID(unchecked: origin), collection: change.collection, id: change.id)
+                        try OriginCheck.verify(
+                            change.state, local: local, caller: NodeID(unchecked: origin), collection: change.collection, id: change.id,
+                            schema: schema.collections[change.collection])
                     }
                 })
         } catch let error as SyncError {
@@ -216,7 +218,7 @@ public struct SyncService: Sendable {
             storage.noteRefusedWriter(refusal)
             throw SyncError(.nodeTaken, refusal.description)
         } catch let error as CoreError {
-            throw SyncError(.invalidState, "\(error)")
+            throw SyncError(error.code == .counterOverflow ? .counterOverflow : .invalidState, "\(error)")
         } catch {
             logger.error("push failed", metadata: ["error": "\(error)"])
             throw SyncError(.internal, "applying the push failed")

@@ -119,7 +119,9 @@ import StationTestSupport
                     switch Int.random(in: 0..<3, using: &rng) {
                     case 0: pick = conflict.values.randomElement(using: &rng)!.value
                     case 1: pick = conflict.values[0].value
-                    default: pick = conflict.field == Conflict.existenceField ? .bool(Bool.random(using: &rng)) : .string("fixed by \(writer)")
+                    default:
+                        pick = conflict.field == Conflict.existenceField ? .bool(Bool.random(using: &rng))
+                            : conflict.policy == FieldPolicy.counter.rawValue ? .int(Int64.random(in: 0...30, using: &rng)) : .string("fixed by \(writer)")
                     }
                     request = conflict.field == Conflict.existenceField
                         ? .resolveExistence(deleted: pick.boolValue!) : .resolveField(field: conflict.field, value: pick)
@@ -303,8 +305,12 @@ import StationTestSupport
                 guard a.merged(with: b).merged(with: b) == a.merged(with: b) else { return "\(key): re-merge changed state" }
             }
             // 3. The encoding round-trips through validation.
-            guard (try? RecordState(jsonText: state.canonicalText, collection: col)) == state else {
-                return "\(key): canonical form does not decode to itself"
+            let decoded: RecordState
+            do { decoded = try RecordState(jsonText: state.canonicalText, collection: col) } catch {
+                return "\(key): canonical form does not decode: \(error): \(state.canonicalText)"
+            }
+            guard decoded == state else {
+                return "\(key): canonical form does not decode to itself: \(state.canonicalText)"
             }
             // 4. Every resolution's conflict is gone from the record (its values were superseded).
             let openIDs = Set(state.view(in: col, id: key.id).conflicts.map(\.id))

@@ -228,7 +228,8 @@ import StationTestSupport
             case 1:
                 (choice, pick) = (.accept, report.values[0].value)
             default:
-                pick = report.field == Conflict.existenceField ? .bool(Bool.random(using: &rng)) : .string("fixed by \(slot)")
+                pick = report.field == Conflict.existenceField ? .bool(Bool.random(using: &rng))
+                    : report.policy == FieldPolicy.counter.rawValue ? .int(Int64.random(in: 0...30, using: &rng)) : .string("fixed by \(slot)")
                 choice = .value(pick)
             }
             try store.resolveConflict(id: report.id, choice)

@@ -12,9 +12,12 @@ import StationCore
 /// - an `lww`/`manual` field: the known writes that gave it a value (a put, a resolution) and that
 ///   no known write touching the field (a put of it, a resolution of it, a recreate clearing it)
 ///   has seen, each with the value asked for;
-/// - a `counter` field: per writer, its latest counter write, holding the writer's running total
-///   of the amounts asked for (a stocktake asks for the amount that brings the total it reads to
-///   the target; a recreate for the one that brings it to 0).
+/// - a `counter` field: per writer that added to it, its latest add, holding the sum of the
+///   amounts that writer asked to add; and the stocktakes (a put of it, a recreate's 0, a
+///   resolution of it) no known stocktake has seen, each with the count asked for and, per
+///   writer, the sum of that writer's adds it had seen. It reads as the sum of every known add
+///   without a stocktake, else as each stocktake's count plus the adds it had not seen; stocktakes
+///   that read differently are a conflict.
 ///
 /// ``check(_:key:collection:replica:)`` compares a replica's state with that, dot by dot and value
 /// by value, and its view with what reads must show (deleted or not, which conflicts, counter
@@ -62,10 +65,12 @@ public struct HistoryModel {
         /// The writes to `key` its replica knew when it was made.
         public let saw: Set<WriteID>
         public let alive: Bool
-        /// `lww`/`manual` fields it wrote: the value, or nil for a field a recreate cleared.
+        /// `lww`/`manual` fields it wrote: the value (`null` for a field a recreate cleared).
         public let fields: [String: JSONValue?]
-        /// Counter fields it set: the writer's new running total.
-        public let counters: [String: Int64]
+        /// Counter fields it added to: the amount.
+        public let adds: [String: Int64]
+        /// Counter fields it set (a stocktake): the count.
+        public let stocktakes: [String: Int64]
         public let isResolution: Bool
         public let request: Request
     }
@@ -88,8 +93,12 @@ public struct HistoryModel {
         public var frontier: [Write] = []
         /// lww/manual fields: the current writes that gave a value.
         public var fields: [String: [Write]] = [:]
-        /// Counter fields: per writer, its current entry's write.
-        public var counters: [String: [NodeID: Write]] = [:]
+        /// Counter fields: per writer, the sum of its known adds and its latest add.
+        public var totals: [String: [NodeID: (sum: Int64, latest: Write)]] = [:]
+        /// Counter fields: the current stocktakes, each with what it read per writer.
+        public var stocktakes: [String: [(write: Write, seen: [NodeID: Int64])]] = [:]
+        /// Every counter field written.
+        public var counterFields: Set<String> { Set(totals.keys).union(stocktakes.keys) }
         public var isEmpty: Bool { frontier.isEmpty }
 
         public func deleted(_ policy: DeleteConflictPolicy) -> Bool {
@@ -105,8 +114,13 @@ public struct HistoryModel {
             for w in fields[field] ?? [] where !seen.contains(value(w, field)) { seen.append(value(w, field)) }
             return seen
         }
-        public func counterTotal(_ field: String) -> Int64 { (counters[field] ?? [:]).values.reduce(0) { $0 &+ ($1.counters[field] ?? 0) } }
-        public func ownTotal(_ field: String, _ writer: NodeID) -> Int64 { counters[field]?[writer]?.counters[field] ?? 0 }
+        /// What each current stocktake reads as (its count plus the adds it had not seen), or the
+        /// sum of the adds when there is none.
+        public func counterReadings(_ field: String) -> [Int64] {
+            let sums = (totals[field] ?? [:]).mapValues(\.sum)
+            guard let current = stocktakes[field], !current.isEmpty else { return [sums.values.reduce(0, +)] }
+            return current.map { s in s.write.stocktakes[field]! + sums.reduce(0) { $0 + ($1.value - (s.seen[$1.key] ?? 0)) } }
+        }
     }
 
     public func registers(_ replica: Int, _ key: RecordKey) -> Registers {
@@ -125,10 +139,27 @@ public struct HistoryModel {
             let current = ws.filter { w in !superseded.contains(w.id) && (w.fields[name].map { $0 != nil } ?? false) }
             if !current.isEmpty { r.fields[name] = current }
         }
-        for w in ws {
-            for name in w.counters.keys {
-                let previous = r.counters[name]?[w.writer]
-                if previous == nil || previous!.id < w.id { r.counters[name, default: [:]][w.writer] = w }
+        var counterNames = Set<String>()
+        for w in ws { counterNames.formUnion(w.adds.keys); counterNames.formUnion(w.stocktakes.keys) }
+        for name in counterNames {
+            for w in ws {
+                guard let amount = w.adds[name] else { continue }
+                let previous = r.totals[name]?[w.writer]
+                r.totals[name, default: [:]][w.writer] = ((previous?.sum ?? 0) + amount, previous.map { $0.latest.id < w.id ? w : $0.latest } ?? w)
+            }
+            let takes = ws.filter { $0.stocktakes[name] != nil }
+            var seenByTakes = Set<WriteID>()
+            for t in takes { seenByTakes.formUnion(t.saw) }
+            let current = takes.filter { !seenByTakes.contains($0.id) }
+            if !current.isEmpty {
+                r.stocktakes[name] = current.map { t in
+                    var seen: [NodeID: Int64] = [:]
+                    for id in t.saw.sorted() {
+                        let w = writes[id]
+                        if let amount = w.adds[name] { seen[w.writer, default: 0] += amount }
+                    }
+                    return (t, seen)
+                }
             }
         }
         return r
@@ -144,7 +175,7 @@ public struct HistoryModel {
             guard !r.isEmpty, !r.deleted(collection.deleteConflict), !r.existenceConflict else { return .write }
             for (name, value) in values {
                 if collection.policy(of: name) == .counter {
-                    guard r.counterTotal(name) == value.intValue else { return .write }
+                    guard r.counterReadings(name).allSatisfy({ $0 == value.intValue }) else { return .write }
                     continue
                 }
                 let distinct = r.distinctValues(name)
@@ -170,10 +201,9 @@ public struct HistoryModel {
         let r = registers(replica, key)
         var alive = true
         var fields: [String: JSONValue?] = [:]
-        var counters: [String: Int64] = [:]
-        func stocktake(_ name: String, to target: Int64) {
-            counters[name] = r.ownTotal(name, writer) &+ (target &- r.counterTotal(name))
-        }
+        var adds: [String: Int64] = [:]
+        var stocktakes: [String: Int64] = [:]
+        func stocktake(_ name: String, to target: Int64) { stocktakes[name] = target }
         switch request {
         case .put(let values):
             let recreating = !r.isEmpty && r.deleted(collection.deleteConflict)
@@ -181,16 +211,19 @@ public struct HistoryModel {
                 if collection.policy(of: name) == .counter { stocktake(name, to: value.intValue!) } else { fields[name] = .some(value) }
             }
             if recreating {
-                // Fields not given are cleared, counters not given restart at 0.
-                for name in r.fields.keys where values[name] == nil { fields[name] = .some(nil) }
-                for name in r.counters.keys where values[name] == nil { stocktake(name, to: 0) }
+                // Fields not given are unset (null written over them), counters not given restart at 0.
+                for (name, current) in r.fields where values[name] == nil && collection.policy(of: name) != .counter {
+                    if current.count == 1, r.value(current[0], name).isNull { continue }
+                    fields[name] = .some(.null)
+                }
+                for name in r.counterFields where values[name] == nil { stocktake(name, to: 0) }
             }
         case .add(let name, let amount):
-            counters[name] = r.ownTotal(name, writer) &+ amount
+            adds[name] = amount
         case .delete:
             alive = false
         case .resolveField(let name, let value):
-            fields[name] = .some(value)
+            if collection.policy(of: name) == .counter { stocktake(name, to: value.intValue!) } else { fields[name] = .some(value) }
             alive = !r.deleted(collection.deleteConflict)
         case .resolveExistence(let deleted):
             alive = !deleted
@@ -204,7 +237,7 @@ public struct HistoryModel {
         let saw = knowledge(replica, key)
         writes.append(
             Write(
-                id: id, key: key, writer: writer, dot: dot, saw: saw, alive: alive, fields: fields, counters: counters,
+                id: id, key: key, writer: writer, dot: dot, saw: saw, alive: alive, fields: fields, adds: adds, stocktakes: stocktakes,
                 isResolution: isResolution, request: request))
         known[replica, default: [:]][key, default: []].insert(id)
         byDot[key, default: [:]][dot] = id
@@ -267,16 +300,20 @@ public struct HistoryModel {
             return "\(key): exists says \(existence[w.dot]!) for \(name(w)), asked \(w.alive)"
         }
         // Fields.
-        let names = Set(state.fields.keys).union(r.fields.keys).union(r.counters.keys)
+        let names = Set(state.fields.keys).union(r.fields.keys).union(r.counterFields)
         for field in names.sorted() {
             let register = state.fields[field] ?? []
             if c.policy(of: field) == .counter {
-                let expected = r.counters[field] ?? [:]
-                guard Set(register.map(\.dot)) == Set(expected.values.map(\.dot)) else {
-                    return "\(key).\(field): counter entries \(register.map(\.dot)), the model expects \(expected.values.map(name))"
+                var expected: [Dot: JSONValue] = [:]
+                for (_, t) in r.totals[field] ?? [:] { expected[t.latest.dot] = .int(t.sum) }
+                for s in r.stocktakes[field] ?? [] {
+                    expected[s.write.dot] = Stocktake(count: s.write.stocktakes[field]!, seen: s.seen).json
                 }
-                for entry in register where entry.value != .int(expected[entry.dot.node]!.counters[field]!) {
-                    return "\(key).\(field): \(entry.dot.node)'s total is \(entry.value), the amounts asked for make \(expected[entry.dot.node]!.counters[field]!)"
+                guard Set(register.map(\.dot)) == Set(expected.keys) else {
+                    return "\(key).\(field): counter entries \(register.map(\.dot)), the model expects \(expected.keys.sorted())"
+                }
+                for entry in register where entry.value != expected[entry.dot] {
+                    return "\(key).\(field): \(entry.dot) holds \(entry.value.canonicalText), the requests make \(expected[entry.dot]!.canonicalText)"
                 }
                 continue
             }
@@ -306,9 +343,23 @@ public struct HistoryModel {
         }
         for field in names.sorted() {
             if c.policy(of: field) == .counter {
-                let expected: JSONValue? = r.counters[field] == nil ? nil : .int(r.counterTotal(field))
-                guard view.fields[field] == expected else {
-                    return "\(key).\(field): reads show \(view.fields[field]?.canonicalText ?? "nothing"), the amounts asked for make \(expected?.canonicalText ?? "nothing")"
+                guard r.counterFields.contains(field) else {
+                    if view.fields[field] != nil { return "\(key).\(field): reads show \(view.fields[field]!.canonicalText), nothing was asked of it" }
+                    continue
+                }
+                let readings = Set(r.counterReadings(field))
+                guard let shown = view.fields[field]?.intValue, readings.contains(shown) else {
+                    return "\(key).\(field): reads show \(view.fields[field]?.canonicalText ?? "nothing"), the requests make \(readings.sorted())"
+                }
+                let conflict = view.conflicts.first { $0.field == field }
+                if readings.count > 1 {
+                    guard let conflict else { return "\(key).\(field): stocktakes read \(readings.sorted()) and no conflict shown" }
+                    guard Set(conflict.values.compactMap(\.value.intValue)) == readings, conflict.values.count == r.stocktakes[field]!.count else {
+                        return "\(key).\(field): the conflict shows \(conflict.values.map(\.value.canonicalText)), the stocktakes read \(readings.sorted())"
+                    }
+                    if !view.conflicted { return "\(key).\(field): stocktakes disagree and the record is not conflicted" }
+                } else if conflict != nil {
+                    return "\(key).\(field): the stocktakes agree (\(shown)) and a conflict is shown"
                 }
                 continue
             }

@@ -208,17 +208,14 @@ extension RecordState {
         return resolutions
     }
 
-    /// Checks what the collection's policies require of a state: a counter field holds integers,
-    /// one running total per node.
+    /// Checks what the collection's policies require of a state: a counter field holds totals
+    /// (integers, one per node) and stocktakes that saw only totals it holds
+    /// (RecordState+Counter.swift).
     public func check(against collection: CollectionSchema) throws(CoreError) {
         for name in collection.counterFields {
             guard let register = fields[name] else { continue }
-            if let wrong = register.first(where: { $0.value.intValue == nil }) {
-                throw CoreError(.invalidVersion, "record state: counter field \(name) holds \(wrong.value.typeName), not an integer")
-            }
-            if register.count > 1, Set(register.map(\.dot.node)).count != register.count {
-                throw CoreError(.invalidVersion, "record state: counter field \(name) holds two totals for one node")
-            }
+            if register.count == 1, register[0].value.intValue != nil { continue }  // the usual counter: one total
+            try Self.checkCounterRegister(register, field: name)
         }
     }
 

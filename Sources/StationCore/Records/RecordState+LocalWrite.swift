@@ -11,15 +11,15 @@ extension RecordState {
 
     /// Sets the given fields and keeps the others. A `null` value unsets a field.
     ///
-    /// For a `counter` field, putting `v` records the increment that brings the total this node
-    /// sees to `v` (a stocktake): increments made concurrently elsewhere still add up on top.
-    /// Putting a record that reads as deleted recreates it: fields not given are cleared and
-    /// counters not given restart at 0.
+    /// For a `counter` field, putting `v` is a stocktake: the count is `v` as this node sees it;
+    /// increments it has not seen (made elsewhere, concurrently) still add on top (see
+    /// RecordState+Counter.swift). Putting a record that reads as deleted recreates it: fields
+    /// not given are unset (a `null` written over each) and counters not given restart at 0.
     ///
     /// A put that would change nothing reads show (every given field already shows that value by
-    /// its canonical bytes and holds no conflict, every given counter already shows that total, the
-    /// record is alive and not in a delete-versus-update conflict) writes nothing and returns nil:
-    /// no dot, no change to sync. `force` writes it anyway.
+    /// its canonical bytes and holds no conflict, every given counter already reads that number
+    /// with no disagreeing stocktakes, the record is alive and not in a delete-versus-update
+    /// conflict) writes nothing and returns nil: no dot, no change to sync. `force` writes it anyway.
     @discardableResult
     public mutating func put(
         _ values: [String: JSONValue], by node: NodeID, at time: HLCTimestamp,
@@ -46,36 +46,32 @@ extension RecordState {
         let recreating = !isEmpty && isDeleted(in: collection)
         var cleared: [String] = []
         if recreating {
-            for (name, _) in fields where values[name] == nil {
-                if collection.policy(of: name) == .counter { counterTargets.append((name, 0)) } else { cleared.append(name) }
+            for (name, register) in fields where values[name] == nil {
+                if collection.policy(of: name) == .counter {
+                    counterTargets.append((name, 0))
+                } else if !(register.count == 1 && register[0].value.isNull) {
+                    cleared.append(name)
+                }
             }
-        }
-        // Compute counter totals before anything changes, so errors leave the state untouched.
-        var counterTotals: [(name: String, total: Int64)] = []
-        for (name, target) in counterTargets {
-            let current = counterTotal(name)
-            let own = ownCounterValue(name, node: node)
-            let (delta, o1) = target.subtractingReportingOverflow(current)
-            let (newOwn, o2) = own.addingReportingOverflow(delta)
-            guard !o1, !o2 else {
-                throw CoreError(.counterOverflow, "\(collection.name)/\(id): setting counter \"\(name)\" to \(target) overflows")
-            }
-            counterTotals.append((name, newOwn))
         }
         if !force, !recreating, shows(written, counterTargets: counterTargets, in: collection, id: id) { return nil }
         try roomForWriter(node, in: collection, id: id)
-        let ending = endingConflicts(fields: written.map(\.name) + cleared, existence: true, in: collection, id: id)
-        for name in cleared { fields[name] = nil }
+        let ending = endingConflicts(fields: written.map(\.name) + cleared + counterTargets.map(\.name), existence: true, in: collection, id: id)
         let dot = clock.increment(node)
         existence = [DottedValue(dot: dot, time: time, value: true)]
-        if fields.isEmpty { fields.reserveCapacity(written.count + counterTotals.count) }  // a new record: no regrowth
+        if fields.isEmpty { fields.reserveCapacity(written.count + counterTargets.count) }  // a new record: no regrowth
         for (name, value) in written {
             fields[name] = [DottedValue(dot: dot, time: time, value: value)]
         }
-        for (name, total) in counterTotals {
-            setOwnCounter(name, node: node, dot: dot, time: time, total: total)
+        // Unset by a write of null, not removed: the write replaces the values it has seen like any
+        // other, so no node ever drops another's value without a write of its own there.
+        for name in cleared { fields[name] = [DottedValue(dot: dot, time: time, value: .null)] }
+        for (name, target) in counterTargets {
+            writeStocktake(name, count: target, dot: dot, time: time)
         }
-        record(ending, how: how, by: dot, time: time) { field in field == Conflict.existenceField ? .bool(false) : values[field] ?? .null }
+        record(ending, how: how, by: dot, time: time) { field in
+            field == Conflict.existenceField ? .bool(false) : values[field] ?? (collection.policy(of: field) == .counter ? .int(0) : .null)
+        }
         return dot
     }
 
@@ -94,7 +90,10 @@ extension RecordState {
             }
             guard !RecordState.holdsDifferentValues(register), register[0].value == value else { return false }
         }
-        for (name, target) in counterTargets where counterTotal(name) != target { return false }
+        for (name, target) in counterTargets {
+            let reading = counterReading(name)
+            if reading.value != target || reading.disagrees { return false }
+        }
         return true
     }
 
@@ -114,16 +113,19 @@ extension RecordState {
         if !isEmpty, isDeleted(in: collection) {
             throw CoreError(.recordDeleted, "\(collection.name)/\(id) is deleted; put it to recreate it first")
         }
-        let (total, o1) = counterTotal(field).addingReportingOverflow(amount)
-        let (own, o2) = ownCounterValue(field, node: node).addingReportingOverflow(amount)
-        guard !o1, !o2 else {
-            throw CoreError(.counterOverflow, "\(collection.name)/\(id): adding \(amount) to \"\(field)\" overflows (total \(total))")
+        let (own, overflows) = ownCounterTotal(field, node: node).addingReportingOverflow(amount)
+        var next = self
+        next.setOwnCounterTotal(field, node: node, dot: Dot(node, clock[node] + 1), time: time, total: own)
+        guard !overflows, next.counterReading(field).fits else {
+            throw CoreError(
+                .counterOverflow,
+                "\(collection.name)/\(id): adding \(amount) to \"\(field)\" (now \(counterTotal(field))) overflows: a counter holds \(Int64.min)...\(Int64.max); refused")
         }
         let ending = endingConflicts(fields: [], existence: true, in: collection, id: id)
         try roomForWriter(node, in: collection, id: id)
         let dot = clock.increment(node)
         existence = [DottedValue(dot: dot, time: time, value: true)]
-        setOwnCounter(field, node: node, dot: dot, time: time, total: own)
+        setOwnCounterTotal(field, node: node, dot: dot, time: time, total: own)
         record(ending, how: .write, by: dot, time: time) { _ in .bool(false) }
         return dot
     }
@@ -178,6 +180,9 @@ extension RecordState {
             }
             (how, value) = (.choose, conflict.values[index].value)
         case .value(let v):
+            if conflict.policy == FieldPolicy.counter.rawValue, v.intValue == nil {
+                throw CoreError(.wrongType, "conflict \(conflictID) is on counter \"\(conflict.field)\": the value must be an integer (the count), not \(v.typeName)")
+            }
             if conflict.field == Conflict.existenceField, v.boolValue == nil {
                 throw CoreError(.wrongType, "conflict \(conflictID) is delete versus update: the value must be true (deleted) or false (kept)")
             }
@@ -193,7 +198,9 @@ extension RecordState {
         try roomForWriter(node, in: collection, id: id)
         let dot = clock.increment(node)
         existence = [DottedValue(dot: dot, time: time, value: !keepDeleted)]
-        if conflict.field != Conflict.existenceField {
+        if conflict.policy == FieldPolicy.counter.rawValue, let count = value.intValue {
+            writeStocktake(conflict.field, count: count, dot: dot, time: time)
+        } else if conflict.field != Conflict.existenceField {
             fields[conflict.field] = [DottedValue(dot: dot, time: time, value: value)]
         }
         record(endedExistence, how: .write, by: dot, time: time) { _ in .bool(keepDeleted) }
@@ -236,22 +243,5 @@ extension RecordState {
                 Resolution(conflictID: c.id, field: c.field, policy: c.policy, how: how, by: dot, time: time, values: c.values, result: result(c.field)))
         }
         resolutions.sort(by: Resolution.precedes)
-    }
-
-    /// The sum of a counter field's per-node totals (wrapping, so the sum is order-independent).
-    public func counterTotal(_ field: String) -> Int64 {
-        (fields[field] ?? []).reduce(Int64(0)) { $0 &+ ($1.value.intValue ?? 0) }
-    }
-
-    private func ownCounterValue(_ field: String, node: NodeID) -> Int64 {
-        fields[field]?.first { $0.dot.node == node }?.value.intValue ?? 0
-    }
-
-    private mutating func setOwnCounter(_ field: String, node: NodeID, dot: Dot, time: HLCTimestamp, total: Int64) {
-        var entries = fields.removeValue(forKey: field) ?? []
-        entries.removeAll { $0.dot.node == node }
-        let own = DottedValue(dot: dot, time: time, value: JSONValue.int(total))
-        entries.insert(own, at: entries.firstIndex { own.dot < $0.dot } ?? entries.endIndex)  // kept sorted by dot
-        fields[field] = entries
     }
 }

@@ -2,11 +2,12 @@
 public struct RecordView: Hashable, Sendable {
     public var collection: String
     public var id: String
-    /// Visible field values: counters summed, other fields' winners; unset (`null`) fields omitted.
+    /// Visible field values: counters' readings, other fields' winners; unset (`null`) fields omitted.
     public var fields: [String: JSONValue]
     /// Whether reads show the record as deleted.
     public var deleted: Bool
-    /// True while a `manual` field holds several values (waiting for a person to resolve).
+    /// True while a `manual` field holds several values, or a counter disagreeing stocktakes
+    /// (waiting for a person to resolve).
     public var conflicted: Bool
     /// Every conflict the record holds, automatic or not.
     public var conflicts: [Conflict]
@@ -25,7 +26,12 @@ extension RecordState {
         for (name, entries) in fields {
             let policy = collection.policy(of: name)
             if policy == .counter {
-                visible[name] = .int(counterTotal(name))
+                let reading = counterReading(name)
+                visible[name] = .int(reading.value)
+                if reading.disagrees, let conflict = counterConflict(onField: name, in: collection, id: id) {
+                    conflicted = true
+                    conflicts.append(conflict)
+                }
                 continue
             }
             let winner = entries.winner()!
@@ -48,7 +54,7 @@ extension RecordState {
     public func conflict(onField name: String, in collection: CollectionSchema, id: String) -> Conflict? {
         guard let entries = fields[name], RecordState.holdsDifferentValues(entries) else { return nil }
         let policy = collection.policy(of: name)
-        guard policy != .counter else { return nil }
+        guard policy != .counter else { return counterConflict(onField: name, in: collection, id: id) }
         return Conflict(
             id: Conflict.makeID(collection: collection.name, recordID: id, field: name, dots: entries.map(\.dot)),
             collection: collection.name, recordID: id, field: name, policy: policy.rawValue,
@@ -84,7 +90,9 @@ extension RecordState {
         var conflicts = 0
         for (name, entries) in fields where RecordState.holdsDifferentValues(entries) {
             switch collection.policy(of: name) {
-            case .counter: continue
+            case .counter:
+                guard entries.count > 1, counterReading(name).disagrees else { continue }
+                conflicted = true
             case .manual: conflicted = true
             case .lww: break
             }

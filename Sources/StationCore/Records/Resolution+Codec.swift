@@ -21,8 +21,8 @@ extension Resolution {
         guard let field = o["field"]?.stringValue, field == Conflict.existenceField || Names.isValidField(field) else {
             throw bad("\"field\" must be a field name or \(Conflict.existenceField)")
         }
-        guard let policy = o["policy"]?.stringValue, ["lww", "manual", "update-wins", "delete-wins"].contains(policy) else {
-            throw bad("\"policy\" must be lww, manual, update-wins or delete-wins")
+        guard let policy = o["policy"]?.stringValue, ["lww", "manual", "counter", "update-wins", "delete-wins"].contains(policy) else {
+            throw bad("\"policy\" must be lww, manual, counter, update-wins or delete-wins")
         }
         guard let howText = o["how"]?.stringValue, let how = How(rawValue: howText) else {
             throw bad("\"how\" must be one of \(How.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -201,6 +201,10 @@ public struct PushResponse: Sendable, Equatable {
 
 /// The answer to `GET /v1/health`: who answers, which database, which schema.
 public struct PeerInfo: Sendable, Equatable {
+    /// The protocol this build speaks. 2: counters hold stocktakes (RecordState+Counter.swift),
+    /// which a node of protocol 1 would read as a sum.
+    public static let currentProtocol = 2
+
     public var node: String
     /// A random id made when the database was created: a changed id means the peer's database was
     /// replaced, so cursors into it are void.
@@ -209,7 +213,7 @@ public struct PeerInfo: Sendable, Equatable {
     /// ``Schema/fingerprint`` of the peer's schema.
     public var schemaFingerprint: String
 
-    public init(node: String, database: String, protocolVersion: Int = 1, schemaFingerprint: String) {
+    public init(node: String, database: String, protocolVersion: Int = PeerInfo.currentProtocol, schemaFingerprint: String) {
         self.node = node
         self.database = database
         self.protocolVersion = protocolVersion

@@ -28,20 +28,14 @@ extension StationCommand {
             try reportingErrors {
                 let store = try database.open()
                 let last = try store.lastSequence()
-                let out: FileHandle
-                if file == "-" {
-                    out = FileHandle.standardOutput
-                } else {
-                    guard FileManager.default.createFile(atPath: file + ".partial", contents: nil),
-                        let handle = FileHandle(forWritingAtPath: file + ".partial")
-                    else { throw CommandFailure("cannot write \(file)") }
-                    out = handle
+                // The changes go to a side file first: the header, which comes first, says how many
+                // follow (so a cut file is refused), and that is known once they are written.
+                let target = file == "-" ? NSTemporaryDirectory() + "stationsync-export-\(ProcessInfo.processInfo.processIdentifier)" : file
+                let bodyPath = target + ".partial-body"
+                guard FileManager.default.createFile(atPath: bodyPath, contents: nil), let body = FileHandle(forWritingAtPath: bodyPath) else {
+                    throw CommandFailure("cannot write \(bodyPath)")
                 }
-                let header: JSONValue = [
-                    "stationsync": "changes", "version": 1, "node": .string(store.node.rawValue),
-                    "since": .int(since), "last": .int(last),
-                ]
-                out.write(Data((header.canonicalText + "\n").utf8))
+                defer { try? FileManager.default.removeItem(atPath: bodyPath) }
                 var cursor = since
                 var count = 0
                 while true {
@@ -51,11 +45,30 @@ extension StationCommand {
                         ChangeFile.writeLine(change, to: &bytes)
                         count += 1
                     }
-                    out.write(Data(bytes))
+                    body.write(Data(bytes))
                     cursor = batch.nextSince
                     if !batch.hasMore || cursor >= last { break }
                 }
+                try body.close()
+                let header: JSONValue = [
+                    "stationsync": "changes", "version": .int(Int64(ChangeFile.version)), "node": .string(store.node.rawValue),
+                    "since": .int(since), "last": .int(last), "count": .int(Int64(count)), "schema": store.schema.json,
+                ]
+                let out: FileHandle
+                if file == "-" {
+                    out = FileHandle.standardOutput
+                } else {
+                    guard FileManager.default.createFile(atPath: file + ".partial", contents: nil),
+                        let handle = FileHandle(forWritingAtPath: file + ".partial")
+                    else { throw CommandFailure("cannot write \(file)") }
+                    out = handle
+                }
+                out.write(Data((header.canonicalText + "\n").utf8))
+                guard let reader = FileHandle(forReadingAtPath: bodyPath) else { throw CommandFailure("cannot read \(bodyPath)") }
+                while let chunk = try reader.read(upToCount: 1 << 20), !chunk.isEmpty { out.write(chunk) }
+                try reader.close()
                 if file != "-" {
+                    try out.synchronize()
                     try out.close()
                     _ = try? FileManager.default.removeItem(atPath: file)
                     try FileManager.default.moveItem(atPath: file + ".partial", toPath: file)
@@ -68,6 +81,10 @@ extension StationCommand {
 
 /// The change-file line format: `{"collection":…,"id":…,"seq":…,"state":{…}}`.
 enum ChangeFile {
+    /// The change-file format this build writes and reads. 2: the header names the schema and
+    /// the number of changes; counters may hold stocktakes.
+    static let version = 2
+
     static func writeLine(_ change: Change, to out: inout [UInt8]) {
         out.append(contentsOf: #"{"collection":"#.utf8)
         JSONWriter.writeString(change.collection, to: &out)

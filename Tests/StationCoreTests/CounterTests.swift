@@ -1,0 +1,158 @@
+import Testing
+@testable import StationCore
+
+/// Counters (issue 12): stocktakes mean what a person means, and no sum ever wraps.
+@Suite struct CounterTests {
+    let stock = Fixtures.stock
+    func t(_ ms: UInt64) -> HLCTimestamp { Fixtures.t(ms) }
+
+    /// The charity supermarket's case: stock 10; two desks each count 100 while offline; one
+    /// sells 3. Every node reads 97, not 187.
+    @Test func twoStocktakesThatAgreeAreThatNumber() throws {
+        var hub = RecordState()
+        try hub.put(["quantity": 10], by: "hub", at: t(0), in: stock, id: "rice")
+        var deskA = hub, deskB = hub
+        try deskA.put(["quantity": 100], by: "desk-a", at: t(1), in: stock, id: "rice")
+        try deskB.put(["quantity": 100], by: "desk-b", at: t(2), in: stock, id: "rice")
+        try deskA.add(-3, to: "quantity", by: "desk-a", at: t(3), in: stock, id: "rice")
+        for order in [[hub, deskA, deskB], [deskB, hub, deskA], [deskA, deskB, hub]] {
+            var s = order[0]
+            s.merge(order[1])
+            s.merge(order[2])
+            let view = s.view(in: stock, id: "rice")
+            #expect(view.fields["quantity"] == 97)
+            #expect(view.conflicts.isEmpty)
+            #expect(!view.conflicted)
+        }
+    }
+
+    /// Two counts that disagree are a conflict a person sees; reads show the latest meanwhile,
+    /// with the increments it has not seen on top; a resolution sets the count everywhere.
+    @Test func twoStocktakesThatDisagreeAreAConflictUntilAPersonSetsTheCount() throws {
+        var hub = RecordState()
+        try hub.put(["quantity": 10], by: "hub", at: t(0), in: stock, id: "rice")
+        var deskA = hub, deskB = hub
+        try deskA.put(["quantity": 100], by: "desk-a", at: t(1), in: stock, id: "rice")
+        try deskB.put(["quantity": 90], by: "desk-b", at: t(2), in: stock, id: "rice")
+        try deskA.add(-3, to: "quantity", by: "desk-a", at: t(3), in: stock, id: "rice")
+        var s = deskA.merged(with: deskB)
+        let view = s.view(in: stock, id: "rice")
+        #expect(view.fields["quantity"] == 87)  // desk-b's count is the later: 90, and desk-a's sale it had not seen
+        #expect(view.conflicted)
+        let conflict = try #require(view.conflicts.first)
+        #expect(conflict.field == "quantity" && conflict.policy == "counter" && !conflict.automatic)
+        #expect(conflict.values.map(\.value) == [87, 97])
+        #expect(deskB.merged(with: deskA) == s)
+        // Agreeing or not does not change as increments arrive.
+        var later = deskB
+        try later.add(5, to: "quantity", by: "desk-b", at: t(4), in: stock, id: "rice")
+        #expect(s.merged(with: later).view(in: stock, id: "rice").conflicts.first?.values.map(\.value) == [92, 102])
+        // Resolved by keeping desk-a's count (as it reads now): one stocktake, everywhere.
+        try s.resolve(conflict.id, .choose(1), by: "hub", at: t(5), in: stock, id: "rice")
+        let resolved = s.view(in: stock, id: "rice")
+        #expect(resolved.fields["quantity"] == 97 && resolved.conflicts.isEmpty)
+        #expect(resolved.resolutions.last?.result == 97 && resolved.resolutions.last?.policy == "counter")
+        // The increment desk-b made meanwhile (not seen by the resolution) still adds on top.
+        #expect(s.merged(with: later).view(in: stock, id: "rice").fields["quantity"] == 102)
+    }
+
+    @Test func aCounterConflictNeedsAnIntegerToResolve() throws {
+        var deskA = RecordState(), deskB = RecordState()
+        try deskA.put(["quantity": 1], by: "desk-a", at: t(1), in: stock, id: "rice")
+        try deskB.put(["quantity": 2], by: "desk-b", at: t(2), in: stock, id: "rice")
+        var s = deskA.merged(with: deskB)
+        let conflict = try #require(s.view(in: stock, id: "rice").conflicts.first { $0.field == "quantity" })
+        let before = s
+        #expect { try s.resolve(conflict.id, .value("many"), by: "hub", at: t(3), in: stock, id: "rice") } throws: {
+            ($0 as? CoreError)?.code == .wrongType
+        }
+        #expect(s == before)
+        try s.resolve(conflict.id, .value(7), by: "hub", at: t(3), in: stock, id: "rice")
+        #expect(s.view(in: stock, id: "rice").fields["quantity"] == 7)
+    }
+
+    /// Two honest increments of 2^62 do not read -2^63: the state holding both is refused where it
+    /// would be kept, naming the record and the field.
+    @Test func sumsNeverWrap() throws {
+        var a = RecordState(), b = RecordState()
+        try a.add(1 << 62, to: "quantity", by: "desk-a", at: t(1), in: stock, id: "rice")
+        try b.add(1 << 62, to: "quantity", by: "desk-b", at: t(2), in: stock, id: "rice")
+        let both = a.merged(with: b)
+        #expect(!both.counterReading("quantity").fits)
+        #expect { try both.checkCounters(in: stock, id: "rice") } throws: {
+            ($0 as? CoreError)?.code == .counterOverflow && "\($0)".contains("stock/rice") && "\($0)".contains("\"quantity\"")
+        }
+        try a.checkCounters(in: stock, id: "rice")
+        // A local increment that would go past 64 bits is refused, changing nothing.
+        var c = a
+        #expect { try c.add(1 << 62, to: "quantity", by: "desk-c", at: t(3), in: stock, id: "rice") } throws: {
+            ($0 as? CoreError)?.code == .counterOverflow
+        }
+        #expect(c == a)
+        #expect { try c.add(.max, to: "quantity", by: "desk-a", at: t(3), in: stock, id: "rice") } throws: {
+            ($0 as? CoreError)?.code == .counterOverflow
+        }
+    }
+
+    /// A node whose total is the largest number (a pushed `2^63-1`) cannot make the counter
+    /// unrepairable: a stocktake always works, and increments go on from it.
+    @Test func aStocktakeAlwaysWorks() throws {
+        var s = RecordState()
+        try s.add(.max, to: "quantity", by: "mallory", at: t(1), in: stock, id: "rice")
+        try s.add(-5, to: "quantity", by: "desk-a", at: t(2), in: stock, id: "rice")
+        try s.put(["quantity": 40], by: "desk-a", at: t(3), in: stock, id: "rice")
+        #expect(s.counterTotal("quantity") == 40)
+        try s.add(-3, to: "quantity", by: "desk-a", at: t(4), in: stock, id: "rice")
+        #expect(s.counterTotal("quantity") == 37)
+        try s.put(["quantity": .int(.min)], by: "desk-b", at: t(5), in: stock, id: "rice")
+        #expect(s.counterTotal("quantity") == .min)
+        try s.checkCounters(in: stock, id: "rice")
+    }
+
+    /// A put of the count the record reads writes nothing; with disagreeing stocktakes it writes.
+    @Test func aStocktakeOfTheCountShownWritesNothingUnlessItDecidesSomething() throws {
+        var s = RecordState()
+        try s.put(["quantity": 5], by: "desk-a", at: t(1), in: stock, id: "rice")
+        #expect(try s.put(["quantity": 5], by: "desk-b", at: t(2), in: stock, id: "rice") == nil)
+        var other = RecordState()
+        try other.put(["quantity": 9], by: "desk-b", at: t(3), in: stock, id: "rice")
+        s.merge(other)
+        #expect(s.counterTotal("quantity") == 9)
+        #expect(try s.put(["quantity": 9], by: "desk-a", at: t(4), in: stock, id: "rice") != nil)  // ends the disagreement
+        #expect(s.view(in: stock, id: "rice").conflicts.isEmpty)
+    }
+
+    /// A recreate unsets the fields it does not give by writing null over them (no value is
+    /// dropped without a write there) and restarts counters at 0 with a stocktake.
+    @Test func aRecreateWritesOverWhatItClears() throws {
+        var s = RecordState()
+        try s.put(["name": "rice", "quantity": 4], by: "desk-a", at: t(1), in: stock, id: "rice")
+        try s.add(3, to: "quantity", by: "desk-b", at: t(2), in: stock, id: "rice")
+        try s.delete(by: "desk-a", at: t(3), in: stock, id: "rice")
+        let dot = try #require(try s.put(["price": 2], by: "desk-c", at: t(4), in: stock, id: "rice"))
+        #expect(s.fields["name"] == [DottedValue(dot: dot, time: t(4), value: .null)])
+        #expect(s.view(in: stock, id: "rice").fields == ["price": 2, "quantity": 0])
+        #expect(s.fields["quantity"]!.contains { $0.dot.node == "desk-b" && $0.value == 3 })  // desk-b's increments stay its own
+    }
+
+    /// States received from elsewhere: a counter holds totals and stocktakes, nothing else, and a
+    /// stocktake may not claim to have seen a total the register does not hold (it would take
+    /// that node's future increments away).
+    @Test func counterRegistersAreChecked() throws {
+        func state(_ register: String) -> String {
+            #"{"clock":{"a":1,"b":1},"exists":[["a",1,1,true],["b",1,1,true]],"fields":{"quantity":"# + register + "}}"
+        }
+        #expect(throws: Never.self) { try RecordState(jsonText: state(#"[["a",1,1,{"count":5,"seen":{"b":2}}],["b",1,1,2]]"#), collection: stock) }
+        let refused = [
+            (#"[["a",1,1,{"count":5,"seen":{"zed":2}}],["b",1,1,2]]"#, "saw a total of zed"),
+            (#"[["a",1,1,{"count":5}],["b",1,1,2]]"#, "not an integer (a total)"),
+            (#"[["a",1,1,"five"]]"#, "not an integer (a total)"),
+            (#"[["a",1,1,{"count":1.5,"seen":{}}]]"#, "not an integer (a total)"),
+        ]
+        for (register, reason) in refused {
+            #expect { try RecordState(jsonText: state(register), collection: stock) } throws: {
+                ($0 as? CoreError)?.code == .invalidVersion && "\($0)".contains(reason)
+            }
+        }
+    }
+}
