@@ -157,7 +157,7 @@ public struct SyncRunner {
         text += "; \(s.recordsWithConflicts) record\(s.recordsWithConflicts == 1 ? " holds" : "s hold") conflicts"
         if s.collisions > 0 {
             let which = s.collisionRecords.prefix(5).joined(separator: ", ") + (s.collisionRecords.count > 5 ? ", …" : "")
-            text += "; \(s.collisions) record\(s.collisions == 1 ? "" : "s") (\(which)) hold a write that \(s.peer) holds with other content "
+            text += "; \(s.collisions) record\(s.collisions == 1 ? "" : "s") (\(which)) \(s.collisions == 1 ? "holds" : "hold") a write that \(s.peer) holds with other content "
                 + "under the same name (dot_collision: a database restored together with its watermark, or a forged state); neither side "
                 + "took the other's version, every other record went on. Both versions are kept: compare them (station get here, the "
                 + "peer's copy there) and write the values to keep"

@@ -112,6 +112,16 @@ public final class StationStore: Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(.databaseMissing, "no station database at \(path) (create one with: station init --db \(path) --node NAME)")
         }
+        // A hard link is a second name for the same file: opened under both names, each keeps its
+        // own write-ahead log, watermark and file identity, the two write under one writer name and
+        // committed writes are lost (rsnapshot and `cp -al` make such links).
+        var info = stat()
+        if stat(path, &info) == 0, info.st_nlink > 1 {
+            throw StoreError(
+                .hardLinked,
+                "\(path) has \(info.st_nlink) names (hard links, as `cp -al` or rsnapshot make): a database opened under two names loses writes; "
+                    + "remove the other names, or copy the file with cp to make a separate database (nothing was changed)")
+        }
         do {
             var config = Configuration()
             config.busyMode = .timeout(10)

@@ -10,6 +10,9 @@ public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         /// The database was last opened by a newer StationSync (it holds migrations this build
         /// does not know): upgrade.
         case newerDatabase
+        /// The database file has another name (a hard link): two names would write as one
+        /// database, each with its own write-ahead log.
+        case hardLinked
         case recordNotFound
         case invalidInput
         case sqlite

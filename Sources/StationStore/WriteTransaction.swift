@@ -259,14 +259,36 @@ public final class WriteTransaction {
         case .never: return
         case .always: break
         case .above(let pushed):
-            // Its version reached every hub already: nothing to keep.
-            guard let seq = try Int64.fetchOne(db, sql: "SELECT seq FROM record WHERE collection = ? AND id = ?", arguments: [collection, id]),
-                seq > pushed
+            // Its version reached every hub already: nothing to keep. (A push checkpoint also moves
+            // past records a hub answered `waiting`: those did not reach it.)
+            guard let seq = try Int64.fetchOne(db, sql: "SELECT seq FROM record WHERE collection = ? AND id = ?", arguments: [collection, id])
             else { return }
+            if seq <= pushed {
+                let waitsAtAHub = try Bool.fetchOne(
+                    db,
+                    sql: """
+                        SELECT EXISTS (SELECT 1 FROM push_waiting w JOIN checkpoint c ON c.peer = w.peer
+                                       WHERE c.mayRelay = 0 AND w.collection = ? AND w.id = ?)
+                        """,
+                    arguments: [collection, id]) ?? false
+                guard waitsAtAHub else { return }
+            }
+        }
+        // Kept only when it holds own writes the newest kept version lacks, and at most
+        // `maxOwnVersions` per record: the oldest ones are what a hub takes first.
+        let kept = try Row.fetchAll(
+            db, sql: "SELECT state FROM own_version WHERE collection = ? AND id = ? ORDER BY n DESC", arguments: [collection, id])
+        if kept.count >= Self.maxOwnVersions { return }
+        if let newest = kept.first, let newestState = try? RecordState(jsonText: newest["state"]) {
+            let own = state.clock.sortedEntries.filter { $0.node.isIncarnation(of: station) }
+            if own.allSatisfy({ newestState.clock[$0.node] >= $0.counter }) { return }
         }
         try db.execute(
             sql: "INSERT INTO own_version (collection, id, state) VALUES (?, ?, ?)", arguments: [collection, id, state.canonicalText])
     }
+
+    /// Most own versions kept per record (see ``keepOwnVersion``).
+    static let maxOwnVersions = 16
 
     /// Records the cursor reached in `peer`'s change feed, in this same transaction as the batch
     /// merged from it, so a crash never separates the two.

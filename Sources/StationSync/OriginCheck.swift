@@ -63,7 +63,14 @@ public enum OriginCheck {
             let heldByDot = held.count > Self.searchLimit ? Dictionary(held.map { ($0.dot, $0) }, uniquingKeysWith: { a, _ in a }) : nil
             for v in pushed where !isCaller(v.dot.node) {
                 if let h = heldByDot.map({ $0[v.dot] }) ?? held.first(where: { $0.dot == v.dot }) {
-                    guard h == v else { throw refuse("the push changes the value node \(v.dot.node.station) wrote to \(name()) at \(v.dot)") }
+                    // Two contents under one dot: a collision (a database restored or copied, its
+                    // state relayed here by an innocent peer) or a forgery; either way this record
+                    // is left as it is and the others go on (push result `collision`).
+                    guard h == v else {
+                        throw SyncError(
+                            .dotCollision,
+                            "\(collection)/\(id): the push holds another content for the value node \(v.dot.node.station) wrote to \(name()) at \(v.dot); refused, this node's version is kept")
+                    }
                 } else if supersedes {
                     throw refuse("the push carries a value of node \(v.dot.node.station) in \(name()) that this node no longer holds")
                 }

@@ -46,6 +46,8 @@ public struct SyncSummary: Sendable, Equatable {
     public init() {}
 
     mutating func noteCollision(_ key: RecordKey) {
+        // A record that collides on the push and the pull of one sync is one record.
+        guard !collisionRecords.contains(key.description) else { return }
         collisions += 1
         if collisionRecords.count < 100 { collisionRecords.append(key.description) }
     }

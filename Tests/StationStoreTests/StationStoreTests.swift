@@ -50,6 +50,33 @@ final class TestClock: @unchecked Sendable {
         #expect(!FileManager.default.fileExists(atPath: dir.file("missing.sqlite")))
     }
 
+    /// Review of stop 18, F4: a database with a second name (a hard link) is refused, unchanged:
+    /// opened under both names it would keep two write-ahead logs under one writer name.
+    @Test func aHardLinkedDatabaseIsRefused() throws {
+        let store = try makeStore()
+        try store.put("cases", "r", ["notes": "one"])
+        try store.close()
+        #expect(link(dir.file("a.sqlite"), dir.file("b.sqlite")) == 0)
+        for name in ["a", "b"] {
+            #expect { try StationStore.open(path: dir.file("\(name).sqlite")) } throws: {
+                ($0 as? StoreError)?.code == .hardLinked && "\($0)".contains("2 names")
+            }
+        }
+        unlink(dir.file("b.sqlite"))
+        #expect(try StationStore.open(path: dir.file("a.sqlite")).record("cases", "r") != nil)
+    }
+
+    /// A database that a newer StationSync migrated further is refused, unchanged.
+    @Test func aDatabaseOfANewerVersionIsRefused() throws {
+        try makeStore().close()
+        _ = try DatabaseQueue(path: dir.file("a.sqlite")).write { db in
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')")
+        }
+        #expect { try StationStore.open(path: dir.file("a.sqlite")) } throws: {
+            ($0 as? StoreError)?.code == .newerDatabase && "\($0)".contains("upgrade")
+        }
+    }
+
     @Test func putGetAddDelete() throws {
         let store = try makeStore()
         try store.put("cases", "c1", ["notes": "first visit", "status": "open"])

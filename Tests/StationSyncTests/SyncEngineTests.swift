@@ -160,6 +160,53 @@ import Testing
         #expect(try net["hub"].record("stock", "rice")?.view.fields["name"] == "Rice, 10 kg")
     }
 
+    /// Review of stop 18, F1: a record a hub answered `waiting` for is behind the push checkpoint;
+    /// merging a LAN peer's version on top of it must still keep this node's own version, or the
+    /// two stations wait for each other forever.
+    @Test func aRecordWaitingAtTheHubKeepsItsOwnVersionWhenALANPeerWritesOnTop() throws {
+        let net = try Network(["hub", "a", "b"])
+        let aOnly = Principal(station: "a", read: .all, write: .all, relay: false)
+        let bOnly = Principal(station: "b", read: .all, write: .all, relay: false)
+        try net["a"].put("cases", "r", ["notes": "a1"])
+        try net.sync("a", with: "hub", principal: aOnly)
+        try net.sync("b", with: "hub", principal: bOnly)
+        try net["b"].put("cases", "r", ["status": "b1"])
+        try net.sync("a", with: "b")
+        try net["a"].put("cases", "r", ["notes": "a2"])
+        #expect(try net.sync("a", with: "hub", principal: aOnly).waiting == 1)  // holds b1, which the hub lacks
+        try net.sync("a", with: "b")
+        try net["b"].put("cases", "r", ["status": "b2"])
+        try net.sync("b", with: "a")
+        var rounds = 0
+        while rounds < 6 {
+            rounds += 1
+            let sa = try net.sync("a", with: "hub", principal: aOnly)
+            let sb = try net.sync("b", with: "hub", principal: bOnly)
+            if sa.waiting == 0, sb.waiting == 0 { break }
+        }
+        #expect(rounds < 6, "a and b still wait for each other")
+        let view = try #require(try net["hub"].record("cases", "r")).view
+        #expect(view.fields["notes"] == "a2" && view.fields["status"] == "b2", "\(view.fields)")
+    }
+
+    /// Review of stop 18, F5: own versions do not pile up: one is kept only when it holds own
+    /// writes the newest kept one lacks, and at most 16 per record.
+    @Test func ownVersionsAreBounded() throws {
+        let net = try Network(["a", "b"])
+        try net["a"].put("cases", "r", ["notes": "a"])
+        for i in 0..<3 {
+            try net["b"].put("cases", "r", ["status": .string("b\(i)")])
+            try net.sync("a", with: "b")  // b's writes on top of a's own, never sent to a hub
+        }
+        #expect(try net["a"].ownVersionCount() == 1, "no new own write: nothing new to keep")
+        for i in 0..<40 {
+            try net["a"].put("cases", "r", ["notes": .string("a\(i)")])
+            try net["b"].put("cases", "r", ["status": .string("b\(i)")])
+            try net.sync("a", with: "b")
+        }
+        #expect(try net["a"].ownVersionCount() == 16)
+    }
+
     @Test func readAndWritePermissionsLimitWhatMoves() throws {
         let net = try Network(["hub", "charity", "other"])
         try net["other"].put("cases", "c1", ["notes": "private"])

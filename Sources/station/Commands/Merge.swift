@@ -81,6 +81,9 @@ extension StationCommand {
                                 tally[try tx.merge(collection, id, state, from: nil, check: check), default: 0] += 1
                             } catch let error as SyncError where error.code == .unseenWrites {
                                 tally[.waiting, default: 0] += 1
+                            } catch let error as SyncError where error.code == .dotCollision {
+                                tally[.collision, default: 0] += 1
+                                collided.append(RecordKey(collection, id))
                             } catch let error as CoreError where error.code == .dotCollision {
                                 tally[.collision, default: 0] += 1
                                 collided.append(RecordKey(collection, id))
@@ -125,7 +128,7 @@ extension StationCommand {
                 }
                 if !collided.isEmpty {
                     Terminal.warn(
-                        "\(collided.count) record\(collided.count == 1 ? "" : "s") (\(list(collided))) hold a write this node holds with other content "
+                        "\(collided.count) record\(collided.count == 1 ? "" : "s") (\(list(collided))) \(collided.count == 1 ? "holds" : "hold") a write this node holds with other content "
                             + "(a database restored, copied or made again under one name): not taken, both versions kept")
                 }
             }
@@ -138,8 +141,8 @@ extension StationCommand {
             do {
                 try OriginCheck.verify(state, local: local, caller: node, collection: collection, id: id, schema: store.schema.collections[collection])
                 return true
-            } catch let error where error.code == .unseenWrites {
-                return false
+            } catch let error where error.code == .unseenWrites || error.code == .dotCollision {
+                return error.code == .dotCollision  // a collision is found and reported again when merging
             } catch {
                 throw CommandFailure("\(file) line \(line): \(error.message) (merge with --trust-relay if \(node) may forward others' writes); nothing was merged")
             }

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+
+/// Change files are pushes on foot (issue 12, finding 7): `station merge` meets the checks a push
+/// from the file's writer would.
+@Suite("station export and merge")
+struct ChangeFileTests {
+    /// A change file exported by `civil` (records r1 and r2), as lines.
+    static func exported(_ civil: Sandbox) throws -> [String] {
+        try civil.ok("put", "residents", "r1", #"{"fullName": "Wang Fang"}"#)
+        try civil.ok("put", "charity_stock", "rice", #"{"itemName": "Rice", "quantity": 10}"#)
+        return try civil.ok("export", "-").stdout.split(separator: "\n").map(String.init)
+    }
+
+    /// The header of `lines` with `change` applied.
+    static func header(_ lines: [String], _ change: (inout [String: Any]) -> Void) throws -> String {
+        var o = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        change(&o)
+        return String(decoding: try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    @Test func aFileMergesOnceAndAgainChangesNothing() throws {
+        let civil = try Sandbox().initialize(node: "civil")
+        let lines = try Self.exported(civil)
+        #expect(lines.count == 3 && lines[0].contains(#""count":2"#) && lines[0].contains(#""version":2"#), "\(lines[0])")
+        let box = try Sandbox().initialize()
+        let path = try box.write("civil.changes", lines.joined(separator: "\n") + "\n")
+        #expect(try box.ok("merge", path).stdout.contains("2 created"))
+        #expect(try box.ok("merge", path).stdout.contains("2 unchanged"))
+        #expect(try box.ok("get", "charity_stock", "rice", "--json").stdout.contains(#""quantity":10"#))
+    }
+
+    /// Refused whole, the database unchanged, with a message that says why.
+    @Test(arguments: [
+        ("a file cut short", "cut", "cut short"),
+        ("an unknown version", "version", "version 99"),
+        ("a file from this node itself", "self", "this node itself"),
+        ("no count", "nocount", "how many changes follow"),
+        ("a schema that disagrees", "schema", "charity_stock.quantity is counter here but lww at the peer"),
+    ])
+    func badFilesAreRefusedWhole(_ label: String, _ kind: String, _ mentions: String) throws {
+        let civil = try Sandbox().initialize(node: "civil")
+        var lines = try Self.exported(civil)
+        switch kind {
+        case "cut": lines.removeLast()
+        case "version": lines[0] = try Self.header(lines) { $0["version"] = 99 }
+        case "self": lines[0] = try Self.header(lines) { $0["node"] = "hotline" }
+        case "nocount": lines[0] = try Self.header(lines) { $0["count"] = nil }
+        default:
+            // The exporting node says quantity is lww: two of its writers setting 10 would read 20 here.
+            lines[0] = try Self.header(lines) { header in
+                var schema = header["schema"] as! [String: Any]
+                var collections = schema["collections"] as! [String: Any]
+                var stock = collections["charity_stock"] as! [String: Any]
+                var fields = stock["fields"] as! [String: Any]
+                fields["quantity"] = "lww"
+                stock["fields"] = fields
+                collections["charity_stock"] = stock
+                schema["collections"] = collections
+                header["schema"] = schema
+            }
+        }
+        let box = try Sandbox().initialize()
+        try box.ok("put", "residents", "mine", #"{"fullName": "Li Lei"}"#)
+        let before = try box.snapshot()
+        let result = try box.station("merge", box.write("bad.changes", lines.joined(separator: "\n") + "\n"))
+        #expect(result.status != 0, "\(label): \(result)")
+        #expect(result.stderr.contains(mentions), "\(label): \(result)")
+        #expect(result.stderr.contains("nothing was merged"), "\(label): \(result)")
+        #expect(try box.snapshot() == before, "\(label): the database changed")
+    }
+
+    /// A USB stick cannot launder writes past origin binding: a file "from mallory" holding civil's
+    /// writes is not taken as mallory's (they are left out, said so), unless the receiver trusts
+    /// the file's node to forward others' writes.
+    @Test func aFileBringsOnlyItsNodesWritesUnlessTrusted() throws {
+        let civil = try Sandbox().initialize(node: "civil")
+        var lines = try Self.exported(civil)
+        lines[0] = try Self.header(lines) { $0["node"] = "mallory" }
+        let box = try Sandbox().initialize()
+        let path = try box.write("mallory.changes", lines.joined(separator: "\n") + "\n")
+        let before = try box.snapshot()
+        let result = try box.ok("merge", path)
+        #expect(result.stderr.contains("2 changes (residents/r1, charity_stock/rice) hold writes of other nodes than mallory"), "\(result)")
+        #expect(try box.snapshot() == before)
+        #expect(try box.ok("merge", "--trust-relay", path).stdout.contains("2 created"))
+    }
+
+    /// A file that would change what another node wrote here is refused whole; one holding another
+    /// content under a dot this node holds is a collision for that record only.
+    @Test func aFileCannotRewriteOrDropAnotherNodesWrites() throws {
+        let civil = try Sandbox().initialize(node: "civil")
+        let lines = try Self.exported(civil)
+        let box = try Sandbox().initialize()
+        try box.ok("merge", box.write("civil.changes", lines.joined(separator: "\n") + "\n"))
+        // mallory's file: the same record with civil's name changed under civil's dot.
+        let forged = lines.map { $0.replacingOccurrences(of: "Wang Fang", with: "Someone Else") }
+        let header = try Self.header(forged) { $0["node"] = "mallory" }
+        let before = try box.snapshot()
+        let result = try box.ok("merge", box.write("forged.changes", ([header] + forged.dropFirst()).joined(separator: "\n") + "\n"))
+        #expect(result.stderr.contains("1 record (residents/r1) hold") || result.stderr.contains("residents/r1"), "\(result)")
+        #expect(try box.snapshot() == before)
+        #expect(try box.ok("get", "residents", "r1", "--json").stdout.contains("Wang Fang"))
+    }
+}
