@@ -155,6 +155,11 @@ public struct SyncRunner {
         var text = "synced with \(s.peer) in \(String(format: "%.2f", s.seconds)) s: pushed \(s.pushed), pulled \(s.pulled)"
         if s.pulled > 0 { text += " (\(s.created) new, \(s.applied) newer, \(s.merged) merged, \(s.unchanged) already known)" }
         text += "; \(s.recordsWithConflicts) record\(s.recordsWithConflicts == 1 ? " holds" : "s hold") conflicts"
+        if let offset = s.clockOffset, abs(offset) > SyncSummary.clockWarning {
+            text += "; warning: this node's clock is \(ClockOffset.words(offset)) \(s.peer)'s: "
+                + "writes here are stamped with it (the latest write wins a field), and the hub refuses writes stamped more than a day "
+                + "ahead of its clock; set this machine's clock right"
+        }
         if s.collisions > 0 {
             let which = s.collisionRecords.prefix(5).joined(separator: ", ") + (s.collisionRecords.count > 5 ? ", …" : "")
             text += "; \(s.collisions) record\(s.collisions == 1 ? "" : "s") (\(which)) \(s.collisions == 1 ? "holds" : "hold") a write that \(s.peer) holds with other content "

@@ -56,7 +56,9 @@ public final class HTTPSyncTransport: SyncTransport, @unchecked Sendable {
     public var concurrentPushes: Int { clients.count }
 
     public func session() throws -> PeerSession {
-        try PeerSession(bytes: call("GET", "/v1/session"))
+        // This node's wall time goes with it: the peer notes how far off this node's clock is.
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        return try PeerSession(bytes: call("GET", "/v1/session", extraHeaders: [("X-StationSync-Time", String(now))]))
     }
 
     public func schema() throws -> Schema {
@@ -108,10 +110,11 @@ public final class HTTPSyncTransport: SyncTransport, @unchecked Sendable {
     /// One request, retried while failures are transient. Returns the body of a 200 answer.
     /// `body` is sent as it is, with `contentEncoding` when given.
     func call(
-        _ method: String, _ path: String, body: [UInt8]? = nil, contentEncoding: String? = nil, client: CurlHTTPClient? = nil
+        _ method: String, _ path: String, body: [UInt8]? = nil, contentEncoding: String? = nil, client: CurlHTTPClient? = nil,
+        extraHeaders: [(name: String, value: String)] = []
     ) throws -> [UInt8] {
         let client = client ?? clients[0]
-        var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("X-StationSync-Node", caller)]
+        var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("X-StationSync-Node", caller)] + extraHeaders
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
         if body != nil { headers.append(("Content-Type", "application/json")) }
         if let contentEncoding { headers.append(("Content-Encoding", contentEncoding)) }

@@ -121,7 +121,7 @@ enum Dashboard {
         b += "<form method=\"post\" action=\"/ui/logout\"><span>\(HTML.escape(principal.station ?? "operator"))</span> <button class=\"secondary\" type=\"submit\">Sign out</button></form></header><main>"
         if let flash { b += "<div class=\"flash\" id=\"flash\">\(HTML.escape(flash))</div>" }
 
-        b += "<section id=\"stations\"><h2>Stations</h2><table><tr><th>Station</th><th>Last sync</th><th>Behind</th><th>Pushed here</th></tr>"
+        b += "<section id=\"stations\"><h2>Stations</h2><table><tr><th>Station</th><th>Last sync</th><th>Behind</th><th>Pushed here</th><th>Clock</th></tr>"
         for name in stations {
             let a = activity.first { $0.station == name }
             var behind = "never synced"
@@ -133,7 +133,10 @@ enum Dashboard {
             }
             b += "<tr class=\"station\" data-station=\"\(HTML.escape(name))\"><td>\(HTML.escape(name))</td>"
             b += "<td>\(HTML.escape(a.map { ConflictDisplay.ago($0.lastSeenAt) } ?? "never"))</td>"
-            b += "<td class=\"\(cls)\">\(HTML.escape(behind))</td><td>\(a?.pushedChanges ?? 0)</td></tr>"
+            let clock = ClockOffset.status(a?.clockOffset)
+            let clockClass = clock == "ok" ? "ok" : clock == "unknown" ? "meta" : "warn"
+            b += "<td class=\"\(cls)\">\(HTML.escape(behind))</td><td>\(a?.pushedChanges ?? 0)</td>"
+            b += "<td class=\"\(clockClass) clock\">\(HTML.escape(clock))</td></tr>"
         }
         b += "</table><p class=\"meta\">The hub's change feed is at #\(last).</p></section>"
 

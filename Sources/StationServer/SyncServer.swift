@@ -25,6 +25,8 @@ public enum SyncServer {
     }
 
     static let nodeHeader = HTTPField.Name("X-StationSync-Node")!
+    /// The caller's wall time (ms since 1970) on `GET /v1/session`: how far off its clock is.
+    static let timeHeader = HTTPField.Name("X-StationSync-Time")!
 
     /// The router with every route of the protocol; with `hub`, also the conflict API and the
     /// operator's dashboard.
@@ -41,7 +43,8 @@ public enum SyncServer {
         }
         router.get("/v1/session") { request, _ in
             let principal = try service.authenticate(authorization: request.headers[.authorization])
-            return json(service.session(principal), request: request, limits: limits)
+            let callerTime = request.headers[timeHeader].flatMap { UInt64($0) }
+            return json(service.session(principal, callerTime: callerTime, requester: request.headers[nodeHeader]), request: request, limits: limits)
         }
         router.get("/v1/schema") { request, _ in
             _ = try service.authenticate(authorization: request.headers[.authorization])

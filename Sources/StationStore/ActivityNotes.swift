@@ -18,6 +18,8 @@ final class ActivityNotes: Sendable {
         var lastPushAt: String?
         /// Changes pushed, in all, since the last flush.
         var pushed: Int64 = 0
+        /// How far ahead (positive) or behind its clock was at its last session, in ms.
+        var clockOffset: Int64?
     }
 
     private struct State {
@@ -29,10 +31,11 @@ final class ActivityNotes: Sendable {
 
     /// Adds a note made at `time` (`YYYY-MM-DD HH:MM:SS`, UTC). Returns true when no flush is
     /// scheduled yet: the caller schedules one.
-    func add(station: String, pulledThrough: Int64?, pushed: Int?, at time: String) -> Bool {
+    func add(station: String, pulledThrough: Int64?, pushed: Int?, clockOffset: Int64? = nil, at time: String) -> Bool {
         state.withLock { s in
             var note = s.notes[station] ?? Note(lastSeenAt: time)
             note.lastSeenAt = time
+            if let clockOffset { note.clockOffset = clockOffset }
             if let pulledThrough {
                 note.lastPullAt = time
                 note.pulledThrough = pulledThrough

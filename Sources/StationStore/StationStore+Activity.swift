@@ -12,6 +12,9 @@ public struct StationActivity: Sendable, Equatable {
     public var lastPushAt: String?
     /// Changes it has pushed here, in all.
     public var pushedChanges: Int64
+    /// How far ahead (positive) or behind this node's its clock was at its last session, in ms
+    /// (nil: not known, a station of an older version).
+    public var clockOffset: Int64?
 }
 
 extension StationStore {
@@ -22,7 +25,20 @@ extension StationStore {
     /// memory and written with the other notes within ``activityFlushDelay``, so no sync request
     /// waits for a write of its own for it (see `ActivityNotes`).
     public func noteActivity(station: String, pulledThrough: Int64? = nil, pushed: Int? = nil) {
-        guard activityNotes.add(station: station, pulledThrough: pulledThrough, pushed: pushed, at: ActivityNotes.now()) else { return }
+        noteActivity(station: station, pulledThrough: pulledThrough, pushed: pushed, clockOffset: nil)
+    }
+
+    /// Notes how far ahead (positive) or behind this node's a station's clock was at its session.
+    public func noteClockOffset(station: String, milliseconds: Int64) {
+        noteActivity(station: station, pulledThrough: nil, pushed: nil, clockOffset: milliseconds)
+    }
+
+    /// This node's wall clock, ms since 1970.
+    public func wallTime() -> UInt64 { physicalClock() }
+
+    private func noteActivity(station: String, pulledThrough: Int64?, pushed: Int?, clockOffset: Int64?) {
+        guard activityNotes.add(station: station, pulledThrough: pulledThrough, pushed: pushed, clockOffset: clockOffset, at: ActivityNotes.now())
+        else { return }
         DispatchQueue.global().asyncAfter(deadline: .now() + Self.activityFlushDelay) { [self] in
             do {
                 try flushActivity()
@@ -51,6 +67,9 @@ extension StationStore {
                         sql: "UPDATE station_activity SET lastPullAt = ?, pulledThrough = ? WHERE station = ?",
                         arguments: [lastPullAt, pulledThrough, station])
                 }
+                if let clockOffset = note.clockOffset {
+                    try db.execute(sql: "UPDATE station_activity SET clockOffset = ? WHERE station = ?", arguments: [clockOffset, station])
+                }
                 if let lastPushAt = note.lastPushAt {
                     try db.execute(
                         sql: "UPDATE station_activity SET lastPushAt = ?, pushedChanges = pushedChanges + ? WHERE station = ?",
@@ -67,7 +86,8 @@ extension StationStore {
             try Row.fetchAll(db, sql: "SELECT * FROM station_activity ORDER BY station").map { row in
                 StationActivity(
                     station: row["station"], lastSeenAt: row["lastSeenAt"], lastPullAt: row["lastPullAt"],
-                    pulledThrough: row["pulledThrough"], lastPushAt: row["lastPushAt"], pushedChanges: row["pushedChanges"])
+                    pulledThrough: row["pulledThrough"], lastPushAt: row["lastPushAt"], pushedChanges: row["pushedChanges"],
+                    clockOffset: row["clockOffset"])
             }
         }
     }

@@ -169,6 +169,10 @@ extension StationStore {
             // to open it (see `open`), instead of adding them up.
             try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('stateVersion', '2')")
         }
+        migrator.registerMigration("v11-station-clock-offset") { db in
+            // How far off each station's clock was at its last session (ms; positive: ahead).
+            try db.execute(sql: "ALTER TABLE station_activity ADD COLUMN clockOffset INTEGER")
+        }
         return migrator
     }
 }

@@ -42,6 +42,12 @@ public struct SyncSummary: Sendable, Equatable {
     /// Body bytes on the wire (filled in by an HTTP caller; 0 in process).
     public var bytesSent = 0
     public var bytesReceived = 0
+    /// How far this node's clock is ahead (positive) of the peer's or behind it, in ms, measured
+    /// at the session (nil: the peer did not say its time).
+    public var clockOffset: Int64?
+
+    /// A clock offset past which `station sync` warns (one minute).
+    public static let clockWarning: Int64 = 60_000
 
     public init() {}
 
@@ -62,7 +68,31 @@ public struct SyncSummary: Sendable, Equatable {
             "recordsWithConflicts": .int(Int64(recordsWithConflicts)), "startedOver": .bool(startedOver),
             "schemaAdditions": .array(schemaAdditions.map { .string($0) }), "seconds": .double(seconds),
             "bytesSent": .int(Int64(bytesSent)), "bytesReceived": .int(Int64(bytesReceived)),
+            "clockOffset": clockOffset.map { .int($0) } ?? .null,
         ])
+    }
+}
+
+/// A clock offset in words, for people.
+public enum ClockOffset {
+    /// A duration in words: `3 h 2 min`, `5 min 10 s`, `42 s`.
+    public static func duration(_ ms: Int64) -> String {
+        let s = abs(ms) / 1000
+        if s >= 86_400 { return "\(s / 86_400) d \(s % 86_400 / 3600) h" }
+        if s >= 3600 { return "\(s / 3600) h \(s % 3600 / 60) min" }
+        if s >= 60 { return "\(s / 60) min \(s % 60) s" }
+        return "\(s) s"
+    }
+
+    /// `3 h 2 min ahead of` (positive) or `… behind`.
+    public static func words(_ ms: Int64) -> String { duration(ms) + (ms > 0 ? " ahead of" : " behind") }
+
+    /// What a dashboard or `hub info` shows of a station's offset: `ok` within a minute, else
+    /// `3 h 2 min ahead` or `… behind`; `unknown` when not measured.
+    public static func status(_ ms: Int64?) -> String {
+        guard let ms else { return "unknown" }
+        guard abs(ms) > SyncSummary.clockWarning else { return "ok" }
+        return duration(ms) + (ms > 0 ? " ahead" : " behind")
     }
 }
 
@@ -109,9 +139,16 @@ public struct SyncEngine {
     public func run() throws -> SyncSummary {
         let started = Date()
         var summary = SyncSummary()
+        let asked = storage.wallTime()
         let session = try transport.session()
+        let answered = storage.wallTime()
         let peer = session.info.node
         summary.peer = peer
+        if let time = session.time {
+            // The peer's clock read `time` somewhere between asking and the answer: take the middle.
+            let middle = asked / 2 + answered / 2
+            summary.clockOffset = Int64(clamping: middle) - Int64(clamping: time)
+        }
         guard peer != storage.node.rawValue else {
             throw SyncError(.badRequest, "the peer is this node itself (\(peer)); sync with another node")
         }

@@ -11,6 +11,8 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         /// A change would make a counter read as a number past 64 bits: refused, naming the
         /// record and the field.
         case counterOverflow = "counter_overflow"
+        /// A pushed write is stamped further ahead of the receiver's clock than it accepts.
+        case clockDrift = "clock_drift"
         case unauthorized
         /// The right secret of a token that was revoked.
         case tokenRevoked = "token_revoked"
@@ -43,7 +45,7 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The HTTP status the server answers with.
     public var status: Int {
         switch code {
-        case .badRequest, .invalidCursor, .invalidState, .unknownCollection, .counterOverflow: return 400
+        case .badRequest, .invalidCursor, .invalidState, .unknownCollection, .counterOverflow, .clockDrift: return 400
         case .unauthorized, .tokenRevoked: return 401
         case .forbidden, .unseenWrites: return 403
         case .notFound: return 404

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import StationCore
 import StationStore
@@ -61,14 +62,44 @@ public struct SyncService: Sendable {
         PeerInfo(node: storage.node.rawValue, database: storage.databaseID, schemaFingerprint: storage.schema.fingerprint)
     }
 
-    /// `GET /v1/session`: who the caller is here and what it may do, with the node's identity.
-    public func session(_ principal: Principal) -> JSONValue {
+    /// `GET /v1/session`: who the caller is here and what it may do, with the node's identity and
+    /// its wall time (`time`, ms since 1970), so the caller can tell how far off its clock is.
+    /// `callerTime`, the caller's wall time as it sent the request, is noted as its clock offset
+    /// (for the dashboard and `hub info`).
+    public func session(_ principal: Principal, callerTime: UInt64? = nil, requester: String? = nil) -> JSONValue {
+        let now = storage.wallTime()
         var info = health().json.objectValue!
         info["station"] = principal.station.map { .string($0) } ?? .null
         info["read"] = .string(principal.read.description)
         info["write"] = .string(principal.write.description)
         info["relay"] = .bool(principal.relay)
+        info["time"] = .int(Int64(clamping: now))
+        if let callerTime, callerTime <= HLCTimestamp.maxWall,
+            let station = principal.station ?? requester.flatMap({ NodeID.isValid($0) ? NodeID(unchecked: $0).station : nil })
+        {
+            storage.noteClockOffset(station: station, milliseconds: Int64(callerTime) - Int64(clamping: now))
+        }
         return .object(info)
+    }
+
+    /// Refuses a pushed state holding a write this node has not seen stamped further ahead of this
+    /// node's wall clock than ``HybridLogicalClock/defaultMaxForwardDrift``: such a write would
+    /// win every `lww` race for as long as its time is ahead (`clock_drift`, naming the record,
+    /// the writer and the time).
+    static func checkDrift(_ incoming: RecordState, local: RecordState?, now: UInt64, collection: String, id: String) throws(SyncError) {
+        let limit = now &+ HybridLogicalClock.defaultMaxForwardDrift
+        guard incoming.latestTime.wall > limit else { return }
+        let seen = local?.clock ?? VectorClock()
+        var times: [(Dot, HLCTimestamp)] = incoming.existence.map { ($0.dot, $0.time) }
+        for (_, register) in incoming.fields { times += register.map { ($0.dot, $0.time) } }
+        guard let (dot, time) = times.first(where: { $0.1.wall > limit && !seen.contains($0.0) }) else { return }
+        let ahead = ClockOffset.duration(Int64(clamping: time.wall - now))
+        let when = Date(timeIntervalSince1970: Double(time.wall) / 1000).formatted(.iso8601)
+        throw SyncError(
+            .clockDrift,
+            "\(collection)/\(id): the write \(dot) is stamped \(when), \(ahead) ahead of this node's clock "
+                + "(at most \(HybridLogicalClock.defaultMaxForwardDrift / 3_600_000) h is accepted): the clock of \(dot.node.station) is wrong; "
+                + "fix it (station sync warns when a station's clock is off); nothing was taken")
     }
 
     /// `GET /v1/schema`.
@@ -205,8 +236,9 @@ public struct SyncService: Sendable {
         do {
             results = try storage.apply(
                 incoming, from: request.writer, cursor: nil, claim: claim,
-                check: origin.map { origin in
-                    { change, local in
+                check: { [now = storage.wallTime()] change, local in
+                    try Self.checkDrift(change.state, local: local, now: now, collection: change.collection, id: change.id)
+                    if let origin {
                         try OriginCheck.verify(
                             change.state, local: local, caller: NodeID(unchecked: origin), collection: change.collection, id: change.id,
                             schema: schema.collections[change.collection])

@@ -71,6 +71,10 @@ public protocol SyncStorage: Sendable {
     func noteActivity(station: String, pulledThrough: Int64?, pushed: Int?)
     /// Writes the activity noted so far (when the node stops).
     func flushActivity() throws
+    /// Notes how far ahead (positive) or behind a station's clock was at its last session.
+    func noteClockOffset(station: String, milliseconds: Int64)
+    /// This node's wall clock, ms since 1970.
+    func wallTime() -> UInt64
 }
 
 /// A change received from a peer, decoded and validated against the local schema.

@@ -54,13 +54,16 @@ public struct PeerSession: Sendable, Equatable {
     public var read: AccessList
     public var write: AccessList
     public var relay: Bool
+    /// The peer's wall time when it answered (ms since 1970; nil from a peer that does not say).
+    public var time: UInt64?
 
-    public init(info: PeerInfo, station: String?, read: AccessList, write: AccessList, relay: Bool) {
+    public init(info: PeerInfo, station: String?, read: AccessList, write: AccessList, relay: Bool, time: UInt64? = nil) {
         self.info = info
         self.station = station
         self.read = read
         self.write = write
         self.relay = relay
+        self.time = time
     }
 
     /// Reads a `GET /v1/session` body.
@@ -72,7 +75,7 @@ public struct PeerSession: Sendable, Equatable {
             else { throw SyncError(.protocolError, "session response must have read, write and relay") }
             self.init(
                 info: info, station: o["station"]?.stringValue, read: try AccessList(parsing: read), write: try AccessList(parsing: write),
-                relay: relay)
+                relay: relay, time: o["time"]?.intValue.flatMap { $0 >= 0 ? UInt64($0) : nil })
         } catch let error as SyncError {
             throw error
         } catch {
@@ -88,14 +91,18 @@ public struct LoopbackTransport: SyncTransport {
     /// The calling node's name (sent as the push's `node`, and to suppress echoes).
     public let caller: String
 
-    public init(service: SyncService, principal: Principal = .trustedPeer, caller: String) {
+    /// The calling node's wall clock, sent with the session request (nil: not sent).
+    public let callerTime: (@Sendable () -> UInt64)?
+
+    public init(service: SyncService, principal: Principal = .trustedPeer, caller: String, callerTime: (@Sendable () -> UInt64)? = nil) {
         self.service = service
         self.principal = principal
         self.caller = caller
+        self.callerTime = callerTime
     }
 
     public func session() throws -> PeerSession {
-        try PeerSession(bytes: Array(service.session(principal).canonicalText.utf8))
+        try PeerSession(bytes: Array(service.session(principal, callerTime: callerTime?(), requester: caller).canonicalText.utf8))
     }
 
     public func schema() throws -> Schema {

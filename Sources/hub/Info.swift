@@ -1,6 +1,7 @@
 import ArgumentParser
 import StationCommands
 import StationCore
+import StationSync
 
 extension HubCommand {
     /// `hub info`: the hub's node, collections, record counts and peers.
@@ -15,6 +16,7 @@ extension HubCommand {
                 let store = try database.open()
                 let counts = try store.counts()
                 let writers = try store.nodeWriters()
+                let activity = try store.stationActivity()
                 if output.json {
                     print(JSONValue.object([
                         "node": .string(store.node.rawValue), "writer": .string(store.writer.rawValue), "database": .string(store.databaseID), "lastSeq": .int(try store.lastSequence()),
@@ -22,6 +24,13 @@ extension HubCommand {
                         "conflictedRecords": .int(Int64(try store.conflictedRecordCount())),
                         "restoredFrom": try store.restoredFrom().map { .string($0) } ?? .null,
                         "writers": .array(writers.map(\.json)),
+                        "stations": .array(activity.map { a in
+                            .object([
+                                "station": .string(a.station), "lastSeenAt": .string(a.lastSeenAt),
+                                "lastPullAt": a.lastPullAt.map { .string($0) } ?? .null, "lastPushAt": a.lastPushAt.map { .string($0) } ?? .null,
+                                "pushedChanges": .int(a.pushedChanges), "clockOffset": a.clockOffset.map { .int($0) } ?? .null,
+                            ])
+                        }),
                     ]).canonicalText)
                     return
                 }
@@ -32,6 +41,12 @@ extension HubCommand {
                 print(RecordOutput.table(
                     ["COLLECTION", "RECORDS", "DELETED"],
                     store.schema.collectionNames.map { [$0, String(counts[$0]?.alive ?? 0), String(counts[$0]?.deleted ?? 0)] }))
+                if !activity.isEmpty {
+                    print("")
+                    print(RecordOutput.table(
+                        ["STATION", "LAST SEEN", "LAST PUSH", "PUSHED", "CLOCK"],
+                        activity.map { [$0.station, $0.lastSeenAt, $0.lastPushAt ?? "never", String($0.pushedChanges), ClockOffset.status($0.clockOffset)] }))
+                }
                 if !writers.isEmpty {
                     print("")
                     print(RecordOutput.table(

@@ -20,7 +20,8 @@ import Testing
         let dir = NSTemporaryDirectory() + "stationsync-replay-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let hub = try StationStore.create(path: dir + "/hub.sqlite", node: "hub", schema: DefaultSchema.schema)
+        // A stopped clock: the session's `time` is the documented one.
+        let hub = try StationStore.create(path: dir + "/hub.sqlite", node: "hub", schema: DefaultSchema.schema, clock: { 1_796_083_200_000 })
         var tokens: [String: String] = [:]
         for station in ["hotline", "charity"] {
             let made = Tokens.make(station: station, read: .all, write: .all, relay: false)

@@ -115,8 +115,8 @@ import Testing
         (#"{"node":"hotline","changes":[{"collection":"residents","id":"x","state":{"clock":{"hotline":99999999999999999},"exists":[["hotline",99999999999999999,1,true]],"fields":{}}}]}"#, 400, "invalid_state"),
         (#"{"node":"hotline","changes":[{"collection":"charity_stock","id":"x","state":{"clock":{"hotline":1},"exists":[["hotline",1,1,true]],"fields":{"quantity":[["hotline",1,1,"ten"]]}}}]}"#, 400, "invalid_state"),
         (#"{"node":"charity","changes":[]}"#, 403, "forbidden"),
-        // Rewriting the hub's own value of `before` under its dot.
-        (#"{"node":"hotline","changes":[{"collection":"residents","id":"before","state":{"clock":{"hub":1},"exists":[["hub",1,1,true]],"fields":{"notes":[["hub",1,1,"forged"]]}}}]}"#, 403, "forbidden"),
+        // Dropping the hub's own value of `before` without a write there.
+        (#"{"node":"hotline","changes":[{"collection":"residents","id":"before","state":{"clock":{"hub":1,"hotline":1},"exists":[["hotline",1,1,true]],"fields":{}}}]}"#, 403, "forbidden"),
         (#"{"node":"hotline","changes":[{"collection":"residents","id":"'; DROP TABLE record; --","state":{"clock":{"hotline":1},"exists":[["hotline",1,1,true]],"fields":{"notes":[["hotline",1,1,"../../etc/passwd"]]}}},{"collection":"residents","id":"y","state":{"clock":{},"exists":[],"fields":{}}}]}"#, 400, "invalid_state"),
     ])
     func refusedPushesChangeNothing(text: String, status: Int, code: String) async throws {

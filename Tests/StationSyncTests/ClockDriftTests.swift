@@ -1,0 +1,91 @@
+import Foundation
+import GRDB
+import StationCore
+@testable import StationStore
+import Testing
+@testable import StationSync
+
+/// Issue 12, finding 3: time cannot be used to win. A pushed write stamped more than a day ahead of
+/// the receiver's clock is refused, the receiver's database unchanged (its clock included); the
+/// session tells the station how far off its clock is, and the hub notes it.
+@Suite struct ClockDriftTests {
+    let dir: TemporaryDirectory
+    init() throws { dir = try TemporaryDirectory() }
+
+    static let day: UInt64 = 24 * 3600 * 1000
+
+    /// A store whose wall clock runs `ahead` ms ahead of this machine's.
+    func store(_ name: String, ahead: UInt64 = 0) throws -> StationStore {
+        try StationStore.create(
+            path: "\(dir.path)/\(name).sqlite", node: NodeID(validating: name), schema: syncSchema,
+            clock: { UInt64(Date().timeIntervalSince1970 * 1000) + ahead })
+    }
+
+    func sync(_ client: StationStore, with hub: StationStore, principal: Principal) throws -> SyncSummary {
+        let transport = LoopbackTransport(
+            service: SyncService(storage: hub, authentication: .none), principal: principal, caller: client.node.rawValue,
+            callerTime: { client.wallTime() })
+        return try SyncEngine(storage: client, transport: transport).run()
+    }
+
+    /// Everything in the hub's database, its clock (`meta.hlc`) included.
+    func dump(_ store: StationStore) throws -> [String] {
+        try store.read { db in
+            var rows: [String] = []
+            for table in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name") {
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\"") { rows.append("\(table): \(row)") }
+            }
+            return rows.sorted()
+        }
+    }
+
+    @Test(arguments: [2 * day, 365 * day])
+    func aWriteStampedFarAheadIsRefusedAndChangesNothing(ahead: UInt64) throws {
+        let hub = try store("hub")
+        try hub.put("cases", "r", ["notes": "the hub's"])
+        let station = try store("hotline", ahead: ahead)
+        let principal = Principal(station: "hotline", read: .all, write: .all, relay: false)
+        _ = try sync(station, with: hub, principal: principal)  // pulls r
+        try station.put("cases", "r", ["notes": "from the future"])
+        try station.put("cases", "s", ["notes": "another"])
+        try hub.flushActivity()
+        let before = try dump(hub)
+        #expect { try sync(station, with: hub, principal: principal) } throws: { error in
+            guard let e = error as? SyncError, e.code == .clockDrift, e.status == 400 else { return false }
+            return "\(e)".contains("cases/") && "\(e)".contains("ahead of this node's clock") && "\(e)".contains("hotline")
+        }
+        try hub.flushActivity()
+        let after = try dump(hub)
+        // The session noted the station's clock offset (dashboard bookkeeping); nothing else moved.
+        #expect(after.filter { !$0.hasPrefix("station_activity") } == before.filter { !$0.hasPrefix("station_activity") })
+        let offset = try #require(try hub.stationActivity().first { $0.station == "hotline" }?.clockOffset)
+        #expect(abs(offset - Int64(ahead)) < 60_000)
+    }
+
+    /// A station a few hours off is not refused, but told: the summary carries the offset and the
+    /// sentence warns.
+    @Test func aStationWhoseClockIsOffIsToldSo() throws {
+        let hub = try store("hub")
+        let station = try store("hotline", ahead: 3 * 3600 * 1000)
+        try station.put("cases", "r", ["notes": "x"])
+        let summary = try sync(station, with: hub, principal: .trustedPeer)
+        #expect(summary.pushed == 1)
+        let offset = try #require(summary.clockOffset)
+        #expect(abs(offset - 3 * 3600 * 1000) < 60_000)
+        #expect(ClockOffset.status(offset) == "3 h 0 min ahead")
+        let right = try store("labor")
+        #expect(abs(try #require(try sync(right, with: hub, principal: .trustedPeer).clockOffset)) < 60_000)
+        #expect(ClockOffset.status(nil) == "unknown" && ClockOffset.status(-59_000) == "ok" && ClockOffset.status(-61_000) == "1 min 1 s behind")
+    }
+
+    /// A value the receiver holds already is not refused again (an old far-future write that was
+    /// taken before this rule): only writes new to the receiver are checked.
+    @Test func onlyNewWritesAreChecked() throws {
+        var state = RecordState()
+        let far = HLCTimestamp(wall: UInt64(Date().timeIntervalSince1970 * 1000) + 3 * Self.day, logical: 0)
+        try state.put(["notes": "old"], by: "hotline", at: far, in: syncSchema.collections["cases"]!, id: "r")
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        #expect(throws: SyncError.self) { try SyncService.checkDrift(state, local: nil, now: now, collection: "cases", id: "r") }
+        try SyncService.checkDrift(state, local: state, now: now, collection: "cases", id: "r")
+    }
+}
