@@ -87,12 +87,20 @@ public struct ConflictsCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Keep the value at this index.", valueName: "index")) var choose: Int?
         @Option(help: ArgumentHelp("Write this JSON value instead.", valueName: "json")) var value: String?
         @Flag(help: "Keep the automatic decision and mark it acknowledged.") var accept = false
+        @Option(help: ArgumentHelp("Who resolves it, recorded in the record's history (default: $STATION_USER).", valueName: "name"))
+        var by: String?
 
         public init() {}
+
+        /// The person recorded: --by, else $STATION_USER, else nobody.
+        var person: String? { by ?? ProcessInfo.processInfo.environment["STATION_USER"].flatMap { $0.isEmpty ? nil : $0 } }
 
         public func validate() throws {
             let given = [choose != nil, value != nil, accept].filter { $0 }.count
             guard given == 1 else { throw ValidationError("give exactly one of --choose INDEX, --value JSON, --accept") }
+            if let person, Resolution.checkedPerson(person) == nil {
+                throw ValidationError("--by (or $STATION_USER) must be a name of 1-\(Resolution.maxPersonBytes) bytes with no control characters")
+            }
         }
 
         public func run() throws {
@@ -110,7 +118,7 @@ public struct ConflictsCommand: ParsableCommand {
                     choice = .accept
                 }
                 let store = try database.open()
-                let report = try store.resolveConflict(id: id, choice)
+                let report = try store.resolveConflict(id: id, choice, person: person)
                 if output.json {
                     print(report.json.canonicalText)
                     return
@@ -173,7 +181,7 @@ public enum ConflictText {
         }
         if let res = r.resolution {
             lines.append("")
-            lines.append("resolved by \(res.by.node.station) at \(RecordOutput.isoTime(res.time)) (\(res.how.rawValue)): kept \(cell(res.result, field: r.field))")
+            lines.append("resolved by \(res.person.map { "\($0) at " } ?? "")\(res.by.node.station) at \(RecordOutput.isoTime(res.time)) (\(res.how.rawValue)): kept \(cell(res.result, field: r.field))")
         } else {
             lines.append("")
             lines.append("resolve with: conflicts resolve \(r.id) --choose N | --value JSON | --accept")

@@ -10,37 +10,73 @@ import StationSync
 /// The operator's dashboard at `/ui`: every station with its last sync and how far behind it is,
 /// the open conflicts with their values side by side (resolvable from the page), recently
 /// resolved conflicts, and record counts per collection. Plain server-rendered HTML, no external
-/// assets. Sign-in with an operator token (`hub token add NAME --operator`), kept in an HttpOnly,
-/// SameSite=Strict cookie.
+/// assets.
+///
+/// A real web sign-in: an operator token (`hub token add NAME --operator`) opens a server-side
+/// session (``OperatorSession``); the cookie holds only the session's random id (HttpOnly,
+/// SameSite=Strict, `Secure` under HTTPS), the hub a hash of it. Every POST needs the session's
+/// CSRF token and, from a browser, this page's own origin. Notices come from the session, never
+/// from the URL. The token's read and write lists limit what the page shows and resolves, and
+/// every resolution records the operator's name.
 enum Dashboard {
-    static let cookie = "stationsync_operator"
+    static let cookie = "stationsync_session"
+    /// How long a session lasts (12 hours).
+    static let sessionLifetime = 12 * 3600
 
-    static func add(to router: Router<BasicRequestContext>, service: SyncService, storage: any HubStorage, logger: Logger) {
+    /// A signed-in operator: the session, its hashed id, and what the token allows.
+    struct SignedIn {
+        var idHash: String
+        var session: OperatorSession
+        var principal: Principal
+        /// The operator's name (the token's station name).
+        var name: String
+    }
+
+    static func add(to router: Router<BasicRequestContext>, service: SyncService, storage: any HubStorage, secureCookies: Bool, logger: Logger) {
         router.get("/") { _, _ in Response.redirect(to: "/ui", type: .normal) }
         router.get("/ui") { request, _ in
-            guard let principal = operatorPrincipal(request, service) else { return html(loginPage(error: nil), status: .ok) }
-            let page = try await SyncServer.offloaded { try render(storage: storage, principal: principal, flash: request.uri.queryParameters["msg"].map(String.init)) }
+            guard let signedIn = try await signedIn(request, storage) else { return html(loginPage(error: nil), status: .ok) }
+            let page = try await SyncServer.offloaded {
+                let flash = signedIn.session.flash
+                if flash != nil { try storage.setOperatorFlash(idHash: signedIn.idHash, nil) }
+                return try render(storage: storage, signedIn: signedIn, flash: flash)
+            }
             return html(page, status: .ok)
         }
         router.post("/ui/login") { request, _ in
+            guard sameOrigin(request, secure: secureCookies) else { return forbidden() }
             let form = HTML.form(try await body(request))
             let token = (form["token"] ?? "").trimmingCharacters(in: .whitespaces)
-            guard let principal = try? service.authenticate(authorization: "Bearer \(token)"), principal.isOperator else {
+            guard let principal = try? service.authenticate(authorization: "Bearer \(token)"), principal.isOperator,
+                let tokenID = token.split(separator: ".").first.map(String.init)
+            else {
                 return html(loginPage(error: "That is not a valid operator token."), status: .unauthorized)
             }
+            let id = randomToken()
+            try await SyncServer.offloaded {
+                try storage.createOperatorSession(idHash: hash(id), tokenID: tokenID, csrf: randomToken(), lifetime: sessionLifetime)
+            }
+            logger.info("operator signed in to the dashboard", metadata: ["operator": "\(principal.station ?? "?")", "token": "\(tokenID)"])
             var response = Response.redirect(to: "/ui", type: .found)
-            response.headers[.setCookie] = "\(cookie)=\(token); Path=/; HttpOnly; SameSite=Strict"
+            response.headers[.setCookie] = "\(cookie)=\(id); Path=/ui; HttpOnly; SameSite=Strict; Max-Age=\(sessionLifetime)\(secureCookies ? "; Secure" : "")"
             return response
         }
-        router.post("/ui/logout") { _, _ in
+        router.post("/ui/logout") { request, _ in
+            guard sameOrigin(request, secure: secureCookies) else { return forbidden() }
+            let form = HTML.form(try await body(request))
+            if let signedIn = try await signedIn(request, storage), validCSRF(form, signedIn) {
+                try await SyncServer.offloaded { try storage.endOperatorSession(idHash: signedIn.idHash) }
+            }
             var response = Response.redirect(to: "/ui", type: .found)
-            response.headers[.setCookie] = "\(cookie)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+            response.headers[.setCookie] = "\(cookie)=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0\(secureCookies ? "; Secure" : "")"
             return response
         }
         router.post("/ui/conflicts/:id/resolve") { request, context in
-            guard operatorPrincipal(request, service) != nil else { return html(loginPage(error: "Please sign in again."), status: .unauthorized) }
-            let id = context.parameters.get("id") ?? ""
+            guard sameOrigin(request, secure: secureCookies) else { return forbidden() }
+            guard let signedIn = try await signedIn(request, storage) else { return html(loginPage(error: "Please sign in again."), status: .unauthorized) }
             let form = HTML.form(try await body(request))
+            guard validCSRF(form, signedIn) else { return forbidden() }
+            let id = context.parameters.get("id") ?? ""
             let message: String
             do {
                 let choice: RecordState.ResolutionChoice
@@ -55,24 +91,77 @@ enum Dashboard {
                 default:
                     throw SyncError(.badRequest, "unknown action")
                 }
-                let report = try await SyncServer.offloaded { try storage.resolveConflict(id: id, choice) }
+                let report = try await SyncServer.offloaded { () throws -> ConflictReport in
+                    // What the token may not read does not exist for it; what it may read but
+                    // not write, it may not resolve.
+                    guard let report = try storage.conflictReport(id: id), signedIn.principal.read.allows(report.collection) else {
+                        throw SyncError(.notFound, "no conflict \(id)")
+                    }
+                    guard signedIn.principal.write.allows(report.collection) else {
+                        throw SyncError(.forbidden, "your token may not write \(report.collection)")
+                    }
+                    return try storage.resolveConflict(id: id, choice, person: signedIn.name)
+                }
                 message = "Resolved \(report.collection)/\(report.recordID) \(report.field): kept "
                     + (report.resolution.map { ConflictDisplay.value($0.result, field: report.field) } ?? "?")
                     + ". Stations receive it at their next sync."
-                logger.info("conflict resolved from the dashboard", metadata: ["conflict": "\(id)"])
+                logger.info("conflict resolved from the dashboard", metadata: ["conflict": "\(id)", "operator": "\(signedIn.name)"])
             } catch {
-                message = "Could not resolve \(id): \(error)"
+                message = "Could not resolve \(id.prefix(32)): \(error)"
             }
-            let query = message.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-            return Response.redirect(to: "/ui?msg=\(query)", type: .found)
+            try await SyncServer.offloaded { try storage.setOperatorFlash(idHash: signedIn.idHash, String(message.prefix(2000))) }
+            return Response.redirect(to: "/ui", type: .found)
         }
     }
 
-    static func operatorPrincipal(_ request: Request, _ service: SyncService) -> Principal? {
-        guard let token = request.cookies[cookie]?.value, !token.isEmpty,
-            let principal = try? service.authenticate(authorization: "Bearer \(token)"), principal.isOperator
-        else { return nil }
-        return principal
+    /// The operator signed in on this request's cookie, or nil: a live session whose token is a
+    /// live operator token.
+    static func signedIn(_ request: Request, _ storage: any HubStorage) async throws -> SignedIn? {
+        guard let id = request.cookies[cookie]?.value, !id.isEmpty, id.utf8.count <= 128 else { return nil }
+        let idHash = hash(id)
+        return try await SyncServer.offloaded { () throws -> SignedIn? in
+            guard let session = try storage.operatorSession(idHash: idHash), let token = try storage.token(id: session.tokenID),
+                token.revokedAt == nil, token.isOperator,
+                let read = try? AccessList(parsing: token.read), let write = try? AccessList(parsing: token.write)
+            else { return nil }
+            let principal = Principal(station: token.station, read: read, write: write, relay: token.relay, isOperator: true)
+            return SignedIn(idHash: idHash, session: session, principal: principal, name: token.station)
+        }
+    }
+
+    /// Whether a POST comes from this dashboard's own pages: a browser says where a request comes
+    /// from (`Origin`, `Sec-Fetch-Site`); a cross-site one is refused. (A request without them, from
+    /// a program, still needs the session's CSRF token.)
+    static func sameOrigin(_ request: Request, secure: Bool) -> Bool {
+        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site != "same-origin", site != "none" { return false }
+        guard let origin = request.headers[HTTPField.Name("Origin")!] else { return true }
+        guard let host = request.head.authority ?? request.headers[HTTPField.Name("Host")!] else { return false }
+        return origin == "\(secure ? "https" : "http")://\(host)"
+    }
+
+    static func validCSRF(_ form: [String: String], _ signedIn: SignedIn) -> Bool {
+        guard let given = form["csrf"] else { return false }
+        return Tokens.constantTimeEqual(Array(given.utf8), Array(signedIn.session.csrf.utf8))
+    }
+
+    static func forbidden() -> Response {
+        html(
+            HTML.page(
+                title: "StationSync hub: refused",
+                body: "<header><h1>StationSync hub</h1></header><main><section><h2>Refused</h2><p class=\"err\" id=\"refused\">This request did not come from the dashboard's own page. <a href=\"/ui\">Back to the dashboard</a></p></section></main>"),
+            status: .forbidden)
+    }
+
+    /// 32 random bytes, URL-safe base64.
+    static func randomToken() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// SHA-256 of a session id, hex: what the hub stores.
+    static func hash(_ id: String) -> String {
+        Tokens.hash(id).map { String(format: "%02x", $0) }.joined()
     }
 
     /// A form's body, at most 64 KiB: more is 413 (not a 500), before anyone is signed in too.
@@ -107,18 +196,21 @@ enum Dashboard {
                 """)
     }
 
-    static func render(storage: any HubStorage, principal: Principal, flash: String?) throws -> String {
+    static func render(storage: any HubStorage, signedIn: SignedIn, flash: String?) throws -> String {
+        let principal = signedIn.principal
+        let csrf = "<input type=\"hidden\" name=\"csrf\" value=\"\(HTML.escape(signedIn.session.csrf))\">"
         let last = try storage.lastSequence()
         let activity = try storage.stationActivity()
         let stations = Set(try storage.tokens().filter { $0.revokedAt == nil && !$0.isOperator }.map(\.station)).union(activity.map(\.station)).sorted()
-        let open = try storage.conflictReports(collection: nil, status: .open)
-        let resolved = try storage.conflictReports(collection: nil, status: .resolved)
+        // The token's read list limits what the page shows; its write list what it resolves.
+        let open = try storage.conflictReports(collection: nil, status: .open).filter { principal.read.allows($0.collection) }
+        let resolved = try storage.conflictReports(collection: nil, status: .resolved).filter { principal.read.allows($0.collection) }
             .sorted { ($0.resolution?.time ?? .zero) > ($1.resolution?.time ?? .zero) }.prefix(20)
         let counts = try storage.counts()
 
         var b = ""
         b += "<header><h1>StationSync hub <span class=\"tag\">\(HTML.escape(storage.node.rawValue))</span></h1>"
-        b += "<form method=\"post\" action=\"/ui/logout\"><span>\(HTML.escape(principal.station ?? "operator"))</span> <button class=\"secondary\" type=\"submit\">Sign out</button></form></header><main>"
+        b += "<form method=\"post\" action=\"/ui/logout\">\(csrf)<span>\(HTML.escape(signedIn.name))</span> <button class=\"secondary\" type=\"submit\">Sign out</button></form></header><main>"
         if let flash { b += "<div class=\"flash\" id=\"flash\">\(HTML.escape(flash))</div>" }
 
         b += "<section id=\"stations\"><h2>Stations</h2><table><tr><th>Station</th><th>Last sync</th><th>Behind</th><th>Pushed here</th><th>Clock</th></tr>"
@@ -160,6 +252,7 @@ enum Dashboard {
         b += "<section id=\"conflicts\"><h2>Open conflicts (\(open.count))</h2>"
         if open.isEmpty { b += "<p class=\"ok\">No open conflicts.</p>" }
         for c in open {
+            let writable = principal.write.allows(c.collection)
             b += "<div class=\"conflict\(c.automatic ? " auto" : "")\" id=\"conflict-\(c.id)\" data-conflict=\"\(c.id)\">"
             b += "<div><strong>\(HTML.escape(c.collection))/\(HTML.escape(c.recordID))</strong> · field <strong>\(HTML.escape(c.field))</strong>"
             b += "<span class=\"tag\">\(HTML.escape(c.policy))</span><span class=\"tag\">\(c.automatic ? "decided automatically" : "waits for a person")</span>"
@@ -167,11 +260,20 @@ enum Dashboard {
             for (i, v) in c.values.enumerated() {
                 b += "<div class=\"value\(i == 0 ? " decision" : "")\" data-index=\"\(i)\"><div class=\"meta\">[\(i)] from <strong>\(HTML.escape(v.dot.node.station))</strong> · write \(HTML.escape(v.dot.description)) · \(HTML.escape(ConflictDisplay.time(v.time)))\(i == 0 ? (c.automatic ? " · <strong>automatic decision</strong>" : " · <strong>shown until resolved</strong>") : "")</div>"
                 b += "<pre>\(HTML.escape(ConflictDisplay.value(v.value, field: c.field)))</pre>"
-                b += "<form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\"><input type=\"hidden\" name=\"action\" value=\"choose\"><input type=\"hidden\" name=\"index\" value=\"\(i)\"><button type=\"submit\" class=\"secondary\">Keep this</button></form></div>"
+                if writable {
+                    b += "<form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\">\(csrf)<input type=\"hidden\" name=\"action\" value=\"choose\"><input type=\"hidden\" name=\"index\" value=\"\(i)\"><button type=\"submit\" class=\"secondary\">Keep this</button></form>"
+                }
+                b += "</div>"
             }
-            b += "</div><form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\" style=\"display:inline\"><input type=\"hidden\" name=\"action\" value=\"accept\"><button type=\"submit\">\(c.automatic ? "Accept the automatic decision" : "Keep the shown value")</button></form> "
-            if c.field != Conflict.existenceField {
-                b += "<form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\" style=\"display:inline\"><input type=\"hidden\" name=\"action\" value=\"value\"><input type=\"text\" name=\"value\" placeholder='new value as JSON, e.g. \"closed\"'> <button type=\"submit\" class=\"secondary\">Write this value</button></form>"
+            b += "</div>"
+            if writable {
+                b += "<form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\" style=\"display:inline\">\(csrf)<input type=\"hidden\" name=\"action\" value=\"accept\"><button type=\"submit\">\(c.automatic ? "Accept the automatic decision" : "Keep the shown value")</button></form> "
+                if c.field != Conflict.existenceField {
+                    let hint = c.policy == FieldPolicy.counter.rawValue ? "the count, e.g. 97" : "new value as JSON, e.g. \"closed\""
+                    b += "<form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\" style=\"display:inline\">\(csrf)<input type=\"hidden\" name=\"action\" value=\"value\"><input type=\"text\" name=\"value\" placeholder='\(HTML.escape(hint))'> <button type=\"submit\" class=\"secondary\">Write this value</button></form>"
+                }
+            } else {
+                b += "<p class=\"meta\">Your token may not write \(HTML.escape(c.collection)): resolve it with an operator token that may.</p>"
             }
             b += "</div>"
         }
@@ -183,14 +285,14 @@ enum Dashboard {
             for c in resolved {
                 let r = c.resolution!
                 b += "<tr class=\"resolved\" data-conflict=\"\(c.id)\"><td>\(HTML.escape(c.collection))/\(HTML.escape(c.recordID))</td><td>\(HTML.escape(c.field))</td><td>\(r.how.rawValue)</td>"
-                b += "<td>\(HTML.escape(r.by.node.station))</td><td>\(HTML.escape(ConflictDisplay.time(r.time)))</td><td>\(HTML.escape(ConflictDisplay.value(r.result, field: c.field)))</td></tr>"
+                b += "<td>\(HTML.escape(r.person.map { "\($0) (\(r.by.node.station))" } ?? r.by.node.station))</td><td>\(HTML.escape(ConflictDisplay.time(r.time)))</td><td>\(HTML.escape(ConflictDisplay.value(r.result, field: c.field)))</td></tr>"
             }
             b += "</table>"
         }
         b += "</section>"
 
         b += "<section id=\"collections\"><h2>Records per collection</h2><table><tr><th>Collection</th><th>Records</th><th>Deleted</th></tr>"
-        for name in storage.schema.collectionNames {
+        for name in storage.schema.collectionNames where principal.read.allows(name) {
             let n = counts[name] ?? (0, 0)
             b += "<tr data-collection=\"\(name)\"><td>\(HTML.escape(name))</td><td>\(n.alive)</td><td>\(n.deleted)</td></tr>"
         }

@@ -13,7 +13,11 @@ public protocol HubStorage: SyncStorage {
     func nodeWriters() throws -> [NodeWriter]
     func conflictReports(collection: String?, status: ConflictReport.Status?) throws -> [ConflictReport]
     func conflictReport(id: String) throws -> ConflictReport?
-    @discardableResult func resolveConflict(id: String, _ choice: RecordState.ResolutionChoice) throws -> ConflictReport
+    func createOperatorSession(idHash: String, tokenID: String, csrf: String, lifetime: Int) throws
+    func operatorSession(idHash: String) throws -> OperatorSession?
+    func setOperatorFlash(idHash: String, _ flash: String?) throws
+    func endOperatorSession(idHash: String) throws
+    @discardableResult func resolveConflict(id: String, _ choice: RecordState.ResolutionChoice, person: String?) throws -> ConflictReport
 }
 
 extension StationStore: HubStorage {}

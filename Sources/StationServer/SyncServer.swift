@@ -30,13 +30,16 @@ public enum SyncServer {
 
     /// The router with every route of the protocol; with `hub`, also the conflict API and the
     /// operator's dashboard.
-    public static func router(service: SyncService, hub: (any HubStorage)? = nil, limits: Limits = Limits(), logger: Logger) -> Router<BasicRequestContext> {
+    /// `secureCookies`: the server runs over HTTPS, so the dashboard's cookie is `Secure`.
+    public static func router(
+        service: SyncService, hub: (any HubStorage)? = nil, limits: Limits = Limits(), secureCookies: Bool = false, logger: Logger
+    ) -> Router<BasicRequestContext> {
         let router = Router()
         let readAhead = PullReadAhead()
         router.add(middleware: ErrorMiddleware(logger: logger))
         if let hub {
             ConflictRoutes.add(to: router, service: service, storage: hub, limits: limits)
-            Dashboard.add(to: router, service: service, storage: hub, logger: logger)
+            Dashboard.add(to: router, service: service, storage: hub, secureCookies: secureCookies, logger: logger)
         }
         router.get("/v1/health") { request, _ in
             json(service.health().json, request: request, limits: limits)
@@ -166,7 +169,7 @@ public enum SyncServer {
         let onServerRunning: @Sendable (any Channel) async -> Void = { channel in
             onListening(host, channel.localAddress?.port ?? port)
         }
-        let router = router(service: service, hub: hub, limits: limits, logger: logger)
+        let router = router(service: service, hub: hub, limits: limits, secureCookies: tls != nil, logger: logger)
         guard let tls else {
             return Application(router: router, server: .http1(), configuration: configuration, onServerRunning: onServerRunning, logger: logger)
         }

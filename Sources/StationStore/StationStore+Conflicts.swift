@@ -40,7 +40,9 @@ extension StationStore {
     /// Resolves an open conflict with one local write. Throws, changing nothing, for an unknown id
     /// (or one already resolved) or an index out of range.
     @discardableResult
-    public func resolveConflict(id: String, _ choice: RecordState.ResolutionChoice) throws -> ConflictReport {
+    /// Resolves conflict `id` with one local write; `person` (who resolved it) is recorded in the
+    /// record's history.
+    public func resolveConflict(id: String, _ choice: RecordState.ResolutionChoice, person: String? = nil) throws -> ConflictReport {
         guard let report = try conflictReport(id: id) else {
             throw CoreError(.conflictNotFound, "no conflict \(id) here (station conflicts list shows the ids)")
         }
@@ -48,7 +50,7 @@ extension StationStore {
             let r = report.resolution!
             throw CoreError(.conflictNotFound, "conflict \(id) was already resolved (\(r.how.rawValue) by \(r.by.node))")
         }
-        _ = try write { tx in try tx.resolve(report.collection, report.recordID, conflict: id, choice) }
+        _ = try write { tx in try tx.resolve(report.collection, report.recordID, conflict: id, choice, person: person) }
         return try conflictReport(id: id) ?? report
     }
 }

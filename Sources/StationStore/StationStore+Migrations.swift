@@ -173,6 +173,21 @@ extension StationStore {
             // How far off each station's clock was at its last session (ms; positive: ahead).
             try db.execute(sql: "ALTER TABLE station_activity ADD COLUMN clockOffset INTEGER")
         }
+        migrator.registerMigration("v12-operator-sessions") { db in
+            // Signed-in operators of the dashboard (see StationStore+OperatorSessions.swift): the
+            // browser holds a random id, this a hash of it.
+            try db.execute(
+                sql: """
+                    CREATE TABLE operator_session (
+                        idHash TEXT PRIMARY KEY,
+                        tokenID TEXT NOT NULL,
+                        csrf TEXT NOT NULL,
+                        createdAt TEXT NOT NULL,
+                        expiresAt TEXT NOT NULL,
+                        flash TEXT
+                    ) WITHOUT ROWID
+                    """)
+        }
         return migrator
     }
 }

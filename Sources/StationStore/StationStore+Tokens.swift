@@ -56,7 +56,21 @@ extension StationStore {
     public func revokeTokens(station: String) throws -> Int {
         try immediateTransaction { db in
             try db.execute(sql: "UPDATE token SET revokedAt = datetime('now') WHERE station = ? AND revokedAt IS NULL", arguments: [station])
-            return db.changesCount
+            let revoked = db.changesCount
+            // Their dashboard sessions end with them.
+            try db.execute(sql: "DELETE FROM operator_session WHERE tokenID IN (SELECT id FROM token WHERE station = ?)", arguments: [station])
+            return revoked
+        }
+    }
+
+    /// Revokes the token with this id (one device's token, the station's others stay); returns
+    /// whether a live token was revoked.
+    public func revokeToken(id: String) throws -> Bool {
+        try immediateTransaction { db in
+            try db.execute(sql: "UPDATE token SET revokedAt = datetime('now') WHERE id = ? AND revokedAt IS NULL", arguments: [id])
+            let revoked = db.changesCount == 1
+            try db.execute(sql: "DELETE FROM operator_session WHERE tokenID = ?", arguments: [id])
+            return revoked
         }
     }
 

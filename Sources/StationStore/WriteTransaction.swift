@@ -303,10 +303,12 @@ public final class WriteTransaction {
 
     /// Resolves a conflict of a record with one local write (see ``RecordState/resolve(_:_:by:at:in:id:)``).
     @discardableResult
-    public func resolve(_ collection: String, _ id: String, conflict: String, _ choice: RecordState.ResolutionChoice) throws -> RecordState {
+    public func resolve(
+        _ collection: String, _ id: String, conflict: String, _ choice: RecordState.ResolutionChoice, person: String? = nil
+    ) throws -> RecordState {
         let c = try store.schema.collection(collection)
         guard var state = try load(collection, id) else { throw StoreError(.recordNotFound, "\(collection)/\(id) does not exist") }
-        try state.resolve(conflict, choice, by: store.writer, at: hlc.now(physical: store.physicalClock()), in: c, id: id)
+        try state.resolve(conflict, choice, by: store.writer, at: hlc.now(physical: store.physicalClock()), in: c, id: id, person: person)
         try save(state, collection: c, id: id, source: nil, isNew: false)
         return state
     }

@@ -104,10 +104,36 @@ public enum OriginCheck {
         try RecordFields.forEachPair(incoming.fields, local.fields) { (name, pushed, held) throws(SyncError) in
             try check({ "field \(name)" }, pushed, held, fieldAbsent: pushed.isEmpty, counter: schema?.policy(of: name) == .counter)
         }
+        // The resolution history grows only: an entry this node holds whose resolving write the
+        // pushed state has seen must arrive unchanged (an honest state that has seen a write has
+        // its entry).
+        if !local.resolutions.isEmpty {
+            var pushedEntries: [String: Resolution] = [:]
+            for r in incoming.resolutions { pushedEntries["\(r.conflictID) \(r.by)"] = r }
+            for r in local.resolutions where incoming.clock.contains(r.by) {
+                guard let p = pushedEntries["\(r.conflictID) \(r.by)"] else {
+                    throw refuse("the push drops the record's history entry of conflict \(r.conflictID) (resolved by node \(r.by.node.station))")
+                }
+                guard p == r else {
+                    throw refuse("the push changes the record's history entry of conflict \(r.conflictID) (resolved by node \(r.by.node.station))")
+                }
+            }
+        }
         if !incoming.resolutions.isEmpty {
             let heldResolutions = Set(local.resolutions)
-            for r in incoming.resolutions where !isCaller(r.by.node) && !heldResolutions.contains(r) {
-                throw refuse("the push carries a resolution by node \(r.by.node.station) that this node does not hold")
+            for r in incoming.resolutions where !heldResolutions.contains(r) {
+                guard isCaller(r.by.node) else {
+                    throw refuse("the push carries a resolution by node \(r.by.node.station) that this node does not hold")
+                }
+                // A new entry of the caller's: what it says other nodes wrote must be what they
+                // wrote, wherever this node still holds it.
+                guard r.field != Conflict.existenceField, r.policy != FieldPolicy.counter.rawValue, let register = local.fields[r.field] else { continue }
+                for v in r.values where !isCaller(v.dot.node) {
+                    if let held = register.first(where: { $0.dot == v.dot }), held != v {
+                        throw refuse(
+                            "the push's history entry of conflict \(r.conflictID) says node \(v.dot.node.station) wrote another value to field \(r.field) at \(v.dot) than it did")
+                    }
+                }
             }
         }
     }

@@ -73,13 +73,28 @@ extension HubCommand {
         }
 
         struct Revoke: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Revoke every token of a station; its next request gets 401.")
+            static let configuration = CommandConfiguration(
+                abstract: "Revoke every token of a station, or one token by its id (--id); its next request gets 401.",
+                discussion: "`hub token list` shows the ids. Revoking a token also ends the dashboard sessions signed in with it.")
             @OptionGroup var database: DatabaseOptions
-            @Argument(help: "The station's node name.") var station: String
+            @Argument(help: "The station's node name (every token of it).") var station: String?
+            @Option(help: ArgumentHelp("Revoke only this token (the id before the dot; see hub token list).", valueName: "id")) var id: String?
+
+            func validate() throws {
+                guard (station == nil) != (id == nil) else { throw ValidationError("give a station (every token of it) or --id ID (one token)") }
+            }
 
             func run() throws {
                 try reportingErrors {
-                    let count = try database.open().revokeTokens(station: station)
+                    let store = try database.open()
+                    if let id {
+                        guard let token = try store.token(id: id) else { throw CommandFailure("no token \(id) here (hub token list shows the ids)") }
+                        guard try store.revokeToken(id: id) else { throw CommandFailure("token \(id) of \(token.station) was revoked already (\(token.revokedAt ?? "?") UTC)") }
+                        print("revoked token \(id) of \(token.station)")
+                        return
+                    }
+                    let station = station!
+                    let count = try store.revokeTokens(station: station)
                     guard count > 0 else { throw CommandFailure("\(station) has no live token") }
                     print("revoked \(count) token\(count == 1 ? "" : "s") of \(station)")
                 }

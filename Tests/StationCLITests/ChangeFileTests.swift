@@ -102,4 +102,35 @@ struct ChangeFileTests {
         #expect(try box.snapshot() == before)
         #expect(try box.ok("get", "residents", "r1", "--json").stdout.contains("Wang Fang"))
     }
+
+    /// Issue 12, finding 4: every resolution records who made it (`--by NAME`, else
+    /// `$STATION_USER`), and the history shows it.
+    @Test func aResolutionRecordsWhoMadeIt() throws {
+        let civil = try Sandbox().initialize(node: "civil")
+        try civil.ok("put", "mediation_cases", "m1", #"{"status": "closed"}"#)
+        try civil.ok("put", "mediation_cases", "m2", #"{"status": "closed"}"#)
+        let box = try Sandbox().initialize()
+        try box.ok("put", "mediation_cases", "m1", #"{"status": "open"}"#)
+        try box.ok("put", "mediation_cases", "m2", #"{"status": "open"}"#)
+        try box.ok("merge", box.write("civil.changes", try civil.ok("export", "-").stdout))
+        func conflicts(_ args: String...) throws -> StationResult {
+            let result = try box.run(["conflicts"] + args + ["--db", box.db])
+            try #require(result.status == 0, "\(result)")
+            return result
+        }
+        let listed = try #require(try JSONSerialization.jsonObject(with: Data(conflicts("list", "--json").stdout.utf8)) as? [[String: Any]])
+        let ids = listed.filter { $0["field"] as? String == "status" }.compactMap { $0["id"] as? String }
+        try #require(ids.count == 2, "\(listed)")
+        let byEnv = try box.run(["conflicts", "resolve", ids[0], "--accept", "--db", box.db], env: ["STATION_USER": "Zhang Wei"])
+        #expect(byEnv.status == 0, "\(byEnv)")
+        try conflicts("resolve", ids[1], "--accept", "--by", "李娜")
+        for (id, person) in [(ids[0], "Zhang Wei"), (ids[1], "李娜")] {
+            let shown = try conflicts("show", id, "--json").stdout
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(shown.utf8)) as? [String: Any])
+            #expect((report["resolution"] as? [String: Any])?["person"] as? String == person, "\(shown)")
+            #expect(try conflicts("show", id).stdout.contains("resolved by \(person) at hotline"))
+        }
+        let bad = try box.run(["conflicts", "resolve", ids[0], "--accept", "--by", "\u{7}", "--db", box.db])
+        #expect(bad.status != 0 && bad.stderr.contains("--by"))
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -43,8 +44,36 @@ import Testing
         conflictID = try #require(try hub.conflictReports().first?.id)
     }
 
-    func app() -> some ApplicationProtocol {
-        Application(router: SyncServer.router(service: SyncService(storage: hub, authentication: .tokens), hub: hub, logger: Logger(label: "test")))
+    func app(secure: Bool = false) -> some ApplicationProtocol {
+        Application(
+            router: SyncServer.router(
+                service: SyncService(storage: hub, authentication: .tokens), hub: hub, secureCookies: secure, logger: Logger(label: "test")))
+    }
+
+    /// A signed-in browser: its session cookie and the CSRF token its page carries.
+    struct Browser {
+        var cookie: String
+        var csrf: String
+    }
+
+    /// Signs in with `token` and reads the page's CSRF token.
+    func signIn(_ client: some TestClientProtocol, _ token: String) async throws -> Browser {
+        let cookie = try await client.execute(
+            uri: "/ui/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: "token=\(token)")
+        ) { r in
+            #expect(r.status == .found)
+            return String((r.headers[.setCookie] ?? "").split(separator: ";")[0])
+        }
+        let page = try await client.execute(uri: "/ui", method: .get, headers: [.cookie: cookie]) { text($0) }
+        let csrf = try #require(page.range(of: #"name="csrf" value=""#).map { String(page[$0.upperBound...].prefix { $0 != "\"" }) }, "\(page)")
+        return Browser(cookie: cookie, csrf: csrf)
+    }
+
+    /// POSTs a dashboard form.
+    func post(_ client: some TestClientProtocol, _ uri: String, _ form: String, _ browser: Browser, origin: String? = nil) async throws -> TestResponse {
+        var headers: HTTPFields = [.cookie: browser.cookie, .contentType: "application/x-www-form-urlencoded"]
+        if let origin { headers[HTTPField.Name("Origin")!] = origin }
+        return try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: form)) { $0 }
     }
 
     func json(_ r: TestResponse) -> JSONValue { (try? JSONParser.parse(bytes: Array(r.body.readableBytesView))) ?? .null }
@@ -106,27 +135,22 @@ import Testing
             try await client.execute(uri: "/ui/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: "token=\(stationToken)")) { r in
                 #expect(r.status == .unauthorized)  // a station's token is not an operator's
             }
-            let cookie = try await client.execute(uri: "/ui/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: "token=\(op)")) { r in
-                #expect(r.status == .found)
-                let setCookie = r.headers[.setCookie] ?? ""
-                #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict"))
-                return String(setCookie.split(separator: ";")[0])
-            }
+            let browser = try await signIn(client, op)
+            let cookie = browser.cookie
             try await client.execute(uri: "/ui", method: .get, headers: [.cookie: cookie]) { r in
                 let page = text(r)
                 #expect(page.contains("data-conflict=\"\(id)\"") && page.contains("agreement_reached") && page.contains("session_postponed"))
                 #expect(page.contains("data-station=\"hotline\"") && page.contains("data-collection=\"mediation_cases\""))
                 #expect(!page.contains("<script"))
             }
-            try await client.execute(uri: "/ui/conflicts/\(id)/resolve", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: "action=choose&index=1")) { r in
-                #expect(r.status == .found)
-            }
+            #expect(try await post(client, "/ui/conflicts/\(id)/resolve", "action=choose&index=1&csrf=\(browser.csrf)", browser).status == .found)
             try await client.execute(uri: "/ui", method: .get, headers: [.cookie: cookie]) { r in
                 #expect(text(r).contains("Open conflicts (0)") && text(r).contains("class=\"resolved\" data-conflict=\"\(id)\""))
             }
         }
         let report = try #require(try hub.conflictReport(id: id))
         #expect(report.status == .resolved && report.resolution?.how == .choose && report.resolution?.by.node == "hub")
+        #expect(report.resolution?.person == "center", "the operator's name is recorded")
         #expect(try hub.record("mediation_cases", "med-1")?.view.fields["status"] == "session_postponed")
     }
 
@@ -143,7 +167,8 @@ import Testing
         hub.noteRefusedWriter(refusal)
         let op = operatorToken
         try await app().test(.router) { client in
-            try await client.execute(uri: "/ui", method: .get, headers: [.cookie: "stationsync_operator=\(op)"]) { r in
+            let browser = try await signIn(client, op)
+            try await client.execute(uri: "/ui", method: .get, headers: [.cookie: browser.cookie]) { r in
                 let page = text(r)
                 #expect(page.contains("id=\"writers\""))
                 #expect(page.contains("data-writer=\"hotline.bbbb\" data-status=\"live\""))
@@ -179,12 +204,111 @@ import Testing
         }
         let op = operatorToken
         try await app().test(.router) { client in
-            let cookie = "stationsync_operator=\(op)"
+            let cookie = try await signIn(client, op).cookie
             try await client.execute(uri: "/ui", method: .get, headers: [.cookie: cookie]) { r in
                 let page = text(r)
                 #expect(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
                 #expect(!page.contains("<script>") && !page.contains("<img src=x"))
             }
         }
+    }
+
+    /// Issue 12, finding 4: a real web sign-in.
+    @Test("The cookie holds a session id, not the token; Secure under HTTPS; sign-out and revocation end the session")
+    func theCookieHoldsASessionNotTheToken() async throws {
+        let op = operatorToken
+        try await app(secure: true).test(.router) { client in
+            let setCookie = try await client.execute(
+                uri: "/ui/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: "token=\(op)")
+            ) { $0.headers[.setCookie] ?? "" }
+            #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict") && setCookie.contains("; Secure"), "\(setCookie)")
+            #expect(!setCookie.contains(op) && !setCookie.contains(String(op.split(separator: ".")[1])), "the cookie holds the token")
+        }
+        try await app().test(.router) { client in
+            let browser = try await signIn(client, op)
+            #expect(!browser.cookie.contains(String(op.split(separator: ".")[1])))
+            // The session id is stored hashed.
+            let id = String(browser.cookie.split(separator: "=")[1])
+            #expect(try hub.operatorSession(idHash: id) == nil)
+            #expect(try await post(client, "/ui/logout", "csrf=\(browser.csrf)", browser).status == .found)
+            try await client.execute(uri: "/ui", method: .get, headers: [.cookie: browser.cookie]) { r in
+                #expect(text(r).contains("Sign in"), "signed out, the old cookie opens nothing")
+            }
+            let again = try await signIn(client, op)
+            #expect(try hub.revokeTokens(station: "center") == 1)
+            try await client.execute(uri: "/ui", method: .get, headers: [.cookie: again.cookie]) { r in
+                #expect(text(r).contains("Sign in"), "a revoked token's session is over")
+            }
+        }
+    }
+
+    @Test("Every POST needs the session's CSRF token and, from a browser, the page's own origin")
+    func postsNeedTheCSRFTokenAndTheOwnOrigin() async throws {
+        let id = conflictID
+        let op = operatorToken
+        try await app().test(.router) { client in
+            let browser = try await signIn(client, op)
+            for (form, origin) in [
+                ("action=accept", nil),  // no CSRF token
+                ("action=accept&csrf=wrong", nil),
+                ("action=accept&csrf=\(browser.csrf)", "http://evil.example"),
+            ] {
+                let r = try await post(client, "/ui/conflicts/\(id)/resolve", form, browser, origin: origin)
+                #expect(r.status == .forbidden, "\(form) from \(origin ?? "no origin")")
+            }
+            #expect(try hub.conflictReport(id: id)?.status == .open)
+            // A cross-site sign-in (login CSRF) is refused too.
+            try await client.execute(
+                uri: "/ui/login", method: .post,
+                headers: [.contentType: "application/x-www-form-urlencoded", HTTPField.Name("Origin")!: "http://evil.example"],
+                body: ByteBuffer(string: "token=\(op)")
+            ) { r in #expect(r.status == .forbidden) }
+            let ok = try await post(client, "/ui/conflicts/\(id)/resolve", "action=accept&csrf=\(browser.csrf)", browser, origin: "http://localhost")
+            #expect(ok.status == .found)
+            #expect(try hub.conflictReport(id: id)?.status == .resolved)
+        }
+    }
+
+    @Test("No notice comes from the URL")
+    func noNoticeFromTheURL() async throws {
+        let op = operatorToken
+        try await app().test(.router) { client in
+            let browser = try await signIn(client, op)
+            try await client.execute(uri: "/ui?msg=Your%20account%20is%20suspended", method: .get, headers: [.cookie: browser.cookie]) { r in
+                #expect(!text(r).contains("suspended") && !text(r).contains("id=\"flash\""))
+            }
+        }
+    }
+
+    @Test("An operator token's read and write lists limit what the page shows and resolves")
+    func theOperatorsListsLimitThePage() async throws {
+        let id = conflictID
+        let stockOnly = Tokens.make(station: "shop", read: .only(["charity_stock"]), write: .only(["charity_stock"]), relay: false, isOperator: true)
+        let readOnly = Tokens.make(station: "viewer", read: .all, write: .only(["charity_stock"]), relay: false, isOperator: true)
+        try hub.addToken(stockOnly.stored)
+        try hub.addToken(readOnly.stored)
+        try await app().test(.router) { client in
+            let shop = try await signIn(client, stockOnly.token)
+            try await client.execute(uri: "/ui", method: .get, headers: [.cookie: shop.cookie]) { r in
+                let page = text(r)
+                #expect(!page.contains(id) && !page.contains("agreement_reached") && !page.contains("data-collection=\"mediation_cases\""))
+                #expect(page.contains("data-collection=\"charity_stock\""))
+            }
+            #expect(try await post(client, "/ui/conflicts/\(id)/resolve", "action=accept&csrf=\(shop.csrf)", shop).status == .found)
+            try await client.execute(uri: "/ui", method: .get, headers: [.cookie: shop.cookie]) { r in
+                #expect(text(r).contains("no conflict \(id)"), "\(text(r))")
+            }
+            let viewer = try await signIn(client, readOnly.token)
+            try await client.execute(uri: "/ui", method: .get, headers: [.cookie: viewer.cookie]) { r in
+                let page = text(r)
+                #expect(page.contains("data-conflict=\"\(id)\"") && !page.contains("/ui/conflicts/\(id)/resolve"))
+                #expect(page.contains("may not write mediation_cases"))
+            }
+            #expect(try await post(client, "/ui/conflicts/\(id)/resolve", "action=accept&csrf=\(viewer.csrf)", viewer).status == .found)
+            try await client.execute(uri: "/ui", method: .get, headers: [.cookie: viewer.cookie]) { r in
+                #expect(text(r).contains("may not write mediation_cases"))
+            }
+        }
+        #expect(try hub.conflictReport(id: id)?.status == .open)
     }
 }

@@ -118,6 +118,45 @@ import Testing
         try verify(recreated, hub)
     }
 
+    /// Issue 12, finding 2: the resolution history cannot be erased or forged by a token without
+    /// --relay: an entry the hub holds must arrive unchanged, and a new entry of the caller's
+    /// cannot claim another node wrote what it did not.
+    @Test func theResolutionHistoryCannotBeErasedOrForged() throws {
+        var hub = try hubCopy()
+        var charity = hub
+        try hub.put(["status": "closed"], by: "civil-affairs", at: t(2), in: cases, id: "r")
+        try charity.put(["status": "referred"], by: "charity", at: t(3), in: cases, id: "r")
+        hub.merge(charity)
+        let conflict = try #require(hub.view(in: cases, id: "r").conflicts.first { $0.field == "status" })
+        // civil-affairs resolved it (the hub holds that entry).
+        try hub.resolve(conflict.id, .choose(1), by: "civil-affairs", at: t(4), in: cases, id: "r", person: "Wang")
+        var erased = hub
+        try erased.put(["phone": "1"], by: "hotline", at: t(5), in: cases, id: "r")
+        erased.resolutions = []
+        #expect { try verify(erased, hub) } throws: { "\($0)".contains("drops the record's history entry of conflict \(conflict.id)") }
+        var altered = hub
+        try altered.put(["phone": "1"], by: "hotline", at: t(5), in: cases, id: "r")
+        altered.resolutions[0].person = "Someone Else"
+        #expect { try verify(altered, hub) } throws: { "\($0)".contains("changes the record's history entry") }
+        // A forged entry of hotline's own that claims charity wrote "dismissed".
+        var open = try hubCopy()
+        var other = open
+        try open.put(["status": "closed"], by: "civil-affairs", at: t(2), in: cases, id: "r")
+        try other.put(["status": "referred"], by: "charity", at: t(3), in: cases, id: "r")
+        open.merge(other)
+        let c2 = try #require(open.view(in: cases, id: "r").conflicts.first { $0.field == "status" })
+        var forged = open
+        try forged.resolve(c2.id, .accept, by: "hotline", at: t(6), in: cases, id: "r")
+        let index = try #require(forged.resolutions.firstIndex { $0.by.node == "hotline" })
+        let charityIndex = try #require(forged.resolutions[index].values.firstIndex { $0.dot.node == "charity" })
+        forged.resolutions[index].values[charityIndex].value = "dismissed"
+        #expect { try verify(forged, open) } throws: { "\($0)".contains("says node charity wrote another value to field status") }
+        // The honest resolution passes.
+        var honest = open
+        try honest.resolve(c2.id, .accept, by: "hotline", at: t(6), in: cases, id: "r", person: "Li")
+        try verify(honest, open)
+    }
+
     @Test func newWritesOfOtherNodesAreRefused() throws {
         var other = try hubCopy()
         try other.put(["notes": "more"], by: "civil-affairs", at: t(2), in: cases, id: "r")

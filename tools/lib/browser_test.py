@@ -269,7 +269,7 @@ def scenario(h):
     err = h.one("#login-error").text
     check("not a valid operator token" in err, f"wrong-token message: {err!r}")
     check(h.css("#token") and h.css("#sign-in") and not h.css("#conflicts"), "a wrong token must leave us on the login page")
-    check(d.get_cookie("stationsync_operator") is None, "a wrong token must not set the session cookie")
+    check(d.get_cookie("stationsync_session") is None, "a wrong token must not set the session cookie")
     # A station's token is valid but not an operator's.
     h.one("#token").send_keys(h.tokens["hotline"])
     h.click_and_wait(h.one("#sign-in"), "#login-error")
@@ -278,9 +278,9 @@ def scenario(h):
 
     h.one("#token").send_keys(operator)
     h.click_and_wait(h.one("#sign-in"), "#conflicts")
-    cookie = d.get_cookie("stationsync_operator")
+    cookie = d.get_cookie("stationsync_session")
     check(cookie is not None and cookie.get("httpOnly"), f"the session cookie should be HttpOnly: {cookie}")
-    check(d.execute_script("return document.cookie").find("stationsync_operator") < 0, "the cookie must be hidden from scripts")
+    check(d.execute_script("return document.cookie").find("stationsync_session") < 0, "the cookie must be hidden from scripts")
     for section in ("#stations", "#conflicts", "#resolved", "#collections"):
         h.one(section)
     ok(h, "signed in with the operator token (HttpOnly cookie); all four sections present")
@@ -360,7 +360,7 @@ def scenario(h):
     row = h.resolved_row(lww["id"])
     check(row["how"] == "accept" and row["kept"] == decision, f"#resolved row for {lww['id']}: {row}")
     hub_node = h.one("header h1 .tag").text
-    check(row["by"] == hub_node, f"#resolved by={row['by']!r}, expected the hub's node {hub_node!r}")
+    check(row["by"] == f"duty-operator ({hub_node})", f"#resolved by={row['by']!r}, expected the operator and the hub node: duty-operator ({hub_node})")
     ok(h, f"dashboard resolution: flash {flash!r}")
 
     h.sync("hotline")

@@ -51,6 +51,8 @@ public struct ConflictReport: Sendable, Equatable {
         switch policy {
         case "lww": return "lww: the latest write wins (HLC time, then node name); the others are kept here"
         case "manual": return "manual: every value is kept; reads show the latest until a person resolves it"
+        case "counter":
+            return "counter: stocktakes made without seeing each other disagree; reads show the latest (HLC time, then node) plus the increments it has not seen, until a person sets the count"
         case "update-wins": return "update-wins: an update concurrent with a delete keeps the record alive"
         default: return "delete-wins: a delete concurrent with an update keeps the record deleted; the update's values stay in the tombstone"
         }
@@ -87,7 +89,7 @@ public struct ConflictReport: Sendable, Equatable {
             o["resolution"] = .object([
                 "how": .string(r.how.rawValue), "by": .string(r.by.node.station), "writer": .string(r.by.node.rawValue),
                 "counter": .int(Int64(r.by.counter)),
-                "time": .int(Int64(r.time.wall)), "result": r.result,
+                "time": .int(Int64(r.time.wall)), "result": r.result, "person": r.person.map { .string($0) } ?? .null,
             ])
         } else {
             o["resolution"] = .null

@@ -164,7 +164,7 @@ extension RecordState {
     @discardableResult
     public mutating func resolve(
         _ conflictID: String, _ choice: ResolutionChoice, by node: NodeID, at time: HLCTimestamp,
-        in collection: CollectionSchema, id: String
+        in collection: CollectionSchema, id: String, person: String? = nil
     ) throws(CoreError) -> Dot {
         let candidates = fields.keys.sorted().compactMap { conflict(onField: $0, in: collection, id: id) }
             + [existenceConflict(in: collection, id: id)].compactMap { $0 }
@@ -207,7 +207,8 @@ extension RecordState {
         resolutions.append(
             Resolution(
                 conflictID: conflict.id, field: conflict.field, policy: conflict.policy, how: how, by: dot, time: time,
-                values: conflict.values, result: conflict.field == Conflict.existenceField ? .bool(keepDeleted) : value))
+                values: conflict.values, result: conflict.field == Conflict.existenceField ? .bool(keepDeleted) : value,
+                person: person.flatMap(Resolution.checkedPerson)))
         resolutions.sort(by: Resolution.precedes)
         return dot
     }

@@ -1,4 +1,19 @@
 extension Resolution {
+    /// A person's name as recorded: trimmed, 1-``maxPersonBytes`` bytes, no control characters;
+    /// nil if it is not one.
+    public static func checkedPerson(_ name: String) -> String? {
+        var scalars = Array(name.unicodeScalars)
+        while let first = scalars.first, first.properties.isWhitespace { scalars.removeFirst() }
+        while let last = scalars.last, last.properties.isWhitespace { scalars.removeLast() }
+        guard !scalars.isEmpty,
+            !scalars.contains(where: { $0.properties.generalCategory == .control || ($0.properties.generalCategory == .format && $0.value != 0x200D) })
+        else { return nil }
+        var trimmed = ""
+        trimmed.unicodeScalars.append(contentsOf: scalars)
+        guard trimmed.utf8.count <= maxPersonBytes else { return nil }
+        return trimmed
+    }
+
     /// `{"by":[node,counter,hlc],"conflict":ID,"field":F,"how":H,"policy":P,"result":V,"values":[[node,counter,hlc,value],…]}`
     public var json: JSONValue {
         .object([
@@ -6,14 +21,14 @@ extension Resolution {
             "by": .array([.string(by.node.rawValue), .int(Int64(by.counter)), .int(Int64(time.rawValue))]),
             "values": .array(values.map { .array([.string($0.dot.node.rawValue), .int(Int64($0.dot.counter)), .int(Int64($0.time.rawValue)), $0.value]) }),
             "result": result,
-        ])
+        ].merging(person.map { ["who": JSONValue.string($0)] } ?? [:]) { a, _ in a })
     }
 
     /// Reads and validates one resolution entry of a record state whose clock is `clock`.
     init(json: JSONValue, clock: VectorClock, what: String) throws(CoreError) {
         func bad(_ message: String) -> CoreError { CoreError(.invalidVersion, "record state: \(what): " + message) }
         guard let o = json.objectValue else { throw bad("must be an object") }
-        if let extra = o.keys.sorted().first(where: { !["by", "conflict", "field", "how", "policy", "result", "values"].contains($0) }) {
+        if let extra = o.keys.sorted().first(where: { !["by", "conflict", "field", "how", "policy", "result", "values", "who"].contains($0) }) {
             throw bad("unknown key \"\(extra)\"")
         }
         guard let id = o["conflict"]?.stringValue, id.utf8.count == 16, id.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
@@ -36,8 +51,15 @@ extension Resolution {
         // Kept in the order written: the automatic winner first, as the conflict showed them.
         let values = try RecordState.decodeRegister(list, clock: clock, what: "\(what).values", sortByDot: false) { value throws(CoreError) -> JSONValue in value }
         guard let result = o["result"] else { throw bad("\"result\" is missing") }
+        var person: String?
+        if let who = o["who"] {
+            guard let name = who.stringValue, let checked = Resolution.checkedPerson(name) else {
+                throw bad("\"who\" must be a person's name: 1-\(Resolution.maxPersonBytes) bytes of UTF-8 with no control characters")
+            }
+            person = checked
+        }
         self.init(
             conflictID: id, field: field, policy: policy, how: how, by: dot, time: HLCTimestamp(rawValue: UInt64(hlc)),
-            values: values, result: result)
+            values: values, result: result, person: person)
     }
 }

@@ -28,11 +28,18 @@ public struct Resolution: Hashable, Sendable {
     public var values: [DottedValue<JSONValue>]
     /// The value the resolution wrote (for `_deleted`: `true` deleted, `false` kept).
     public var result: JSONValue
+    /// The person who resolved it (an operator's name on the dashboard, `--by NAME` or
+    /// `$STATION_USER` on the command line); nil for an ordinary write, or when nobody said.
+    public var person: String?
+
+    /// Longest person name, in UTF-8 bytes.
+    public static let maxPersonBytes = 128
 
     public init(
         conflictID: String, field: String, policy: String, how: How, by: Dot, time: HLCTimestamp,
-        values: [DottedValue<JSONValue>], result: JSONValue
+        values: [DottedValue<JSONValue>], result: JSONValue, person: String? = nil
     ) {
+        self.person = person
         self.conflictID = conflictID
         self.field = field
         self.policy = policy
