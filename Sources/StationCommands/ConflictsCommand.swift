@@ -29,7 +29,7 @@ public struct ConflictsCommand: ParsableCommand {
 
         public func run() throws {
             try reportingErrors {
-                let store = try database.open()
+                let store = try database.open(readOnly: true)
                 let reports = try store.conflictReports(collection: collection, status: status.status)
                 if output.json {
                     print(JSONValue.array(reports.map(\.summaryJSON)).canonicalText)
@@ -64,7 +64,7 @@ public struct ConflictsCommand: ParsableCommand {
 
         public func run() throws {
             try reportingErrors {
-                let store = try database.open()
+                let store = try database.open(readOnly: true)
                 guard let report = try store.conflictReport(id: id) else {
                     throw CommandFailure("no conflict \(id) here (conflicts list --status all shows the ids)")
                 }

@@ -20,9 +20,20 @@ public struct DatabaseOptions: ParsableArguments {
         }
     }
 
-    /// Opens the existing database.
-    public func open() throws -> StationStore {
-        try StationStore.open(path: path)
+    /// Opens the existing database. A command that changes it (`readOnly` false) refuses a
+    /// database made for the other program: `hub` a station's, `station` a hub's.
+    public func open(readOnly: Bool = false) throws -> StationStore {
+        let store = try StationStore.open(path: path)
+        guard !readOnly else { return store }
+        let program: DatabaseRole = Terminal.program == "hub" ? .hub : .station
+        if let role = try store.role(), role != program {
+            let path = try self.path
+            try? store.close()
+            throw CommandFailure(
+                "\(path) is a \(role.rawValue) database (made with `\(role.rawValue) init`, node \(store.node)), not a \(program.rawValue)'s: "
+                    + "use the `\(role.rawValue)` command with it (`\(program.rawValue)` only reads it); nothing was changed")
+        }
+        return store
     }
 }
 

@@ -7,6 +7,12 @@ import Synchronization
 /// A station's local database: records with their versions, the change feed, per-peer
 /// checkpoints, and the schema, in one SQLite file (WAL mode, GRDB over the system libsqlite3).
 ///
+/// What a database was made for: `hub init` makes a hub's, `station init` a station's. Each
+/// program refuses to change the other's (reading is fine); a database made before roles has none.
+public enum DatabaseRole: String, Sendable {
+    case hub, station
+}
+
 /// Every local write is one IMMEDIATE transaction (or one per batch, for imports); every change,
 /// local or merged from a peer, gets the next value of a per-node sequence, so "all changes since
 /// S" is an index range.
@@ -54,7 +60,8 @@ public final class StationStore: Sendable {
     /// under an old name (a reinstall) never writes under the dots of the one before it. Nil
     /// writes under the bare node name.
     public static func create(
-        path: String, node: NodeID, schema: Schema, incarnation: String? = nil, clock: @escaping @Sendable () -> UInt64 = systemClock
+        path: String, node: NodeID, schema: Schema, incarnation: String? = nil, role: DatabaseRole? = nil,
+        clock: @escaping @Sendable () -> UInt64 = systemClock
     ) throws -> StationStore {
         if let incarnation, !NodeID.isValidIncarnation(incarnation) {
             throw StoreError(.invalidInput, "incarnation \"\(incarnation)\" must be 1-12 characters of a-z and 0-9")
@@ -80,6 +87,9 @@ public final class StationStore: Sendable {
                     arguments: [node.rawValue, ISO8601DateFormatter().string(from: Date())])
                 if let incarnation {
                     try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('incarnation', ?)", arguments: [incarnation])
+                }
+                if let role {
+                    try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('role', ?)", arguments: [role.rawValue])
                 }
                 // The file's inode, recorded in the file itself (renaming keeps it): a copy of the
                 // file alone, made before its first write-ahead log was checkpointed, is still
@@ -187,6 +197,11 @@ public final class StationStore: Sendable {
         var logger = Logger(label: "stationsync.store")
         logger[metadataKey: "node"] = "\(node.rawValue)"
         self.logger = logger
+    }
+
+    /// What the database was made for (nil: made before roles were recorded).
+    public func role() throws -> DatabaseRole? {
+        try read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'role'").flatMap(DatabaseRole.init(rawValue:)) }
     }
 
     /// Writes what is pending and closes the database; the store is unusable afterwards.

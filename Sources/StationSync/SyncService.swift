@@ -237,11 +237,19 @@ public struct SyncService: Sendable {
             results = try storage.apply(
                 incoming, from: request.writer, cursor: nil, claim: claim,
                 check: { [now = storage.wallTime()] change, local in
-                    try Self.checkDrift(change.state, local: local, now: now, collection: change.collection, id: change.id)
-                    if let origin {
-                        try OriginCheck.verify(
-                            change.state, local: local, caller: NodeID(unchecked: origin), collection: change.collection, id: change.id,
-                            schema: schema.collections[change.collection])
+                    do {
+                        try Self.checkDrift(change.state, local: local, now: now, collection: change.collection, id: change.id)
+                        if let origin {
+                            try OriginCheck.verify(
+                                change.state, local: local, caller: NodeID(unchecked: origin), collection: change.collection, id: change.id,
+                                schema: schema.collections[change.collection])
+                        }
+                    } catch let error as SyncError where !principal.read.allows(change.collection) {
+                        // A token that may write a collection but not read it learns nothing of what
+                        // is there: not whether the record exists, nor who wrote what.
+                        throw SyncError(
+                            error.code,
+                            "\(change.collection)/\(change.id): refused; a token that may write \(change.collection) but not read it may only add this station's own new writes")
                     }
                 })
         } catch let error as SyncError {
@@ -265,7 +273,11 @@ public struct SyncService: Sendable {
         storage.noteActivity(station: request.node, pulledThrough: nil, pushed: results.count)
         return PushResponse(
             node: storage.node.rawValue,
-            results: zip(request.changes, results).map { PushResponse.Result(collection: $0.0.collection, id: $0.0.id, result: $0.1.rawValue) },
+            results: zip(request.changes, results).map { change, result in
+                // Whether the record was here already is not said to a token that may not read it.
+                let shown = !principal.read.allows(change.collection) && (result == .created || result == .merged) ? .applied : result
+                return PushResponse.Result(collection: change.collection, id: change.id, result: shown.rawValue)
+            },
             cursor: cursor)
     }
 }

@@ -13,7 +13,7 @@ extension HubCommand {
 
         func run() throws {
             try reportingErrors {
-                let store = try database.open()
+                let store = try database.open(readOnly: true)
                 let counts = try store.counts()
                 let writers = try store.nodeWriters()
                 let activity = try store.stationActivity()

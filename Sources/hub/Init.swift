@@ -25,7 +25,7 @@ extension HubCommand {
                 let node = try NodeID(validatingNode: node)
                 let chosen = try loadSchema(file: schema, default: DefaultSchema.schema)
                 let path = try database.path
-                let store = try StationStore.create(path: path, node: node, schema: chosen, incarnation: StationStore.makeIncarnation())
+                let store = try StationStore.create(path: path, node: node, schema: chosen, incarnation: StationStore.makeIncarnation(), role: .hub)
                 try store.close()
                 print("initialized hub database \(path) (node \(node), \(chosen.collections.count) collections)")
                 Terminal.hint("next: hub token add --db \(path) STATION   then   hub serve --db \(path) --listen 127.0.0.1:8080")

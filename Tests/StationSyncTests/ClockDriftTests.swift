@@ -72,7 +72,7 @@ import Testing
         #expect(summary.pushed == 1)
         let offset = try #require(summary.clockOffset)
         #expect(abs(offset - 3 * 3600 * 1000) < 60_000)
-        #expect(ClockOffset.status(offset) == "3 h 0 min ahead")
+        #expect(ClockOffset.status(3 * 3600 * 1000) == "3 h 0 min ahead")
         let right = try store("labor")
         #expect(abs(try #require(try sync(right, with: hub, principal: .trustedPeer).clockOffset)) < 60_000)
         #expect(ClockOffset.status(nil) == "unknown" && ClockOffset.status(-59_000) == "ok" && ClockOffset.status(-61_000) == "1 min 1 s behind")

@@ -22,7 +22,7 @@ extension StationCommand {
 
         func run() throws {
             try reportingErrors {
-                let store = try database.open()
+                let store = try database.open(readOnly: true)
                 let batch = try store.changes(since: since, limit: limit)
                 let parsed = try batch.changes.map { change -> (Change, RecordState, RecordView) in
                     let state = try RecordState(jsonText: change.stateText)

@@ -26,7 +26,7 @@ extension StationCommand {
 
         func run() throws {
             try reportingErrors {
-                let store = try database.open()
+                let store = try database.open(readOnly: true)
                 let last = try store.lastSequence()
                 // The changes go to a side file first: the header, which comes first, says how many
                 // follow (so a cut file is refused), and that is known once they are written.

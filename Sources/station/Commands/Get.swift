@@ -16,7 +16,7 @@ extension StationCommand {
 
         func run() throws {
             try reportingErrors {
-                let store = try database.open()
+                let store = try database.open(readOnly: true)
                 try printRecord(store, collection, id, json: output.json)
             }
         }

@@ -13,7 +13,7 @@ extension StationCommand {
 
         func run() throws {
             try reportingErrors {
-                let store = try database.open()
+                let store = try database.open(readOnly: true)
                 let counts = try store.counts()
                 let last = try store.lastSequence()
                 if output.json {

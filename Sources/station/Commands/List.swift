@@ -16,7 +16,7 @@ extension StationCommand {
 
         func run() throws {
             try reportingErrors {
-                let store = try database.open()
+                let store = try database.open(readOnly: true)
                 if output.json {
                     // Streamed, so memory stays flat for large collections.
                     var first = true
