@@ -29,6 +29,11 @@ public struct SyncOptions: ParsableArguments {
         """)
     public var takeOver = false
 
+    @Flag(help: """
+        Take schema additions (new collections and fields) from this peer though it is not a hub         this node syncs with by its token: a peer the operator trusts with the schema. Without it,         what a LAN peer declares beyond this node's schema waits until the hub declares it too.
+        """)
+    public var trustSchema = false
+
     @Option(help: ArgumentHelp("Changes per request.", valueName: "n"))
     public var batchSize = 500
 
@@ -130,6 +135,7 @@ public struct SyncRunner {
             }
         }
         engine.takeOver = takeOver
+        engine.trustSchema = options.trustSchema
         var summary: SyncSummary
         let before = transport.wireBytes
         do {
@@ -175,6 +181,12 @@ public struct SyncRunner {
                 + "first, or ask the operator for a relay token for this station"
         }
         if s.notSent > 0 { text += "; \(s.notSent) local changes not sent (collections the peer lacks or this token may not write)" }
+        if s.schemaWaiting > 0 {
+            let which = s.schemaWaitingRecords.prefix(5).joined(separator: ", ") + (s.schemaWaitingRecords.count > 5 ? ", …" : "")
+            text += "; \(s.schemaWaiting) record\(s.schemaWaiting == 1 ? "" : "s") (\(which)) not taken: \(s.schemaWaiting == 1 ? "it needs" : "they need") a collection or "
+                + "field policy \(s.peer) declares and this node's schema does not; they wait until the hub declares it (or sync with --trust-schema "
+                + "if \(s.peer) is trusted with the schema)"
+        }
         if !s.schemaAdditions.isEmpty { text += "; new collections from the peer: \(s.schemaAdditions.joined(separator: ", "))" }
         if s.startedOver { text += "; first sync with this peer database" }
         return text

@@ -87,20 +87,81 @@ extension StationStore {
         }
     }
 
-    /// Adds to the stored schema what `additions` declares and it does not (new collections, newly
-    /// listed fields), in one transaction. The caller checks first that the two agree.
-    public func extendSchema(with additions: Schema) throws {
-        let extended = schema.adding(additions)
-        guard extended != schema else { return }
+    /// Adds what `additions` declares and this schema does not (collections, fields); new
+    /// collections remember `peer` as where they came from (`station schema` lists them).
+    public func extendSchema(with additions: Schema, from peer: String? = nil) throws {
+        let before = schema
+        let extended = before.adding(additions)
+        guard extended != before else { return }
         try immediateTransaction { db in
             for name in extended.collectionNames {
                 let definition = try extended.collection(name)
+                guard before.collections[name] != definition else { continue }
                 try db.execute(
-                    sql: "INSERT INTO collection (name, definition) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET definition = excluded.definition",
-                    arguments: [name, Schema.definitionJSON(definition).canonicalText])
+                    sql: """
+                        INSERT INTO collection (name, definition, addedBy) VALUES (?, ?, ?)
+                        ON CONFLICT(name) DO UPDATE SET definition = excluded.definition
+                        """,
+                    arguments: [name, Schema.definitionJSON(definition).canonicalText, peer ?? "?"])
             }
         }
         schemaBox.withLock { $0 = extended }
-        logger.info("schema extended", metadata: ["collections": "\(extended.collections.count)"])
+        logger.info("schema extended", metadata: ["collections": "\(extended.collections.count)", "from": "\(peer ?? "?")"])
+    }
+
+    /// Puts the schema back to `previous` (a sync's additions, when the sync failed before keeping
+    /// anything): definitions as they were, collections it does not have removed unless they hold
+    /// records.
+    public func restoreSchema(_ previous: Schema) throws {
+        let current = schema
+        guard current != previous else { return }
+        var kept = previous
+        try immediateTransaction { db in
+            for name in current.collectionNames {
+                if let definition = previous.collections[name] {
+                    try db.execute(
+                        sql: "UPDATE collection SET definition = ? WHERE name = ?",
+                        arguments: [Schema.definitionJSON(definition).canonicalText, name])
+                } else if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM record WHERE collection = ?)", arguments: [name]) ?? false {
+                    kept.collections[name] = current.collections[name]
+                } else {
+                    try db.execute(sql: "DELETE FROM collection WHERE name = ?", arguments: [name])
+                }
+            }
+        }
+        schemaBox.withLock { $0 = kept }
+    }
+
+    /// Every collection with where it came from (nil: this database's own schema, from init) and
+    /// how many records it holds (deleted ones included).
+    public func schemaCollections() throws -> [(name: String, addedBy: String?, records: Int)] {
+        try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.name, c.addedBy, (SELECT count(*) FROM record r WHERE r.collection = c.name) AS n
+                    FROM collection c ORDER BY c.name
+                    """
+            ).map { ($0["name"], $0["addedBy"], $0["n"]) }
+        }
+    }
+
+    /// Drops a collection a sync added that holds no record; throws, changing nothing, for one
+    /// this database was made with or one holding records.
+    public func dropAddedCollection(_ name: String) throws {
+        try immediateTransaction { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT addedBy FROM collection WHERE name = ?", arguments: [name]) else {
+                throw StoreError(.invalidInput, "no collection \(name) here")
+            }
+            guard let addedBy: String = row["addedBy"] else {
+                throw StoreError(.invalidInput, "\(name) is part of this database's own schema (from init), not an addition; it stays")
+            }
+            let records = try Int.fetchOne(db, sql: "SELECT count(*) FROM record WHERE collection = ?", arguments: [name]) ?? 0
+            guard records == 0 else {
+                throw StoreError(.invalidInput, "\(name) (added by \(addedBy)) holds \(records) record\(records == 1 ? "" : "s"); only an addition nobody wrote to can be dropped")
+            }
+            try db.execute(sql: "DELETE FROM collection WHERE name = ?", arguments: [name])
+        }
+        schemaBox.withLock { $0.collections[name] = nil }
     }
 }

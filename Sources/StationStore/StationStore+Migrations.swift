@@ -188,6 +188,11 @@ extension StationStore {
                     ) WITHOUT ROWID
                     """)
         }
+        migrator.registerMigration("v13-schema-additions") { db in
+            // Where a collection came from: NULL for this database's own (init), else the peer
+            // whose schema added it (see `station schema`).
+            try db.execute(sql: "ALTER TABLE collection ADD COLUMN addedBy TEXT")
+        }
         return migrator
     }
 }

@@ -51,6 +51,17 @@ public struct SyncSummary: Sendable, Equatable {
 
     public init() {}
 
+    /// Records pulled from a peer that is not the schema's source of truth and not merged: they
+    /// need a collection or a field policy that peer declares and this node does not (yet).
+    public var schemaWaiting = 0
+    /// Which (`collection/id`, at most 100).
+    public var schemaWaitingRecords: [String] = []
+
+    mutating func noteSchemaWaiting(_ key: RecordKey) {
+        schemaWaiting += 1
+        if schemaWaitingRecords.count < 100 { schemaWaitingRecords.append(key.description) }
+    }
+
     mutating func noteCollision(_ key: RecordKey) {
         // A record that collides on the push and the pull of one sync is one record.
         guard !collisionRecords.contains(key.description) else { return }
@@ -69,6 +80,7 @@ public struct SyncSummary: Sendable, Equatable {
             "schemaAdditions": .array(schemaAdditions.map { .string($0) }), "seconds": .double(seconds),
             "bytesSent": .int(Int64(bytesSent)), "bytesReceived": .int(Int64(bytesReceived)),
             "clockOffset": clockOffset.map { .int($0) } ?? .null,
+            "schemaWaiting": .int(Int64(schemaWaiting)), "schemaWaitingRecords": .array(schemaWaitingRecords.map { .string($0) }),
         ])
     }
 }
@@ -123,6 +135,9 @@ public struct SyncEngine {
     /// Asks the peer to make this database its node's one though another database writes as it
     /// (`station sync --take-over`, see StationStore+Writers.swift).
     public var takeOver = false
+    /// Takes schema additions from this peer though it is not a hub this node syncs with by its
+    /// token (`station sync --trust-schema`: a peer the operator trusts with the schema).
+    public var trustSchema = false
 
     public init(
         storage: any SyncStorage, transport: any SyncTransport, batchSize: Int = 500,
@@ -165,8 +180,13 @@ public struct SyncEngine {
                     + (version < ours ? "on \(peer)" : "on this node") + " (protocol 2 counters hold stocktakes, which protocol 1 would add up); nothing was synced")
         }
 
-        // Schemas: compare by fingerprint; fetch and check only when they differ.
+        // Schemas: compare by fingerprint; fetch and check only when they differ. Additions are
+        // taken from the schema's source of truth only: a hub this node syncs with by its token
+        // (`session.station`), or a peer the operator trusts with it (`trustSchema`). What another
+        // peer declares beyond this schema waits: records that need it are not merged (listed).
         var peerCollections = Set(storage.schema.collectionNames)
+        var pending: [String: Set<String>] = [:]
+        var previousSchema: Schema?
         if session.info.schemaFingerprint != storage.schema.fingerprint {
             let remote = try transport.schema()
             let disagreements = storage.schema.disagreements(with: remote)
@@ -176,11 +196,41 @@ public struct SyncEngine {
                     "schema mismatch with \(peer): " + disagreements.map(\.description).joined(separator: "; ")
                         + " (a field's policy must be the same on every node)")
             }
-            let before = Set(storage.schema.collectionNames)
-            try storage.extendSchema(with: remote)
-            summary.schemaAdditions = storage.schema.collectionNames.filter { !before.contains($0) }
+            if session.station != nil || trustSchema {
+                let extended = storage.schema.adding(remote)
+                if extended != storage.schema {
+                    do {
+                        try extended.checkBounds(what: "the schema with \(peer)'s additions")
+                    } catch {
+                        throw SyncError(.schemaMismatch, "\(error); nothing of it was taken")
+                    }
+                    let before = Set(storage.schema.collectionNames)
+                    previousSchema = storage.schema
+                    try storage.extendSchema(with: remote, from: peer)
+                    summary.schemaAdditions = storage.schema.collectionNames.filter { !before.contains($0) }
+                }
+            } else {
+                pending = storage.schema.pendingFields(from: remote)
+            }
             peerCollections = Set(remote.collectionNames)
         }
+        do {
+            try exchange(session: session, peer: peer, pending: pending, peerCollections: peerCollections, summary: &summary)
+        } catch {
+            // Additions are never kept from a failed sync that kept nothing needing them.
+            if let previousSchema, summary.created + summary.applied + summary.merged + summary.unchanged == 0 {
+                try? storage.restoreSchema(previousSchema)
+            }
+            throw error
+        }
+        summary.seconds = Date().timeIntervalSince(started)
+        return summary
+    }
+
+    /// The push and pull of a sync, once the session and schemas are settled.
+    private func exchange(
+        session: PeerSession, peer: String, pending: [String: Set<String>], peerCollections: Set<String>, summary: inout SyncSummary
+    ) throws {
 
         // A peer database we have not synced with (or that was replaced): start over with it.
         var checkpoint = try storage.checkpoint(peer: peer)
@@ -195,17 +245,15 @@ public struct SyncEngine {
 
         try storage.setPeerMayRelay(session.relay, peer: peer)
         try push(from: checkpoint.pushed, to: peer, session: session, peerCollections: peerCollections, summary: &summary)
-        try pull(from: checkpoint.pulled, peer: peer, summary: &summary)
+        try pull(from: checkpoint.pulled, peer: peer, pending: pending, summary: &summary)
 
         summary.recordsWithConflicts = try storage.conflictedRecordCount()
-        summary.seconds = Date().timeIntervalSince(started)
-        return summary
     }
 
     /// Pulls batches until the peer has no more. Each batch is merged, with its cursor, on another
     /// thread while the next one is requested and decoded; a failed request waits for the merge in
     /// progress to finish, so everything received before it is kept.
-    private func pull(from start: String, peer: String, summary: inout SyncSummary) throws {
+    private func pull(from start: String, peer: String, pending: [String: Set<String>], summary: inout SyncSummary) throws {
         var cursor = start
         var merging: BackgroundWork<[MergeResult]>?
         var mergingKeys: [RecordKey] = []
@@ -235,13 +283,25 @@ public struct SyncEngine {
                 incoming.reserveCapacity(response.changes.count)
                 for change in response.changes {
                     guard let collection = schema.collections[change.collection] else {
+                        if pending[change.collection] != nil {
+                            // A collection the peer declares and the hub does not (yet): waits.
+                            summary.noteSchemaWaiting(RecordKey(change.collection, change.id))
+                            continue
+                        }
                         throw SyncError(.unknownCollection, "\(peer) sent \(change.collection)/\(change.id) but this node has no collection \(change.collection)")
                     }
+                    let decoded: IncomingChange
                     do {
-                        incoming.append(try IncomingChange(change, collection: collection))
+                        decoded = try IncomingChange(change, collection: collection)
                     } catch {
                         throw SyncError(.invalidState, "\(peer) sent an invalid \(change.collection)/\(change.id): \(error)")
                     }
+                    if let fields = pending[change.collection], fields.contains(where: { decoded.state.fields[$0] != nil }) {
+                        // It holds a field the peer declares with another policy than it has here.
+                        summary.noteSchemaWaiting(RecordKey(change.collection, change.id))
+                        continue
+                    }
+                    incoming.append(decoded)
                 }
                 // Batches are merged in order: the previous one first.
                 try finishMerge()

@@ -60,8 +60,12 @@ public protocol SyncStorage: Sendable {
     func setPeerMayRelay(_ relay: Bool, peer: String) throws
     /// Starts over with `peer` (first contact, or its database was replaced).
     func resetCheckpoint(peer: String, peerDatabase: String) throws
-    /// Adds what `additions` declares to the schema (the caller checked they agree).
-    func extendSchema(with additions: Schema) throws
+    /// Adds what `additions` declares to the schema (the caller checked they agree), noting
+    /// `peer` as where new collections came from.
+    func extendSchema(with additions: Schema, from peer: String?) throws
+    /// Puts the schema back as it was before a sync's additions (the sync failed and kept nothing
+    /// that needs them): collections it added go if they hold no record.
+    func restoreSchema(_ schema: Schema) throws
     /// The bearer token with this id.
     func token(id: String) throws -> StoredToken?
     /// How many records hold at least one conflict.

@@ -37,7 +37,8 @@ final class TestClock: @unchecked Sendable {
         let migrations = try reopened.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
         #expect(migrations == ["v1-records-feed-checkpoints", "v2-database-id-tokens-peer-database", "v3-resolved-conflicts", "v4-station-activity-operators",
             "v5-collection-feed", "v6-equal-values-are-no-conflict", "v7-push-waiting", "v8-node-writers", "v9-own-versions", "v10-counter-stocktakes",
-            "v11-station-clock-offset", "v12-operator-sessions"])
+            "v11-station-clock-offset", "v12-operator-sessions",
+            "v13-schema-additions"])
     }
 
     @Test func createRefusesToOverwriteAndOpenRefusesWhatIsNotOurs() throws {

@@ -244,7 +244,15 @@ import Testing
         let hub = try StationStore.create(path: "\(dir.path)/hub.sqlite", node: "hub", schema: bigger)
         try hub.put("donations", "d1", ["amountYuan": 500])
         let station = try StationStore.create(path: "\(dir.path)/s.sqlite", node: "s", schema: syncSchema)
-        let transport = LoopbackTransport(service: SyncService(storage: hub, authentication: .none), caller: "s")
+        // From a LAN peer (no token of this station's), the new collection waits.
+        let lan = LoopbackTransport(service: SyncService(storage: hub, authentication: .none), caller: "s")
+        let waited = try SyncEngine(storage: station, transport: lan).run()
+        #expect(waited.schemaWaiting == 1 && waited.schemaAdditions.isEmpty, "\(waited)")
+        // From the hub (the station's token), it is taken.
+        let transport = LoopbackTransport(
+            service: SyncService(storage: hub, authentication: .none), principal: Principal(station: "s", read: .all, write: .all, relay: false),
+            caller: "s")
+        try station.resetCheckpoint(peer: "hub", peerDatabase: hub.databaseID)
         let summary = try SyncEngine(storage: station, transport: transport).run()
         #expect(summary.schemaAdditions == ["donations"])
         #expect(try station.record("donations", "d1")?.view.fields["amountYuan"] == 500)

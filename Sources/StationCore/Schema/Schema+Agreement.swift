@@ -1,8 +1,10 @@
 /// Comparing two nodes' schemas before they sync.
 ///
-/// Two schemas agree when every field both can write has the same policy on both sides, and
-/// every collection both declare has the same default and delete policy. What only one side
-/// declares is an addition, not a disagreement: the hub's additions reach stations through sync.
+/// Two schemas agree when every field both declare has the same policy on both sides, and every
+/// collection both declare has the same default and delete policy. What only one side declares
+/// is an addition, not a disagreement (a field the hub adds with any policy, `manual` included):
+/// the hub's additions reach stations through sync; a peer's that is not the hub wait (see
+/// ``pendingFields(from:)``).
 extension Schema {
     /// One disagreement, naming the collection and field.
     public struct Disagreement: Sendable, Equatable, CustomStringConvertible {
@@ -27,12 +29,50 @@ extension Schema {
             if mine.deleteConflict != theirs.deleteConflict {
                 result.append(Disagreement(collection: name, field: "(deleteConflict)", local: mine.deleteConflict.rawValue, remote: theirs.deleteConflict.rawValue))
             }
-            for field in Set(mine.fields.keys).union(theirs.fields.keys).sorted() {
-                let a = mine.policy(of: field), b = theirs.policy(of: field)
-                if a != b { result.append(Disagreement(collection: name, field: field, local: a.rawValue, remote: b.rawValue)) }
+            for (field, a) in mine.fields.sorted(by: { $0.key < $1.key }) {
+                if let b = theirs.fields[field], a != b {
+                    result.append(Disagreement(collection: name, field: field, local: a.rawValue, remote: b.rawValue))
+                }
             }
         }
         return result
+    }
+
+    /// What `remote` declares that this schema would read otherwise: collections it does not have,
+    /// and fields it declares with a policy other than the one this schema gives them (its
+    /// collection's default). Records that need them cannot be merged here until this schema
+    /// declares them too. Keys: collection names; values: the fields (empty for a whole collection).
+    public func pendingFields(from remote: Schema) -> [String: Set<String>] {
+        var result: [String: Set<String>] = [:]
+        for (name, theirs) in remote.collections {
+            guard let mine = collections[name] else {
+                result[name] = []
+                continue
+            }
+            for (field, policy) in theirs.fields where mine.fields[field] == nil && mine.policy(of: field) != policy {
+                result[name, default: []].insert(field)
+            }
+        }
+        return result
+    }
+
+    /// Most collections a schema may hold, fields a collection may declare, and bytes its JSON may
+    /// take: additions a peer declares beyond these are refused.
+    public static let maxCollections = 256
+    public static let maxFieldsPerCollection = 256
+    public static let maxBytes = 256 * 1024
+
+    /// Refuses a schema past the bounds (``maxCollections``, ``maxFieldsPerCollection``,
+    /// ``maxBytes``), naming the one passed.
+    public func checkBounds(what: String) throws(CoreError) {
+        if collections.count > Self.maxCollections {
+            throw CoreError(.invalidSchema, "\(what) would hold \(collections.count) collections; at most \(Self.maxCollections)")
+        }
+        if let big = collections.values.first(where: { $0.fields.count > Self.maxFieldsPerCollection }) {
+            throw CoreError(.invalidSchema, "\(what): collection \(big.name) would declare \(big.fields.count) fields; at most \(Self.maxFieldsPerCollection)")
+        }
+        let bytes = json.canonicalText.utf8.count
+        if bytes > Self.maxBytes { throw CoreError(.invalidSchema, "\(what) would take \(bytes) bytes; at most \(Self.maxBytes)") }
     }
 
     /// This schema extended with what `remote` declares and this one does not (collections, and
