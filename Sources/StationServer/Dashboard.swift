@@ -52,9 +52,9 @@ enum Dashboard {
             else {
                 return html(loginPage(error: "That is not a valid operator token."), status: .unauthorized)
             }
-            let id = randomToken()
+            let id = Tokens.randomSecret()
             try await SyncServer.offloaded {
-                try storage.createOperatorSession(idHash: hash(id), tokenID: tokenID, csrf: randomToken(), lifetime: sessionLifetime)
+                try storage.createOperatorSession(idHash: hash(id), tokenID: tokenID, csrf: Tokens.randomSecret(), lifetime: sessionLifetime)
             }
             logger.info("operator signed in to the dashboard", metadata: ["operator": "\(principal.station ?? "?")", "token": "\(tokenID)"])
             var response = Response.redirect(to: "/ui", type: .found)
@@ -150,13 +150,6 @@ enum Dashboard {
                 title: "StationSync hub: refused",
                 body: "<header><h1>StationSync hub</h1></header><main><section><h2>Refused</h2><p class=\"err\" id=\"refused\">This request did not come from the dashboard's own page. <a href=\"/ui\">Back to the dashboard</a></p></section></main>"),
             status: .forbidden)
-    }
-
-    /// 32 random bytes, URL-safe base64.
-    static func randomToken() -> String {
-        var rng = SystemRandomNumberGenerator()
-        return Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
     /// SHA-256 of a session id, hex: what the hub stores.

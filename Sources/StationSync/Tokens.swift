@@ -12,13 +12,18 @@ public enum Tokens {
     {
         var rng = SystemRandomNumberGenerator()
         let id = (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
-        let secretBytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        let secret = Data(secretBytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let secret = randomSecret()
         let stored = StoredToken(
             id: id, station: station, secretHash: hash(secret), read: read.description, write: write.description, relay: relay,
             isOperator: isOperator, createdAt: ISO8601DateFormatter().string(from: now))
         return ("\(id).\(secret)", stored)
+    }
+
+    /// 32 random bytes, URL-safe base64 without padding: a token's secret, a session's id.
+    public static func randomSecret() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
     /// SHA-256 of a secret.

@@ -47,6 +47,8 @@ public struct ConflictReport: Sendable, Equatable {
         resolution = r
     }
 
+    /// The rule that decides what a conflict under `policy` shows, in words: the one place it is
+    /// worded (conflicts and their history entries alike).
     static func rule(policy: String) -> String {
         switch policy {
         case "lww": return "lww: the latest write wins (HLC time, then node name); the others are kept here"

@@ -113,18 +113,16 @@ extension RecordState {
     /// What reads show of a counter field (see ``counterReading(_:)``).
     public func counterTotal(_ field: String) -> Int64 { counterReading(field).value }
 
-    /// The conflict of a counter field: stocktakes made without seeing each other that read
-    /// differently. Its values are what each reads as, the one reads show first.
-    func counterConflict(onField name: String, in collection: CollectionSchema, id: String) -> Conflict? {
-        let reading = counterReading(name)
+    /// The conflict of a counter field read as `reading`: stocktakes made without seeing each
+    /// other that read differently. Its values are what each reads as, the one reads show first.
+    func counterConflict(_ reading: CounterReading, onField name: String, in collection: CollectionSchema, id: String) -> Conflict? {
         guard reading.disagrees else { return nil }
         return Conflict(
             id: Conflict.makeID(collection: collection.name, recordID: id, field: name, dots: reading.stocktakes.map(\.entry.dot)),
             collection: collection.name, recordID: id, field: name, policy: FieldPolicy.counter.rawValue,
             values: reading.stocktakes.map { DottedValue(dot: $0.entry.dot, time: $0.entry.time, value: .int($0.reading)) },
             automatic: false,
-            rule: "counter: stocktakes made without seeing each other disagree; reads show the latest (HLC time, then node) "
-                + "plus the increments it has not seen, until a person sets the count")
+            rule: ConflictReport.rule(policy: FieldPolicy.counter.rawValue))
     }
 
     /// Refuses a state in which a counter field reads as a number past 64 bits (`counter_overflow`,

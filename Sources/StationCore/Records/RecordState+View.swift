@@ -28,7 +28,7 @@ extension RecordState {
             if policy == .counter {
                 let reading = counterReading(name)
                 visible[name] = .int(reading.value)
-                if reading.disagrees, let conflict = counterConflict(onField: name, in: collection, id: id) {
+                if let conflict = counterConflict(reading, onField: name, in: collection, id: id) {
                     conflicted = true
                     conflicts.append(conflict)
                 }
@@ -54,14 +54,12 @@ extension RecordState {
     public func conflict(onField name: String, in collection: CollectionSchema, id: String) -> Conflict? {
         guard let entries = fields[name], RecordState.holdsDifferentValues(entries) else { return nil }
         let policy = collection.policy(of: name)
-        guard policy != .counter else { return counterConflict(onField: name, in: collection, id: id) }
+        guard policy != .counter else { return counterConflict(counterReading(name), onField: name, in: collection, id: id) }
         return Conflict(
             id: Conflict.makeID(collection: collection.name, recordID: id, field: name, dots: entries.map(\.dot)),
             collection: collection.name, recordID: id, field: name, policy: policy.rawValue,
             values: entries.sorted { DottedValue.winsOver($0, $1) }, automatic: policy == .lww,
-            rule: policy == .lww
-                ? "lww: the latest write wins (HLC time, then node name); the others are kept here"
-                : "manual: every value is kept; reads show the latest until a person resolves it")
+            rule: ConflictReport.rule(policy: policy.rawValue))
     }
 
     /// The delete-versus-update conflict (pseudo-field `_deleted`), or nil. Its values are `true`
@@ -77,9 +75,7 @@ extension RecordState {
             collection: collection.name, recordID: id, field: Conflict.existenceField, policy: policy.rawValue,
             values: (shown + others).map { DottedValue(dot: $0.dot, time: $0.time, value: .bool(!$0.value)) },
             automatic: true,
-            rule: policy == .updateWins
-                ? "update-wins: an update concurrent with a delete keeps the record alive"
-                : "delete-wins: a delete concurrent with an update keeps the record deleted; the update's values stay in the tombstone")
+            rule: ConflictReport.rule(policy: policy.rawValue))
     }
 
     /// What reads show about the record's status, without building its visible values: whether it
