@@ -187,7 +187,7 @@ public struct SyncRunner {
                 + "field policy \(s.peer) declares and this node's schema does not; they wait until the hub declares it (or sync with --trust-schema "
                 + "if \(s.peer) is trusted with the schema)"
         }
-        if !s.schemaAdditions.isEmpty { text += "; new collections from the peer: \(s.schemaAdditions.joined(separator: ", "))" }
+        if !s.schemaAdditions.isEmpty { text += "; schema additions from the peer: \(s.schemaAdditions.joined(separator: ", "))" }
         if s.startedOver { text += "; first sync with this peer database" }
         return text
     }

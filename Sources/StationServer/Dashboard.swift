@@ -64,7 +64,8 @@ enum Dashboard {
         router.post("/ui/logout") { request, _ in
             guard sameOrigin(request, secure: secureCookies) else { return forbidden() }
             let form = HTML.form(try await body(request))
-            if let signedIn = try await signedIn(request, storage), validCSRF(form, signedIn) {
+            if let signedIn = try await signedIn(request, storage) {
+                guard validCSRF(form, signedIn) else { return forbidden() }
                 try await SyncServer.offloaded { try storage.endOperatorSession(idHash: signedIn.idHash) }
             }
             var response = Response.redirect(to: "/ui", type: .found)

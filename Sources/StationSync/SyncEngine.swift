@@ -204,10 +204,18 @@ public struct SyncEngine {
                     } catch {
                         throw SyncError(.schemaMismatch, "\(error); nothing of it was taken")
                     }
-                    let before = Set(storage.schema.collectionNames)
-                    previousSchema = storage.schema
+                    let before = storage.schema
+                    previousSchema = before
                     try storage.extendSchema(with: remote, from: peer)
-                    summary.schemaAdditions = storage.schema.collectionNames.filter { !before.contains($0) }
+                    let after = storage.schema
+                    summary.schemaAdditions = after.collectionNames.filter { before.collections[$0] == nil }
+                        + after.collectionNames.filter { before.collections[$0] != nil }.flatMap { name in
+                            after.collections[name]!.fields.keys.filter { before.collections[name]!.fields[$0] == nil }.sorted().map { "\(name).\($0)" }
+                        }
+                    // Records of this peer held back for want of these (an earlier sync without
+                    // trust) are behind the pull cursor: start over with it (merging is idempotent).
+                    try storage.resetCheckpoint(peer: peer, peerDatabase: session.info.database)
+                    summary.startedOver = true
                 }
             } else {
                 pending = storage.schema.pendingFields(from: remote)

@@ -230,6 +230,10 @@ import Testing
             // The session id is stored hashed.
             let id = String(browser.cookie.split(separator: "=")[1])
             #expect(try hub.operatorSession(idHash: id) == nil)
+            #expect(try await post(client, "/ui/logout", "csrf=wrong", browser).status == .forbidden)
+            try await client.execute(uri: "/ui", method: .get, headers: [.cookie: browser.cookie]) { r in
+                #expect(!text(r).contains("Sign in"), "a sign-out without the CSRF token ends nothing")
+            }
             #expect(try await post(client, "/ui/logout", "csrf=\(browser.csrf)", browser).status == .found)
             try await client.execute(uri: "/ui", method: .get, headers: [.cookie: browser.cookie]) { r in
                 #expect(text(r).contains("Sign in"), "signed out, the old cookie opens nothing")

@@ -134,7 +134,8 @@ extension RecordState {
                 throw CoreError(
                     .counterOverflow,
                     "\(collection.name)/\(id): counter \"\(name)\" would read as a number past 64 bits (the increments held add up to more than "
-                        + "\(Int64.max) or less than \(Int64.min)); refused")
+                        + "\(Int64.max) or less than \(Int64.min)); refused. A stocktake (put \(name) N) on the node holding the large "
+                        + "increment sets the count and lets the record sync again")
             }
         }
     }
@@ -173,11 +174,14 @@ extension RecordState {
     static func checkCounterRegister(_ register: [DottedValue<JSONValue>], field name: String) throws(CoreError) {
         func bad(_ message: String) -> CoreError { CoreError(.invalidVersion, "record state: counter field \(name) " + message) }
         var totalsOf = Set<NodeID>()
+        var stocktakesOf = Set<NodeID>()
         var stocktakes: [Stocktake] = []
         for entry in register {
             if entry.value.intValue != nil {
                 guard totalsOf.insert(entry.dot.node).inserted else { throw bad("holds two totals for one node") }
             } else if let s = Stocktake(entry.value) {
+                // A node's stocktake replaces the one it made before: it holds at most one.
+                guard stocktakesOf.insert(entry.dot.node).inserted else { throw bad("holds two stocktakes of one node") }
                 guard s.seen.count <= maxClockEntries else { throw bad("holds a stocktake that saw more than \(maxClockEntries) nodes") }
                 stocktakes.append(s)
             } else {
