@@ -86,7 +86,7 @@ public struct SyncService: Sendable {
     /// node's wall clock than ``HybridLogicalClock/defaultMaxForwardDrift``: such a write would
     /// win every `lww` race for as long as its time is ahead (`clock_drift`, naming the record,
     /// the writer and the time).
-    static func checkDrift(_ incoming: RecordState, local: RecordState?, now: UInt64, collection: String, id: String) throws(SyncError) {
+    public static func checkDrift(_ incoming: RecordState, local: RecordState?, now: UInt64, collection: String, id: String) throws(SyncError) {
         let limit = now &+ HybridLogicalClock.defaultMaxForwardDrift
         guard incoming.latestTime.wall > limit else { return }
         let seen = local?.clock ?? VectorClock()

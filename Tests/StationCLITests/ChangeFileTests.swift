@@ -103,6 +103,28 @@ struct ChangeFileTests {
         #expect(try box.ok("get", "residents", "r1", "--json").stdout.contains("Wang Fang"))
     }
 
+    /// A file holding a write stamped more than a day ahead of this node's clock is refused whole,
+    /// as a push would be (with --trust-relay too: trusting the exporter to forward others'
+    /// writes does not make a wrong clock right).
+    @Test func aFileWhoseWriteIsStampedFarAheadIsRefused() throws {
+        let civil = try Sandbox().initialize(node: "civil")
+        let lines = try Self.exported(civil)
+        let match = try #require(try Regex(#",([0-9]{15,}),"#).firstMatch(in: lines[1]))
+        let raw = try #require(UInt64(String(lines[1][match.range].dropFirst().dropLast())))
+        let ahead = ((raw >> 16) + 2 * 86_400_000) << 16  // HLC times are wall ms << 16
+        let forged = lines.map { $0.replacingOccurrences(of: String(raw), with: String(ahead)) }
+        let box = try Sandbox().initialize()
+        let path = try box.write("civil.changes", forged.joined(separator: "\n") + "\n")
+        let before = try box.snapshot()
+        for args in [[path], ["--trust-relay", path]] {
+            let result = try box.runOnDatabase(["merge"] + args)
+            #expect(
+                result.status != 0 && result.stderr.contains("ahead of this node's clock") && result.stderr.contains("nothing was merged")
+                    && !result.stderr.contains("--trust-relay"), "\(result)")
+        }
+        #expect(try box.snapshot() == before)
+    }
+
     /// Issue 12, finding 4: every resolution records who made it (`--by NAME`, else
     /// `$STATION_USER`), and the history shows it.
     @Test func aResolutionRecordsWhoMadeIt() throws {

@@ -16,7 +16,9 @@ import StationTestSupport
 /// records wait, a reinstalled station is refused until it takes over), the other half as trusted
 /// peers. After a fault-free round, every replica must be identical and agree with
 /// ``HistoryModel``, the tests' own model of what was asked; every write not lost with a restored
-/// or deleted file must be there; every database must pass SQLite's integrity check.
+/// or deleted file must be there; every database must pass SQLite's integrity check. A hostile
+/// node with an ordinary token forges pushes at random steps (HostileNode.swift): each must be
+/// refused and change nothing at the hub.
 ///
 /// Every schedule is a function of its seed (the wall clocks are simulated too):
 /// `STATIONSYNC_SIM_SEED=<seed> swift test --filter SimulationTests` replays one;
@@ -45,12 +47,17 @@ import StationTestSupport
         var resolutions = 0
         var restores = 0, reinits = 0, moves = 0, secondDatabases = 0, takeOvers = 0, waitingSeen = 0
         var lostWithFiles = 0, operatorRelays = 0
+        /// The hostile node's forging attempts (see HostileNode.swift), all refused, by kind.
+        var hostileAttempts = 0
+        var hostileRefused: [String: Int] = [:]
 
         mutating func add(_ o: Totals) {
             schedules += o.schedules; relaySchedules += o.relaySchedules; steps += o.steps; faults += o.faults; syncs += o.syncs
             writes += o.writes; unchanged += o.unchanged; refused += o.refused; resolutions += o.resolutions
             restores += o.restores; reinits += o.reinits; moves += o.moves; secondDatabases += o.secondDatabases
             takeOvers += o.takeOvers; waitingSeen += o.waitingSeen; lostWithFiles += o.lostWithFiles; operatorRelays += o.operatorRelays
+            hostileAttempts += o.hostileAttempts
+            hostileRefused.merge(o.hostileRefused, uniquingKeysWith: +)
         }
     }
 
@@ -423,7 +430,7 @@ import StationTestSupport
                 totals.steps += 1
                 let slot = slots.randomElement(using: &rng)!
                 let isStation = slot != SimulationTests.hub
-                switch Int.random(in: 0..<40, using: &rng) {
+                switch Int.random(in: 0..<44, using: &rng) {
                 case 0..<18:
                     try localWrite(at: slot)
                 case 18..<22:
@@ -436,6 +443,8 @@ import StationTestSupport
                     try reinit(slot)
                 case 25 where isStation:
                     if rng.chance(0.5) { try move(slot) } else { try secondDatabase(slot) }
+                case 40..<44:
+                    try hostileMove()
                 default:
                     // Station with the hub (either way round) or station with station.
                     var pair: (String, String)
@@ -566,6 +575,8 @@ import StationTestSupport
                 + "\(totals.reinits) re-inits, \(totals.moves) moves, \(totals.secondDatabases) second databases, \(totals.takeOvers) take-overs, "
                 + "\(totals.waitingSeen) waiting, \(totals.operatorRelays) stations given a relay token for records no own database could bring, "
                 + "\(totals.lostWithFiles) unsynced writes gone with restored or deleted files; "
+                + "hostile node: \(totals.hostileAttempts) forging attempts, all refused ("
+                + totals.hostileRefused.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + "); "
                 + String(format: "%.1f s", seconds) + ", \(failures.count) failed schedules")
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
     }

@@ -47,7 +47,7 @@ extension StationCommand {
                 try input.forEachLine { number, line in
                     guard let (collection, id, state) = try parse(line, number: number, store: store, header: &header) else { return }
                     total += 1
-                    if let header, !trustRelay, try !passesOrigin(state, collection, id, from: header.node, local: store.record(collection, id)?.state, store: store, line: number) {
+                    if let header, try !passesOrigin(state, collection, id, from: header.node, local: store.record(collection, id)?.state, store: store, line: number) {
                         waiting.append(RecordKey(collection, id))
                     }
                 }
@@ -67,14 +67,16 @@ extension StationCommand {
                     guard !batch.isEmpty else { return }
                     try store.write { tx in
                         for (collection, id, state) in batch {
-                            let check: ((RecordState?) throws -> Void)? =
-                                trustRelay
-                                ? nil
-                                : { local in
+                            // The checks a push from the exporting node meets: no write stamped too far
+                            // ahead, and (unless it is trusted to relay) only its own writes.
+                            let check: (RecordState?) throws -> Void = { local in
+                                try SyncService.checkDrift(state, local: local, now: store.wallTime(), collection: collection, id: id)
+                                if !trustRelay {
                                     try OriginCheck.verify(
                                         state, local: local, caller: header.node, collection: collection, id: id,
                                         schema: store.schema.collections[collection])
                                 }
+                            }
                             do {
                                 // No source: a change file is nobody's feed, and what it brought goes
                                 // on to every peer (the hub included, whatever node the header names).
@@ -139,10 +141,14 @@ extension StationCommand {
         /// or drop another node's writes.
         func passesOrigin(_ state: RecordState, _ collection: String, _ id: String, from node: NodeID, local: RecordState?, store: StationStore, line: Int) throws -> Bool {
             do {
+                try SyncService.checkDrift(state, local: local, now: store.wallTime(), collection: collection, id: id)
+                guard !trustRelay else { return true }
                 try OriginCheck.verify(state, local: local, caller: node, collection: collection, id: id, schema: store.schema.collections[collection])
                 return true
             } catch let error where error.code == .unseenWrites || error.code == .dotCollision {
                 return error.code == .dotCollision  // a collision is found and reported again when merging
+            } catch where error.code == .clockDrift {
+                throw CommandFailure("\(file) line \(line): \(error.message); nothing was merged")
             } catch {
                 throw CommandFailure("\(file) line \(line): \(error.message) (merge with --trust-relay if \(node) may forward others' writes); nothing was merged")
             }

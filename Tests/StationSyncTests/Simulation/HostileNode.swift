@@ -1,0 +1,210 @@
+import Foundation
+import GRDB
+import StationCore
+@testable import StationStore
+import StationSync
+
+/// The simulation's hostile node (issue 12): `mallory` holds an ordinary station token at the hub
+/// (it may read and write every collection, but not relay) and, at random steps, pushes a forged
+/// version of a record the hub holds: a write stamped far ahead, counter totals past 64 bits,
+/// another node's counter total or value dropped, another node's value re-spelled under its dot,
+/// the resolution history erased or a resolution by another node invented, a push in another
+/// station's name, writes of another node the hub has not seen, a collection the schema does not
+/// have. Every attempt must be refused (an error for the push, or the record left out: `waiting`,
+/// `collision`) and change nothing at the hub: its whole database, clock included, is compared
+/// before and after (a push whose records were all left out still notes the station's activity and
+/// database). The honest replicas must still converge with nothing lost (``SimulationTests``).
+extension SimulationTests.Schedule {
+    static let mallory: NodeID = "mallory"
+    static let malloryPrincipal = Principal(station: "mallory", read: .all, write: .all, relay: false)
+
+    /// The forging moves; each returns nil when the record at hand does not allow it.
+    enum Forgery: String, CaseIterable {
+        case farFuture = "write stamped far ahead"
+        case overflow = "counter totals past 64 bits"
+        case dropTotal = "another node's counter total dropped"
+        case dropValue = "another node's value dropped"
+        case respell = "another node's value re-spelled under its dot"
+        case eraseHistory = "resolution history erased"
+        case forgeResolution = "resolution by another node invented"
+        case asOther = "push in another station's name"
+        case unseen = "another node's unseen write brought"
+        case unknownCollection = "unknown collection"
+
+        /// What the hub must answer: the refusal's error code or the record's push result.
+        var refusals: Set<String> {
+            switch self {
+            case .farFuture: ["clock_drift", "bad_request"]  // bad_request: a time past the encoding's end
+            case .overflow: ["counter_overflow"]
+            // invalid_state: the dropped total was one a stocktake saw (the state is malformed).
+            case .dropTotal: ["forbidden", "invalid_state"]
+            case .dropValue, .eraseHistory, .forgeResolution, .asOther: ["forbidden"]
+            case .respell: ["collision"]
+            case .unseen: ["waiting"]
+            case .unknownCollection: ["unknown_collection"]
+            }
+        }
+    }
+
+    /// Everything in a database, its clock (`meta.hlc`) included, but the tables `except`.
+    func dump(_ store: StationStore, except: Set<String> = []) throws -> [String] {
+        try store.read { db in
+            var rows: [String] = []
+            for table in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            where !except.contains(table) {
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\"") { rows.append("\(table): \(row)") }
+            }
+            return rows.sorted()
+        }
+    }
+
+    /// One forging attempt at the hub. Throws a ``SimulationTests/SimFailure`` if the hub took
+    /// anything of it.
+    func hostileMove() throws {
+        let hub = stores[SimulationTests.hub]!
+        let forgery = Forgery.allCases.randomElement(using: &rng)!
+        let (c, id) = randomTarget()
+        let base = try hub.record(c.name, id)?.state
+        let now = clocks[SimulationTests.hub]!.now
+        let forged: (String, RecordState)?
+        do {
+            forged = try forge(forgery, base: base, collection: c, id: id, now: now)
+        } catch is CoreError {
+            forged = nil  // the record does not take that write (deleted, say): another step
+        }
+        guard let (node, state) = forged else { return }
+        let collection = forgery == .unknownCollection ? "mallory_archive" : c.name
+        let body = PushRequest.encode(
+            node: node, changes: [(collection: collection, id: id, seq: 1, stateText: state.canonicalText)])
+        try hub.flushActivity()
+        let before = try dump(hub)
+        let service = SyncService(storage: hub, authentication: .none)
+        var outcome: String
+        var code: String
+        var leftOut = false
+        do {
+            let response = try service.push(body: body, principal: Self.malloryPrincipal)
+            let results = response.results.map(\.result)
+            outcome = results.joined(separator: ",")
+            code = outcome
+            guard results.allSatisfy({ $0 == MergeResult.waiting.rawValue || $0 == MergeResult.collision.rawValue }) else {
+                throw SimulationTests.SimFailure("hostile \(forgery.rawValue) on \(c.name)/\(id) was taken: \(outcome)")
+            }
+            leftOut = true
+        } catch let error as SyncError {
+            code = error.code.rawValue
+            outcome = "\(code) (\(error))"
+        }
+        guard forgery.refusals.contains(code) else {
+            throw SimulationTests.SimFailure("hostile \(forgery.rawValue) on \(c.name)/\(id) was refused for another reason than expected: \(outcome)")
+        }
+        try hub.flushActivity()
+        // A push whose records were left out was still a push: the hub notes the station's
+        // activity and which database pushed as it. Nothing else may move.
+        let noted: Set<String> = leftOut ? ["station_activity", "node_writer"] : []
+        let after = try dump(hub, except: noted)
+        let expected = before.filter { row in !noted.contains { row.hasPrefix("\($0): ") } }
+        guard after == expected else {
+            let changed = Set(after).symmetricDifference(expected).sorted().prefix(4)
+            throw SimulationTests.SimFailure("hostile \(forgery.rawValue) on \(c.name)/\(id) (\(outcome)) changed the hub: \(changed)")
+        }
+        totals.hostileAttempts += 1
+        totals.hostileRefused[forgery.rawValue, default: 0] += 1
+        note("mallory: \(forgery.rawValue) on \(c.name)/\(id): \(SimulationTests.debug ? outcome : code)")
+    }
+
+    /// The forged state for `forgery` and the node the push names, or nil when `base` (the hub's
+    /// copy) does not allow that forgery.
+    func forge(_ forgery: Forgery, base: RecordState?, collection c: CollectionSchema, id: String, now: UInt64) throws -> (String, RecordState)? {
+        let mallory = Self.mallory
+        var n = 0
+        /// An ordinary write of mallory's own, so the clock grows in its entry.
+        func ownWrite(_ s: inout RecordState, at wall: UInt64 = now) throws {
+            n += 1
+            try s.put(["extra": .string("mallory-\(n)")], by: mallory, at: HLCTimestamp(wall: wall, logical: 0), in: c, id: id, force: true)
+        }
+        func others<V>(_ register: [DottedValue<V>]) -> [DottedValue<V>] { register.filter { !$0.dot.node.isIncarnation(of: mallory.station) } }
+        let counterField = c.fields.keys.sorted().first { c.policy(of: $0) == .counter }!
+        var s = base ?? RecordState()
+        switch forgery {
+        case .farFuture:
+            let ahead = rng.chance(0.2) ? HLCTimestamp.maxWall : now + HybridLogicalClock.defaultMaxForwardDrift + UInt64.random(in: 60_000...31_536_000_000, using: &rng)
+            try ownWrite(&s, at: ahead)
+        case .overflow:
+            try ownWrite(&s)
+            // Two incarnations of mallory, each claiming a total of 2^63 - 1: the sum is past 64 bits.
+            for incarnation in ["m1", "m2"] {
+                let writer = NodeID(node: mallory, incarnation: incarnation)
+                let dot = s.clock.increment(writer)
+                var register = s.fields[counterField] ?? []
+                register.append(DottedValue(dot: dot, time: HLCTimestamp(wall: now, logical: 0), value: .int(Int64.max)))
+                s.fields[counterField] = register
+            }
+        case .dropTotal:
+            guard let register = s.fields[counterField], let victim = others(register).first(where: { $0.value.intValue != nil }) else { return nil }
+            s.fields[counterField] = register.filter { $0.dot != victim.dot }.nilIfEmpty
+            try ownWrite(&s)
+        case .dropValue:
+            guard let base, !base.isDeleted(in: c) else { return nil }
+            let fields = c.fields.keys.sorted().filter { c.policy(of: $0) != .counter && !(s.fields[$0].map(others) ?? []).isEmpty }
+            guard let field = fields.randomElement(using: &rng) else { return nil }
+            s.fields[field] = s.fields[field]!.filter { $0.dot.node.isIncarnation(of: mallory.station) }.nilIfEmpty
+            try ownWrite(&s)
+        case .respell:
+            let fields = c.fields.keys.sorted().filter { c.policy(of: $0) != .counter && !(s.fields[$0].map(others) ?? []).isEmpty }
+            guard let field = fields.randomElement(using: &rng) else { return nil }
+            var register = s.fields[field]!
+            let i = register.firstIndex { !$0.dot.node.isIncarnation(of: mallory.station) }!
+            register[i].value = Self.respelled(register[i].value)
+            s.fields[field] = register
+        case .eraseHistory:
+            guard s.resolutions.contains(where: { !$0.by.node.isIncarnation(of: mallory.station) }) else { return nil }
+            s.resolutions = []
+            try ownWrite(&s)
+        case .forgeResolution:
+            guard let writer = s.clock.sortedEntries.first(where: { !$0.node.isIncarnation(of: mallory.station) }) else { return nil }
+            let field = c.fields.keys.sorted().first { c.policy(of: $0) != .counter }!
+            try ownWrite(&s)
+            s.resolutions.append(
+                Resolution(
+                    conflictID: String(format: "%016llx", UInt64.random(in: 0...UInt64.max, using: &rng)), field: field, policy: c.policy(of: field).rawValue, how: .value,
+                    by: Dot(writer.node, writer.counter), time: HLCTimestamp(wall: now, logical: 0),
+                    values: [
+                        DottedValue(dot: Dot(writer.node, writer.counter), time: HLCTimestamp(wall: now, logical: 0), value: "what it never wrote"),
+                        DottedValue(dot: Dot(mallory, s.clock[mallory]), time: HLCTimestamp(wall: now, logical: 0), value: "mallory's"),
+                    ].sorted { $0.dot < $1.dot },
+                    result: "settled by mallory",
+                    person: "the director"))
+            s.resolutions.sort(by: Resolution.precedes)
+        case .asOther:
+            let victim = SimulationTests.stations.randomElement(using: &rng)!
+            n += 1
+            try s.put(["extra": .string("in \(victim)'s name")], by: NodeID(unchecked: victim), at: HLCTimestamp(wall: now, logical: 0), in: c, id: id, force: true)
+            return (victim, s)
+        case .unseen:
+            let victim = NodeID(unchecked: SimulationTests.stations.randomElement(using: &rng)!)
+            try s.put(["extra": .string("what \(victim) never wrote")], by: victim, at: HLCTimestamp(wall: now, logical: 0), in: c, id: id, force: true)
+            try ownWrite(&s)
+        case .unknownCollection:
+            try ownWrite(&s)
+        }
+        return (mallory.rawValue, s)
+    }
+
+    /// Another spelling of `value` (canonically equivalent where there is one).
+    static func respelled(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .string(let text):
+            let other = text.precomposedStringWithCanonicalMapping.utf8.elementsEqual(text.utf8)
+                ? text.decomposedStringWithCanonicalMapping : text.precomposedStringWithCanonicalMapping
+            return .string(other.utf8.elementsEqual(text.utf8) ? text + " (forged)" : other)
+        case .double(let d) where d == 0: return .double(d.sign == .minus ? 0.0 : -0.0)
+        case .null: return .string("forged")
+        default: return .string("forged \(value.canonicalText)")
+        }
+    }
+}
+
+extension Array {
+    fileprivate var nilIfEmpty: Self? { isEmpty ? nil : self }
+}
