@@ -136,9 +136,10 @@ extension StationCommand {
             }
         }
 
-        /// Whether the change passes origin binding against `node` (false: it holds writes of
-        /// other nodes this node has not seen, and is left out); throws for one that would change
-        /// or drop another node's writes.
+        /// Whether the change passes the drift rule and (unless --trust-relay) origin binding
+        /// against `node` (false: it holds writes of other nodes this node has not seen, and is
+        /// left out); throws for a write stamped too far ahead and for one that would change or
+        /// drop another node's writes.
         func passesOrigin(_ state: RecordState, _ collection: String, _ id: String, from node: NodeID, local: RecordState?, store: StationStore, line: Int) throws -> Bool {
             do {
                 try SyncService.checkDrift(state, local: local, now: store.wallTime(), collection: collection, id: id)
