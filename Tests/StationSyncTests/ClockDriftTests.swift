@@ -29,15 +29,7 @@ import Testing
     }
 
     /// Everything in the hub's database, its clock (`meta.hlc`) included.
-    func dump(_ store: StationStore) throws -> [String] {
-        try store.read { db in
-            var rows: [String] = []
-            for table in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name") {
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\"") { rows.append("\(table): \(row)") }
-            }
-            return rows.sorted()
-        }
-    }
+    func dump(_ store: StationStore) throws -> [String] { try store.everyRow() }
 
     @Test(arguments: [2 * day, 365 * day])
     func aWriteStampedFarAheadIsRefusedAndChangesNothing(ahead: UInt64) throws {

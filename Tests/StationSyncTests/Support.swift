@@ -1,6 +1,7 @@
 import Foundation
 import StationCore
-import StationStore
+import GRDB
+@testable import StationStore
 import StationSync
 
 /// A fresh temporary directory, removed when dropped.
@@ -48,5 +49,20 @@ final class Network {
             for r in try self[node].records(in: c, includeDeleted: true) { result["\(c)/\(r.id)"] = r.state.canonicalText }
         }
         return result
+    }
+}
+
+extension StationStore {
+    /// Every row of every table, its clock (`meta.hlc`) included, but the tables `except`, sorted:
+    /// what "a refused request changes nothing" compares.
+    func everyRow(except: Set<String> = []) throws -> [String] {
+        try read { db in
+            var rows: [String] = []
+            for table in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            where !except.contains(table) {
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\"") { rows.append("\(table): \(row)") }
+            }
+            return rows.sorted()
+        }
     }
 }

@@ -67,15 +67,8 @@ extension StationCommand {
                     guard !batch.isEmpty else { return }
                     try store.write { tx in
                         for (collection, id, state) in batch {
-                            // The checks a push from the exporting node meets: no write stamped too far
-                            // ahead, and (unless it is trusted to relay) only its own writes.
                             let check: (RecordState?) throws -> Void = { local in
-                                try SyncService.checkDrift(state, local: local, now: store.wallTime(), collection: collection, id: id)
-                                if !trustRelay {
-                                    try OriginCheck.verify(
-                                        state, local: local, caller: header.node, collection: collection, id: id,
-                                        schema: store.schema.collections[collection])
-                                }
+                                try verify(state, collection, id, from: header.node, local: local, store: store)
                             }
                             do {
                                 // No source: a change file is nobody's feed, and what it brought goes
@@ -142,9 +135,7 @@ extension StationCommand {
         /// drop another node's writes.
         func passesOrigin(_ state: RecordState, _ collection: String, _ id: String, from node: NodeID, local: RecordState?, store: StationStore, line: Int) throws -> Bool {
             do {
-                try SyncService.checkDrift(state, local: local, now: store.wallTime(), collection: collection, id: id)
-                guard !trustRelay else { return true }
-                try OriginCheck.verify(state, local: local, caller: node, collection: collection, id: id, schema: store.schema.collections[collection])
+                try verify(state, collection, id, from: node, local: local, store: store)
                 return true
             } catch let error where error.code == .unseenWrites || error.code == .dotCollision {
                 return error.code == .dotCollision  // a collision is found and reported again when merging
@@ -153,6 +144,14 @@ extension StationCommand {
             } catch {
                 throw CommandFailure("\(file) line \(line): \(error.message) (merge with --trust-relay if \(node) may forward others' writes); nothing was merged")
             }
+        }
+
+        /// The checks a push from the exporting node `node` meets, in both passes: no write stamped
+        /// too far ahead, and (unless --trust-relay) only that node's own writes.
+        func verify(_ state: RecordState, _ collection: String, _ id: String, from node: NodeID, local: RecordState?, store: StationStore) throws(SyncError) {
+            try SyncService.checkDrift(state, local: local, now: store.wallTime(), collection: collection, id: id)
+            guard !trustRelay else { return }
+            try OriginCheck.verify(state, local: local, caller: node, collection: collection, id: id, schema: store.schema.collections[collection])
         }
 
         /// Parses one line: the header (sets `header`, returns nil) or a change, checked against the schema.

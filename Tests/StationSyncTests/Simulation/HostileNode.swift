@@ -1,7 +1,6 @@
 import Foundation
-import GRDB
 import StationCore
-@testable import StationStore
+import StationStore
 import StationSync
 
 /// The simulation's hostile node (issue 12): `mallory` holds an ordinary station token at the hub
@@ -46,18 +45,6 @@ extension SimulationTests.Schedule {
         }
     }
 
-    /// Everything in a database, its clock (`meta.hlc`) included, but the tables `except`.
-    func dump(_ store: StationStore, except: Set<String> = []) throws -> [String] {
-        try store.read { db in
-            var rows: [String] = []
-            for table in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-            where !except.contains(table) {
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\"") { rows.append("\(table): \(row)") }
-            }
-            return rows.sorted()
-        }
-    }
-
     /// One forging attempt at the hub. Throws a ``SimulationTests/SimFailure`` if the hub took
     /// anything of it.
     func hostileMove() throws {
@@ -77,7 +64,7 @@ extension SimulationTests.Schedule {
         let body = PushRequest.encode(
             node: node, changes: [(collection: collection, id: id, seq: 1, stateText: state.canonicalText)])
         try hub.flushActivity()
-        let before = try dump(hub)
+        let before = try hub.everyRow()
         let service = SyncService(storage: hub, authentication: .none)
         var outcome: String
         var code: String
@@ -102,7 +89,7 @@ extension SimulationTests.Schedule {
         // A push whose records were left out was still a push: the hub notes the station's
         // activity and which database pushed as it. Nothing else may move.
         let noted: Set<String> = leftOut ? ["station_activity", "node_writer"] : []
-        let after = try dump(hub, except: noted)
+        let after = try hub.everyRow(except: noted)
         let expected = before.filter { row in !noted.contains { row.hasPrefix("\($0): ") } }
         guard after == expected else {
             let changed = Set(after).symmetricDifference(expected).sorted().prefix(4)
