@@ -223,6 +223,7 @@ public final class WriteTransaction {
             observe()
             return .applied
         case .merged:
+            try state.checkJoinBounds(in: c, id: id)
             try state.checkCounters(in: c, id: id)
             try keepOwnVersion(before, collection, id, mergingFrom: peer)
             // The join is new to the peer too: no source, so it goes back to it.

@@ -24,6 +24,8 @@ import StationCore
 public enum OriginCheck {
     /// Registers longer than this are indexed before values are looked up in them.
     static let searchLimit = 16
+    /// Most incarnations (databases) of the caller's node a record's clock may name.
+    public static let maxIncarnations = 64
 
     /// Checks `incoming` against `local` (nil: this node does not hold the record). `schema`
     /// says which fields are counters and how the record reads as deleted; without it every field
@@ -50,6 +52,15 @@ public enum OriginCheck {
                     "\(collection)/\(id): the push brings writes of node \(entry.node.station) this node has not seen; a token of \(caller) may only bring its own writes (a token made with --relay may forward others'); it waits until \(entry.node.station)'s writes are here")
             }
             callerWrote = true
+        }
+        // A node writes under a new incarnation only when its database is restored, copied or
+        // made again: a record naming more of the caller's incarnations than that ever gives is a
+        // clock padded to fill the record's writer limit (after which nobody new could write it).
+        if callerWrote {
+            let incarnations = incoming.clock.sortedEntries.lazy.filter { isCaller($0.node) }.count
+            if incarnations > Self.maxIncarnations, incarnations > local.clock.sortedEntries.lazy.filter({ isCaller($0.node) }).count {
+                throw refuse("the push names \(incarnations) databases of \(station) in the record's clock (at most \(Self.maxIncarnations))")
+            }
         }
         let supersedes = incoming.clock.compare(local.clock) == .after
 
@@ -127,7 +138,23 @@ public enum OriginCheck {
                 }
                 // A new entry of the caller's: what it says other nodes wrote must be what they
                 // wrote, wherever this node still holds it.
-                guard r.field != Conflict.existenceField, r.policy != FieldPolicy.counter.rawValue, let register = local.fields[r.field] else { continue }
+                // An entry saying `counter` about a plain field (or the other way round) would pass
+                // unchecked below. (Other policy names are not compared: a field the schema added
+                // later may have been resolved under the default policy.)
+                if let schema, r.field != Conflict.existenceField, (r.policy == FieldPolicy.counter.rawValue) != (schema.policy(of: r.field) == .counter) {
+                    throw refuse("the push's history entry of conflict \(r.conflictID) calls field \(r.field) \(r.policy); it is \(schema.policy(of: r.field).rawValue) here")
+                }
+                if r.field == Conflict.existenceField {
+                    // An existence conflict's values say "deleted": the opposite of the register's.
+                    for v in r.values where !isCaller(v.dot.node) {
+                        if let held = local.existence.first(where: { $0.dot == v.dot }), JSONValue.bool(!held.value) != v.value || held.time != v.time {
+                            throw refuse(
+                                "the push's history entry of conflict \(r.conflictID) says node \(v.dot.node.station) did another thing to the record's existence at \(v.dot) than it did")
+                        }
+                    }
+                    continue
+                }
+                guard r.policy != FieldPolicy.counter.rawValue, let register = local.fields[r.field] else { continue }
                 for v in r.values where !isCaller(v.dot.node) {
                     if let held = register.first(where: { $0.dot == v.dot }), held != v {
                         throw refuse(

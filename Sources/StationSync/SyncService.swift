@@ -82,22 +82,35 @@ public struct SyncService: Sendable {
         return .object(info)
     }
 
-    /// Refuses a pushed state holding a write this node has not seen stamped further ahead of this
-    /// node's wall clock than ``HybridLogicalClock/defaultMaxForwardDrift``: such a write would
-    /// win every `lww` race for as long as its time is ahead (`clock_drift`, naming the record,
-    /// the writer and the time).
+    /// Refuses a pushed state holding a write stamped further ahead of this node's wall clock
+    /// than ``HybridLogicalClock/defaultMaxForwardDrift``, unless this node holds that very value
+    /// (its dot and time) already: such a write would win every `lww` race for as long as its
+    /// time is ahead (`clock_drift`, naming the record, the writer and the time). Every value and
+    /// resolution entry counts, not only those of writes new to this node: an old dot carrying a
+    /// new time is no less ahead.
     public static func checkDrift(_ incoming: RecordState, local: RecordState?, now: UInt64, collection: String, id: String) throws(SyncError) {
         let limit = now &+ HybridLogicalClock.defaultMaxForwardDrift
-        guard incoming.latestTime.wall > limit else { return }
-        let seen = local?.clock ?? VectorClock()
-        var times: [(Dot, HLCTimestamp)] = incoming.existence.map { ($0.dot, $0.time) }
-        for (_, register) in incoming.fields { times += register.map { ($0.dot, $0.time) } }
-        guard let (dot, time) = times.first(where: { $0.1.wall > limit && !seen.contains($0.0) }) else { return }
-        let ahead = ClockOffset.duration(Int64(clamping: time.wall - now))
+        var ahead: (Dot, HLCTimestamp)?
+        if incoming.latestTime.wall > limit {
+            func held<V>(_ v: DottedValue<V>, in register: [DottedValue<V>]?) -> Bool {
+                register?.contains { $0.dot == v.dot && $0.time == v.time } ?? false
+            }
+            if let v = incoming.existence.first(where: { $0.time.wall > limit && !held($0, in: local?.existence) }) {
+                ahead = (v.dot, v.time)
+            }
+            for (name, register) in incoming.fields where ahead == nil {
+                if let v = register.first(where: { $0.time.wall > limit && !held($0, in: local?.fields[name]) }) { ahead = (v.dot, v.time) }
+            }
+        }
+        if ahead == nil, let r = incoming.resolutions.first(where: { $0.time.wall > limit && !(local?.resolutions.contains($0) ?? false) }) {
+            ahead = (r.by, r.time)
+        }
+        guard let (dot, time) = ahead else { return }
+        let by = ClockOffset.duration(Int64(clamping: time.wall - now))
         let when = Date(timeIntervalSince1970: Double(time.wall) / 1000).formatted(.iso8601)
         throw SyncError(
             .clockDrift,
-            "\(collection)/\(id): the write \(dot) is stamped \(when), \(ahead) ahead of this node's clock "
+            "\(collection)/\(id): the write \(dot) is stamped \(when), \(by) ahead of this node's clock "
                 + "(at most \(HybridLogicalClock.defaultMaxForwardDrift / 3_600_000) h is accepted): the clock of \(dot.node.station) is wrong; "
                 + "fix it (station sync warns when a station's clock is off); nothing was taken")
     }

@@ -125,6 +125,50 @@ struct ChangeFileTests {
         #expect(try box.snapshot() == before)
     }
 
+    /// Review of stop 20, F6: pass 1 checks each change against what is stored, but a change can
+    /// become unacceptable through an earlier line of the same file (line 1 replaces hotline's
+    /// unit, line 1001 carries hotline's old value back). The merge stopped there with 1000
+    /// changes committed; now the whole file is refused, the database unchanged.
+    @Test func aFileRefusedHalfwayThroughChangesNothing() throws {
+        let box = try Sandbox().initialize()
+        try box.ok("put", "charity_stock", "pm-1", #"{"itemName": "Oil", "unit": "kg"}"#)
+        let exported = try box.ok("export", "-").stdout.split(separator: "\n").map(String.init)
+        let line = try #require(try JSONSerialization.jsonObject(with: Data(exported[1].utf8)) as? [String: Any])
+        let held = try #require(line["state"] as? [String: Any])
+        let clock = try #require(held["clock"] as? [String: Int])
+        let writer = try #require(clock.keys.first)
+        let time = try #require((held["exists"] as? [[Any]])?.first?[2] as? Int)
+        func change(_ id: String, _ state: [String: Any]) throws -> String {
+            let o: [String: Any] = ["collection": "charity_stock", "id": id, "seq": 1, "state": state]
+            return String(decoding: try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]), as: UTF8.self)
+        }
+        var first = held
+        first["clock"] = [writer: 1, "evil": 1]
+        first["exists"] = [["evil", 1, time, true]]
+        var fields = try #require(held["fields"] as? [String: Any])
+        fields["unit"] = [["evil", 1, time, "bag"]]
+        first["fields"] = fields
+        var last = held
+        last["clock"] = [writer: 1, "evil": 2]
+        last["exists"] = [["evil", 2, time, true]]
+        var lines = [try change("pm-1", first)]
+        for n in 0..<999 {
+            lines.append(
+                try change("fill-\(n)", ["clock": ["evil": 1], "exists": [["evil", 1, time, true]], "fields": ["itemName": [["evil", 1, time, "x"]]]]))
+        }
+        lines.append(try change("pm-1", last))
+        let header = try Self.header(exported) {
+            $0["node"] = "evil"
+            $0["count"] = lines.count
+        }
+        let path = try box.write("evil.changes", ([header] + lines).joined(separator: "\n") + "\n")
+        let before = try box.snapshot()
+        let result = try box.runOnDatabase(["merge", path])
+        #expect(result.status != 0 && result.stderr.contains("line 1002") && result.stderr.contains("nothing was merged"), "\(result)")
+        #expect(try box.snapshot() == before)
+        #expect(try box.ok("get", "charity_stock", "pm-1", "--json").stdout.contains(#""unit":"kg""#))
+    }
+
     /// Issue 12, finding 4: every resolution records who made it (`--by NAME`, else
     /// `$STATION_USER`), and the history shows it.
     @Test func aResolutionRecordsWhoMadeIt() throws {

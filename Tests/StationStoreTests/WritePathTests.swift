@@ -95,4 +95,24 @@ extension WritePathTests {
         #expect(try hub.record("cases", "b")?.state.fields["notes"]?.map(\.value) == ["from hotline"])
         #expect(try hub.record("cases", "a4") == nil)
     }
+
+    /// Review of stop 20, F1: two versions each within the writer limit joined beyond it; the hub
+    /// stored the join and served it, and every station's pull failed on it from then on. The
+    /// join is refused and the version held is kept.
+    @Test func aJoinBeyondTheWriterLimitIsRefused() throws {
+        let store = try StationStore.create(path: dir.file("join.sqlite"), node: "hub", schema: testSchema, clock: TestClock().closure)
+        let cases = try #require(testSchema.collections["cases"])
+        var base = RecordState()
+        try base.put(["notes": "x"], by: "evil", at: HLCTimestamp(wall: 1_800_000_000_000, logical: 0), in: cases, id: "bomb")
+        var full = base
+        for n in 1..<RecordState.maxClockEntries { _ = full.clock.increment(NodeID(node: "evil", incarnation: "x\(n)")) }
+        var other = base
+        _ = other.clock.increment(NodeID(node: "evil", incarnation: "y0"))
+        _ = try store.write { try $0.merge("cases", "bomb", full, from: nil) }
+        let before = try store.record("cases", "bomb")?.state
+        #expect { try store.write { try $0.merge("cases", "bomb", other, from: nil) } } throws: {
+            ($0 as? CoreError)?.code == .tooManyWriters && "\($0)".contains("cases/bomb") && "\($0)".contains("1025 writers")
+        }
+        #expect(try store.record("cases", "bomb")?.state == before)
+    }
 }

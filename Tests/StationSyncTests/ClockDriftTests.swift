@@ -80,4 +80,26 @@ import Testing
         #expect(throws: SyncError.self) { try SyncService.checkDrift(state, local: nil, now: now, collection: "cases", id: "r") }
         try SyncService.checkDrift(state, local: state, now: now, collection: "cases", id: "r")
     }
+
+    /// Review of stop 20, F4: the drift rule looked only at writes new to the receiver, so an old
+    /// dot (seen, superseded) carrying a time a year ahead, or a clock entry pushed first with no
+    /// value and filled in later, won every lww race.
+    @Test func anOldDotWithANewTimeIsStillTooFarAhead() throws {
+        let cases = syncSchema.collections["cases"]!
+        let now: UInt64 = 1_800_000_000_000
+        var held = RecordState()
+        try held.put(["notes": "tea"], by: "labor", at: HLCTimestamp(wall: now, logical: 0), in: cases, id: "r")
+        try held.put(["status": "open"], by: "evil", at: HLCTimestamp(wall: now, logical: 0), in: cases, id: "r")
+        try held.put(["status": "open2"], by: "evil", at: HLCTimestamp(wall: now, logical: 0), in: cases, id: "r")
+        var forged = held
+        try forged.put(["phone": "1"], by: "evil", at: HLCTimestamp(wall: now, logical: 0), in: cases, id: "r")
+        var notes = forged.fields["notes"]!
+        notes.append(DottedValue(dot: Dot("evil", 1), time: HLCTimestamp(wall: now + 365 * Self.day, logical: 0), value: "from the future"))
+        forged.fields["notes"] = notes
+        #expect {
+            try SyncService.checkDrift(forged, local: held, now: now, collection: "cases", id: "r")
+        } throws: { ($0 as? SyncError)?.code == .clockDrift && "\($0)".contains("(evil,1)") }
+        // What the receiver holds as is passes, however far ahead (it took it when its clock allowed).
+        try SyncService.checkDrift(held, local: held, now: now - 2 * Self.day, collection: "cases", id: "r")
+    }
 }

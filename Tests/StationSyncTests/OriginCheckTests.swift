@@ -221,4 +221,43 @@ extension OriginCheckTests {
                 values: [DottedValue(dot: Dot("civil-affairs", 1), time: t(1), value: "never written")], result: "never written"))
         #expect { try verify(forged, hub) } throws: { "\($0)".contains("resolution by node civil-affairs") }
     }
+
+    /// Review of stop 20, F5: an entry calling a plain field `counter` skipped the check of what it
+    /// says others wrote; an existence entry was not checked at all.
+    @Test func aResolutionCannotLieAboutAnotherNodesWriteUnderAnotherPolicy() throws {
+        let hub = try hubCopy()  // civil-affairs wrote notes "civil's note" at (civil-affairs,1)
+        var forged = hub
+        try forged.put(["phone": "1"], by: "hotline", at: t(2), in: cases, id: "r")
+        let by = Dot("hotline", forged.clock["hotline"])
+        let lie = DottedValue<JSONValue>(dot: Dot("civil-affairs", 1), time: t(1), value: "stolen goods, do not sell")
+        let mine = DottedValue<JSONValue>(dot: by, time: t(2), value: "x")
+        forged.resolutions = [
+            Resolution(conflictID: "00000000deadbeef", field: "notes", policy: "counter", how: .choose, by: by, time: t(2), values: [lie, mine], result: "x")
+        ]
+        #expect {
+            try OriginCheck.verify(forged, local: hub, caller: "hotline", collection: "cases", id: "r", schema: cases)
+        } throws: { "\($0)".contains("calls field notes counter") }
+        forged.resolutions = [
+            Resolution(
+                conflictID: "00000000deadbeef", field: Conflict.existenceField, policy: "update-wins", how: .choose, by: by, time: t(2),
+                values: [DottedValue(dot: Dot("civil-affairs", 1), time: t(1), value: true), DottedValue(dot: by, time: t(2), value: false)], result: false)
+        ]
+        #expect {
+            try OriginCheck.verify(forged, local: hub, caller: "hotline", collection: "cases", id: "r", schema: cases)
+        } throws: { "\($0)".contains("did another thing to the record's existence") }
+    }
+
+    /// Review of stop 20, F2: a clock padded with made-up incarnations of the caller's node (to fill
+    /// the record's writer limit, after which nobody new can write it) is refused.
+    @Test func aClockPaddedWithIncarnationsIsRefused() throws {
+        let hub = try hubCopy()
+        var padded = hub
+        try padded.put(["phone": "1"], by: "hotline", at: t(2), in: cases, id: "r")
+        for n in 0..<OriginCheck.maxIncarnations { _ = padded.clock.increment(NodeID(node: "hotline", incarnation: "f\(n)")) }
+        #expect { try verify(padded, hub) } throws: { "\($0)".contains("databases of hotline in the record's clock") }
+        var honest = hub
+        try honest.put(["phone": "1"], by: NodeID(node: "hotline", incarnation: "a1"), at: t(2), in: cases, id: "r")
+        try honest.put(["phone": "2"], by: NodeID(node: "hotline", incarnation: "b2"), at: t(3), in: cases, id: "r")
+        try verify(honest, hub)
+    }
 }

@@ -213,6 +213,21 @@ extension RecordState {
         return dot
     }
 
+    /// Refuses a state made by joining two (a merge) that holds more than a state may
+    /// (``maxClockEntries`` writers in its clock or values in a register): no node could read it,
+    /// so it is never stored or served. Two states each within the bounds can join beyond them.
+    public func checkJoinBounds(in collection: CollectionSchema, id: String) throws(CoreError) {
+        var largest = clock.writerCount
+        var what = "its clock names \(clock.writerCount) writers"
+        if existence.count > largest { (largest, what) = (existence.count, "its existence holds \(existence.count) values") }
+        for (name, register) in fields where register.count > largest { (largest, what) = (register.count, "field \(name) holds \(register.count) values") }
+        guard largest > RecordState.maxClockEntries else { return }
+        throw CoreError(
+            .tooManyWriters,
+            "\(collection.name)/\(id): merging the version received with the one here would make a state no node can read "
+                + "(\(what), at most \(RecordState.maxClockEntries)); refused, this node's version is kept")
+    }
+
     /// Refuses a write that would make the clock name more writers than a state may hold
     /// (``maxClockEntries``): the state could then be read nowhere, this node included. Every
     /// database writes under its own name, and a restored, copied or reinstalled one under a new

@@ -19,8 +19,9 @@ extension StationCommand {
                 refused with the whole file, one that holds writes of other nodes this node has not
                 seen is left out (reported; they come with those nodes' own syncs).
                 Every line is checked first: a bad one stops the merge with its line number and the
-                database unchanged. Then the changes are merged in batched transactions; merging the
-                same file twice changes nothing the second time.
+                database unchanged. Then the changes are merged in one transaction (a change an
+                earlier line made unacceptable stops it, the database unchanged); merging the same
+                file twice changes nothing the second time.
                 """)
 
         @OptionGroup var database: DatabaseOptions
@@ -57,50 +58,44 @@ extension StationCommand {
                         "\(file) holds \(total) change\(total == 1 ? "" : "s") but its header says \(header.count): the file was cut short or altered; nothing was merged")
                 }
                 let skipped = Set(waiting)
-                // Pass 2: merge in batched transactions.
+                // Pass 2: merge, in one transaction: a change refused here (an earlier line of the
+                // file changed what it meets) leaves the database as it was, like pass 1's refusals.
                 var tally: [MergeResult: Int] = [:]
                 var collided: [RecordKey] = []
                 var progress = ProgressBar(total: total, label: "merging")
-                var batch: [(String, String, RecordState)] = []
                 var done = 0
-                func flush() throws {
-                    guard !batch.isEmpty else { return }
-                    try store.write { tx in
-                        for (collection, id, state) in batch {
-                            let check: (RecordState?) throws -> Void = { local in
-                                try verify(state, collection, id, from: header.node, local: local, store: store)
-                            }
-                            do {
-                                // No source: a change file is nobody's feed, and what it brought goes
-                                // on to every peer (the hub included, whatever node the header names).
-                                tally[try tx.merge(collection, id, state, from: nil, check: check), default: 0] += 1
-                            } catch let error as SyncError where error.code == .unseenWrites {
-                                tally[.waiting, default: 0] += 1
-                            } catch let error as SyncError where error.code == .dotCollision {
-                                tally[.collision, default: 0] += 1
-                                collided.append(RecordKey(collection, id))
-                            } catch let error as CoreError where error.code == .dotCollision {
-                                tally[.collision, default: 0] += 1
-                                collided.append(RecordKey(collection, id))
-                            }
-                        }
-                    }
-                    done += batch.count
-                    batch.removeAll(keepingCapacity: true)
-                    progress.update(done)
-                }
                 var parsed: Header? = nil
-                try input.forEachLine { number, line in
-                    if let change = try parse(line, number: number, store: store, header: &parsed) {
-                        if skipped.contains(RecordKey(change.0, change.1)) {
+                try store.write { tx in
+                    try input.forEachLine { number, line in
+                        guard let (collection, id, state) = try parse(line, number: number, store: store, header: &parsed) else { return }
+                        done += 1
+                        if done % 1000 == 0 { progress.update(done) }
+                        if skipped.contains(RecordKey(collection, id)) {
                             tally[.waiting, default: 0] += 1
                             return
                         }
-                        batch.append(change)
-                        if batch.count >= 1000 { try flush() }
+                        let check: (RecordState?) throws -> Void = { local in
+                            try verify(state, collection, id, from: header.node, local: local, store: store)
+                        }
+                        do {
+                            // No source: a change file is nobody's feed, and what it brought goes
+                            // on to every peer (the hub included, whatever node the header names).
+                            tally[try tx.merge(collection, id, state, from: nil, check: check), default: 0] += 1
+                        } catch let error as SyncError where error.code == .unseenWrites {
+                            tally[.waiting, default: 0] += 1
+                        } catch let error as SyncError where error.code == .dotCollision {
+                            tally[.collision, default: 0] += 1
+                            collided.append(RecordKey(collection, id))
+                        } catch let error as CoreError where error.code == .dotCollision {
+                            tally[.collision, default: 0] += 1
+                            collided.append(RecordKey(collection, id))
+                        } catch let error as SyncError {
+                            throw CommandFailure("\(file) line \(number): \(error.message); nothing was merged")
+                        } catch let error as CoreError {
+                            throw CommandFailure("\(file) line \(number): \(error); nothing was merged")
+                        }
                     }
                 }
-                try flush()
                 progress.finish()
                 let summary: [(String, MergeResult)] = [
                     ("created", .created), ("applied", .applied), ("merged", .merged), ("unchanged", .unchanged), ("waiting", .waiting),
