@@ -9,7 +9,7 @@ import StationSync
 /// another node's counter total or value dropped, another node's value re-spelled under its dot,
 /// the resolution history erased or a resolution by another node invented, a push in another
 /// station's name, writes of another node the hub has not seen, a collection the schema does not
-/// have. Every attempt must be refused (an error for the push, or the record left out: `waiting`,
+/// have, a clock padded with made-up incarnations. Every attempt must be refused (an error for the push, or the record left out: `waiting`,
 /// `collision`) and change nothing at the hub: its whole database, clock included, is compared
 /// before and after (a push whose records were all left out still notes the station's activity and
 /// database). The honest replicas must still converge with nothing lost (``SimulationTests``).
@@ -29,6 +29,7 @@ extension SimulationTests.Schedule {
         case asOther = "push in another station's name"
         case unseen = "another node's unseen write brought"
         case unknownCollection = "unknown collection"
+        case padded = "clock padded with made-up incarnations"
 
         /// What the hub must answer: the refusal's error code or the record's push result.
         var refusals: Set<String> {
@@ -37,7 +38,7 @@ extension SimulationTests.Schedule {
             case .overflow: ["counter_overflow"]
             // invalid_state: the dropped total was one a stocktake saw (the state is malformed).
             case .dropTotal: ["forbidden", "invalid_state"]
-            case .dropValue, .eraseHistory, .forgeResolution, .asOther: ["forbidden"]
+            case .dropValue, .eraseHistory, .forgeResolution, .asOther, .padded: ["forbidden"]
             case .respell: ["collision"]
             case .unseen: ["waiting"]
             case .unknownCollection: ["unknown_collection"]
@@ -175,6 +176,9 @@ extension SimulationTests.Schedule {
             try ownWrite(&s)
         case .unknownCollection:
             try ownWrite(&s)
+        case .padded:
+            try ownWrite(&s)
+            for n in 0...OriginCheck.maxIncarnations { _ = s.clock.increment(NodeID(node: mallory, incarnation: "p\(n)")) }
         }
         return (mallory.rawValue, s)
     }
