@@ -162,6 +162,7 @@ extension WriteTransaction {
                     retiredAt = NULL, retiredBy = NULL
                 """,
             arguments: [claim.writer, claim.node, now, now, reason])
+        try StationStore.pruneWriters(of: claim.node, in: db)
         store.logger.notice(
             "\(claim.writer) is the database of node \(claim.node) now: \(reason)",
             metadata: ["node": "\(claim.node)", "writer": "\(claim.writer)", "previous": "\(live?.writer ?? "none")"])
@@ -181,6 +182,7 @@ extension StationStore {
                         ON CONFLICT(writer) DO UPDATE SET refusals = refusals + 1, lastRefusedAt = excluded.lastRefusedAt
                         """,
                     arguments: [refusal.claim.writer, refusal.claim.node])
+                try StationStore.pruneWriters(of: refusal.claim.node, in: db)
             }
         } catch {
             logger.warning("recording a refused push failed", metadata: ["writer": "\(refusal.claim.writer)", "error": "\(error)"])
@@ -188,6 +190,23 @@ extension StationStore {
         logger.warning(
             "push refused: \(refusal.claim.writer) is not the database of node \(refusal.claim.node) (\(refusal.live.writer) is)",
             metadata: ["node": "\(refusal.claim.node)", "writer": "\(refusal.claim.writer)", "live": "\(refusal.live.writer)"])
+    }
+
+    /// How many databases a node's history keeps besides its live one (the retired and the
+    /// refused, the latest first): a token pushing under ever new database names (each refused,
+    /// or each taking over) cannot grow the table without end.
+    public static let keptPastWriters = 16
+
+    /// Forgets the oldest of `node`'s retired and refused databases beyond ``keptPastWriters``.
+    /// A forgotten one that pushes again is refused like any database the hub does not know.
+    static func pruneWriters(of node: String, in db: Database) throws {
+        try db.execute(
+            sql: """
+                DELETE FROM node_writer WHERE node = ? AND status <> 'live' AND writer NOT IN (
+                    SELECT writer FROM node_writer WHERE node = ? AND status <> 'live'
+                    ORDER BY max(coalesce(lastRefusedAt, ''), coalesce(retiredAt, ''), firstSeenAt) DESC, writer DESC LIMIT ?)
+                """,
+            arguments: [node, node, keptPastWriters])
     }
 
     /// Every database that pushed (or tried to) as a node here, by node, the live one first.

@@ -183,7 +183,6 @@ public final class WriteTransaction {
         let c = try store.schema.collection(collection)
         try Names.checkRecordID(id, collection: collection)
         try incoming.check(against: c)
-        try incoming.checkCounters(in: c, id: id)
         // The clock observes the version's time only when the version is kept (created, applied,
         // merged): one refused, waiting, colliding or already known moves nothing.
         func observe() { hlc.observe(incoming.latestTime, physical: store.physicalClock()) }
@@ -224,7 +223,6 @@ public final class WriteTransaction {
             return .applied
         case .merged:
             try state.checkJoinBounds(in: c, id: id)
-            try state.checkCounters(in: c, id: id)
             try keepOwnVersion(before, collection, id, mergingFrom: peer)
             // The join is new to the peer too: no source, so it goes back to it.
             try save(state, collection: c, id: id, source: nil, isNew: false)

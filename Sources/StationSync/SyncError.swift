@@ -8,8 +8,8 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case invalidCursor = "invalid_cursor"
         case invalidState = "invalid_state"
         case unknownCollection = "unknown_collection"
-        /// A change would make a counter read as a number past 64 bits: refused, naming the
-        /// record and the field.
+        /// A change holds a counter number (a total, a stocktake's count or what it saw) past
+        /// ±(2^53−1): refused, naming the record and the field.
         case counterOverflow = "counter_overflow"
         /// A pushed write is stamped further ahead of the receiver's clock than it accepts.
         case clockDrift = "clock_drift"

@@ -233,7 +233,7 @@ public struct SyncService: Sendable {
             do {
                 incoming.append(try IncomingChange(change, collection: collection))
             } catch {
-                throw SyncError(.invalidState, "\(what()): \(error)")
+                throw SyncError(error.code == .counterOverflow ? .counterOverflow : .invalidState, "\(what()): \(error)")
             }
             if incoming.last!.state.isEmpty { throw SyncError(.invalidState, "\(what()): empty record state") }
         }

@@ -71,42 +71,106 @@ import Testing
         #expect(s.view(in: stock, id: "rice").fields["quantity"] == 7)
     }
 
-    /// Two honest increments of 2^62 do not read -2^63: the state holding both is refused where it
-    /// would be kept, naming the record and the field.
-    @Test func sumsNeverWrap() throws {
+    /// A counter holds at most ±(2^53 − 1) per total and per count: a local write past it is
+    /// refused changing nothing, and so is a received state holding one, naming the field. The
+    /// sum of totals then always fits: two of 2^53 − 1 read 2^54 − 2, nothing wraps.
+    @Test func countersHoldAtMost2To53AndSumsNeverWrap() throws {
+        let most = RecordState.maxCounterMagnitude
+        #expect(most == 9_007_199_254_740_991)
         var a = RecordState(), b = RecordState()
-        try a.add(1 << 62, to: "quantity", by: "desk-a", at: t(1), in: stock, id: "rice")
-        try b.add(1 << 62, to: "quantity", by: "desk-b", at: t(2), in: stock, id: "rice")
+        try a.add(most, to: "quantity", by: "desk-a", at: t(1), in: stock, id: "rice")
+        try b.add(-most, to: "quantity", by: "desk-b", at: t(2), in: stock, id: "rice")
+        try b.add(2 * most, to: "quantity", by: "desk-b", at: t(3), in: stock, id: "rice")
         let both = a.merged(with: b)
-        #expect(!both.counterReading("quantity").fits)
-        #expect { try both.checkCounters(in: stock, id: "rice") } throws: {
-            ($0 as? CoreError)?.code == .counterOverflow && "\($0)".contains("stock/rice") && "\($0)".contains("\"quantity\"")
-        }
-        try a.checkCounters(in: stock, id: "rice")
-        // A local increment that would go past 64 bits is refused, changing nothing.
+        #expect(both.counterTotal("quantity") == 2 * most)
+        #expect(both.view(in: stock, id: "rice").conflicts.isEmpty)
+        try both.check(against: stock)
         var c = a
-        #expect { try c.add(1 << 62, to: "quantity", by: "desk-c", at: t(3), in: stock, id: "rice") } throws: {
-            ($0 as? CoreError)?.code == .counterOverflow
+        for amount in [1, Int64.max] {
+            #expect { try c.add(amount, to: "quantity", by: "desk-a", at: t(4), in: stock, id: "rice") } throws: {
+                ($0 as? CoreError)?.code == .counterOverflow && "\($0)".contains("stock/rice") && "\($0)".contains("\"quantity\"")
+            }
+        }
+        for count in [most + 1, -most - 1, .max, .min] {
+            #expect { try c.put(["quantity": .int(count)], by: "desk-a", at: t(4), in: stock, id: "rice") } throws: {
+                ($0 as? CoreError)?.code == .counterOverflow && "\($0)".contains("stock/rice")
+            }
         }
         #expect(c == a)
-        #expect { try c.add(.max, to: "quantity", by: "desk-a", at: t(3), in: stock, id: "rice") } throws: {
-            ($0 as? CoreError)?.code == .counterOverflow
+        // Received: a total or a stocktake past the bound is refused by validation.
+        var planted = a
+        planted.fields["quantity"] = [DottedValue(dot: Dot("desk-a", 1), time: t(1), value: .int(most + 1))]
+        #expect { try planted.check(against: stock) } throws: {
+            ($0 as? CoreError)?.code == .counterOverflow && "\($0)".contains("quantity")
         }
+        planted.fields["quantity"] = [DottedValue(dot: Dot("desk-a", 1), time: t(1), value: Stocktake(count: 0, seen: [:]).json)]
+        try planted.check(against: stock)
+        planted.fields["quantity"] = [DottedValue(dot: Dot("desk-a", 1), time: t(1), value: Stocktake(count: .max, seen: [:]).json)]
+        #expect { try planted.check(against: stock) } throws: { ($0 as? CoreError)?.code == .counterOverflow }
     }
 
-    /// A node whose total is the largest number (a pushed `2^63-1`) cannot make the counter
-    /// unrepairable: a stocktake always works, and increments go on from it.
+    /// A stocktake's reading can pass 64 bits in theory, even honestly: 600 desks each take
+    /// 2^53 − 1 out, a stocktake sees that, then each desk puts twice as much back. The state is
+    /// kept (a merge is never refused for what a counter reads, so no station's total can stop
+    /// another's sync), reads the nearest 64-bit number, merges the same in any order and shows a
+    /// conflict naming every number held; increments wait for a count, and a count ends it.
+    @Test func aReadingPast64BitsIsAConflictThatACountEnds() throws {
+        let most = RecordState.maxCounterMagnitude
+        var desks: [RecordState] = []
+        for n in 0..<600 {
+            var d = RecordState()
+            try d.add(-most, to: "quantity", by: NodeID(unchecked: "desk-\(n)"), at: t(UInt64(n + 1)), in: stock, id: "rice")
+            desks.append(d)
+        }
+        var counted = desks.reduce(RecordState()) { $0.merged(with: $1) }
+        try counted.put(["quantity": .int(most)], by: "office", at: t(1000), in: stock, id: "rice")
+        var later = desks
+        for n in later.indices {
+            try later[n].add(2 * most, to: "quantity", by: NodeID(unchecked: "desk-\(n)"), at: t(UInt64(2000 + n)), in: stock, id: "rice")
+        }
+        let forward = later.reduce(counted) { $0.merged(with: $1) }
+        let backward = later.reversed().reduce(RecordState()) { $0.merged(with: $1) }.merged(with: counted)
+        #expect(forward == backward)
+        try forward.check(against: stock)
+        let reading = forward.counterReading("quantity")
+        #expect(!reading.fits)
+        #expect(reading.value == .max)
+        let view = forward.view(in: stock, id: "rice")
+        #expect(view.conflicted)
+        let conflict = try #require(view.conflicts.first { $0.field == "quantity" })
+        #expect(conflict.policy == "counter" && !conflict.automatic && conflict.rule.contains("past 64 bits"))
+        #expect(conflict.values.count == 601)
+        #expect(conflict.values.allSatisfy { $0.value.intValue! == most })
+        var s = forward
+        #expect { try s.add(-1, to: "quantity", by: "desk-0", at: t(5000), in: stock, id: "rice") } throws: {
+            ($0 as? CoreError)?.code == .counterOverflow && "\($0)".contains("put quantity")
+        }
+        #expect(s == forward)
+        var resolved = forward
+        try resolved.resolve(conflict.id, .value(40), by: "office", at: t(5001), in: stock, id: "rice")
+        #expect(resolved.counterTotal("quantity") == 40)
+        #expect(resolved.view(in: stock, id: "rice").conflicts.isEmpty)
+        #expect(resolved.resolutions.contains { $0.conflictID == conflict.id })
+        try s.put(["quantity": 40], by: "desk-0", at: t(5002), in: stock, id: "rice")
+        try s.add(-3, to: "quantity", by: "desk-0", at: t(5003), in: stock, id: "rice")
+        #expect(s.counterTotal("quantity") == 37)
+        #expect(!s.view(in: stock, id: "rice").conflicted)
+    }
+
+    /// A node holding the largest total there is cannot make the counter unrepairable: a
+    /// stocktake always works, and increments go on from it.
     @Test func aStocktakeAlwaysWorks() throws {
+        let most = RecordState.maxCounterMagnitude
         var s = RecordState()
-        try s.add(.max, to: "quantity", by: "mallory", at: t(1), in: stock, id: "rice")
+        try s.add(most, to: "quantity", by: "mallory", at: t(1), in: stock, id: "rice")
         try s.add(-5, to: "quantity", by: "desk-a", at: t(2), in: stock, id: "rice")
         try s.put(["quantity": 40], by: "desk-a", at: t(3), in: stock, id: "rice")
         #expect(s.counterTotal("quantity") == 40)
         try s.add(-3, to: "quantity", by: "desk-a", at: t(4), in: stock, id: "rice")
         #expect(s.counterTotal("quantity") == 37)
-        try s.put(["quantity": .int(.min)], by: "desk-b", at: t(5), in: stock, id: "rice")
-        #expect(s.counterTotal("quantity") == .min)
-        try s.checkCounters(in: stock, id: "rice")
+        try s.put(["quantity": .int(-most)], by: "desk-b", at: t(5), in: stock, id: "rice")
+        #expect(s.counterTotal("quantity") == -most)
+        try s.check(against: stock)
     }
 
     /// A put of the count the record reads writes nothing; with disagreeing stocktakes it writes.

@@ -268,4 +268,30 @@ extension NodeWriterTests {
         let wrong = #expect(throws: SyncError.self) { try service.authenticate(authorization: "Bearer \(stored.id).wrong") }
         #expect(wrong?.code == .unauthorized, "a wrong secret learns nothing about the token")
     }
+
+    @Test("A token pushing under ever new database names cannot grow the hub's writer table without end")
+    func pastWritersAreBounded() throws {
+        let s = try Setup()
+        let live = try s.station("live", incarnation: "live")
+        try live.put("cases", "c1", ["notes": "the live one"])
+        try s.sync(live, principal: hotlineToken)
+        let extra = 6
+        for n in 0..<(NodeWriterTests.keptCount + extra) {
+            let other = try s.station("other\(n)", incarnation: String(format: "x%03d", n))
+            try other.put("cases", "o\(n)", ["notes": "refused"])
+            #expect(throws: SyncError.self) { try s.sync(other, principal: hotlineToken) }
+        }
+        let rows = try s.hub.nodeWriters()
+        #expect(rows.filter { $0.status == .live }.map(\.writer) == ["hotline.live"])
+        #expect(rows.filter { $0.status == .refused }.count == NodeWriterTests.keptCount)
+        // The latest are kept, the oldest forgotten.
+        #expect(try s.writer("hotline.x000") == nil)
+        #expect(try s.writer(String(format: "hotline.x%03d", NodeWriterTests.keptCount + extra - 1))?.status == .refused)
+        // The live database goes on as before.
+        try live.put("cases", "c2", ["notes": "still live"])
+        try s.sync(live, principal: hotlineToken)
+        #expect(try s.hub.record("cases", "c2") != nil)
+    }
+
+    static let keptCount = StationStore.keptPastWriters
 }

@@ -605,7 +605,7 @@ def run_cases(r):
           headers={**r.auth("civil-affairs"), "Content-Type": "application/json"}, collection="charity_stock", rid="stk-0001")
     s = {"clock": {"hotline": 2}, "exists": [["hotline", 2, h, True]],
          "fields": {"quantity": [["hotline", 1, h, {"count": 9223372036854775807, "seen": {}}], ["hotline", 2, h, 1]]}}
-    push1("a counter that would read past 64 bits", s, code="counter_overflow", rid="hostile-overflow")
+    push1("a counter stocktake past ±(2^53-1)", s, code="counter_overflow", rid="hostile-overflow")
     s = simple_state(fields={"quantity": {"count": 5, "seen": {"civil-affairs": 3}}})
     push1("a stocktake claiming a total the record does not hold", s)
     push1("a write stamped at the end of time", simple_state(hlc=(1 << 63) - 1), code="clock_drift", rid="hostile-time")

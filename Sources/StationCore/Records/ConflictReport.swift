@@ -60,6 +60,10 @@ public struct ConflictReport: Sendable, Equatable {
         }
     }
 
+    /// The rule of a counter whose reading passes 64 bits (RecordState+Counter.swift).
+    static let counterOverflowRule =
+        "counter: the totals and stocktakes held read as a number past 64 bits; reads show the nearest one until a person sets the count (a stocktake)"
+
     /// The nodes whose writes compete, in order of `values`.
     public var origins: [String] { values.map(\.dot.node.station) }
 

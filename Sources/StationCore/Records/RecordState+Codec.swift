@@ -209,12 +209,15 @@ extension RecordState {
     }
 
     /// Checks what the collection's policies require of a state: a counter field holds totals
-    /// (integers, one per node) and stocktakes that saw only totals it holds
-    /// (RecordState+Counter.swift).
+    /// (integers, one per node) and stocktakes that saw only totals it holds, each number within
+    /// ±``maxCounterMagnitude`` (RecordState+Counter.swift).
     public func check(against collection: CollectionSchema) throws(CoreError) {
         for name in collection.counterFields {
             guard let register = fields[name] else { continue }
-            if register.count == 1, register[0].value.intValue != nil { continue }  // the usual counter: one total
+            if register.count == 1, let total = register[0].value.intValue {  // the usual counter: one total
+                try Self.checkCounterMagnitude(total, field: name, what: "a total of \(register[0].dot.node)")
+                continue
+            }
             try Self.checkCounterRegister(register, field: name)
         }
     }

@@ -18,8 +18,14 @@
 // show the latest one meanwhile (HLC time, then node). The difference between two stocktakes'
 // readings does not change as increments arrive, so agreeing stays agreeing.
 //
-// Every sum is exact: a state whose reading does not fit in 64 bits is refused where it would be
-// kept (``checkCounters(in:id:)``), and a local write that would make one is refused.
+// Every sum is exact. A total, a stocktake's count and what it saw hold at most
+// ±``RecordState/maxCounterMagnitude`` (2^53−1, the integers every JSON reader reads exactly): a
+// state holding more is refused where it arrives, and a local write that would make one is
+// refused. The sum of totals then always fits in 64 bits (a register holds at most 1024). A
+// stocktake's reading could still pass 64 bits in theory (a thousand writers each far from what
+// a stocktake claims to have seen): such a state is kept like any other, reads the nearest
+// 64-bit number and shows a conflict that a stocktake resolves. No merge is ever refused for
+// what a counter reads, so no station's large total can stop another's sync.
 
 /// A stocktake held in a counter field's register: the count a person took and each node's total
 /// as the writer saw it then.
@@ -59,8 +65,9 @@ extension RecordState {
         /// What reads show: the sum (no stocktake), the stocktakes' common reading, or the latest
         /// stocktake's while they disagree.
         public var value: Int64
-        /// False when some reading does not fit in 64 bits: a state no node keeps
-        /// (``RecordState/checkCounters(in:id:)``); the readings are then clamped.
+        /// False when some reading does not fit in 64 bits: the readings are then clamped to the
+        /// nearest 64-bit number and the field shows a conflict (``RecordState/counterConflict``)
+        /// until a stocktake sets the count.
         public var fits: Bool
         /// The stocktakes held (usually none or one), winner first, each with what it reads as.
         public var stocktakes: [Read]
@@ -70,8 +77,10 @@ extension RecordState {
             public var reading: Int64
         }
 
-        /// Whether stocktakes that read differently are held (a conflict).
+        /// Whether stocktakes that read differently are held, or some reading does not fit in 64
+        /// bits (a conflict).
         public var disagrees: Bool {
+            guard fits else { return true }
             guard let first = stocktakes.first else { return false }
             return stocktakes.dropFirst().contains { $0.reading != first.reading }
         }
@@ -114,9 +123,21 @@ extension RecordState {
     public func counterTotal(_ field: String) -> Int64 { counterReading(field).value }
 
     /// The conflict of a counter field read as `reading`: stocktakes made without seeing each
-    /// other that read differently. Its values are what each reads as, the one reads show first.
+    /// other that read differently (its values what each reads as, the one reads show first), or
+    /// a reading past 64 bits (its values every total and stocktake held, the largest first).
     func counterConflict(_ reading: CounterReading, onField name: String, in collection: CollectionSchema, id: String) -> Conflict? {
         guard reading.disagrees else { return nil }
+        guard reading.fits else {
+            let entries = fields[name] ?? []
+            // Each total as it is, each stocktake as its count: the numbers a person weighs.
+            let numbers = entries.map { (entry: $0, number: $0.value.intValue ?? Stocktake($0.value)?.count ?? 0) }
+                .sorted { $0.number.magnitude != $1.number.magnitude ? $0.number.magnitude > $1.number.magnitude : $0.entry.dot < $1.entry.dot }
+            let values = numbers.map { DottedValue(dot: $0.entry.dot, time: $0.entry.time, value: JSONValue.int($0.number)) }
+            return Conflict(
+                id: Conflict.makeID(collection: collection.name, recordID: id, field: name, dots: entries.map(\.dot)),
+                collection: collection.name, recordID: id, field: name, policy: FieldPolicy.counter.rawValue,
+                values: values, automatic: false, rule: ConflictReport.counterOverflowRule)
+        }
         return Conflict(
             id: Conflict.makeID(collection: collection.name, recordID: id, field: name, dots: reading.stocktakes.map(\.entry.dot)),
             collection: collection.name, recordID: id, field: name, policy: FieldPolicy.counter.rawValue,
@@ -125,20 +146,10 @@ extension RecordState {
             rule: ConflictReport.rule(policy: FieldPolicy.counter.rawValue))
     }
 
-    /// Refuses a state in which a counter field reads as a number past 64 bits (`counter_overflow`,
-    /// naming the record and the field). Runs on every state a node is about to keep.
-    public func checkCounters(in collection: CollectionSchema, id: String) throws(CoreError) {
-        for name in collection.counterFields {
-            guard let register = fields[name], register.count > 1 || register[0].value.intValue == nil else { continue }  // one total fits
-            if !counterReading(name).fits {
-                throw CoreError(
-                    .counterOverflow,
-                    "\(collection.name)/\(id): counter \"\(name)\" would read as a number past 64 bits (the increments held add up to more than "
-                        + "\(Int64.max) or less than \(Int64.min)); refused. A stocktake (put \(name) N) on the node holding the large "
-                        + "increment sets the count and lets the record sync again")
-            }
-        }
-    }
+    /// The largest magnitude a counter's total, a stocktake's count or what it saw may hold:
+    /// 2^53−1 (9,007,199,254,740,991), the integers every JSON reader (JavaScript's included)
+    /// reads exactly.
+    public static let maxCounterMagnitude: Int64 = (1 << 53) - 1
 
     /// This node's running total in a counter field (0 before its first increment).
     func ownCounterTotal(_ field: String, node: NodeID) -> Int64 {
@@ -177,12 +188,17 @@ extension RecordState {
         var stocktakesOf = Set<NodeID>()
         var stocktakes: [Stocktake] = []
         for entry in register {
-            if entry.value.intValue != nil {
+            if let total = entry.value.intValue {
                 guard totalsOf.insert(entry.dot.node).inserted else { throw bad("holds two totals for one node") }
+                try checkCounterMagnitude(total, field: name, what: "a total of \(entry.dot.node)")
             } else if let s = Stocktake(entry.value) {
                 // A node's stocktake replaces the one it made before: it holds at most one.
                 guard stocktakesOf.insert(entry.dot.node).inserted else { throw bad("holds two stocktakes of one node") }
                 guard s.seen.count <= maxClockEntries else { throw bad("holds a stocktake that saw more than \(maxClockEntries) nodes") }
+                try checkCounterMagnitude(s.count, field: name, what: "a stocktake by \(entry.dot.node) counting")
+                for (node, total) in s.seen {
+                    try checkCounterMagnitude(total, field: name, what: "a stocktake by \(entry.dot.node) that saw a total of \(node) of")
+                }
                 stocktakes.append(s)
             } else {
                 throw bad(
@@ -195,5 +211,13 @@ extension RecordState {
                 throw bad("holds a stocktake that saw a total of \(unknown) which the register does not hold")
             }
         }
+    }
+
+    /// Refuses a counter number past ±``maxCounterMagnitude`` (`counter_overflow`).
+    static func checkCounterMagnitude(_ number: Int64, field name: String, what: String) throws(CoreError) {
+        guard number.magnitude > UInt64(maxCounterMagnitude) else { return }
+        throw CoreError(
+            .counterOverflow,
+            "record state: counter field \(name) holds \(what) \(number), past ±\(maxCounterMagnitude) (2^53−1, the most a counter holds)")
     }
 }

@@ -41,6 +41,11 @@ extension RecordState {
                     .wrongType,
                     "\(collection.name)/\(id): field \"\(name)\" is a counter and needs an integer, not \(value.typeName)")
             }
+            guard target.magnitude <= UInt64(Self.maxCounterMagnitude) else {
+                throw CoreError(
+                    .counterOverflow,
+                    "\(collection.name)/\(id): field \"\(name)\" is a counter and holds at most ±\(Self.maxCounterMagnitude); \(target) is refused")
+            }
             counterTargets.append((name, target))
         }
         let recreating = !isEmpty && isDeleted(in: collection)
@@ -114,12 +119,19 @@ extension RecordState {
             throw CoreError(.recordDeleted, "\(collection.name)/\(id) is deleted; put it to recreate it first")
         }
         let (own, overflows) = ownCounterTotal(field, node: node).addingReportingOverflow(amount)
-        var next = self
-        next.setOwnCounterTotal(field, node: node, dot: Dot(node, clock[node] + 1), time: time, total: own)
-        guard !overflows, next.counterReading(field).fits else {
+        guard !overflows, own.magnitude <= UInt64(Self.maxCounterMagnitude) else {
             throw CoreError(
                 .counterOverflow,
-                "\(collection.name)/\(id): adding \(amount) to \"\(field)\" (now \(counterTotal(field))) overflows: a counter holds \(Int64.min)...\(Int64.max); refused")
+                "\(collection.name)/\(id): adding \(amount) to \"\(field)\" (now \(counterTotal(field))) would make this node's total pass "
+                    + "±\(Self.maxCounterMagnitude), the most a counter holds; refused")
+        }
+        var next = self
+        next.setOwnCounterTotal(field, node: node, dot: Dot(node, clock[node] + 1), time: time, total: own)
+        guard next.counterReading(field).fits else {
+            throw CoreError(
+                .counterOverflow,
+                "\(collection.name)/\(id): \"\(field)\" reads as a number past 64 bits (a conflict: the totals and stocktakes held "
+                    + "add up to more than \(Int64.max) or less than \(Int64.min)); count it first (put \(field) N), then add; refused")
         }
         let ending = endingConflicts(fields: [], existence: true, in: collection, id: id)
         try roomForWriter(node, in: collection, id: id)
@@ -189,6 +201,13 @@ extension RecordState {
             (how, value) = (.value, v)
         case .accept:
             (how, value) = (.accept, conflict.values[0].value)
+        }
+        // A counter is resolved by a stocktake, whose count holds at most ±maxCounterMagnitude
+        // (a reading chosen may be past it: totals add up beyond).
+        if conflict.policy == FieldPolicy.counter.rawValue, let count = value.intValue, count.magnitude > UInt64(Self.maxCounterMagnitude) {
+            throw CoreError(
+                .counterOverflow,
+                "conflict \(conflictID) is on counter \"\(conflict.field)\": a count holds at most ±\(Self.maxCounterMagnitude), so \(count) cannot be kept; give the count (--value N)")
         }
         let deletedNow = isDeleted(in: collection)
         let keepDeleted = conflict.field == Conflict.existenceField ? value.boolValue! : deletedNow

@@ -5,7 +5,7 @@ import StationSync
 
 /// The simulation's hostile node (issue 12): `mallory` holds an ordinary station token at the hub
 /// (it may read and write every collection, but not relay) and, at random steps, pushes a forged
-/// version of a record the hub holds: a write stamped far ahead (up to the end of time), counter totals past 64 bits,
+/// version of a record the hub holds: a write stamped far ahead (up to the end of time), a counter total past ±(2^53−1),
 /// another node's counter total or value dropped, another node's value re-spelled under its dot,
 /// the resolution history erased or a resolution by another node invented, a push in another
 /// station's name, writes of another node the hub has not seen, a collection the schema does not
@@ -20,7 +20,7 @@ extension SimulationTests.Schedule {
     /// The forging moves; each returns nil when the record at hand does not allow it.
     enum Forgery: String, CaseIterable {
         case farFuture = "write stamped far ahead"
-        case overflow = "counter totals past 64 bits"
+        case overflow = "counter total past ±(2^53 - 1)"
         case dropTotal = "another node's counter total dropped"
         case dropValue = "another node's value dropped"
         case respell = "another node's value re-spelled under its dot"
@@ -121,14 +121,15 @@ extension SimulationTests.Schedule {
             try ownWrite(&s, at: ahead)
         case .overflow:
             try ownWrite(&s)
-            // Two incarnations of mallory, each claiming a total of 2^63 - 1: the sum is past 64 bits.
-            for incarnation in ["m1", "m2"] {
-                let writer = NodeID(node: mallory, incarnation: incarnation)
-                let dot = s.clock.increment(writer)
-                var register = s.fields[counterField] ?? []
-                register.append(DottedValue(dot: dot, time: HLCTimestamp(wall: now, logical: 0), value: .int(Int64.max)))
-                s.fields[counterField] = register
-            }
+            // An incarnation of mallory claiming a total past ±(2^53 - 1), the most a counter holds
+            // (a total near 2^63 - 1 would make every concurrent increment's join overflow).
+            let total = [Int64.max, Int64.min, 1 << 53, -(1 << 53), RecordState.maxCounterMagnitude + .random(in: 1...1 << 40, using: &rng)]
+                .randomElement(using: &rng)!
+            let writer = NodeID(node: mallory, incarnation: "m1")
+            let dot = s.clock.increment(writer)
+            var register = s.fields[counterField] ?? []
+            register.append(DottedValue(dot: dot, time: HLCTimestamp(wall: now, logical: 0), value: .int(total)))
+            s.fields[counterField] = register
         case .dropTotal:
             guard let register = s.fields[counterField], let victim = others(register).first(where: { $0.value.intValue != nil }) else { return nil }
             s.fields[counterField] = register.filter { $0.dot != victim.dot }.nilIfEmpty
