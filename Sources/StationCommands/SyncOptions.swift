@@ -173,6 +173,12 @@ public struct SyncRunner {
                 + "took the other's version, every other record went on. Both versions are kept: compare them (station get here, the "
                 + "peer's copy there) and write the values to keep"
         }
+        if s.overLimit > 0 {
+            let which = s.overLimitRecords.prefix(5).joined(separator: ", ") + (s.overLimitRecords.count > 5 ? ", …" : "")
+            text += "; \(s.overLimit) record\(s.overLimit == 1 ? "" : "s") (\(which)) could not be merged with \(s.peer)'s version: "
+                + "together they would hold more than a record may (1024 writers or values in a field, 4096 resolutions; over_limit). "
+                + "Neither side took the other's, every other record went on; the hub's log names the record and the limit"
+        }
         if s.waiting > 0 {
             let which = s.waitingRecords.prefix(5).joined(separator: ", ") + (s.waitingRecords.count > 5 ? ", …" : "")
             text += "; \(s.waiting) record\(s.waiting == 1 ? " waits" : "s wait") (\(which)): \(s.waiting == 1 ? "it holds" : "they hold") writes of other nodes "

@@ -48,4 +48,14 @@ public enum MergeResult: String, Sendable, Equatable {
     /// different writes under one name (see ``RecordState/collidingDot(with:)``). Nothing changed
     /// for this record; the others of the batch go on. Both versions stay where they are.
     case collision
+    /// Not taken: joined with the version held it would make a state beyond what a state may
+    /// hold (writers, values in a register, resolutions; see ``RecordState/checkJoinBounds``), so
+    /// no node could read it. Nothing changed for this record; the others of the batch go on, and
+    /// both versions stay where they are, so one record never holds up a node's every sync.
+    case overLimit = "over_limit"
+
+    /// Whether a push result (its wire name) left the record out: waiting, collision, over_limit.
+    public static func leftOut(_ result: String) -> Bool {
+        result == MergeResult.waiting.rawValue || result == MergeResult.collision.rawValue || result == MergeResult.overLimit.rawValue
+    }
 }

@@ -183,6 +183,17 @@ public final class WriteTransaction {
         let c = try store.schema.collection(collection)
         try Names.checkRecordID(id, collection: collection)
         try incoming.check(against: c)
+        // Only this database's local writes make its writer's dots: a version claiming more of
+        // them than the record holds here was forged (a rogue LAN peer writing in this station's
+        // name, a crafted change file) or holds writes this file lost. Like two writes under one
+        // dot, it is left out for this record and both versions stay.
+        let ownClaim = incoming.clock[store.writer]
+        if ownClaim > 0, ownClaim > (try load(collection, id)?.clock[store.writer] ?? 0) {
+            throw CoreError(
+                .dotCollision,
+                "\(collection)/\(id): dot_collision: the version received claims write \(ownClaim) of this database (\(store.writer)), "
+                    + "which it never made here (a forged version, or writes this file lost); refused, both versions are kept as they were")
+        }
         // The clock observes the version's time only when the version is kept (created, applied,
         // merged): one refused, waiting, colliding or already known moves nothing.
         func observe() { hlc.observe(incoming.latestTime, physical: store.physicalClock()) }

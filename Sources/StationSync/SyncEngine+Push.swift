@@ -78,9 +78,9 @@ extension SyncEngine {
                     }
                     var taken: [RecordKey] = []
                     for ((key, change), result) in zip(zip(batch.keys, sent), response.results) {
-                        if result.result == MergeResult.collision.rawValue {
+                        if result.result == MergeResult.collision.rawValue || result.result == MergeResult.overLimit.rawValue {
                             stillWaiting.insert(key)
-                            collided.insert(key)
+                            if result.result == MergeResult.overLimit.rawValue { summary.noteOverLimit(key) } else { collided.insert(key) }
                         } else if result.result == MergeResult.waiting.rawValue {
                             stillWaiting.insert(key)
                         } else if let n = change.ownVersion {
@@ -153,9 +153,9 @@ extension SyncEngine {
                 var nowWaiting: [RecordKey] = []
                 var taken: [RecordKey] = []
                 for (key, result) in zip(batch.keys, response.results) {
-                    if result.result == MergeResult.collision.rawValue {
+                    if result.result == MergeResult.collision.rawValue || result.result == MergeResult.overLimit.rawValue {
                         // Sent again at every push, like a waiting record, so it is reported at every sync.
-                        collided.insert(key)
+                        if result.result == MergeResult.overLimit.rawValue { summary.noteOverLimit(key) } else { collided.insert(key) }
                         if waiting.insert(key).inserted { nowWaiting.append(key) }
                     } else if result.result == MergeResult.waiting.rawValue {
                         if waiting.insert(key).inserted { nowWaiting.append(key) }
@@ -166,12 +166,10 @@ extension SyncEngine {
                 try storage.updateWaiting(peer: peer, waiting: nowWaiting, taken: taken)
                 if dropsOwnVersions {
                     try storage.dropOwnVersions(
-                        zip(batch.keys, response.results).filter { $0.1.result != MergeResult.waiting.rawValue && $0.1.result != MergeResult.collision.rawValue }
+                        zip(batch.keys, response.results).filter { !MergeResult.leftOut($0.1.result) }
                             .map(\.0))
                 }
-                summary.pushed += batch.count - response.results.lazy.filter {
-                    $0.result == MergeResult.waiting.rawValue || $0.result == MergeResult.collision.rawValue
-                }.count
+                summary.pushed += batch.count - response.results.lazy.filter { MergeResult.leftOut($0.result) }.count
             }
             summary.notSent += batch.notSent
             if batch.nextSince > cursor {

@@ -32,6 +32,12 @@ public struct SyncSummary: Sendable, Equatable {
     public var collisions = 0
     /// Which records collide (`collection/id`, at most 100).
     public var collisionRecords: [String] = []
+    /// Records where this node's version and the peer's would join into a state beyond what a
+    /// state may hold (writers, values, resolutions): neither side took the other's; every other
+    /// record went on. Pushed ones are sent again at every sync.
+    public var overLimit = 0
+    /// Which records (`collection/id`, at most 100).
+    public var overLimitRecords: [String] = []
     /// Records here holding conflicts after the sync (any policy).
     public var recordsWithConflicts = 0
     /// Whether the checkpoint was reset because the peer's database is new to this node.
@@ -69,6 +75,12 @@ public struct SyncSummary: Sendable, Equatable {
         if collisionRecords.count < 100 { collisionRecords.append(key.description) }
     }
 
+    mutating func noteOverLimit(_ key: RecordKey) {
+        guard !overLimitRecords.contains(key.description) else { return }
+        overLimit += 1
+        if overLimitRecords.count < 100 { overLimitRecords.append(key.description) }
+    }
+
     public var json: JSONValue {
         .object([
             "peer": .string(peer), "pushed": .int(Int64(pushed)), "pulled": .int(Int64(pulled)),
@@ -76,6 +88,7 @@ public struct SyncSummary: Sendable, Equatable {
             "unchanged": .int(Int64(unchanged)), "notSent": .int(Int64(notSent)), "waiting": .int(Int64(waiting)),
             "waitingRecords": .array(waitingRecords.map { .string($0) }),
             "collisions": .int(Int64(collisions)), "collisionRecords": .array(collisionRecords.map { .string($0) }),
+            "overLimit": .int(Int64(overLimit)), "overLimitRecords": .array(overLimitRecords.map { .string($0) }),
             "recordsWithConflicts": .int(Int64(recordsWithConflicts)), "startedOver": .bool(startedOver),
             "schemaAdditions": .array(schemaAdditions.map { .string($0) }), "seconds": .double(seconds),
             "bytesSent": .int(Int64(bytesSent)), "bytesReceived": .int(Int64(bytesReceived)),
@@ -276,6 +289,7 @@ public struct SyncEngine {
                 case .unchanged: summary.unchanged += 1
                 case .waiting: break  // only a push is answered so
                 case .collision: summary.noteCollision(key)
+                case .overLimit: summary.noteOverLimit(key)
                 }
             }
             progress?(SyncProgress(phase: .pull, done: summary.pulled, total: nil))

@@ -130,6 +130,9 @@ extension StationStore: SyncStorage {
                 } catch let error as SyncError where error.code == .dotCollision {
                     Logger(label: "stationsync.sync").warning("\(error)", metadata: ["from": "\(peer)"])
                     results.append(.collision)
+                } catch let error as CoreError where error.code == .tooManyWriters {
+                    Logger(label: "stationsync.sync").warning("\(error)", metadata: ["from": "\(peer)"])
+                    results.append(.overLimit)
                 } catch let error as CoreError where error.code == .dotCollision {
                     // Found before the merge writes anything: this record is left as it is (and
                     // the sender keeps its version), the others go on. One such record must not

@@ -197,7 +197,7 @@ import Testing
         var other = try #require(try hub.record("residents", "<script>alert(1)</script>")?.state)
         try other.put(["notes": "<img src=x onerror=alert(2)>"], by: "hotline", at: HLCTimestamp(wall: 1, logical: 0), in: c, id: "<script>alert(1)</script>")
         var mine = try #require(try hub.record("residents", "<script>alert(1)</script>")?.state)
-        try mine.put(["notes": "<i>y</i>"], by: "hub", at: HLCTimestamp(wall: 2, logical: 0), in: c, id: "<script>alert(1)</script>")
+        try mine.put(["notes": "<i>y</i>"], by: "civil-affairs", at: HLCTimestamp(wall: 2, logical: 0), in: c, id: "<script>alert(1)</script>")
         try hub.write { tx in
             try tx.merge("residents", "<script>alert(1)</script>", other, from: "hotline")
             try tx.merge("residents", "<script>alert(1)</script>", mine, from: nil)

@@ -212,6 +212,14 @@ extension RecordState {
     /// (integers, one per node) and stocktakes that saw only totals it holds, each number within
     /// ±``maxCounterMagnitude`` (RecordState+Counter.swift).
     public func check(against collection: CollectionSchema) throws(CoreError) {
+        // A write replaces every value it has seen, its node's own earlier ones included: no
+        // state made by writes and joins holds two values of one node in a register (a counter's
+        // total and stocktake are two kinds, checked below). One that does was made by hand, and
+        // a thousand of them would make every concurrent write's join too large to keep.
+        try Self.checkOneValuePerNode(existence, what: "its existence")
+        for (name, register) in fields where register.count > 1 && collection.policy(of: name) != .counter {
+            try Self.checkOneValuePerNode(register, what: "field \(name)")
+        }
         for name in collection.counterFields {
             guard let register = fields[name] else { continue }
             if register.count == 1, let total = register[0].value.intValue {  // the usual counter: one total
@@ -219,6 +227,14 @@ extension RecordState {
                 continue
             }
             try Self.checkCounterRegister(register, field: name)
+        }
+    }
+
+    static func checkOneValuePerNode<V>(_ register: [DottedValue<V>], what: String) throws(CoreError) {
+        guard register.count > 1 else { return }
+        var nodes = Set<NodeID>()
+        for entry in register where !nodes.insert(entry.dot.node).inserted {
+            throw CoreError(.invalidVersion, "record state: \(what) holds two values of \(entry.dot.node) (a write replaces its node's earlier value)")
         }
     }
 

@@ -240,11 +240,16 @@ extension RecordState {
         var what = "its clock names \(clock.writerCount) writers"
         if existence.count > largest { (largest, what) = (existence.count, "its existence holds \(existence.count) values") }
         for (name, register) in fields where register.count > largest { (largest, what) = (register.count, "field \(name) holds \(register.count) values") }
-        guard largest > RecordState.maxClockEntries else { return }
+        var most = RecordState.maxClockEntries
+        if resolutions.count > RecordState.maxResolutions {
+            (what, most) = ("its history holds \(resolutions.count) resolutions", RecordState.maxResolutions)
+        } else if largest <= RecordState.maxClockEntries {
+            return
+        }
         throw CoreError(
             .tooManyWriters,
             "\(collection.name)/\(id): merging the version received with the one here would make a state no node can read "
-                + "(\(what), at most \(RecordState.maxClockEntries)); refused, this node's version is kept")
+                + "(\(what), at most \(most)); refused for this record, this node's version is kept")
     }
 
     /// Refuses a write that would make the clock name more writers than a state may hold

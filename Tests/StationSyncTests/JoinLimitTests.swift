@@ -1,0 +1,77 @@
+import Foundation
+import StationCore
+import StationStore
+import Testing
+@testable import StationSync
+
+/// Limits on what a join may hold (issue 12, review round 3): a record whose two versions would
+/// join beyond them is left out of the batch (`over_limit`), and every other record goes on, so
+/// one planted record never stops a station's whole push or pull.
+@Suite struct JoinLimitTests {
+    let t = HLCTimestamp(wall: 1_800_000_000_000, logical: 0)
+
+    func hub() throws -> (TemporaryDirectory, StationStore) {
+        let dir = try TemporaryDirectory()
+        return (dir, try StationStore.create(path: "\(dir.path)/hub.sqlite", node: "hub", schema: syncSchema, incarnation: "h1"))
+    }
+
+    func honest(_ id: String) throws -> IncomingChange {
+        var s = RecordState()
+        try s.put(["notes": .string("honest \(id)")], by: "hotline", at: t, in: syncSchema.collection("cases"), id: id)
+        return IncomingChange(collection: "cases", id: id, state: s)
+    }
+
+    @Test("A join past 1024 writers or 4096 resolutions is over_limit for that record; the others of the batch are taken")
+    func aJoinPastALimitIsLeftOutAndTheBatchGoesOn() throws {
+        let (_, store) = try hub()
+        let cases = try syncSchema.collection("cases")
+        var base = RecordState()
+        try base.put(["notes": "x"], by: "evil", at: t, in: cases, id: "bomb")
+        var full = base
+        for n in 1..<RecordState.maxClockEntries { _ = full.clock.increment(NodeID(node: "evil", incarnation: "x\(n)")) }
+        var other = base
+        _ = other.clock.increment(NodeID(node: "evil", incarnation: "y0"))
+        // Two histories of 4096 entries each, under two writers: 8192 joined.
+        func history(_ writer: NodeID) -> RecordState {
+            var s = base
+            let dot = s.clock.increment(writer)
+            s.resolutions = (0..<RecordState.maxResolutions).map { n in
+                Resolution(
+                    conflictID: String(format: "%016llx", UInt64(n)), field: "notes", policy: "lww", how: .write, by: dot, time: t,
+                    values: [DottedValue(dot: dot, time: t, value: "y"), DottedValue(dot: Dot("evil", 1), time: t, value: "x")], result: "y")
+            }
+            return s
+        }
+        _ = try store.apply([IncomingChange(collection: "cases", id: "bomb", state: full), IncomingChange(collection: "cases", id: "hist", state: history("evil.a"))],
+            from: "relay", cursor: nil, claim: nil, check: nil)
+        let before = try [store.record("cases", "bomb"), store.record("cases", "hist")]
+        let results = try store.apply(
+            [IncomingChange(collection: "cases", id: "bomb", state: other), try honest("c1"),
+             IncomingChange(collection: "cases", id: "hist", state: history("evil.b")), try honest("c2")],
+            from: "relay", cursor: nil, claim: nil, check: nil)
+        #expect(results == [.overLimit, .created, .overLimit, .created])
+        #expect(try store.record("cases", "c1") != nil && store.record("cases", "c2") != nil)
+        #expect(try [store.record("cases", "bomb"), store.record("cases", "hist")] == before)
+        #expect(try store.record("cases", "bomb")?.state.clock.writerCount == RecordState.maxClockEntries)
+        #expect(try store.record("cases", "hist")?.state.resolutions.count == RecordState.maxResolutions)
+    }
+
+    @Test("A register holding two values of one node was made by hand: refused on arrival, naming the field")
+    func twoValuesOfOneNodeAreRefused() throws {
+        let cases = try syncSchema.collection("cases")
+        var s = RecordState()
+        try s.put(["notes": "a"], by: "mallory", at: t, in: cases, id: "c")
+        try s.put(["notes": "b"], by: "mallory", at: t, in: cases, id: "c")
+        try s.check(against: cases)
+        var forged = s
+        forged.fields["notes"] = [
+            DottedValue(dot: Dot("mallory", 1), time: t, value: "a"), DottedValue(dot: Dot("mallory", 2), time: t, value: "b"),
+        ]
+        #expect { try forged.check(against: cases) } throws: {
+            ($0 as? CoreError)?.code == .invalidVersion && "\($0)".contains("field notes") && "\($0)".contains("two values of mallory")
+        }
+        forged = s
+        forged.existence = [DottedValue(dot: Dot("mallory", 1), time: t, value: true), DottedValue(dot: Dot("mallory", 2), time: t, value: true)]
+        #expect { try forged.check(against: cases) } throws: { ($0 as? CoreError)?.code == .invalidVersion }
+    }
+}
