@@ -176,7 +176,8 @@ public struct SyncRunner {
         if s.overLimit > 0 {
             let which = s.overLimitRecords.prefix(5).joined(separator: ", ") + (s.overLimitRecords.count > 5 ? ", …" : "")
             text += "; \(s.overLimit) record\(s.overLimit == 1 ? "" : "s") (\(which)) could not be merged with \(s.peer)'s version: "
-                + "together they would hold more than a record may (1024 writers or values in a field, 4096 resolutions; over_limit). "
+                + "together they would hold more than a record may (\(RecordState.maxClockEntries) writers or values in a field, "
+                + "\(RecordState.maxResolutions) resolutions; over_limit). "
                 + "Neither side took the other's, every other record went on; the hub's log names the record and the limit"
         }
         if s.waiting > 0 {

@@ -216,7 +216,8 @@ extension RecordState {
         // state made by writes and joins holds two values of one node in a register (a counter's
         // total and stocktake are two kinds, checked below). One that does was made by hand, and
         // a thousand of them would make every concurrent write's join too large to keep.
-        try Self.checkOneValuePerNode(existence, what: "its existence")
+        // (Guarded here, not only inside: a generic call costs a metadata lookup on every state.)
+        if existence.count > 1 { try Self.checkOneValuePerNode(existence, what: "its existence") }
         for (name, register) in fields where register.count > 1 && collection.policy(of: name) != .counter {
             try Self.checkOneValuePerNode(register, what: "field \(name)")
         }
@@ -230,11 +231,11 @@ extension RecordState {
         }
     }
 
-    static func checkOneValuePerNode<V>(_ register: [DottedValue<V>], what: String) throws(CoreError) {
+    static func checkOneValuePerNode<V>(_ register: [DottedValue<V>], what: @autoclosure () -> String) throws(CoreError) {
         guard register.count > 1 else { return }
         var nodes = Set<NodeID>()
         for entry in register where !nodes.insert(entry.dot.node).inserted {
-            throw CoreError(.invalidVersion, "record state: \(what) holds two values of \(entry.dot.node) (a write replaces its node's earlier value)")
+            throw CoreError(.invalidVersion, "record state: \(what()) holds two values of \(entry.dot.node) (a write replaces its node's earlier value)")
         }
     }
 

@@ -151,6 +151,10 @@ extension RecordState {
     /// reads exactly.
     public static let maxCounterMagnitude: Int64 = (1 << 53) - 1
 
+    /// Whether `number` is one a counter's total or count may hold (within ±``maxCounterMagnitude``).
+    @inline(__always)
+    static func holdsAsCounter(_ number: Int64) -> Bool { number.magnitude <= UInt64(maxCounterMagnitude) }
+
     /// This node's running total in a counter field (0 before its first increment).
     func ownCounterTotal(_ field: String, node: NodeID) -> Int64 {
         fields[field]?.first { $0.dot.node == node && $0.value.intValue != nil }?.value.intValue ?? 0
@@ -213,11 +217,12 @@ extension RecordState {
         }
     }
 
-    /// Refuses a counter number past ±``maxCounterMagnitude`` (`counter_overflow`).
-    static func checkCounterMagnitude(_ number: Int64, field name: String, what: String) throws(CoreError) {
-        guard number.magnitude > UInt64(maxCounterMagnitude) else { return }
+    /// Refuses a counter number past ±``maxCounterMagnitude`` (`counter_overflow`). `what` is
+    /// worded only for a refusal: this runs on every state received.
+    static func checkCounterMagnitude(_ number: Int64, field name: String, what: @autoclosure () -> String) throws(CoreError) {
+        guard !holdsAsCounter(number) else { return }
         throw CoreError(
             .counterOverflow,
-            "record state: counter field \(name) holds \(what) \(number), past ±\(maxCounterMagnitude) (2^53−1, the most a counter holds)")
+            "record state: counter field \(name) holds \(what()) \(number), past ±\(maxCounterMagnitude) (2^53−1, the most a counter holds)")
     }
 }

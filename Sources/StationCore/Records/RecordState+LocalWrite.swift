@@ -41,7 +41,7 @@ extension RecordState {
                     .wrongType,
                     "\(collection.name)/\(id): field \"\(name)\" is a counter and needs an integer, not \(value.typeName)")
             }
-            guard target.magnitude <= UInt64(Self.maxCounterMagnitude) else {
+            guard Self.holdsAsCounter(target) else {
                 throw CoreError(
                     .counterOverflow,
                     "\(collection.name)/\(id): field \"\(name)\" is a counter and holds at most ±\(Self.maxCounterMagnitude); \(target) is refused")
@@ -119,7 +119,7 @@ extension RecordState {
             throw CoreError(.recordDeleted, "\(collection.name)/\(id) is deleted; put it to recreate it first")
         }
         let (own, overflows) = ownCounterTotal(field, node: node).addingReportingOverflow(amount)
-        guard !overflows, own.magnitude <= UInt64(Self.maxCounterMagnitude) else {
+        guard !overflows, Self.holdsAsCounter(own) else {
             throw CoreError(
                 .counterOverflow,
                 "\(collection.name)/\(id): adding \(amount) to \"\(field)\" (now \(counterTotal(field))) would make this node's total pass "
@@ -204,7 +204,7 @@ extension RecordState {
         }
         // A counter is resolved by a stocktake, whose count holds at most ±maxCounterMagnitude
         // (a reading chosen may be past it: totals add up beyond).
-        if conflict.policy == FieldPolicy.counter.rawValue, let count = value.intValue, count.magnitude > UInt64(Self.maxCounterMagnitude) {
+        if conflict.policy == FieldPolicy.counter.rawValue, let count = value.intValue, !Self.holdsAsCounter(count) {
             throw CoreError(
                 .counterOverflow,
                 "conflict \(conflictID) is on counter \"\(conflict.field)\": a count holds at most ±\(Self.maxCounterMagnitude), so \(count) cannot be kept; give the count (--value N)")
@@ -236,14 +236,20 @@ extension RecordState {
     /// (``maxClockEntries`` writers in its clock or values in a register): no node could read it,
     /// so it is never stored or served. Two states each within the bounds can join beyond them.
     public func checkJoinBounds(in collection: CollectionSchema, id: String) throws(CoreError) {
-        var largest = clock.writerCount
-        var what = "its clock names \(clock.writerCount) writers"
-        if existence.count > largest { (largest, what) = (existence.count, "its existence holds \(existence.count) values") }
-        for (name, register) in fields where register.count > largest { (largest, what) = (register.count, "field \(name) holds \(register.count) values") }
-        var most = RecordState.maxClockEntries
+        // Counted first, worded only for a refusal: this runs on every join.
+        let limit = RecordState.maxClockEntries
+        let overfull = fields.first { $0.values.count > limit }
+        let what: String
+        let most: Int
         if resolutions.count > RecordState.maxResolutions {
             (what, most) = ("its history holds \(resolutions.count) resolutions", RecordState.maxResolutions)
-        } else if largest <= RecordState.maxClockEntries {
+        } else if clock.writerCount > limit {
+            (what, most) = ("its clock names \(clock.writerCount) writers", limit)
+        } else if existence.count > limit {
+            (what, most) = ("its existence holds \(existence.count) values", limit)
+        } else if let (name, register) = overfull {
+            (what, most) = ("field \(name) holds \(register.count) values", limit)
+        } else {
             return
         }
         throw CoreError(
