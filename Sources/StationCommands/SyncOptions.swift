@@ -180,6 +180,12 @@ public struct SyncRunner {
                 + "\(RecordState.maxResolutions) resolutions; over_limit). "
                 + "Neither side took the other's, every other record went on; the hub's log names the record and the limit"
         }
+        if s.ahead > 0 {
+            let which = s.aheadRecords.prefix(5).joined(separator: ", ") + (s.aheadRecords.count > 5 ? ", …" : "")
+            text += "; \(s.ahead) record\(s.ahead == 1 ? "" : "s") (\(which)) not taken: \(s.ahead == 1 ? "it holds" : "they hold") a write of another node stamped more than "
+                + "\(HybridLogicalClock.defaultMaxForwardDrift / 3_600_000) h ahead of the receiver's clock (ahead: that node's clock is wrong, and its write would win "
+                + "every race); every other record went on. Pushed ones are sent again at every sync; the log names the writer and the time"
+        }
         if s.waiting > 0 {
             let which = s.waitingRecords.prefix(5).joined(separator: ", ") + (s.waitingRecords.count > 5 ? ", …" : "")
             text += "; \(s.waiting) record\(s.waiting == 1 ? " waits" : "s wait") (\(which)): \(s.waiting == 1 ? "it holds" : "they hold") writes of other nodes "

@@ -53,9 +53,26 @@ public enum MergeResult: String, Sendable, Equatable {
     /// no node could read it. Nothing changed for this record; the others of the batch go on, and
     /// both versions stay where they are, so one record never holds up a node's every sync.
     case overLimit = "over_limit"
+    /// Not taken: the state holds a write of another node than the sender stamped further ahead
+    /// of this node's clock than it accepts (``HybridLogicalClock/defaultMaxForwardDrift``): it
+    /// would win every `lww` race for as long as its time is ahead. Nothing changed for this
+    /// record; the others of the batch go on (a station that took such a write from a LAN peer
+    /// is not held up). The sender sends it again at every sync; it is taken once this node's
+    /// clock is within the drift of it. The sender's own writes that far ahead refuse the whole
+    /// request instead (`clock_drift`): its clock is wrong, and it is told so.
+    case ahead
 
-    /// Whether a push result (its wire name) left the record out: waiting, collision, over_limit.
+    /// Whether a push result (its wire name) left the record out: waiting, collision,
+    /// over_limit, ahead.
     public static func leftOut(_ result: String) -> Bool {
-        result == MergeResult.waiting.rawValue || result == MergeResult.collision.rawValue || result == MergeResult.overLimit.rawValue
+        MergeResult(rawValue: result)?.isLeftOut ?? false
+    }
+
+    /// Whether the record was left out (see ``leftOut(_:)``).
+    public var isLeftOut: Bool {
+        switch self {
+        case .waiting, .collision, .overLimit, .ahead: true
+        case .unchanged, .applied, .merged, .created: false
+        }
     }
 }

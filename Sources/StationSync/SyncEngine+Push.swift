@@ -56,13 +56,13 @@ extension SyncEngine {
     /// A waiting record is sent as its oldest own version when it has one (see
     /// ``StationStore/waitingChanges(peer:after:limit:)``); one taken, the next goes, in passes
     /// until a pass takes no own version.
-    func pushWaiting(to peer: String, sendable: Set<String>, summary: inout SyncSummary, collided: inout Set<RecordKey>) throws -> Set<RecordKey> {
+    func pushWaiting(to peer: String, sendable: Set<String>, summary: inout SyncSummary, leftOut: inout [RecordKey: MergeResult]) throws -> Set<RecordKey> {
         var stillWaiting: Set<RecordKey> = []
         var progress = true
         while progress {
             progress = false
             stillWaiting = []
-            collided = []
+            leftOut = [:]
             var after: RecordKey?
             while true {
                 let read = try storage.waitingChanges(peer: peer, after: after, limit: batchSize)
@@ -78,9 +78,9 @@ extension SyncEngine {
                     }
                     var taken: [RecordKey] = []
                     for ((key, change), result) in zip(zip(batch.keys, sent), response.results) {
-                        if result.result == MergeResult.collision.rawValue || result.result == MergeResult.overLimit.rawValue {
+                        if let kept = MergeResult(rawValue: result.result), kept.isLeftOut, kept != .waiting {
                             stillWaiting.insert(key)
-                            if result.result == MergeResult.overLimit.rawValue { summary.noteOverLimit(key) } else { collided.insert(key) }
+                            leftOut[key] = kept
                         } else if result.result == MergeResult.waiting.rawValue {
                             stillWaiting.insert(key)
                         } else if let n = change.ownVersion {
@@ -128,8 +128,10 @@ extension SyncEngine {
         let pusher = ConcurrentPusher(transport)
         var cursor = start
         var done = 0
-        var collided: Set<RecordKey> = []
-        var waiting = try pushWaiting(to: peer, sendable: sendable, summary: &summary, collided: &collided)
+        // Records the peer left out for another reason than `waiting` (collision, over_limit,
+        // ahead): sent again at every push, like a waiting record, so they are reported at every sync.
+        var leftOut: [RecordKey: MergeResult] = [:]
+        var waiting = try pushWaiting(to: peer, sendable: sendable, summary: &summary, leftOut: &leftOut)
         // A peer that may not take others' unseen writes took a record: its own versions are done.
         let dropsOwnVersions = try !session.relay && storage.hasOwnVersions()
 
@@ -153,9 +155,8 @@ extension SyncEngine {
                 var nowWaiting: [RecordKey] = []
                 var taken: [RecordKey] = []
                 for (key, result) in zip(batch.keys, response.results) {
-                    if result.result == MergeResult.collision.rawValue || result.result == MergeResult.overLimit.rawValue {
-                        // Sent again at every push, like a waiting record, so it is reported at every sync.
-                        if result.result == MergeResult.overLimit.rawValue { summary.noteOverLimit(key) } else { collided.insert(key) }
+                    if let kept = MergeResult(rawValue: result.result), kept.isLeftOut, kept != .waiting {
+                        leftOut[key] = kept
                         if waiting.insert(key).inserted { nowWaiting.append(key) }
                     } else if result.result == MergeResult.waiting.rawValue {
                         if waiting.insert(key).inserted { nowWaiting.append(key) }
@@ -222,10 +223,12 @@ extension SyncEngine {
         }
         if !waiting.isEmpty, try storage.hasOwnVersions() {
             // Records found waiting now may have own versions the peer can take at once.
-            waiting = try pushWaiting(to: peer, sendable: sendable, summary: &summary, collided: &collided)
+            waiting = try pushWaiting(to: peer, sendable: sendable, summary: &summary, leftOut: &leftOut)
         }
-        for key in collided.sorted(by: { $0.description.utf8.lexicographicallyPrecedes($1.description.utf8) }) { summary.noteCollision(key) }
-        waiting.subtract(collided)
+        for (key, result) in leftOut.sorted(by: { $0.key.description.utf8.lexicographicallyPrecedes($1.key.description.utf8) }) {
+            summary.noteLeftOut(key, result)
+        }
+        waiting.subtract(leftOut.keys)
         summary.waiting = waiting.count
         summary.waitingRecords = waiting.map(\.description).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.prefix(100).map { $0 }
         if !waiting.isEmpty {

@@ -38,6 +38,13 @@ public struct SyncSummary: Sendable, Equatable {
     public var overLimit = 0
     /// Which records (`collection/id`, at most 100).
     public var overLimitRecords: [String] = []
+    /// Records holding a write of another node stamped more than the allowed drift ahead of the
+    /// receiver's clock (that node's clock is wrong): pushed ones the peer did not take (sent
+    /// again at every sync, taken once its clock is within the drift), pulled ones (from a peer
+    /// other than this node's hub) not merged here.
+    public var ahead = 0
+    /// Which records (`collection/id`, at most 100).
+    public var aheadRecords: [String] = []
     /// Records here holding conflicts after the sync (any policy).
     public var recordsWithConflicts = 0
     /// Whether the checkpoint was reset because the peer's database is new to this node.
@@ -81,6 +88,22 @@ public struct SyncSummary: Sendable, Equatable {
         if overLimitRecords.count < 100 { overLimitRecords.append(key.description) }
     }
 
+    mutating func noteAhead(_ key: RecordKey) {
+        guard !aheadRecords.contains(key.description) else { return }
+        ahead += 1
+        if aheadRecords.count < 100 { aheadRecords.append(key.description) }
+    }
+
+    /// Notes a record the peer or this node left out for `result` (collision, over_limit, ahead).
+    mutating func noteLeftOut(_ key: RecordKey, _ result: MergeResult) {
+        switch result {
+        case .collision: noteCollision(key)
+        case .overLimit: noteOverLimit(key)
+        case .ahead: noteAhead(key)
+        case .waiting, .unchanged, .applied, .merged, .created: break
+        }
+    }
+
     public var json: JSONValue {
         .object([
             "peer": .string(peer), "pushed": .int(Int64(pushed)), "pulled": .int(Int64(pulled)),
@@ -89,6 +112,7 @@ public struct SyncSummary: Sendable, Equatable {
             "waitingRecords": .array(waitingRecords.map { .string($0) }),
             "collisions": .int(Int64(collisions)), "collisionRecords": .array(collisionRecords.map { .string($0) }),
             "overLimit": .int(Int64(overLimit)), "overLimitRecords": .array(overLimitRecords.map { .string($0) }),
+            "ahead": .int(Int64(ahead)), "aheadRecords": .array(aheadRecords.map { .string($0) }),
             "recordsWithConflicts": .int(Int64(recordsWithConflicts)), "startedOver": .bool(startedOver),
             "schemaAdditions": .array(schemaAdditions.map { .string($0) }), "seconds": .double(seconds),
             "bytesSent": .int(Int64(bytesSent)), "bytesReceived": .int(Int64(bytesReceived)),
@@ -266,7 +290,12 @@ public struct SyncEngine {
 
         try storage.setPeerMayRelay(session.relay, peer: peer)
         try push(from: checkpoint.pushed, to: peer, session: session, peerCollections: peerCollections, summary: &summary)
-        try pull(from: checkpoint.pulled, peer: peer, pending: pending, summary: &summary)
+        // What this node's hub (or a peer trusted with the schema) serves it took under its own
+        // clock's drift rule: not checked again here (this node's clock may be the wrong one).
+        // Another peer's writes stamped too far ahead are left out, so a LAN peer cannot win
+        // with its time here either.
+        let checksDrift = session.station == nil && !trustSchema
+        try pull(from: checkpoint.pulled, peer: peer, pending: pending, checksDrift: checksDrift, summary: &summary)
 
         summary.recordsWithConflicts = try storage.conflictedRecordCount()
     }
@@ -274,7 +303,7 @@ public struct SyncEngine {
     /// Pulls batches until the peer has no more. Each batch is merged, with its cursor, on another
     /// thread while the next one is requested and decoded; a failed request waits for the merge in
     /// progress to finish, so everything received before it is kept.
-    private func pull(from start: String, peer: String, pending: [String: Set<String>], summary: inout SyncSummary) throws {
+    private func pull(from start: String, peer: String, pending: [String: Set<String>], checksDrift: Bool, summary: inout SyncSummary) throws {
         var cursor = start
         var merging: BackgroundWork<[MergeResult]>?
         var mergingKeys: [RecordKey] = []
@@ -288,8 +317,7 @@ public struct SyncEngine {
                 case .merged: summary.merged += 1
                 case .unchanged: summary.unchanged += 1
                 case .waiting: break  // only a push is answered so
-                case .collision: summary.noteCollision(key)
-                case .overLimit: summary.noteOverLimit(key)
+                case .collision, .overLimit, .ahead: summary.noteLeftOut(key, r)
                 }
             }
             progress?(SyncProgress(phase: .pull, done: summary.pulled, total: nil))
@@ -329,7 +357,15 @@ public struct SyncEngine {
                 try finishMerge()
                 let (storage, next) = (self.storage, response.next)
                 mergingKeys = incoming.map { RecordKey($0.collection, $0.id) }
-                merging = BackgroundWork { [incoming] in try storage.apply(incoming, from: peer, cursor: next, claim: nil, check: nil) }
+                merging = BackgroundWork { [incoming] in
+                    let now = storage.wallTime()
+                    return try storage.apply(
+                        incoming, from: peer, cursor: next, claim: nil,
+                        check: checksDrift
+                            ? { change, local in
+                                try SyncService.checkDrift(change.state, local: local, now: now, sender: nil, collection: change.collection, id: change.id)
+                            } : nil)
+                }
                 summary.pulled += incoming.count
                 cursor = response.next
                 if !response.more { break }

@@ -13,6 +13,10 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case counterOverflow = "counter_overflow"
         /// A pushed write is stamped further ahead of the receiver's clock than it accepts.
         case clockDrift = "clock_drift"
+        /// A received state holds a write of another node than the sender stamped further ahead
+        /// of the receiver's clock than it accepts: that record is left out (merge result
+        /// `ahead`), the others go on. Never an answer of its own.
+        case writeAhead = "write_ahead"
         case unauthorized
         /// The right secret of a token that was revoked.
         case tokenRevoked = "token_revoked"
@@ -45,7 +49,7 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The HTTP status the server answers with.
     public var status: Int {
         switch code {
-        case .badRequest, .invalidCursor, .invalidState, .unknownCollection, .counterOverflow, .clockDrift: return 400
+        case .badRequest, .invalidCursor, .invalidState, .unknownCollection, .counterOverflow, .clockDrift, .writeAhead: return 400
         case .unauthorized, .tokenRevoked: return 401
         case .forbidden, .unseenWrites: return 403
         case .notFound: return 404

@@ -82,37 +82,56 @@ public struct SyncService: Sendable {
         return .object(info)
     }
 
-    /// Refuses a pushed state holding a write stamped further ahead of this node's wall clock
+    /// Refuses a received state holding a write stamped further ahead of this node's wall clock
     /// than ``HybridLogicalClock/defaultMaxForwardDrift``, unless this node holds that very value
     /// (its dot and time) already: such a write would win every `lww` race for as long as its
-    /// time is ahead (`clock_drift`, naming the record, the writer and the time). Every value and
-    /// resolution entry counts, not only those of writes new to this node: an old dot carrying a
-    /// new time is no less ahead.
-    public static func checkDrift(_ incoming: RecordState, local: RecordState?, now: UInt64, collection: String, id: String) throws(SyncError) {
+    /// time is ahead. Every value and resolution entry counts, not only those of writes new to
+    /// this node: an old dot carrying a new time is no less ahead.
+    ///
+    /// A write of `sender` itself (any incarnation) refuses the whole request (`clock_drift`,
+    /// naming the record, the writer and the time): the sender's clock is wrong, and it is told
+    /// so. A write of another node only leaves this record out (`write_ahead`, merge result
+    /// `ahead`): a station that took it from a LAN peer, or a relay that forwards it, is not held
+    /// up for every other record. `sender` nil (a pull): every such write leaves its record out.
+    public static func checkDrift(
+        _ incoming: RecordState, local: RecordState?, now: UInt64, sender: NodeID?, collection: String, id: String
+    ) throws(SyncError) {
         let limit = now &+ HybridLogicalClock.defaultMaxForwardDrift
-        var ahead: (Dot, HLCTimestamp)?
+        var own: (Dot, HLCTimestamp)?
+        var other: (Dot, HLCTimestamp)?
+        func note(_ dot: Dot, _ time: HLCTimestamp) {
+            if let sender, dot.node.isIncarnation(of: sender.station) {
+                if own == nil { own = (dot, time) }
+            } else if other == nil {
+                other = (dot, time)
+            }
+        }
         if incoming.latestTime.wall > limit {
             func held<V>(_ v: DottedValue<V>, in register: [DottedValue<V>]?) -> Bool {
                 register?.contains { $0.dot == v.dot && $0.time == v.time } ?? false
             }
-            if let v = incoming.existence.first(where: { $0.time.wall > limit && !held($0, in: local?.existence) }) {
-                ahead = (v.dot, v.time)
-            }
-            for (name, register) in incoming.fields where ahead == nil {
-                if let v = register.first(where: { $0.time.wall > limit && !held($0, in: local?.fields[name]) }) { ahead = (v.dot, v.time) }
+            for v in incoming.existence where v.time.wall > limit && !held(v, in: local?.existence) { note(v.dot, v.time) }
+            for (name, register) in incoming.fields {
+                for v in register where v.time.wall > limit && !held(v, in: local?.fields[name]) { note(v.dot, v.time) }
             }
         }
-        if ahead == nil, let r = incoming.resolutions.first(where: { $0.time.wall > limit && !(local?.resolutions.contains($0) ?? false) }) {
-            ahead = (r.by, r.time)
+        for r in incoming.resolutions where r.time.wall > limit && !(local?.resolutions.contains(r) ?? false) { note(r.by, r.time) }
+        func stamped(_ dot: Dot, _ time: HLCTimestamp) -> String {
+            let by = ClockOffset.duration(Int64(clamping: time.wall - now))
+            let when = Date(timeIntervalSince1970: Double(time.wall) / 1000).formatted(.iso8601)
+            return "\(collection)/\(id): the write \(dot) is stamped \(when), \(by) ahead of this node's clock "
+                + "(at most \(HybridLogicalClock.defaultMaxForwardDrift / 3_600_000) h is accepted)"
         }
-        guard let (dot, time) = ahead else { return }
-        let by = ClockOffset.duration(Int64(clamping: time.wall - now))
-        let when = Date(timeIntervalSince1970: Double(time.wall) / 1000).formatted(.iso8601)
-        throw SyncError(
-            .clockDrift,
-            "\(collection)/\(id): the write \(dot) is stamped \(when), \(by) ahead of this node's clock "
-                + "(at most \(HybridLogicalClock.defaultMaxForwardDrift / 3_600_000) h is accepted): the clock of \(dot.node.station) is wrong; "
-                + "fix it (station sync warns when a station's clock is off); nothing was taken")
+        if let (dot, time) = own {
+            throw SyncError(
+                .clockDrift,
+                stamped(dot, time) + ": the clock of \(dot.node.station) is wrong; fix it (station sync warns when a station's clock is off); nothing was taken")
+        }
+        if let (dot, time) = other {
+            throw SyncError(
+                .writeAhead,
+                stamped(dot, time) + ": the clock of \(dot.node.station) is wrong; this record is left out (result ahead) until this node's clock is within the drift of it; the others go on")
+        }
     }
 
     /// `GET /v1/schema`.
@@ -238,6 +257,7 @@ public struct SyncService: Sendable {
             if incoming.last!.state.isEmpty { throw SyncError(.invalidState, "\(what()): empty record state") }
         }
         let origin = principal.relay ? nil : (principal.station ?? request.node)
+        let sender = NodeID(unchecked: principal.station ?? request.node)
         // A station's token: one database writes as its node (see StationStore+Writers.swift).
         // A push without changes takes nothing and claims nothing, unless it takes over.
         // Trusted peers of `station serve` name themselves; nothing is recorded for them.
@@ -251,12 +271,14 @@ public struct SyncService: Sendable {
                 incoming, from: request.writer, cursor: nil, claim: claim,
                 check: { [now = storage.wallTime()] change, local in
                     do {
-                        try Self.checkDrift(change.state, local: local, now: now, collection: change.collection, id: change.id)
+                        // Origin first: a station's push that brings another node's write this node has
+                        // not seen waits for it, whatever that write's time.
                         if let origin {
                             try OriginCheck.verify(
                                 change.state, local: local, caller: NodeID(unchecked: origin), collection: change.collection, id: change.id,
                                 schema: schema.collections[change.collection])
                         }
+                        try Self.checkDrift(change.state, local: local, now: now, sender: sender, collection: change.collection, id: change.id)
                     } catch let error as SyncError where !principal.read.allows(change.collection) {
                         // A token that may write a collection but not read it learns nothing of what
                         // is there: not whether the record exists, nor who wrote what.

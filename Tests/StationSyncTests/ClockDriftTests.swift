@@ -77,8 +77,8 @@ import Testing
         let far = HLCTimestamp(wall: UInt64(Date().timeIntervalSince1970 * 1000) + 3 * Self.day, logical: 0)
         try state.put(["notes": "old"], by: "hotline", at: far, in: syncSchema.collections["cases"]!, id: "r")
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
-        #expect(throws: SyncError.self) { try SyncService.checkDrift(state, local: nil, now: now, collection: "cases", id: "r") }
-        try SyncService.checkDrift(state, local: state, now: now, collection: "cases", id: "r")
+        #expect(throws: SyncError.self) { try SyncService.checkDrift(state, local: nil, now: now, sender: "hotline", collection: "cases", id: "r") }
+        try SyncService.checkDrift(state, local: state, now: now, sender: "hotline", collection: "cases", id: "r")
     }
 
     /// Review of stop 20, F4: the drift rule looked only at writes new to the receiver, so an old
@@ -97,9 +97,56 @@ import Testing
         notes.append(DottedValue(dot: Dot("evil", 1), time: HLCTimestamp(wall: now + 365 * Self.day, logical: 0), value: "from the future"))
         forged.fields["notes"] = notes
         #expect {
-            try SyncService.checkDrift(forged, local: held, now: now, collection: "cases", id: "r")
+            try SyncService.checkDrift(forged, local: held, now: now, sender: "evil", collection: "cases", id: "r")
         } throws: { ($0 as? SyncError)?.code == .clockDrift && "\($0)".contains("(evil,1)") }
+        // Relayed by another node: only this record is left out.
+        #expect {
+            try SyncService.checkDrift(forged, local: held, now: now, sender: "labor", collection: "cases", id: "r")
+        } throws: { ($0 as? SyncError)?.code == .writeAhead && "\($0)".contains("(evil,1)") }
         // What the receiver holds as is passes, however far ahead (it took it when its clock allowed).
-        try SyncService.checkDrift(held, local: held, now: now - 2 * Self.day, collection: "cases", id: "r")
+        try SyncService.checkDrift(held, local: held, now: now - 2 * Self.day, sender: "evil", collection: "cases", id: "r")
+    }
+
+    /// Review round 3, F4b: a LAN peer whose clock is a year ahead (or a rogue one) served a write
+    /// a station took; from then on every push of that station to its hub was refused
+    /// (`clock_drift` for the whole batch), though the station's own clock was right. Now the
+    /// station does not take such a write from a LAN peer (left out, `ahead`), and a hub that
+    /// meets one relayed leaves only that record out: the station's own writes go on.
+    @Test func aWriteFarAheadFromALANPeerHoldsNobodyUp() throws {
+        let hub = try store("hub")
+        let rogue = try store("rogue", ahead: 365 * Self.day)
+        let station = try store("hotline")
+        try rogue.put("cases", "r", ["notes": "from the future"])
+        try rogue.put("cases", "ok", ["notes": "stamped a year ahead too"])
+        // The station pulls from the LAN peer (a trusted peer of `station serve`): both left out.
+        let lan = LoopbackTransport(
+            service: SyncService(storage: rogue, authentication: .none), principal: .trustedPeer, caller: station.node.rawValue,
+            callerTime: { station.wallTime() })
+        let fromPeer = try SyncEngine(storage: station, transport: lan).run()
+        #expect(fromPeer.ahead == 2 && fromPeer.aheadRecords.sorted() == ["cases/ok", "cases/r"])
+        #expect(try station.record("cases", "r") == nil)
+
+        // A relay forwards a year-ahead write of another node to the hub: that record is left out,
+        // the relay's own writes are taken.
+        let relay = try store("labor")
+        let farAhead = try #require(try rogue.record("cases", "r")).state
+        try relay.write { tx in _ = try tx.merge("cases", "r", farAhead, from: "rogue") }
+        try relay.put("cases", "mine", ["notes": "the relay's own"])
+        let relayToken = Principal(station: "labor", read: .all, write: .all, relay: true)
+        let pushed = try sync(relay, with: hub, principal: relayToken)
+        #expect(pushed.pushed == 1 && pushed.ahead == 1 && pushed.aheadRecords == ["cases/r"])
+        #expect(try hub.record("cases", "r") == nil && hub.record("cases", "mine") != nil)
+        // Sent again at the next sync, still left out; nothing else is held up.
+        try relay.put("cases", "mine", ["notes": "again"])
+        let again = try sync(relay, with: hub, principal: relayToken)
+        #expect(again.pushed == 1 && again.ahead == 1)
+        #expect(try hub.record("cases", "mine")?.state.view(in: syncSchema.collections["cases"]!, id: "mine").fields["notes"] == "again")
+
+        // Without relay the hub answers `waiting` (rogue's write is not the station's own).
+        let plain = try store("civil")
+        try plain.write { tx in _ = try tx.merge("cases", "r", farAhead, from: "rogue") }
+        try plain.put("cases", "x", ["notes": "civil's"])
+        let waited = try sync(plain, with: hub, principal: Principal(station: "civil", read: .all, write: .all, relay: false))
+        #expect(waited.pushed == 1 && waited.waiting == 1)
     }
 }

@@ -62,6 +62,7 @@ extension StationCommand {
                 // file changed what it meets) leaves the database as it was, like pass 1's refusals.
                 var tally: [MergeResult: Int] = [:]
                 var collided: [RecordKey] = []
+                var ahead: [RecordKey] = []
                 var progress = ProgressBar(total: total, label: "merging")
                 var done = 0
                 var parsed: Header? = nil
@@ -83,6 +84,9 @@ extension StationCommand {
                             tally[try tx.merge(collection, id, state, from: nil, check: check), default: 0] += 1
                         } catch let error as SyncError where error.code == .unseenWrites {
                             tally[.waiting, default: 0] += 1
+                        } catch let error as SyncError where error.code == .writeAhead {
+                            tally[.ahead, default: 0] += 1
+                            ahead.append(RecordKey(collection, id))
                         } catch let error as SyncError where error.code == .dotCollision {
                             tally[.collision, default: 0] += 1
                             collided.append(RecordKey(collection, id))
@@ -99,7 +103,7 @@ extension StationCommand {
                 progress.finish()
                 let summary: [(String, MergeResult)] = [
                     ("created", .created), ("applied", .applied), ("merged", .merged), ("unchanged", .unchanged), ("waiting", .waiting),
-                    ("collision", .collision),
+                    ("collision", .collision), ("ahead", .ahead),
                 ]
                 if output.json {
                     var o: [String: JSONValue] = ["from": .string(header.node.rawValue), "changes": .int(Int64(total))]
@@ -115,6 +119,11 @@ extension StationCommand {
                     Terminal.warn(
                         "\(n) change\(n == 1 ? "" : "s") (\(list(waiting))) hold writes of other nodes than \(header.node) that this node has not seen: "
                             + "not taken; they come with those nodes' own syncs (or merge with --trust-relay if \(header.node) may forward them)")
+                }
+                if !ahead.isEmpty {
+                    Terminal.warn(
+                        "\(ahead.count) change\(ahead.count == 1 ? "" : "s") (\(list(ahead))) \(ahead.count == 1 ? "holds" : "hold") a write of another node than \(header.node) stamped more than "
+                            + "\(HybridLogicalClock.defaultMaxForwardDrift / 3_600_000) h ahead of this node's clock (that node's clock is wrong): not taken")
                 }
                 if !collided.isEmpty {
                     Terminal.warn(
@@ -132,8 +141,9 @@ extension StationCommand {
             do {
                 try verify(state, collection, id, from: node, local: local, store: store)
                 return true
-            } catch let error where error.code == .unseenWrites || error.code == .dotCollision {
-                return error.code == .dotCollision  // a collision is found and reported again when merging
+            } catch let error where error.code == .unseenWrites || error.code == .dotCollision || error.code == .writeAhead {
+                // A collision or a write of another node too far ahead is found and reported again when merging.
+                return error.code != .unseenWrites
             } catch where error.code == .clockDrift {
                 throw CommandFailure("\(file) line \(line): \(error.message); nothing was merged")
             } catch {
@@ -144,9 +154,10 @@ extension StationCommand {
         /// The checks a push from the exporting node `node` meets, in both passes: no write stamped
         /// too far ahead, and (unless --trust-relay) only that node's own writes.
         func verify(_ state: RecordState, _ collection: String, _ id: String, from node: NodeID, local: RecordState?, store: StationStore) throws(SyncError) {
-            try SyncService.checkDrift(state, local: local, now: store.wallTime(), collection: collection, id: id)
-            guard !trustRelay else { return }
-            try OriginCheck.verify(state, local: local, caller: node, collection: collection, id: id, schema: store.schema.collections[collection])
+            if !trustRelay {
+                try OriginCheck.verify(state, local: local, caller: node, collection: collection, id: id, schema: store.schema.collections[collection])
+            }
+            try SyncService.checkDrift(state, local: local, now: store.wallTime(), sender: node, collection: collection, id: id)
         }
 
         /// Parses one line: the header (sets `header`, returns nil) or a change, checked against the schema.
