@@ -164,4 +164,21 @@ public enum OriginCheck {
             }
         }
     }
+
+    /// For a collection the caller may write but not read: the pushed state may hold only the
+    /// caller's own writes (its clock names only the caller's incarnations, and so do the values
+    /// its resolution entries name). Anything else waits (push result `waiting`), whatever this
+    /// node holds: were it checked against the record held here, whether the push passed would
+    /// tell the caller whether another node wrote what it guessed, or whether the record exists.
+    public static func verifyOnlyOwn(_ incoming: RecordState, caller: NodeID, collection: String, id: String) throws(SyncError) {
+        let station = caller.station
+        let own =
+            incoming.clock.sortedEntries.allSatisfy { $0.node.isIncarnation(of: station) }
+            && incoming.resolutions.allSatisfy { r in r.values.allSatisfy { $0.dot.node.isIncarnation(of: station) } }
+        guard own else {
+            throw SyncError(
+                .unseenWrites,
+                "\(collection)/\(id): not taken; a token that may write \(collection) but not read it may only add this station's own new writes")
+        }
+    }
 }

@@ -274,6 +274,9 @@ public struct SyncService: Sendable {
                         // Origin first: a station's push that brings another node's write this node has
                         // not seen waits for it, whatever that write's time.
                         if let origin {
+                            if !principal.read.allows(change.collection) {
+                                try OriginCheck.verifyOnlyOwn(change.state, caller: NodeID(unchecked: origin), collection: change.collection, id: change.id)
+                            }
                             try OriginCheck.verify(
                                 change.state, local: local, caller: NodeID(unchecked: origin), collection: change.collection, id: change.id,
                                 schema: schema.collections[change.collection])
@@ -309,8 +312,10 @@ public struct SyncService: Sendable {
         return PushResponse(
             node: storage.node.rawValue,
             results: zip(request.changes, results).map { change, result in
-                // Whether the record was here already is not said to a token that may not read it.
-                let shown = !principal.read.allows(change.collection) && (result == .created || result == .merged) ? .applied : result
+                // A token that may not read the collection is told only whether its change was
+                // taken (`applied`) or not (`waiting`): not whether the record was here already,
+                // nor what it met there (a collision, a record at its limits).
+                let shown = principal.read.allows(change.collection) ? result : (result.isLeftOut ? .waiting : .applied)
                 return PushResponse.Result(collection: change.collection, id: change.id, result: shown.rawValue)
             },
             cursor: cursor)
