@@ -136,6 +136,22 @@ public enum OriginCheck {
                 guard isCaller(r.by.node) else {
                     throw refuse("the push carries a resolution by node \(r.by.node.station) that this node does not hold")
                 }
+                // An entry travels with the write that made it: one for a write this node has seen
+                // without it was made up afterwards.
+                guard r.by.counter > local.clock[r.by.node] else {
+                    throw refuse("the push adds a history entry of conflict \(r.conflictID) for the write \(r.by), which this node holds without it")
+                }
+                // A conflict's id is its record's, its field's and its competing writes': an entry
+                // cannot pass for another conflict (an open one, say) or name other writes than its id says.
+                guard r.conflictID == Conflict.makeID(collection: collection, recordID: id, field: r.field, dots: r.values.map(\.dot)) else {
+                    throw refuse("the push's history entry of conflict \(r.conflictID) names other writes (or another field) than that conflict's")
+                }
+                // What the entry says its write wrote is what that write wrote, where the pushed state holds it.
+                if r.field != Conflict.existenceField, r.policy != FieldPolicy.counter.rawValue,
+                    let written = incoming.fields[r.field]?.first(where: { $0.dot == r.by }), written.value != r.result
+                {
+                    throw refuse("the push's history entry of conflict \(r.conflictID) says the write \(r.by) wrote another value to field \(r.field) than it did")
+                }
                 // A new entry of the caller's: what it says other nodes wrote must be what they
                 // wrote, wherever this node still holds it.
                 // An entry saying `counter` about a plain field (or the other way round) would pass

@@ -232,19 +232,64 @@ extension OriginCheckTests {
         let lie = DottedValue<JSONValue>(dot: Dot("civil-affairs", 1), time: t(1), value: "stolen goods, do not sell")
         let mine = DottedValue<JSONValue>(dot: by, time: t(2), value: "x")
         forged.resolutions = [
-            Resolution(conflictID: "00000000deadbeef", field: "notes", policy: "counter", how: .choose, by: by, time: t(2), values: [lie, mine], result: "x")
+            Resolution(
+                conflictID: Conflict.makeID(collection: "cases", recordID: "r", field: "notes", dots: [lie.dot, mine.dot]), field: "notes",
+                policy: "counter", how: .choose, by: by, time: t(2), values: [lie, mine], result: "x")
         ]
         #expect {
             try OriginCheck.verify(forged, local: hub, caller: "hotline", collection: "cases", id: "r", schema: cases)
         } throws: { "\($0)".contains("calls field notes counter") }
         forged.resolutions = [
             Resolution(
-                conflictID: "00000000deadbeef", field: Conflict.existenceField, policy: "update-wins", how: .choose, by: by, time: t(2),
+                conflictID: Conflict.makeID(collection: "cases", recordID: "r", field: Conflict.existenceField, dots: [Dot("civil-affairs", 1), by]),
+                field: Conflict.existenceField, policy: "update-wins", how: .choose, by: by, time: t(2),
                 values: [DottedValue(dot: Dot("civil-affairs", 1), time: t(1), value: true), DottedValue(dot: by, time: t(2), value: false)], result: false)
         ]
         #expect {
             try OriginCheck.verify(forged, local: hub, caller: "hotline", collection: "cases", id: "r", schema: cases)
         } throws: { "\($0)".contains("did another thing to the record's existence") }
+    }
+
+    /// Review round 3, F7: a new entry of the caller's could carry any conflict id (an open
+    /// conflict's, so it showed as resolved), and be added for a write the receiver held without
+    /// it, or say its write wrote another value than it did. Its id must be the one its field and
+    /// values make; an honest resolution passes.
+    @Test func aResolutionEntryIsTheConflictItNames() throws {
+        // The hub holds a manual conflict on status: civil-affairs "open" against hotline "closed".
+        var hub = try hubCopy()
+        var other = RecordState()
+        try other.put(["status": "closed"], by: "hotline", at: t(2), in: cases, id: "r")
+        _ = hub.merge(other)
+        let open = try #require(hub.conflict(onField: "status", in: cases, id: "r"))
+        var honest = hub
+        try honest.resolve(open.id, .choose(0), by: "hotline", at: t(3), in: cases, id: "r")
+        try verify(honest, hub)
+        let entry = try #require(honest.resolutions.first)
+
+        // The open conflict's id on an entry about notes: refused.
+        var renamed = honest
+        renamed.resolutions = [Resolution(
+            conflictID: open.id, field: "notes", policy: "lww", how: .choose, by: entry.by, time: entry.time,
+            values: [DottedValue(dot: Dot("civil-affairs", 1), time: t(1), value: "civil's note"), entry.values[1]], result: entry.result)]
+        #expect { try verify(renamed, hub) } throws: { "\($0)".contains("names other writes (or another field)") }
+        // The right field, another id: refused.
+        var reid = honest
+        reid.resolutions[0].conflictID = "00000000deadbeef"
+        #expect { try verify(reid, hub) } throws: { "\($0)".contains("names other writes") }
+        // It says its write kept another value than it wrote: refused.
+        var wrongResult = honest
+        wrongResult.resolutions[0].result = "archived"
+        #expect { try verify(wrongResult, hub) } throws: { "\($0)".contains("wrote another value to field status than it did") }
+        // An entry added afterwards for a write the hub holds without it: refused.
+        var mine = hub
+        try mine.put(["phone": "1"], by: "hotline", at: t(4), in: cases, id: "r")
+        let held = mine
+        var late = held
+        try late.put(["notes": "x"], by: "hotline", at: t(5), in: cases, id: "r")
+        late.resolutions = [Resolution(
+            conflictID: open.id, field: "status", policy: "manual", how: .choose, by: Dot("hotline", held.clock["hotline"]), time: t(4),
+            values: open.values, result: open.values[0].value)]
+        #expect { try verify(late, held) } throws: { "\($0)".contains("which this node holds without it") }
     }
 
     /// Review of stop 20, F2: a clock padded with made-up incarnations of the caller's node (to fill
