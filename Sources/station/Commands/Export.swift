@@ -3,6 +3,7 @@ import StationCommands
 import Foundation
 import StationCore
 import StationStore
+import StationSync
 
 extension StationCommand {
     /// `station export`: writes changes to a file another node can merge (sync by USB stick).
@@ -50,10 +51,7 @@ extension StationCommand {
                     if !batch.hasMore || cursor >= last { break }
                 }
                 try body.close()
-                let header: JSONValue = [
-                    "stationsync": "changes", "version": .int(Int64(ChangeFile.version)), "node": .string(store.node.rawValue),
-                    "since": .int(since), "last": .int(last), "count": .int(Int64(count)), "schema": store.schema.json,
-                ]
+                let header = ChangeFile.header(of: store, since: since, last: last, count: count)
                 let out: FileHandle
                 if file == "-" {
                     out = FileHandle.standardOutput
@@ -76,24 +74,5 @@ extension StationCommand {
                 Terminal.hint("exported \(count) change\(count == 1 ? "" : "s") (#\(since + 1)…#\(last)) from \(store.node)")
             }
         }
-    }
-}
-
-/// The change-file line format: `{"collection":…,"id":…,"seq":…,"state":{…}}`.
-enum ChangeFile {
-    /// The change-file format this build writes and reads. 2: the header names the schema and
-    /// the number of changes; counters may hold stocktakes.
-    static let version = 2
-
-    static func writeLine(_ change: Change, to out: inout [UInt8]) {
-        out.append(contentsOf: #"{"collection":"#.utf8)
-        JSONWriter.writeString(change.collection, to: &out)
-        out.append(contentsOf: #","id":"#.utf8)
-        JSONWriter.writeString(change.id, to: &out)
-        out.append(contentsOf: #","seq":"#.utf8)
-        JSONWriter.writeInt(change.seq, to: &out)
-        out.append(contentsOf: #","state":"#.utf8)
-        out.append(contentsOf: change.stateText.utf8)
-        out.append(contentsOf: "}\n".utf8)
     }
 }
