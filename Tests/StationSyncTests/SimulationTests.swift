@@ -443,8 +443,10 @@ import StationTestSupport
                     try reinit(slot)
                 case 25 where isStation:
                     if rng.chance(0.5) { try move(slot) } else { try secondDatabase(slot) }
-                case 40..<44:
+                case 40..<43:
                     try hostileMove()
+                case 43:
+                    try hostileChangeFile()
                 default:
                     // Station with the hub (either way round) or station with station.
                     var pair: (String, String)

@@ -30,6 +30,7 @@ extension SimulationTests.Schedule {
         case unseen = "another node's unseen write brought"
         case unknownCollection = "unknown collection"
         case padded = "clock padded with made-up incarnations"
+        case misnamedResolution = "own resolution under another conflict's id"
 
         /// What the hub must answer: the refusal's error code or the record's push result.
         var refusals: Set<String> {
@@ -38,7 +39,7 @@ extension SimulationTests.Schedule {
             case .overflow: ["counter_overflow"]
             // invalid_state: the dropped total was one a stocktake saw (the state is malformed).
             case .dropTotal: ["forbidden", "invalid_state"]
-            case .dropValue, .eraseHistory, .forgeResolution, .asOther, .padded: ["forbidden"]
+            case .dropValue, .eraseHistory, .forgeResolution, .asOther, .padded, .misnamedResolution: ["forbidden"]
             case .respell: ["collision"]
             case .unseen: ["waiting"]
             case .unknownCollection: ["unknown_collection"]
@@ -166,6 +167,25 @@ extension SimulationTests.Schedule {
                     result: "settled by mallory",
                     person: "the director"))
             s.resolutions.sort(by: Resolution.precedes)
+        case .misnamedResolution:
+            // An entry of mallory's own write, claiming to end an open conflict of the record (or
+            // any id) with values that are not that conflict's.
+            let field = c.fields.keys.sorted().first { c.policy(of: $0) != .counter }!
+            let open = c.fields.keys.sorted().compactMap { s.conflict(onField: $0, in: c, id: id) }.first
+            try ownWrite(&s)
+            let first = Dot(mallory, s.clock[mallory])
+            try ownWrite(&s)
+            let second = Dot(mallory, s.clock[mallory])
+            try ownWrite(&s)
+            let by = Dot(mallory, s.clock[mallory])
+            let time = HLCTimestamp(wall: now, logical: 0)
+            s.resolutions.append(
+                Resolution(
+                    conflictID: open?.id ?? String(format: "%016llx", UInt64.random(in: 0...UInt64.max, using: &rng)), field: field,
+                    policy: c.policy(of: field).rawValue, how: .value, by: by, time: time,
+                    values: [DottedValue(dot: first, time: time, value: "mallory's"), DottedValue(dot: second, time: time, value: "mallory's again")],
+                    result: "settled by mallory"))
+            s.resolutions.sort(by: Resolution.precedes)
         case .asOther:
             let victim = SimulationTests.stations.randomElement(using: &rng)!
             n += 1
@@ -182,6 +202,123 @@ extension SimulationTests.Schedule {
             for n in 0...OriginCheck.maxIncarnations { _ = s.clock.increment(NodeID(node: mallory, incarnation: "p\(n)")) }
         }
         return (mallory.rawValue, s)
+    }
+
+    /// The crafted change files mallory hands a station (a USB stick): each returns the file's
+    /// lines, or nil when the station's copy of the record does not allow it.
+    enum FileForgery: String, CaseIterable {
+        case farFuture = "change file: write stamped far ahead"
+        case dropValue = "change file: another node's value dropped"
+        case launder = "change file: the station's own writes claimed"
+        case unseen = "change file: another node's unseen write brought"
+        case asThisNode = "change file: header naming the station itself"
+        case cutShort = "change file: cut short"
+        case version = "change file: another format version"
+        case schema = "change file: a counter declared lww"
+
+        /// What the merge must do: the refusal's code, or the results every change may have.
+        var outcomes: Set<String> {
+            switch self {
+            case .farFuture, .dropValue: ["refused"]
+            case .launder: ["waiting", "collision"]
+            case .unseen: ["waiting"]
+            case .asThisNode, .version, .schema: ["bad_line"]
+            case .cutShort: ["cut_short"]
+            }
+        }
+    }
+
+    /// One crafted change file merged at a station (``ChangeFile/merge(into:lines:trustRelay:progress:)``,
+    /// what `station merge` runs). Throws a ``SimulationTests/SimFailure`` if the station took
+    /// anything of it: its whole database, clock included, is compared before and after.
+    func hostileChangeFile() throws {
+        let slot = slots.filter { $0 != SimulationTests.hub }.randomElement(using: &rng)!
+        let store = stores[slot]!
+        let forgery = FileForgery.allCases.randomElement(using: &rng)!
+        let (c, id) = randomTarget()
+        let base = try store.record(c.name, id)?.state
+        let now = clocks[node(of: slot)]!.now
+        let mallory = Self.mallory
+        func ownWrite(_ s: inout RecordState, at wall: UInt64 = now) throws {
+            try s.put(["extra": "from mallory's stick"], by: mallory, at: HLCTimestamp(wall: wall, logical: 0), in: c, id: id, force: true)
+        }
+        var state = base ?? RecordState()
+        var headerNode = mallory.rawValue
+        var version = Int64(ChangeFile.version)
+        var schema = store.schema
+        var extraCount = 0
+        do {
+            switch forgery {
+            case .farFuture:
+                try ownWrite(&state, at: now + HybridLogicalClock.defaultMaxForwardDrift + UInt64.random(in: 60_000...31_536_000_000, using: &rng))
+            case .dropValue:
+                guard let base, !base.isDeleted(in: c) else { return }
+                let fields = c.fields.keys.sorted().filter { name in
+                    c.policy(of: name) != .counter && (state.fields[name] ?? []).contains { !$0.dot.node.isIncarnation(of: mallory.station) }
+                }
+                guard let field = fields.randomElement(using: &rng) else { return }
+                let kept = state.fields[field]!.filter { $0.dot.node.isIncarnation(of: mallory.station) }
+                state.fields[field] = kept.isEmpty ? nil : kept
+                try ownWrite(&state)
+            case .launder:
+                try state.put(["extra": "in the station's name"], by: store.writer, at: HLCTimestamp(wall: now, logical: 0), in: c, id: id, force: true)
+            case .unseen:
+                let victim = SimulationTests.stations.filter { $0 != node(of: slot) }.randomElement(using: &rng)!
+                let writer = NodeID(node: NodeID(unchecked: victim), incarnation: "never")
+                try state.put(["extra": .string("what \(victim) never wrote")], by: writer, at: HLCTimestamp(wall: now, logical: 0), in: c, id: id, force: true)
+                try ownWrite(&state)
+            case .asThisNode:
+                headerNode = node(of: slot)
+                try ownWrite(&state)
+            case .cutShort:
+                extraCount = 1
+                try ownWrite(&state)
+            case .version:
+                version = 99
+                try ownWrite(&state)
+            case .schema:
+                guard let (name, counter) = schema.collections.sorted(by: { $0.key < $1.key }).lazy
+                    .compactMap({ name, col in col.counterFields.first.map { (name, $0) } }).first
+                else { return }
+                schema.collections[name]!.fields[counter] = .lww
+                try ownWrite(&state)
+            }
+        } catch is CoreError {
+            return  // the record does not take that write (deleted, say): another step
+        }
+        let header: JSONValue = [
+            "stationsync": "changes", "version": .int(version), "node": .string(headerNode), "since": 0, "last": 1,
+            "count": .int(Int64(1 + extraCount)), "schema": schema.json,
+        ]
+        let lines = [
+            header.canonicalText,
+            #"{"collection":"# + JSONValue.string(c.name).canonicalText + #","id":"# + JSONValue.string(id).canonicalText
+                + #","seq":1,"state":"# + state.canonicalText + "}",
+        ]
+        let before = try store.everyRow()
+        var outcome: String
+        var codes: Set<String>
+        do {
+            let report = try ChangeFile.merge(into: store, lines: { body in
+                for (i, line) in lines.enumerated() { try body(i + 1, Array(line.utf8)) }
+            }, trustRelay: false)
+            codes = Set(report.results.keys.map(\.rawValue))
+            outcome = codes.sorted().joined(separator: ",")
+        } catch let refusal as ChangeFile.Refusal {
+            codes = [refusal.code.rawValue]
+            outcome = "\(refusal.code.rawValue) (\(refusal))"
+        }
+        guard !codes.isEmpty, codes.isSubset(of: forgery.outcomes) else {
+            throw SimulationTests.SimFailure("hostile \(forgery.rawValue) on \(slot) \(c.name)/\(id) was not refused as expected: \(outcome)")
+        }
+        let after = try store.everyRow()
+        guard after == before else {
+            let changed = Set(after).symmetricDifference(before).sorted().prefix(4)
+            throw SimulationTests.SimFailure("hostile \(forgery.rawValue) on \(slot) \(c.name)/\(id) (\(outcome)) changed the station: \(changed)")
+        }
+        totals.hostileAttempts += 1
+        totals.hostileRefused[forgery.rawValue, default: 0] += 1
+        note("mallory: \(forgery.rawValue) at \(slot) on \(c.name)/\(id): \(SimulationTests.debug ? outcome : codes.sorted().joined(separator: ","))")
     }
 
     /// Another spelling of `value` (canonically equivalent where there is one).
