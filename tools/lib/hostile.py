@@ -78,7 +78,8 @@ class Hub:
     def setup(self):
         self.run(self.hub_bin, "init", "--db", self.db)
         for name, extra in (("hotline", []), ("civil-affairs", []), ("charity", ["--read", "charity_stock", "--write", "charity_stock"]),
-                            ("auditor", ["--write", "charity_stock"]), ("ghost", [])):
+                            ("auditor", ["--write", "charity_stock"]), ("dropbox", ["--read", "charity_stock", "--write", "mediation_cases"]),
+                            ("ghost", [])):
             self.tokens[name] = self.run(self.hub_bin, "token", "add", "--db", self.db, name, *extra).strip()
         self.run(self.hub_bin, "token", "revoke", "--db", self.db, "ghost")
 
@@ -610,6 +611,31 @@ def run_cases(r):
     push1("a stocktake claiming a total the record does not hold", s)
     push1("a write stamped at the end of time", simple_state(hlc=(1 << 63) - 1), code="clock_drift", rid="hostile-time")
     push1("a write stamped a year ahead", simple_state(hlc=now_hlc(365 * 86_400_000)), code="clock_drift", rid="hostile-time")
+    # Another node's write a year ahead, brought by a station (taken from a LAN peer whose clock
+    # is wrong): origin binding first, so it waits; the push's other records go on.
+    far = simple_state(node="civil-affairs", hlc=now_hlc(365 * 86_400_000))
+    st, body = push("another node's write a year ahead, with an own record", push_body("hotline", [
+        change("charity_stock", "hostile-far-other", far), change("charity_stock", "hostile-far-own", simple_state())]),
+        expect=(200,), code=None, mutates=True)
+    results = [x.get("result") for x in (body or {}).get("results", [])] if st == 200 else []
+    if st == 200 and results != ["waiting", "created"]:
+        r.fail("another node's write a year ahead, with an own record", f"results {results!r}, expected ['waiting', 'created']")
+    # A new history entry of the pusher's own must be the conflict it names (review round 3, F7).
+    h = now_hlc()
+    forged_entry = {"clock": {"hotline": 3}, "exists": [["hotline", 3, h, True]], "fields": {"name": [["hotline", 3, h, "settled"]]},
+                    "resolved": [{"conflict": "00000000deadbeef", "field": "name", "policy": "lww", "how": "choose", "by": ["hotline", 3, h],
+                                  "values": [["hotline", 1, h, "a"], ["hotline", 2, h, "b"]], "result": "settled"}]}
+    push1("own resolution entry under an id its values do not make", forged_entry, expect=(403,), code="forbidden", rid="hostile-entry")
+    # A token that may write a collection but not read it learns nothing there (F6): its guess at
+    # another node's write is answered alike whether the record holds exactly that or is absent.
+    dropbox = {**r.auth("dropbox"), "Content-Type": "application/json"}
+    answers = []
+    for rid in ("med-0001", "med-absent"):
+        st, body = push1(f"write-only token guesses another node's write ({rid})", med, expect=(200,), code=None,
+                         collection="mediation_cases", rid=rid, node="dropbox", headers=dropbox)
+        answers.append([x.get("result") for x in (body or {}).get("results", [])] if st == 200 else st)
+    if answers != [["waiting"], ["waiting"]]:
+        r.fail("write-only token guesses another node's write", f"answers {answers!r}, expected waiting for both")
     # A state "older" than the hub's that claims the hub's dot (hotline, 1) with other content (a
     # clock that went backwards, or a restored database writing again): two writes under one dot.
     # Never "unchanged" (issue 11): answered `collision` for that record, nothing of it changes
