@@ -186,6 +186,12 @@ public struct SyncRunner {
                 + "\(HybridLogicalClock.defaultMaxForwardDrift / 3_600_000) h ahead of the receiver's clock (ahead: that node's clock is wrong, and its write would win "
                 + "every race); every other record went on. Pushed ones are sent again at every sync; the log names the writer and the time"
         }
+        if s.heldBack > 0 {
+            let which = s.heldBackRecords.prefix(5).joined(separator: ", ") + (s.heldBackRecords.count > 5 ? ", …" : "")
+            text += "; \(s.heldBack) record\(s.heldBack == 1 ? "" : "s") (\(which)) not sent: written while this machine's clock was more than "
+                + "\(HybridLogicalClock.defaultMaxForwardDrift / 3_600_000) h ahead (stamped with that time, they would win every race), so \(s.peer) refuses them "
+                + "until its clock reaches their time; they are sent again at every sync, and everything else went on"
+        }
         if s.waiting > 0 {
             let which = s.waitingRecords.prefix(5).joined(separator: ", ") + (s.waitingRecords.count > 5 ? ", …" : "")
             text += "; \(s.waiting) record\(s.waiting == 1 ? " waits" : "s wait") (\(which)): \(s.waiting == 1 ? "it holds" : "they hold") writes of other nodes "

@@ -16,17 +16,43 @@ extension SyncEngine {
         var read: Int
         var nextSince: Int64
         var hasMore: Bool
+        /// Records not sent because they hold a write of this node stamped further ahead of its
+        /// clock than a peer accepts (see ``HoldBack``).
+        var heldBack: [RecordKey] = []
+    }
+
+    /// Holds back records holding a write of this node stamped more than
+    /// ``HybridLogicalClock/defaultMaxForwardDrift`` ahead of `now`: written while this
+    /// machine's clock was wrong (a year ahead, then put right). Every peer refuses them
+    /// (`clock_drift`) until its clock reaches their time, and with them the whole push; held
+    /// back, they wait here (sent again at every sync) and everything else goes on.
+    struct HoldBack: Sendable {
+        var node: NodeID
+        var now: UInt64
+
+        /// Whether `change` is to be held back (its state is decoded: only after a refusal, or
+        /// for the few records that wait).
+        func holds(_ change: Change) -> Bool {
+            guard let state = try? RecordState(jsonText: change.stateText) else { return false }
+            do {
+                try SyncService.checkDrift(state, local: nil, now: now, sender: node, collection: change.collection, id: change.id)
+                return false
+            } catch {
+                return error.code == .clockDrift
+            }
+        }
     }
 
     /// Reads the local changes after `cursor` that the peer may receive, encodes them and
     /// prepares the body with `prepare` (the transport's ``SyncTransport/preparePush``).
     static func outgoing(
         _ storage: any SyncStorage, after cursor: Int64, limit: Int, peer: String, sendable: Set<String>, takeOver: Bool,
-        prepare: @Sendable ([UInt8]) throws -> PreparedPush
+        holdBack: HoldBack?, prepare: @Sendable ([UInt8]) throws -> PreparedPush
     ) throws -> OutgoingBatch {
         let batch = try storage.changes(since: cursor, limit: limit, excludingSource: peer, collections: nil)
         return try outgoing(
-            storage, batch.changes, sendable: sendable, nextSince: batch.nextSince, hasMore: batch.hasMore, takeOver: takeOver, prepare: prepare)
+            storage, batch.changes, sendable: sendable, nextSince: batch.nextSince, hasMore: batch.hasMore, takeOver: takeOver,
+            holdBack: holdBack, prepare: prepare)
     }
 
     /// `changes` as a batch to push (those in collections the peer may receive). Each push names
@@ -34,11 +60,16 @@ extension SyncEngine {
     /// the peer to make this database its node's one.
     static func outgoing(
         _ storage: any SyncStorage, _ read: [Change], sendable: Set<String>, nextSince: Int64, hasMore: Bool, takeOver: Bool,
-        prepare: @Sendable ([UInt8]) throws -> PreparedPush
+        holdBack: HoldBack?, prepare: @Sendable ([UInt8]) throws -> PreparedPush
     ) throws -> OutgoingBatch {
         var changes: [(collection: String, id: String, seq: Int64, stateText: String)] = []
         changes.reserveCapacity(read.count)
+        var heldBack: [RecordKey] = []
         for change in read where sendable.contains(change.collection) {
+            if let holdBack, holdBack.holds(change) {
+                heldBack.append(RecordKey(change.collection, change.id))
+                continue
+            }
             changes.append((change.collection, change.id, change.seq, change.stateText))
         }
         return OutgoingBatch(
@@ -46,8 +77,8 @@ extension SyncEngine {
                 PushRequest.encode(
                     node: storage.node.rawValue, writer: storage.writer.rawValue, lineage: storage.lineage.map(\.rawValue),
                     takeOver: takeOver, changes: changes)),
-            count: changes.count, keys: changes.map { RecordKey($0.collection, $0.id) }, notSent: read.count - changes.count, read: read.count,
-            nextSince: nextSince, hasMore: hasMore)
+            count: changes.count, keys: changes.map { RecordKey($0.collection, $0.id) }, notSent: read.count - changes.count - heldBack.count,
+            read: read.count, nextSince: nextSince, hasMore: hasMore, heldBack: heldBack)
     }
 
     /// Sends again the records `peer` answered `waiting` for at earlier pushes, before anything
@@ -56,7 +87,11 @@ extension SyncEngine {
     /// A waiting record is sent as its oldest own version when it has one (see
     /// ``StationStore/waitingChanges(peer:after:limit:)``); one taken, the next goes, in passes
     /// until a pass takes no own version.
-    func pushWaiting(to peer: String, sendable: Set<String>, summary: inout SyncSummary, leftOut: inout [RecordKey: MergeResult]) throws -> Set<RecordKey> {
+    func pushWaiting(
+        to peer: String, sendable: Set<String>, summary: inout SyncSummary, leftOut: inout [RecordKey: MergeResult], held: inout Set<RecordKey>
+    ) throws -> Set<RecordKey> {
+        // Waiting records are few: each is checked for writes of this node stamped too far ahead.
+        let holdBack = HoldBack(node: storage.node, now: storage.wallTime())
         var stillWaiting: Set<RecordKey> = []
         var progress = true
         while progress {
@@ -68,9 +103,18 @@ extension SyncEngine {
                 let read = try storage.waitingChanges(peer: peer, after: after, limit: batchSize)
                 guard let last = read.last else { break }
                 after = RecordKey(last.collection, last.id)
-                let sent = read.filter { sendable.contains($0.collection) }
+                var sent: [Change] = []
+                for change in read where sendable.contains(change.collection) {
+                    guard holdBack.holds(change) else {
+                        sent.append(change)
+                        continue
+                    }
+                    let key = RecordKey(change.collection, change.id)
+                    stillWaiting.insert(key)
+                    held.insert(key)
+                }
                 let batch = try Self.outgoing(
-                    storage, read, sendable: sendable, nextSince: 0, hasMore: false, takeOver: takeOver, prepare: transport.preparePush)
+                    storage, sent, sendable: sendable, nextSince: 0, hasMore: false, takeOver: takeOver, holdBack: nil, prepare: transport.preparePush)
                 if let body = batch.body {
                     let response = try transport.push(body)
                     guard response.results.count == batch.count else {
@@ -112,10 +156,17 @@ extension SyncEngine {
     ///
     /// Batches in flight together may be merged by the peer in either order: merging is
     /// commutative, so the result is the same.
-    func push(from start: Int64, to peer: String, session: PeerSession, peerCollections: Set<String>, summary: inout SyncSummary) throws {
+    ///
+    /// `holdBack`: records holding a write of this node stamped too far ahead of its clock are
+    /// not sent but listed as waiting (see ``HoldBack``): after a peer refused a push for such a
+    /// write (`clock_drift`), the sync tries again so.
+    func push(
+        from start: Int64, to peer: String, session: PeerSession, peerCollections: Set<String>, holdBack: Bool, summary: inout SyncSummary
+    ) throws {
         let sendable = peerCollections.filter { session.write.allows($0) }
         let last = try storage.lastSequence()
         let (storage, limit, prepare, takeOver) = (self.storage, batchSize, transport.preparePush, self.takeOver)
+        let holding = holdBack ? HoldBack(node: storage.node, now: storage.wallTime()) : nil
         if takeOver {
             // The claim first, in a push of its own: it holds even when nothing is to be sent.
             let claim = PushRequest.encode(
@@ -131,7 +182,9 @@ extension SyncEngine {
         // Records the peer left out for another reason than `waiting` (collision, over_limit,
         // ahead): sent again at every push, like a waiting record, so they are reported at every sync.
         var leftOut: [RecordKey: MergeResult] = [:]
-        var waiting = try pushWaiting(to: peer, sendable: sendable, summary: &summary, leftOut: &leftOut)
+        // Records held back (see ``HoldBack``).
+        var held: Set<RecordKey> = []
+        var waiting = try pushWaiting(to: peer, sendable: sendable, summary: &summary, leftOut: &leftOut, held: &held)
         // A peer that may not take others' unseen writes took a record: its own versions are done.
         let dropsOwnVersions = try !session.relay && storage.hasOwnVersions()
 
@@ -146,6 +199,11 @@ extension SyncEngine {
         /// Counts an answered batch (`response` nil: nothing was sent) and moves the checkpoint
         /// past it; every earlier batch is acknowledged already.
         func acknowledge(_ batch: OutgoingBatch, _ response: PushResponse?) throws {
+            if !batch.heldBack.isEmpty {
+                // Listed as waiting before the checkpoint moves past them: sent again at every sync.
+                held.formUnion(batch.heldBack)
+                try storage.updateWaiting(peer: peer, waiting: batch.heldBack.filter { waiting.insert($0).inserted }, taken: [])
+            }
             if let response {
                 guard response.results.count == batch.count else {
                     throw SyncError(.protocolError, "\(peer) answered \(response.results.count) results for \(batch.count) changes")
@@ -191,12 +249,13 @@ extension SyncEngine {
         var following: BackgroundWork<OutgoingBatch>?
         do {
             var batch = try Self.outgoing(
-                storage, after: cursor, limit: limit, peer: peer, sendable: sendable, takeOver: takeOver, prepare: prepare)
+                storage, after: cursor, limit: limit, peer: peer, sendable: sendable, takeOver: takeOver, holdBack: holding, prepare: prepare)
             while true {
                 let after = batch.nextSince
                 following = batch.hasMore
                     ? BackgroundWork {
-                        try Self.outgoing(storage, after: after, limit: limit, peer: peer, sendable: sendable, takeOver: takeOver, prepare: prepare)
+                        try Self.outgoing(
+                            storage, after: after, limit: limit, peer: peer, sendable: sendable, takeOver: takeOver, holdBack: holding, prepare: prepare)
                     }
                     : nil
                 if let body = batch.body, window > 1 {
@@ -223,8 +282,10 @@ extension SyncEngine {
         }
         if !waiting.isEmpty, try storage.hasOwnVersions() {
             // Records found waiting now may have own versions the peer can take at once.
-            waiting = try pushWaiting(to: peer, sendable: sendable, summary: &summary, leftOut: &leftOut)
+            waiting = try pushWaiting(to: peer, sendable: sendable, summary: &summary, leftOut: &leftOut, held: &held)
         }
+        for key in held.sorted(by: { $0.description.utf8.lexicographicallyPrecedes($1.description.utf8) }) { summary.noteHeldBack(key) }
+        waiting.subtract(held)
         for (key, result) in leftOut.sorted(by: { $0.key.description.utf8.lexicographicallyPrecedes($1.key.description.utf8) }) {
             summary.noteLeftOut(key, result)
         }

@@ -45,6 +45,13 @@ public struct SyncSummary: Sendable, Equatable {
     public var ahead = 0
     /// Which records (`collection/id`, at most 100).
     public var aheadRecords: [String] = []
+    /// Records not sent: they hold a write of this node stamped more than the allowed drift
+    /// ahead of this node's clock, made while this machine's clock was wrong (set ahead, then
+    /// put right). The peer would refuse them, and the whole push with them, until its clock
+    /// reaches their time; they wait here, sent again at every sync, and everything else goes on.
+    public var heldBack = 0
+    /// Which records (`collection/id`, at most 100).
+    public var heldBackRecords: [String] = []
     /// Records here holding conflicts after the sync (any policy).
     public var recordsWithConflicts = 0
     /// Whether the checkpoint was reset because the peer's database is new to this node.
@@ -94,6 +101,12 @@ public struct SyncSummary: Sendable, Equatable {
         if aheadRecords.count < 100 { aheadRecords.append(key.description) }
     }
 
+    mutating func noteHeldBack(_ key: RecordKey) {
+        guard !heldBackRecords.contains(key.description) else { return }
+        heldBack += 1
+        if heldBackRecords.count < 100 { heldBackRecords.append(key.description) }
+    }
+
     /// Notes a record the peer or this node left out for `result` (collision, over_limit, ahead).
     mutating func noteLeftOut(_ key: RecordKey, _ result: MergeResult) {
         switch result {
@@ -113,6 +126,7 @@ public struct SyncSummary: Sendable, Equatable {
             "collisions": .int(Int64(collisions)), "collisionRecords": .array(collisionRecords.map { .string($0) }),
             "overLimit": .int(Int64(overLimit)), "overLimitRecords": .array(overLimitRecords.map { .string($0) }),
             "ahead": .int(Int64(ahead)), "aheadRecords": .array(aheadRecords.map { .string($0) }),
+            "heldBack": .int(Int64(heldBack)), "heldBackRecords": .array(heldBackRecords.map { .string($0) }),
             "recordsWithConflicts": .int(Int64(recordsWithConflicts)), "startedOver": .bool(startedOver),
             "schemaAdditions": .array(schemaAdditions.map { .string($0) }), "seconds": .double(seconds),
             "bytesSent": .int(Int64(bytesSent)), "bytesReceived": .int(Int64(bytesReceived)),
@@ -289,7 +303,17 @@ public struct SyncEngine {
         }
 
         try storage.setPeerMayRelay(session.relay, peer: peer)
-        try push(from: checkpoint.pushed, to: peer, session: session, peerCollections: peerCollections, summary: &summary)
+        do {
+            try push(from: checkpoint.pushed, to: peer, session: session, peerCollections: peerCollections, holdBack: false, summary: &summary)
+        } catch let error as SyncError where error.code == .clockDrift {
+            // The peer refused a write of this node stamped too far ahead of its clock. If this
+            // node's clock says so too, the write was made while it was wrong (and it is right
+            // now): such records are held back and the rest goes. If not, the retry is refused
+            // again, and this machine's clock is wrong now: the error says so.
+            logger.warning("\(error); trying again without the records this node wrote while its clock was wrong", metadata: ["peer": "\(peer)"])
+            let pushed = try storage.checkpoint(peer: peer).pushed
+            try push(from: pushed, to: peer, session: session, peerCollections: peerCollections, holdBack: true, summary: &summary)
+        }
         // What this node's hub (or a peer trusted with the schema) serves it took under its own
         // clock's drift rule: not checked again here (this node's clock may be the wrong one).
         // Another peer's writes stamped too far ahead are left out, so a LAN peer cannot win

@@ -46,6 +46,18 @@ import Testing
         #expect(b.wall == 10_000 && b.logical == 1)
     }
 
+    /// A station whose clock ran a year ahead, then was put right: had its clock gone on from its
+    /// last timestamp, every write it made for a year would be refused by its hub (clock_drift).
+    @Test func startsAgainFromTheWallClockWhenItsLastTimeIsFarAhead() {
+        var hlc = HybridLogicalClock(maxForwardDrift: 60_000)
+        let wrong = hlc.now(physical: 1_000 + 365 * 86_400_000)
+        let right = hlc.now(physical: 1_000)
+        #expect(wrong.wall == 1_000 + 365 * 86_400_000 && right.wall == 1_000 && right.logical == 0)
+        // Within the drift it never goes back.
+        _ = hlc.now(physical: 50_000)
+        #expect(hlc.now(physical: 1_000).wall == 50_000)
+    }
+
     @Test func followsRemoteTimesSoLaterWritesSortAfter() {
         var hlc = HybridLogicalClock()
         _ = hlc.now(physical: 1_000)

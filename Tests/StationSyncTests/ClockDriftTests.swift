@@ -28,6 +28,39 @@ import Testing
         return try SyncEngine(storage: client, transport: transport).run()
     }
 
+    /// A wall clock a test sets.
+    final class SettableClock: @unchecked Sendable {
+        var ahead: UInt64 = 0
+        var now: UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) + ahead }
+    }
+
+    /// A station whose clock ran a year ahead, then was put right, was refused at every push for
+    /// a year: its hybrid clock went on from the year-ahead time, and the records it wrote meanwhile
+    /// refused every push they were in. Now its clock starts again from the wall clock, and those
+    /// records are held back (listed, sent again at every sync) while everything else goes.
+    @Test func aStationWhoseClockWasWrongIsNotHeldUpByWhatItWroteThen() throws {
+        let hub = try store("hub")
+        let clock = SettableClock()
+        clock.ahead = 365 * Self.day
+        let station = try StationStore.create(
+            path: "\(dir.path)/hotline.sqlite", node: "hotline", schema: syncSchema, clock: { clock.now })
+        let principal = Principal(station: "hotline", read: .all, write: .all, relay: false)
+        try station.put("cases", "then", ["notes": "written a year ahead"])
+        // While the clock is wrong, the hub refuses: the station is told its clock is wrong.
+        #expect { try sync(station, with: hub, principal: principal) } throws: { ($0 as? SyncError)?.code == .clockDrift }
+        clock.ahead = 0
+        try station.put("cases", "now", ["notes": "written after the clock was put right"])
+        let summary = try sync(station, with: hub, principal: principal)
+        #expect(summary.pushed == 1 && summary.heldBack == 1 && summary.heldBackRecords == ["cases/then"] && summary.waiting == 0)
+        #expect(try hub.record("cases", "now") != nil)
+        #expect(try hub.record("cases", "then") == nil)
+        // The next sync holds it back again, without a refusal first; new writes go.
+        try station.put("cases", "later", ["notes": "x"])
+        let again = try sync(station, with: hub, principal: principal)
+        #expect(again.pushed == 1 && again.heldBack == 1)
+        #expect(try hub.record("cases", "later") != nil)
+    }
+
     /// Everything in the hub's database, its clock (`meta.hlc`) included.
     func dump(_ store: StationStore) throws -> [String] { try store.everyRow() }
 

@@ -1,6 +1,11 @@
 /// A hybrid logical clock (Kulkarni et al., 2014) that tolerates wrong wall clocks.
 ///
-/// - Timestamps it issues never go backwards, even when the machine's clock is set back.
+/// - Timestamps it issues never go backwards when the machine's clock is set back by up to
+///   ``maxForwardDrift``. A last timestamp further ahead of the wall clock than that was issued
+///   under a wrong clock (set a year ahead, then put right): it starts again from the wall
+///   clock, since every receiver refuses this node's writes stamped that far ahead of its own
+///   clock. (The merge rule orders a node's writes by their dots, never by their times: a write
+///   stamped earlier than the same node's previous one still supersedes it.)
 /// - After seeing a remote timestamp, later local timestamps are greater, so a write made after
 ///   syncing sorts after what was synced, even on a machine whose clock runs behind.
 /// - A remote timestamp more than ``maxForwardDrift`` ahead of the local wall clock is not adopted:
@@ -23,7 +28,7 @@ public struct HybridLogicalClock: Sendable, Equatable {
     /// A new timestamp for a local event at wall time `physical` (ms since 1970).
     public mutating func now(physical: UInt64) -> HLCTimestamp {
         let wall = min(physical, HLCTimestamp.maxWall)
-        if wall > last.wall {
+        if wall > last.wall || last.wall > wall &+ maxForwardDrift {
             last = HLCTimestamp(wall: wall, logical: 0)
         } else {
             last = Self.successor(of: last)
