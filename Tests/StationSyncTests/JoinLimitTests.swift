@@ -74,4 +74,35 @@ import Testing
         forged.existence = [DottedValue(dot: Dot("mallory", 1), time: t, value: true), DottedValue(dot: Dot("mallory", 2), time: t, value: true)]
         #expect { try forged.check(against: cases) } throws: { ($0 as? CoreError)?.code == .invalidVersion }
     }
+
+    /// Review round 4, F1: a record whose history was full (4096 entries) took one more entry
+    /// from an ordinary write that ended a conflict: the write failed with an error, yet the state
+    /// was stored, and no node could read it again (every pull of its collection failed). A write
+    /// that would overfill the history is refused before anything changes.
+    @Test("A local write that would overfill a record's history is refused and changes nothing")
+    func aWriteThatWouldOverfillTheHistoryIsRefused() throws {
+        let (_, store) = try hub()
+        let cases = try syncSchema.collection("cases")
+        var a = RecordState()
+        try a.put(["notes": "a"], by: "labor", at: t, in: cases, id: "r")
+        var b = RecordState()
+        try b.put(["notes": "b"], by: "civil", at: t, in: cases, id: "r")
+        _ = a.merge(b)  // a conflict on notes
+        try a.put(["status": "open"], by: "labor", at: t, in: cases, id: "r")
+        let dot = Dot("labor", a.clock["labor"])
+        a.resolutions = (0..<RecordState.maxResolutions).map { n in
+            Resolution(
+                conflictID: String(format: "%016llx", UInt64(n)), field: "f\(n)", policy: "lww", how: .write, by: dot, time: t,
+                values: [DottedValue(dot: Dot("labor", 1), time: t, value: "a"), DottedValue(dot: Dot("civil", 1), time: t, value: "b")],
+                result: "a")
+        }
+        try store.write { tx in _ = try tx.merge("cases", "r", a, from: "labor") }
+        let before = try store.everyRow()
+        #expect { try store.put("cases", "r", ["notes": "settled"]) } throws: { ($0 as? CoreError)?.code == .tooManyWriters && "\($0)".contains("history") }
+        let conflict = try #require(try store.record("cases", "r")?.state.conflict(onField: "notes", in: cases, id: "r"))
+        #expect { try store.write { tx in _ = try tx.resolve("cases", "r", conflict: conflict.id, .choose(0)) } } throws: { ($0 as? CoreError)?.code == .tooManyWriters }
+        #expect(try store.everyRow() == before)
+        // A write that ends no conflict still works.
+        try store.put("cases", "r", ["status": "closed"])
+    }
 }

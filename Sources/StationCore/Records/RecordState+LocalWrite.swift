@@ -62,6 +62,7 @@ extension RecordState {
         if !force, !recreating, shows(written, counterTargets: counterTargets, in: collection, id: id) { return nil }
         try roomForWriter(node, in: collection, id: id)
         let ending = endingConflicts(fields: written.map(\.name) + cleared + counterTargets.map(\.name), existence: true, in: collection, id: id)
+        try roomInHistory(for: ending.count, in: collection, id: id)
         let dot = clock.increment(node)
         existence = [DottedValue(dot: dot, time: time, value: true)]
         if fields.isEmpty { fields.reserveCapacity(written.count + counterTargets.count) }  // a new record: no regrowth
@@ -135,6 +136,7 @@ extension RecordState {
         }
         let ending = endingConflicts(fields: [], existence: true, in: collection, id: id)
         try roomForWriter(node, in: collection, id: id)
+        try roomInHistory(for: ending.count, in: collection, id: id)
         let dot = clock.increment(node)
         existence = [DottedValue(dot: dot, time: time, value: true)]
         setOwnCounterTotal(field, node: node, dot: dot, time: time, total: own)
@@ -153,6 +155,7 @@ extension RecordState {
         if existence.count == 1, existence[0].value == false { return nil }
         let ending = endingConflicts(fields: [], existence: true, in: collection, id: id)
         try roomForWriter(node, in: collection, id: id)
+        try roomInHistory(for: ending.count, in: collection, id: id)
         let dot = clock.increment(node)
         existence = [DottedValue(dot: dot, time: time, value: false)]
         record(ending, how: .write, by: dot, time: time) { _ in .bool(true) }
@@ -215,6 +218,7 @@ extension RecordState {
         // (as it reads now): kept in the history like any write's.
         let endedExistence = conflict.field == Conflict.existenceField ? [] : endingConflicts(fields: [], existence: true, in: collection, id: id)
         try roomForWriter(node, in: collection, id: id)
+        try roomInHistory(for: endedExistence.count + 1, in: collection, id: id)
         let dot = clock.increment(node)
         existence = [DottedValue(dot: dot, time: time, value: !keepDeleted)]
         if conflict.policy == FieldPolicy.counter.rawValue, let count = value.intValue {
@@ -268,6 +272,17 @@ extension RecordState {
             .tooManyWriters,
             "\(collection.name)/\(id): \(clock.writerCount) writers (databases) have written this record, the most a record holds; "
                 + "\(node) cannot be another (every restored, copied or reinstalled database writes under a new name)")
+    }
+
+    /// Refuses a write that would add `entries` history entries to a history that cannot hold
+    /// them (``maxResolutions``): the state could then be read nowhere. Checked before anything
+    /// changes, so the refused write leaves the state as it was.
+    private func roomInHistory(for entries: Int, in collection: CollectionSchema, id: String) throws(CoreError) {
+        guard entries > 0, resolutions.count + entries > RecordState.maxResolutions else { return }
+        throw CoreError(
+            .tooManyWriters,
+            "\(collection.name)/\(id): the record's conflict history holds \(resolutions.count) entries, the most a record holds "
+                + "is \(RecordState.maxResolutions); this write would end \(entries) more conflict\(entries == 1 ? "" : "s") and is refused")
     }
 
     /// The conflicts a write is about to end: those on the fields it writes and, when it sets the
