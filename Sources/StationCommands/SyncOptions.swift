@@ -186,6 +186,11 @@ public struct SyncRunner {
                 + "\(HybridLogicalClock.defaultMaxForwardDrift / 3_600_000) h ahead of the receiver's clock (ahead: that node's clock is wrong, and its write would win "
                 + "every race); every other record went on. Pushed ones are sent again at every sync; the log names the writer and the time"
         }
+        if s.refused > 0 {
+            let which = s.refusedRecords.prefix(5).joined(separator: ", ") + (s.refusedRecords.count > 5 ? ", …" : "")
+            text += "; \(s.refused) record\(s.refused == 1 ? "" : "s") (\(which)) not taken from \(s.peer): \(s.refused == 1 ? "its version rewrites" : "their versions rewrite") "
+                + "or drop what another node wrote here, or hold a made-up history (a forged or broken state; the log says what); every other record went on"
+        }
         if s.heldBack > 0 {
             let which = s.heldBackRecords.prefix(5).joined(separator: ", ") + (s.heldBackRecords.count > 5 ? ", …" : "")
             text += "; \(s.heldBack) record\(s.heldBack == 1 ? "" : "s") (\(which)) not sent: written while this machine's clock was more than "

@@ -61,6 +61,12 @@ public enum MergeResult: String, Sendable, Equatable {
     /// clock is within the drift of it. The sender's own writes that far ahead refuse the whole
     /// request instead (`clock_drift`): its clock is wrong, and it is told so.
     case ahead
+    /// Not taken (a pull from a peer other than this node's hub): the state rewrites, drops or
+    /// brings back what this node holds of another node's writes, or holds a history entry that
+    /// is not the conflict it names. Every honest state passes these rules (origin binding, as a
+    /// relayed push meets it); a forged one, served by a rogue LAN peer, would otherwise be
+    /// taken and refused at every later push of this node to its hub.
+    case refused
 
     /// Whether a push result (its wire name) left the record out: waiting, collision,
     /// over_limit, ahead.
@@ -71,7 +77,7 @@ public enum MergeResult: String, Sendable, Equatable {
     /// Whether the record was left out (see ``leftOut(_:)``).
     public var isLeftOut: Bool {
         switch self {
-        case .waiting, .collision, .overLimit, .ahead: true
+        case .waiting, .collision, .overLimit, .ahead, .refused: true
         case .unchanged, .applied, .merged, .created: false
         }
     }

@@ -30,21 +30,31 @@ public enum OriginCheck {
     /// Checks `incoming` against `local` (nil: this node does not hold the record). `schema`
     /// says which fields are counters and how the record reads as deleted; without it every field
     /// is taken for a plain register.
+    ///
+    /// `caller` nil: the state is relayed (a pull from a LAN peer, which may bring anybody's new
+    /// writes). The rules that hold for every honest state still apply: nothing this node holds
+    /// is rewritten under its dot, dropped without a new write in its register, brought back once
+    /// superseded, and the history holds every entry this node has, unchanged, and only entries
+    /// that are the conflicts they name.
     public static func verify(
-        _ incoming: RecordState, local: RecordState?, caller: NodeID, collection: String, id: String,
+        _ incoming: RecordState, local: RecordState?, caller: NodeID?, collection: String, id: String,
         schema: CollectionSchema? = nil
     ) throws(SyncError) {
         let local = local ?? RecordState()
         func refuse(_ detail: String) -> SyncError {
             SyncError(
                 .forbidden,
-                "\(collection)/\(id): \(detail); a token of \(caller) may only bring its own writes (a token made with --relay may forward others')")
+                "\(collection)/\(id): \(detail)"
+                    + (caller.map { "; a token of \($0) may only bring its own writes (a token made with --relay may forward others')" } ?? ""))
         }
-        let station = caller.station
-        func isCaller(_ writer: NodeID) -> Bool { writer.isIncarnation(of: station) }
+        let station = caller?.station
+        /// Whether `writer` is the caller's (never, for a relayed state).
+        func isCaller(_ writer: NodeID) -> Bool { station.map { writer.isIncarnation(of: $0) } ?? false }
+        /// Whether the state may bring new writes of `writer` (anybody's, for a relayed state).
+        func mayBring(_ writer: NodeID) -> Bool { station.map { writer.isIncarnation(of: $0) } ?? true }
         var callerWrote = false
         for entry in incoming.clock.sortedEntries where entry.counter > local.clock[entry.node] {
-            guard isCaller(entry.node) else {
+            guard mayBring(entry.node) else {
                 // Honest, often: a station that synced with a peer on the LAN holds its writes.
                 // The push answers `waiting` for this change (see SyncStorage.apply).
                 throw SyncError(
@@ -56,10 +66,10 @@ public enum OriginCheck {
         // A node writes under a new incarnation only when its database is restored, copied or
         // made again: a record naming more of the caller's incarnations than that ever gives is a
         // clock padded to fill the record's writer limit (after which nobody new could write it).
-        if callerWrote {
+        if callerWrote, station != nil {
             let incarnations = incoming.clock.sortedEntries.lazy.filter { isCaller($0.node) }.count
             if incarnations > Self.maxIncarnations, incarnations > local.clock.sortedEntries.lazy.filter({ isCaller($0.node) }).count {
-                throw refuse("the push names \(incarnations) databases of \(station) in the record's clock (at most \(Self.maxIncarnations))")
+                throw refuse("the push names \(incarnations) databases of \(station ?? "") in the record's clock (at most \(Self.maxIncarnations))")
             }
         }
         let supersedes = incoming.clock.compare(local.clock) == .after
@@ -82,21 +92,28 @@ public enum OriginCheck {
                             .dotCollision,
                             "\(collection)/\(id): the push holds another content for the value node \(v.dot.node.station) wrote to \(name()) at \(v.dot); refused, this node's version is kept")
                     }
-                } else if supersedes {
+                } else if supersedes && local.clock.contains(v.dot) {
                     throw refuse("the push carries a value of node \(v.dot.node.station) in \(name()) that this node no longer holds")
                 }
             }
-            // A held value of another node that the pushed state has seen but does not carry.
+            // A held value that the pushed state has seen but does not carry (the caller's own
+            // too, outside counters: a write replaces what it saw with a value of its own, so a
+            // state without either was made by hand).
             let pushedDots = pushed.count > Self.searchLimit ? Set(pushed.map(\.dot)) : nil
             func carried(_ dot: Dot) -> Bool { pushedDots?.contains(dot) ?? pushed.contains { $0.dot == dot } }
-            guard let dropped = held.first(where: { !isCaller($0.dot.node) && incoming.clock.contains($0.dot) && !carried($0.dot) }) else {
+            guard let dropped = held.first(where: { (!counter || !isCaller($0.dot.node)) && incoming.clock.contains($0.dot) && !carried($0.dot) })
+            else {
                 return
             }
-            func isNew(_ v: DottedValue<V>) -> Bool { isCaller(v.dot.node) && v.dot.counter > local.clock[v.dot.node] }
+            func isNew(_ v: DottedValue<V>) -> Bool { mayBring(v.dot.node) && v.dot.counter > local.clock[v.dot.node] }
             if counter {
                 // A node's total is replaced only by that node's next one; a stocktake by a later one.
                 for v in held where !isCaller(v.dot.node) && incoming.clock.contains(v.dot) && !carried(v.dot) {
                     guard let value = v.value as? JSONValue, value.intValue == nil else {
+                        // Relayed: that node's next total may have replaced it.
+                        if station == nil, pushed.contains(where: { $0.dot.node == v.dot.node && isNew($0) && ($0.value as? JSONValue)?.intValue != nil }) {
+                            continue
+                        }
                         throw refuse("the push drops node \(v.dot.node.station)'s total of \(name()) (a node's increments are its own)")
                     }
                     guard pushed.contains(where: { isNew($0) && (($0.value as? JSONValue)?.intValue == nil) }) else {
@@ -133,7 +150,7 @@ public enum OriginCheck {
         if !incoming.resolutions.isEmpty {
             let heldResolutions = Set(local.resolutions)
             for r in incoming.resolutions where !heldResolutions.contains(r) {
-                guard isCaller(r.by.node) else {
+                guard mayBring(r.by.node) else {
                     throw refuse("the push carries a resolution by node \(r.by.node.station) that this node does not hold")
                 }
                 // An entry travels with the write that made it: one for a write this node has seen
@@ -145,12 +162,6 @@ public enum OriginCheck {
                 // cannot pass for another conflict (an open one, say) or name other writes than its id says.
                 guard r.conflictID == Conflict.makeID(collection: collection, recordID: id, field: r.field, dots: r.values.map(\.dot)) else {
                     throw refuse("the push's history entry of conflict \(r.conflictID) names other writes (or another field) than that conflict's")
-                }
-                // What the entry says its write wrote is what that write wrote, where the pushed state holds it.
-                if r.field != Conflict.existenceField, r.policy != FieldPolicy.counter.rawValue,
-                    let written = incoming.fields[r.field]?.first(where: { $0.dot == r.by }), written.value != r.result
-                {
-                    throw refuse("the push's history entry of conflict \(r.conflictID) says the write \(r.by) wrote another value to field \(r.field) than it did")
                 }
                 // A new entry of the caller's: what it says other nodes wrote must be what they
                 // wrote, wherever this node still holds it.
@@ -168,16 +179,53 @@ public enum OriginCheck {
                                 "the push's history entry of conflict \(r.conflictID) says node \(v.dot.node.station) did another thing to the record's existence at \(v.dot) than it did")
                         }
                     }
-                    continue
-                }
-                guard r.policy != FieldPolicy.counter.rawValue, let register = local.fields[r.field] else { continue }
-                for v in r.values where !isCaller(v.dot.node) {
-                    if let held = register.first(where: { $0.dot == v.dot }), held != v {
-                        throw refuse(
-                            "the push's history entry of conflict \(r.conflictID) says node \(v.dot.node.station) wrote another value to field \(r.field) at \(v.dot) than it did")
+                } else if r.policy != FieldPolicy.counter.rawValue, let register = local.fields[r.field] {
+                    for v in r.values where !isCaller(v.dot.node) {
+                        if let held = register.first(where: { $0.dot == v.dot }), held != v {
+                            throw refuse(
+                                "the push's history entry of conflict \(r.conflictID) says node \(v.dot.node.station) wrote another value to field \(r.field) at \(v.dot) than it did")
+                        }
                     }
                 }
+                // What the entry says of its own write and of what it ended, where the state shows it.
+                try checkClaims(of: r, in: incoming, refuse: refuse)
             }
+        }
+    }
+
+    /// What a new history entry says of its own write and of the state it ended, checked against
+    /// the pushed state: the write at its dot (where the state still holds it) has its time and
+    /// wrote its result (a plain value, a stocktake's count, the record kept or deleted); and no
+    /// value it names as ended is still there (an entry for a conflict that is still open).
+    static func checkClaims(of r: Resolution, in incoming: RecordState, refuse: (String) -> SyncError) throws(SyncError) {
+        let ended = "the push's history entry of conflict \(r.conflictID)"
+        if let e = incoming.existence.first(where: { $0.dot == r.by }), e.time != r.time {
+            throw refuse("\(ended) gives the write \(r.by) another time than the write has")
+        }
+        if r.field == Conflict.existenceField {
+            if let e = incoming.existence.first(where: { $0.dot == r.by }), r.result != .bool(!e.value) {
+                throw refuse("\(ended) says the write \(r.by) \(e.value ? "deleted" : "kept") the record; it \(e.value ? "kept" : "deleted") it")
+            }
+            if let open = r.values.first(where: { v in incoming.existence.contains { $0.dot == v.dot } }) {
+                throw refuse("\(ended) says it ended the value at \(open.dot), which the record's existence still holds (the conflict is open)")
+            }
+            return
+        }
+        guard let register = incoming.fields[r.field] else {
+            throw refuse("\(ended) is about field \(r.field), which the record does not hold")
+        }
+        let written = register.first { $0.dot == r.by }
+        if r.policy == FieldPolicy.counter.rawValue {
+            if let written, let stocktake = Stocktake(written.value), r.result.intValue != stocktake.count {
+                throw refuse("\(ended) says the write \(r.by) counted \(r.result.canonicalText) in \(r.field); it counted \(stocktake.count)")
+            }
+            return
+        }
+        if let written, written.value != r.result {
+            throw refuse("\(ended) says the write \(r.by) wrote another value to field \(r.field) than it did")
+        }
+        if let open = r.values.first(where: { v in register.contains { $0.dot == v.dot } }) {
+            throw refuse("\(ended) says it ended the value at \(open.dot), which field \(r.field) still holds (the conflict is open)")
         }
     }
 
@@ -190,7 +238,9 @@ public enum OriginCheck {
         let station = caller.station
         let own =
             incoming.clock.sortedEntries.allSatisfy { $0.node.isIncarnation(of: station) }
-            && incoming.resolutions.allSatisfy { r in r.values.allSatisfy { $0.dot.node.isIncarnation(of: station) } }
+            // No history either: what happens to a history entry depends on what the record holds
+            // here (4096 entries of its own fit an absent record, not one with a history).
+            && incoming.resolutions.isEmpty
         guard own else {
             throw SyncError(
                 .unseenWrites,

@@ -45,6 +45,11 @@ public struct SyncSummary: Sendable, Equatable {
     public var ahead = 0
     /// Which records (`collection/id`, at most 100).
     public var aheadRecords: [String] = []
+    /// Records pulled from a peer other than this node's hub and not taken: they rewrite, drop or
+    /// bring back what this node holds of another node's writes (a forged or broken state).
+    public var refused = 0
+    /// Which records (`collection/id`, at most 100).
+    public var refusedRecords: [String] = []
     /// Records not sent: they hold a write of this node stamped more than the allowed drift
     /// ahead of this node's clock, made while this machine's clock was wrong (set ahead, then
     /// put right). The peer would refuse them, and the whole push with them, until its clock
@@ -113,6 +118,10 @@ public struct SyncSummary: Sendable, Equatable {
         case .collision: noteCollision(key)
         case .overLimit: noteOverLimit(key)
         case .ahead: noteAhead(key)
+        case .refused:
+            guard !refusedRecords.contains(key.description) else { return }
+            refused += 1
+            if refusedRecords.count < 100 { refusedRecords.append(key.description) }
         case .waiting, .unchanged, .applied, .merged, .created: break
         }
     }
@@ -127,6 +136,7 @@ public struct SyncSummary: Sendable, Equatable {
             "overLimit": .int(Int64(overLimit)), "overLimitRecords": .array(overLimitRecords.map { .string($0) }),
             "ahead": .int(Int64(ahead)), "aheadRecords": .array(aheadRecords.map { .string($0) }),
             "heldBack": .int(Int64(heldBack)), "heldBackRecords": .array(heldBackRecords.map { .string($0) }),
+            "refused": .int(Int64(refused)), "refusedRecords": .array(refusedRecords.map { .string($0) }),
             "recordsWithConflicts": .int(Int64(recordsWithConflicts)), "startedOver": .bool(startedOver),
             "schemaAdditions": .array(schemaAdditions.map { .string($0) }), "seconds": .double(seconds),
             "bytesSent": .int(Int64(bytesSent)), "bytesReceived": .int(Int64(bytesReceived)),
@@ -315,9 +325,10 @@ public struct SyncEngine {
             try push(from: pushed, to: peer, session: session, peerCollections: peerCollections, holdBack: true, summary: &summary)
         }
         // What this node's hub (or a peer trusted with the schema) serves it took under its own
-        // clock's drift rule: not checked again here (this node's clock may be the wrong one).
-        // Another peer's writes stamped too far ahead are left out, so a LAN peer cannot win
-        // with its time here either.
+        // clock's drift rule and origin binding: not checked again here (this node's clock may be
+        // the wrong one). What another peer serves meets both, record by record: a write stamped
+        // too far ahead, or a state that rewrites or drops what another node wrote (which the hub
+        // would refuse at every later push of this node), is left out.
         let checksDrift = session.station == nil && !trustSchema
         try pull(from: checkpoint.pulled, peer: peer, pending: pending, checksDrift: checksDrift, summary: &summary)
 
@@ -341,7 +352,7 @@ public struct SyncEngine {
                 case .merged: summary.merged += 1
                 case .unchanged: summary.unchanged += 1
                 case .waiting: break  // only a push is answered so
-                case .collision, .overLimit, .ahead: summary.noteLeftOut(key, r)
+                case .collision, .overLimit, .ahead, .refused: summary.noteLeftOut(key, r)
                 }
             }
             progress?(SyncProgress(phase: .pull, done: summary.pulled, total: nil))
@@ -387,6 +398,13 @@ public struct SyncEngine {
                         incoming, from: peer, cursor: next, claim: nil,
                         check: checksDrift
                             ? { change, local in
+                                do {
+                                    try OriginCheck.verify(
+                                        change.state, local: local, caller: nil, collection: change.collection, id: change.id,
+                                        schema: storage.schema.collections[change.collection])
+                                } catch let error as SyncError where error.code == .forbidden {
+                                    throw SyncError(.refusedChange, "\(error.message) (served by \(peer); not taken)")
+                                }
                                 try SyncService.checkDrift(change.state, local: local, now: now, sender: nil, collection: change.collection, id: change.id)
                             } : nil)
                 }

@@ -17,6 +17,11 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         /// of the receiver's clock than it accepts: that record is left out (merge result
         /// `ahead`), the others go on. Never an answer of its own.
         case writeAhead = "write_ahead"
+        /// A state pulled from a LAN peer rewrites, drops or brings back what this node holds of
+        /// another node's writes, or holds a history entry that is not the conflict it names
+        /// (a forged or broken state): that record is left out (merge result `refused`), the
+        /// others go on. Never an answer of its own.
+        case refusedChange = "refused_change"
         case unauthorized
         /// The right secret of a token that was revoked.
         case tokenRevoked = "token_revoked"
@@ -50,6 +55,7 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     public var status: Int {
         switch code {
         case .badRequest, .invalidCursor, .invalidState, .unknownCollection, .counterOverflow, .clockDrift, .writeAhead: return 400
+        case .refusedChange: return 403
         case .unauthorized, .tokenRevoked: return 401
         case .forbidden, .unseenWrites: return 403
         case .notFound: return 404

@@ -127,6 +127,9 @@ extension StationStore: SyncStorage {
                     // The check runs before the merge writes anything: this change is left out,
                     // the others go on.
                     results.append(.waiting)
+                } catch let error as SyncError where error.code == .refusedChange {
+                    Logger(label: "stationsync.sync").warning("\(error)", metadata: ["from": "\(peer)"])
+                    results.append(.refused)
                 } catch let error as SyncError where error.code == .writeAhead {
                     Logger(label: "stationsync.sync").warning("\(error)", metadata: ["from": "\(peer)"])
                     results.append(.ahead)

@@ -28,6 +28,37 @@ import Testing
         return try SyncEngine(storage: client, transport: transport).run()
     }
 
+    /// Review round 4, F2: a rogue LAN peer served a state that dropped another node's value
+    /// under a write in a made-up incarnation of the station; the station took it, and every later
+    /// push to its hub was refused (403) for that record. Now the pull leaves it out (`refused`),
+    /// and the station's hub sync goes on.
+    @Test func aForgedStateFromALANPeerIsNotTaken() throws {
+        let hub = try store("hub")
+        let labor = try store("labor")
+        try labor.put("cases", "r", ["notes": "labor's note"])
+        let laborToken = Principal(station: "labor", read: .all, write: .all, relay: false)
+        _ = try sync(labor, with: hub, principal: laborToken)
+        let station = try store("hotline")
+        let principal = Principal(station: "hotline", read: .all, write: .all, relay: false)
+        _ = try sync(station, with: hub, principal: principal)  // holds labor's note
+        var forged = try #require(try hub.record("cases", "r")).state
+        let zzz = NodeID(node: "hotline", incarnation: "zzz")
+        let dot = forged.clock.increment(zzz)
+        forged.existence = [DottedValue(dot: dot, time: HLCTimestamp(wall: station.wallTime(), logical: 0), value: true)]
+        forged.fields["notes"] = nil
+        let rogue = try store("rogue")
+        try rogue.write { tx in _ = try tx.merge("cases", "r", forged, from: nil) }
+        let lan = LoopbackTransport(
+            service: SyncService(storage: rogue, authentication: .none), principal: .trustedPeer, caller: station.node.rawValue,
+            callerTime: { station.wallTime() })
+        let fromPeer = try SyncEngine(storage: station, transport: lan).run()
+        #expect(fromPeer.refused == 1 && fromPeer.refusedRecords == ["cases/r"])
+        #expect(try station.record("cases", "r")?.state.fields["notes"] != nil)
+        try station.put("cases", "s", ["notes": "the station's own"])
+        let toHub = try sync(station, with: hub, principal: principal)
+        #expect(toHub.pushed == 1)
+    }
+
     /// A wall clock a test sets.
     final class SettableClock: @unchecked Sendable {
         var ahead: UInt64 = 0

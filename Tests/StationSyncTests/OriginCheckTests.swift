@@ -292,6 +292,105 @@ extension OriginCheckTests {
         #expect { try verify(late, held) } throws: { "\($0)".contains("which this node holds without it") }
     }
 
+    /// Review round 4, F5: an entry for a conflict that is still open (its values still in the
+    /// field), a counter entry whose result is not its stocktake's count, and an existence entry
+    /// whose result is not what its write did, were taken.
+    @Test func anEntrysClaimsAreCheckedAgainstThePushedState() throws {
+        var hub = try hubCopy()
+        var other = RecordState()
+        try other.put(["status": "closed"], by: "hotline", at: t(2), in: cases, id: "r")
+        _ = hub.merge(other)
+        let open = try #require(hub.conflict(onField: "status", in: cases, id: "r"))
+        // hotline writes only the phone, and says it ended the status conflict: still open.
+        var still = hub
+        try still.put(["phone": "1"], by: "hotline", at: t(3), in: cases, id: "r")
+        let by = Dot("hotline", still.clock["hotline"])
+        still.resolutions = [Resolution(
+            conflictID: open.id, field: "status", policy: "manual", how: .choose, by: by, time: t(3), values: open.values, result: "settled")]
+        #expect { try verify(still, hub) } throws: { "\($0)".contains("still holds (the conflict is open)") }
+        // Its time is not its write's.
+        var honest = hub
+        try honest.resolve(open.id, .choose(0), by: "hotline", at: t(3), in: cases, id: "r")
+        var retimed = honest
+        retimed.resolutions[0].time = t(9)
+        #expect { try verify(retimed, hub) } throws: { "\($0)".contains("another time than the write has") }
+        // An existence entry saying the write deleted the record it kept.
+        var deleted = hub
+        try deleted.delete(by: "civil-affairs", at: t(4), in: cases, id: "r")
+        var kept = hub
+        try kept.put(["notes": "kept"], by: "hotline", at: t(4), in: cases, id: "r")
+        _ = deleted.merge(kept)
+        let existence = try #require(deleted.existenceConflict(in: cases, id: "r"))
+        var ended = deleted
+        try ended.resolve(existence.id, .value(false), by: "hotline", at: t(5), in: cases, id: "r")
+        try OriginCheck.verify(ended, local: deleted, caller: "hotline", collection: "cases", id: "r", schema: cases)
+        var lied = ended
+        let i = try #require(lied.resolutions.firstIndex { $0.field == Conflict.existenceField })
+        lied.resolutions[i].result = true
+        #expect {
+            try OriginCheck.verify(lied, local: deleted, caller: "hotline", collection: "cases", id: "r", schema: cases)
+        } throws: { "\($0)".contains("deleted the record; it kept it") }
+    }
+
+    /// Review round 4, F5b: a counter entry whose result is not what its stocktake counted.
+    @Test func aCounterEntrysResultIsItsStocktakesCount() throws {
+        let stock = CollectionSchema(name: "stock", fields: ["quantity": .counter])
+        var a = RecordState()
+        try a.put(["quantity": 10], by: "civil-affairs", at: t(1), in: stock, id: "s")
+        var b = RecordState()
+        try b.put(["quantity": 20], by: "hotline", at: t(1), in: stock, id: "s")
+        _ = a.merge(b)
+        let conflict = try #require(a.conflict(onField: "quantity", in: stock, id: "s"))
+        var resolved = a
+        try resolved.resolve(conflict.id, .value(50), by: "hotline", at: t(2), in: stock, id: "s")
+        try OriginCheck.verify(resolved, local: a, caller: "hotline", collection: "stock", id: "s", schema: stock)
+        var lied = resolved
+        lied.resolutions[0].result = 7777
+        #expect {
+            try OriginCheck.verify(lied, local: a, caller: "hotline", collection: "stock", id: "s", schema: stock)
+        } throws: { "\($0)".contains("counted 7777 in quantity; it counted 50") }
+    }
+
+    /// Review round 4, F2: a state relayed by a LAN peer (no caller) meets the rules every
+    /// honest state passes: a write in a made-up incarnation of this station that drops another
+    /// node's value, or a node's own value dropped without a write of its own there, is refused;
+    /// an honest relayed state (another node's newer write) passes.
+    @Test func aRelayedStateMeetsTheRulesEveryHonestStatePasses() throws {
+        let held = try hubCopy()  // civil-affairs wrote notes and status
+        var newer = held
+        try newer.put(["notes": "labor's"], by: "labor", at: t(2), in: cases, id: "r")
+        try OriginCheck.verify(newer, local: held, caller: nil, collection: "cases", id: "r", schema: cases)
+        var forged = held
+        _ = forged.clock.increment(NodeID(node: "hotline", incarnation: "zzz"))
+        forged.existence = [DottedValue(dot: Dot(NodeID(node: "hotline", incarnation: "zzz"), 1), time: t(3), value: true)]
+        forged.fields["notes"] = nil
+        #expect {
+            try OriginCheck.verify(forged, local: held, caller: nil, collection: "cases", id: "r", schema: cases)
+        } throws: { "\($0)".contains("drops the value node civil-affairs wrote") }
+        // A file "from civil-affairs" dropping civil-affairs' own value without a write there.
+        var own = held
+        own.fields["notes"] = nil
+        try own.put(["phone": "1"], by: "civil-affairs", at: t(4), in: cases, id: "r")
+        #expect {
+            try OriginCheck.verify(own, local: held, caller: "civil-affairs", collection: "cases", id: "r", schema: cases)
+        } throws: { "\($0)".contains("drops the value node civil-affairs wrote") }
+    }
+
+    /// Review round 4, F4: a write-only token's state may not carry a history: whether 4096
+    /// entries of its own fit depended on the history the record has here.
+    @Test func aWriteOnlyTokensStateCarriesNoHistory() throws {
+        var mine = RecordState()
+        try mine.put(["notes": "a"], by: "hotline", at: t(1), in: cases, id: "r")
+        try OriginCheck.verifyOnlyOwn(mine, caller: "hotline", collection: "cases", id: "r")
+        mine.resolutions = [Resolution(
+            conflictID: "00000000deadbeef", field: "notes", policy: "lww", how: .write, by: Dot("hotline", 1), time: t(1),
+            values: [DottedValue(dot: Dot("hotline", 1), time: t(1), value: "a"), DottedValue(dot: Dot("hotline", 1), time: t(1), value: "b")],
+            result: "a")]
+        #expect { try OriginCheck.verifyOnlyOwn(mine, caller: "hotline", collection: "cases", id: "r") } throws: {
+            ($0 as? SyncError)?.code == .unseenWrites
+        }
+    }
+
     /// Review of stop 20, F2: a clock padded with made-up incarnations of the caller's node (to fill
     /// the record's writer limit, after which nobody new can write it) is refused.
     @Test func aClockPaddedWithIncarnationsIsRefused() throws {
