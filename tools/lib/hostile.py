@@ -415,6 +415,23 @@ def push_body(node, changes, **extra):
     return json.dumps({"node": node, "changes": changes, **extra})
 
 
+def conflict_id(collection, rid, field, dots):
+    """A conflict's id as every node computes it (Conflict.makeID): 64-bit FNV-1a over the
+    collection, record, field and the sorted dots, each part followed by a zero byte."""
+    h = 0xcbf29ce484222325
+    def add(part):
+        nonlocal h
+        for b in part.encode() + b"\0":
+            h ^= b
+            h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    for part in (collection, rid, field):
+        add(part)
+    for node, counter in sorted(dots, key=lambda d: (d[0].encode(), d[1])):
+        add(node)
+        add(str(counter))
+    return f"{h:016x}"
+
+
 def change(collection, rid, state):
     return {"collection": collection, "id": rid, "state": state}
 
@@ -626,6 +643,20 @@ def run_cases(r):
                     "resolved": [{"conflict": "00000000deadbeef", "field": "name", "policy": "lww", "how": "choose", "by": ["hotline", 3, h],
                                   "values": [["hotline", 1, h, "a"], ["hotline", 2, h, "b"]], "result": "settled"}]}
     push1("own resolution entry under an id its values do not make", forged_entry, expect=(403,), code="forbidden", rid="hostile-entry")
+    # Review round 4, F5: an entry with the right id whose claims the state contradicts: the
+    # values it says it ended are still in the field (the conflict is open).
+    open_entry = json.loads(json.dumps(med))
+    h = now_hlc()
+    ca_status = open_entry["fields"]["status"][0]
+    open_entry["clock"]["hotline"] = 2
+    open_entry["exists"] = [["hotline", 2, h, True]]
+    open_entry["fields"]["status"] = [ca_status, ["hotline", 1, h, "closed"]]
+    open_entry["fields"]["notes"] = [["hotline", 2, h, "settled it"]]
+    open_entry["resolved"] = [{"conflict": conflict_id("mediation_cases", "med-0001", "status", [(ca_status[0], ca_status[1]), ("hotline", 1)]),
+                               "field": "status", "policy": "manual", "how": "choose", "by": ["hotline", 2, h],
+                               "values": [ca_status, ["hotline", 1, h, "closed"]], "result": "closed"}]
+    push1("own resolution entry for a conflict still open", open_entry, expect=(403,), code="forbidden",
+          collection="mediation_cases", rid="med-0001")
     # A token that may write a collection but not read it learns nothing there (F6): its guess at
     # another node's write is answered alike whether the record holds exactly that or is absent.
     dropbox = {**r.auth("dropbox"), "Content-Type": "application/json"}
