@@ -227,6 +227,13 @@ extension RecordState {
                 try Self.checkCounterMagnitude(total, field: name, what: "a total of \(register[0].dot.node)")
                 continue
             }
+            if register.count == 1, case .object(let o) = register[0].value, o.count == 2, let count = o["count"]?.intValue,
+                o["seen"]?.objectValue?.isEmpty == true
+            {
+                // The other usual one: a count taken with no increments seen (an import, a first put).
+                try Self.checkCounterMagnitude(count, field: name, what: "a stocktake by \(register[0].dot.node) counting")
+                continue
+            }
             try Self.checkCounterRegister(register, field: name)
         }
     }
