@@ -59,7 +59,7 @@ public enum OriginCheck {
                 // The push answers `waiting` for this change (see SyncStorage.apply).
                 throw SyncError(
                     .unseenWrites,
-                    "\(collection)/\(id): the push brings writes of node \(entry.node.station) this node has not seen; a token of \(caller) may only bring its own writes (a token made with --relay may forward others'); it waits until \(entry.node.station)'s writes are here")
+                    "\(collection)/\(id): the push brings writes of node \(entry.node.station) this node has not seen; a token of \(caller?.rawValue ?? "") may only bring its own writes (a token made with --relay may forward others'); it waits until \(entry.node.station)'s writes are here")
             }
             callerWrote = true
         }
