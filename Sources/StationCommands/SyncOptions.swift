@@ -158,6 +158,8 @@ public struct SyncRunner {
 
     /// The human summary of a sync.
     public static func sentence(_ s: SyncSummary) -> String {
+        /// The first five records named, and an ellipsis when there are more.
+        func firstFive(_ records: [String]) -> String { records.prefix(5).joined(separator: ", ") + (records.count > 5 ? ", …" : "") }
         var text = "synced with \(s.peer) in \(String(format: "%.2f", s.seconds)) s: pushed \(s.pushed), pulled \(s.pulled)"
         if s.pulled > 0 { text += " (\(s.created) new, \(s.applied) newer, \(s.merged) merged, \(s.unchanged) already known)" }
         text += "; \(s.recordsWithConflicts) record\(s.recordsWithConflicts == 1 ? " holds" : "s hold") conflicts"
@@ -167,38 +169,38 @@ public struct SyncRunner {
                 + "ahead of its clock; set this machine's clock right"
         }
         if s.collisions > 0 {
-            let which = s.collisionRecords.prefix(5).joined(separator: ", ") + (s.collisionRecords.count > 5 ? ", …" : "")
+            let which = firstFive(s.collisionRecords)
             text += "; \(s.collisions) record\(s.collisions == 1 ? "" : "s") (\(which)) \(s.collisions == 1 ? "holds" : "hold") a write that \(s.peer) holds with other content "
                 + "under the same name (dot_collision: a database restored together with its watermark, or a forged state); neither side "
                 + "took the other's version, every other record went on. Both versions are kept: compare them (station get here, the "
                 + "peer's copy there) and write the values to keep"
         }
         if s.overLimit > 0 {
-            let which = s.overLimitRecords.prefix(5).joined(separator: ", ") + (s.overLimitRecords.count > 5 ? ", …" : "")
+            let which = firstFive(s.overLimitRecords)
             text += "; \(s.overLimit) record\(s.overLimit == 1 ? "" : "s") (\(which)) could not be merged with \(s.peer)'s version: "
                 + "together they would hold more than a record may (\(RecordState.maxClockEntries) writers or values in a field, "
                 + "\(RecordState.maxResolutions) resolutions; over_limit). "
                 + "Neither side took the other's, every other record went on; the hub's log names the record and the limit"
         }
         if s.ahead > 0 {
-            let which = s.aheadRecords.prefix(5).joined(separator: ", ") + (s.aheadRecords.count > 5 ? ", …" : "")
+            let which = firstFive(s.aheadRecords)
             text += "; \(s.ahead) record\(s.ahead == 1 ? "" : "s") (\(which)) not taken: \(s.ahead == 1 ? "it holds" : "they hold") a write of another node stamped more than "
                 + "\(HybridLogicalClock.defaultMaxForwardDrift / 3_600_000) h ahead of the receiver's clock (ahead: that node's clock is wrong, and its write would win "
                 + "every race); every other record went on. Pushed ones are sent again at every sync; the log names the writer and the time"
         }
         if s.refused > 0 {
-            let which = s.refusedRecords.prefix(5).joined(separator: ", ") + (s.refusedRecords.count > 5 ? ", …" : "")
+            let which = firstFive(s.refusedRecords)
             text += "; \(s.refused) record\(s.refused == 1 ? "" : "s") (\(which)) not taken from \(s.peer): \(s.refused == 1 ? "its version rewrites" : "their versions rewrite") "
                 + "or drop what another node wrote here, or hold a made-up history (a forged or broken state; the log says what); every other record went on"
         }
         if s.heldBack > 0 {
-            let which = s.heldBackRecords.prefix(5).joined(separator: ", ") + (s.heldBackRecords.count > 5 ? ", …" : "")
+            let which = firstFive(s.heldBackRecords)
             text += "; \(s.heldBack) record\(s.heldBack == 1 ? "" : "s") (\(which)) not sent: written while this machine's clock was more than "
                 + "\(HybridLogicalClock.defaultMaxForwardDrift / 3_600_000) h ahead (stamped with that time, they would win every race), so \(s.peer) refuses them "
                 + "until its clock reaches their time; they are sent again at every sync, and everything else went on"
         }
         if s.waiting > 0 {
-            let which = s.waitingRecords.prefix(5).joined(separator: ", ") + (s.waitingRecords.count > 5 ? ", …" : "")
+            let which = firstFive(s.waitingRecords)
             text += "; \(s.waiting) record\(s.waiting == 1 ? " waits" : "s wait") (\(which)): \(s.waiting == 1 ? "it holds" : "they hold") writes of other nodes "
                 + "\(s.peer) has not seen (from a LAN sync), and this token may not relay them. They go once those nodes sync with \(s.peer) "
                 + "themselves; if one of them never will (its database is lost), sync its new database with this station over the LAN "
@@ -206,7 +208,7 @@ public struct SyncRunner {
         }
         if s.notSent > 0 { text += "; \(s.notSent) local changes not sent (collections the peer lacks or this token may not write)" }
         if s.schemaWaiting > 0 {
-            let which = s.schemaWaitingRecords.prefix(5).joined(separator: ", ") + (s.schemaWaitingRecords.count > 5 ? ", …" : "")
+            let which = firstFive(s.schemaWaitingRecords)
             text += "; \(s.schemaWaiting) record\(s.schemaWaiting == 1 ? "" : "s") (\(which)) not taken: \(s.schemaWaiting == 1 ? "it needs" : "they need") a collection or "
                 + "field policy \(s.peer) declares and this node's schema does not; they wait until the hub declares it (or sync with --trust-schema "
                 + "if \(s.peer) is trusted with the schema)"
