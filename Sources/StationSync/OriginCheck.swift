@@ -211,9 +211,8 @@ public enum OriginCheck {
             }
             return
         }
-        guard let register = incoming.fields[r.field] else {
-            throw refuse("\(ended) is about field \(r.field), which the record does not hold")
-        }
+        // (A field the record no longer holds at all: a recreate before version 2 removed it.)
+        guard let register = incoming.fields[r.field] else { return }
         let written = register.first { $0.dot == r.by }
         if r.policy == FieldPolicy.counter.rawValue {
             if let written, let stocktake = Stocktake(written.value), r.result.intValue != stocktake.count {
