@@ -121,10 +121,9 @@ public enum ChangeFile {
             let local = try store.record(collection, id)?.state
             do {
                 try verify(state, collection, id, from: header!.node, local: local, store: store, trustRelay: trustRelay)
-            } catch let error as SyncError where error.code == .unseenWrites {
-                waiting.append(RecordKey(collection, id))
-            } catch let error as SyncError where error.code == .dotCollision || error.code == .writeAhead {
-                // Found and reported again when merging.
+            } catch let error as SyncError where MergeResult.leftOut(by: error) != nil {
+                // Left out (a collision, a write ahead: found and reported again when merging).
+                if error.code == .unseenWrites { waiting.append(RecordKey(collection, id)) }
             } catch let error as SyncError where error.code == .clockDrift || trustRelay {
                 throw Refusal(.refused, line: number, error.message)
             } catch let error as SyncError {
@@ -159,22 +158,20 @@ public enum ChangeFile {
                         try verify(state, collection, id, from: header.node, local: local, store: store, trustRelay: trustRelay)
                     }
                     report.results[result, default: 0] += 1
-                } catch let error as SyncError where error.code == .unseenWrites {
-                    report.results[.waiting, default: 0] += 1
-                    report.waiting.append(key)
-                } catch let error as SyncError where error.code == .writeAhead {
-                    report.results[.ahead, default: 0] += 1
-                    report.ahead.append(key)
-                } catch let error as SyncError where error.code == .dotCollision {
-                    report.results[.collision, default: 0] += 1
-                    report.collided.append(key)
-                } catch let error as CoreError where error.code == .dotCollision {
-                    report.results[.collision, default: 0] += 1
-                    report.collided.append(key)
-                } catch let error as SyncError {
-                    throw Refusal(.refused, line: number, error.message)
-                } catch let error as CoreError {
-                    throw Refusal(.refused, line: number, "\(error)")
+                } catch {
+                    // Left out as a push would leave it out; any other refusal refuses the file.
+                    guard let result = MergeResult.leftOut(by: error) else {
+                        if let error = error as? SyncError { throw Refusal(.refused, line: number, error.message) }
+                        if error is CoreError { throw Refusal(.refused, line: number, "\(error)") }
+                        throw error
+                    }
+                    report.results[result, default: 0] += 1
+                    switch result {
+                    case .waiting: report.waiting.append(key)
+                    case .ahead: report.ahead.append(key)
+                    case .collision: report.collided.append(key)
+                    default: break
+                    }
                 }
             }
         }
@@ -187,10 +184,9 @@ public enum ChangeFile {
     static func verify(
         _ state: RecordState, _ collection: String, _ id: String, from node: NodeID, local: RecordState?, store: StationStore, trustRelay: Bool
     ) throws(SyncError) {
-        if !trustRelay {
-            try OriginCheck.verify(state, local: local, caller: node, collection: collection, id: id, schema: store.schema.collections[collection])
-        }
-        try SyncService.checkDrift(state, local: local, now: store.wallTime(), sender: node, collection: collection, id: id)
+        try SyncService.checkReceived(
+            state, local: local, origin: trustRelay ? nil : node, sender: node, now: store.wallTime(), collection: collection, id: id,
+            schema: store.schema.collections[collection])
     }
 
     /// Parses one line: the header (sets `header`, returns nil) or a change, checked against the schema.

@@ -82,35 +82,23 @@ public struct SyncSummary: Sendable, Equatable {
     /// Which (`collection/id`, at most 100).
     public var schemaWaitingRecords: [String] = []
 
+    /// Counts `key` once in `count` and names it in `records` (at most 100).
+    private static func note(_ key: RecordKey, _ count: inout Int, _ records: inout [String]) {
+        // A record left out on the push and the pull of one sync is one record.
+        guard !records.contains(key.description) else { return }
+        count += 1
+        if records.count < 100 { records.append(key.description) }
+    }
+
     mutating func noteSchemaWaiting(_ key: RecordKey) {
         schemaWaiting += 1
         if schemaWaitingRecords.count < 100 { schemaWaitingRecords.append(key.description) }
     }
 
-    mutating func noteCollision(_ key: RecordKey) {
-        // A record that collides on the push and the pull of one sync is one record.
-        guard !collisionRecords.contains(key.description) else { return }
-        collisions += 1
-        if collisionRecords.count < 100 { collisionRecords.append(key.description) }
-    }
-
-    mutating func noteOverLimit(_ key: RecordKey) {
-        guard !overLimitRecords.contains(key.description) else { return }
-        overLimit += 1
-        if overLimitRecords.count < 100 { overLimitRecords.append(key.description) }
-    }
-
-    mutating func noteAhead(_ key: RecordKey) {
-        guard !aheadRecords.contains(key.description) else { return }
-        ahead += 1
-        if aheadRecords.count < 100 { aheadRecords.append(key.description) }
-    }
-
-    mutating func noteHeldBack(_ key: RecordKey) {
-        guard !heldBackRecords.contains(key.description) else { return }
-        heldBack += 1
-        if heldBackRecords.count < 100 { heldBackRecords.append(key.description) }
-    }
+    mutating func noteCollision(_ key: RecordKey) { Self.note(key, &collisions, &collisionRecords) }
+    mutating func noteOverLimit(_ key: RecordKey) { Self.note(key, &overLimit, &overLimitRecords) }
+    mutating func noteAhead(_ key: RecordKey) { Self.note(key, &ahead, &aheadRecords) }
+    mutating func noteHeldBack(_ key: RecordKey) { Self.note(key, &heldBack, &heldBackRecords) }
 
     /// Notes a record the peer or this node left out for `result` (collision, over_limit, ahead).
     mutating func noteLeftOut(_ key: RecordKey, _ result: MergeResult) {
@@ -118,10 +106,7 @@ public struct SyncSummary: Sendable, Equatable {
         case .collision: noteCollision(key)
         case .overLimit: noteOverLimit(key)
         case .ahead: noteAhead(key)
-        case .refused:
-            guard !refusedRecords.contains(key.description) else { return }
-            refused += 1
-            if refusedRecords.count < 100 { refusedRecords.append(key.description) }
+        case .refused: Self.note(key, &refused, &refusedRecords)
         case .waiting, .unchanged, .applied, .merged, .created: break
         }
     }

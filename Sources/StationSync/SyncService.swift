@@ -82,6 +82,22 @@ public struct SyncService: Sendable {
         return .object(info)
     }
 
+    /// The checks a received state meets before it is merged, a push's and a change file's alike:
+    /// origin binding against `origin` (nil: the caller may relay), for a collection the caller
+    /// may write but not read (`writeOnly`) only its own writes; then the drift rule against
+    /// `sender`. Origin first: a station's push that brings another node's write this node has
+    /// not seen waits for it, whatever that write's time.
+    public static func checkReceived(
+        _ state: RecordState, local: RecordState?, origin: NodeID?, sender: NodeID, now: UInt64, collection: String, id: String,
+        schema: CollectionSchema?, writeOnly: Bool = false
+    ) throws(SyncError) {
+        if let origin {
+            if writeOnly { try OriginCheck.verifyOnlyOwn(state, caller: origin, collection: collection, id: id) }
+            try OriginCheck.verify(state, local: local, caller: origin, collection: collection, id: id, schema: schema)
+        }
+        try checkDrift(state, local: local, now: now, sender: sender, collection: collection, id: id)
+    }
+
     /// Refuses a received state holding a write stamped further ahead of this node's wall clock
     /// than ``HybridLogicalClock/defaultMaxForwardDrift``, unless this node holds that very value
     /// (its dot and time) already: such a write would win every `lww` race for as long as its
@@ -271,17 +287,10 @@ public struct SyncService: Sendable {
                 incoming, from: request.writer, cursor: nil, claim: claim,
                 check: { [now = storage.wallTime()] change, local in
                     do {
-                        // Origin first: a station's push that brings another node's write this node has
-                        // not seen waits for it, whatever that write's time.
-                        if let origin {
-                            if !principal.read.allows(change.collection) {
-                                try OriginCheck.verifyOnlyOwn(change.state, caller: NodeID(unchecked: origin), collection: change.collection, id: change.id)
-                            }
-                            try OriginCheck.verify(
-                                change.state, local: local, caller: NodeID(unchecked: origin), collection: change.collection, id: change.id,
-                                schema: schema.collections[change.collection])
-                        }
-                        try Self.checkDrift(change.state, local: local, now: now, sender: sender, collection: change.collection, id: change.id)
+                        try Self.checkReceived(
+                            change.state, local: local, origin: origin.map { NodeID(unchecked: $0) }, sender: sender, now: now,
+                            collection: change.collection, id: change.id, schema: schema.collections[change.collection],
+                            writeOnly: !principal.read.allows(change.collection))
                     } catch let error as SyncError where !principal.read.allows(change.collection) {
                         // A token that may write a collection but not read it learns nothing of what
                         // is there: not whether the record exists, nor who wrote what.

@@ -123,33 +123,48 @@ extension StationStore: SyncStorage {
                         try tx.merge(
                             change.collection, change.id, change.state, from: peer, encoded: change.encoded,
                             check: check.map { check in { local in try check(change, local) } }))
-                } catch let error as SyncError where error.code == .unseenWrites {
-                    // The check runs before the merge writes anything: this change is left out,
-                    // the others go on.
-                    results.append(.waiting)
-                } catch let error as SyncError where error.code == .refusedChange {
-                    Logger(label: "stationsync.sync").warning("\(error)", metadata: ["from": "\(peer)"])
-                    results.append(.refused)
-                } catch let error as SyncError where error.code == .writeAhead {
-                    Logger(label: "stationsync.sync").warning("\(error)", metadata: ["from": "\(peer)"])
-                    results.append(.ahead)
-                } catch let error as SyncError where error.code == .dotCollision {
-                    Logger(label: "stationsync.sync").warning("\(error)", metadata: ["from": "\(peer)"])
-                    results.append(.collision)
-                } catch let error as CoreError where error.code == .tooManyWriters {
-                    Logger(label: "stationsync.sync").warning("\(error)", metadata: ["from": "\(peer)"])
-                    results.append(.overLimit)
-                } catch let error as CoreError where error.code == .dotCollision {
-                    // Found before the merge writes anything: this record is left as it is (and
-                    // the sender keeps its version), the others go on. One such record must not
-                    // hold up a station's every sync.
-                    Logger(label: "stationsync.sync").warning("\(error)", metadata: ["from": "\(peer)"])
-                    results.append(.collision)
+                } catch {
+                    // Found before the merge writes anything (see MergeResult.leftOut(by:)): this
+                    // record is left as it is, and the others go on. One such record must not hold
+                    // up a node's every sync.
+                    guard let result = MergeResult.leftOut(by: error) else { throw error }
+                    if result != .waiting { Logger(label: "stationsync.sync").warning("\(error)", metadata: ["from": "\(peer)"]) }
+                    results.append(result)
                 }
             }
             if let cursor { try tx.setPulledCursor(cursor, peer: peer) }
             return results
         }
+    }
+}
+
+extension MergeResult {
+    /// The result of a received change that was left out, by the error its check or merge
+    /// threw; nil for an error that refuses the whole request. The one place that says which
+    /// refusals hold back only their record: a push, a pull and a change file share it.
+    /// - `waiting`: writes of other nodes this node has not seen, from a caller that may not relay;
+    /// - `collision`: a write this node holds under the same dot with other content;
+    /// - `over_limit`: joined with the version held, more than a state may hold;
+    /// - `ahead`: another node's write stamped too far ahead of this node's clock;
+    /// - `refused`: a relayed state that rewrites or drops what this node holds (a pull).
+    public static func leftOut(by error: any Error) -> MergeResult? {
+        if let error = error as? SyncError {
+            switch error.code {
+            case .unseenWrites: return .waiting
+            case .dotCollision: return .collision
+            case .writeAhead: return .ahead
+            case .refusedChange: return .refused
+            default: return nil
+            }
+        }
+        if let error = error as? CoreError {
+            switch error.code {
+            case .dotCollision: return .collision
+            case .tooManyWriters: return .overLimit
+            default: return nil
+            }
+        }
+        return nil
     }
 }
 
