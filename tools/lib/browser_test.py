@@ -152,16 +152,46 @@ class Harness:
         except Exception:
             raise TestFailure(f"{selector} did not appear within {timeout} s on {self.driver.current_url}")
 
-    def click_and_wait(self, element, selector):
-        """Clicks a submit button and waits for the next page (the old one goes stale first)."""
+    def click_and_wait(self, find, selector):
+        """Clicks the submit button `find()` returns and waits for the next page (the old one goes
+        stale first). The button is found again if the page was replaced before the click."""
+        from selenium.common.exceptions import StaleElementReferenceException
         from selenium.webdriver.support import expected_conditions as EC
         from selenium.webdriver.support.ui import WebDriverWait
-        element.click()
+        for attempt in range(5):
+            element = find()
+            try:
+                label = element.text
+                element.click()
+                break
+            except StaleElementReferenceException:
+                if attempt == 4:
+                    raise TestFailure(f"the button to click kept going stale on {self.driver.current_url}")
+                time.sleep(0.3)
         try:
             WebDriverWait(self.driver, 10).until(EC.staleness_of(element))
+            WebDriverWait(self.driver, 10).until(
+                lambda d: d.execute_script("return document.readyState") == "complete")
         except Exception:
-            raise TestFailure(f"clicking {element.text!r} did not load a new page")
+            raise TestFailure(f"clicking {label!r} did not load a new page")
         return self.wait_for(selector)
+
+    def reading(self, what, read, attempts=5):
+        """Runs `read` (checks that only look at the page) again if the page was replaced under it.
+
+        After a form's POST, redirect and GET, Chromium can still swap the document once more while
+        the test reads it; an element found a moment earlier is then stale. The checks are reads, so
+        running them again on the page now shown is sound.
+        """
+        from selenium.common.exceptions import StaleElementReferenceException
+        for attempt in range(attempts):
+            try:
+                return read()
+            except StaleElementReferenceException:
+                if attempt == attempts - 1:
+                    raise TestFailure(f"{what}: the page kept changing while it was read "
+                                      f"({attempts} attempts, {self.driver.current_url})")
+                time.sleep(0.3)
 
     def screenshot(self, name):
         """The whole page, beyond the 1400x1000 window, through the DevTools protocol."""
@@ -265,67 +295,77 @@ def scenario(h):
     check(h.one("#token").get_attribute("type") == "password", "the token field should be a password field")
     check(not h.css("#conflicts"), "the dashboard must not show conflicts before sign-in")
     h.one("#token").send_keys("not-a-real-token")
-    h.click_and_wait(h.one("#sign-in"), "#login-error")
-    err = h.one("#login-error").text
-    check("not a valid operator token" in err, f"wrong-token message: {err!r}")
-    check(h.css("#token") and h.css("#sign-in") and not h.css("#conflicts"), "a wrong token must leave us on the login page")
-    check(d.get_cookie("stationsync_session") is None, "a wrong token must not set the session cookie")
+    h.click_and_wait(lambda: h.one("#sign-in"), "#login-error")
+
+    def refused_wrong_token():
+        err = h.one("#login-error").text
+        check("not a valid operator token" in err, f"wrong-token message: {err!r}")
+        check(h.css("#token") and h.css("#sign-in") and not h.css("#conflicts"), "a wrong token must leave us on the login page")
+        check(d.get_cookie("stationsync_session") is None, "a wrong token must not set the session cookie")
+    h.reading("the wrong-token page", refused_wrong_token)
     # A station's token is valid but not an operator's.
-    h.one("#token").send_keys(h.tokens["hotline"])
-    h.click_and_wait(h.one("#sign-in"), "#login-error")
-    check(not h.css("#conflicts"), "a station token must not open the dashboard")
+    h.reading("the token field", lambda: h.one("#token").send_keys(h.tokens["hotline"]))
+    h.click_and_wait(lambda: h.one("#sign-in"), "#login-error")
+    h.reading("the station-token page", lambda: check(not h.css("#conflicts"), "a station token must not open the dashboard"))
     ok(h, "login page; a wrong token and a station token are refused with a message")
 
-    h.one("#token").send_keys(operator)
-    h.click_and_wait(h.one("#sign-in"), "#conflicts")
-    cookie = d.get_cookie("stationsync_session")
-    check(cookie is not None and cookie.get("httpOnly"), f"the session cookie should be HttpOnly: {cookie}")
-    check(d.execute_script("return document.cookie").find("stationsync_session") < 0, "the cookie must be hidden from scripts")
-    for section in ("#stations", "#conflicts", "#resolved", "#collections"):
-        h.one(section)
+    h.reading("the token field", lambda: h.one("#token").send_keys(operator))
+    h.click_and_wait(lambda: h.one("#sign-in"), "#conflicts")
+
+    def signed_in():
+        cookie = d.get_cookie("stationsync_session")
+        check(cookie is not None and cookie.get("httpOnly"), f"the session cookie should be HttpOnly: {cookie}")
+        check(d.execute_script("return document.cookie").find("stationsync_session") < 0, "the cookie must be hidden from scripts")
+        for section in ("#stations", "#conflicts", "#resolved", "#collections"):
+            h.one(section)
+    h.reading("the dashboard after sign-in", signed_in)
     ok(h, "signed in with the operator token (HttpOnly cookie); all four sections present")
 
     # 3. The open conflicts, values side by side, with the stations that wrote them.
-    check(h.open_conflict_ids() == {manual["id"], lww["id"]},
-          f"#conflicts shows {h.open_conflict_ids()}, expected {manual['id']} and {lww['id']}")
-    check("Open conflicts (2)" in h.one("#conflicts h2").text, f"heading: {h.one('#conflicts h2').text!r}")
-    for c in (manual, lww):
-        box = h.one(f'#conflicts div.conflict[data-conflict="{c["id"]}"]')
-        check(box.is_displayed(), f"conflict {c['id']} is not visible")
-        text = box.text
-        check(f"{c['collection']}/{c['record']}" in text and c["field"] in text, f"conflict {c['id']} does not name its record and field: {text!r}")
-        check(c["policy"] in text, f"conflict {c['id']} does not show its policy {c['policy']}")
-        values = h.css("div.value", box)
-        expected = details[c["id"]]["values"]
-        check(len(values) == len(expected) == 2, f"conflict {c['id']}: {len(values)} values on the page, {len(expected)} from the CLI")
-        for i, (v, e) in enumerate(zip(values, expected)):
-            check(v.get_attribute("data-index") == str(i), f"value {i} of {c['id']} has data-index {v.get_attribute('data-index')}")
-            shown = h.one("pre", v).text
-            check(shown == e["value"], f"conflict {c['id']} value [{i}]: page shows {shown!r}, CLI has {e['value']!r}")
-            check(f"from {e['node']}" in v.text, f"conflict {c['id']} value [{i}] does not name its station {e['node']}: {v.text!r}")
-            check(v.is_displayed() and v.size["width"] > 150, f"conflict {c['id']} value [{i}] is not legible ({v.size})")
-            check(any(b.text == "Keep this" for b in h.css("button", v)), f"value [{i}] of {c['id']} has no Keep this button")
-        a, b = values[0].rect, values[1].rect
-        check(abs(a["y"] - b["y"]) < 2 and b["x"] >= a["x"] + a["width"],
-              f"the values of {c['id']} are not side by side: {a} and {b}")
-        check({e["node"] for e in expected} == {"hotline", "civil-affairs"}, f"{c['id']} values come from {[e['node'] for e in expected]}")
-        buttons = [x.text for x in h.css("button", box)]
-        accept_label = "Keep the shown value" if c["id"] == manual["id"] else "Accept the automatic decision"
-        for label in (accept_label, "Write this value"):
-            check(label in buttons, f"conflict {c['id']} has no {label!r} button: {buttons}")
-    check({manual["id"]: "waits for a person", lww["id"]: "decided automatically"} ==
-          {c["id"]: ("waits for a person" if "waits for a person" in h.one(f'div.conflict[data-conflict="{c["id"]}"]').text
-                     else "decided automatically") for c in (manual, lww)}, "the manual/automatic tags are wrong")
+    def conflicts_shown():
+        check(h.open_conflict_ids() == {manual["id"], lww["id"]},
+              f"#conflicts shows {h.open_conflict_ids()}, expected {manual['id']} and {lww['id']}")
+        check("Open conflicts (2)" in h.one("#conflicts h2").text, f"heading: {h.one('#conflicts h2').text!r}")
+        for c in (manual, lww):
+            box = h.one(f'#conflicts div.conflict[data-conflict="{c["id"]}"]')
+            check(box.is_displayed(), f"conflict {c['id']} is not visible")
+            text = box.text
+            check(f"{c['collection']}/{c['record']}" in text and c["field"] in text, f"conflict {c['id']} does not name its record and field: {text!r}")
+            check(c["policy"] in text, f"conflict {c['id']} does not show its policy {c['policy']}")
+            values = h.css("div.value", box)
+            expected = details[c["id"]]["values"]
+            check(len(values) == len(expected) == 2, f"conflict {c['id']}: {len(values)} values on the page, {len(expected)} from the CLI")
+            for i, (v, e) in enumerate(zip(values, expected)):
+                check(v.get_attribute("data-index") == str(i), f"value {i} of {c['id']} has data-index {v.get_attribute('data-index')}")
+                shown = h.one("pre", v).text
+                check(shown == e["value"], f"conflict {c['id']} value [{i}]: page shows {shown!r}, CLI has {e['value']!r}")
+                check(f"from {e['node']}" in v.text, f"conflict {c['id']} value [{i}] does not name its station {e['node']}: {v.text!r}")
+                check(v.is_displayed() and v.size["width"] > 150, f"conflict {c['id']} value [{i}] is not legible ({v.size})")
+                check(any(b.text == "Keep this" for b in h.css("button", v)), f"value [{i}] of {c['id']} has no Keep this button")
+            a, b = values[0].rect, values[1].rect
+            check(abs(a["y"] - b["y"]) < 2 and b["x"] >= a["x"] + a["width"],
+                  f"the values of {c['id']} are not side by side: {a} and {b}")
+            check({e["node"] for e in expected} == {"hotline", "civil-affairs"}, f"{c['id']} values come from {[e['node'] for e in expected]}")
+            buttons = [x.text for x in h.css("button", box)]
+            accept_label = "Keep the shown value" if c["id"] == manual["id"] else "Accept the automatic decision"
+            for label in (accept_label, "Write this value"):
+                check(label in buttons, f"conflict {c['id']} has no {label!r} button: {buttons}")
+        check({manual["id"]: "waits for a person", lww["id"]: "decided automatically"} ==
+              {c["id"]: ("waits for a person" if "waits for a person" in h.one(f'div.conflict[data-conflict="{c["id"]}"]').text
+                         else "decided automatically") for c in (manual, lww)}, "the manual/automatic tags are wrong")
+    h.reading("the open conflicts", conflicts_shown)
     ok(h, "both conflicts shown with their two values side by side, from hotline and civil-affairs")
 
-    rows = {r.get_attribute("data-station"): r for r in h.css("#stations tr.station")}
-    for n in ("hotline", "civil-affairs"):
-        check(n in rows, f"#stations does not list {n}: {sorted(rows)}")
-        check(rows[n].text.strip().startswith(n), f"#stations row for {n}: {rows[n].text!r}")
-    check("duty-operator" not in rows, "the operator token must not be listed as a station")
-    counts = {r.get_attribute("data-collection"): [td.text for td in h.css("td", r)] for r in h.css("#collections tr[data-collection]")}
-    check(counts.get(CASE[0], [None, None])[1] == "1" and counts.get(CALL[0], [None, None])[1] == "1",
-          f"#collections should count one {CASE[0]} and one {CALL[0]}: {counts.get(CASE[0])}, {counts.get(CALL[0])}")
+    def stations_listed():
+        rows = {r.get_attribute("data-station"): r for r in h.css("#stations tr.station")}
+        for n in ("hotline", "civil-affairs"):
+            check(n in rows, f"#stations does not list {n}: {sorted(rows)}")
+            check(rows[n].text.strip().startswith(n), f"#stations row for {n}: {rows[n].text!r}")
+        check("duty-operator" not in rows, "the operator token must not be listed as a station")
+        counts = {r.get_attribute("data-collection"): [td.text for td in h.css("td", r)] for r in h.css("#collections tr[data-collection]")}
+        check(counts.get(CASE[0], [None, None])[1] == "1" and counts.get(CALL[0], [None, None])[1] == "1",
+              f"#collections should count one {CASE[0]} and one {CALL[0]}: {counts.get(CASE[0])}, {counts.get(CALL[0])}")
+    h.reading("the stations and collections", stations_listed)
     ok(h, "stations table lists hotline and civil-affairs; collection counts right")
 
     shot1 = h.screenshot("dashboard-conflicts.png")
@@ -337,30 +377,38 @@ def scenario(h):
     h.sync("civil-affairs")
     d.refresh()
     h.wait_for("#conflicts")
-    check(manual["id"] not in h.open_conflict_ids(), f"{manual['id']} is still open on the page after civil-affairs synced")
-    check(lww["id"] in h.open_conflict_ids(), f"{lww['id']} disappeared though nobody resolved it")
-    row = h.resolved_row(manual["id"])
-    check(row["how"] == "choose", f"#resolved says how={row['how']!r}, expected choose")
-    check(row["by"] == "civil-affairs", f"#resolved says by={row['by']!r}, expected civil-affairs")
-    check(row["record"] == f"{CASE[0]}/{CASE[1]}" and row["field"] == "status", f"#resolved row: {row}")
-    check(row["kept"] == keep["value"], f"#resolved kept {row['kept']!r}, expected {keep['value']!r}")
+    def cli_resolution_shown():
+        check(manual["id"] not in h.open_conflict_ids(), f"{manual['id']} is still open on the page after civil-affairs synced")
+        check(lww["id"] in h.open_conflict_ids(), f"{lww['id']} disappeared though nobody resolved it")
+        row = h.resolved_row(manual["id"])
+        check(row["how"] == "choose", f"#resolved says how={row['how']!r}, expected choose")
+        check(row["by"] == "civil-affairs", f"#resolved says by={row['by']!r}, expected civil-affairs")
+        check(row["record"] == f"{CASE[0]}/{CASE[1]}" and row["field"] == "status", f"#resolved row: {row}")
+        check(row["kept"] == keep["value"], f"#resolved kept {row['kept']!r}, expected {keep['value']!r}")
+        return row
+    row = h.reading("the page after the CLI resolution", cli_resolution_shown)
     ok(h, f"CLI resolution (--choose 1 at civil-affairs) shown in #resolved: kept {row['kept']!r}")
 
     # 5. The lww conflict, resolved from the page.
-    box = h.one(f'#conflicts div.conflict[data-conflict="{lww["id"]}"]')
-    accept = [b for b in h.css("button", box) if b.text == "Accept the automatic decision"]
-    check(len(accept) == 1, f"one Accept button expected in {lww['id']}, found {len(accept)}")
+    def accept_button():
+        box = h.one(f'#conflicts div.conflict[data-conflict="{lww["id"]}"]')
+        accept = [b for b in h.css("button", box) if b.text == "Accept the automatic decision"]
+        check(len(accept) == 1, f"one Accept button expected in {lww['id']}, found {len(accept)}")
+        return accept
     decision = details[lww["id"]]["values"][0]["value"]
-    h.click_and_wait(accept[0], "#flash")
-    flash = h.one("#flash").text
-    expected_flash = f"Resolved {CALL[0]}/{CALL[1]} notes: kept {decision}. Stations receive it at their next sync."
-    check(flash == expected_flash, f"flash message: {flash!r}, expected {expected_flash!r}")
-    check(not h.open_conflict_ids(), f"conflicts still open after both resolutions: {h.open_conflict_ids()}")
-    check("No open conflicts." in h.one("#conflicts").text, f"#conflicts reads {h.one('#conflicts').text!r}")
-    row = h.resolved_row(lww["id"])
-    check(row["how"] == "accept" and row["kept"] == decision, f"#resolved row for {lww['id']}: {row}")
-    hub_node = h.one("header h1 .tag").text
-    check(row["by"] == f"duty-operator ({hub_node})", f"#resolved by={row['by']!r}, expected the operator and the hub node: duty-operator ({hub_node})")
+    h.click_and_wait(lambda: accept_button()[0], "#flash")
+    def page_resolution_shown():
+        flash = h.one("#flash").text
+        expected_flash = f"Resolved {CALL[0]}/{CALL[1]} notes: kept {decision}. Stations receive it at their next sync."
+        check(flash == expected_flash, f"flash message: {flash!r}, expected {expected_flash!r}")
+        check(not h.open_conflict_ids(), f"conflicts still open after both resolutions: {h.open_conflict_ids()}")
+        check("No open conflicts." in h.one("#conflicts").text, f"#conflicts reads {h.one('#conflicts').text!r}")
+        row = h.resolved_row(lww["id"])
+        check(row["how"] == "accept" and row["kept"] == decision, f"#resolved row for {lww['id']}: {row}")
+        hub_node = h.one("header h1 .tag").text
+        check(row["by"] == f"duty-operator ({hub_node})", f"#resolved by={row['by']!r}, expected the operator and the hub node: duty-operator ({hub_node})")
+        return flash, hub_node
+    flash, hub_node = h.reading("the page after the dashboard resolution", page_resolution_shown)
     ok(h, f"dashboard resolution: flash {flash!r}")
 
     h.sync("hotline")
