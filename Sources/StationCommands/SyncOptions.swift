@@ -193,6 +193,13 @@ public struct SyncRunner {
             text += "; \(s.refused) record\(s.refused == 1 ? "" : "s") (\(which)) not taken from \(s.peer): \(s.refused == 1 ? "its version rewrites" : "their versions rewrite") "
                 + "or drop what another node wrote here, or hold a made-up history (a forged or broken state; the log says what); every other record went on"
         }
+        if s.refusedByPeer > 0 {
+            let which = firstFive(s.refusedByPeerRecords)
+            text += "; \(s.refusedByPeer) record\(s.refusedByPeer == 1 ? "" : "s") (\(which)) refused by \(s.peer): this node's version "
+                + "rewrites or drops what another node wrote, as \(s.peer) holds it (taken from a LAN peer or a change file that forged it, "
+                + "when this node had no copy to check it against; the log says which peer or file). Every other record went on; "
+                + "\(s.refusedByPeer == 1 ? "it waits" : "they wait") here and \(s.refusedByPeer == 1 ? "is" : "are") sent again at every sync"
+        }
         if s.heldBack > 0 {
             let which = firstFive(s.heldBackRecords)
             text += "; \(s.heldBack) record\(s.heldBack == 1 ? "" : "s") (\(which)) not sent: written while this machine's clock was more than "

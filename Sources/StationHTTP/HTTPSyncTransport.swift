@@ -141,7 +141,7 @@ public final class HTTPSyncTransport: SyncTransport, @unchecked Sendable {
                 throw SyncError(.unavailable, message)
             default:
                 let code = answer.flatMap { SyncError.Code(rawValue: $0.error) } ?? Self.code(forStatus: response.status)
-                throw SyncError(code, message)
+                throw SyncError(code, message, records: answer?.records ?? [])
             }
         }
     }

@@ -250,7 +250,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as SyncError {
             if error.status >= 500 { logger.error("\(request.method) \(request.uri.path): \(error.message)") }
-            return errorResponse(status: error.status, code: error.code.rawValue, message: error.message)
+            return errorResponse(status: error.status, code: error.code.rawValue, message: error.message, records: error.records)
         } catch let error as HTTPError {
             let code = error.status == .notFound ? "not_found" : (error.status.code == 405 ? "method_not_allowed" : "bad_request")
             let message = error.status == .notFound ? "no such endpoint: \(request.method) \(request.uri.path)" : (error.body ?? "\(error.status)")
@@ -261,8 +261,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    func errorResponse(status: Int, code: String, message: String) -> Response {
-        let body = Array(ErrorBody(error: code, message: message).json.canonicalText.utf8)
+    func errorResponse(status: Int, code: String, message: String, records: [RecordKey] = []) -> Response {
+        let body = Array(ErrorBody(error: code, message: message, records: records).json.canonicalText.utf8)
         return Response(
             status: HTTPResponse.Status(code: status),
             headers: [.contentType: "application/json", .contentLength: String(body.count)],

@@ -19,6 +19,25 @@ extension SyncEngine {
         /// Records not sent because they hold a write of this node stamped further ahead of its
         /// clock than a peer accepts (see ``HoldBack``).
         var heldBack: [RecordKey] = []
+        /// Records not sent because the peer refused them earlier in this sync (see ``Refused``).
+        var refused: [RecordKey] = []
+    }
+
+    /// Records a peer refused by origin binding (403 `forbidden` naming them in
+    /// ``SyncError/records``): this node holds a version of them that rewrites or drops what
+    /// another node wrote, as the peer holds it. An honest station gets such a version from a
+    /// rogue LAN peer or a crafted change file when it held no copy (or an older one) to check it
+    /// against. The push goes on without them; they wait here, sent again at every sync
+    /// (``SyncSummary/refusedByPeer``), so nothing this node wrote elsewhere is held up.
+    typealias Refused = Set<RecordKey>
+
+    /// The records `error` names as refused, when it is an origin-binding refusal naming some
+    /// of `sent` that are not refused already; nil otherwise (the error stands).
+    static func newlyRefused(_ error: SyncError, among sent: [RecordKey], refused: Refused) -> Refused? {
+        guard error.code == .forbidden, !error.records.isEmpty else { return nil }
+        let sentKeys = Set(sent)
+        let named = Set(error.records).filter { sentKeys.contains($0) && !refused.contains($0) }
+        return named.isEmpty ? nil : named
     }
 
     /// Holds back records holding a write of this node stamped more than
@@ -47,12 +66,12 @@ extension SyncEngine {
     /// prepares the body with `prepare` (the transport's ``SyncTransport/preparePush``).
     static func outgoing(
         _ storage: any SyncStorage, after cursor: Int64, limit: Int, peer: String, sendable: Set<String>, takeOver: Bool,
-        holdBack: HoldBack?, prepare: @Sendable ([UInt8]) throws -> PreparedPush
+        holdBack: HoldBack?, refused: Refused = [], prepare: @Sendable ([UInt8]) throws -> PreparedPush
     ) throws -> OutgoingBatch {
         let batch = try storage.changes(since: cursor, limit: limit, excludingSource: peer, collections: nil)
         return try outgoing(
             storage, batch.changes, sendable: sendable, nextSince: batch.nextSince, hasMore: batch.hasMore, takeOver: takeOver,
-            holdBack: holdBack, prepare: prepare)
+            holdBack: holdBack, refused: refused, prepare: prepare)
     }
 
     /// `changes` as a batch to push (those in collections the peer may receive). Each push names
@@ -60,12 +79,17 @@ extension SyncEngine {
     /// the peer to make this database its node's one.
     static func outgoing(
         _ storage: any SyncStorage, _ read: [Change], sendable: Set<String>, nextSince: Int64, hasMore: Bool, takeOver: Bool,
-        holdBack: HoldBack?, prepare: @Sendable ([UInt8]) throws -> PreparedPush
+        holdBack: HoldBack?, refused: Refused = [], prepare: @Sendable ([UInt8]) throws -> PreparedPush
     ) throws -> OutgoingBatch {
         var changes: [(collection: String, id: String, seq: Int64, stateText: String)] = []
         changes.reserveCapacity(read.count)
         var heldBack: [RecordKey] = []
+        var refusedHere: [RecordKey] = []
         for change in read where sendable.contains(change.collection) {
+            if !refused.isEmpty, case let key = RecordKey(change.collection, change.id), refused.contains(key) {
+                refusedHere.append(key)
+                continue
+            }
             if let holdBack, holdBack.holds(change) {
                 heldBack.append(RecordKey(change.collection, change.id))
                 continue
@@ -77,8 +101,9 @@ extension SyncEngine {
                 PushRequest.encode(
                     node: storage.node.rawValue, writer: storage.writer.rawValue, lineage: storage.lineage.map(\.rawValue),
                     takeOver: takeOver, changes: changes)),
-            count: changes.count, keys: changes.map { RecordKey($0.collection, $0.id) }, notSent: read.count - changes.count - heldBack.count,
-            read: read.count, nextSince: nextSince, hasMore: hasMore, heldBack: heldBack)
+            count: changes.count, keys: changes.map { RecordKey($0.collection, $0.id) },
+            notSent: read.count - changes.count - heldBack.count - refusedHere.count,
+            read: read.count, nextSince: nextSince, hasMore: hasMore, heldBack: heldBack, refused: refusedHere)
     }
 
     /// Sends again the records `peer` answered `waiting` for at earlier pushes, before anything
@@ -87,8 +112,12 @@ extension SyncEngine {
     /// A waiting record is sent as its oldest own version when it has one (see
     /// ``StationStore/waitingChanges(peer:after:limit:)``); one taken, the next goes, in passes
     /// until a pass takes no own version.
+    ///
+    /// Records the peer refuses by origin binding (see ``Refused``) join `refused` and still wait;
+    /// the rest of their batch is sent again without them.
     func pushWaiting(
-        to peer: String, sendable: Set<String>, summary: inout SyncSummary, leftOut: inout [RecordKey: MergeResult], held: inout Set<RecordKey>
+        to peer: String, sendable: Set<String>, summary: inout SyncSummary, leftOut: inout [RecordKey: MergeResult], held: inout Set<RecordKey>,
+        refused: inout Refused
     ) throws -> Set<RecordKey> {
         // Waiting records are few: each is checked for writes of this node stamped too far ahead.
         let holdBack = HoldBack(node: storage.node, now: storage.wallTime())
@@ -105,18 +134,31 @@ extension SyncEngine {
                 after = RecordKey(last.collection, last.id)
                 var sent: [Change] = []
                 for change in read where sendable.contains(change.collection) {
-                    guard holdBack.holds(change) else {
+                    let key = RecordKey(change.collection, change.id)
+                    if refused.contains(key) {
+                        stillWaiting.insert(key)
+                    } else if holdBack.holds(change) {
+                        stillWaiting.insert(key)
+                        held.insert(key)
+                    } else {
                         sent.append(change)
+                    }
+                }
+                while true {
+                    let batch = try Self.outgoing(
+                        storage, sent, sendable: sendable, nextSince: 0, hasMore: false, takeOver: takeOver, holdBack: nil, prepare: transport.preparePush)
+                    guard let body = batch.body else { break }
+                    let response: PushResponse
+                    do {
+                        response = try transport.push(body)
+                    } catch let error as SyncError {
+                        guard let named = Self.newlyRefused(error, among: batch.keys, refused: refused) else { throw error }
+                        logger.warning("\(error); the others go on without them", metadata: ["peer": "\(peer)", "refused": "\(named.count)"])
+                        refused.formUnion(named)
+                        stillWaiting.formUnion(named)
+                        sent.removeAll { named.contains(RecordKey($0.collection, $0.id)) }
                         continue
                     }
-                    let key = RecordKey(change.collection, change.id)
-                    stillWaiting.insert(key)
-                    held.insert(key)
-                }
-                let batch = try Self.outgoing(
-                    storage, sent, sendable: sendable, nextSince: 0, hasMore: false, takeOver: takeOver, holdBack: nil, prepare: transport.preparePush)
-                if let body = batch.body {
-                    let response = try transport.push(body)
                     guard response.results.count == batch.count else {
                         throw SyncError(.protocolError, "\(peer) answered \(response.results.count) results for \(batch.count) changes")
                     }
@@ -138,6 +180,7 @@ extension SyncEngine {
                     }
                     summary.pushed += taken.count
                     try storage.updateWaiting(peer: peer, waiting: [], taken: taken)
+                    break
                 }
                 if read.count < batchSize { break }
             }
@@ -160,8 +203,13 @@ extension SyncEngine {
     /// `holdBack`: records holding a write of this node stamped too far ahead of its clock are
     /// not sent but listed as waiting (see ``HoldBack``): after a peer refused a push for such a
     /// write (`clock_drift`), the sync tries again so.
+    ///
+    /// `refused`: records the peer refused by origin binding earlier in this sync (see
+    /// ``Refused``): not sent but listed as waiting. Those it refuses among the waiting records
+    /// join it; a batch it refuses so throws, and the sync tries again with them in `refused`.
     func push(
-        from start: Int64, to peer: String, session: PeerSession, peerCollections: Set<String>, holdBack: Bool, summary: inout SyncSummary
+        from start: Int64, to peer: String, session: PeerSession, peerCollections: Set<String>, holdBack: Bool, refused: inout Refused,
+        summary: inout SyncSummary
     ) throws {
         let sendable = peerCollections.filter { session.write.allows($0) }
         let last = try storage.lastSequence()
@@ -184,7 +232,8 @@ extension SyncEngine {
         var leftOut: [RecordKey: MergeResult] = [:]
         // Records held back (see ``HoldBack``).
         var held: Set<RecordKey> = []
-        var waiting = try pushWaiting(to: peer, sendable: sendable, summary: &summary, leftOut: &leftOut, held: &held)
+        var waiting = try pushWaiting(to: peer, sendable: sendable, summary: &summary, leftOut: &leftOut, held: &held, refused: &refused)
+        let excluded = refused
         // A peer that may not take others' unseen writes took a record: its own versions are done.
         let dropsOwnVersions = try !session.relay && storage.hasOwnVersions()
 
@@ -199,6 +248,10 @@ extension SyncEngine {
         /// Counts an answered batch (`response` nil: nothing was sent) and moves the checkpoint
         /// past it; every earlier batch is acknowledged already.
         func acknowledge(_ batch: OutgoingBatch, _ response: PushResponse?) throws {
+            if !batch.refused.isEmpty {
+                // Listed as waiting before the checkpoint moves past them: sent again at every sync.
+                try storage.updateWaiting(peer: peer, waiting: batch.refused.filter { waiting.insert($0).inserted }, taken: [])
+            }
             if !batch.heldBack.isEmpty {
                 // Listed as waiting before the checkpoint moves past them: sent again at every sync.
                 held.formUnion(batch.heldBack)
@@ -249,13 +302,13 @@ extension SyncEngine {
         var following: BackgroundWork<OutgoingBatch>?
         do {
             var batch = try Self.outgoing(
-                storage, after: cursor, limit: limit, peer: peer, sendable: sendable, takeOver: takeOver, holdBack: holding, prepare: prepare)
+                storage, after: cursor, limit: limit, peer: peer, sendable: sendable, takeOver: takeOver, holdBack: holding, refused: excluded, prepare: prepare)
             while true {
                 let after = batch.nextSince
                 following = batch.hasMore
                     ? BackgroundWork {
                         try Self.outgoing(
-                            storage, after: after, limit: limit, peer: peer, sendable: sendable, takeOver: takeOver, holdBack: holding, prepare: prepare)
+                            storage, after: after, limit: limit, peer: peer, sendable: sendable, takeOver: takeOver, holdBack: holding, refused: excluded, prepare: prepare)
                     }
                     : nil
                 if let body = batch.body, window > 1 {
@@ -282,10 +335,12 @@ extension SyncEngine {
         }
         if !waiting.isEmpty, try storage.hasOwnVersions() {
             // Records found waiting now may have own versions the peer can take at once.
-            waiting = try pushWaiting(to: peer, sendable: sendable, summary: &summary, leftOut: &leftOut, held: &held)
+            waiting = try pushWaiting(to: peer, sendable: sendable, summary: &summary, leftOut: &leftOut, held: &held, refused: &refused)
         }
         for key in held.sorted(by: { $0.description.utf8.lexicographicallyPrecedes($1.description.utf8) }) { summary.noteHeldBack(key) }
         waiting.subtract(held)
+        for key in refused.sorted(by: { $0.description.utf8.lexicographicallyPrecedes($1.description.utf8) }) { summary.noteRefusedByPeer(key) }
+        waiting.subtract(refused)
         for (key, result) in leftOut.sorted(by: { $0.key.description.utf8.lexicographicallyPrecedes($1.key.description.utf8) }) {
             summary.noteLeftOut(key, result)
         }

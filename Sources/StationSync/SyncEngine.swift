@@ -50,6 +50,14 @@ public struct SyncSummary: Sendable, Equatable {
     public var refused = 0
     /// Which records (`collection/id`, at most 100).
     public var refusedRecords: [String] = []
+    /// Records the peer refused to take from this node (origin binding: 403 `forbidden` naming
+    /// them): this node's version rewrites or drops what another node wrote, as the peer holds it.
+    /// An honest station comes to hold one from a rogue LAN peer or a crafted change file, when
+    /// it had no copy of the record (or an older one) to check that version against. Every other
+    /// record went on; these wait here, sent again at every sync.
+    public var refusedByPeer = 0
+    /// Which records (`collection/id`, at most 100).
+    public var refusedByPeerRecords: [String] = []
     /// Records not sent: they hold a write of this node stamped more than the allowed drift
     /// ahead of this node's clock, made while this machine's clock was wrong (set ahead, then
     /// put right). The peer would refuse them, and the whole push with them, until its clock
@@ -99,6 +107,7 @@ public struct SyncSummary: Sendable, Equatable {
     mutating func noteOverLimit(_ key: RecordKey) { Self.note(key, &overLimit, &overLimitRecords) }
     mutating func noteAhead(_ key: RecordKey) { Self.note(key, &ahead, &aheadRecords) }
     mutating func noteHeldBack(_ key: RecordKey) { Self.note(key, &heldBack, &heldBackRecords) }
+    mutating func noteRefusedByPeer(_ key: RecordKey) { Self.note(key, &refusedByPeer, &refusedByPeerRecords) }
 
     /// Notes a record the peer or this node left out for `result` (collision, over_limit, ahead).
     mutating func noteLeftOut(_ key: RecordKey, _ result: MergeResult) {
@@ -122,6 +131,7 @@ public struct SyncSummary: Sendable, Equatable {
             "ahead": .int(Int64(ahead)), "aheadRecords": .array(aheadRecords.map { .string($0) }),
             "heldBack": .int(Int64(heldBack)), "heldBackRecords": .array(heldBackRecords.map { .string($0) }),
             "refused": .int(Int64(refused)), "refusedRecords": .array(refusedRecords.map { .string($0) }),
+            "refusedByPeer": .int(Int64(refusedByPeer)), "refusedByPeerRecords": .array(refusedByPeerRecords.map { .string($0) }),
             "recordsWithConflicts": .int(Int64(recordsWithConflicts)), "startedOver": .bool(startedOver),
             "schemaAdditions": .array(schemaAdditions.map { .string($0) }), "seconds": .double(seconds),
             "bytesSent": .int(Int64(bytesSent)), "bytesReceived": .int(Int64(bytesReceived)),
@@ -281,6 +291,10 @@ public struct SyncEngine {
         return summary
     }
 
+    /// The most pushes one sync tries, after the peer refused some records (see ``Refused``):
+    /// one per batch holding such records.
+    static let maxPushAttempts = 1000
+
     /// The push and pull of a sync, once the session and schemas are settled.
     private func exchange(
         session: PeerSession, peer: String, pending: [String: Set<String>], peerCollections: Set<String>, summary: inout SyncSummary
@@ -298,16 +312,35 @@ public struct SyncEngine {
         }
 
         try storage.setPeerMayRelay(session.relay, peer: peer)
-        do {
-            try push(from: checkpoint.pushed, to: peer, session: session, peerCollections: peerCollections, holdBack: false, summary: &summary)
-        } catch let error as SyncError where error.code == .clockDrift {
-            // The peer refused a write of this node stamped too far ahead of its clock. If this
-            // node's clock says so too, the write was made while it was wrong (and it is right
-            // now): such records are held back and the rest goes. If not, the retry is refused
-            // again, and this machine's clock is wrong now: the error says so.
-            logger.warning("\(error); trying again without the records this node wrote while its clock was wrong", metadata: ["peer": "\(peer)"])
-            let pushed = try storage.checkpoint(peer: peer).pushed
-            try push(from: pushed, to: peer, session: session, peerCollections: peerCollections, holdBack: true, summary: &summary)
+        var holdBack = false
+        var refused: Refused = []
+        var from = checkpoint.pushed
+        var attempts = 0
+        while true {
+            attempts += 1
+            do {
+                try push(
+                    from: from, to: peer, session: session, peerCollections: peerCollections, holdBack: holdBack, refused: &refused,
+                    summary: &summary)
+                break
+            } catch let error as SyncError where error.code == .clockDrift && !holdBack {
+                // The peer refused a write of this node stamped too far ahead of its clock. If this
+                // node's clock says so too, the write was made while it was wrong (and it is right
+                // now): such records are held back and the rest goes. If not, the retry is refused
+                // again, and this machine's clock is wrong now: the error says so.
+                logger.warning("\(error); trying again without the records this node wrote while its clock was wrong", metadata: ["peer": "\(peer)"])
+                holdBack = true
+            } catch let error as SyncError where error.code == .forbidden && !error.records.isEmpty {
+                // The peer refused records of a batch by origin binding (see ``Refused``): the push
+                // goes on without them, from the first batch not acknowledged. Every retry leaves
+                // out more records (all the peer refuses in a batch at once), so this ends; a peer
+                // that names records without end is given up on.
+                let named = Set(error.records).subtracting(refused)
+                guard !named.isEmpty, attempts < Self.maxPushAttempts else { throw error }
+                logger.warning("\(error); trying again without them", metadata: ["peer": "\(peer)", "refused": "\(named.count)"])
+                refused.formUnion(named)
+            }
+            from = try storage.checkpoint(peer: peer).pushed
         }
         // What this node's hub (or a peer trusted with the schema) serves it took under its own
         // clock's drift rule and origin binding: not checked again here (this node's clock may be

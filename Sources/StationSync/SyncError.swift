@@ -1,3 +1,5 @@
+import StationCore
+
 /// A sync failure: what went wrong, an HTTP-style status and a stable code.
 ///
 /// The server answers with `status` and `{"error": code, "message": message}`; the client raises
@@ -45,10 +47,16 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var code: Code
     public var message: String
+    /// The records the error is about, when it is about particular ones: for a push refused by
+    /// origin binding (`forbidden`), every record of the batch that was refused, so a node that
+    /// took a forged state from a LAN peer or a change file can send the rest without them.
+    /// Carried in the error body's `records`.
+    public var records: [RecordKey]
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, records: [RecordKey] = []) {
         self.code = code
         self.message = message
+        self.records = records
     }
 
     /// The HTTP status the server answers with.

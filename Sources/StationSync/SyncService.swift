@@ -237,6 +237,43 @@ public struct SyncService: Sendable {
         }
     }
 
+    /// A push refused by origin binding (`error`, for its first such record), naming every
+    /// record of the batch refused so (``SyncError/records``), found by checking each against
+    /// what this node holds (the push changed nothing). An honest station may hold such a state:
+    /// a rogue LAN peer or a crafted change file gave it a version of another node's record that
+    /// it had no copy to check against. Named, those records wait at that station and its other
+    /// changes go on; one forged record must not stop a station's every sync.
+    func refusal(
+        _ error: SyncError, of incoming: [IncomingChange], check: (IncomingChange, RecordState?) throws -> Void
+    ) -> SyncError {
+        var refused: [RecordKey] = []
+        var named: Set<RecordKey> = []
+        for change in incoming {
+            let key = RecordKey(change.collection, change.id)
+            let local: RecordState?
+            do {
+                local = try storage.state(of: key)
+            } catch {
+                continue
+            }
+            if Self.isRefusal(change, local, check), named.insert(key).inserted { refused.append(key) }
+        }
+        guard !refused.isEmpty else { return error }
+        let more = refused.count > 1 ? "; \(refused.count) records of this push are refused so (the answer's records name them), the rest was not taken either" : ""
+        return SyncError(.forbidden, error.message + more, records: refused)
+    }
+
+    private static func isRefusal(_ change: IncomingChange, _ local: RecordState?, _ check: (IncomingChange, RecordState?) throws -> Void) -> Bool {
+        do {
+            try check(change, local)
+            return false
+        } catch let error as SyncError {
+            return error.code == .forbidden
+        } catch {
+            return false
+        }
+    }
+
     /// `POST /v1/changes`: checks the whole batch, then merges it in one transaction.
     public func push(body: [UInt8], principal: Principal) throws(SyncError) -> PushResponse {
         let request: PushRequest
@@ -281,24 +318,27 @@ public struct SyncService: Sendable {
             incoming.isEmpty && !request.takeOver
                 ? nil : WriterClaim(node: request.node, writer: request.writer, lineage: request.lineage, takeOver: request.takeOver)
         }
+        let now = storage.wallTime()
+        // Origin binding, then the drift rule (see checkReceived), before each record is merged.
+        let check: @Sendable (IncomingChange, RecordState?) throws -> Void = { change, local in
+            do {
+                try Self.checkReceived(
+                    change.state, local: local, origin: origin.map { NodeID(unchecked: $0) }, sender: sender, now: now,
+                    collection: change.collection, id: change.id, schema: schema.collections[change.collection],
+                    writeOnly: !principal.read.allows(change.collection))
+            } catch let error as SyncError where !principal.read.allows(change.collection) {
+                // A token that may write a collection but not read it learns nothing of what
+                // is there: not whether the record exists, nor who wrote what.
+                throw SyncError(
+                    error.code,
+                    "\(change.collection)/\(change.id): refused; a token that may write \(change.collection) but not read it may only add this station's own new writes")
+            }
+        }
         let results: [MergeResult]
         do {
-            results = try storage.apply(
-                incoming, from: request.writer, cursor: nil, claim: claim,
-                check: { [now = storage.wallTime()] change, local in
-                    do {
-                        try Self.checkReceived(
-                            change.state, local: local, origin: origin.map { NodeID(unchecked: $0) }, sender: sender, now: now,
-                            collection: change.collection, id: change.id, schema: schema.collections[change.collection],
-                            writeOnly: !principal.read.allows(change.collection))
-                    } catch let error as SyncError where !principal.read.allows(change.collection) {
-                        // A token that may write a collection but not read it learns nothing of what
-                        // is there: not whether the record exists, nor who wrote what.
-                        throw SyncError(
-                            error.code,
-                            "\(change.collection)/\(change.id): refused; a token that may write \(change.collection) but not read it may only add this station's own new writes")
-                    }
-                })
+            results = try storage.apply(incoming, from: request.writer, cursor: nil, claim: claim, check: check)
+        } catch let error as SyncError where error.code == .forbidden {
+            throw refusal(error, of: incoming, check: check)
         } catch let error as SyncError {
             throw error
         } catch let refusal as WriterRefusal {

@@ -38,6 +38,8 @@ public protocol SyncStorage: Sendable {
     ) throws -> [MergeResult]
     /// Records a push refused by ``WriterRefusal`` (for the operator).
     func noteRefusedWriter(_ refusal: WriterRefusal)
+    /// The state this node holds of a record, nil when it holds none (read outside any write).
+    func state(of key: RecordKey) throws -> RecordState?
 
     /// Sync progress with `peer`.
     func checkpoint(peer: String) throws -> Checkpoint
@@ -108,6 +110,10 @@ public struct IncomingChange: Sendable, Equatable {
 }
 
 extension StationStore: SyncStorage {
+    public func state(of key: RecordKey) throws -> RecordState? {
+        try record(key.collection, key.id)?.state
+    }
+
     public func apply(
         _ changes: [IncomingChange], from peer: String, cursor: String?, claim: WriterClaim?,
         check: ((IncomingChange, RecordState?) throws -> Void)?

@@ -237,21 +237,37 @@ public struct PeerInfo: Sendable, Equatable {
     }
 }
 
-/// The JSON body of every error answer: `{"error": CODE, "message": TEXT}`.
+/// The JSON body of every error answer: `{"error": CODE, "message": TEXT}`, and for an answer
+/// about particular records (a push refused by origin binding) `"records": [{"collection", "id"}]`
+/// naming each of them.
 public struct ErrorBody: Sendable, Equatable {
     public var error: String
     public var message: String
-    public init(error: String, message: String) {
+    /// The records the answer is about, in the order of the request (empty: none in particular).
+    public var records: [RecordKey]
+    public init(error: String, message: String, records: [RecordKey] = []) {
         self.error = error
         self.message = message
+        self.records = records
     }
-    public var json: JSONValue { .object(["error": .string(error), "message": .string(message)]) }
+    public var json: JSONValue {
+        var o: [String: JSONValue] = ["error": .string(error), "message": .string(message)]
+        if !records.isEmpty {
+            o["records"] = .array(records.map { .object(["collection": .string($0.collection), "id": .string($0.id)]) })
+        }
+        return .object(o)
+    }
 
-    /// Reads an error body; nil when the bytes are not one.
+    /// Reads an error body; nil when the bytes are not one. Entries of `records` that are not a
+    /// collection and an id are skipped.
     public init?(bytes: [UInt8]) {
         guard let o = (try? JSONParser.parse(bytes: bytes))?.objectValue, let e = o["error"]?.stringValue,
             let m = o["message"]?.stringValue
         else { return nil }
-        self.init(error: e, message: m)
+        let records = (o["records"]?.arrayValue ?? []).compactMap { entry -> RecordKey? in
+            guard let r = entry.objectValue, let c = r["collection"]?.stringValue, let id = r["id"]?.stringValue else { return nil }
+            return RecordKey(c, id)
+        }
+        self.init(error: e, message: m, records: records)
     }
 }
