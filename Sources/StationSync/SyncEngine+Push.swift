@@ -32,11 +32,11 @@ extension SyncEngine {
     typealias Refused = Set<RecordKey>
 
     /// The records `error` names as refused, when it is an origin-binding refusal naming some
-    /// of `sent` that are not refused already; nil otherwise (the error stands).
-    static func newlyRefused(_ error: SyncError, among sent: [RecordKey], refused: Refused) -> Refused? {
+    /// that are not refused already (and, given `sent`, were sent); nil otherwise (the error stands).
+    static func newlyRefused(_ error: SyncError, among sent: [RecordKey]? = nil, refused: Refused) -> Refused? {
         guard error.code == .forbidden, !error.records.isEmpty else { return nil }
-        let sentKeys = Set(sent)
-        let named = Set(error.records).filter { sentKeys.contains($0) && !refused.contains($0) }
+        let sentKeys = sent.map(Set.init)
+        let named = Set(error.records).filter { !refused.contains($0) && (sentKeys?.contains($0) ?? true) }
         return named.isEmpty ? nil : named
     }
 

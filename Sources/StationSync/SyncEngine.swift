@@ -330,13 +330,12 @@ public struct SyncEngine {
                 // again, and this machine's clock is wrong now: the error says so.
                 logger.warning("\(error); trying again without the records this node wrote while its clock was wrong", metadata: ["peer": "\(peer)"])
                 holdBack = true
-            } catch let error as SyncError where error.code == .forbidden && !error.records.isEmpty {
+            } catch let error as SyncError {
                 // The peer refused records of a batch by origin binding (see ``Refused``): the push
                 // goes on without them, from the first batch not acknowledged. Every retry leaves
                 // out more records (all the peer refuses in a batch at once), so this ends; a peer
                 // that names records without end is given up on.
-                let named = Set(error.records).subtracting(refused)
-                guard !named.isEmpty, attempts < Self.maxPushAttempts else { throw error }
+                guard let named = Self.newlyRefused(error, refused: refused), attempts < Self.maxPushAttempts else { throw error }
                 logger.warning("\(error); trying again without them", metadata: ["peer": "\(peer)", "refused": "\(named.count)"])
                 refused.formUnion(named)
             }
