@@ -234,6 +234,7 @@ public final class WriteTransaction {
             return .applied
         case .merged:
             try state.checkJoinBounds(in: c, id: id)
+            try state.checkJoinedCounters(in: c, id: id)
             try keepOwnVersion(before, collection, id, mergingFrom: peer)
             // The join is new to the peer too: no source, so it goes back to it.
             try save(state, collection: c, id: id, source: nil, isNew: false)

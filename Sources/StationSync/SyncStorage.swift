@@ -152,7 +152,9 @@ extension MergeResult {
     /// - `collision`: a write this node holds under the same dot with other content;
     /// - `over_limit`: joined with the version held, more than a state may hold;
     /// - `ahead`: another node's write stamped too far ahead of this node's clock;
-    /// - `refused`: a relayed state that rewrites or drops what this node holds (a pull).
+    /// - `refused`: a relayed state that rewrites or drops what this node holds (a pull), or one
+    ///   whose join with the version held would be inconsistent (one of the two dropped a total
+    ///   the other's stocktake saw).
     public static func leftOut(by error: any Error) -> MergeResult? {
         if let error = error as? SyncError {
             switch error.code {
@@ -167,6 +169,7 @@ extension MergeResult {
             switch error.code {
             case .dotCollision: return .collision
             case .tooManyWriters: return .overLimit
+            case .inconsistentJoin: return .refused
             default: return nil
             }
         }

@@ -105,4 +105,47 @@ import Testing
         // A write that ends no conflict still works.
         try store.put("cases", "r", ["status": "closed"])
     }
+
+    /// Found by the simulation's rogue LAN peer: a station took a version of a record with
+    /// another node's counter total left out (it held no copy to check it against), and then
+    /// received an honest version holding a stocktake that saw that total. Their join holds the
+    /// stocktake without the total, a state every node refuses: the station stored it, and every
+    /// LAN peer's sync with it then failed as a whole ("sent an invalid …"). The join is refused
+    /// for that record (`refused`), the version held stays, the rest of the batch goes on.
+    @Test("A join that would hold a stocktake without the total it saw is refused for that record; the others are taken")
+    func aJoinLosingATotalAStocktakeSawIsRefused() throws {
+        let (_, store) = try hub()
+        let cases = try syncSchema.collection("cases")
+        var honest = RecordState()
+        try honest.add(5, to: "visits", by: "labor", at: t, in: cases, id: "r")
+        try honest.add(2, to: "visits", by: "civil", at: t, in: cases, id: "r")
+        // The forgery: civil's total left out under the clock that covers it (valid by itself).
+        var forged = honest
+        forged.fields["visits"] = forged.fields["visits"]!.filter { $0.dot.node != "civil" }
+        try forged.check(against: cases)
+        // Honest: civil counts 10 having seen both totals.
+        try honest.put(["visits": 10], by: "civil", at: t, in: cases, id: "r")
+        #expect(honest.counterTotal("visits") == 10)
+        _ = try store.apply([IncomingChange(collection: "cases", id: "r", state: forged)], from: "mallory", cursor: nil, claim: nil, check: nil)
+        // The station writes on top of the forgery: its version and the honest one are concurrent.
+        try store.put("cases", "r", ["notes": "seen at the desk"])
+        let before = try store.record("cases", "r")
+        let results = try store.apply(
+            [IncomingChange(collection: "cases", id: "r", state: honest), try self.honest("c1")], from: "civil", cursor: nil, claim: nil, check: nil)
+        #expect(results == [.refused, .created])
+        #expect(try store.record("cases", "r") == before)
+        var joined = try #require(before).state
+        _ = joined.merge(honest)
+        #expect { try joined.check(against: cases) } throws: { ($0 as? CoreError)?.code == .invalidVersion }
+        #expect { try joined.checkJoinedCounters(in: cases, id: "r") } throws: {
+            ($0 as? CoreError)?.code == .inconsistentJoin && "\($0)".contains("cases/r") && "\($0)".contains("visits")
+        }
+        // Honest concurrent increments after the stocktake join consistently.
+        var a = honest, b = honest
+        try a.add(1, to: "visits", by: "labor", at: t, in: cases, id: "r")
+        try b.add(-3, to: "visits", by: "justice", at: t, in: cases, id: "r")
+        _ = a.merge(b)
+        try a.checkJoinedCounters(in: cases, id: "r")
+        #expect(a.counterTotal("visits") == 8)
+    }
 }

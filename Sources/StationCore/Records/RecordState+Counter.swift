@@ -183,6 +183,28 @@ extension RecordState {
         entries.insert(value, at: entries.firstIndex { value.dot < $0.dot } ?? entries.endIndex)
     }
 
+    /// Refuses a join whose counter register holds a stocktake that saw a total the register no
+    /// longer holds (`inconsistent_join`). Honest versions never join so (a total is never
+    /// removed): one of the two dropped another node's total under a clock that covers it (a
+    /// forgery a station took from a LAN peer with no copy to check it against) and the other
+    /// holds a stocktake that saw it. Such a join is refused for that record, as a state no node
+    /// could read would be, and the version held stays.
+    public func checkJoinedCounters(in collection: CollectionSchema, id: String) throws(CoreError) {
+        for name in collection.counterFields {
+            // Only a register holding a stocktake can fail: most hold totals alone.
+            guard let register = fields[name], register.contains(where: { $0.value.intValue == nil }) else { continue }
+            do {
+                try Self.checkCounterRegister(register, field: name)
+            } catch {
+                throw CoreError(
+                    .inconsistentJoin,
+                    "\(collection.name)/\(id): merging the version received with the one here would make a state no node accepts "
+                        + "(counter field \(name) would hold a stocktake that saw a total it no longer holds: one of the two versions "
+                        + "dropped another node's total); refused for this record, this node's version is kept")
+            }
+        }
+    }
+
     /// Checks a counter field's register received from elsewhere: integers (one total per node)
     /// and stocktakes whose `seen` names only nodes whose totals the register holds (a stocktake
     /// can only have seen increments that exist; it may not pre-empt a node's future ones).

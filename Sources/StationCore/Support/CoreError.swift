@@ -21,6 +21,9 @@ public struct CoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case dotCollision
         /// A write would make a record's clock name more writers than a state may hold.
         case tooManyWriters
+        /// Two versions of a record, each valid, join into one that is not: one of them dropped
+        /// what the other holds (see ``RecordState/checkJoinedCounters(in:id:)``).
+        case inconsistentJoin
     }
 
     /// The kind of error.

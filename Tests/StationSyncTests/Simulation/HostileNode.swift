@@ -342,3 +342,90 @@ extension SimulationTests.Schedule {
 extension Array {
     fileprivate var nilIfEmpty: Self? { isEmpty ? nil : self }
 }
+
+/// Mallory as a rogue LAN peer (issue 12, review round 5): a station syncs with it on the LAN and
+/// pulls a forged version of a record the hub holds, one of another node's values (or counter
+/// totals) left out under the clock that covers it. A station holding that value refuses it (its
+/// origin check on pulls); one holding no copy, or an older one, has nothing to check against and
+/// takes it. The hub must then refuse that record from every station pushing it (and name it, so
+/// the station pushes the rest), the forgery may spread over the LAN to other stations without a
+/// copy, and nothing else may be held up: every other record converges with nothing lost, every
+/// sync keeps completing, and every station left holding a forged copy lists it at each sync with
+/// the hub (``SyncSummary/refusedByPeerRecords``). See ``SimulationTests/Schedule/check()``.
+extension SimulationTests.Schedule {
+    /// A LAN peer serving one change and taking every push as "unchanged".
+    final class RoguePeer: SyncTransport {
+        let info: PeerInfo
+        let served: Schema
+        let change: WireChange
+
+        init(database: String, schema: Schema, change: WireChange) {
+            info = PeerInfo(node: SimulationTests.Schedule.mallory.rawValue, database: database, schemaFingerprint: schema.fingerprint)
+            served = schema
+            self.change = change
+        }
+
+        var cursor: String { "\(info.database).1" }
+
+        func session() throws -> PeerSession { PeerSession(info: info, station: nil, read: .all, write: .all, relay: true) }
+        func schema() throws -> Schema { served }
+        func pull(cursor: String, limit: Int) throws -> PullResponse {
+            PullResponse(node: info.node, changes: cursor == self.cursor ? [] : [change], next: self.cursor, more: false)
+        }
+        func push(_ body: PreparedPush) throws -> PushResponse {
+            let request = try PushRequest(bytes: body.bytes, maxChanges: .max)
+            return PushResponse(
+                node: info.node, results: request.changes.map { .init(collection: $0.collection, id: $0.id, result: MergeResult.unchanged.rawValue) },
+                cursor: cursor)
+        }
+    }
+
+    /// One LAN sync of a random station with mallory serving a forged record (station tokens
+    /// only: with trusted peers the hub takes whatever it is given, by design).
+    func hostileLANPeer() throws {
+        guard !relay else { return }
+        let slot = slots.filter { $0 != SimulationTests.hub }.randomElement(using: &rng)!
+        let (c, id) = randomTarget()
+        let key = RecordKey(c.name, id)
+        guard let truth = try stores[SimulationTests.hub]!.record(c.name, id)?.state, !truth.isDeleted(in: c) else { return }
+        func others<V>(_ register: [DottedValue<V>]) -> [DottedValue<V>] { register.filter { !$0.dot.node.isIncarnation(of: Self.mallory.station) } }
+        // Fields holding a value (or total) of another node, counters included.
+        let fields = c.fields.keys.sorted().filter { !(truth.fields[$0].map(others) ?? []).isEmpty }
+        guard let field = fields.randomElement(using: &rng) else { return }
+        var forged = truth
+        let register = truth.fields[field]!
+        if c.policy(of: field) == .counter {
+            let victim = others(register).randomElement(using: &rng)!
+            forged.fields[field] = register.filter { $0.dot != victim.dot }.nilIfEmpty
+        } else {
+            forged.fields[field] = register.filter { $0.dot.node.isIncarnation(of: Self.mallory.station) }.nilIfEmpty
+        }
+        fileNumber += 1
+        let rogue = RoguePeer(
+            database: "rogue-\(fileNumber)", schema: SimulationTests.schema,
+            change: WireChange(collection: c.name, id: id, seq: 1, stateBytes: ArraySlice(forged.canonicalBytes)))
+        do {
+            _ = try SyncEngine(storage: stores[slot]!, transport: rogue, batchSize: Int.random(in: 1...50, using: &rng)).run()
+        } catch let error as SyncError where error.code == .invalidState {
+            // A state no node could have made (a stocktake that saw the total left out): the
+            // sync stops and takes nothing of that page.
+            totals.hostileAttempts += 1
+            totals.hostileRefused["LAN peer: invalid state", default: 0] += 1
+            note("mallory on the LAN: \(key) without \(field)'s value at \(slot): \(error.code.rawValue)")
+            return
+        } catch {
+            throw SimulationTests.SimFailure("\(slot)'s LAN sync with mallory serving \(key) without \(field) failed: \(error)")
+        }
+        totals.syncs += 1
+        let state = try learn(slot, key)
+        let taken = model.check(state, key: key, collection: c, replica: index(slot)) != nil
+        if taken {
+            poisoned.insert(key)
+            totals.forgeriesTaken += 1
+        } else {
+            totals.hostileAttempts += 1
+            totals.hostileRefused["LAN peer: another node's value dropped", default: 0] += 1
+        }
+        note("mallory on the LAN: \(key) without \(field)'s value at \(slot): " + (taken ? "taken (no copy to check it against)" : "not taken"))
+    }
+}
