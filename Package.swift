@@ -106,7 +106,7 @@ let package = Package(
         .target(name: "StationTestSupport", dependencies: ["StationCore"], path: "Tests/TestSupport"),
         .testTarget(name: "StationCoreTests", dependencies: ["StationCore", "StationSeeds", "StationTestSupport"]),
         .testTarget(name: "StationStoreTests", dependencies: ["StationStore", "StationSeeds"]),
-        .testTarget(name: "StationCLITests", dependencies: ["StationCore"]),
+        .testTarget(name: "StationCLITests", dependencies: ["StationCore", "StationCommands"]),
         .testTarget(name: "StationSyncTests", dependencies: ["StationSync", "StationStore", "StationSeeds", "StationTestSupport"]),
         .testTarget(name: "StationHTTPTests", dependencies: ["StationHTTP", "StationGzip", "StationServer", "StationSync", "StationStore",
             .product(name: "Hummingbird", package: "hummingbird"),

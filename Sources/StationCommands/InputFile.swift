@@ -26,7 +26,7 @@ public struct InputFile {
     public func forEachLine(_ body: (_ number: Int, _ line: [UInt8]) throws -> Void) throws {
         var reader = try LineReader(path: path)
         var number = 0
-        while let line = reader.next() {
+        while let line = try reader.next() {
             number += 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
             try body(number, line)

@@ -395,6 +395,12 @@ public struct SyncEngine {
                     let decoded: IncomingChange
                     do {
                         decoded = try IncomingChange(change, collection: collection)
+                    } catch where error.code == .beyondLimit {
+                        // Past a limit of what a state may hold (an older node stored it): left
+                        // out and listed; the others go on.
+                        logger.warning("\(change.collection)/\(change.id) from \(peer): \(error); left out")
+                        summary.noteOverLimit(RecordKey(change.collection, change.id))
+                        continue
                     } catch {
                         throw SyncError(.invalidState, "\(peer) sent an invalid \(change.collection)/\(change.id): \(error)")
                     }

@@ -293,6 +293,8 @@ public struct SyncService: Sendable {
         let schema = storage.schema
         var incoming: [IncomingChange] = []
         incoming.reserveCapacity(request.changes.count)
+        // Changes past a limit of what a state may hold (Limits): left out (`over_limit`), the rest goes on.
+        var beyondLimits: Set<Int> = []
         for (i, change) in request.changes.enumerated() {
             // Only errors name the change: no string is built per change on the way through.
             func what() -> String { "changes[\(i)] (\(change.collection)/\(change.id))" }
@@ -304,6 +306,10 @@ public struct SyncService: Sendable {
             }
             do {
                 incoming.append(try IncomingChange(change, collection: collection))
+            } catch where error.code == .beyondLimit {
+                logger.warning("\(what()): \(error); left out", metadata: ["from": "\(request.node)"])
+                beyondLimits.insert(i)
+                continue
             } catch {
                 throw SyncError(error.code == .counterOverflow ? .counterOverflow : .invalidState, "\(what()): \(error)")
             }
@@ -334,7 +340,7 @@ public struct SyncService: Sendable {
                     "\(change.collection)/\(change.id): refused; a token that may write \(change.collection) but not read it may only add this station's own new writes")
             }
         }
-        let results: [MergeResult]
+        var results: [MergeResult]
         do {
             results = try storage.apply(incoming, from: request.writer, cursor: nil, claim: claim, check: check)
         } catch let error as SyncError where error.code == .forbidden {
@@ -350,6 +356,7 @@ public struct SyncService: Sendable {
             logger.error("push failed", metadata: ["error": "\(error)"])
             throw SyncError(.internal, "applying the push failed")
         }
+        for i in beyondLimits.sorted() { results.insert(.overLimit, at: i) }
         let cursor: String
         do {
             cursor = Cursor.make(database: storage.databaseID, seq: try storage.lastSequence())

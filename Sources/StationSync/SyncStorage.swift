@@ -170,6 +170,7 @@ extension MergeResult {
             case .dotCollision: return .collision
             case .tooManyWriters: return .overLimit
             case .inconsistentJoin: return .refused
+            case .beyondLimit: return .overLimit
             default: return nil
             }
         }

@@ -218,6 +218,16 @@ extension RecordState {
         // a thousand of them would make every concurrent write's join too large to keep.
         // (Guarded here, not only inside: a generic call costs a metadata lookup on every state.)
         if existence.count > 1 { try Self.checkOneValuePerNode(existence, what: "its existence") }
+        // Values within the nesting limit (Limits.valueDepth), so this state fits every message.
+        for (name, register) in fields {
+            for entry in register where !entry.value.nestsWithinLimit {
+                throw Self.tooDeep(entry.value, field: name)
+            }
+        }
+        for entry in resolutions {
+            if !entry.result.nestsWithinLimit { throw Self.tooDeep(entry.result, field: entry.field) }
+            for v in entry.values where !v.value.nestsWithinLimit { throw Self.tooDeep(v.value, field: entry.field) }
+        }
         for (name, register) in fields where register.count > 1 && collection.policy(of: name) != .counter {
             try Self.checkOneValuePerNode(register, what: "field \(name)")
         }

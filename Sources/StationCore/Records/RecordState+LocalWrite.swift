@@ -32,6 +32,7 @@ extension RecordState {
         written.reserveCapacity(values.count)
         for (name, value) in values {
             try Names.checkField(name, collection: collection.name)
+            guard value.nestsWithinLimit else { throw Self.tooDeep(value, field: name, in: collection.name, id: id) }
             guard collection.policy(of: name) == .counter else {
                 written.append((name, value))
                 continue
@@ -79,6 +80,14 @@ extension RecordState {
             field == Conflict.existenceField ? .bool(false) : values[field] ?? (collection.policy(of: field) == .counter ? .int(0) : .null)
         }
         return dot
+    }
+
+    /// The refusal of a value nested deeper than ``Limits/valueDepth``.
+    static func tooDeep(_ value: JSONValue, field: String, in collection: String? = nil, id: String? = nil) -> CoreError {
+        CoreError(
+            .beyondLimit,
+            (collection.map { "\($0)/\(id ?? "")" } ?? "record state") + ": field \"\(field)\" holds a value nested \(value.nesting(upTo: 64)) levels deep; a value nests at most "
+                + "\(Limits.valueDepth) levels (arrays and objects inside one another), so that every message and change file can carry it")
     }
 
     /// Whether reads of this (existing) record already show exactly what a put would write: the
@@ -201,6 +210,7 @@ extension RecordState {
             if conflict.field == Conflict.existenceField, v.boolValue == nil {
                 throw CoreError(.wrongType, "conflict \(conflictID) is delete versus update: the value must be true (deleted) or false (kept)")
             }
+            guard v.nestsWithinLimit else { throw Self.tooDeep(v, field: conflict.field, in: collection.name, id: id) }
             (how, value) = (.value, v)
         case .accept:
             (how, value) = (.accept, conflict.values[0].value)

@@ -24,6 +24,8 @@ public struct CoreError: Error, Equatable, Sendable, CustomStringConvertible {
         /// Two versions of a record, each valid, join into one that is not: one of them dropped
         /// what the other holds (see ``RecordState/checkJoinedCounters(in:id:)``).
         case inconsistentJoin
+        /// A value past a limit of ``Limits`` (nested too deeply): refused where it would enter.
+        case beyondLimit
     }
 
     /// The kind of error.
