@@ -101,6 +101,18 @@ public enum OriginCheck {
             // state without either was made by hand).
             let pushedDots = pushed.count > Self.searchLimit ? Set(pushed.map(\.dot)) : nil
             func carried(_ dot: Dot) -> Bool { pushedDots?.contains(dot) ?? pushed.contains { $0.dot == dot } }
+            if counter, station != nil {
+                // The caller's own totals too: each database of its node adds up a total of its
+                // own, replaced only by that database's next one (a new incarnation's increments
+                // never replace an earlier one's).
+                for v in held where isCaller(v.dot.node) && incoming.clock.contains(v.dot) && !carried(v.dot) {
+                    guard (v.value as? JSONValue)?.intValue != nil else { continue }
+                    guard pushed.contains(where: { $0.dot.node == v.dot.node && $0.dot.counter > v.dot.counter && ($0.value as? JSONValue)?.intValue != nil })
+                    else {
+                        throw refuse("the push drops the total of \(name()) that \(v.dot.node), a database of \(station ?? ""), made at \(v.dot) (each database's increments stay its own)")
+                    }
+                }
+            }
             guard let dropped = held.first(where: { (!counter || !isCaller($0.dot.node)) && incoming.clock.contains($0.dot) && !carried($0.dot) })
             else {
                 return

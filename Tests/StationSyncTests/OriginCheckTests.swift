@@ -102,6 +102,28 @@ import Testing
         try check(recount)
     }
 
+    /// Found by the simulation's rogue LAN peer: a state that left out the total of an earlier
+    /// database of the caller's own node (hotline restored or reinstalled writes as a new
+    /// incarnation, whose increments are a total of their own) was taken, since the caller's own
+    /// totals were not checked. A total is replaced only by its own writer's next one.
+    @Test func anEarlierDatabasesTotalCannotBeDroppedByTheNodesNewOne() throws {
+        var hub = RecordState()
+        try hub.add(40, to: "quantity", by: "hotline.old", at: t(1), in: stock, id: "rice")
+        func check(_ pushed: RecordState) throws {
+            try OriginCheck.verify(pushed, local: hub, caller: "hotline", collection: "stock", id: "rice", schema: stock)
+        }
+        var honest = hub
+        try honest.add(1, to: "quantity", by: "hotline.new", at: t(2), in: stock, id: "rice")
+        try check(honest)
+        #expect(honest.counterTotal("quantity") == 41)
+        var again = hub
+        try again.add(2, to: "quantity", by: "hotline.old", at: t(3), in: stock, id: "rice")  // its own next total replaces it
+        try check(again)
+        var forged = honest
+        forged.fields["quantity"]!.removeAll { $0.dot.node == "hotline.old" }
+        #expect { try check(forged) } throws: { ($0 as? SyncError)?.code == .forbidden && "\($0)".contains("total") }
+    }
+
     /// Issue 12, finding 2: the recreate allowance does not let a token drop a field another node
     /// wrote on a live record; a recreate writes null over what it clears, and passes.
     @Test func aFieldOfALiveRecordCannotBeDroppedAsIfRecreated() throws {
