@@ -179,7 +179,7 @@ public struct SyncRunner {
             let which = firstFive(s.overLimitRecords)
             text += "; \(s.overLimit) record\(s.overLimit == 1 ? "" : "s") (\(which)) could not be merged with \(s.peer)'s version: "
                 + "together they would hold more than a record may (\(RecordState.maxClockEntries) writers or values in a field, "
-                + "\(RecordState.maxResolutions) resolutions; over_limit). "
+                + "or a value nested past \(Limits.valueDepth) levels; over_limit). "
                 + "Neither side took the other's, every other record went on; the hub's log names the record and the limit"
         }
         if s.ahead > 0 {

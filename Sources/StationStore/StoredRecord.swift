@@ -49,7 +49,7 @@ public enum MergeResult: String, Sendable, Equatable {
     /// for this record; the others of the batch go on. Both versions stay where they are.
     case collision
     /// Not taken: joined with the version held it would make a state beyond what a state may
-    /// hold (writers, values in a register, resolutions; see ``RecordState/checkJoinBounds``), so
+    /// hold (writers, values in a register, a value's nesting; see ``RecordState/checkJoinBounds``), so
     /// no node could read it. Nothing changed for this record; the others of the batch go on, and
     /// both versions stay where they are, so one record never holds up a node's every sync.
     case overLimit = "over_limit"

@@ -179,6 +179,46 @@ import Testing
         try verify(honest, open)
     }
 
+    /// A full history keeps its newest 4096 entries (issue 13): an honest state whose history
+    /// let its oldest entry fall off, or that still holds one the hub's let fall off, passes; a
+    /// state that drops a newer entry is still refused.
+    @Test func anEntryThatFellOffAFullHistoryIsNoneOfTheCallersDoing() throws {
+        var base = try hubCopy()
+        var charity = base
+        try base.put(["status": "closed", "notes": "civil's second"], by: "civil-affairs", at: t(2), in: cases, id: "r")
+        try charity.put(["status": "referred", "notes": "charity's"], by: "charity", at: t(3), in: cases, id: "r")
+        base.merge(charity)  // two conflicts open: status and notes
+        // A long past: 4095 entries of civil-affairs' first write, the oldest first.
+        let dot = Dot("civil-affairs", 1)
+        base.resolutions = Resolution.compacted((0..<(RecordState.maxResolutions - 1)).map { n in
+            Resolution(
+                conflictID: String(format: "%016llx", UInt64(n)), field: "status", policy: "manual", how: .write, by: dot, time: t(UInt64(n) % 2),
+                values: [DottedValue(dot: dot, time: t(1), value: "open")], result: "open")
+        })
+        let oldest = try #require(base.resolutions.min { Resolution.isNewer($1, than: $0) })
+        // The station ends both conflicts: 4097 entries, the oldest falls off its history.
+        var station = base
+        try station.put(["status": "done"], by: "hotline", at: t(10), in: cases, id: "r")
+        try station.put(["notes": "hotline's"], by: "hotline", at: t(11), in: cases, id: "r")
+        #expect(station.resolutions.count == RecordState.maxResolutions && !station.resolutions.contains(oldest))
+        try verify(station, base)
+        // The hub's history let it fall off instead; the station's still holds it.
+        var hub = base
+        try hub.put(["status": "done", "notes": "civil's third"], by: "civil-affairs", at: t(12), in: cases, id: "r")
+        #expect(!hub.resolutions.contains(oldest))
+        var concurrent = base
+        try concurrent.put(["phone": "1"], by: "hotline", at: t(13), in: cases, id: "r")
+        #expect(concurrent.resolutions.contains(oldest))
+        try verify(concurrent, hub)
+        #expect(concurrent.merged(with: hub).resolutions == hub.merged(with: concurrent).resolutions)
+        // Dropping an entry newer than the pushed history's oldest is still refused.
+        var erased = station
+        let newer = try #require(station.resolutions.first { $0.by.node == "hotline" })
+        erased.resolutions.removeAll { $0 == newer }
+        try erased.put(["phone": "2"], by: "hotline", at: t(14), in: cases, id: "r")
+        #expect { try verify(erased, station) } throws: { "\($0)".contains("drops the record's history entry") }
+    }
+
     @Test func newWritesOfOtherNodesAreRefused() throws {
         var other = try hubCopy()
         try other.put(["notes": "more"], by: "civil-affairs", at: t(2), in: cases, id: "r")

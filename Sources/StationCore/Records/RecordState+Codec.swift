@@ -10,7 +10,8 @@
 extension RecordState {
     /// Most nodes a record's clock may name; also the most values one register may hold.
     public static let maxClockEntries = 1024
-    /// Most resolution entries a record may carry.
+    /// Most resolution entries a record carries: its history keeps the newest this many
+    /// (``Resolution/compacted(_:)``).
     public static let maxResolutions = 4096
     /// Largest clock counter accepted from outside (2^48 writes by one node to one record).
     public static let maxCounter: UInt64 = 1 << 48

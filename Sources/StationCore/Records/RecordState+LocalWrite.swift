@@ -63,7 +63,6 @@ extension RecordState {
         if !force, !recreating, shows(written, counterTargets: counterTargets, in: collection, id: id) { return nil }
         try roomForWriter(node, in: collection, id: id)
         let ending = endingConflicts(fields: written.map(\.name) + cleared + counterTargets.map(\.name), existence: true, in: collection, id: id)
-        try roomInHistory(for: ending.count, in: collection, id: id)
         let dot = clock.increment(node)
         existence = [DottedValue(dot: dot, time: time, value: true)]
         if fields.isEmpty { fields.reserveCapacity(written.count + counterTargets.count) }  // a new record: no regrowth
@@ -145,7 +144,6 @@ extension RecordState {
         }
         let ending = endingConflicts(fields: [], existence: true, in: collection, id: id)
         try roomForWriter(node, in: collection, id: id)
-        try roomInHistory(for: ending.count, in: collection, id: id)
         let dot = clock.increment(node)
         existence = [DottedValue(dot: dot, time: time, value: true)]
         setOwnCounterTotal(field, node: node, dot: dot, time: time, total: own)
@@ -164,7 +162,6 @@ extension RecordState {
         if existence.count == 1, existence[0].value == false { return nil }
         let ending = endingConflicts(fields: [], existence: true, in: collection, id: id)
         try roomForWriter(node, in: collection, id: id)
-        try roomInHistory(for: ending.count, in: collection, id: id)
         let dot = clock.increment(node)
         existence = [DottedValue(dot: dot, time: time, value: false)]
         record(ending, how: .write, by: dot, time: time) { _ in .bool(true) }
@@ -228,7 +225,6 @@ extension RecordState {
         // (as it reads now): kept in the history like any write's.
         let endedExistence = conflict.field == Conflict.existenceField ? [] : endingConflicts(fields: [], existence: true, in: collection, id: id)
         try roomForWriter(node, in: collection, id: id)
-        try roomInHistory(for: endedExistence.count + 1, in: collection, id: id)
         let dot = clock.increment(node)
         existence = [DottedValue(dot: dot, time: time, value: !keepDeleted)]
         if conflict.policy == FieldPolicy.counter.rawValue, let count = value.intValue {
@@ -242,22 +238,21 @@ extension RecordState {
                 conflictID: conflict.id, field: conflict.field, policy: conflict.policy, how: how, by: dot, time: time,
                 values: conflict.values, result: conflict.field == Conflict.existenceField ? .bool(keepDeleted) : value,
                 person: person.flatMap(Resolution.checkedPerson)))
-        resolutions.sort(by: Resolution.precedes)
+        resolutions = Resolution.compacted(resolutions)
         return dot
     }
 
     /// Refuses a state made by joining two (a merge) that holds more than a state may
     /// (``maxClockEntries`` writers in its clock or values in a register): no node could read it,
     /// so it is never stored or served. Two states each within the bounds can join beyond them.
+    /// (A joined history never does: the join keeps its newest ``maxResolutions`` entries.)
     public func checkJoinBounds(in collection: CollectionSchema, id: String) throws(CoreError) {
         // Counted first, worded only for a refusal: this runs on every join.
         let limit = RecordState.maxClockEntries
         let overfull = fields.first { $0.values.count > limit }
         let what: String
         let most: Int
-        if resolutions.count > RecordState.maxResolutions {
-            (what, most) = ("its history holds \(resolutions.count) resolutions", RecordState.maxResolutions)
-        } else if clock.writerCount > limit {
+        if clock.writerCount > limit {
             (what, most) = ("its clock names \(clock.writerCount) writers", limit)
         } else if existence.count > limit {
             (what, most) = ("its existence holds \(existence.count) values", limit)
@@ -284,17 +279,6 @@ extension RecordState {
                 + "\(node) cannot be another (every restored, copied or reinstalled database writes under a new name)")
     }
 
-    /// Refuses a write that would add `entries` history entries to a history that cannot hold
-    /// them (``maxResolutions``): the state could then be read nowhere. Checked before anything
-    /// changes, so the refused write leaves the state as it was.
-    private func roomInHistory(for entries: Int, in collection: CollectionSchema, id: String) throws(CoreError) {
-        guard entries > 0, resolutions.count + entries > RecordState.maxResolutions else { return }
-        throw CoreError(
-            .tooManyWriters,
-            "\(collection.name)/\(id): the record's conflict history holds \(resolutions.count) entries, the most a record holds "
-                + "is \(RecordState.maxResolutions); this write would end \(entries) more conflict\(entries == 1 ? "" : "s") and is refused")
-    }
-
     /// The conflicts a write is about to end: those on the fields it writes and, when it sets the
     /// existence register, a delete-versus-update conflict.
     private func endingConflicts(fields names: [String], existence: Bool, in collection: CollectionSchema, id: String) -> [Conflict] {
@@ -313,6 +297,6 @@ extension RecordState {
             resolutions.append(
                 Resolution(conflictID: c.id, field: c.field, policy: c.policy, how: how, by: dot, time: time, values: c.values, result: result(c.field)))
         }
-        resolutions.sort(by: Resolution.precedes)
+        resolutions = Resolution.compacted(resolutions)
     }
 }

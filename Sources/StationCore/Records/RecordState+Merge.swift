@@ -81,15 +81,19 @@ extension RecordState {
             resolutions: union(a.resolutions, b.resolutions))
     }
 
-    /// The resolution history is a grow-only set: the union, in canonical order.
+    /// The resolution history is a grow-only set bounded to its newest entries: the union, its
+    /// newest ``RecordState/maxResolutions`` kept (``Resolution/compacted(_:)``), in canonical order.
+    ///
+    /// Keeping the newest N of a union is itself a join (commutative, associative, idempotent):
+    /// an entry one side dropped had N newer ones there, and they are in the union too, so every
+    /// replica drops the same entries whatever order the versions meet in.
     static func union(_ a: [Resolution], _ b: [Resolution]) -> [Resolution] {
         guard !b.isEmpty else { return a }
         guard !a.isEmpty else { return b }
         var seen = Set(a.map { ResolutionKey(conflictID: $0.conflictID, by: $0.by) })
         var result = a
         for r in b where seen.insert(ResolutionKey(conflictID: r.conflictID, by: r.by)).inserted { result.append(r) }
-        result.sort(by: Resolution.precedes)
-        return result
+        return Resolution.compacted(result)
     }
 
     struct ResolutionKey: Hashable {

@@ -1,5 +1,5 @@
 /// How a conflict ended: kept in the record it concerned, so its history converges like the rest
-/// of the record (a grow-only set, merged by union) and every replica can show who resolved it,
+/// of the record (a grow-only set of its newest ``RecordState/maxResolutions``, merged by union) and every replica can show who resolved it,
 /// when, how, and what the competing values were.
 public struct Resolution: Hashable, Sendable {
     /// How the conflict was resolved.
@@ -53,5 +53,29 @@ public struct Resolution: Hashable, Sendable {
     /// Canonical order: conflict id, then the resolving dot.
     public static func precedes(_ a: Resolution, _ b: Resolution) -> Bool {
         a.conflictID != b.conflictID ? a.conflictID < b.conflictID : a.by < b.by
+    }
+
+    /// Which of two entries is newer, for the history's bound: the later time, then the greater
+    /// resolving dot, then the greater conflict id. Total over the entries of one history (no two
+    /// hold one conflict id and one resolving dot: that is a collision, refused), so every replica
+    /// ranks them the same.
+    public static func isNewer(_ a: Resolution, than b: Resolution) -> Bool {
+        if a.time != b.time { return a.time > b.time }
+        if a.by != b.by { return a.by > b.by }
+        return a.conflictID > b.conflictID  // 16 hex digits: ASCII, so String order is byte order
+    }
+
+    /// A history bounded to its newest ``RecordState/maxResolutions`` entries (``isNewer(_:than:)``),
+    /// in canonical order (``precedes(_:_:)``). A record whose conflicts have ended more often than
+    /// that keeps the newest; the oldest fall off on every replica alike, and a write never fails
+    /// because the history is full.
+    public static func compacted(_ history: [Resolution]) -> [Resolution] {
+        var kept = history
+        if kept.count > RecordState.maxResolutions {
+            kept.sort { isNewer($0, than: $1) }
+            kept.removeSubrange(RecordState.maxResolutions...)
+        }
+        kept.sort(by: precedes)
+        return kept
     }
 }

@@ -1,0 +1,104 @@
+import Testing
+@testable import StationCore
+import StationTestSupport
+
+/// The resolution history's bound (issue 13, finding 3): a record's history keeps its newest
+/// ``RecordState/maxResolutions`` entries, on every replica alike, so a join never builds a state
+/// past the limit and a write never fails because the history is full.
+@Suite struct HistoryBoundTests {
+    let cases = Fixtures.cases
+    static let max = RecordState.maxResolutions
+
+    /// An entry of a made-up conflict, ranked by `ms` (and the writer, for ties).
+    static func entry(_ n: Int, ms: UInt64, by writer: NodeID = "labor") -> Resolution {
+        let dot = Dot(writer, UInt64(n + 1))
+        return Resolution(
+            conflictID: String(format: "%016llx", UInt64(n)), field: "notes", policy: "lww", how: .write, by: dot, time: Fixtures.t(ms),
+            values: [DottedValue(dot: dot, time: Fixtures.t(ms), value: "a"), DottedValue(dot: Dot("civil", 1), time: Fixtures.t(0), value: "b")],
+            result: "a")
+    }
+
+    /// The newest `max` of a set, the way the definition reads (not the way the code does it).
+    static func newest(_ entries: Set<Resolution>) -> [Resolution] {
+        let ranked = entries.sorted { ($0.time, $0.by, $0.conflictID) > ($1.time, $1.by, $1.conflictID) }
+        return Array(ranked.prefix(max)).sorted(by: Resolution.precedes)
+    }
+
+    @Test("Keeping the newest 4096 of a union is a join: commutative, associative, idempotent, and the newest of everything seen")
+    func theBoundedUnionIsAJoin() {
+        var rng = SeededRandom(seed: 0x4157_0213)
+        // A pool of entries with times that often tie (ranked then by writer and conflict id).
+        let pool = (0..<(Self.max * 2 + 500)).map { n in
+            Self.entry(n, ms: UInt64.random(in: 0...3_000, using: &rng), by: ["labor", "civil", "justice"].randomElement(using: &rng)!)
+        }
+        for _ in 0..<12 {
+            func draw() -> [Resolution] {
+                let size = Int.random(in: 0...(Self.max), using: &rng)
+                return Resolution.compacted(Array(pool.shuffled(using: &rng).prefix(size)))
+            }
+            let (a, b, c) = (draw(), draw(), draw())
+            let ab = RecordState.union(a, b)
+            #expect(ab.count <= Self.max)
+            #expect(ab == RecordState.union(b, a))
+            #expect(RecordState.union(ab, c) == RecordState.union(a, RecordState.union(b, c)))
+            #expect(RecordState.union(ab, ab) == ab && RecordState.union(ab, a) == ab)
+            #expect(ab == Self.newest(Set(a).union(b)))
+        }
+    }
+
+    @Test("Two replicas each near a full history, ending conflicts concurrently, join within the bound whatever the order")
+    func concurrentFullHistoriesJoinWithinTheBound() throws {
+        // Shared past: a record whose history holds 4090 entries.
+        var base = RecordState()
+        try base.put(["notes": "start"], by: "hub", at: Fixtures.t(0), in: cases, id: "r1")
+        base.resolutions = Resolution.compacted((0..<(Self.max - 6)).map { Self.entry($0, ms: UInt64($0), by: "hub") })
+        // Three replicas, three rounds of concurrent edits each ended by the next write: twelve
+        // more entries in all, so the joined history overflows and the oldest must fall off.
+        var replicas = [base, base, base]
+        let writers: [NodeID] = ["labor", "civil", "justice"]
+        var ms: UInt64 = 10_000
+        for _ in 0..<4 {
+            for i in replicas.indices {
+                ms += 1
+                try replicas[i].put(["notes": .string("\(writers[i]) \(ms)")], by: writers[i], at: Fixtures.t(ms), in: cases, id: "r1")
+            }
+            // Everybody meets everybody: each register now holds three concurrent values.
+            let joined = replicas.reduce(replicas[0]) { $0.merged(with: $1) }
+            replicas = replicas.map { _ in joined }
+        }
+        for i in replicas.indices {
+            ms += 1
+            try replicas[i].put(["notes": .string("settled by \(writers[i])")], by: writers[i], at: Fixtures.t(ms), in: cases, id: "r1")
+        }
+        let orders = [[0, 1, 2], [2, 1, 0], [1, 0, 2], [2, 0, 1]]
+        let results = orders.map { o in o.dropFirst().reduce(replicas[o[0]]) { $0.merged(with: replicas[$1]) } }
+        for r in results {
+            #expect(r == results[0])
+            #expect(r.resolutions.count == Self.max)
+            try r.check(against: cases)
+            try r.checkJoinBounds(in: cases, id: "r1")
+        }
+        // The oldest entries fell off; the newest (the last settling writes') are there.
+        #expect(!results[0].resolutions.contains { $0.conflictID == String(format: "%016llx", UInt64(0)) })
+        #expect(results[0].resolutions.contains { $0.by.node == "justice" && $0.result == "settled by justice" })
+    }
+
+    @Test("A write that ends a conflict on a record whose history is full goes on; the oldest entry falls off")
+    func aWriteEndingAConflictOnAFullHistoryGoesOn() throws {
+        var a = try { () throws -> RecordState in
+            var s = RecordState()
+            try s.put(["notes": "a"], by: "labor", at: Fixtures.t(5_000), in: cases, id: "r1")
+            return s
+        }()
+        var b = RecordState()
+        try b.put(["notes": "b"], by: "civil", at: Fixtures.t(5_000), in: cases, id: "r1")
+        a.merge(b)
+        a.resolutions = Resolution.compacted((0..<Self.max).map { Self.entry($0, ms: UInt64($0), by: "hub") })
+        let oldest = a.resolutions.min { Resolution.isNewer($1, than: $0) }!
+        try a.put(["notes": "settled"], by: "labor", at: Fixtures.t(9_000), in: cases, id: "r1")
+        #expect(a.resolutions.count == Self.max)
+        #expect(!a.resolutions.contains(oldest))
+        #expect(a.resolutions.contains { $0.result == "settled" && $0.how == .write })
+        try a.check(against: cases)
+    }
+}
