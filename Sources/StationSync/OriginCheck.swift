@@ -144,22 +144,17 @@ public enum OriginCheck {
         try RecordFields.forEachPair(incoming.fields, local.fields) { (name, pushed, held) throws(SyncError) in
             try check({ "field \(name)" }, pushed, held, fieldAbsent: pushed.isEmpty, counter: schema?.policy(of: name) == .counter)
         }
-        // The resolution history grows only: an entry this node holds whose resolving write the
-        // pushed state has seen must arrive unchanged (an honest state that has seen a write has
-        // its entry).
-        // A full history keeps its newest entries (Resolution.compacted): an entry older than every
-        // one a full history holds has fallen off it, on every replica alike.
-        func oldest(ofFull history: [Resolution]) -> Resolution? {
-            history.count >= RecordState.maxResolutions ? history.min { Resolution.isNewer($1, than: $0) } : nil
-        }
-        let (pushedOldest, heldOldest) = (oldest(ofFull: incoming.resolutions), oldest(ofFull: local.resolutions))
-        func fellOff(_ r: Resolution, from oldest: Resolution?) -> Bool { oldest.map { Resolution.isNewer($0, than: r) } ?? false }
+        // The resolution history grows only, bounded to its newest entries (Resolution.compacted):
+        // an entry this node holds whose resolving write the pushed state has seen must arrive
+        // unchanged (an honest state that has seen a write has its entry), unless it fell off the
+        // pushed state's full history.
         if !local.resolutions.isEmpty {
+            let pushedOldest = Resolution.oldestKept(in: incoming.resolutions)
             var pushedEntries: [String: Resolution] = [:]
             for r in incoming.resolutions { pushedEntries["\(r.conflictID) \(r.by)"] = r }
             for r in local.resolutions where incoming.clock.contains(r.by) {
                 guard let p = pushedEntries["\(r.conflictID) \(r.by)"] else {
-                    if fellOff(r, from: pushedOldest) { continue }
+                    if r.fallsOff(below: pushedOldest) { continue }
                     throw refuse("the push drops the record's history entry of conflict \(r.conflictID) (resolved by node \(r.by.node.station))")
                 }
                 guard p == r else {
@@ -170,7 +165,8 @@ public enum OriginCheck {
         if !incoming.resolutions.isEmpty {
             let heldResolutions = Set(local.resolutions)
             // An entry older than every one of a full history here falls off in the join: nothing to check.
-            for r in incoming.resolutions where !heldResolutions.contains(r) && !fellOff(r, from: heldOldest) {
+            let heldOldest = Resolution.oldestKept(in: local.resolutions)
+            for r in incoming.resolutions where !heldResolutions.contains(r) && !r.fallsOff(below: heldOldest) {
                 guard mayBring(r.by.node) else {
                     throw refuse("the push carries a resolution by node \(r.by.node.station) that this node does not hold")
                 }

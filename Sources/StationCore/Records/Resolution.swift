@@ -1,6 +1,6 @@
 /// How a conflict ended: kept in the record it concerned, so its history converges like the rest
-/// of the record (a grow-only set of its newest ``RecordState/maxResolutions``, merged by union) and every replica can show who resolved it,
-/// when, how, and what the competing values were.
+/// of the record (a grow-only set of its newest ``RecordState/maxResolutions`` entries, merged by
+/// union) and every replica can show who resolved it, when, how, and what the competing values were.
 public struct Resolution: Hashable, Sendable {
     /// How the conflict was resolved.
     public enum How: String, Sendable, CaseIterable {
@@ -77,5 +77,19 @@ public struct Resolution: Hashable, Sendable {
         }
         kept.sort(by: precedes)
         return kept
+    }
+
+    /// The oldest entry of a full history (one holding ``RecordState/maxResolutions`` entries, as
+    /// ``compacted(_:)`` leaves it); nil for a history with room. An entry older than it is one the
+    /// bound lets fall off: see ``fallsOff(below:)``.
+    public static func oldestKept(in history: [Resolution]) -> Resolution? {
+        history.count >= RecordState.maxResolutions ? history.min { isNewer($1, than: $0) } : nil
+    }
+
+    /// Whether this entry is older than `oldestKept` (a full history's oldest, ``oldestKept(in:)``):
+    /// then that history lets it fall off, and a join with it drops the entry on every replica.
+    /// False when the history has room (`oldestKept` nil).
+    public func fallsOff(below oldestKept: Resolution?) -> Bool {
+        oldestKept.map { Resolution.isNewer($0, than: self) } ?? false
     }
 }
