@@ -37,6 +37,10 @@ public struct SyncOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Changes per request.", valueName: "n"))
     public var batchSize = 500
 
+    @Option(help: ArgumentHelp(
+        "The most changes one sync pulls from a peer that is not this node's hub; the next sync goes on from there.", valueName: "n"))
+    public var maxPulled = 200_000
+
     @Option(help: ArgumentHelp("A CA certificate file to verify an https peer with.", valueName: "file"))
     public var caFile: String?
 
@@ -51,6 +55,7 @@ public struct SyncOptions: ParsableArguments {
     public func validate() throws {
         if let every, every <= 0 { throw ValidationError("--every must be a positive number of seconds") }
         guard (1...1000).contains(batchSize) else { throw ValidationError("--batch-size must be from 1 to 1000") }
+        guard maxPulled >= 1 else { throw ValidationError("--max-pulled must be at least 1") }
         guard connectTimeout > 0, timeout > 0 else { throw ValidationError("timeouts must be positive") }
     }
 
@@ -118,10 +123,6 @@ public struct SyncRunner {
     }
 
     func once(_ transport: HTTPSyncTransport, full: Bool, takeOver: Bool) throws {
-        if full {
-            let session = try transport.session()
-            try storage.resetCheckpoint(peer: session.info.node, peerDatabase: session.info.database)
-        }
         var bar: ProgressBar?
         var engine = SyncEngine(storage: storage, transport: transport, batchSize: options.batchSize, logger: logger) { p in
             guard Terminal.stderrIsTerminal, !options.json else { return }
@@ -135,6 +136,8 @@ public struct SyncRunner {
             }
         }
         engine.takeOver = takeOver
+        engine.full = full
+        engine.maxPulledFromPeer = options.maxPulled
         engine.trustSchema = options.trustSchema
         var summary: SyncSummary
         let before = transport.wireBytes
@@ -221,6 +224,10 @@ public struct SyncRunner {
                 + "if \(s.peer) is trusted with the schema)"
         }
         if !s.schemaAdditions.isEmpty { text += "; schema additions from the peer: \(s.schemaAdditions.joined(separator: ", "))" }
+        if s.pullCut {
+            text += "; stopped pulling after \(s.pulled) changes, the most one sync takes from a peer that is not this node's hub "
+                + "(--max-pulled); sync again to go on from there"
+        }
         if s.startedOver { text += "; first sync with this peer database" }
         return text
     }

@@ -58,7 +58,24 @@ public final class HTTPSyncTransport: SyncTransport, @unchecked Sendable {
     public func session() throws -> PeerSession {
         // This node's wall time goes with it: the peer notes how far off this node's clock is.
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
-        return try PeerSession(bytes: call("GET", "/v1/session", extraHeaders: [("X-StationSync-Time", String(now))]))
+        let challenge = Tokens.sessionChallenge()
+        var session = try PeerSession(
+            bytes: call("GET", "/v1/session", extraHeaders: [("X-StationSync-Time", String(now)), ("X-StationSync-Challenge", challenge)]))
+        if let station = session.station {
+            // The peer says it knows this node by its token: a hub. It must prove it holds that
+            // token; a LAN peer naming itself after the hub cannot, and is not synced with.
+            guard let token, let proof = session.proof,
+                Tokens.verifySessionProof(
+                    proof, token: token, challenge: challenge, node: session.info.node, database: session.info.database, station: station)
+            else {
+                throw SyncError(
+                    .unprovenPeer,
+                    "\(baseURL) answers as \(session.info.node), a node that knows this token's station (\(station)), but did not prove that it "
+                        + "holds this token: it is not the hub this token is for (a peer naming itself after it?); nothing was synced")
+            }
+            session.provenByToken = true
+        }
+        return session
     }
 
     public func schema() throws -> Schema {

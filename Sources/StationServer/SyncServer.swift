@@ -27,6 +27,9 @@ public enum SyncServer {
     static let nodeHeader = HTTPField.Name("X-StationSync-Node")!
     /// The caller's wall time (ms since 1970) on `GET /v1/session`: how far off its clock is.
     static let timeHeader = HTTPField.Name("X-StationSync-Time")!
+    /// The caller's random challenge on `GET /v1/session`, answered with a `proof` that this node
+    /// holds the caller's token (see ``Tokens/sessionProof``).
+    static let challengeHeader = HTTPField.Name("X-StationSync-Challenge")!
 
     /// The router with every route of the protocol; with `hub`, also the conflict API and the
     /// operator's dashboard.
@@ -47,7 +50,9 @@ public enum SyncServer {
         router.get("/v1/session") { request, _ in
             let principal = try service.authenticate(authorization: request.headers[.authorization])
             let callerTime = request.headers[timeHeader].flatMap { UInt64($0) }
-            return json(service.session(principal, callerTime: callerTime, requester: request.headers[nodeHeader]), request: request, limits: limits)
+            let answer = service.session(
+                principal, callerTime: callerTime, requester: request.headers[nodeHeader], challenge: request.headers[challengeHeader])
+            return json(answer, request: request, limits: limits)
         }
         router.get("/v1/schema") { request, _ in
             _ = try service.authenticate(authorization: request.headers[.authorization])

@@ -12,12 +12,16 @@ public struct Checkpoint: Sendable, Equatable {
     public var peerDatabase: String = ""
     /// When the checkpoint last moved (SQLite `datetime('now')`, UTC), or nil.
     public var updatedAt: String? = nil
+    /// Whether the peer proved at its sessions that it holds this node's token (a hub this node
+    /// syncs with by its token), or not; nil when it last synced before this was noted.
+    public var byToken: Bool? = nil
 
-    public init(pushed: Int64, pulled: String, peerDatabase: String = "", updatedAt: String? = nil) {
+    public init(pushed: Int64, pulled: String, peerDatabase: String = "", updatedAt: String? = nil, byToken: Bool? = nil) {
         self.pushed = pushed
         self.pulled = pulled
         self.peerDatabase = peerDatabase
         self.updatedAt = updatedAt
+        self.byToken = byToken
     }
 }
 
@@ -25,8 +29,11 @@ extension StationStore {
     /// The checkpoint kept for `peer` (zeroes before the first sync).
     public func checkpoint(peer: String) throws -> Checkpoint {
         try read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT pushed, pulled, peerDatabase, updatedAt FROM checkpoint WHERE peer = ?", arguments: [peer])
-            return Checkpoint(pushed: row?["pushed"] ?? 0, pulled: row?["pulled"] ?? "", peerDatabase: row?["peerDatabase"] ?? "", updatedAt: row?["updatedAt"])
+            let row = try Row.fetchOne(
+                db, sql: "SELECT pushed, pulled, peerDatabase, updatedAt, byToken FROM checkpoint WHERE peer = ?", arguments: [peer])
+            return Checkpoint(
+                pushed: row?["pushed"] ?? 0, pulled: row?["pulled"] ?? "", peerDatabase: row?["peerDatabase"] ?? "", updatedAt: row?["updatedAt"],
+                byToken: row?["byToken"])
         }
     }
 
@@ -49,8 +56,9 @@ extension StationStore {
     public func checkpoints() throws -> [String: Checkpoint] {
         try read { db in
             var result: [String: Checkpoint] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT peer, pushed, pulled, peerDatabase, updatedAt FROM checkpoint") {
-                result[row["peer"]] = Checkpoint(pushed: row["pushed"], pulled: row["pulled"], peerDatabase: row["peerDatabase"], updatedAt: row["updatedAt"])
+            for row in try Row.fetchAll(db, sql: "SELECT peer, pushed, pulled, peerDatabase, updatedAt, byToken FROM checkpoint") {
+                result[row["peer"]] = Checkpoint(
+                    pushed: row["pushed"], pulled: row["pulled"], peerDatabase: row["peerDatabase"], updatedAt: row["updatedAt"], byToken: row["byToken"])
             }
             return result
         }
@@ -71,6 +79,21 @@ extension StationStore {
                     ON CONFLICT(peer) DO UPDATE SET mayRelay = excluded.mayRelay
                     """,
                 arguments: [peer, relay])
+        }
+    }
+
+    /// Records whether `peer` proved at this session that it holds this node's token (see
+    /// ``Checkpoint/byToken``).
+    public func setPeerProvenByToken(_ proven: Bool, peer: String) throws {
+        let known = try read { db in try Bool.fetchOne(db, sql: "SELECT byToken FROM checkpoint WHERE peer = ?", arguments: [peer]) }
+        guard known != proven else { return }
+        try immediateTransaction(durable: false) { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO checkpoint (peer, byToken, updatedAt) VALUES (?, ?, datetime('now'))
+                    ON CONFLICT(peer) DO UPDATE SET byToken = excluded.byToken
+                    """,
+                arguments: [peer, proven])
         }
     }
 

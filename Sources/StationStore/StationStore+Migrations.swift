@@ -193,6 +193,11 @@ extension StationStore {
             // whose schema added it (see `station schema`).
             try db.execute(sql: "ALTER TABLE collection ADD COLUMN addedBy TEXT")
         }
+        migrator.registerMigration("v14-peer-proven-by-token") { db in
+            // Whether the peer proved at its last session that it holds this node's token (a hub
+            // this node syncs with by its token): 1 yes, 0 no, NULL synced before this was noted.
+            try db.execute(sql: "ALTER TABLE checkpoint ADD COLUMN byToken INTEGER")
+        }
         return migrator
     }
 }

@@ -177,6 +177,11 @@ public enum OriginCheck {
                 }
                 // A conflict's id is its record's, its field's and its competing writes': an entry
                 // cannot pass for another conflict (an open one, say) or name other writes than its id says.
+                // A field once written stays in the record (unset is a write of null): an entry for a
+                // field the state does not hold resolved nothing in it.
+                guard r.field == Conflict.existenceField || incoming.fields[r.field] != nil else {
+                    throw refuse("the push's history entry of conflict \(r.conflictID) is about field \(r.field), which the record does not hold")
+                }
                 guard r.conflictID == Conflict.makeID(collection: collection, recordID: id, field: r.field, dots: r.values.map(\.dot)) else {
                     throw refuse("the push's history entry of conflict \(r.conflictID) names other writes (or another field) than that conflict's")
                 }

@@ -9,13 +9,17 @@ public struct Principal: Sendable, Equatable {
     public var relay: Bool
     /// Whether this caller is an operator of the hub (dashboard, conflict resolution there).
     public var isOperator: Bool
+    /// SHA-256 of the secret of the token the caller presented (a stored token's), with which
+    /// this node proves at the session that it holds the caller's token (``Tokens/sessionProof``).
+    public var secretHash: [UInt8]?
 
-    public init(station: String?, read: AccessList, write: AccessList, relay: Bool, isOperator: Bool = false) {
+    public init(station: String?, read: AccessList, write: AccessList, relay: Bool, isOperator: Bool = false, secretHash: [UInt8]? = nil) {
         self.station = station
         self.read = read
         self.write = write
         self.relay = relay
         self.isOperator = isOperator
+        self.secretHash = secretHash
     }
 
     /// A peer that presented the server's shared token (or any caller of an open server): reads

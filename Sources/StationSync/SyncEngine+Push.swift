@@ -40,6 +40,18 @@ extension SyncEngine {
         return named.isEmpty ? nil : named
     }
 
+    /// The peer's answer to `batch`; a refusal naming records names only those of the batch (a
+    /// peer naming others, made up by the thousand, costs this node nothing: see ``newlyRefused``).
+    static func answer(to batch: OutgoingBatch, _ push: () throws -> PushResponse) throws -> PushResponse {
+        do {
+            return try push()
+        } catch var error as SyncError where !error.records.isEmpty {
+            let sent = Set(batch.keys)
+            error.records = error.records.filter { sent.contains($0) }
+            throw error
+        }
+    }
+
     /// Holds back records holding a write of this node stamped more than
     /// ``HybridLogicalClock/defaultMaxForwardDrift`` ahead of `now`: written while this
     /// machine's clock was wrong (a year ahead, then put right). Every peer refuses them
@@ -296,7 +308,7 @@ extension SyncEngine {
         /// Waits for the oldest batch in flight and acknowledges it.
         func acknowledgeOldest() throws {
             let (batch, work) = inFlight.removeFirst()
-            try acknowledge(batch, try work.wait())
+            try acknowledge(batch, try Self.answer(to: batch) { try work.wait() })
         }
 
         var following: BackgroundWork<OutgoingBatch>?
@@ -317,7 +329,7 @@ extension SyncEngine {
                 } else {
                     // One at a time (or nothing to send): on this thread, after the earlier ones.
                     while !inFlight.isEmpty { try acknowledgeOldest() }
-                    try acknowledge(batch, try batch.body.map { try transport.push($0) })
+                    try acknowledge(batch, try batch.body.map { body in try Self.answer(to: batch) { try transport.push(body) } })
                 }
                 guard let next = following else { break }
                 following = nil

@@ -71,6 +71,9 @@ public struct SyncSummary: Sendable, Equatable {
     public var startedOver = false
     /// Collections added to the local schema from the peer's.
     public var schemaAdditions: [String] = []
+    /// Whether the pull stopped at ``SyncEngine/maxPulledFromPeer`` changes from a peer that is
+    /// not this node's hub, with more to come: the next sync goes on from there.
+    public var pullCut = false
     public var seconds = 0.0
     /// Body bytes on the wire (filled in by an HTTP caller; 0 in process).
     public var bytesSent = 0
@@ -132,7 +135,7 @@ public struct SyncSummary: Sendable, Equatable {
             "heldBack": .int(Int64(heldBack)), "heldBackRecords": .array(heldBackRecords.map { .string($0) }),
             "refused": .int(Int64(refused)), "refusedRecords": .array(refusedRecords.map { .string($0) }),
             "refusedByPeer": .int(Int64(refusedByPeer)), "refusedByPeerRecords": .array(refusedByPeerRecords.map { .string($0) }),
-            "recordsWithConflicts": .int(Int64(recordsWithConflicts)), "startedOver": .bool(startedOver),
+            "recordsWithConflicts": .int(Int64(recordsWithConflicts)), "startedOver": .bool(startedOver), "pullCut": .bool(pullCut),
             "schemaAdditions": .array(schemaAdditions.map { .string($0) }), "seconds": .double(seconds),
             "bytesSent": .int(Int64(bytesSent)), "bytesReceived": .int(Int64(bytesReceived)),
             "clockOffset": clockOffset.map { .int($0) } ?? .null,
@@ -194,6 +197,13 @@ public struct SyncEngine {
     /// Takes schema additions from this peer though it is not a hub this node syncs with by its
     /// token (`station sync --trust-schema`: a peer the operator trusts with the schema).
     public var trustSchema = false
+    /// Starts over with the peer: pushes and pulls everything again (`--full`; merging makes it
+    /// safe).
+    public var full = false
+    /// The most changes one sync pulls from a peer that is not this node's hub (nor trusted with
+    /// the schema): a LAN peer answering `more` without end (a rogue one) cannot fill this node's
+    /// disk in one sync. What it holds beyond comes at the next sync, from where this one stopped.
+    public var maxPulledFromPeer = 200_000
 
     public init(
         storage: any SyncStorage, transport: any SyncTransport, batchSize: Int = 500,
@@ -236,9 +246,23 @@ public struct SyncEngine {
                     + (version < ours ? "on \(peer)" : "on this node") + " (protocol 2 counters hold stocktakes, which protocol 1 would add up); nothing was synced")
         }
 
+        // A hub this node syncs with by its token proves at every session that it holds the
+        // token (the transport checked it). A peer naming itself after such a hub without that
+        // proof is posing as it: its answers would move the hub's checkpoint (and so hide
+        // everything after it from this node) and be taken without the checks a LAN peer's
+        // answers meet. Refused before anything changes.
+        let known = try storage.checkpoint(peer: peer)
+        if known.byToken == true, !session.provenByToken {
+            throw SyncError(
+                .unprovenPeer,
+                "this peer names itself \(peer), a hub this node syncs with by its token, but did not prove that it holds this node's token "
+                    + "(a LAN peer posing as the hub, or the hub asked with another token); nothing was synced. Sync with \(peer) with "
+                    + "this node's own token")
+        }
+
         // Schemas: compare by fingerprint; fetch and check only when they differ. Additions are
         // taken from the schema's source of truth only: a hub this node syncs with by its token
-        // (`session.station`), or a peer the operator trusts with it (`trustSchema`). What another
+        // (`provenByToken`), or a peer the operator trusts with it (`trustSchema`). What another
         // peer declares beyond this schema waits: records that need it are not merged (listed).
         var peerCollections = Set(storage.schema.collectionNames)
         var pending: [String: Set<String>] = [:]
@@ -252,7 +276,7 @@ public struct SyncEngine {
                     "schema mismatch with \(peer): " + disagreements.map(\.description).joined(separator: "; ")
                         + " (a field's policy must be the same on every node)")
             }
-            if session.station != nil || trustSchema {
+            if session.provenByToken || trustSchema {
                 let extended = storage.schema.adding(remote)
                 if extended != storage.schema {
                     do {
@@ -301,15 +325,25 @@ public struct SyncEngine {
     ) throws {
 
         // A peer database we have not synced with (or that was replaced): start over with it.
+        // So too when the peer proves it holds this node's token (a hub) and the checkpoint kept
+        // under its name was moved by a peer that did not: one naming itself after the hub
+        // before this node first synced with the hub (see ``run()``). A checkpoint older than
+        // the proof (nil) is the hub's own.
         var checkpoint = try storage.checkpoint(peer: peer)
-        if checkpoint.peerDatabase != session.info.database {
-            if !checkpoint.peerDatabase.isEmpty {
+        let movedByAnother = session.provenByToken && checkpoint.byToken == false
+        if checkpoint.peerDatabase != session.info.database || full || movedByAnother {
+            if movedByAnother {
+                logger.warning(
+                    "a peer that did not prove it holds this node's token synced under this hub's name before; syncing everything again",
+                    metadata: ["peer": "\(peer)"])
+            } else if !checkpoint.peerDatabase.isEmpty, !full {
                 logger.warning("peer database changed; syncing everything again", metadata: ["peer": "\(peer)"])
             }
             try storage.resetCheckpoint(peer: peer, peerDatabase: session.info.database)
             checkpoint = try storage.checkpoint(peer: peer)
             summary.startedOver = true
         }
+        try storage.setPeerProvenByToken(session.provenByToken, peer: peer)
 
         try storage.setPeerMayRelay(session.relay, peer: peer)
         var holdBack = false
@@ -346,8 +380,10 @@ public struct SyncEngine {
         // the wrong one). What another peer serves meets both, record by record: a write stamped
         // too far ahead, or a state that rewrites or drops what another node wrote (which the hub
         // would refuse at every later push of this node), is left out.
-        let checksDrift = session.station == nil && !trustSchema
-        try pull(from: checkpoint.pulled, peer: peer, pending: pending, checksDrift: checksDrift, summary: &summary)
+        let checksDrift = !session.provenByToken && !trustSchema
+        try pull(
+            from: checkpoint.pulled, peer: peer, pending: pending, checksDrift: checksDrift, limit: checksDrift ? maxPulledFromPeer : nil,
+            summary: &summary)
 
         summary.recordsWithConflicts = try storage.conflictedRecordCount()
     }
@@ -355,7 +391,10 @@ public struct SyncEngine {
     /// Pulls batches until the peer has no more. Each batch is merged, with its cursor, on another
     /// thread while the next one is requested and decoded; a failed request waits for the merge in
     /// progress to finish, so everything received before it is kept.
-    private func pull(from start: String, peer: String, pending: [String: Set<String>], checksDrift: Bool, summary: inout SyncSummary) throws {
+    /// `limit`: the most changes to take in this sync (see ``maxPulledFromPeer``), nil for no limit.
+    private func pull(
+        from start: String, peer: String, pending: [String: Set<String>], checksDrift: Bool, limit: Int?, summary: inout SyncSummary
+    ) throws {
         var cursor = start
         var merging: BackgroundWork<[MergeResult]>?
         var mergingKeys: [RecordKey] = []
@@ -379,6 +418,11 @@ public struct SyncEngine {
                 let response = try transport.pull(cursor: cursor, limit: batchSize)
                 guard response.node == peer else {
                     throw SyncError(.protocolError, "expected changes from \(peer), got them from \(response.node)")
+                }
+                // A page says more follow only when it is full: an empty one saying so would be
+                // asked for again without end.
+                guard !response.more || !response.changes.isEmpty else {
+                    throw SyncError(.protocolError, "\(peer) answered an empty page of changes saying more follow (from cursor \(cursor.prefix(64)))")
                 }
                 let schema = storage.schema
                 var incoming: [IncomingChange] = []
@@ -434,6 +478,13 @@ public struct SyncEngine {
                 summary.pulled += incoming.count
                 cursor = response.next
                 if !response.more { break }
+                if let limit, summary.pulled >= limit {
+                    logger.warning(
+                        "pulled the most changes one sync takes from a peer that is not this node's hub; the next sync goes on from here",
+                        metadata: ["peer": "\(peer)", "changes": "\(summary.pulled)"])
+                    summary.pullCut = true
+                    break
+                }
             }
             try finishMerge()
         } catch {

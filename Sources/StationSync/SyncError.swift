@@ -43,6 +43,11 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case `internal`
         case transport
         case protocolError = "protocol_error"
+        /// A peer whose session says it knows this node by its token (a hub) did not prove that
+        /// it holds the token, or a peer names itself after a hub this node syncs with by its
+        /// token without proving it: a peer posing as the hub. Nothing is synced. Never an
+        /// answer of a server.
+        case unprovenPeer = "unproven_peer"
     }
 
     public var code: Code
@@ -70,7 +75,7 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case .schemaMismatch, .dotCollision, .nodeTaken: return 409
         case .tooLarge: return 413
         case .unavailable: return 503
-        case .internal, .protocolError, .transport: return 500
+        case .internal, .protocolError, .transport, .unprovenPeer: return 500
         }
     }
 

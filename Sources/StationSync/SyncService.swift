@@ -66,10 +66,18 @@ public struct SyncService: Sendable {
     /// its wall time (`time`, ms since 1970), so the caller can tell how far off its clock is.
     /// `callerTime`, the caller's wall time as it sent the request, is noted as its clock offset
     /// (for the dashboard and `hub info`).
-    public func session(_ principal: Principal, callerTime: UInt64? = nil, requester: String? = nil) -> JSONValue {
+    ///
+    /// `challenge`: the caller's random challenge; when the caller presented a stored token, the
+    /// answer's `proof` shows that this node holds that token (``Tokens/sessionProof``).
+    public func session(_ principal: Principal, callerTime: UInt64? = nil, requester: String? = nil, challenge: String? = nil) -> JSONValue {
         let now = storage.wallTime()
         var info = health().json.objectValue!
         info["station"] = principal.station.map { .string($0) } ?? .null
+        if let station = principal.station, let secretHash = principal.secretHash, let challenge, Tokens.isChallenge(challenge) {
+            info["proof"] = .string(
+                Tokens.sessionProof(
+                    secretHash: secretHash, challenge: challenge, node: storage.node.rawValue, database: storage.databaseID, station: station))
+        }
         info["read"] = .string(principal.read.description)
         info["write"] = .string(principal.write.description)
         info["relay"] = .bool(principal.relay)
@@ -196,7 +204,19 @@ public struct SyncService: Sendable {
             // Its changes would be left out as the token owner's: the caller would silently miss them.
             throw SyncError(.forbidden, "this token belongs to \(station); node \(requester) must sync with its own token")
         }
-        let seq = try Cursor.parse(since, database: storage.databaseID)
+        var seq = try Cursor.parse(since, database: storage.databaseID)
+        if seq > 0 {
+            // A cursor past this feed's end was never given out by this database (a peer posing
+            // as this node handed it to the caller): from the start, so the caller misses nothing.
+            let last: Int64
+            do { last = try storage.lastSequence() } catch { throw SyncError(.internal, "reading the change feed failed") }
+            if seq > last {
+                logger.warning(
+                    "a pull from past the end of the change feed (a cursor this node never gave out); serving it from the start",
+                    metadata: ["since": "\(seq)", "last": "\(last)", "caller": "\(requester ?? principal.station ?? "?")"])
+                seq = 0
+            }
+        }
         var n = defaultPullLimit
         if let limit {
             guard let value = Int(limit), value >= 1, value <= maxPullLimit else {
@@ -295,9 +315,16 @@ public struct SyncService: Sendable {
         incoming.reserveCapacity(request.changes.count)
         // Changes past a limit of what a state may hold (Limits): left out (`over_limit`), the rest goes on.
         var beyondLimits: Set<Int> = []
+        // Each record once: a push repeating one (its latest state is all a node ever sends)
+        // would cost this node a merge, and at a refusal a check, per repeat.
+        var positions: [RecordKey: Int] = [:]
+        positions.reserveCapacity(request.changes.count)
         for (i, change) in request.changes.enumerated() {
             // Only errors name the change: no string is built per change on the way through.
             func what() -> String { "changes[\(i)] (\(change.collection)/\(change.id))" }
+            if let first = positions.updateValue(i, forKey: RecordKey(change.collection, change.id)) {
+                throw SyncError(.badRequest, "\(what()): the push carries this record already (changes[\(first)]); a push carries each record once")
+            }
             guard let collection = schema.collections[change.collection] else {
                 throw SyncError(.unknownCollection, "\(what()): unknown collection \"\(change.collection)\"")
             }

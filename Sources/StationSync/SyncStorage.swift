@@ -60,6 +60,9 @@ public protocol SyncStorage: Sendable {
     func setPushed(_ seq: Int64, peer: String) throws
     /// Records whether `peer` lets this node bring others' writes it has not seen (its session's `relay`).
     func setPeerMayRelay(_ relay: Bool, peer: String) throws
+    /// Records whether `peer` proved at its session that it holds this node's token (a hub this
+    /// node syncs with by its token; see ``PeerSession/provenByToken``).
+    func setPeerProvenByToken(_ proven: Bool, peer: String) throws
     /// Starts over with `peer` (first contact, or its database was replaced).
     func resetCheckpoint(peer: String, peerDatabase: String) throws
     /// Adds what `additions` declares to the schema (the caller checked they agree), noting

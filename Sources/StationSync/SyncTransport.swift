@@ -56,14 +56,25 @@ public struct PeerSession: Sendable, Equatable {
     public var relay: Bool
     /// The peer's wall time when it answered (ms since 1970; nil from a peer that does not say).
     public var time: UInt64?
+    /// The peer's proof that it holds this node's token (``Tokens/sessionProof``), as answered.
+    public var proof: String?
+    /// Whether the peer proved that it holds this node's token: it is a hub this node syncs with
+    /// by its token, not a peer that only names itself so. Set by the transport once it checked
+    /// ``proof``; a session naming a ``station`` without a valid proof is refused there.
+    public var provenByToken = false
 
-    public init(info: PeerInfo, station: String?, read: AccessList, write: AccessList, relay: Bool, time: UInt64? = nil) {
+    public init(
+        info: PeerInfo, station: String?, read: AccessList, write: AccessList, relay: Bool, time: UInt64? = nil, proof: String? = nil,
+        provenByToken: Bool = false
+    ) {
         self.info = info
         self.station = station
         self.read = read
         self.write = write
         self.relay = relay
         self.time = time
+        self.proof = proof
+        self.provenByToken = provenByToken
     }
 
     /// Reads a `GET /v1/session` body.
@@ -75,7 +86,7 @@ public struct PeerSession: Sendable, Equatable {
             else { throw SyncError(.protocolError, "session response must have read, write and relay") }
             self.init(
                 info: info, station: o["station"]?.stringValue, read: try AccessList(parsing: read), write: try AccessList(parsing: write),
-                relay: relay, time: o["time"]?.intValue.flatMap { $0 >= 0 ? UInt64($0) : nil })
+                relay: relay, time: o["time"]?.intValue.flatMap { $0 >= 0 ? UInt64($0) : nil }, proof: o["proof"]?.stringValue)
         } catch let error as SyncError {
             throw error
         } catch {
@@ -102,7 +113,10 @@ public struct LoopbackTransport: SyncTransport {
     }
 
     public func session() throws -> PeerSession {
-        try PeerSession(bytes: Array(service.session(principal, callerTime: callerTime?(), requester: caller).canonicalText.utf8))
+        var session = try PeerSession(bytes: Array(service.session(principal, callerTime: callerTime?(), requester: caller).canonicalText.utf8))
+        // In one process, the service is the node itself: what its session says of the caller is so.
+        session.provenByToken = session.station != nil
+        return session
     }
 
     public func schema() throws -> Schema {

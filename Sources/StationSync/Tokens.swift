@@ -31,6 +31,38 @@ public enum Tokens {
         Array(SHA256.hash(data: Data(secret.utf8)))
     }
 
+    /// What a node answers at a session to prove that it holds the caller's token (stored as
+    /// SHA-256 of its secret), so that a caller can tell its hub from a LAN peer that only names
+    /// itself so: HMAC-SHA256 keyed with that hash over the caller's random `challenge` and the
+    /// identity the session claims (node, database, the station the token is for), in hex.
+    /// Only a node that stores the token can make it; the caller, who holds the secret, checks it.
+    public static func sessionProof(secretHash: [UInt8], challenge: String, node: String, database: String, station: String) -> String {
+        let message = "stationsync session proof 1\n\(challenge)\n\(node)\n\(database)\n\(station)"
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(message.utf8), using: SymmetricKey(data: secretHash))
+        return mac.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Whether `proof` is the session proof of the token `token` (`ID.SECRET`) for that session.
+    public static func verifySessionProof(
+        _ proof: String, token: String, challenge: String, node: String, database: String, station: String
+    ) -> Bool {
+        guard let dot = token.firstIndex(of: ".") else { return false }
+        let expected = sessionProof(
+            secretHash: hash(String(token[token.index(after: dot)...])), challenge: challenge, node: node, database: database, station: station)
+        return constantTimeEqual(Array(expected.utf8), Array(proof.utf8))
+    }
+
+    /// A random challenge for a session: 32 bytes in hex.
+    public static func sessionChallenge() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+    }
+
+    /// Whether `text` can be a session challenge: 16 to 128 hex digits.
+    public static func isChallenge(_ text: String) -> Bool {
+        (16...128).contains(text.utf8.count) && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
     /// Equal byte strings, in time that does not depend on where they differ.
     public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
@@ -62,7 +94,7 @@ public enum Tokens {
         do {
             return Principal(
                 station: stored.station, read: try AccessList(parsing: stored.read), write: try AccessList(parsing: stored.write),
-                relay: stored.relay, isOperator: stored.isOperator)
+                relay: stored.relay, isOperator: stored.isOperator, secretHash: stored.secretHash)
         } catch {
             throw SyncError(.internal, "token \(id) has an invalid access list")
         }

@@ -101,4 +101,38 @@ import StationTestSupport
         #expect(a.resolutions.contains { $0.result == "settled" && $0.how == .write })
         try a.check(against: cases)
     }
+
+    /// Found trying the bound with the real binaries: a station token filled a record's history
+    /// with 4096 entries of its own, each "ending" a conflict between two of its own writes (its
+    /// resolving write among them), newer than every honest entry, so every honest entry fell
+    /// off. No node ever makes such an entry: every receiver refuses it.
+    @Test("An entry that ends a conflict with its own resolving write, or between two values of one node, is refused on arrival")
+    func anEntryNoNodeMakesIsRefused() throws {
+        var s = RecordState()
+        for (n, v) in ["a", "b", "c"].enumerated() {
+            try s.put(["notes": .string(v)], by: "mallory", at: Fixtures.t(UInt64(n + 1)), in: cases, id: "r1")
+        }
+        var civil = RecordState()
+        try civil.put(["phone": "1"], by: "civil", at: Fixtures.t(1), in: cases, id: "r1")
+        s.merge(civil)
+        func entry(by: Dot, _ dots: [Dot], policy: String = "lww") -> Resolution {
+            Resolution(
+                conflictID: String(format: "%016llx", UInt64(7)), field: "notes", policy: policy, how: .write, by: by, time: Fixtures.t(2),
+                values: dots.map { DottedValue(dot: $0, time: Fixtures.t(1), value: "x") }, result: "x")
+        }
+        var forged = s
+        forged.resolutions = [entry(by: Dot("mallory", 2), [Dot("mallory", 2), Dot("mallory", 1)])]
+        #expect { try RecordState(json: forged.json) } throws: {
+            ($0 as? CoreError)?.code == .invalidVersion && "\($0)".contains("no earlier than the resolving write")
+        }
+        forged = s
+        forged.resolutions = [entry(by: Dot("mallory", 3), [Dot("mallory", 2), Dot("mallory", 1)])]
+        #expect { try RecordState(json: forged.json) } throws: { "\($0)".contains("two values of mallory") }
+        forged = s
+        forged.resolutions = [entry(by: Dot("civil", 1), [Dot("mallory", 2), Dot("mallory", 1)])]
+        #expect { try RecordState(json: forged.json) } throws: { "\($0)".contains("two values of mallory") }
+        // A counter's total and stocktake of one node are two kinds: an entry may list both.
+        forged.resolutions = [entry(by: Dot("civil", 1), [Dot("mallory", 2), Dot("mallory", 1)], policy: "counter")]
+        _ = try RecordState(json: forged.json)
+    }
 }

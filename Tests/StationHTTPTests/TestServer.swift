@@ -20,13 +20,13 @@ struct TestServer: Sendable {
 /// "Deinited NIOAsyncWriter without calling finish()" — when a just-accepted connection is still
 /// queued; see apple/swift-nio#2637.)
 func withTestServer<T: Sendable>(
-    _ body: @escaping @Sendable (_ server: TestServer) async throws -> T
+    router: Router<BasicRequestContext>? = nil, _ body: @escaping @Sendable (_ server: TestServer) async throws -> T
 ) async throws -> T {
     let boundHost = LockedBox<String?>(nil)
     var logger = Logger(label: "StationHTTPTests.server")
     logger.logLevel = .critical
     let app = Application(
-        router: makeTestRouter(),
+        router: router ?? makeTestRouter(),
         onServerRunning: { channel in
             boundHost.withLock { $0 = channel.localAddress?.ipAddress }
         },

@@ -34,12 +34,13 @@ import Testing
         // Two histories of 4096 entries each, under two writers: 8192 joined, the newest 4096 kept.
         func history(_ writer: NodeID, from ms: UInt64) -> RecordState {
             var s = base
+            let other = s.clock.increment(NodeID(node: "evil", incarnation: "c"))
             let dot = s.clock.increment(writer)
             s.resolutions = Resolution.compacted((0..<RecordState.maxResolutions).map { n in
                 let at = HLCTimestamp(wall: t.wall + ms + UInt64(n), logical: 0)
                 return Resolution(
                     conflictID: String(format: "%016llx", UInt64(n)), field: "notes", policy: "lww", how: .write, by: dot, time: at,
-                    values: [DottedValue(dot: dot, time: at, value: "y"), DottedValue(dot: Dot("evil", 1), time: t, value: "x")], result: "y")
+                    values: [DottedValue(dot: other, time: t, value: "y"), DottedValue(dot: Dot("evil", 1), time: t, value: "x")], result: "y")
             })
             return s
         }

@@ -219,6 +219,25 @@ import Testing
         #expect { try verify(erased, station) } throws: { "\($0)".contains("drops the record's history entry") }
     }
 
+    /// A field once written stays in the record: a new entry of the caller's about a field the
+    /// pushed state does not hold ended nothing there (made up, e.g. to push honest entries out
+    /// of a full history).
+    @Test func anEntryAboutAFieldTheRecordDoesNotHoldIsRefused() throws {
+        let hub = try hubCopy()
+        var a = hub, b = hub
+        try a.put(["phone": "1"], by: NodeID(node: "hotline", incarnation: "a"), at: t(2), in: cases, id: "r")
+        try b.put(["phone": "2"], by: NodeID(node: "hotline", incarnation: "b"), at: t(3), in: cases, id: "r")
+        a.merge(b)
+        let conflict = try #require(a.view(in: cases, id: "r").conflicts.first { $0.field == "phone" })
+        var honest = a
+        try honest.resolve(conflict.id, .choose(0), by: NodeID(node: "hotline", incarnation: "a"), at: t(4), in: cases, id: "r")
+        try verify(honest, hub)
+        var madeUp = honest
+        madeUp.resolutions[0].field = "f0"
+        madeUp.resolutions[0].conflictID = Conflict.makeID(collection: "cases", recordID: "r", field: "f0", dots: madeUp.resolutions[0].values.map(\.dot))
+        #expect { try verify(madeUp, hub) } throws: { "\($0)".contains("is about field f0, which the record does not hold") }
+    }
+
     @Test func newWritesOfOtherNodesAreRefused() throws {
         var other = try hubCopy()
         try other.put(["notes": "more"], by: "civil-affairs", at: t(2), in: cases, id: "r")

@@ -715,6 +715,21 @@ def run_cases(r):
                      ("huge seq", f"since=abc.{10**40}"), ("10 KiB", "since=" + "a" * 10240), ("dots only", "since=..")):
         r.case(f"pull cursor {label}", "GET", f"{P}?{q}", H, code="invalid_cursor")
     r.case("pull as another node (X-StationSync-Node)", "GET", P, {**H, "X-StationSync-Node": "civil-affairs"}, expect=(403,), code="forbidden")
+    # A cursor of this database past the end of its feed (handed out by a peer posing as the hub):
+    # served from the start.
+    _, health = r.case("health, for the database id", "GET", "/v1/health", {}, expect=(200,))
+    database = health.get("database") if isinstance(health, dict) else "x"
+    _, page = r.case("pull cursor past the end of the feed", "GET", f"{P}?since={database}.{10**12}", H, expect=(200,))
+    if not (isinstance(page, dict) and page.get("changes")):
+        r.fail("pull cursor past the end of the feed", "served nothing: the caller would miss every change before it")
+    # Review round 7, F3a: one record repeated in a push (a 1 MB record 1000 times cost minutes).
+    push("one record twice in a push", push_body("hotline", [change("charity_stock", "twice", simple_state())] * 2), code="bad_request")
+    # The session's proof: an odd challenge gets no proof (and no error); a good one gets 64 hex digits.
+    for label, challenge, want in (("bad challenge", "not-hex", False), ("challenge", "ab" * 32, True)):
+        _, session = r.case(f"session with a {label}", "GET", "/v1/session", {**H, "X-StationSync-Challenge": challenge}, expect=(200,))
+        has = isinstance(session, dict) and isinstance(session.get("proof"), str) and len(session["proof"]) == 64
+        if has != want:
+            r.fail(f"session with a {label}", f"proof present: {has}, expected {want}")
 
     # ---- authentication -----------------------------------------------------------------------
     tok = hub.tokens["hotline"]

@@ -50,6 +50,18 @@ extension Resolution {
         guard let list = o["values"]?.arrayValue, list.count >= 2 else { throw bad("\"values\" must list at least two competing values") }
         // Kept in the order written: the automatic winner first, as the conflict showed them.
         let values = try RecordState.decodeRegister(list, clock: clock, what: "\(what).values", sortByDot: false) { value throws(CoreError) -> JSONValue in value }
+        // The resolving write came after every value it ended, its own node's earlier ones
+        // included; and a register holds one value per node (a counter's total and stocktake are
+        // two kinds): an entry saying otherwise ended no conflict any node had.
+        if let late = values.first(where: { $0.dot.node == dot.node && $0.dot.counter >= dot.counter }) {
+            throw bad("lists \(late.dot) among the values it ended, a write no earlier than the resolving write \(dot)")
+        }
+        if policy != FieldPolicy.counter.rawValue {
+            var writers = Set<NodeID>()
+            if let twice = values.first(where: { !writers.insert($0.dot.node).inserted }) {
+                throw bad("lists two values of \(twice.dot.node) among the values it ended; a \(policy) field holds one value per node")
+            }
+        }
         guard let result = o["result"] else { throw bad("\"result\" is missing") }
         var person: String?
         if let who = o["who"] {

@@ -31,6 +31,7 @@ extension SimulationTests.Schedule {
         case unknownCollection = "unknown collection"
         case padded = "clock padded with made-up incarnations"
         case misnamedResolution = "own resolution under another conflict's id"
+        case repeated = "one record twice in a push"
 
         /// What the hub must answer: the refusal's error code or the record's push result.
         var refusals: Set<String> {
@@ -39,7 +40,11 @@ extension SimulationTests.Schedule {
             case .overflow: ["counter_overflow"]
             // invalid_state: the dropped total was one a stocktake saw (the state is malformed).
             case .dropTotal: ["forbidden", "invalid_state"]
-            case .dropValue, .eraseHistory, .forgeResolution, .asOther, .padded, .misnamedResolution: ["forbidden"]
+            case .dropValue, .eraseHistory, .forgeResolution, .asOther, .padded: ["forbidden"]
+            // invalid_state: an entry listing two values of one node in a register ended no
+            // conflict any node had (refused on decoding).
+            case .misnamedResolution: ["forbidden", "invalid_state"]
+            case .repeated: ["bad_request"]
             case .respell: ["collision"]
             case .unseen: ["waiting"]
             case .unknownCollection: ["unknown_collection"]
@@ -63,8 +68,8 @@ extension SimulationTests.Schedule {
         }
         guard let (node, state) = forged else { return }
         let collection = forgery == .unknownCollection ? "mallory_archive" : c.name
-        let body = PushRequest.encode(
-            node: node, changes: [(collection: collection, id: id, seq: 1, stateText: state.canonicalText)])
+        let change = (collection: collection, id: id, seq: Int64(1), stateText: state.canonicalText)
+        let body = PushRequest.encode(node: node, changes: forgery == .repeated ? [change, change] : [change])
         try hub.flushActivity()
         let before = try hub.everyRow()
         let service = SyncService(storage: hub, authentication: .none)
@@ -167,6 +172,9 @@ extension SimulationTests.Schedule {
                     result: "settled by mallory",
                     person: "the director"))
             s.resolutions.sort(by: Resolution.precedes)
+        case .repeated:
+            // Mallory's own honest write, carried twice (one write's cost paid many times over).
+            try ownWrite(&s)
         case .misnamedResolution:
             // An entry of mallory's own write, claiming to end an open conflict of the record (or
             // any id) with values that are not that conflict's.
