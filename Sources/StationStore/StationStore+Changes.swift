@@ -28,8 +28,14 @@ extension StationStore {
     /// station's read permission). Both filters apply before the limit, so a page is full
     /// whenever enough changes match, however many are skipped; when no more match, the cursor
     /// moves past the skipped ones to the newest sequence, and the next call starts from there.
-    public func changes(since: Int64, limit: Int, excludingSource: String? = nil, collections: Set<String>? = nil) throws -> ChangeBatch {
+    ///
+    /// A page also ends at the change that brings its states to `maxBytes` (a state larger than
+    /// that goes alone): pages are bounded by bytes as well as by count (``Limits/pageBytes``).
+    public func changes(
+        since: Int64, limit: Int, excludingSource: String? = nil, collections: Set<String>? = nil, maxBytes: Int = Limits.pageBytes
+    ) throws -> ChangeBatch {
         precondition(limit > 0)
+        let page = PageCut(limit: limit, maxBytes: maxBytes)
         let source = excludingSource.map { _ in " AND (source IS NULL OR source <> ?)" } ?? ""
         return try read { db in
             var changes: [Change]
@@ -46,19 +52,25 @@ extension StationStore {
                     var arguments: StatementArguments = [collection, since]
                     if let excludingSource { _ = arguments.append(contentsOf: [excludingSource]) }
                     _ = arguments.append(contentsOf: [limit + 1])
-                    changes += try Self.fetchChanges(db, sql: sql, arguments: arguments, limit: limit + 1)
+                    changes += try Self.fetchChanges(db, sql: sql, arguments: arguments, page: page)
                 }
+                // Each collection's range ends at the change its own count or bytes stop at, and
+                // the merged page reaches each such change no later (it holds at least as many
+                // changes and bytes before it): nothing of a range is missing below the cut.
+                // (The first change past the page stays, to tell that more follow.)
                 changes.sort { $0.seq < $1.seq }
-                if changes.count > limit + 1 { changes.removeSubrange((limit + 1)...) }
+                changes.removeSubrange(min(changes.count, page.end(of: changes) + 1)...)
             } else {
                 let sql = "SELECT seq, collection, id, state, source FROM record WHERE seq > ?\(source) ORDER BY seq LIMIT ?"
                 var arguments: StatementArguments = [since]
                 if let excludingSource { _ = arguments.append(contentsOf: [excludingSource]) }
                 _ = arguments.append(contentsOf: [limit + 1])
-                changes = try Self.fetchChanges(db, sql: sql, arguments: arguments, limit: limit + 1)
+                changes = try Self.fetchChanges(db, sql: sql, arguments: arguments, page: page)
             }
-            let hasMore = changes.count > limit
-            if hasMore { changes.removeLast() }
+            // The change past the page, read to know whether more follow, is dropped.
+            let end = page.end(of: changes)
+            let hasMore = changes.count > end
+            if hasMore { changes.removeSubrange(end...) }
             // Nothing more matches: the cursor moves past whatever was skipped, up to the newest
             // change of this snapshot (the read sees one consistent state of the database).
             let next = hasMore ? changes[changes.count - 1].seq : max(since, try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0)
@@ -68,13 +80,41 @@ extension StationStore {
 
     /// The changes a `SELECT seq, collection, id, state, source` returns, read in place by column
     /// position (a lookup by name costs a lowercased copy of it per column per row).
-    private static func fetchChanges(_ db: Database, sql: String, arguments: StatementArguments, limit: Int) throws -> [Change] {
+    /// Reads until the first change past `page` (included, to tell that more follow).
+    private static func fetchChanges(_ db: Database, sql: String, arguments: StatementArguments, page: PageCut) throws -> [Change] {
         let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
         var changes: [Change] = []
-        changes.reserveCapacity(min(limit, 1024))
+        changes.reserveCapacity(min(page.limit + 1, 1024))
+        var bytes = 0
         while let row = try rows.next() {
-            changes.append(Change(seq: row[0], collection: row[1], id: row[2], stateText: row[3], source: row[4]))
+            let change = Change(seq: row[0], collection: row[1], id: row[2], stateText: row[3], source: row[4])
+            let inPage = page.takes(index: changes.count, bytesBefore: bytes)
+            changes.append(change)
+            if !inPage { break }
+            bytes += change.stateText.utf8.count
         }
         return changes
+    }
+}
+
+/// Where a page of the change feed ends: at `limit` changes, or after the change that brings its
+/// states to `maxBytes` (the first change always goes, however large).
+struct PageCut {
+    var limit: Int
+    var maxBytes: Int
+
+    /// Whether the change at `index` belongs to the page, the changes before it holding `bytesBefore`.
+    func takes(index: Int, bytesBefore: Int) -> Bool {
+        index < limit && (index == 0 || bytesBefore < maxBytes)
+    }
+
+    /// How many of `changes` (in sequence order) the page holds.
+    func end(of changes: [Change]) -> Int {
+        var bytes = 0
+        for (i, change) in changes.enumerated() {
+            guard takes(index: i, bytesBefore: bytes) else { return i }
+            bytes += change.stateText.utf8.count
+        }
+        return changes.count
     }
 }

@@ -351,11 +351,15 @@ public final class WriteTransaction {
     func save(
         _ state: RecordState, collection: CollectionSchema, id: String, source: String?, isNew: Bool, encoded given: [UInt8]? = nil
     ) throws -> Bool {
-        let status = state.status(in: collection)
         if given == nil {
             encoded.removeAll(keepingCapacity: true)
             state.write(to: &encoded)
         }
+        // Every path that stores a state comes here: a state past the limit is refused before
+        // anything is written (a local write throws, a merge leaves its record out, over_limit).
+        let size = given?.count ?? encoded.count
+        guard size <= Limits.stateBytes else { throw Limits.stateTooLarge(size, collection: collection.name, id: id) }
+        let status = state.status(in: collection)
         let written = try rows.write(
             collection.name, id, state: given ?? encoded,
             RecordRows.Values(

@@ -40,6 +40,25 @@ extension SyncEngine {
         return named.isEmpty ? nil : named
     }
 
+    /// `changes` in pages that end at the change bringing their states to ``Limits/pageBytes``
+    /// (a larger state goes alone), as the change feed's pages do.
+    static func pages(of changes: [Change]) -> [[Change]] {
+        var pages: [[Change]] = []
+        var page: [Change] = []
+        var bytes = 0
+        for change in changes {
+            if !page.isEmpty, bytes >= Limits.pageBytes {
+                pages.append(page)
+                page = []
+                bytes = 0
+            }
+            page.append(change)
+            bytes += change.stateText.utf8.count
+        }
+        if !page.isEmpty { pages.append(page) }
+        return pages
+    }
+
     /// The peer's answer to `batch`; a refusal naming records names only those of the batch (a
     /// peer naming others, made up by the thousand, costs this node nothing: see ``newlyRefused``).
     static func answer(to batch: OutgoingBatch, _ push: () throws -> PushResponse) throws -> PushResponse {
@@ -80,7 +99,7 @@ extension SyncEngine {
         _ storage: any SyncStorage, after cursor: Int64, limit: Int, peer: String, sendable: Set<String>, takeOver: Bool,
         holdBack: HoldBack?, refused: Refused = [], prepare: @Sendable ([UInt8]) throws -> PreparedPush
     ) throws -> OutgoingBatch {
-        let batch = try storage.changes(since: cursor, limit: limit, excludingSource: peer, collections: nil)
+        let batch = try storage.changes(since: cursor, limit: limit, excludingSource: peer, collections: nil, maxBytes: Limits.pageBytes)
         return try outgoing(
             storage, batch.changes, sendable: sendable, nextSince: batch.nextSince, hasMore: batch.hasMore, takeOver: takeOver,
             holdBack: holdBack, refused: refused, prepare: prepare)
@@ -156,43 +175,46 @@ extension SyncEngine {
                         sent.append(change)
                     }
                 }
-                while true {
-                    let batch = try Self.outgoing(
-                        storage, sent, sendable: sendable, nextSince: 0, hasMore: false, takeOver: takeOver, holdBack: nil, prepare: transport.preparePush)
-                    guard let body = batch.body else { break }
-                    let response: PushResponse
-                    do {
-                        response = try transport.push(body)
-                    } catch let error as SyncError {
-                        guard let named = Self.newlyRefused(error, among: batch.keys, refused: refused) else { throw error }
-                        logger.warning("\(error); the others go on without them", metadata: ["peer": "\(peer)", "refused": "\(named.count)"])
-                        refused.formUnion(named)
-                        stillWaiting.formUnion(named)
-                        sent.removeAll { named.contains(RecordKey($0.collection, $0.id)) }
-                        continue
-                    }
-                    guard response.results.count == batch.count else {
-                        throw SyncError(.protocolError, "\(peer) answered \(response.results.count) results for \(batch.count) changes")
-                    }
-                    var taken: [RecordKey] = []
-                    for ((key, change), result) in zip(zip(batch.keys, sent), response.results) {
-                        if let kept = MergeResult(rawValue: result.result), kept.isLeftOut, kept != .waiting {
-                            stillWaiting.insert(key)
-                            leftOut[key] = kept
-                        } else if result.result == MergeResult.waiting.rawValue {
-                            stillWaiting.insert(key)
-                        } else if let n = change.ownVersion {
-                            // An own version taken: the record still waits, with its next version.
-                            try storage.dropOwnVersion(n)
-                            stillWaiting.insert(key)
-                            progress = true
-                        } else {
-                            taken.append(key)
+                // Pushed in pages bounded by bytes, as the feed's are (Limits.pageBytes).
+                for var page in Self.pages(of: sent) {
+                    while true {
+                        let batch = try Self.outgoing(
+                            storage, page, sendable: sendable, nextSince: 0, hasMore: false, takeOver: takeOver, holdBack: nil, prepare: transport.preparePush)
+                        guard let body = batch.body else { break }
+                        let response: PushResponse
+                        do {
+                            response = try transport.push(body)
+                        } catch let error as SyncError {
+                            guard let named = Self.newlyRefused(error, among: batch.keys, refused: refused) else { throw error }
+                            logger.warning("\(error); the others go on without them", metadata: ["peer": "\(peer)", "refused": "\(named.count)"])
+                            refused.formUnion(named)
+                            stillWaiting.formUnion(named)
+                            page.removeAll { named.contains(RecordKey($0.collection, $0.id)) }
+                            continue
                         }
+                        guard response.results.count == batch.count else {
+                            throw SyncError(.protocolError, "\(peer) answered \(response.results.count) results for \(batch.count) changes")
+                        }
+                        var taken: [RecordKey] = []
+                        for ((key, change), result) in zip(zip(batch.keys, page), response.results) {
+                            if let kept = MergeResult(rawValue: result.result), kept.isLeftOut, kept != .waiting {
+                                stillWaiting.insert(key)
+                                leftOut[key] = kept
+                            } else if result.result == MergeResult.waiting.rawValue {
+                                stillWaiting.insert(key)
+                            } else if let n = change.ownVersion {
+                                // An own version taken: the record still waits, with its next version.
+                                try storage.dropOwnVersion(n)
+                                stillWaiting.insert(key)
+                                progress = true
+                            } else {
+                                taken.append(key)
+                            }
+                        }
+                        summary.pushed += taken.count
+                        try storage.updateWaiting(peer: peer, waiting: [], taken: taken)
+                        break
                     }
-                    summary.pushed += taken.count
-                    try storage.updateWaiting(peer: peer, waiting: [], taken: taken)
-                    break
                 }
                 if read.count < batchSize { break }
             }

@@ -227,7 +227,7 @@ public struct SyncService: Sendable {
         let readable: Set<String>? = principal.read == .all ? nil : principal.read.filter(storage.schema.collectionNames)
         let batch: ChangeBatch
         do {
-            batch = try storage.changes(since: seq, limit: n, excludingSource: requester ?? principal.station, collections: readable)
+            batch = try storage.changes(since: seq, limit: n, excludingSource: requester ?? principal.station, collections: readable, maxBytes: Limits.pageBytes)
         } catch {
             logger.error("pull failed", metadata: ["error": "\(error)"])
             throw SyncError(.internal, "reading changes failed")

@@ -21,8 +21,9 @@ public protocol SyncStorage: Sendable {
 
     /// The highest change-feed sequence so far.
     func lastSequence() throws -> Int64
-    /// Changes after `since` in sequence order (see ``StationStore/changes(since:limit:excludingSource:collections:)``).
-    func changes(since: Int64, limit: Int, excludingSource: String?, collections: Set<String>?) throws -> ChangeBatch
+    /// Changes after `since` in sequence order, a page ending at `limit` changes or at `maxBytes`
+    /// of states (see ``StationStore/changes(since:limit:excludingSource:collections:maxBytes:)``).
+    func changes(since: Int64, limit: Int, excludingSource: String?, collections: Set<String>?, maxBytes: Int) throws -> ChangeBatch
     /// Merges incoming states from `peer` in one transaction. `check`, when given, runs inside it,
     /// before each merge, with the state stored so far; if it or any merge throws, nothing
     /// changes. When `cursor` is given (a batch pulled from `peer`) it is stored as the pulled
@@ -107,6 +108,9 @@ public struct IncomingChange: Sendable, Equatable {
     /// does this on the thread that reads the message, in parallel with other work, so the write
     /// transaction (one at a time per database) only stores the bytes.
     public init(_ change: WireChange, collection: CollectionSchema) throws(CoreError) {
+        // Past the size a state may take: left out before anything is decoded.
+        let size = change.stateBytes.count
+        guard size <= Limits.stateBytes else { throw Limits.stateTooLarge(size, collection: change.collection, id: change.id) }
         let (state, encoded) = try change.decodeStateAndEncoding(collection: collection)
         self.init(collection: change.collection, id: change.id, state: state, encoded: encoded)
     }

@@ -38,7 +38,7 @@ final class TestClock: @unchecked Sendable {
         #expect(migrations == ["v1-records-feed-checkpoints", "v2-database-id-tokens-peer-database", "v3-resolved-conflicts", "v4-station-activity-operators",
             "v5-collection-feed", "v6-equal-values-are-no-conflict", "v7-push-waiting", "v8-node-writers", "v9-own-versions", "v10-counter-stocktakes",
             "v11-station-clock-offset", "v12-operator-sessions",
-            "v13-schema-additions"])
+            "v13-schema-additions", "v14-peer-proven-by-token"])
     }
 
     @Test func createRefusesToOverwriteAndOpenRefusesWhatIsNotOurs() throws {

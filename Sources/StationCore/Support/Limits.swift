@@ -11,6 +11,26 @@ public enum Limits {
     /// accepts, it can always push, pull, export and merge. Checked on every local write and
     /// resolution before it commits, and on every state received.
     public static let valueDepth = 32
+
+    /// The most bytes a record's state may take in its canonical JSON: 16 MiB. Checked on every
+    /// path that stores a state (local writes, imports, resolutions, merges of any kind) before
+    /// it commits, and on every state received before it is decoded (one past it is left out,
+    /// `over_limit`), so a stored state always fits in one push (32 MiB) and one change-file line
+    /// (64 MiB).
+    public static let stateBytes = 16 << 20
+
+    /// The state bytes one page carries, pulled or pushed: a page ends at the change that
+    /// reaches 8 MiB (or at its count), so a page is at most 8 MiB plus one state (together under
+    /// 24 MiB, under every message's limit); a state larger than that goes alone.
+    public static let pageBytes = 8 << 20
+
+    /// The refusal of a state of `bytes` bytes, past ``stateBytes``.
+    public static func stateTooLarge(_ bytes: Int, collection: String, id: String) -> CoreError {
+        CoreError(
+            .beyondLimit,
+            "\(collection)/\(id): the record's state would take \(bytes) bytes, past the \(stateBytes) a record may hold "
+                + "(so that every message and change file can carry it); nothing of it was kept")
+    }
 }
 
 extension JSONValue {

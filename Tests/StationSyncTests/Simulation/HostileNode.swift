@@ -40,10 +40,11 @@ extension SimulationTests.Schedule {
             case .overflow: ["counter_overflow"]
             // invalid_state: the dropped total was one a stocktake saw (the state is malformed).
             case .dropTotal: ["forbidden", "invalid_state"]
-            case .dropValue, .eraseHistory, .forgeResolution, .asOther, .padded: ["forbidden"]
-            // invalid_state: an entry listing two values of one node in a register ended no
-            // conflict any node had (refused on decoding).
-            case .misnamedResolution: ["forbidden", "invalid_state"]
+            case .dropValue, .eraseHistory, .asOther, .padded: ["forbidden"]
+            // invalid_state: an entry listing two values of one node in a register, or its own
+            // resolving write among the values it ended, ended no conflict any node had (refused
+            // on decoding).
+            case .forgeResolution, .misnamedResolution: ["forbidden", "invalid_state"]
             case .repeated: ["bad_request"]
             case .respell: ["collision"]
             case .unseen: ["waiting"]
