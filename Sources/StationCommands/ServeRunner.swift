@@ -21,13 +21,15 @@ public enum ServeRunner {
     /// Serves the sync protocol until SIGINT or SIGTERM, over HTTPS when `tls` is given. Prints
     /// `listening on http://HOST:PORT` (or `https://`), flushed, once connections are accepted.
     public static func serve(
-        service: SyncService, hub: (any HubStorage)? = nil, listen: String, tls: SyncServer.TLSFiles? = nil, logger: Logger
+        service: SyncService, hub: (any HubStorage)? = nil, listen: String, tls: SyncServer.TLSFiles? = nil,
+        limits: SyncServer.Limits = SyncServer.Limits(), logger: Logger
     ) async throws {
         let (host, port) = try parseListen(listen)
         let scheme = tls == nil ? "http" : "https"
         let listening = ListeningFlag()
         do {
-            let app = try SyncServer.application(service: service, hub: hub, host: host, port: port, tls: tls, logger: logger) { host, port in
+            let app = try SyncServer.application(service: service, hub: hub, host: host, port: port, tls: tls, limits: limits, logger: logger) {
+                host, port in
                 listening.set()
                 let shown = host.contains(":") ? "[\(host)]" : host
                 print("listening on \(scheme)://\(shown):\(port)")
@@ -73,6 +75,43 @@ private final class ListeningFlag: @unchecked Sendable {
     private var value = false
     func set() { lock.withLock { value = true } }
     var isSet: Bool { lock.withLock { value } }
+}
+
+/// `--idle-timeout`, `--max-connections`, `--max-connections-per-address`, `--body-timeout`,
+/// shared by `hub serve` and `station serve`: what keeps one client from pinning the node.
+public struct ConnectionOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Close a connection that sends nothing for this many seconds (no request, or one stalled in its headers or body).",
+        valueName: "seconds"))
+    public var idleTimeout = 30.0
+
+    @Option(help: ArgumentHelp("A request body must arrive whole within this many seconds (else 408).", valueName: "seconds"))
+    public var bodyTimeout = 120.0
+
+    @Option(help: ArgumentHelp("Connections held at once (kept below the open-file limit); more wait to be accepted.", valueName: "n"))
+    public var maxConnections = 1024
+
+    @Option(help: ArgumentHelp("Connections one client address may hold at once; more are closed at once.", valueName: "n"))
+    public var maxConnectionsPerAddress = 128
+
+    public init() {}
+
+    public func validate() throws {
+        guard idleTimeout > 0, bodyTimeout > 0 else { throw ValidationError("--idle-timeout and --body-timeout must be positive") }
+        guard maxConnections >= 1, maxConnectionsPerAddress >= 1 else {
+            throw ValidationError("--max-connections and --max-connections-per-address must be at least 1")
+        }
+    }
+
+    /// The server's limits with these.
+    public var limits: SyncServer.Limits {
+        var limits = SyncServer.Limits()
+        limits.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
+        limits.bodySeconds = bodyTimeout
+        limits.maxConnections = maxConnections
+        limits.maxConnectionsPerAddress = maxConnectionsPerAddress
+        return limits
+    }
 }
 
 /// `--tls-cert FILE --tls-key FILE`, shared by `hub serve` and `station serve`.

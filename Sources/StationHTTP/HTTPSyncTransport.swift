@@ -7,7 +7,7 @@ import Synchronization
 
 /// The sync protocol over HTTP through libcurl: one reused connection to the peer, gzip both
 /// ways, timeouts, and retries with exponential backoff and jitter on transient failures
-/// (network errors, timeouts, 5xx, 429). Answers that retrying cannot fix (401, 403, 400, 409,
+/// (network errors, timeouts, 5xx, 408, 429). Answers that retrying cannot fix (401, 403, 400, 409,
 /// 413) become a ``SyncError`` at once, with the peer's own message.
 public final class HTTPSyncTransport: SyncTransport, @unchecked Sendable {
     public let baseURL: String
@@ -154,8 +154,8 @@ public final class HTTPSyncTransport: SyncTransport, @unchecked Sendable {
             let answer = ErrorBody(bytes: response.body)
             let message = "\(baseURL) answered \(response.status)" + (answer.map { ": \($0.message)" } ?? "")
             switch response.status {
-            case 429, 500...599:
-                throw SyncError(.unavailable, message)
+            case 408, 429, 500...599:
+                throw SyncError(response.status == 408 ? .requestTimeout : .unavailable, message)
             default:
                 let code = answer.flatMap { SyncError.Code(rawValue: $0.error) } ?? Self.code(forStatus: response.status)
                 throw SyncError(code, message, records: answer?.records ?? [])

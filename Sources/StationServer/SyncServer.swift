@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
@@ -21,6 +22,18 @@ public enum SyncServer {
         public var maxDecompressedBytes = 64 << 20
         /// Responses at least this large are gzipped for clients that accept it.
         public var compressAbove = 1024
+        /// A connection that sends nothing for this long (no request, or a request stalled in
+        /// its headers or body) is closed; one waiting for its answer is not.
+        public var idleTimeout: Duration = .seconds(30)
+        /// A request body must arrive whole within this many seconds (one dripping in is 408).
+        public var bodySeconds = 120.0
+        /// Connections held at once; past it, new ones wait to be accepted. (Kept below the
+        /// process's open-file limit.)
+        public var maxConnections = 1024
+        /// Connections one client address may hold at once; more are closed at once.
+        public var maxConnectionsPerAddress = 128
+        /// Request bodies held in memory at once, in bytes, across every request (see `BodyBudget`).
+        public var maxBufferedBodyBytes = 256 << 20
         public init() {}
     }
 
@@ -39,6 +52,7 @@ public enum SyncServer {
     ) -> Router<BasicRequestContext> {
         let router = Router()
         let readAhead = PullReadAhead()
+        let bodies = BodyBudget(limit: limits.maxBufferedBodyBytes)
         router.add(middleware: ErrorMiddleware(logger: logger))
         if let hub {
             ConflictRoutes.add(to: router, service: service, storage: hub, limits: limits)
@@ -88,14 +102,7 @@ public enum SyncServer {
         }
         router.post("/v1/changes") { request, _ in
             let principal = try service.authenticate(authorization: request.headers[.authorization])
-            var raw: ByteBuffer
-            do {
-                raw = try await request.body.collect(upTo: limits.maxBodyBytes)
-            } catch is NIOTooManyBytesError {
-                throw SyncError(.tooLarge, "request body is larger than \(limits.maxBodyBytes) bytes; push smaller batches")
-            } catch {
-                throw SyncError(.badRequest, "could not read the request body: \(error)")
-            }
+            var raw = try await collectBody(request, max: limits.maxBodyBytes, within: limits.bodySeconds, budget: bodies)
             var body = raw.readBytes(length: raw.readableBytes) ?? []
             if let encoding = request.headers[.contentEncoding]?.lowercased(), encoding != "identity" {
                 guard encoding == "gzip" else { throw SyncError(.badRequest, "unsupported Content-Encoding \(encoding) (use gzip)") }
@@ -170,16 +177,28 @@ public enum SyncServer {
         service: SyncService, hub: (any HubStorage)? = nil, host: String, port: Int, tls: TLSFiles? = nil, limits: Limits = Limits(),
         logger: Logger, onListening: @escaping @Sendable (String, Int) -> Void
     ) throws -> some ApplicationProtocol {
-        let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: "StationSync")
+        // Each connection holds a file: stay below the open-file limit, with room for the
+        // databases and logs.
+        let files = raiseOpenFileLimit()
+        let maxConnections = max(16, min(limits.maxConnections, files - 128))
+        let configuration = ApplicationConfiguration(
+            address: .hostname(host, port: port), serverName: "StationSync",
+            availableConnectionsDelegate: .maximum(maxConnections, logger: logger))
         let onServerRunning: @Sendable (any Channel) async -> Void = { channel in
             onListening(host, channel.localAddress?.port ?? port)
         }
         let router = router(service: service, hub: hub, limits: limits, secureCookies: tls != nil, logger: logger)
+        let perAddress = AddressConnections(limit: limits.maxConnectionsPerAddress)
+        let http1 = HTTPServerBuilder.http1(
+            configuration: .init(
+                additionalChannelHandlers: [AddressLimitHandler(perAddress, logger: logger)],
+                idleTimeout: TimeAmount.nanoseconds(Int64(limits.idleTimeout.components.seconds) * 1_000_000_000
+                    + limits.idleTimeout.components.attoseconds / 1_000_000_000)))
         guard let tls else {
-            return Application(router: router, server: .http1(), configuration: configuration, onServerRunning: onServerRunning, logger: logger)
+            return Application(router: router, server: http1, configuration: configuration, onServerRunning: onServerRunning, logger: logger)
         }
         return Application(
-            router: router, server: try .tls(.http1(), tlsConfiguration: try tlsConfiguration(tls)), configuration: configuration,
+            router: router, server: try .tls(http1, tlsConfiguration: try tlsConfiguration(tls)), configuration: configuration,
             onServerRunning: onServerRunning, logger: logger)
     }
 

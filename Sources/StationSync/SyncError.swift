@@ -40,6 +40,8 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         /// token, a reinstalled station while the old one is live): `station sync --take-over`.
         case nodeTaken = "node_taken"
         case unavailable
+        /// A request body did not arrive whole in the time a node allows (one dripping in).
+        case requestTimeout = "request_timeout"
         case `internal`
         case transport
         case protocolError = "protocol_error"
@@ -75,12 +77,13 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case .schemaMismatch, .dotCollision, .nodeTaken: return 409
         case .tooLarge: return 413
         case .unavailable: return 503
+        case .requestTimeout: return 408
         case .internal, .protocolError, .transport, .unprovenPeer: return 500
         }
     }
 
     /// Whether trying again later may succeed (the network, an overloaded or restarting peer).
-    public var isTransient: Bool { code == .transport || code == .unavailable }
+    public var isTransient: Bool { code == .transport || code == .unavailable || code == .requestTimeout }
 
     public var description: String { message }
 }

@@ -23,6 +23,8 @@ extension HubCommand {
 
         @OptionGroup var tls: TLSServeOptions
 
+        @OptionGroup var connections: ConnectionOptions
+
         func run() async throws {
             ServeRunner.bootstrapLogging(default: .info)
             try await reportingErrors {
@@ -31,7 +33,7 @@ extension HubCommand {
                 let service = SyncService(storage: store, authentication: .tokens, logger: logger)
                 logger.info("hub \(store.node) serving \(store.path)")
                 try await ServeRunner.serve(
-                    service: service, hub: store, listen: listen, tls: try tls.files, logger: logger)
+                    service: service, hub: store, listen: listen, tls: try tls.files, limits: connections.limits, logger: logger)
             }
         }
     }

@@ -31,6 +31,8 @@ extension StationCommand {
 
         @OptionGroup var tls: TLSServeOptions
 
+        @OptionGroup var connections: ConnectionOptions
+
         func run() async throws {
             ServeRunner.bootstrapLogging(default: .info)
             try await reportingErrors {
@@ -48,7 +50,7 @@ extension StationCommand {
                 let store = try database.open()
                 let service = SyncService(storage: store, authentication: token.map { .sharedToken($0) } ?? .none, logger: logger)
                 try await ServeRunner.serve(
-                    service: service, listen: listen, tls: try tls.files, logger: logger)
+                    service: service, listen: listen, tls: try tls.files, limits: connections.limits, logger: logger)
             }
         }
     }

@@ -1,0 +1,149 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import StationSync
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How many connections each client address holds, so that one host (a misbehaving client, an
+/// attacker opening connections by the thousand) cannot take every connection a node accepts.
+final class AddressConnections: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Counts a new connection from `address`; false (not counted) when that address holds `limit` already.
+    func open(_ address: String) -> Bool {
+        counts.withLock { counts in
+            let n = counts[address, default: 0]
+            guard n < limit else { return false }
+            counts[address] = n + 1
+            return true
+        }
+    }
+
+    func close(_ address: String) {
+        counts.withLock { counts in
+            let n = counts[address, default: 0] - 1
+            counts[address] = n > 0 ? n : nil
+        }
+    }
+
+    /// Connections held now by `address`.
+    func count(_ address: String) -> Int { counts.withLock { $0[address, default: 0] } }
+}
+
+/// Closes a connection at once when its address holds ``AddressConnections/limit`` already;
+/// otherwise counts it while it lasts. Passes everything else through.
+final class AddressLimitHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = Any
+    let connections: AddressConnections
+    let logger: Logger
+    private var counted: String?
+
+    init(_ connections: AddressConnections, logger: Logger) {
+        self.connections = connections
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        guard let address = context.channel.remoteAddress?.ipAddress else { return }
+        if connections.open(address) {
+            counted = address
+        } else {
+            logger.debug("connection refused: its address holds the most connections one address may", metadata: ["address": "\(address)"])
+            context.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        if let counted { connections.close(counted) }
+        counted = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireChannelRead(data)
+    }
+}
+
+/// Request bodies held in memory at once, in bytes, across every request: a push reserves its
+/// body's size before reading it and gives it back when done, so stalled or slow uploads cannot
+/// take the node's memory (the next is answered 503, which clients retry).
+final class BodyBudget: Sendable {
+    private let used = Mutex<Int>(0)
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Reserves `bytes`; false when that would pass the limit.
+    func reserve(_ bytes: Int) -> Bool {
+        used.withLock { used in
+            guard used + bytes <= limit else { return false }
+            used += bytes
+            return true
+        }
+    }
+
+    func release(_ bytes: Int) { used.withLock { $0 -= bytes } }
+
+    /// Bytes reserved now.
+    var reserved: Int { used.withLock { $0 } }
+}
+
+extension SyncServer {
+    /// Reads a request body of at most `max` bytes that must arrive whole within `seconds`
+    /// (checked as each part arrives; a connection sending nothing is closed by the idle timeout),
+    /// holding `budget` for it meanwhile: a body dripping in byte by byte is answered 408, and one
+    /// the budget cannot hold now 503.
+    static func collectBody(_ request: Request, max: Int, within seconds: Double, budget: BodyBudget) async throws -> ByteBuffer {
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
+        if let declared, declared > max {
+            throw SyncError(.tooLarge, "request body is larger than \(max) bytes; push smaller batches")
+        }
+        let reserved = declared ?? max
+        guard budget.reserve(reserved) else {
+            throw SyncError(.unavailable, "this node is receiving as many request bodies as it holds at once; try again shortly")
+        }
+        defer { budget.release(reserved) }
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(seconds * 1000)))
+        var collected = ByteBuffer()
+        do {
+            for try await part in request.body {
+                guard collected.readableBytes + part.readableBytes <= max else {
+                    throw SyncError(.tooLarge, "request body is larger than \(max) bytes; push smaller batches")
+                }
+                collected.writeImmutableBuffer(part)
+                if ContinuousClock.now > deadline {
+                    throw SyncError(.requestTimeout, "the request body did not arrive within \(Int(seconds)) s; nothing was taken")
+                }
+            }
+        } catch let error as SyncError {
+            throw error
+        } catch {
+            throw SyncError(.badRequest, "could not read the request body: \(error)")
+        }
+        return collected
+    }
+
+    /// Raises this process's soft limit on open files to its hard limit (a node holds a file per
+    /// connection); returns the soft limit now.
+    public static func raiseOpenFileLimit() -> Int {
+        #if canImport(Glibc)
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return Int(clamping: limit.rlim_cur)
+        #else
+        return 1024
+        #endif
+    }
+}
