@@ -19,6 +19,8 @@ public enum DatabaseRole: String, Sendable {
 public final class StationStore: Sendable {
     /// The database file.
     public let path: String
+    /// The file this store opened (its device and inode), to notice it removed or replaced.
+    let openedFile: FileKey?
     /// This node's name, fixed at init.
     public let node: NodeID
     /// The name this database writes under: ``node`` and this database's incarnation
@@ -187,6 +189,8 @@ public final class StationStore: Sendable {
         clock: @escaping @Sendable () -> UInt64
     ) {
         self.path = path
+        var info = stat()
+        openedFile = stat(path, &info) == 0 ? FileKey(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)) : nil
         self.node = node
         self.writer = writer
         self.lineage = lineage
@@ -202,6 +206,22 @@ public final class StationStore: Sendable {
     /// What the database was made for (nil: made before roles were recorded).
     public func role() throws -> DatabaseRole? {
         try read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'role'").flatMap(DatabaseRole.init(rawValue:)) }
+    }
+
+    /// Throws ``StoreError/Code/databaseGone`` when the file at ``path`` is no longer the one this
+    /// store opened (removed, or replaced by another file): every write transaction checks it
+    /// before it commits, so a node whose database was removed under it stops taking writes
+    /// (a push would otherwise be acknowledged into a file nobody will open again).
+    func checkFileIsOurs() throws {
+        guard let opened = openedFile else { return }
+        var info = stat()
+        let now = stat(path, &info) == 0 ? FileKey(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)) : nil
+        guard now != opened else { return }
+        logger.critical("the database file was removed or replaced while this node had it open; no write is taken", metadata: ["file": "\(path)"])
+        throw StoreError(
+            .databaseGone,
+            "\(path) was \(now == nil ? "removed" : "replaced by another file") while this node had it open: nothing more is written "
+                + "(it would go into a file nobody opens again); put the database back or stop this node and open the file that is there now")
     }
 
     /// Writes what is pending and closes the database; the store is unusable afterwards.
@@ -238,6 +258,8 @@ public final class StationStore: Sendable {
                     var result: T?
                     try db.inTransaction(.immediate) {
                         result = try body(db)
+                        // Last, before the commit: the file is still the one this node opened.
+                        try checkFileIsOurs()
                         return .commit
                     }
                     return result!
@@ -274,4 +296,10 @@ extension Schema {
         let definition = try JSONParser.parse(definitionText)
         return try Schema(json: .object(["collections": .object([name: definition])])).collection(name)
     }
+}
+
+/// A file's identity: its device and inode numbers.
+struct FileKey: Equatable, Sendable {
+    var device: UInt64
+    var inode: UInt64
 }

@@ -16,6 +16,9 @@ public struct StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case recordNotFound
         case invalidInput
         case sqlite
+        /// The database file was removed or replaced by another file while this node had it
+        /// open: a write would go into a file nobody will open again. Nothing is written.
+        case databaseGone
     }
 
     public var code: Code

@@ -379,6 +379,8 @@ public struct SyncService: Sendable {
             throw SyncError(.nodeTaken, refusal.description)
         } catch let error as CoreError {
             throw SyncError(error.code == .counterOverflow ? .counterOverflow : .invalidState, "\(error)")
+        } catch let error as StoreError where error.code == .databaseGone {
+            throw SyncError(.unavailable, "this node cannot take writes now: its database file was removed or replaced under it; nothing was taken")
         } catch {
             logger.error("push failed", metadata: ["error": "\(error)"])
             throw SyncError(.internal, "applying the push failed")

@@ -200,3 +200,41 @@ struct ChangeFileTests {
         #expect(bad.status != 0 && bad.stderr.contains("--by"))
     }
 }
+
+/// Issue 13, finding 7: `station export` on a full disk crashed (SIGILL in FileHandle) and left
+/// `x.changes.partial`. Now it says so, exits 1 and leaves nothing.
+@Suite("station export on a full disk")
+struct ExportFullDiskTests {
+    /// Runs `/bin/sh -c script` with `args` as $0, $1…; returns (status, whether it ended by a signal, stderr).
+    func shell(_ script: String, _ args: [String]) throws -> (status: Int32, signalled: Bool, stderr: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", script] + args
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, p.terminationReason == .uncaughtSignal, text)
+    }
+
+    @Test("Writing to a full disk fails with a message and leaves no partial file")
+    func exportToAFullDisk() throws {
+        let box = try Sandbox().initialize()
+        for i in 0..<300 { try box.ok("put", "residents", "r\(i)", "{\"fullName\": \"\(String(repeating: "x", count: 600))\"}") }
+        let station = try StationProcess.executable()
+        // Standard output on /dev/full: every write fails with "no space left".
+        let toStdout = try shell(#""$0" export --db "$1" - > /dev/full"#, [station, box.db])
+        #expect(toStdout.status == 1 && !toStdout.signalled, "\(toStdout)")
+        #expect(toStdout.stderr.contains("no change file was written"), "\(toStdout.stderr)")
+        // A file on a full file system (a 64 KiB tmpfs, where this user may mount one).
+        let mountPoint = box.file("small")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        guard getuid() == 0, try shell(#"mount -t tmpfs -o size=64k tmpfs "$0""#, [mountPoint]).status == 0 else { return }
+        defer { _ = try? shell(#"umount "$0""#, [mountPoint]) }
+        let toFile = try shell(#""$0" export --db "$1" "$2""#, [station, box.db, mountPoint + "/x.changes"])
+        #expect(toFile.status == 1 && !toFile.signalled && toFile.stderr.contains("no change file was written"), "\(toFile)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mountPoint).isEmpty)
+    }
+}

@@ -33,10 +33,20 @@ extension StationCommand {
                 // follow (so a cut file is refused), and that is known once they are written.
                 let target = file == "-" ? NSTemporaryDirectory() + "stationsync-export-\(ProcessInfo.processInfo.processIdentifier)" : file
                 let bodyPath = target + ".partial-body"
+                let partial = file + ".partial"
+                // Whatever fails (a full disk, a closed pipe), no partial file is left behind and
+                // the error says what was written: nothing usable.
+                var finished = false
+                defer {
+                    try? FileManager.default.removeItem(atPath: bodyPath)
+                    if !finished, file != "-" { try? FileManager.default.removeItem(atPath: partial) }
+                }
+                func failed(_ what: String, _ error: any Error) -> CommandFailure {
+                    CommandFailure("\(what): \(error.localizedDescription); no change file was written (free some space and export again)")
+                }
                 guard FileManager.default.createFile(atPath: bodyPath, contents: nil), let body = FileHandle(forWritingAtPath: bodyPath) else {
                     throw CommandFailure("cannot write \(bodyPath)")
                 }
-                defer { try? FileManager.default.removeItem(atPath: bodyPath) }
                 var cursor = since
                 var count = 0
                 while true {
@@ -46,7 +56,7 @@ extension StationCommand {
                         ChangeFile.writeLine(change, to: &bytes)
                         count += 1
                     }
-                    body.write(Data(bytes))
+                    do { try body.write(contentsOf: bytes) } catch { throw failed("writing \(bodyPath)", error) }
                     cursor = batch.nextSince
                     if !batch.hasMore || cursor >= last { break }
                 }
@@ -56,21 +66,28 @@ extension StationCommand {
                 if file == "-" {
                     out = FileHandle.standardOutput
                 } else {
-                    guard FileManager.default.createFile(atPath: file + ".partial", contents: nil),
-                        let handle = FileHandle(forWritingAtPath: file + ".partial")
+                    guard FileManager.default.createFile(atPath: partial, contents: nil), let handle = FileHandle(forWritingAtPath: partial)
                     else { throw CommandFailure("cannot write \(file)") }
                     out = handle
                 }
-                out.write(Data((header.canonicalText + "\n").utf8))
-                guard let reader = FileHandle(forReadingAtPath: bodyPath) else { throw CommandFailure("cannot read \(bodyPath)") }
-                while let chunk = try reader.read(upToCount: 1 << 20), !chunk.isEmpty { out.write(chunk) }
-                try reader.close()
-                if file != "-" {
-                    try out.synchronize()
-                    try out.close()
-                    _ = try? FileManager.default.removeItem(atPath: file)
-                    try FileManager.default.moveItem(atPath: file + ".partial", toPath: file)
+                let shown = file == "-" ? "standard output" : file
+                do {
+                    try out.write(contentsOf: Array((header.canonicalText + "\n").utf8))
+                    guard let reader = FileHandle(forReadingAtPath: bodyPath) else { throw CommandFailure("cannot read \(bodyPath)") }
+                    while let chunk = try reader.read(upToCount: 1 << 20), !chunk.isEmpty { try out.write(contentsOf: chunk) }
+                    try reader.close()
+                    if file != "-" {
+                        try out.synchronize()
+                        try out.close()
+                        _ = try? FileManager.default.removeItem(atPath: file)
+                        try FileManager.default.moveItem(atPath: partial, toPath: file)
+                    }
+                } catch let error as CommandFailure {
+                    throw error
+                } catch {
+                    throw failed("writing \(shown)", error)
                 }
+                finished = true
                 Terminal.hint("exported \(count) change\(count == 1 ? "" : "s") (#\(since + 1)…#\(last)) from \(store.node)")
             }
         }

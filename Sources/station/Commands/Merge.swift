@@ -44,6 +44,9 @@ extension StationCommand {
                     }
                 } catch let refusal as ChangeFile.Refusal {
                     throw CommandFailure("\(file) \(refusal)")
+                } catch let error as StoreError {
+                    // The merge is one transaction: a full disk (or any failure) rolls it back whole.
+                    throw CommandFailure("\(file): \(error.message); nothing of it was merged (the database is as it was), and merging it again is safe")
                 }
                 progress?.finish()
                 let summary: [(String, MergeResult)] = [
