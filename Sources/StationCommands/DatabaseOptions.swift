@@ -22,7 +22,19 @@ public struct DatabaseOptions: ParsableArguments {
 
     /// Opens the existing database. A command that changes it (`readOnly` false) refuses a
     /// database made for the other program: `hub` a station's, `station` a hub's.
+    ///
+    /// A command that only reads opens a database it cannot write (read-only media, no write
+    /// permission on the file or its folder) for reading only.
     public func open(readOnly: Bool = false) throws -> StationStore {
+        let path = try self.path
+        if readOnly, FileManager.default.fileExists(atPath: path), !Self.isWritable(path) {
+            return try StationStore.openReadOnly(path: path)
+        }
+        if !readOnly, FileManager.default.fileExists(atPath: path), !Self.isWritable(path) {
+            throw CommandFailure(
+                "\(path) cannot be written here (a read-only medium, or no write permission on the file or its folder): it can be read "
+                    + "(get, list, info, changes, export) but not changed; nothing was changed")
+        }
         let store = try StationStore.open(path: path)
         guard !readOnly else { return store }
         let program: DatabaseRole = Terminal.program == "hub" ? .hub : .station
@@ -34,6 +46,15 @@ public struct DatabaseOptions: ParsableArguments {
                     + "use the `\(role.rawValue)` command with it (`\(program.rawValue)` only reads it); nothing was changed")
         }
         return store
+    }
+}
+
+extension DatabaseOptions {
+    /// Whether this process may write the database at `path`: the file and its folder (where the
+    /// write-ahead log and its shared-memory file go).
+    static func isWritable(_ path: String) -> Bool {
+        let folder = (path as NSString).deletingLastPathComponent
+        return access(path, W_OK) == 0 && access(folder.isEmpty ? "." : folder, W_OK) == 0
     }
 }
 

@@ -184,6 +184,69 @@ public final class StationStore: Sendable {
         }
     }
 
+    /// Opens an existing database for reading only, where it cannot be written (read-only media,
+    /// a file or folder without write permission): nothing is migrated, no identity is renewed,
+    /// every write fails. Where the write-ahead log's shared-memory file can be neither found nor
+    /// made (read-only media), the file is read as it is (SQLite's `immutable`): writes still in
+    /// a write-ahead log beside it are then not seen, and a warning says so.
+    public static func openReadOnly(path: String, clock: @escaping @Sendable () -> UInt64 = systemClock) throws -> StationStore {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(.databaseMissing, "no station database at \(path) (create one with: station init --db \(path) --node NAME)")
+        }
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(10)
+        config.label = "station.readonly"
+        func load(_ pool: DatabasePool) throws -> StationStore {
+            let (node, schema, databaseID, incarnation, lineageText, current) = try pool.read { db in
+                guard try db.tableExists("meta"), try db.tableExists("collection"),
+                    let name = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node'"), NodeID.isValidNode(name)
+                else {
+                    throw StoreError(.notAStationDatabase, "\(path) is not a station database")
+                }
+                var collections: [String: CollectionSchema] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT name, definition FROM collection") {
+                    let name: String = row["name"]
+                    collections[name] = try Schema.collection(named: name, definitionText: row["definition"])
+                }
+                return (
+                    NodeID(unchecked: name), Schema(collections: collections),
+                    try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'databaseID'") ?? "",
+                    try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'incarnation'"),
+                    try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'lineage'") ?? "",
+                    try StationStore.migrator.hasCompletedMigrations(db)
+                )
+            }
+            guard current else {
+                throw StoreError(
+                    .newerDatabase,
+                    "\(path) was made by another version of StationSync and cannot be read where it cannot be written: open it once where it can be (nothing was changed)")
+            }
+            let lineage = lineageText.split(separator: " ").map { NodeID(unchecked: String($0)) }.filter { NodeID.isValid($0.rawValue) }
+            return StationStore(
+                path: path, node: node, writer: NodeID(node: node, incarnation: incarnation), lineage: lineage, schema: schema,
+                databaseID: databaseID, pool: pool, clock: clock)
+        }
+        do {
+            return try load(try DatabasePool(path: path, configuration: config))
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CANTOPEN || error.resultCode == .SQLITE_READONLY {
+            // No shared-memory file and none can be made: read the file as it is.
+            let logger = Logger(label: "stationsync.store")
+            if let size = (try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int, size > 0 {
+                logger.warning(
+                    "reading \(path) as it is: its write-ahead log (\(path)-wal) cannot be read on this read-only medium, so the latest writes may not show")
+            }
+            let uri = "file:" + (path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path) + "?immutable=1"
+            do {
+                return try load(try DatabasePool(path: uri, configuration: config))
+            } catch {
+                throw StationStore.wrap(error, path: path)
+            }
+        } catch {
+            throw StationStore.wrap(error, path: path)
+        }
+    }
+
     private init(
         path: String, node: NodeID, writer: NodeID, lineage: [NodeID], schema: Schema, databaseID: String, pool: DatabasePool,
         clock: @escaping @Sendable () -> UInt64
