@@ -76,7 +76,7 @@ public enum Gzip {
             }
             offset += inUsed
             if outUsed > remaining {
-                throw GzipError("gzip: decompressed data exceeds the limit of \(limit) bytes")
+                throw GzipError("gzip: decompressed data exceeds the limit of \(limit) bytes", code: .tooLarge)
             }
             output.append(contentsOf: chunk[0..<outUsed])
             switch rc {
@@ -120,9 +120,21 @@ public enum Gzip {
 
 /// A gzip failure: bad or truncated input, output over the limit, or zlib itself failing.
 public struct GzipError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// What kind of failure: callers tell them apart by this, never by the message.
+    public enum Code: Sendable, Equatable {
+        /// The output would pass the caller's limit (a "zip bomb").
+        case tooLarge
+        /// Anything else: bad or truncated input, zlib failing.
+        case failed
+    }
+
+    public var code: Code
     /// One line saying what went wrong.
     public var message: String
     public var description: String { message }
 
-    public init(_ message: String) { self.message = message }
+    public init(_ message: String, code: Code = .failed) {
+        self.message = message
+        self.code = code
+    }
 }

@@ -240,7 +240,7 @@ public final class CurlHTTPClient: @unchecked Sendable {
             do {
                 responseBody = try Gzip.decompress(responseBody, maxOutput: max(0, options.maxResponseBytes))
             } catch {
-                if error.message.contains("exceeds the limit") {
+                if error.code == .tooLarge {
                     return failure(.tooLarge, "decoded response body is larger than \(options.maxResponseBytes) bytes")
                 }
                 return failure(.other, "could not decode the gzip response body: \(error.message)")

@@ -93,23 +93,53 @@ final class BodyBudget: Sendable {
 
     /// Bytes reserved now.
     var reserved: Int { used.withLock { $0 } }
+
+    /// The bytes one request holds against a budget until released: its declared length (or the
+    /// most a body may be) at first, its decompressed size once known.
+    final class Reservation: Sendable {
+        let budget: BodyBudget
+        private let bytes: Mutex<Int>
+
+        /// Reserves for `request`'s body; 413 past `max`, 503 when the budget cannot hold it now.
+        init(_ budget: BodyBudget, request: Request, max: Int) throws {
+            let declared = request.headers[.contentLength].flatMap { Int($0) }
+            if let declared, declared > max {
+                throw SyncError(.tooLarge, "request body is larger than \(max) bytes; push smaller batches")
+            }
+            let bytes = declared ?? max
+            guard budget.reserve(bytes) else {
+                throw SyncError(.unavailable, "this node is receiving as many request bodies as it holds at once; try again shortly")
+            }
+            self.budget = budget
+            self.bytes = Mutex(bytes)
+        }
+
+        /// Holds `size` bytes from now on (more than reserved: 503 when the budget cannot).
+        func grow(to size: Int) throws {
+            try bytes.withLock { held in
+                guard size > held else { return }
+                guard budget.reserve(size - held) else {
+                    throw SyncError(.unavailable, "this node is receiving as many request bodies as it holds at once; try again shortly")
+                }
+                held = size
+            }
+        }
+
+        func release() {
+            bytes.withLock { held in
+                budget.release(held)
+                held = 0
+            }
+        }
+    }
 }
 
 extension SyncServer {
     /// Reads a request body of at most `max` bytes that must arrive whole within `seconds`
-    /// (checked as each part arrives; a connection sending nothing is closed by the idle timeout),
-    /// holding `budget` for it meanwhile: a body dripping in byte by byte is answered 408, and one
-    /// the budget cannot hold now 503.
-    static func collectBody(_ request: Request, max: Int, within seconds: Double, budget: BodyBudget) async throws -> ByteBuffer {
-        let declared = request.headers[.contentLength].flatMap { Int($0) }
-        if let declared, declared > max {
-            throw SyncError(.tooLarge, "request body is larger than \(max) bytes; push smaller batches")
-        }
-        let reserved = declared ?? max
-        guard budget.reserve(reserved) else {
-            throw SyncError(.unavailable, "this node is receiving as many request bodies as it holds at once; try again shortly")
-        }
-        defer { budget.release(reserved) }
+    /// (checked as each part arrives; a connection sending nothing is closed by the idle timeout):
+    /// a body dripping in byte by byte is answered 408. (Its bytes are reserved beforehand, see
+    /// ``BodyBudget/Reservation``.)
+    static func collectBody(_ request: Request, max: Int, within seconds: Double) async throws -> ByteBuffer {
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(seconds * 1000)))
         var collected = ByteBuffer()
         do {

@@ -18,8 +18,9 @@ public enum SyncServer {
     public struct Limits: Sendable {
         /// Largest request body as received (compressed or not).
         public var maxBodyBytes = 32 << 20
-        /// Largest request body after gzip decompression.
-        public var maxDecompressedBytes = 64 << 20
+        /// Largest request body after gzip decompression. A client's page holds at most 8 MiB of
+        /// states and one more of at most 16 MiB (Limits.pageBytes, Limits.stateBytes).
+        public var maxDecompressedBytes = 32 << 20
         /// Responses at least this large are gzipped for clients that accept it.
         public var compressAbove = 1024
         /// A connection that sends nothing for this long (no request, or a request stalled in
@@ -102,18 +103,22 @@ public enum SyncServer {
         }
         router.post("/v1/changes") { request, _ in
             let principal = try service.authenticate(authorization: request.headers[.authorization])
-            var raw = try await collectBody(request, max: limits.maxBodyBytes, within: limits.bodySeconds, budget: bodies)
+            // The body's bytes are held against the node's budget until the push is answered:
+            // as received first, then as decompressed.
+            let reservation = try BodyBudget.Reservation(bodies, request: request, max: limits.maxBodyBytes)
+            defer { reservation.release() }
+            var raw = try await collectBody(request, max: limits.maxBodyBytes, within: limits.bodySeconds)
             var body = raw.readBytes(length: raw.readableBytes) ?? []
             if let encoding = request.headers[.contentEncoding]?.lowercased(), encoding != "identity" {
                 guard encoding == "gzip" else { throw SyncError(.badRequest, "unsupported Content-Encoding \(encoding) (use gzip)") }
                 do {
                     body = try Gzip.decompress(body, maxOutput: limits.maxDecompressedBytes)
+                } catch let error as GzipError where error.code == .tooLarge {
+                    throw SyncError(.tooLarge, "request body decompresses to more than \(limits.maxDecompressedBytes) bytes; push smaller batches")
                 } catch {
-                    if "\(error)".contains("exceed") {
-                        throw SyncError(.tooLarge, "request body decompresses to more than \(limits.maxDecompressedBytes) bytes")
-                    }
                     throw SyncError(.badRequest, "request body is not valid gzip: \(error)")
                 }
+                try reservation.grow(to: body.count)
             }
             let bytes = body
             // On threads of their own: a push waits for its group commit, and waiting there must

@@ -23,7 +23,8 @@ import Testing
 
     @Test("A join past 1024 writers is over_limit for that record; one past 4096 resolutions keeps the newest 4096; the others of the batch are taken")
     func aJoinPastALimitIsLeftOutAndTheBatchGoesOn() throws {
-        let (_, store) = try hub()
+        let (directory, store) = try hub()
+        defer { withExtendedLifetime(directory) {} }  // the folder holds the database
         let cases = try syncSchema.collection("cases")
         var base = RecordState()
         try base.put(["notes": "x"], by: "evil", at: t, in: cases, id: "bomb")
@@ -88,7 +89,8 @@ import Testing
     /// newest 4096 entries, and the write goes on.
     @Test("A local write ending a conflict on a record whose history is full goes on, and the oldest entry falls off")
     func aWriteOnAFullHistoryGoesOn() throws {
-        let (_, store) = try hub()
+        let (directory, store) = try hub()
+        defer { withExtendedLifetime(directory) {} }  // the folder holds the database
         let cases = try syncSchema.collection("cases")
         var a = RecordState()
         try a.put(["notes": "a"], by: "labor", at: t, in: cases, id: "r")
@@ -124,7 +126,8 @@ import Testing
     /// for that record (`refused`), the version held stays, the rest of the batch goes on.
     @Test("A join that would hold a stocktake without the total it saw is refused for that record; the others are taken")
     func aJoinLosingATotalAStocktakeSawIsRefused() throws {
-        let (_, store) = try hub()
+        let (directory, store) = try hub()
+        defer { withExtendedLifetime(directory) {} }  // the folder holds the database
         let cases = try syncSchema.collection("cases")
         var honest = RecordState()
         try honest.add(5, to: "visits", by: "labor", at: t, in: cases, id: "r")
