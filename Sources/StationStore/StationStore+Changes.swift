@@ -15,7 +15,7 @@ public struct ChangeBatch: Sendable, Equatable {
 extension StationStore {
     /// The highest sequence stamped so far (0 for an empty database).
     public func lastSequence() throws -> Int64 {
-        try read { db in try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0 }
+        try read { db in try Int64.fetchOne(db, sql: Self.lastSequenceSQL) ?? 0 }
     }
 
     /// Changes after `since`, at most `limit`, in sequence order: each record changed since then
@@ -73,7 +73,7 @@ extension StationStore {
             if hasMore { changes.removeSubrange(end...) }
             // Nothing more matches: the cursor moves past whatever was skipped, up to the newest
             // change of this snapshot (the read sees one consistent state of the database).
-            let next = hasMore ? changes[changes.count - 1].seq : max(since, try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0)
+            let next = hasMore ? changes[changes.count - 1].seq : max(since, try Int64.fetchOne(db, sql: Self.lastSequenceSQL) ?? 0)
             return ChangeBatch(changes: changes, nextSince: next, hasMore: hasMore)
         }
     }

@@ -102,7 +102,7 @@ extension StationStore {
         let watermark = readWatermark(path: path)
         let (lastSeq, node, incarnation, fileRecorded, lineageText) = try pool.read { db in
             (
-                try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0,
+                try Int64.fetchOne(db, sql: StationStore.lastSequenceSQL) ?? 0,
                 NodeID(unchecked: try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node'") ?? ""),
                 try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'incarnation'"),
                 try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'file'"),

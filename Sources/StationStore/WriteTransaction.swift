@@ -45,7 +45,7 @@ public final class WriteTransaction {
         let raw = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hlc'").flatMap { UInt64($0) } ?? 0
         hlc = HybridLogicalClock(last: HLCTimestamp(rawValue: raw))
         initialHLC = hlc
-        nextSeq = (try Int64.fetchOne(db, sql: "SELECT max(seq) FROM record") ?? 0) + 1
+        nextSeq = (try Int64.fetchOne(db, sql: StationStore.lastSequenceSQL) ?? 0) + 1
         firstSeq = nextSeq
     }
 

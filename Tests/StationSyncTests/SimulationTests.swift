@@ -513,10 +513,16 @@ import StationTestSupport
             // (The sim knows which records mallory forged; an operator cannot tell a forgery waiting
             // for the station that took it from honest writes waiting for a database gone: a relay
             // token vouches for what it relays.)
-            let forged = Set(poisoned.map(\.description))
-            for s in stations where try stores[s]!.waitingCount(peer: SimulationTests.hub) > 0
-                && lastHubSync[s].map({ $0.refusedByPeer == 0 && forged.isDisjoint(with: $0.waitingRecords) }) ?? true {
-                note("\(s): \(try stores[s]!.waitingCount(peer: SimulationTests.hub)) records still wait; the operator gives it a relay token")
+            for s in stations where try stores[s]!.waitingCount(peer: SimulationTests.hub) > 0 {
+                // First the operator forgets, with `station forget`, the forged records waiting
+                // there that hold none of the station's own writes (junk a rogue peer brought).
+                var waiting = try stores[s]!.waitingChanges(peer: SimulationTests.hub, after: nil, limit: 1000).map { RecordKey($0.collection, $0.id) }
+                for key in waiting where poisoned.contains(key) {
+                    if (try? stores[s]!.forget([key])) != nil { note("\(s): the operator forgets the forged \(key)") }
+                }
+                waiting = try stores[s]!.waitingChanges(peer: SimulationTests.hub, after: nil, limit: 1000).map { RecordKey($0.collection, $0.id) }
+                guard !waiting.isEmpty, lastHubSync[s].map({ $0.refusedByPeer == 0 }) ?? true, !waiting.contains(where: poisoned.contains) else { continue }
+                note("\(s): \(waiting.count) records still wait; the operator gives it a relay token")
                 operatorRelay.insert(s)
                 totals.operatorRelays += 1
                 relayed = true
