@@ -64,7 +64,15 @@ public final class HTTPSyncTransport: SyncTransport, @unchecked Sendable {
         if let station = session.station {
             // The peer says it knows this node by its token: a hub. It must prove it holds that
             // token; a LAN peer naming itself after the hub cannot, and is not synced with.
-            guard let token, let proof = session.proof,
+            // Only a token a hub hands out counts: a LAN secret is known to every peer holding
+            // it, and any of them could make a proof with it (review round 8, F1).
+            guard let token, Tokens.hasHubShape(token) else {
+                throw SyncError(
+                    .unprovenPeer,
+                    "\(baseURL) answers as \(session.info.node), a node that knows this token's station (\(station)), but this sync's token is not "
+                        + "one a hub hands out (hub token add): a peer holding a shared LAN secret cannot pass for the hub; nothing was synced")
+            }
+            guard let proof = session.proof,
                 Tokens.verifySessionProof(
                     proof, token: token, challenge: challenge, node: session.info.node, database: session.info.database, station: station)
             else {

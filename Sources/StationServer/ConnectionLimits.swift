@@ -74,43 +74,65 @@ final class AddressLimitHandler: ChannelInboundHandler, RemovableChannelHandler 
 /// Request bodies held in memory at once, in bytes, across every request: a push reserves its
 /// body's size before reading it and gives it back when done, so stalled or slow uploads cannot
 /// take the node's memory (the next is answered 503, which clients retry).
+///
+/// One caller (a token's station) holds at most `perCaller` of it, so one token holder dripping
+/// bodies in over a few connections cannot take the whole budget from the others (review round 8, F3).
 final class BodyBudget: Sendable {
-    private let used = Mutex<Int>(0)
+    private struct Usage {
+        var total = 0
+        var byCaller: [String: Int] = [:]
+    }
+    private let used = Mutex(Usage())
     let limit: Int
+    let perCaller: Int
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, perCaller: Int) {
+        self.limit = limit
+        self.perCaller = perCaller
+    }
 
-    /// Reserves `bytes`; false when that would pass the limit.
-    func reserve(_ bytes: Int) -> Bool {
+    /// Reserves `bytes` for `caller`; false when that would pass the limit or the caller's share.
+    func reserve(_ bytes: Int, for caller: String) -> Bool {
         used.withLock { used in
-            guard used + bytes <= limit else { return false }
-            used += bytes
+            let mine = used.byCaller[caller, default: 0]
+            guard used.total + bytes <= limit, mine + bytes <= perCaller else { return false }
+            used.total += bytes
+            used.byCaller[caller] = mine + bytes
             return true
         }
     }
 
-    func release(_ bytes: Int) { used.withLock { $0 -= bytes } }
+    func release(_ bytes: Int, for caller: String) {
+        used.withLock { used in
+            used.total -= bytes
+            let mine = used.byCaller[caller, default: 0] - bytes
+            used.byCaller[caller] = mine > 0 ? mine : nil
+        }
+    }
 
     /// Bytes reserved now.
-    var reserved: Int { used.withLock { $0 } }
+    var reserved: Int { used.withLock { $0.total } }
 
     /// The bytes one request holds against a budget until released: its declared length (or the
     /// most a body may be) at first, its decompressed size once known.
     final class Reservation: Sendable {
         let budget: BodyBudget
+        let caller: String
         private let bytes: Mutex<Int>
 
-        /// Reserves for `request`'s body; 413 past `max`, 503 when the budget cannot hold it now.
-        init(_ budget: BodyBudget, request: Request, max: Int) throws {
+        /// Reserves for `request`'s body from `caller`'s share; 413 past `max`, 503 when the
+        /// budget cannot hold it now.
+        init(_ budget: BodyBudget, caller: String, request: Request, max: Int) throws {
             let declared = request.headers[.contentLength].flatMap { Int($0) }
             if let declared, declared > max {
                 throw SyncError(.tooLarge, "request body is larger than \(max) bytes; push smaller batches")
             }
             let bytes = declared ?? max
-            guard budget.reserve(bytes) else {
-                throw SyncError(.unavailable, "this node is receiving as many request bodies as it holds at once; try again shortly")
+            guard budget.reserve(bytes, for: caller) else {
+                throw SyncError(.unavailable, "this node is receiving as many request bodies (from this caller, or in all) as it holds at once; try again shortly")
             }
             self.budget = budget
+            self.caller = caller
             self.bytes = Mutex(bytes)
         }
 
@@ -118,7 +140,7 @@ final class BodyBudget: Sendable {
         func grow(to size: Int) throws {
             try bytes.withLock { held in
                 guard size > held else { return }
-                guard budget.reserve(size - held) else {
+                guard budget.reserve(size - held, for: caller) else {
                     throw SyncError(.unavailable, "this node is receiving as many request bodies as it holds at once; try again shortly")
                 }
                 held = size
@@ -127,7 +149,7 @@ final class BodyBudget: Sendable {
 
         func release() {
             bytes.withLock { held in
-                budget.release(held)
+                budget.release(held, for: caller)
                 held = 0
             }
         }

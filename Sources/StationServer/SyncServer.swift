@@ -35,6 +35,9 @@ public enum SyncServer {
         public var maxConnectionsPerAddress = 128
         /// Request bodies held in memory at once, in bytes, across every request (see `BodyBudget`).
         public var maxBufferedBodyBytes = 256 << 20
+        /// Of these, what one caller (a token's station) may hold: two full pushes, as many as a
+        /// station keeps in flight.
+        public var maxBufferedBodyBytesPerCaller = 64 << 20
         public init() {}
     }
 
@@ -53,7 +56,7 @@ public enum SyncServer {
     ) -> Router<BasicRequestContext> {
         let router = Router()
         let readAhead = PullReadAhead()
-        let bodies = BodyBudget(limit: limits.maxBufferedBodyBytes)
+        let bodies = BodyBudget(limit: limits.maxBufferedBodyBytes, perCaller: limits.maxBufferedBodyBytesPerCaller)
         router.add(middleware: ErrorMiddleware(logger: logger))
         if let hub {
             ConflictRoutes.add(to: router, service: service, storage: hub, limits: limits)
@@ -105,7 +108,8 @@ public enum SyncServer {
             let principal = try service.authenticate(authorization: request.headers[.authorization])
             // The body's bytes are held against the node's budget until the push is answered:
             // as received first, then as decompressed.
-            let reservation = try BodyBudget.Reservation(bodies, request: request, max: limits.maxBodyBytes)
+            let caller = principal.station ?? request.headers[nodeHeader].map { "peer " + $0 } ?? "peer"
+            let reservation = try BodyBudget.Reservation(bodies, caller: caller, request: request, max: limits.maxBodyBytes)
             defer { reservation.release() }
             var raw = try await collectBody(request, max: limits.maxBodyBytes, within: limits.bodySeconds)
             var body = raw.readBytes(length: raw.readableBytes) ?? []

@@ -419,6 +419,11 @@ public struct SyncEngine {
                 guard response.node == peer else {
                     throw SyncError(.protocolError, "expected changes from \(peer), got them from \(response.node)")
                 }
+                // A page holds at most the changes asked for (review round 8, F2: one page of
+                // 300,000 changes passed every bound of a sync).
+                guard response.changes.count <= batchSize else {
+                    throw SyncError(.protocolError, "\(peer) answered \(response.changes.count) changes where at most \(batchSize) were asked for")
+                }
                 // A page says more follow only when it is full: an empty one saying so would be
                 // asked for again without end.
                 guard !response.more || !response.changes.isEmpty else {

@@ -52,6 +52,18 @@ public enum Tokens {
         return constantTimeEqual(Array(expected.utf8), Array(proof.utf8))
     }
 
+    /// Whether `token` has the shape of a token `hub token add` hands out: 16 lowercase hex
+    /// digits, a dot, 43 characters of URL-safe base64. Only such a token's proof makes a peer a
+    /// hub to a station: a LAN secret (`station serve --token`, which refuses this shape) is known
+    /// to every peer holding it, and any of them could make a proof with it.
+    public static func hasHubShape(_ token: String) -> Bool {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].utf8.count == 16, parts[1].utf8.count == 43 else { return false }
+        let hex = parts[0].utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+        let base64 = parts[1].utf8.allSatisfy { (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 45 || $0 == 95 }
+        return hex && base64
+    }
+
     /// A random challenge for a session: 32 bytes in hex.
     public static func sessionChallenge() -> String {
         var rng = SystemRandomNumberGenerator()

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import StationCore
@@ -36,6 +37,19 @@ import Testing
             o["proof"] = nil
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: JSONValue.object(o).canonicalText)))
         }
+        // A LAN peer holding the shared secret the station sends it makes a proof with that
+        // secret (review round 8, F1): it counts for nothing, as the secret is no hub's token.
+        router.get("/forging/v1/session") { request, _ -> Response in
+            var o = captured.withLock { $0 }!.objectValue!
+            let bearer = String((request.headers[.authorization] ?? "").dropFirst("Bearer ".count))
+            let secret = String(bearer.split(separator: ".", maxSplits: 1).last ?? "")
+            o["proof"] = .string(
+                Tokens.sessionProof(
+                    secretHash: Tokens.hash(secret), challenge: request.headers[HTTPField.Name("X-StationSync-Challenge")!] ?? "",
+                    node: "hub", database: hub.databaseID, station: "alpha"))
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: JSONValue.object(o).canonicalText)))
+        }
+        #expect(Tokens.hasHubShape(token) && !Tokens.hasHubShape("lan.secret-0123456789") && !Tokens.hasHubShape("x"))
         try await withTestServer(router: router) { server in
             let principal = try service.authenticate(authorization: "Bearer \(token)")
             captured.withLock { $0 = service.session(principal, challenge: String(repeating: "ab", count: 32)) }
@@ -53,6 +67,14 @@ import Testing
                     }
                 } throws: { ($0 as? SyncError)?.code == .unprovenPeer }
             }
+            await #expect {
+                try await offPool {
+                    try HTTPSyncTransport(
+                        peer: server.base + "/forging", token: "lan.secret-0123456789", caller: "alpha", options: HTTPClientOptions(),
+                        retry: RetryPolicy(maxAttempts: 1)
+                    ).session()
+                }
+            } throws: { ($0 as? SyncError)?.code == .unprovenPeer && "\($0)".contains("not one a hub hands out") }
             // Another token's holder cannot make the proof of this one.
             let other = Tokens.make(station: "alpha", read: .all, write: .all, relay: false)
             #expect(!Tokens.verifySessionProof(

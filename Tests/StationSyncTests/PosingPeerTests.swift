@@ -88,11 +88,12 @@ import Testing
         var inner: LoopbackTransport
         var template: RecordState
         var empty = false
+        var oversized = false
         func session() throws -> PeerSession { try inner.session() }
         func schema() throws -> Schema { try inner.schema() }
         func pull(cursor: String, limit: Int) throws -> PullResponse {
             let n = Int(cursor) ?? 0
-            let changes = empty ? [] : (n..<(n + limit)).map { i in
+            let changes = empty ? [] : (n..<(n + limit + (oversized ? 1 : 0))).map { i in
                 WireChange(collection: "cases", id: "junk-\(i)", stateBytes: ArraySlice(template.canonicalText.utf8))
             }
             return PullResponse(node: "rogue", changes: changes, next: String(n + limit), more: true)
@@ -113,6 +114,9 @@ import Testing
         #expect(try net["a"].checkpoint(peer: "rogue").pulled == "1000")
         let empty = SyncEngine(storage: net["b"], transport: Endless(inner: inner, template: template, empty: true))
         #expect { try empty.run() } throws: { ($0 as? SyncError)?.code == .protocolError }
+        // A page larger than asked for passed every bound of a sync (review round 8, F2).
+        let oversized = SyncEngine(storage: net["b"], transport: Endless(inner: inner, template: template, oversized: true), batchSize: 100)
+        #expect { try oversized.run() } throws: { ($0 as? SyncError)?.code == .protocolError && "\($0)".contains("at most 100 were asked for") }
     }
 
     /// A peer whose every push answer is a 403 naming made-up records (and maybe one it was sent).

@@ -51,7 +51,7 @@ extension StationCommand {
                 progress?.finish()
                 let summary: [(String, MergeResult)] = [
                     ("created", .created), ("applied", .applied), ("merged", .merged), ("unchanged", .unchanged), ("waiting", .waiting),
-                    ("collision", .collision), ("ahead", .ahead),
+                    ("collision", .collision), ("ahead", .ahead), ("overLimit", .overLimit), ("refused", .refused),
                 ]
                 let from = report.from
                 if output.json {
@@ -74,6 +74,11 @@ extension StationCommand {
                     Terminal.warn(
                         "\(n) change\(n == 1 ? "" : "s") (\(list(report.ahead))) \(n == 1 ? "holds" : "hold") a write of another node than \(from) stamped more than "
                             + "\(HybridLogicalClock.defaultMaxForwardDrift / 3_600_000) h ahead of this node's clock (that node's clock is wrong): not taken")
+                }
+                if case let n = report.count(.overLimit), n > 0 {
+                    Terminal.warn(
+                        "\(n) change\(n == 1 ? "" : "s") past a limit of what a record may hold (16 MiB of state, \(Limits.valueDepth) levels of nesting, "
+                            + "\(RecordState.maxClockEntries) writers or values), alone or joined with this node's version: not taken (over_limit)")
                 }
                 if !report.collided.isEmpty {
                     let n = report.collided.count

@@ -47,6 +47,12 @@ extension StationCommand {
                     }
                     logger.warning("serving without a token on \(host) (--insecure-open): anyone who can reach it may sync")
                 }
+                if let token, Tokens.hasHubShape(token) {
+                    // A hub token given to LAN peers would let any of them pass for the hub.
+                    throw CommandFailure(
+                        "--token looks like a token a hub hands out (hub token add): a LAN secret must be another "
+                            + "(any peer holding a hub token could pass for the hub); choose a secret of your own")
+                }
                 let store = try database.open()
                 let service = SyncService(storage: store, authentication: token.map { .sharedToken($0) } ?? .none, logger: logger)
                 try await ServeRunner.serve(
