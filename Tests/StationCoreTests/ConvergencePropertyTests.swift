@@ -32,15 +32,21 @@ import StationTestSupport
     struct Counts {
         var writes = 0, unchanged = 0, refused = 0, resolutions = 0, merges = 0, restores = 0, reinits = 0, copies = 0, bursts = 0
         var maxReplicas = 0, maxRegister = 0, longJoins = 0
+        /// Runs drawing large values; values nested to the limit; final records whose history the
+        /// byte bound cut (Limits.historyBytes).
+        var heavyRuns = 0, deepValues = 0, cutHistories = 0
         mutating func add(_ o: Counts) {
             writes += o.writes; unchanged += o.unchanged; refused += o.refused; resolutions += o.resolutions; merges += o.merges
             restores += o.restores; reinits += o.reinits; copies += o.copies; bursts += o.bursts; longJoins += o.longJoins
+            heavyRuns += o.heavyRuns; deepValues += o.deepValues; cutHistories += o.cutHistories
             maxReplicas = max(maxReplicas, o.maxReplicas); maxRegister = max(maxRegister, o.maxRegister)
         }
         var description: String {
             "\(writes) writes (\(resolutions) resolutions), \(unchanged) unchanged puts and deletes, \(refused) refused as the model predicted, "
                 + "\(merges) merges, \(restores) restores, \(reinits) re-inits, \(copies) second databases, \(bursts) bursts; "
-                + "up to \(maxReplicas) replicas and \(maxRegister) values in one register, \(longJoins) joins of registers over 64 value pairs"
+                + "up to \(maxReplicas) replicas and \(maxRegister) values in one register, \(longJoins) joins of registers over 64 value pairs; "
+                + "\(heavyRuns) runs with values of kilobytes under a smaller history bound, \(cutHistories) records whose history the bound cut, "
+                + "\(deepValues) values nested \(Limits.valueDepth) deep"
         }
     }
 
@@ -57,7 +63,22 @@ import StationTestSupport
     static func collection(of key: RecordKey) -> CollectionSchema { collections.first { $0.name == key.collection }! }
 
     /// One random history; returns nil on success or a failure description.
+    ///
+    /// Now and then a run whose histories reach their bound: values of kilobytes under a history
+    /// bound scaled down alike on every replica (bytes, entries or both: Resolution.Bound.current),
+    /// so that a few resolutions cut it and joins of cut histories must still converge.
     static func run(seed: UInt64, counts: inout Counts) -> String? {
+        var pick = SeededRandom(seed: seed ^ 0x4B0B_4B0B)
+        let bounds = [Resolution.Bound(entries: RecordState.maxResolutions, bytes: 24 << 10), Resolution.Bound(entries: 5, bytes: Limits.historyBytes),
+                      Resolution.Bound(entries: 8, bytes: 12 << 10), Resolution.Bound(entries: 2, bytes: Limits.historyBytes),
+                      Resolution.Bound(entries: RecordState.maxResolutions, bytes: 5_000)]
+        let heavy = Int.random(in: 0..<5, using: &pick) == 0
+        return Resolution.Bound.$current.withValue(heavy ? bounds.randomElement(using: &pick)! : .standard) {
+            run(seed: seed, heavy: heavy, counts: &counts)
+        }
+    }
+
+    static func run(seed: UInt64, heavy: Bool, counts: inout Counts) -> String? {
         var rng = SeededRandom(seed: seed)
         let debug = ProcessInfo.processInfo.environment["STATIONSYNC_PROPERTY_DEBUG"] != nil
         var model = HistoryModel()
@@ -81,7 +102,18 @@ import StationTestSupport
         var snapshots: [RecordKey: [RecordState]] = [:]
         let steps = Int.random(in: 20...(replicaCount > 6 ? 160 : 90), using: &rng)
 
+        if heavy { c.heavyRuns += 1 }
         func randomValue(_ node: NodeID) -> JSONValue {
+            if heavy, Int.random(in: 0..<3, using: &rng) == 0 {
+                return .string("\(node)-" + String(repeating: "x", count: Int.random(in: 1_000...6_000, using: &rng)))
+            }
+            if Int.random(in: 0..<40, using: &rng) == 0 {
+                // As deep as a value may nest (Limits.valueDepth).
+                c.deepValues += 1
+                var v: JSONValue = .string("deep from \(node)")
+                for level in 0..<Limits.valueDepth { v = level % 2 == 0 ? .array([v]) : .object(["k": v]) }
+                return v
+            }
             switch Int.random(in: 0..<10, using: &rng) {
             case 0: return .null
             case 1...3: return sharedValues.randomElement(using: &rng)!
@@ -312,6 +344,7 @@ import StationTestSupport
             guard decoded == state else {
                 return "\(key): canonical form does not decode to itself: \(state.canonicalText)"
             }
+            if Resolution.oldestKept(in: state.resolutions) != nil { c.cutHistories += 1 }
             // 4. Every resolution's conflict is gone from the record (its values were superseded).
             let openIDs = Set(state.view(in: col, id: key.id).conflicts.map(\.id))
             for r in state.resolutions where openIDs.contains(r.conflictID) {

@@ -46,6 +46,114 @@ import StationTestSupport
         }
     }
 
+    /// The bound as its definition reads: newest first, an entry kept while fewer than
+    /// `bound.entries` are newer and those take at most `bound.bytes`.
+    static func bounded(_ entries: Set<Resolution>, _ bound: Resolution.Bound) -> [Resolution] {
+        let ranked = entries.sorted { ($0.time, $0.by, $0.conflictID) > ($1.time, $1.by, $1.conflictID) }
+        var kept: [Resolution] = []
+        var weight = 0
+        for r in ranked {
+            if kept.count >= bound.entries || weight > bound.bytes { break }
+            kept.append(r)
+            weight += r.encodedSize
+        }
+        return kept.sorted(by: Resolution.precedes)
+    }
+
+    /// An entry whose values take about `bytes`.
+    static func heavyEntry(_ n: Int, ms: UInt64, bytes: Int, by writer: NodeID = "labor") -> Resolution {
+        var r = entry(n, ms: ms, by: writer)
+        r.values[1].value = .string(String(repeating: "b", count: bytes))
+        return r
+    }
+
+    @Test("Cutting a union by the bytes of the newer entries is a join too, whatever the entries weigh")
+    func theByteBoundedUnionIsAJoin() {
+        var rng = SeededRandom(seed: 0x4157_1313)
+        // A small bound, so that thousands of draws cut by bytes, by count and by both.
+        let bound = Resolution.Bound(entries: 24, bytes: 3_000)
+        let pool = (0..<400).map { n in
+            Self.heavyEntry(
+                n, ms: UInt64.random(in: 0...300, using: &rng), bytes: [0, 10, 200, 900, 2_500, 4_000].randomElement(using: &rng)!,
+                by: ["labor", "civil", "justice"].randomElement(using: &rng)!)
+        }
+        var cutByBytes = 0
+        for _ in 0..<400 {
+            func draw() -> [Resolution] {
+                Resolution.compacted(Array(pool.shuffled(using: &rng).prefix(Int.random(in: 0...40, using: &rng))), bound: bound)
+            }
+            let (a, b, c) = (draw(), draw(), draw())
+            let ab = RecordState.union(a, b, bound: bound)
+            #expect(ab == RecordState.union(b, a, bound: bound))
+            #expect(RecordState.union(ab, c, bound: bound) == RecordState.union(a, RecordState.union(b, c, bound: bound), bound: bound))
+            #expect(RecordState.union(ab, ab, bound: bound) == ab && RecordState.union(ab, a, bound: bound) == ab)
+            #expect(ab == Self.bounded(Set(a).union(b), bound))
+            // What is kept: the newer entries of the oldest kept take at most the bound.
+            let weights = ab.map(\.encodedSize).reduce(0, +)
+            let oldest = Resolution.oldestKept(in: ab, bound: bound)
+            #expect(weights - (oldest?.encodedSize ?? 0) <= bound.bytes || oldest == nil && weights <= bound.bytes)
+            if ab.count < bound.entries, oldest != nil { cutByBytes += 1 }
+        }
+        #expect(cutByBytes > 100)
+    }
+
+    @Test("An entry's canonical bytes, written straight from it, are its JSON's")
+    func anEntryWritesItsJSON() {
+        var rng = SeededRandom(seed: 0x4157_1314)
+        for n in 0..<200 {
+            var r = Self.heavyEntry(n, ms: UInt64.random(in: 0...UInt64(1) << 40, using: &rng), bytes: n % 7)
+            r.values[0].value = [.string("caf\u{E9} \"q\"\n\u{1}"), .int(-Int64(n)), .double(1.5), .null, .bool(true), ["k": "v", "\u{4E2D}": 1]][n % 6]
+            r.result = r.values[n % 2].value
+            if n % 3 == 0 { r.person = "\u{9648} Chen" }
+            if n % 4 == 0 { (r.field, r.policy, r.how) = (Conflict.existenceField, "delete-wins", .accept) }
+            var direct: [UInt8] = [], viaJSON: [UInt8] = []
+            r.write(to: &direct)
+            r.json.write(to: &viaJSON)
+            #expect(direct == viaJSON)
+            #expect(r.encodedSize == viaJSON.count)
+        }
+    }
+
+    @Test("A record whose replicas hold heavy histories joins within the state limit; a history past the bound reads cut")
+    func heavyHistoriesJoinWithinTheStateLimit() throws {
+        var base = RecordState()
+        try base.put(["notes": "start"], by: "hub", at: Fixtures.t(0), in: cases, id: "r1")
+        var a = base, b = base
+        try a.put(["notes": "a"], by: "labor", at: Fixtures.t(1), in: cases, id: "r1")
+        try b.put(["notes": "b"], by: "civil", at: Fixtures.t(1), in: cases, id: "r1")
+        // Entries a decoder takes: each ends hub's value and a 1 MiB one of another node.
+        let mib = 1 << 20
+        func heavy(_ n: Int, ms: UInt64, by writer: NodeID, other: NodeID) -> Resolution {
+            Resolution(
+                conflictID: String(format: "%016llx", UInt64(n)), field: "notes", policy: "lww", how: .write, by: Dot(writer, 1), time: Fixtures.t(ms),
+                values: [DottedValue(dot: Dot("hub", 1), time: Fixtures.t(0), value: "start"),
+                         DottedValue(dot: Dot(other, 1), time: Fixtures.t(1), value: .string(String(repeating: "b", count: mib)))],
+                result: "a")
+        }
+        let labors = (0..<9).map { heavy($0, ms: UInt64(2 * $0 + 2), by: "labor", other: "civil") }
+        let civils = (9..<18).map { heavy($0, ms: UInt64(2 * $0 - 15), by: "civil", other: "labor") }
+        // Nine entries of 1 MiB on each side: once, each side's 9 MiB of history would have joined
+        // to a state past 16 MiB (over_limit: the two replicas of the record never converged).
+        a.resolutions = Resolution.compacted(labors)
+        b.resolutions = Resolution.compacted(civils)
+        for side in [a, b] {
+            // The three newest take a bit over 3 MiB, the four newest over 4 MiB: four are kept.
+            #expect(side.resolutions.count == 4)
+            #expect(side.canonicalBytes.count < Limits.historyBytes + 2 * mib)
+        }
+        let joined = a.merged(with: b)
+        #expect(joined == b.merged(with: a))
+        #expect(joined.resolutions == Self.bounded(Set(a.resolutions).union(b.resolutions), .standard))
+        #expect(joined.resolutions.count == 4 && joined.canonicalBytes.count < Limits.stateBytes)
+        try joined.checkJoinBounds(in: cases, id: "r1")
+        // A state written before the byte bound (or by hand) holding all eighteen reads cut, as
+        // every replica keeps it.
+        var legacy = joined
+        legacy.resolutions = (labors + civils).sorted(by: Resolution.precedes)
+        #expect(legacy.canonicalBytes.count > Limits.stateBytes)
+        #expect(try RecordState(jsonBytes: legacy.canonicalBytes, collection: cases) == joined)
+    }
+
     @Test("Two replicas each near a full history, ending conflicts concurrently, join within the bound whatever the order")
     func concurrentFullHistoriesJoinWithinTheBound() throws {
         // Shared past: a record whose history holds 4090 entries.

@@ -219,6 +219,46 @@ import Testing
         #expect { try verify(erased, station) } throws: { "\($0)".contains("drops the record's history entry") }
     }
 
+    /// The same, for an entry cut by the bytes of the newer ones (Limits.historyBytes) rather
+    /// than by their number.
+    @Test func anEntryCutByTheBytesOfNewerOnesIsNoneOfTheCallersDoing() throws {
+        var base = try hubCopy()
+        var charity = base
+        let big = String(repeating: "n", count: 2 << 20)
+        try base.put(["notes": .string("civil's second " + big)], by: "civil-affairs", at: t(2), in: cases, id: "r")
+        try charity.put(["notes": "charity's"], by: "charity", at: t(3), in: cases, id: "r")
+        base.merge(charity)  // notes in conflict, one side 2 MiB
+        // A past of two entries of 2.2 MiB each: together past the bound, so one more entry
+        // newer than both, weighing 2 MiB, cuts the older.
+        let dot = Dot("civil-affairs", 1)
+        base.resolutions = Resolution.compacted((0..<2).map { n in
+            Resolution(
+                conflictID: String(format: "%016llx", UInt64(n)), field: "status", policy: "manual", how: .write, by: dot, time: t(UInt64(n)),
+                values: [DottedValue(dot: dot, time: t(1), value: .string(String(repeating: "v", count: 2_200_000)))], result: "open")
+        })
+        #expect(base.resolutions.count == 2)
+        let older = try #require(base.resolutions.min { Resolution.isNewer($1, than: $0) })
+        var station = base
+        try station.put(["notes": "hotline's"], by: "hotline", at: t(10), in: cases, id: "r")
+        #expect(station.resolutions.count == 2 && !station.resolutions.contains(older))
+        try verify(station, base)
+        // The hub's own write cut it instead; a station's concurrent state still holds it.
+        var hub = base
+        try hub.put(["notes": "civil's third"], by: "civil-affairs", at: t(12), in: cases, id: "r")
+        #expect(!hub.resolutions.contains(older))
+        var concurrent = base
+        try concurrent.put(["phone": "1"], by: "hotline", at: t(13), in: cases, id: "r")
+        #expect(concurrent.resolutions.contains(older))
+        try verify(concurrent, hub)
+        #expect(concurrent.merged(with: hub) == hub.merged(with: concurrent))
+        // Dropping the newer one, which nothing cuts, is refused.
+        var erased = station
+        let newer = try #require(base.resolutions.first { $0 != older })
+        erased.resolutions.removeAll { $0 == newer }
+        try erased.put(["phone": "2"], by: "hotline", at: t(14), in: cases, id: "r")
+        #expect { try verify(erased, station) } throws: { ($0 as? SyncError)?.code == .forbidden }
+    }
+
     /// A field once written stays in the record: a new entry of the caller's about a field the
     /// pushed state does not hold ended nothing there (made up, e.g. to push honest entries out
     /// of a full history).

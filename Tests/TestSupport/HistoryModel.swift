@@ -328,9 +328,11 @@ public struct HistoryModel {
                 }
             }
         }
-        // Resolutions asked for and known here are in the history.
+        // Resolutions asked for and known here are in the history, unless its bound cut them
+        // (Resolution.compacted: the history is then at its bound).
+        let historyCut = Resolution.oldestKept(in: state.resolutions) != nil
         for id in knowledge(replica, key) where writes[id].isResolution {
-            if !state.resolutions.contains(where: { $0.by == writes[id].dot }) {
+            if !historyCut, !state.resolutions.contains(where: { $0.by == writes[id].dot }) {
                 return "\(key): the resolution \(name(writes[id])) is not in the record's history"
             }
         }

@@ -62,7 +62,12 @@ extension RecordState {
         out.append(UInt8(ascii: "}"))
         if !resolutions.isEmpty {
             JSONWriter.writeLiteral(#","resolved":"#, to: &out)
-            JSONValue.array(resolutions.map(\.json)).write(to: &out)
+            out.append(UInt8(ascii: "["))
+            for (n, r) in resolutions.enumerated() {
+                if n > 0 { out.append(UInt8(ascii: ",")) }
+                r.write(to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
         }
         out.append(UInt8(ascii: "}"))
     }
@@ -205,8 +210,9 @@ extension RecordState {
             }
             resolutions.append(r)
         }
-        resolutions.sort(by: Resolution.precedes)
-        return resolutions
+        // Cut where the bound cuts (in canonical order): a state from before the byte bound, or
+        // one made by hand, reads as every replica keeps it.
+        return Resolution.compacted(resolutions)
     }
 
     /// Checks what the collection's policies require of a state: a counter field holds totals

@@ -245,7 +245,7 @@ extension RecordState {
     /// Refuses a state made by joining two (a merge) that holds more than a state may
     /// (``maxClockEntries`` writers in its clock or values in a register): no node could read it,
     /// so it is never stored or served. Two states each within the bounds can join beyond them.
-    /// (A joined history never does: the join keeps its newest ``maxResolutions`` entries.)
+    /// (A joined history never does: the join keeps its newest entries, ``Resolution/compacted(_:)``.)
     public func checkJoinBounds(in collection: CollectionSchema, id: String) throws(CoreError) {
         // Counted first, worded only for a refusal: this runs on every join.
         let limit = RecordState.maxClockEntries

@@ -81,19 +81,23 @@ extension RecordState {
             resolutions: union(a.resolutions, b.resolutions))
     }
 
-    /// The resolution history is a grow-only set bounded to its newest entries: the union, its
-    /// newest ``RecordState/maxResolutions`` kept (``Resolution/compacted(_:)``), in canonical order.
+    /// The resolution history is a grow-only set bounded to its newest entries: the union, cut
+    /// where ``Resolution/compacted(_:)`` cuts it (at most ``RecordState/maxResolutions`` entries,
+    /// and an entry only while the newer ones take at most ``Limits/historyBytes``), in canonical
+    /// order.
     ///
-    /// Keeping the newest N of a union is itself a join (commutative, associative, idempotent):
-    /// an entry one side dropped had N newer ones there, and they are in the union too, so every
-    /// replica drops the same entries whatever order the versions meet in.
-    static func union(_ a: [Resolution], _ b: [Resolution]) -> [Resolution] {
+    /// Cutting a union this way is itself a join (commutative, associative, idempotent): whether
+    /// an entry is kept depends only on the entries newer than it, and more of them can only make
+    /// it fall off. An entry one side dropped had newer entries there that already cut it, and
+    /// they are in the union too (each was kept there, or a newer one that cut it is); so every
+    /// replica drops the same entries, whatever order the versions meet in.
+    static func union(_ a: [Resolution], _ b: [Resolution], bound: Resolution.Bound = .current) -> [Resolution] {
         guard !b.isEmpty else { return a }
         guard !a.isEmpty else { return b }
         var seen = Set(a.map { ResolutionKey(conflictID: $0.conflictID, by: $0.by) })
         var result = a
         for r in b where seen.insert(ResolutionKey(conflictID: r.conflictID, by: r.by)).inserted { result.append(r) }
-        return Resolution.compacted(result)
+        return Resolution.compacted(result, bound: bound)
     }
 
     struct ResolutionKey: Hashable {

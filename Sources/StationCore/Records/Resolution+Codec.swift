@@ -24,6 +24,47 @@ extension Resolution {
         ].merging(person.map { ["who": JSONValue.string($0)] } ?? [:]) { a, _ in a })
     }
 
+    /// Appends the canonical encoding of ``json`` to `out`, written straight from the entry (the
+    /// keys in canonical order: by, conflict, field, how, policy, result, values, who), byte for
+    /// byte what `json.write(to:)` writes.
+    public func write(to out: inout [UInt8]) {
+        JSONWriter.writeLiteral(#"{"by":["#, to: &out)
+        JSONWriter.writeString(by.node.rawValue, to: &out)
+        out.append(UInt8(ascii: ","))
+        JSONWriter.writeInt(Int64(by.counter), to: &out)
+        out.append(UInt8(ascii: ","))
+        JSONWriter.writeInt(Int64(time.rawValue), to: &out)
+        JSONWriter.writeLiteral(#"],"conflict":"#, to: &out)
+        JSONWriter.writeString(conflictID, to: &out)
+        JSONWriter.writeLiteral(#","field":"#, to: &out)
+        JSONWriter.writeString(field, to: &out)
+        JSONWriter.writeLiteral(#","how":"#, to: &out)
+        JSONWriter.writeString(how.rawValue, to: &out)
+        JSONWriter.writeLiteral(#","policy":"#, to: &out)
+        JSONWriter.writeString(policy, to: &out)
+        JSONWriter.writeLiteral(#","result":"#, to: &out)
+        result.write(to: &out)
+        JSONWriter.writeLiteral(#","values":["#, to: &out)
+        for (n, v) in values.enumerated() {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "["))
+            JSONWriter.writeString(v.dot.node.rawValue, to: &out)
+            out.append(UInt8(ascii: ","))
+            JSONWriter.writeInt(Int64(v.dot.counter), to: &out)
+            out.append(UInt8(ascii: ","))
+            JSONWriter.writeInt(Int64(v.time.rawValue), to: &out)
+            out.append(UInt8(ascii: ","))
+            v.value.write(to: &out)
+            out.append(UInt8(ascii: "]"))
+        }
+        out.append(UInt8(ascii: "]"))
+        if let person {
+            JSONWriter.writeLiteral(#","who":"#, to: &out)
+            JSONWriter.writeString(person, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
     /// Reads and validates one resolution entry of a record state whose clock is `clock`.
     init(json: JSONValue, clock: VectorClock, what: String) throws(CoreError) {
         func bad(_ message: String) -> CoreError { CoreError(.invalidVersion, "record state: \(what): " + message) }

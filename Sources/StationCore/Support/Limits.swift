@@ -19,6 +19,13 @@ public enum Limits {
     /// (64 MiB).
     public static let stateBytes = 16 << 20
 
+    /// The bytes a record's conflict history keeps beyond its oldest entry: an entry is kept only
+    /// while the entries newer than it take at most 4 MiB (and number fewer than
+    /// ``RecordState/maxResolutions``), so a history takes at most 4 MiB plus one entry and a
+    /// join of two histories never grows past that (``Resolution/compacted(_:)``). Older entries
+    /// fall off on every replica alike: what a resolution ended was superseded by its write.
+    public static let historyBytes = 4 << 20
+
     /// The state bytes one page carries, pulled or pushed: a page ends at the change that
     /// reaches 8 MiB (or at its count), so a page is at most 8 MiB plus one state (together under
     /// 24 MiB, under every message's limit); a state larger than that goes alone.
