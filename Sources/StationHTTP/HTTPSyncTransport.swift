@@ -121,10 +121,24 @@ public final class HTTPSyncTransport: SyncTransport, @unchecked Sendable {
         }
     }
 
+    /// The largest push body this client makes (a page of at most 8 MiB of states plus one state
+    /// of at most 16 MiB, and the envelope), with room to spare.
+    static let maxPlainPush = 32 << 20
+
     public func push(_ body: PreparedPush) throws -> PushResponse {
         // Taken in turn, so two pushes in flight go over two connections.
         let client = clients[pushes.add(1, ordering: .relaxed).oldValue % clients.count]
-        let bytes = try call("POST", "/v1/changes", body: body.bytes, contentEncoding: body.contentEncoding, client: client)
+        let bytes: [UInt8]
+        do {
+            bytes = try call("POST", "/v1/changes", body: body.bytes, contentEncoding: body.contentEncoding, client: client)
+        } catch let error as SyncError where error.code == .tooLarge && body.contentEncoding == "gzip" {
+            // The peer takes a gzipped body only up to so many times its size as sent (a page of
+            // much-repeated values compresses further): the same page, uncompressed, costs it
+            // only what is sent.
+            guard let plain = try? Gzip.decompress(body.bytes, maxOutput: Self.maxPlainPush) else { throw error }
+            logger.info("the peer refused a gzipped push as too large once decompressed; sending it uncompressed", metadata: ["peer": "\(baseURL)"])
+            bytes = try call("POST", "/v1/changes", body: plain, client: client)
+        }
         do {
             return try PushResponse(bytes: bytes)
         } catch {

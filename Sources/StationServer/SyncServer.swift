@@ -21,6 +21,14 @@ public enum SyncServer {
         /// Largest request body after gzip decompression. A client's page holds at most 8 MiB of
         /// states and one more of at most 16 MiB (Limits.pageBytes, Limits.stateBytes).
         public var maxDecompressedBytes = 32 << 20
+        /// How many times its size as sent a gzipped body may decompress to, beyond
+        /// ``expansionAllowance``: a push costs the node in proportion to the bytes its client
+        /// sent (decoding, checking, writing about twice its decoded size to disk). Honest pages
+        /// of record states compress about tenfold; a client refused for this (413) sends the
+        /// same page uncompressed.
+        public var maxExpansion = 64
+        /// What any gzipped body may decompress to whatever its size as sent.
+        public var expansionAllowance = 1 << 20
         /// Responses at least this large are gzipped for clients that accept it.
         public var compressAbove = 1024
         /// A connection that sends nothing for this long (no request, or a request stalled in
@@ -115,10 +123,16 @@ public enum SyncServer {
             var body = raw.readBytes(length: raw.readableBytes) ?? []
             if let encoding = request.headers[.contentEncoding]?.lowercased(), encoding != "identity" {
                 guard encoding == "gzip" else { throw SyncError(.badRequest, "unsupported Content-Encoding \(encoding) (use gzip)") }
+                let proportionate = body.count.multipliedReportingOverflow(by: limits.maxExpansion).partialValue + limits.expansionAllowance
+                let most = min(limits.maxDecompressedBytes, proportionate)
                 do {
-                    body = try Gzip.decompress(body, maxOutput: limits.maxDecompressedBytes)
+                    body = try Gzip.decompress(body, maxOutput: most)
                 } catch let error as GzipError where error.code == .tooLarge {
-                    throw SyncError(.tooLarge, "request body decompresses to more than \(limits.maxDecompressedBytes) bytes; push smaller batches")
+                    throw SyncError(
+                        .tooLarge,
+                        most < limits.maxDecompressedBytes
+                            ? "request body decompresses to more than \(most) bytes, \(limits.maxExpansion) times its \(body.count) bytes as sent and \(limits.expansionAllowance) more; send it uncompressed"
+                            : "request body decompresses to more than \(limits.maxDecompressedBytes) bytes; push smaller batches")
                 } catch {
                     throw SyncError(.badRequest, "request body is not valid gzip: \(error)")
                 }

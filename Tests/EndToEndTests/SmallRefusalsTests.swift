@@ -85,3 +85,32 @@ struct SmallRefusalsTests {
         }
     }
 }
+
+/// Issue 13: a push costs the node in proportion to what its client sent. A gzipped body may
+/// decompress to at most 64 times its size as sent plus 1 MiB (hostile.py sends such a body and
+/// gets 413 with nothing changed); an honest station whose page compresses further (values much
+/// repeated) sends that page uncompressed and goes on.
+@Suite("Push cost in proportion")
+struct PushExpansionTests {
+    @Test("A page of much-repeated values, refused gzipped, goes through uncompressed; every record reaches another station")
+    func aPageThatCompressesTooWellIsSentPlain() async throws {
+        try await withCluster(["charity", "hotline"]) { cluster in
+            let charity = cluster["charity"]
+            let file = cluster.path("donations.jsonl")
+            let notes = String(repeating: "x", count: 60_000)
+            var lines = ""
+            for i in 0..<150 { lines += #"{"id":"don-\#(i)","donorName":"Donor \#(i)","notes":"\#(notes) \#(i)"}"# + "\n" }
+            try Data(lines.utf8).write(to: URL(fileURLWithPath: file))
+            _ = try await charity.ok(["import", "donations", file])
+            // About 9 MiB of states in two pages, each gzipping to well under a 64th of itself.
+            let pushed = try await charity.sync()
+            #expect(pushed.pushed == 150, "\(pushed)")
+            #expect(try await cluster.hub.aliveCount("donations") == 150)
+            let hotline = cluster["hotline"]
+            let pulled = try await hotline.sync()
+            #expect(pulled.pulled == 150, "\(pulled)")
+            let last = try await hotline.get("donations", "don-149")
+            #expect(last.fields["notes"] as? String == "\(notes) 149")
+        }
+    }
+}

@@ -702,6 +702,14 @@ def run_cases(r):
     co = zlib.compressobj(9, zlib.DEFLATED, 31)
     stream = co.compress(b'{"node": "hotline", "changes": [], "pad": "') + co.compress(b"a" * (70 << 20)) + co.flush()
     push("gzip bomb inside a JSON string (70 MiB)", stream, expect=(413,), code="too_large", headers={**HJ, "Content-Encoding": "gzip"})
+    # Issue 13: 480 valid states of 64 KiB each (30 MiB, under every size limit) gzip to about 85 KiB;
+    # the node takes at most 64 times what was sent plus 1 MiB (a client sends such a page plain).
+    h = now_hlc()
+    cheap = gzip.compress(push_body("hotline", [change("hotline_calls", f"cheap-{i}", simple_state(hlc=h, fields={"notes": "x" * 65536}))
+                                                for i in range(480)]).encode())
+    push(f"gzip of 30 MiB of valid states in {len(cheap) >> 10} KiB (over 64 times what was sent)", cheap, expect=(413,), code="too_large",
+         headers={**HJ, "Content-Encoding": "gzip"})
+    del cheap
     push("gzip header, plain body", push_body("hotline", []), code="bad_request", headers={**HJ, "Content-Encoding": "gzip"})
     push("gzip truncated", gzip.compress(push_body("hotline", [change("charity_stock", "gz", simple_state())]).encode())[:-12],
          code="bad_request", headers={**HJ, "Content-Encoding": "gzip"})
