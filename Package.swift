@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         // Pure core: clocks, versions, the merge rule, conflicts, JSON values. No I/O.
@@ -69,6 +70,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // What the `station` and `hub` tools share: options, output, error reporting, sync and serve.
@@ -109,9 +111,13 @@ let package = Package(
         .testTarget(name: "StationStoreTests", dependencies: ["StationStore", "StationSeeds"]),
         .testTarget(name: "StationCLITests", dependencies: ["StationCore", "StationCommands"]),
         .testTarget(name: "StationSyncTests", dependencies: ["StationSync", "StationStore", "StationSeeds", "StationTestSupport"]),
-        .testTarget(name: "StationHTTPTests", dependencies: ["StationHTTP", "StationGzip", "StationServer", "StationSync", "StationStore",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HummingbirdTesting", package: "hummingbird")]),
+        .testTarget(
+            name: "StationHTTPTests",
+            dependencies: [
+                "StationHTTP", "StationGzip", "StationServer", "StationSync", "StationStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]),
         .testTarget(
             name: "StationServerTests",
             dependencies: [

@@ -36,13 +36,18 @@ public struct ConflictsCommand: ParsableCommand {
                     return
                 }
                 let now = UInt64(Date().timeIntervalSince1970 * 1000)
-                print(RecordOutput.table(
-                    ["ID", "COLLECTION", "RECORD", "FIELD", "POLICY", "ORIGINS", "AGE", "STATUS"],
-                    reports.map { r in
-                        [r.id, r.collection, r.recordID, r.field, r.policy, r.origins.joined(separator: ","),
-                         ConflictText.age(now > r.since.wall ? now - r.since.wall : 0),
-                         r.status == .open ? (r.automatic ? "open (decided automatically)" : "open (waits for a person)") : "resolved (\(r.resolution!.how.rawValue))"]
-                    }))
+                print(
+                    RecordOutput.table(
+                        ["ID", "COLLECTION", "RECORD", "FIELD", "POLICY", "ORIGINS", "AGE", "STATUS"],
+                        reports.map { r in
+                            [
+                                r.id, r.collection, r.recordID, r.field, r.policy, r.origins.joined(separator: ","),
+                                ConflictText.age(now > r.since.wall ? now - r.since.wall : 0),
+                                r.status == .open
+                                    ? (r.automatic ? "open (decided automatically)" : "open (waits for a person)")
+                                    : "resolved (\(r.resolution!.how.rawValue))",
+                            ]
+                        }))
                 print("\(reports.count) conflict\(reports.count == 1 ? "" : "s")")
             }
         }
@@ -125,7 +130,9 @@ public struct ConflictsCommand: ParsableCommand {
                 }
                 let r = report.resolution
                 let kept = r.map { ConflictText.cell($0.result, field: report.field) } ?? "?"
-                print("resolved \(id) (\(report.collection)/\(report.recordID) \(report.field)): kept \(kept) by \(r?.how.rawValue ?? "?"); sync to send it to every node")
+                print(
+                    "resolved \(id) (\(report.collection)/\(report.recordID) \(report.field)): kept \(kept) by \(r?.how.rawValue ?? "?"); sync to send it to every node"
+                )
             }
         }
     }
@@ -151,7 +158,8 @@ public enum ConflictText {
     public static func show(_ r: ConflictReport, color: Bool) -> String {
         let red = color ? "\u{1B}[31m" : "", green = color ? "\u{1B}[32m" : "", bold = color ? "\u{1B}[1m" : "", reset = color ? "\u{1B}[0m" : ""
         var lines: [String] = []
-        let state = r.status == .open
+        let state =
+            r.status == .open
             ? (r.automatic ? "open, decided automatically" : "open, waits for a person")
             : "resolved"
         lines.append("\(bold)conflict \(r.id)\(reset)  \(r.collection)/\(r.recordID)  field \(r.field)  policy \(r.policy)  (\(state))")
@@ -181,7 +189,9 @@ public enum ConflictText {
         }
         if let res = r.resolution {
             lines.append("")
-            lines.append("resolved by \(res.person.map { "\($0) at " } ?? "")\(res.by.node.station) at \(RecordOutput.isoTime(res.time)) (\(res.how.rawValue)): kept \(cell(res.result, field: r.field))")
+            lines.append(
+                "resolved by \(res.person.map { "\($0) at " } ?? "")\(res.by.node.station) at \(RecordOutput.isoTime(res.time)) (\(res.how.rawValue)): kept \(cell(res.result, field: r.field))"
+            )
         } else {
             lines.append("")
             lines.append("resolve with: conflicts resolve \(r.id) --choose N | --value JSON | --accept")
@@ -194,7 +204,9 @@ public enum ConflictText {
         if case .object(let x) = a, case .object(let y) = b {
             var out: [String] = []
             for key in Set(x.keys).union(y.keys).sorted() where x[key] != y[key] {
-                out.append("  [\(index)] \(key): \(red)-\(x[key]?.canonicalText ?? "(absent)")\(reset) \(green)+\(y[key]?.canonicalText ?? "(absent)")\(reset)")
+                out.append(
+                    "  [\(index)] \(key): \(red)-\(x[key]?.canonicalText ?? "(absent)")\(reset) \(green)+\(y[key]?.canonicalText ?? "(absent)")\(reset)"
+                )
             }
             return out.isEmpty ? ["  [\(index)] same value"] : out
         }

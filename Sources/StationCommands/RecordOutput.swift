@@ -36,15 +36,16 @@ public enum RecordOutput {
             "policy": .string(c.policy),
             "automatic": .bool(c.automatic),
             "rule": .string(c.rule),
-            "values": .array(c.values.map { v in
-                .object([
-                    "value": v.value,
-                    "node": .string(v.dot.node.station),
-                    "writer": .string(v.dot.node.rawValue),
-                    "counter": .int(Int64(v.dot.counter)),
-                    "time": .string(isoTime(v.time)),
-                ])
-            }),
+            "values": .array(
+                c.values.map { v in
+                    .object([
+                        "value": v.value,
+                        "node": .string(v.dot.node.station),
+                        "writer": .string(v.dot.node.rawValue),
+                        "counter": .int(Int64(v.dot.counter)),
+                        "time": .string(isoTime(v.time)),
+                    ])
+                }),
         ])
     }
 

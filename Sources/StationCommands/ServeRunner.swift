@@ -40,7 +40,7 @@ public enum ServeRunner {
             do { try service.storage.flushActivity() } catch { logger.warning("writing station activity failed", metadata: ["error": "\(error)"]) }
         } catch let error as SyncServer.TLSFileError {
             throw CommandFailure(error.description)
-        } catch where tls != nil && !listening.isSet {
+        } catch  where tls != nil && !listening.isSet {
             // Hummingbird builds the TLS context when it starts: a key that does not match the
             // certificate shows up here.
             throw CommandFailure(
@@ -80,9 +80,10 @@ private final class ListeningFlag: @unchecked Sendable {
 /// `--idle-timeout`, `--max-connections`, `--max-connections-per-address`, `--body-timeout`,
 /// shared by `hub serve` and `station serve`: what keeps one client from pinning the node.
 public struct ConnectionOptions: ParsableArguments {
-    @Option(help: ArgumentHelp(
-        "Close a connection that sends nothing for this many seconds (no request, or one stalled in its headers or body).",
-        valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "Close a connection that sends nothing for this many seconds (no request, or one stalled in its headers or body).",
+            valueName: "seconds"))
     public var idleTimeout = 30.0
 
     @Option(help: ArgumentHelp("A request body must arrive whole within this many seconds (else 408).", valueName: "seconds"))

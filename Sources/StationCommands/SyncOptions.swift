@@ -13,7 +13,8 @@ public struct SyncOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The bearer token for the peer (default: $STATION_TOKEN).", valueName: "token"))
     public var token: String?
 
-    @Option(help: ArgumentHelp("Keep syncing every SECONDS; a failed attempt is logged and retried next time. Stop with Ctrl-C.", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp("Keep syncing every SECONDS; a failed attempt is logged and retried next time. Stop with Ctrl-C.", valueName: "seconds"))
     public var every: Double?
 
     @Flag(help: "Print a JSON summary per sync instead of a sentence.")
@@ -22,23 +23,26 @@ public struct SyncOptions: ParsableArguments {
     @Flag(help: "Start over with the peer: send and receive everything again (merging makes this safe).")
     public var full = false
 
-    @Flag(help: """
-        Make this database the one writing as this node at the peer, though another database does \
-        (a reinstalled or replaced machine; the peer then refuses the other one). Nothing is lost \
-        either way: the other database's writes that reached the peer stay.
-        """)
+    @Flag(
+        help: """
+            Make this database the one writing as this node at the peer, though another database does \
+            (a reinstalled or replaced machine; the peer then refuses the other one). Nothing is lost \
+            either way: the other database's writes that reached the peer stay.
+            """)
     public var takeOver = false
 
-    @Flag(help: """
-        Take schema additions (new collections and fields) from this peer though it is not a hub         this node syncs with by its token: a peer the operator trusts with the schema. Without it,         what a LAN peer declares beyond this node's schema waits until the hub declares it too.
-        """)
+    @Flag(
+        help: """
+            Take schema additions (new collections and fields) from this peer though it is not a hub         this node syncs with by its token: a peer the operator trusts with the schema. Without it,         what a LAN peer declares beyond this node's schema waits until the hub declares it too.
+            """)
     public var trustSchema = false
 
     @Option(help: ArgumentHelp("Changes per request.", valueName: "n"))
     public var batchSize = 500
 
-    @Option(help: ArgumentHelp(
-        "The most changes one sync pulls from a peer that is not this node's hub; the next sync goes on from there.", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "The most changes one sync pulls from a peer that is not this node's hub; the next sync goes on from there.", valueName: "n"))
     public var maxPulled = 200_000
 
     @Option(help: ArgumentHelp("A CA certificate file to verify an https peer with.", valueName: "file"))
@@ -167,51 +171,59 @@ public struct SyncRunner {
         if s.pulled > 0 { text += " (\(s.created) new, \(s.applied) newer, \(s.merged) merged, \(s.unchanged) already known)" }
         text += "; \(s.recordsWithConflicts) record\(s.recordsWithConflicts == 1 ? " holds" : "s hold") conflicts"
         if let offset = s.clockOffset, abs(offset) > SyncSummary.clockWarning {
-            text += "; warning: this node's clock is \(ClockOffset.words(offset)) \(s.peer)'s: "
+            text +=
+                "; warning: this node's clock is \(ClockOffset.words(offset)) \(s.peer)'s: "
                 + "writes here are stamped with it (the latest write wins a field), and the hub refuses writes stamped more than a day "
                 + "ahead of its clock; set this machine's clock right"
         }
         if s.collisions > 0 {
             let which = firstFive(s.collisionRecords)
-            text += "; \(s.collisions) record\(s.collisions == 1 ? "" : "s") (\(which)) \(s.collisions == 1 ? "holds" : "hold") a write that \(s.peer) holds with other content "
+            text +=
+                "; \(s.collisions) record\(s.collisions == 1 ? "" : "s") (\(which)) \(s.collisions == 1 ? "holds" : "hold") a write that \(s.peer) holds with other content "
                 + "under the same name (dot_collision: a database restored together with its watermark, or a forged state); neither side "
                 + "took the other's version, every other record went on. Both versions are kept: compare them (station get here, the "
                 + "peer's copy there) and write the values to keep"
         }
         if s.overLimit > 0 {
             let which = firstFive(s.overLimitRecords)
-            text += "; \(s.overLimit) record\(s.overLimit == 1 ? "" : "s") (\(which)) could not be merged with \(s.peer)'s version: "
+            text +=
+                "; \(s.overLimit) record\(s.overLimit == 1 ? "" : "s") (\(which)) could not be merged with \(s.peer)'s version: "
                 + "together they would hold more than a record may (\(RecordState.maxClockEntries) writers or values in a field, "
                 + "or a value nested past \(Limits.valueDepth) levels; over_limit). "
                 + "Neither side took the other's, every other record went on; the hub's log names the record and the limit"
         }
         if s.ahead > 0 {
             let which = firstFive(s.aheadRecords)
-            text += "; \(s.ahead) record\(s.ahead == 1 ? "" : "s") (\(which)) not taken: \(s.ahead == 1 ? "it holds" : "they hold") a write of another node stamped more than "
+            text +=
+                "; \(s.ahead) record\(s.ahead == 1 ? "" : "s") (\(which)) not taken: \(s.ahead == 1 ? "it holds" : "they hold") a write of another node stamped more than "
                 + "\(HybridLogicalClock.defaultMaxForwardDrift / 3_600_000) h ahead of the receiver's clock (ahead: that node's clock is wrong, and its write would win "
                 + "every race); every other record went on. Pushed ones are sent again at every sync; the log names the writer and the time"
         }
         if s.refused > 0 {
             let which = firstFive(s.refusedRecords)
-            text += "; \(s.refused) record\(s.refused == 1 ? "" : "s") (\(which)) not taken from \(s.peer): \(s.refused == 1 ? "its version rewrites" : "their versions rewrite") "
+            text +=
+                "; \(s.refused) record\(s.refused == 1 ? "" : "s") (\(which)) not taken from \(s.peer): \(s.refused == 1 ? "its version rewrites" : "their versions rewrite") "
                 + "or drop what another node wrote here, or hold a made-up history (a forged or broken state; the log says what); every other record went on"
         }
         if s.refusedByPeer > 0 {
             let which = firstFive(s.refusedByPeerRecords)
-            text += "; \(s.refusedByPeer) record\(s.refusedByPeer == 1 ? "" : "s") (\(which)) refused by \(s.peer): this node's version "
+            text +=
+                "; \(s.refusedByPeer) record\(s.refusedByPeer == 1 ? "" : "s") (\(which)) refused by \(s.peer): this node's version "
                 + "rewrites or drops what another node wrote, as \(s.peer) holds it (taken from a LAN peer or a change file that forged it, "
                 + "when this node had no copy to check it against; the log says which peer or file). Every other record went on; "
                 + "\(s.refusedByPeer == 1 ? "it waits" : "they wait") here and \(s.refusedByPeer == 1 ? "is" : "are") sent again at every sync"
         }
         if s.heldBack > 0 {
             let which = firstFive(s.heldBackRecords)
-            text += "; \(s.heldBack) record\(s.heldBack == 1 ? "" : "s") (\(which)) not sent: written while this machine's clock was more than "
+            text +=
+                "; \(s.heldBack) record\(s.heldBack == 1 ? "" : "s") (\(which)) not sent: written while this machine's clock was more than "
                 + "\(HybridLogicalClock.defaultMaxForwardDrift / 3_600_000) h ahead (stamped with that time, they would win every race), so \(s.peer) refuses them "
                 + "until its clock reaches their time; they are sent again at every sync, and everything else went on"
         }
         if s.waiting > 0 {
             let which = firstFive(s.waitingRecords)
-            text += "; \(s.waiting) record\(s.waiting == 1 ? " waits" : "s wait") (\(which)): \(s.waiting == 1 ? "it holds" : "they hold") writes of other nodes "
+            text +=
+                "; \(s.waiting) record\(s.waiting == 1 ? " waits" : "s wait") (\(which)): \(s.waiting == 1 ? "it holds" : "they hold") writes of other nodes "
                 + "\(s.peer) has not seen (from a LAN sync), and this token may not relay them. They go once those nodes sync with \(s.peer) "
                 + "themselves; if one of them never will (its database is lost), sync its new database with this station over the LAN "
                 + "first, or ask the operator for a relay token for this station"
@@ -219,13 +231,15 @@ public struct SyncRunner {
         if s.notSent > 0 { text += "; \(s.notSent) local changes not sent (collections the peer lacks or this token may not write)" }
         if s.schemaWaiting > 0 {
             let which = firstFive(s.schemaWaitingRecords)
-            text += "; \(s.schemaWaiting) record\(s.schemaWaiting == 1 ? "" : "s") (\(which)) not taken: \(s.schemaWaiting == 1 ? "it needs" : "they need") a collection or "
+            text +=
+                "; \(s.schemaWaiting) record\(s.schemaWaiting == 1 ? "" : "s") (\(which)) not taken: \(s.schemaWaiting == 1 ? "it needs" : "they need") a collection or "
                 + "field policy \(s.peer) declares and this node's schema does not; they wait until the hub declares it (or sync with --trust-schema "
                 + "if \(s.peer) is trusted with the schema)"
         }
         if !s.schemaAdditions.isEmpty { text += "; schema additions from the peer: \(s.schemaAdditions.joined(separator: ", "))" }
         if s.pullCut {
-            text += "; stopped pulling after \(s.pulled) changes, the most one sync takes from a peer that is not this node's hub "
+            text +=
+                "; stopped pulling after \(s.pulled) changes, the most one sync takes from a peer that is not this node's hub "
                 + "(--max-pulled); sync again to go on from there"
         }
         if s.startedOver { text += "; first sync with this peer database" }

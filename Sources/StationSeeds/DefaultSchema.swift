@@ -5,111 +5,111 @@ import StationCore
 public enum DefaultSchema {
     /// The schema file's text.
     public static let text = #"""
-{"collections": {
-  "residents": {
-    "description": "Basic register of residents living in the street's neighbourhoods, used by every station to identify who a service is for.",
-    "default": "manual",
-    "deleteConflict": "update-wins",
-    "fields": {"fullName": "manual", "idNumber": "manual", "birthYear": "manual", "address": "manual", "neighbourhood": "lww", "phone": "lww", "householdSize": "lww", "lowIncome": "manual", "notes": "lww"}
-  },
-  "service_requests": {
-    "description": "Administrative affairs accepted at the one-stop counter and handled by one of the government grassroots stations.",
-    "default": "manual",
-    "deleteConflict": "update-wins",
-    "fields": {"station": "manual", "residentId": "manual", "kind": "lww", "status": "manual", "assignedTo": "manual", "acceptedAt": "lww", "dueDate": "lww", "contactPhone": "lww", "notes": "lww"}
-  },
-  "mediation_cases": {
-    "description": "Civil disputes between neighbours or family members brought to the people's mediation room.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {"partyA": "manual", "partyB": "manual", "disputeType": "lww", "status": "manual", "mediator": "manual", "agreementReached": "manual", "nextSessionDate": "lww", "sessionsHeld": "counter", "notes": "lww"}
-  },
-  "legal_consultations": {
-    "description": "Free legal consulting sessions given to residents by the duty lawyer or the justice station.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {"residentId": "manual", "topic": "lww", "consultedOn": "lww", "lawyerOnDuty": "lww", "advice": "lww", "followUpNeeded": "lww", "referredToMediation": "manual", "status": "manual"}
-  },
-  "job_seekers": {
-    "description": "Laid-off and unemployed workers registered for job introduction and re-employment support.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {"residentId": "manual", "fullName": "lww", "formerEmployer": "lww", "skills": "lww", "phone": "lww", "reemploymentCertNo": "manual", "status": "manual", "referralsMade": "counter", "notes": "lww"}
-  },
-  "job_referrals": {
-    "description": "Individual introductions of a registered job seeker to an employer's vacancy.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {"seekerId": "manual", "employer": "lww", "position": "lww", "monthlyWageYuan": "manual", "referredOn": "lww", "outcome": "manual", "notes": "lww"}
-  },
-  "disability_services": {
-    "description": "Ongoing services for residents with disabilities such as home care, rehabilitation and assistive devices.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {"residentId": "manual", "disabilityCertNo": "manual", "disabilityLevel": "manual", "serviceType": "lww", "caseworker": "manual", "status": "manual", "visitsCompleted": "counter", "phone": "lww", "notes": "lww"}
-  },
-  "family_planning_services": {
-    "description": "Family planning and maternal-child health services: certificates, check-up referrals and counselling.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {"residentId": "manual", "serviceType": "lww", "certificateNo": "manual", "appointmentDate": "lww", "status": "manual", "notes": "lww"}
-  },
-  "hotline_calls": {
-    "description": "Calls to the community service hotline and the station each call was referred to.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {"callerName": "lww", "callerPhone": "lww", "receivedAt": "lww", "category": "lww", "summary": "lww", "referredStation": "manual", "referralRef": "manual", "status": "manual", "callbacksMade": "counter", "notes": "lww"}
-  },
-  "charity_stock": {
-    "description": "Goods on the shelves of the charity supermarket, with stock merged from every distribution desk.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {"itemName": "lww", "category": "lww", "unit": "lww", "quantity": "counter", "distributedTotal": "counter", "pointsPrice": "manual", "reorderLevel": "lww", "shelf": "lww", "expiryDate": "lww"}
-  },
-  "donations": {
-    "description": "Gifts of money or goods received from residents, enterprises and units in the jurisdiction.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {"donorName": "lww", "donorType": "lww", "kind": "lww", "amountYuan": "manual", "itemId": "manual", "quantity": "manual", "receivedOn": "lww", "receiptNo": "manual", "acknowledged": "lww", "notes": "lww"}
-  },
-  "volunteers": {
-    "description": "Registered community volunteers and their accumulated service.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {"fullName": "lww", "residentId": "manual", "phone": "lww", "skills": "lww", "team": "lww", "joinedOn": "lww", "status": "manual", "hoursServed": "counter", "shiftsCompleted": "counter"}
-  },
-  "volunteer_shifts": {
-    "description": "Scheduled volunteer duty slots at the supermarket, hotline, elderly center and events.",
-    "default": "lww",
-    "deleteConflict": "delete-wins",
-    "fields": {"volunteerId": "manual", "post": "lww", "shiftDate": "lww", "startTime": "lww", "hours": "lww", "confirmed": "lww", "notes": "lww"}
-  },
-  "activities": {
-    "description": "Cultural, sports and leisure activities: chess and cards, newspaper reading, fitness, performances.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {"title": "lww", "kind": "lww", "venue": "lww", "startsAt": "lww", "organizerOrgId": "lww", "capacity": "lww", "registered": "counter", "attended": "counter", "status": "manual", "notes": "lww"}
-  },
-  "trainings": {
-    "description": "Skills training and community education courses, e.g. domestic service or computer basics.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {"title": "lww", "skill": "lww", "trainer": "lww", "venue": "lww", "startsOn": "lww", "sessions": "lww", "feeYuan": "manual", "enrolled": "counter", "completed": "counter", "status": "manual"}
-  },
-  "elderly_members": {
-    "description": "Members of the elderly activity center and the care facts staff need about them.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {"residentId": "manual", "fullName": "lww", "birthYear": "manual", "livesAlone": "manual", "emergencyContact": "lww", "emergencyPhone": "lww", "healthNotes": "lww", "visitsThisYear": "counter", "mealsServed": "counter", "notes": "lww"}
-  },
-  "organizations": {
-    "description": "Community intermediary organizations: elderly and disabled associations, owners' committees, volunteer and cultural associations.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {"name": "lww", "kind": "lww", "chairperson": "manual", "contactPhone": "lww", "meetingPlace": "lww", "registeredOn": "lww", "status": "manual", "memberCount": "counter"}
-  }
-}}
-"""#
+        {"collections": {
+          "residents": {
+            "description": "Basic register of residents living in the street's neighbourhoods, used by every station to identify who a service is for.",
+            "default": "manual",
+            "deleteConflict": "update-wins",
+            "fields": {"fullName": "manual", "idNumber": "manual", "birthYear": "manual", "address": "manual", "neighbourhood": "lww", "phone": "lww", "householdSize": "lww", "lowIncome": "manual", "notes": "lww"}
+          },
+          "service_requests": {
+            "description": "Administrative affairs accepted at the one-stop counter and handled by one of the government grassroots stations.",
+            "default": "manual",
+            "deleteConflict": "update-wins",
+            "fields": {"station": "manual", "residentId": "manual", "kind": "lww", "status": "manual", "assignedTo": "manual", "acceptedAt": "lww", "dueDate": "lww", "contactPhone": "lww", "notes": "lww"}
+          },
+          "mediation_cases": {
+            "description": "Civil disputes between neighbours or family members brought to the people's mediation room.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {"partyA": "manual", "partyB": "manual", "disputeType": "lww", "status": "manual", "mediator": "manual", "agreementReached": "manual", "nextSessionDate": "lww", "sessionsHeld": "counter", "notes": "lww"}
+          },
+          "legal_consultations": {
+            "description": "Free legal consulting sessions given to residents by the duty lawyer or the justice station.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {"residentId": "manual", "topic": "lww", "consultedOn": "lww", "lawyerOnDuty": "lww", "advice": "lww", "followUpNeeded": "lww", "referredToMediation": "manual", "status": "manual"}
+          },
+          "job_seekers": {
+            "description": "Laid-off and unemployed workers registered for job introduction and re-employment support.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {"residentId": "manual", "fullName": "lww", "formerEmployer": "lww", "skills": "lww", "phone": "lww", "reemploymentCertNo": "manual", "status": "manual", "referralsMade": "counter", "notes": "lww"}
+          },
+          "job_referrals": {
+            "description": "Individual introductions of a registered job seeker to an employer's vacancy.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {"seekerId": "manual", "employer": "lww", "position": "lww", "monthlyWageYuan": "manual", "referredOn": "lww", "outcome": "manual", "notes": "lww"}
+          },
+          "disability_services": {
+            "description": "Ongoing services for residents with disabilities such as home care, rehabilitation and assistive devices.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {"residentId": "manual", "disabilityCertNo": "manual", "disabilityLevel": "manual", "serviceType": "lww", "caseworker": "manual", "status": "manual", "visitsCompleted": "counter", "phone": "lww", "notes": "lww"}
+          },
+          "family_planning_services": {
+            "description": "Family planning and maternal-child health services: certificates, check-up referrals and counselling.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {"residentId": "manual", "serviceType": "lww", "certificateNo": "manual", "appointmentDate": "lww", "status": "manual", "notes": "lww"}
+          },
+          "hotline_calls": {
+            "description": "Calls to the community service hotline and the station each call was referred to.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {"callerName": "lww", "callerPhone": "lww", "receivedAt": "lww", "category": "lww", "summary": "lww", "referredStation": "manual", "referralRef": "manual", "status": "manual", "callbacksMade": "counter", "notes": "lww"}
+          },
+          "charity_stock": {
+            "description": "Goods on the shelves of the charity supermarket, with stock merged from every distribution desk.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {"itemName": "lww", "category": "lww", "unit": "lww", "quantity": "counter", "distributedTotal": "counter", "pointsPrice": "manual", "reorderLevel": "lww", "shelf": "lww", "expiryDate": "lww"}
+          },
+          "donations": {
+            "description": "Gifts of money or goods received from residents, enterprises and units in the jurisdiction.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {"donorName": "lww", "donorType": "lww", "kind": "lww", "amountYuan": "manual", "itemId": "manual", "quantity": "manual", "receivedOn": "lww", "receiptNo": "manual", "acknowledged": "lww", "notes": "lww"}
+          },
+          "volunteers": {
+            "description": "Registered community volunteers and their accumulated service.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {"fullName": "lww", "residentId": "manual", "phone": "lww", "skills": "lww", "team": "lww", "joinedOn": "lww", "status": "manual", "hoursServed": "counter", "shiftsCompleted": "counter"}
+          },
+          "volunteer_shifts": {
+            "description": "Scheduled volunteer duty slots at the supermarket, hotline, elderly center and events.",
+            "default": "lww",
+            "deleteConflict": "delete-wins",
+            "fields": {"volunteerId": "manual", "post": "lww", "shiftDate": "lww", "startTime": "lww", "hours": "lww", "confirmed": "lww", "notes": "lww"}
+          },
+          "activities": {
+            "description": "Cultural, sports and leisure activities: chess and cards, newspaper reading, fitness, performances.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {"title": "lww", "kind": "lww", "venue": "lww", "startsAt": "lww", "organizerOrgId": "lww", "capacity": "lww", "registered": "counter", "attended": "counter", "status": "manual", "notes": "lww"}
+          },
+          "trainings": {
+            "description": "Skills training and community education courses, e.g. domestic service or computer basics.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {"title": "lww", "skill": "lww", "trainer": "lww", "venue": "lww", "startsOn": "lww", "sessions": "lww", "feeYuan": "manual", "enrolled": "counter", "completed": "counter", "status": "manual"}
+          },
+          "elderly_members": {
+            "description": "Members of the elderly activity center and the care facts staff need about them.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {"residentId": "manual", "fullName": "lww", "birthYear": "manual", "livesAlone": "manual", "emergencyContact": "lww", "emergencyPhone": "lww", "healthNotes": "lww", "visitsThisYear": "counter", "mealsServed": "counter", "notes": "lww"}
+          },
+          "organizations": {
+            "description": "Community intermediary organizations: elderly and disabled associations, owners' committees, volunteer and cultural associations.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {"name": "lww", "kind": "lww", "chairperson": "manual", "contactPhone": "lww", "meetingPlace": "lww", "registeredOn": "lww", "status": "manual", "memberCount": "counter"}
+          }
+        }}
+        """#
 
     /// The parsed schema. The text is checked by tests, so parsing cannot fail.
     public static let schema: Schema = try! Schema(jsonText: text)

@@ -2,11 +2,12 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTPTypes
 import StationSync
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How many connections each client address holds, so that one host (a misbehaving client, an
@@ -71,6 +72,108 @@ final class AddressLimitHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 }
 
+/// The node's connections and which of them are idle (no request read and not yet answered), so
+/// that idle ones give way under pressure: while at least `pressure` connections are open, one idle
+/// for `idleUnderPressure` is closed (swept every `sweepEvery`) and its place goes to the next
+/// client waiting to connect. Without this, connections opened by the thousand from many
+/// addresses and left idle (or stalled in their headers) hold every place the node accepts for the
+/// whole idle timeout, renewed as fast as they are closed, and no station can connect. A client
+/// whose idle keep-alive connection is closed connects again; a request in progress (its head read,
+/// its answer not yet written) is never closed for this (a body too slow is the body deadline's).
+final class IdleConnections: Sendable {
+    private struct Entry {
+        let channel: any Channel
+        var inFlight = 0
+        var idleSince: NIODeadline
+    }
+    private struct State {
+        var entries: [ObjectIdentifier: Entry] = [:]
+        var sweeping = false
+    }
+    private let state = Mutex(State())
+    let pressure: Int
+    let idleUnderPressure: TimeAmount
+    let sweepEvery: TimeAmount
+    let logger: Logger
+
+    init(pressure: Int, idleUnderPressure: TimeAmount = .seconds(2), sweepEvery: TimeAmount = .milliseconds(500), logger: Logger) {
+        self.pressure = pressure
+        self.idleUnderPressure = idleUnderPressure
+        self.sweepEvery = sweepEvery
+        self.logger = logger
+    }
+
+    /// Connections open now.
+    var count: Int { state.withLock { $0.entries.count } }
+
+    func opened(_ channel: any Channel) {
+        let startSweeping = state.withLock { state in
+            state.entries[ObjectIdentifier(channel)] = Entry(channel: channel, idleSince: .now())
+            defer { state.sweeping = true }
+            return !state.sweeping
+        }
+        if startSweeping {
+            // One repeated task for the node's lifetime, on the first connection's event loop.
+            channel.eventLoop.scheduleRepeatedTask(initialDelay: sweepEvery, delay: sweepEvery) { [self] _ in sweep() }
+        }
+    }
+
+    func closed(_ channel: any Channel) {
+        _ = state.withLock { $0.entries.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    func requestStarted(_ channel: any Channel) {
+        state.withLock { state in state.entries[ObjectIdentifier(channel)]?.inFlight += 1 }
+    }
+
+    func requestAnswered(_ channel: any Channel) {
+        state.withLock { state in
+            guard var entry = state.entries[ObjectIdentifier(channel)] else { return }
+            entry.inFlight = max(0, entry.inFlight - 1)
+            if entry.inFlight == 0 { entry.idleSince = .now() }
+            state.entries[ObjectIdentifier(channel)] = entry
+        }
+    }
+
+    /// Closes the connections idle for `idleUnderPressure` while `pressure` or more are open.
+    func sweep() {
+        let idle: [any Channel] = state.withLock { state in
+            guard state.entries.count >= pressure else { return [] }
+            let before = NIODeadline.now() - idleUnderPressure
+            return state.entries.values.filter { $0.inFlight == 0 && $0.idleSince < before }.map(\.channel)
+        }
+        guard !idle.isEmpty else { return }
+        logger.debug("closing idle connections: the node holds many", metadata: ["closing": "\(idle.count)", "pressure": "\(pressure)"])
+        for channel in idle { channel.close(promise: nil) }
+    }
+}
+
+/// Tells ``IdleConnections`` when its connection opens, closes, starts a request (its head read)
+/// and answers it (its end written).
+final class IdleConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+    let connections: IdleConnections
+
+    init(_ connections: IdleConnections) { self.connections = connections }
+
+    func handlerAdded(context: ChannelHandlerContext) { connections.opened(context.channel) }
+
+    func handlerRemoved(context: ChannelHandlerContext) { connections.closed(context.channel) }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head = unwrapInboundIn(data) { connections.requestStarted(context.channel) }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { connections.requestAnswered(context.channel) }
+        context.write(data, promise: promise)
+    }
+}
+
 /// Request bodies held in memory at once, in bytes, across every request: a push reserves its
 /// body's size before reading it and gives it back when done, so stalled or slow uploads cannot
 /// take the node's memory (the next is answered 503, which clients retry).
@@ -129,7 +232,9 @@ final class BodyBudget: Sendable {
             }
             let bytes = declared ?? max
             guard budget.reserve(bytes, for: caller) else {
-                throw SyncError(.unavailable, "this node is receiving as many request bodies (from this caller, or in all) as it holds at once; try again shortly")
+                throw SyncError(
+                    .unavailable, "this node is receiving as many request bodies (from this caller, or in all) as it holds at once; try again shortly"
+                )
             }
             self.budget = budget
             self.caller = caller
@@ -186,16 +291,16 @@ extension SyncServer {
     /// connection); returns the soft limit now.
     public static func raiseOpenFileLimit() -> Int {
         #if canImport(Glibc)
-        var limit = rlimit()
-        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
-        if limit.rlim_cur < limit.rlim_max {
-            var raised = limit
-            raised.rlim_cur = limit.rlim_max
-            if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
-        }
-        return Int(clamping: limit.rlim_cur)
+            var limit = rlimit()
+            guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+            if limit.rlim_cur < limit.rlim_max {
+                var raised = limit
+                raised.rlim_cur = limit.rlim_max
+                if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+            }
+            return Int(clamping: limit.rlim_cur)
         #else
-        return 1024
+            return 1024
         #endif
     }
 }

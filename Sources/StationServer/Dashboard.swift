@@ -58,7 +58,8 @@ enum Dashboard {
             }
             logger.info("operator signed in to the dashboard", metadata: ["operator": "\(principal.station ?? "?")", "token": "\(tokenID)"])
             var response = Response.redirect(to: "/ui", type: .found)
-            response.headers[.setCookie] = "\(cookie)=\(id); Path=/ui; HttpOnly; SameSite=Strict; Max-Age=\(sessionLifetime)\(secureCookies ? "; Secure" : "")"
+            response.headers[.setCookie] =
+                "\(cookie)=\(id); Path=/ui; HttpOnly; SameSite=Strict; Max-Age=\(sessionLifetime)\(secureCookies ? "; Secure" : "")"
             return response
         }
         router.post("/ui/logout") { request, _ in
@@ -74,7 +75,9 @@ enum Dashboard {
         }
         router.post("/ui/conflicts/:id/resolve") { request, context in
             guard sameOrigin(request, secure: secureCookies) else { return forbidden() }
-            guard let signedIn = try await signedIn(request, storage) else { return html(loginPage(error: "Please sign in again."), status: .unauthorized) }
+            guard let signedIn = try await signedIn(request, storage) else {
+                return html(loginPage(error: "Please sign in again."), status: .unauthorized)
+            }
             let form = HTML.form(try await body(request))
             guard validCSRF(form, signedIn) else { return forbidden() }
             let id = context.parameters.get("id") ?? ""
@@ -103,7 +106,8 @@ enum Dashboard {
                     }
                     return try storage.resolveConflict(id: id, choice, person: signedIn.name)
                 }
-                message = "Resolved \(report.collection)/\(report.recordID) \(report.field): kept "
+                message =
+                    "Resolved \(report.collection)/\(report.recordID) \(report.field): kept "
                     + (report.resolution.map { ConflictDisplay.value($0.result, field: report.field) } ?? "?")
                     + ". Stations receive it at their next sync."
                 logger.info("conflict resolved from the dashboard", metadata: ["conflict": "\(id)", "operator": "\(signedIn.name)"])
@@ -149,7 +153,9 @@ enum Dashboard {
         html(
             HTML.page(
                 title: "StationSync hub: refused",
-                body: "<header><h1>StationSync hub</h1></header><main><section><h2>Refused</h2><p class=\"err\" id=\"refused\">This request did not come from the dashboard's own page. <a href=\"/ui\">Back to the dashboard</a></p></section></main>"),
+                body:
+                    "<header><h1>StationSync hub</h1></header><main><section><h2>Refused</h2><p class=\"err\" id=\"refused\">This request did not come from the dashboard's own page. <a href=\"/ui\">Back to the dashboard</a></p></section></main>"
+            ),
             status: .forbidden)
     }
 
@@ -195,7 +201,8 @@ enum Dashboard {
         let csrf = "<input type=\"hidden\" name=\"csrf\" value=\"\(HTML.escape(signedIn.session.csrf))\">"
         let last = try storage.lastSequence()
         let activity = try storage.stationActivity()
-        let stations = Set(try storage.tokens().filter { $0.revokedAt == nil && !$0.isOperator }.map(\.station)).union(activity.map(\.station)).sorted()
+        let stations = Set(try storage.tokens().filter { $0.revokedAt == nil && !$0.isOperator }.map(\.station)).union(activity.map(\.station))
+            .sorted()
         // The token's read list limits what the page shows; its write list what it resolves.
         let open = try storage.conflictReports(collection: nil, status: .open).filter { principal.read.allows($0.collection) }
         let resolved = try storage.conflictReports(collection: nil, status: .resolved).filter { principal.read.allows($0.collection) }
@@ -204,10 +211,12 @@ enum Dashboard {
 
         var b = ""
         b += "<header><h1>StationSync hub <span class=\"tag\">\(HTML.escape(storage.node.rawValue))</span></h1>"
-        b += "<form method=\"post\" action=\"/ui/logout\">\(csrf)<span>\(HTML.escape(signedIn.name))</span> <button class=\"secondary\" type=\"submit\">Sign out</button></form></header><main>"
+        b +=
+            "<form method=\"post\" action=\"/ui/logout\">\(csrf)<span>\(HTML.escape(signedIn.name))</span> <button class=\"secondary\" type=\"submit\">Sign out</button></form></header><main>"
         if let flash { b += "<div class=\"flash\" id=\"flash\">\(HTML.escape(flash))</div>" }
 
-        b += "<section id=\"stations\"><h2>Stations</h2><table><tr><th>Station</th><th>Last sync</th><th>Behind</th><th>Pushed here</th><th>Clock</th></tr>"
+        b +=
+            "<section id=\"stations\"><h2>Stations</h2><table><tr><th>Station</th><th>Last sync</th><th>Behind</th><th>Pushed here</th><th>Clock</th></tr>"
         for name in stations {
             let a = activity.first { $0.station == name }
             var behind = "never synced"
@@ -231,14 +240,20 @@ enum Dashboard {
         let writers = try storage.nodeWriters()
         let eventful = Set(writers.filter { $0.status != .live }.map(\.node))
         if !eventful.isEmpty {
-            b += "<section id=\"writers\"><h2>Station databases</h2><p class=\"meta\">One database writes as each station; another one pushing as it is refused until it takes over (<code>station sync --take-over</code>).</p>"
+            b +=
+                "<section id=\"writers\"><h2>Station databases</h2><p class=\"meta\">One database writes as each station; another one pushing as it is refused until it takes over (<code>station sync --take-over</code>).</p>"
             b += "<table><tr><th>Station</th><th>Database (writer)</th><th>Status</th><th>Since</th><th>Why</th><th>Refused pushes</th></tr>"
             for w in writers where eventful.contains(w.node) {
                 let cls = w.status == .live ? "ok" : w.status == .refused ? "err" : "meta"
-                let since = w.status == .retired ? (w.retiredAt ?? "") : w.status == .refused ? (w.lastRefusedAt ?? w.firstSeenAt) : (w.lastPushAt ?? w.firstSeenAt)
-                let why = w.status == .retired ? "replaced by \(w.retiredBy ?? "?")" : w.status == .refused ? "another database is live" : (w.reason ?? "")
-                b += "<tr class=\"writer\" data-writer=\"\(HTML.escape(w.writer))\" data-status=\"\(w.status.rawValue)\"><td>\(HTML.escape(w.node))</td><td>\(HTML.escape(w.writer))</td>"
-                b += "<td class=\"\(cls)\">\(w.status.rawValue)</td><td>\(HTML.escape(since))</td><td>\(HTML.escape(why))</td><td>\(w.refusals)</td></tr>"
+                let since =
+                    w.status == .retired
+                    ? (w.retiredAt ?? "") : w.status == .refused ? (w.lastRefusedAt ?? w.firstSeenAt) : (w.lastPushAt ?? w.firstSeenAt)
+                let why =
+                    w.status == .retired ? "replaced by \(w.retiredBy ?? "?")" : w.status == .refused ? "another database is live" : (w.reason ?? "")
+                b +=
+                    "<tr class=\"writer\" data-writer=\"\(HTML.escape(w.writer))\" data-status=\"\(w.status.rawValue)\"><td>\(HTML.escape(w.node))</td><td>\(HTML.escape(w.writer))</td>"
+                b +=
+                    "<td class=\"\(cls)\">\(w.status.rawValue)</td><td>\(HTML.escape(since))</td><td>\(HTML.escape(why))</td><td>\(w.refusals)</td></tr>"
             }
             b += "</table></section>"
         }
@@ -249,22 +264,27 @@ enum Dashboard {
             let writable = principal.write.allows(c.collection)
             b += "<div class=\"conflict\(c.automatic ? " auto" : "")\" id=\"conflict-\(c.id)\" data-conflict=\"\(c.id)\">"
             b += "<div><strong>\(HTML.escape(c.collection))/\(HTML.escape(c.recordID))</strong> · field <strong>\(HTML.escape(c.field))</strong>"
-            b += "<span class=\"tag\">\(HTML.escape(c.policy))</span><span class=\"tag\">\(c.automatic ? "decided automatically" : "waits for a person")</span>"
+            b +=
+                "<span class=\"tag\">\(HTML.escape(c.policy))</span><span class=\"tag\">\(c.automatic ? "decided automatically" : "waits for a person")</span>"
             b += "<span class=\"meta\"> id \(c.id)</span></div><div class=\"meta\">\(HTML.escape(c.rule))</div><div class=\"values\">"
             for (i, v) in c.values.enumerated() {
-                b += "<div class=\"value\(i == 0 ? " decision" : "")\" data-index=\"\(i)\"><div class=\"meta\">[\(i)] from <strong>\(HTML.escape(v.dot.node.station))</strong> · write \(HTML.escape(v.dot.description)) · \(HTML.escape(ConflictDisplay.time(v.time)))\(i == 0 ? (c.automatic ? " · <strong>automatic decision</strong>" : " · <strong>shown until resolved</strong>") : "")</div>"
+                b +=
+                    "<div class=\"value\(i == 0 ? " decision" : "")\" data-index=\"\(i)\"><div class=\"meta\">[\(i)] from <strong>\(HTML.escape(v.dot.node.station))</strong> · write \(HTML.escape(v.dot.description)) · \(HTML.escape(ConflictDisplay.time(v.time)))\(i == 0 ? (c.automatic ? " · <strong>automatic decision</strong>" : " · <strong>shown until resolved</strong>") : "")</div>"
                 b += "<pre>\(HTML.escape(ConflictDisplay.value(v.value, field: c.field)))</pre>"
                 if writable {
-                    b += "<form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\">\(csrf)<input type=\"hidden\" name=\"action\" value=\"choose\"><input type=\"hidden\" name=\"index\" value=\"\(i)\"><button type=\"submit\" class=\"secondary\">Keep this</button></form>"
+                    b +=
+                        "<form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\">\(csrf)<input type=\"hidden\" name=\"action\" value=\"choose\"><input type=\"hidden\" name=\"index\" value=\"\(i)\"><button type=\"submit\" class=\"secondary\">Keep this</button></form>"
                 }
                 b += "</div>"
             }
             b += "</div>"
             if writable {
-                b += "<form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\" style=\"display:inline\">\(csrf)<input type=\"hidden\" name=\"action\" value=\"accept\"><button type=\"submit\">\(c.automatic ? "Accept the automatic decision" : "Keep the shown value")</button></form> "
+                b +=
+                    "<form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\" style=\"display:inline\">\(csrf)<input type=\"hidden\" name=\"action\" value=\"accept\"><button type=\"submit\">\(c.automatic ? "Accept the automatic decision" : "Keep the shown value")</button></form> "
                 if c.field != Conflict.existenceField {
                     let hint = c.policy == FieldPolicy.counter.rawValue ? "the count, e.g. 97" : "new value as JSON, e.g. \"closed\""
-                    b += "<form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\" style=\"display:inline\">\(csrf)<input type=\"hidden\" name=\"action\" value=\"value\"><input type=\"text\" name=\"value\" placeholder='\(HTML.escape(hint))'> <button type=\"submit\" class=\"secondary\">Write this value</button></form>"
+                    b +=
+                        "<form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\" style=\"display:inline\">\(csrf)<input type=\"hidden\" name=\"action\" value=\"value\"><input type=\"text\" name=\"value\" placeholder='\(HTML.escape(hint))'> <button type=\"submit\" class=\"secondary\">Write this value</button></form>"
                 }
             } else {
                 b += "<p class=\"meta\">Your token may not write \(HTML.escape(c.collection)): resolve it with an operator token that may.</p>"
@@ -274,12 +294,16 @@ enum Dashboard {
         b += "</section>"
 
         b += "<section id=\"resolved\"><h2>Recently resolved</h2>"
-        if resolved.isEmpty { b += "<p class=\"meta\">None yet.</p>" } else {
+        if resolved.isEmpty {
+            b += "<p class=\"meta\">None yet.</p>"
+        } else {
             b += "<table><tr><th>Record</th><th>Field</th><th>How</th><th>By</th><th>When</th><th>Kept</th></tr>"
             for c in resolved {
                 let r = c.resolution!
-                b += "<tr class=\"resolved\" data-conflict=\"\(c.id)\"><td>\(HTML.escape(c.collection))/\(HTML.escape(c.recordID))</td><td>\(HTML.escape(c.field))</td><td>\(r.how.rawValue)</td>"
-                b += "<td>\(HTML.escape(r.person.map { "\($0) (\(r.by.node.station))" } ?? r.by.node.station))</td><td>\(HTML.escape(ConflictDisplay.time(r.time)))</td><td>\(HTML.escape(ConflictDisplay.value(r.result, field: c.field)))</td></tr>"
+                b +=
+                    "<tr class=\"resolved\" data-conflict=\"\(c.id)\"><td>\(HTML.escape(c.collection))/\(HTML.escape(c.recordID))</td><td>\(HTML.escape(c.field))</td><td>\(r.how.rawValue)</td>"
+                b +=
+                    "<td>\(HTML.escape(r.person.map { "\($0) (\(r.by.node.station))" } ?? r.by.node.station))</td><td>\(HTML.escape(ConflictDisplay.time(r.time)))</td><td>\(HTML.escape(ConflictDisplay.value(r.result, field: c.field)))</td></tr>"
             }
             b += "</table>"
         }

@@ -32,7 +32,9 @@ public enum SyncServer {
         /// Responses at least this large are gzipped for clients that accept it.
         public var compressAbove = 1024
         /// A connection that sends nothing for this long (no request, or a request stalled in
-        /// its headers or body) is closed; one waiting for its answer is not.
+        /// its headers or body) is closed; one waiting for its answer is not. While the node holds
+        /// half of ``maxConnections`` or more, a connection with no request in progress is closed
+        /// after 2 s idle instead, so that idle connections cannot keep stations out.
         public var idleTimeout: Duration = .seconds(30)
         /// A request body must arrive whole within this many seconds (one dripping in is 408).
         public var bodySeconds = 120.0
@@ -212,11 +214,14 @@ public enum SyncServer {
         }
         let router = router(service: service, hub: hub, limits: limits, secureCookies: tls != nil, logger: logger)
         let perAddress = AddressConnections(limit: limits.maxConnectionsPerAddress)
+        // Past half the connections it holds, the node closes those idle for 2 s (IdleConnections).
+        let idle = IdleConnections(pressure: max(8, maxConnections / 2), logger: logger)
         let http1 = HTTPServerBuilder.http1(
             configuration: .init(
-                additionalChannelHandlers: [AddressLimitHandler(perAddress, logger: logger)],
-                idleTimeout: TimeAmount.nanoseconds(Int64(limits.idleTimeout.components.seconds) * 1_000_000_000
-                    + limits.idleTimeout.components.attoseconds / 1_000_000_000)))
+                additionalChannelHandlers: [AddressLimitHandler(perAddress, logger: logger), IdleConnectionHandler(idle)],
+                idleTimeout: TimeAmount.nanoseconds(
+                    Int64(limits.idleTimeout.components.seconds) * 1_000_000_000
+                        + limits.idleTimeout.components.attoseconds / 1_000_000_000)))
         guard let tls else {
             return Application(router: router, server: http1, configuration: configuration, onServerRunning: onServerRunning, logger: logger)
         }

@@ -58,7 +58,8 @@ extension StationStore {
             var result: [String: Checkpoint] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT peer, pushed, pulled, peerDatabase, updatedAt, byToken FROM checkpoint") {
                 result[row["peer"]] = Checkpoint(
-                    pushed: row["pushed"], pulled: row["pulled"], peerDatabase: row["peerDatabase"], updatedAt: row["updatedAt"], byToken: row["byToken"])
+                    pushed: row["pushed"], pulled: row["pulled"], peerDatabase: row["peerDatabase"], updatedAt: row["updatedAt"],
+                    byToken: row["byToken"])
             }
             return result
         }
@@ -181,7 +182,10 @@ extension StationStore {
             }
             let records = try Int.fetchOne(db, sql: "SELECT count(*) FROM record WHERE collection = ?", arguments: [name]) ?? 0
             guard records == 0 else {
-                throw StoreError(.invalidInput, "\(name) (added by \(addedBy)) holds \(records) record\(records == 1 ? "" : "s"); only an addition nobody wrote to can be dropped")
+                throw StoreError(
+                    .invalidInput,
+                    "\(name) (added by \(addedBy)) holds \(records) record\(records == 1 ? "" : "s"); only an addition nobody wrote to can be dropped"
+                )
             }
             try db.execute(sql: "DELETE FROM collection WHERE name = ?", arguments: [name])
         }

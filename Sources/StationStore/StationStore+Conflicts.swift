@@ -12,7 +12,8 @@ extension StationStore {
             var filters: [String] = []
             if status != .resolved { filters.append("conflicts > 0") }
             if status != .open { filters.append("resolved > 0") }
-            let sql = "SELECT collection, id, state FROM record WHERE (\(filters.joined(separator: " OR ")))"
+            let sql =
+                "SELECT collection, id, state FROM record WHERE (\(filters.joined(separator: " OR ")))"
                 + (collection == nil ? "" : " AND collection = ?")
             let rows = try Row.fetchAll(db, sql: sql, arguments: collection.map { [$0] } ?? [])
             for row in rows {

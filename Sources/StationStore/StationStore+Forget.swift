@@ -26,8 +26,9 @@ extension StationStore {
         return try immediateTransaction { db in
             var forgotten: [RecordKey] = []
             for key in keys {
-                guard let text = try String.fetchOne(
-                    db, sql: "SELECT state FROM record WHERE collection = ? AND id = ?", arguments: [key.collection, key.id])
+                guard
+                    let text = try String.fetchOne(
+                        db, sql: "SELECT state FROM record WHERE collection = ? AND id = ?", arguments: [key.collection, key.id])
                 else {
                     throw StoreError(.recordNotFound, "\(key) does not exist here; nothing was forgotten")
                 }

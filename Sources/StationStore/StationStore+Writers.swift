@@ -148,7 +148,8 @@ extension WriteTransaction {
         } else if claim.takeOver {
             reason = "took over from \(live!.writer) (station sync --take-over)"
         } else {
-            throw WriterRefusal(claim: claim, live: live!, wasRetired: rows.contains { $0.writer.hasSameBytes(as: claim.writer) && $0.status == .retired })
+            throw WriterRefusal(
+                claim: claim, live: live!, wasRetired: rows.contains { $0.writer.hasSameBytes(as: claim.writer) && $0.status == .retired })
         }
         if let live {
             try db.execute(

@@ -85,7 +85,8 @@ public final class StationStore: Sendable {
             }
             try StationStore.migrator.migrate(queue)
             try queue.write { db in
-                try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('node', ?), ('hlc', '0'), ('createdAt', ?)",
+                try db.execute(
+                    sql: "INSERT INTO meta (key, value) VALUES ('node', ?), ('hlc', '0'), ('createdAt', ?)",
                     arguments: [node.rawValue, ISO8601DateFormatter().string(from: Date())])
                 if let incarnation {
                     try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('incarnation', ?)", arguments: [incarnation])
@@ -220,7 +221,8 @@ public final class StationStore: Sendable {
             guard current else {
                 throw StoreError(
                     .newerDatabase,
-                    "\(path) was made by another version of StationSync and cannot be read where it cannot be written: open it once where it can be (nothing was changed)")
+                    "\(path) was made by another version of StationSync and cannot be read where it cannot be written: open it once where it can be (nothing was changed)"
+                )
             }
             let lineage = lineageText.split(separator: " ").map { NodeID(unchecked: String($0)) }.filter { NodeID.isValid($0.rawValue) }
             return StationStore(
@@ -234,7 +236,8 @@ public final class StationStore: Sendable {
             let logger = Logger(label: "stationsync.store")
             if let size = (try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int, size > 0 {
                 logger.warning(
-                    "reading \(path) as it is: its write-ahead log (\(path)-wal) cannot be read on this read-only medium, so the latest writes may not show")
+                    "reading \(path) as it is: its write-ahead log (\(path)-wal) cannot be read on this read-only medium, so the latest writes may not show"
+                )
             }
             let uri = "file:" + (path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? path) + "?immutable=1"
             do {

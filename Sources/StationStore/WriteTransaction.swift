@@ -275,13 +275,14 @@ public final class WriteTransaction {
             guard let seq = try Int64.fetchOne(db, sql: "SELECT seq FROM record WHERE collection = ? AND id = ?", arguments: [collection, id])
             else { return }
             if seq <= pushed {
-                let waitsAtAHub = try Bool.fetchOne(
-                    db,
-                    sql: """
-                        SELECT EXISTS (SELECT 1 FROM push_waiting w JOIN checkpoint c ON c.peer = w.peer
-                                       WHERE c.mayRelay = 0 AND w.collection = ? AND w.id = ?)
-                        """,
-                    arguments: [collection, id]) ?? false
+                let waitsAtAHub =
+                    try Bool.fetchOne(
+                        db,
+                        sql: """
+                            SELECT EXISTS (SELECT 1 FROM push_waiting w JOIN checkpoint c ON c.peer = w.peer
+                                           WHERE c.mayRelay = 0 AND w.collection = ? AND w.id = ?)
+                            """,
+                        arguments: [collection, id]) ?? false
                 guard waitsAtAHub else { return }
             }
         }

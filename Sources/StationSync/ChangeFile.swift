@@ -202,7 +202,8 @@ public enum ChangeFile {
             guard let version = object["version"]?.intValue, version == Int64(Self.version) else {
                 let v = object["version"]?.canonicalText ?? "none"
                 throw bad(
-                    "change-file version \(v); this StationSync reads version \(Self.version) (export the file again with the same version of StationSync as here)")
+                    "change-file version \(v); this StationSync reads version \(Self.version) (export the file again with the same version of StationSync as here)"
+                )
             }
             guard let name = object["node"]?.stringValue, NodeID.isValid(name) else {
                 throw bad("the header must name the exporting node (\"node\")")

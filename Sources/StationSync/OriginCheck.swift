@@ -59,7 +59,8 @@ public enum OriginCheck {
                 // The push answers `waiting` for this change (see SyncStorage.apply).
                 throw SyncError(
                     .unseenWrites,
-                    "\(collection)/\(id): the push brings writes of node \(entry.node.station) this node has not seen; a token of \(caller?.rawValue ?? "") may only bring its own writes (a token made with --relay may forward others'); it waits until \(entry.node.station)'s writes are here")
+                    "\(collection)/\(id): the push brings writes of node \(entry.node.station) this node has not seen; a token of \(caller?.rawValue ?? "") may only bring its own writes (a token made with --relay may forward others'); it waits until \(entry.node.station)'s writes are here"
+                )
             }
             callerWrote = true
         }
@@ -90,7 +91,8 @@ public enum OriginCheck {
                     guard h == v else {
                         throw SyncError(
                             .dotCollision,
-                            "\(collection)/\(id): the push holds another content for the value node \(v.dot.node.station) wrote to \(name()) at \(v.dot); refused, this node's version is kept")
+                            "\(collection)/\(id): the push holds another content for the value node \(v.dot.node.station) wrote to \(name()) at \(v.dot); refused, this node's version is kept"
+                        )
                     }
                 } else if supersedes && local.clock.contains(v.dot) {
                     throw refuse("the push carries a value of node \(v.dot.node.station) in \(name()) that this node no longer holds")
@@ -107,9 +109,14 @@ public enum OriginCheck {
                 // never replace an earlier one's).
                 for v in held where isCaller(v.dot.node) && incoming.clock.contains(v.dot) && !carried(v.dot) {
                     guard (v.value as? JSONValue)?.intValue != nil else { continue }
-                    guard pushed.contains(where: { $0.dot.node == v.dot.node && $0.dot.counter > v.dot.counter && ($0.value as? JSONValue)?.intValue != nil })
+                    guard
+                        pushed.contains(where: {
+                            $0.dot.node == v.dot.node && $0.dot.counter > v.dot.counter && ($0.value as? JSONValue)?.intValue != nil
+                        })
                     else {
-                        throw refuse("the push drops the total of \(name()) that \(v.dot.node), a database of \(station ?? ""), made at \(v.dot) (each database's increments stay its own)")
+                        throw refuse(
+                            "the push drops the total of \(name()) that \(v.dot.node), a database of \(station ?? ""), made at \(v.dot) (each database's increments stay its own)"
+                        )
                     }
                 }
             }
@@ -123,7 +130,9 @@ public enum OriginCheck {
                 for v in held where !isCaller(v.dot.node) && incoming.clock.contains(v.dot) && !carried(v.dot) {
                     guard let value = v.value as? JSONValue, value.intValue == nil else {
                         // Relayed: that node's next total may have replaced it.
-                        if station == nil, pushed.contains(where: { $0.dot.node == v.dot.node && isNew($0) && ($0.value as? JSONValue)?.intValue != nil }) {
+                        if station == nil,
+                            pushed.contains(where: { $0.dot.node == v.dot.node && isNew($0) && ($0.value as? JSONValue)?.intValue != nil })
+                        {
                             continue
                         }
                         throw refuse("the push drops node \(v.dot.node.station)'s total of \(name()) (a node's increments are its own)")
@@ -135,7 +144,8 @@ public enum OriginCheck {
                 return
             }
             guard pushed.contains(where: isNew) || (fieldAbsent && callerWrote && localDeleted) else {
-                throw refuse("the push drops the value node \(dropped.dot.node.station) wrote to \(name()) at \(dropped.dot) without a write of its own there")
+                throw refuse(
+                    "the push drops the value node \(dropped.dot.node.station) wrote to \(name()) at \(dropped.dot) without a write of its own there")
             }
         }
 
@@ -190,22 +200,29 @@ public enum OriginCheck {
                 // An entry saying `counter` about a plain field (or the other way round) would pass
                 // unchecked below. (Other policy names are not compared: a field the schema added
                 // later may have been resolved under the default policy.)
-                if let schema, r.field != Conflict.existenceField, (r.policy == FieldPolicy.counter.rawValue) != (schema.policy(of: r.field) == .counter) {
-                    throw refuse("the push's history entry of conflict \(r.conflictID) calls field \(r.field) \(r.policy); it is \(schema.policy(of: r.field).rawValue) here")
+                if let schema, r.field != Conflict.existenceField,
+                    (r.policy == FieldPolicy.counter.rawValue) != (schema.policy(of: r.field) == .counter)
+                {
+                    throw refuse(
+                        "the push's history entry of conflict \(r.conflictID) calls field \(r.field) \(r.policy); it is \(schema.policy(of: r.field).rawValue) here"
+                    )
                 }
                 if r.field == Conflict.existenceField {
                     // An existence conflict's values say "deleted": the opposite of the register's.
                     for v in r.values where !isCaller(v.dot.node) {
-                        if let held = local.existence.first(where: { $0.dot == v.dot }), JSONValue.bool(!held.value) != v.value || held.time != v.time {
+                        if let held = local.existence.first(where: { $0.dot == v.dot }), JSONValue.bool(!held.value) != v.value || held.time != v.time
+                        {
                             throw refuse(
-                                "the push's history entry of conflict \(r.conflictID) says node \(v.dot.node.station) did another thing to the record's existence at \(v.dot) than it did")
+                                "the push's history entry of conflict \(r.conflictID) says node \(v.dot.node.station) did another thing to the record's existence at \(v.dot) than it did"
+                            )
                         }
                     }
                 } else if r.policy != FieldPolicy.counter.rawValue, let register = local.fields[r.field] {
                     for v in r.values where !isCaller(v.dot.node) {
                         if let held = register.first(where: { $0.dot == v.dot }), held != v {
                             throw refuse(
-                                "the push's history entry of conflict \(r.conflictID) says node \(v.dot.node.station) wrote another value to field \(r.field) at \(v.dot) than it did")
+                                "the push's history entry of conflict \(r.conflictID) says node \(v.dot.node.station) wrote another value to field \(r.field) at \(v.dot) than it did"
+                            )
                         }
                     }
                 }

@@ -128,10 +128,12 @@ extension SyncEngine {
             changes.append((change.collection, change.id, change.seq, change.stateText))
         }
         return OutgoingBatch(
-            body: changes.isEmpty ? nil : try prepare(
-                PushRequest.encode(
-                    node: storage.node.rawValue, writer: storage.writer.rawValue, lineage: storage.lineage.map(\.rawValue),
-                    takeOver: takeOver, changes: changes)),
+            body: changes.isEmpty
+                ? nil
+                : try prepare(
+                    PushRequest.encode(
+                        node: storage.node.rawValue, writer: storage.writer.rawValue, lineage: storage.lineage.map(\.rawValue),
+                        takeOver: takeOver, changes: changes)),
             count: changes.count, keys: changes.map { RecordKey($0.collection, $0.id) },
             notSent: read.count - changes.count - heldBack.count - refusedHere.count,
             read: read.count, nextSince: nextSince, hasMore: hasMore, heldBack: heldBack, refused: refusedHere)
@@ -179,7 +181,8 @@ extension SyncEngine {
                 for var page in Self.pages(of: sent) {
                     while true {
                         let batch = try Self.outgoing(
-                            storage, page, sendable: sendable, nextSince: 0, hasMore: false, takeOver: takeOver, holdBack: nil, prepare: transport.preparePush)
+                            storage, page, sendable: sendable, nextSince: 0, hasMore: false, takeOver: takeOver, holdBack: nil,
+                            prepare: transport.preparePush)
                         guard let body = batch.body else { break }
                         let response: PushResponse
                         do {
@@ -336,13 +339,16 @@ extension SyncEngine {
         var following: BackgroundWork<OutgoingBatch>?
         do {
             var batch = try Self.outgoing(
-                storage, after: cursor, limit: limit, peer: peer, sendable: sendable, takeOver: takeOver, holdBack: holding, refused: excluded, prepare: prepare)
+                storage, after: cursor, limit: limit, peer: peer, sendable: sendable, takeOver: takeOver, holdBack: holding, refused: excluded,
+                prepare: prepare)
             while true {
                 let after = batch.nextSince
-                following = batch.hasMore
+                following =
+                    batch.hasMore
                     ? BackgroundWork {
                         try Self.outgoing(
-                            storage, after: after, limit: limit, peer: peer, sendable: sendable, takeOver: takeOver, holdBack: holding, refused: excluded, prepare: prepare)
+                            storage, after: after, limit: limit, peer: peer, sendable: sendable, takeOver: takeOver, holdBack: holding,
+                            refused: excluded, prepare: prepare)
                     }
                     : nil
                 if let body = batch.body, window > 1 {

@@ -236,14 +236,16 @@ public struct SyncEngine {
         if let station = session.station, station != storage.node.rawValue {
             throw SyncError(
                 .forbidden,
-                "the token belongs to \(station) but this node is \(storage.node); each node syncs with its own token (hub token add --db … \(storage.node))")
+                "the token belongs to \(station) but this node is \(storage.node); each node syncs with its own token (hub token add --db … \(storage.node))"
+            )
         }
         guard session.info.protocolVersion == PeerInfo.currentProtocol else {
             let version = session.info.protocolVersion, ours = PeerInfo.currentProtocol
             throw SyncError(
                 .protocolError,
                 "\(peer) speaks protocol \(version) and this node \(ours): upgrade StationSync "
-                    + (version < ours ? "on \(peer)" : "on this node") + " (protocol 2 counters hold stocktakes, which protocol 1 would add up); nothing was synced")
+                    + (version < ours ? "on \(peer)" : "on this node")
+                    + " (protocol 2 counters hold stocktakes, which protocol 1 would add up); nothing was synced")
         }
 
         // A hub this node syncs with by its token proves at every session that it holds the
@@ -288,9 +290,12 @@ public struct SyncEngine {
                     previousSchema = before
                     try storage.extendSchema(with: remote, from: peer)
                     let after = storage.schema
-                    summary.schemaAdditions = after.collectionNames.filter { before.collections[$0] == nil }
+                    summary.schemaAdditions =
+                        after.collectionNames.filter { before.collections[$0] == nil }
                         + after.collectionNames.filter { before.collections[$0] != nil }.flatMap { name in
-                            after.collections[name]!.fields.keys.filter { before.collections[name]!.fields[$0] == nil }.sorted().map { "\(name).\($0)" }
+                            after.collections[name]!.fields.keys.filter { before.collections[name]!.fields[$0] == nil }.sorted().map {
+                                "\(name).\($0)"
+                            }
                         }
                     // Records of this peer held back for want of these (an earlier sync without
                     // trust) are behind the pull cursor: start over with it (merging is idempotent).
@@ -439,12 +444,13 @@ public struct SyncEngine {
                             summary.noteSchemaWaiting(RecordKey(change.collection, change.id))
                             continue
                         }
-                        throw SyncError(.unknownCollection, "\(peer) sent \(change.collection)/\(change.id) but this node has no collection \(change.collection)")
+                        throw SyncError(
+                            .unknownCollection, "\(peer) sent \(change.collection)/\(change.id) but this node has no collection \(change.collection)")
                     }
                     let decoded: IncomingChange
                     do {
                         decoded = try IncomingChange(change, collection: collection)
-                    } catch where error.code == .beyondLimit {
+                    } catch  where error.code == .beyondLimit {
                         // Past a limit of what a state may hold (an older node stored it): left
                         // out and listed; the others go on.
                         logger.warning("\(change.collection)/\(change.id) from \(peer): \(error); left out")
@@ -477,7 +483,8 @@ public struct SyncEngine {
                                 } catch let error as SyncError where error.code == .forbidden {
                                     throw SyncError(.refusedChange, "\(error.message) (served by \(peer); not taken)")
                                 }
-                                try SyncService.checkDrift(change.state, local: local, now: now, sender: nil, collection: change.collection, id: change.id)
+                                try SyncService.checkDrift(
+                                    change.state, local: local, now: now, sender: nil, collection: change.collection, id: change.id)
                             } : nil)
                 }
                 summary.pulled += incoming.count

@@ -50,7 +50,7 @@ public struct SyncService: Sendable {
         case .tokens:
             do {
                 return try Tokens.authenticate(token) { id in try storage.token(id: id) }
-            } catch where error.code == .tokenRevoked {
+            } catch  where error.code == .tokenRevoked {
                 logger.warning("a revoked token was used", metadata: ["error": "\(error.message)"])
                 throw error
             }
@@ -149,12 +149,15 @@ public struct SyncService: Sendable {
         if let (dot, time) = own {
             throw SyncError(
                 .clockDrift,
-                stamped(dot, time) + ": the clock of \(dot.node.station) is wrong; fix it (station sync warns when a station's clock is off); nothing was taken")
+                stamped(dot, time)
+                    + ": the clock of \(dot.node.station) is wrong; fix it (station sync warns when a station's clock is off); nothing was taken")
         }
         if let (dot, time) = other {
             throw SyncError(
                 .writeAhead,
-                stamped(dot, time) + ": the clock of \(dot.node.station) is wrong; this record is left out (result ahead) until this node's clock is within the drift of it; the others go on")
+                stamped(dot, time)
+                    + ": the clock of \(dot.node.station) is wrong; this record is left out (result ahead) until this node's clock is within the drift of it; the others go on"
+            )
         }
     }
 
@@ -227,7 +230,8 @@ public struct SyncService: Sendable {
         let readable: Set<String>? = principal.read == .all ? nil : principal.read.filter(storage.schema.collectionNames)
         let batch: ChangeBatch
         do {
-            batch = try storage.changes(since: seq, limit: n, excludingSource: requester ?? principal.station, collections: readable, maxBytes: Limits.pageBytes)
+            batch = try storage.changes(
+                since: seq, limit: n, excludingSource: requester ?? principal.station, collections: readable, maxBytes: Limits.pageBytes)
         } catch {
             logger.error("pull failed", metadata: ["error": "\(error)"])
             throw SyncError(.internal, "reading changes failed")
@@ -279,7 +283,9 @@ public struct SyncService: Sendable {
             if Self.isRefusal(change, local, check), named.insert(key).inserted { refused.append(key) }
         }
         guard !refused.isEmpty else { return error }
-        let more = refused.count > 1 ? "; \(refused.count) records of this push are refused so (the answer's records name them), the rest was not taken either" : ""
+        let more =
+            refused.count > 1
+            ? "; \(refused.count) records of this push are refused so (the answer's records name them), the rest was not taken either" : ""
         return SyncError(.forbidden, error.message + more, records: refused)
     }
 
@@ -333,7 +339,7 @@ public struct SyncService: Sendable {
             }
             do {
                 incoming.append(try IncomingChange(change, collection: collection))
-            } catch where error.code == .beyondLimit {
+            } catch  where error.code == .beyondLimit {
                 logger.warning("\(what()): \(error); left out", metadata: ["from": "\(request.node)"])
                 beyondLimits.insert(i)
                 continue
@@ -364,7 +370,8 @@ public struct SyncService: Sendable {
                 // is there: not whether the record exists, nor who wrote what.
                 throw SyncError(
                     error.code,
-                    "\(change.collection)/\(change.id): refused; a token that may write \(change.collection) but not read it may only add this station's own new writes")
+                    "\(change.collection)/\(change.id): refused; a token that may write \(change.collection) but not read it may only add this station's own new writes"
+                )
             }
         }
         var results: [MergeResult]

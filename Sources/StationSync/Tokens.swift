@@ -7,7 +7,9 @@ import StationStore
 /// and the hash is compared in constant time.
 public enum Tokens {
     /// A new token for `station`: the token text to hand out once, and the row to store.
-    public static func make(station: String, read: AccessList, write: AccessList, relay: Bool, isOperator: Bool = false, now: Date = Date())
+    public static func make(
+        station: String, read: AccessList, write: AccessList, relay: Bool, isOperator: Bool = false, now: Date = Date()
+    )
         -> (token: String, stored: StoredToken)
     {
         var rng = SystemRandomNumberGenerator()

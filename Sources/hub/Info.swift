@@ -18,48 +18,59 @@ extension HubCommand {
                 let writers = try store.nodeWriters()
                 let activity = try store.stationActivity()
                 if output.json {
-                    print(JSONValue.object([
-                        "node": .string(store.node.rawValue), "writer": .string(store.writer.rawValue), "database": .string(store.databaseID), "lastSeq": .int(try store.lastSequence()),
-                        "counts": .object(counts.mapValues { .object(["alive": .int(Int64($0.alive)), "deleted": .int(Int64($0.deleted))]) }),
-                        "conflictedRecords": .int(Int64(try store.conflictedRecordCount())),
-                        "restoredFrom": try store.restoredFrom().map { .string($0) } ?? .null,
-                        "writers": .array(writers.map(\.json)),
-                        "stations": .array(activity.map { a in
-                            .object([
-                                "station": .string(a.station), "lastSeenAt": .string(a.lastSeenAt),
-                                "lastPullAt": a.lastPullAt.map { .string($0) } ?? .null, "lastPushAt": a.lastPushAt.map { .string($0) } ?? .null,
-                                "pushedChanges": .int(a.pushedChanges), "clockOffset": a.clockOffset.map { .int($0) } ?? .null,
-                            ])
-                        }),
-                    ]).canonicalText)
+                    print(
+                        JSONValue.object([
+                            "node": .string(store.node.rawValue), "writer": .string(store.writer.rawValue), "database": .string(store.databaseID),
+                            "lastSeq": .int(try store.lastSequence()),
+                            "counts": .object(counts.mapValues { .object(["alive": .int(Int64($0.alive)), "deleted": .int(Int64($0.deleted))]) }),
+                            "conflictedRecords": .int(Int64(try store.conflictedRecordCount())),
+                            "restoredFrom": try store.restoredFrom().map { .string($0) } ?? .null,
+                            "writers": .array(writers.map(\.json)),
+                            "stations": .array(
+                                activity.map { a in
+                                    .object([
+                                        "station": .string(a.station), "lastSeenAt": .string(a.lastSeenAt),
+                                        "lastPullAt": a.lastPullAt.map { .string($0) } ?? .null,
+                                        "lastPushAt": a.lastPushAt.map { .string($0) } ?? .null,
+                                        "pushedChanges": .int(a.pushedChanges), "clockOffset": a.clockOffset.map { .int($0) } ?? .null,
+                                    ])
+                                }),
+                        ]).canonicalText)
                     return
                 }
-                print("hub \(store.node)  database \(store.path)  last change #\(try store.lastSequence())  records with conflicts: \(try store.conflictedRecordCount())")
+                print(
+                    "hub \(store.node)  database \(store.path)  last change #\(try store.lastSequence())  records with conflicts: \(try store.conflictedRecordCount())"
+                )
                 if let restored = try store.restoredFrom() {
                     print("restored from an earlier copy (database \(restored)); stations push and pull everything again with it")
                 }
-                print(RecordOutput.table(
-                    ["COLLECTION", "RECORDS", "DELETED"],
-                    store.schema.collectionNames.map { [$0, String(counts[$0]?.alive ?? 0), String(counts[$0]?.deleted ?? 0)] }))
+                print(
+                    RecordOutput.table(
+                        ["COLLECTION", "RECORDS", "DELETED"],
+                        store.schema.collectionNames.map { [$0, String(counts[$0]?.alive ?? 0), String(counts[$0]?.deleted ?? 0)] }))
                 if !activity.isEmpty {
                     print("")
-                    print(RecordOutput.table(
-                        ["STATION", "LAST SEEN", "LAST PUSH", "PUSHED", "CLOCK"],
-                        activity.map { [$0.station, $0.lastSeenAt, $0.lastPushAt ?? "never", String($0.pushedChanges), ClockOffset.status($0.clockOffset)] }))
+                    print(
+                        RecordOutput.table(
+                            ["STATION", "LAST SEEN", "LAST PUSH", "PUSHED", "CLOCK"],
+                            activity.map {
+                                [$0.station, $0.lastSeenAt, $0.lastPushAt ?? "never", String($0.pushedChanges), ClockOffset.status($0.clockOffset)]
+                            }))
                 }
                 if !writers.isEmpty {
                     print("")
-                    print(RecordOutput.table(
-                        ["STATION", "DATABASE (WRITER)", "STATUS", "LAST PUSH", "NOTE"],
-                        writers.map { w in
-                            let note: String
-                            switch w.status {
-                            case .live: note = w.reason ?? ""
-                            case .retired: note = "replaced by \(w.retiredBy ?? "?") at \(w.retiredAt ?? "?")"
-                            case .refused: note = "\(w.refusals) push\(w.refusals == 1 ? "" : "es") refused, last at \(w.lastRefusedAt ?? "?")"
-                            }
-                            return [w.node, w.writer, w.status.rawValue, w.lastPushAt ?? "never", note]
-                        }))
+                    print(
+                        RecordOutput.table(
+                            ["STATION", "DATABASE (WRITER)", "STATUS", "LAST PUSH", "NOTE"],
+                            writers.map { w in
+                                let note: String
+                                switch w.status {
+                                case .live: note = w.reason ?? ""
+                                case .retired: note = "replaced by \(w.retiredBy ?? "?") at \(w.retiredAt ?? "?")"
+                                case .refused: note = "\(w.refusals) push\(w.refusals == 1 ? "" : "es") refused, last at \(w.lastRefusedAt ?? "?")"
+                                }
+                                return [w.node, w.writer, w.status.rawValue, w.lastPushAt ?? "never", note]
+                            }))
                 }
             }
         }

@@ -25,7 +25,8 @@ extension HubCommand {
             @Option(help: ArgumentHelp("Collections it may read: * or c1,c2.", valueName: "collections")) var read = "*"
             @Option(help: ArgumentHelp("Collections it may write: * or c1,c2.", valueName: "collections")) var write = "*"
             @Flag(help: "Allow it to bring writes made by other nodes (peer replication, hub to hub).") var relay = false
-            @Flag(name: .customLong("operator"), help: "An operator's token: opens the dashboard at /ui, where conflicts can be resolved.") var isOperator = false
+            @Flag(name: .customLong("operator"), help: "An operator's token: opens the dashboard at /ui, where conflicts can be resolved.")
+            var isOperator = false
 
             func run() throws {
                 try reportingErrors {
@@ -43,7 +44,9 @@ extension HubCommand {
                     let (token, stored) = Tokens.make(station: node.rawValue, read: readList, write: writeList, relay: relay, isOperator: isOperator)
                     try store.addToken(stored)
                     print(token)
-                    Terminal.hint("token \(stored.id) for \(node): read \(readList), write \(writeList)\(relay ? ", relay" : "")\(isOperator ? ", operator (dashboard at /ui)" : ""); shown once, keep it safe")
+                    Terminal.hint(
+                        "token \(stored.id) for \(node): read \(readList), write \(writeList)\(relay ? ", relay" : "")\(isOperator ? ", operator (dashboard at /ui)" : ""); shown once, keep it safe"
+                    )
                 }
             }
         }
@@ -57,17 +60,27 @@ extension HubCommand {
                 try reportingErrors {
                     let tokens = try database.open().tokens()
                     if output.json {
-                        print(JSONValue.array(tokens.map { t in
-                            .object([
-                                "id": .string(t.id), "station": .string(t.station), "read": .string(t.read), "write": .string(t.write),
-                                "relay": .bool(t.relay), "operator": .bool(t.isOperator), "createdAt": .string(t.createdAt), "revokedAt": t.revokedAt.map { .string($0) } ?? .null,
-                            ])
-                        }).canonicalText)
+                        print(
+                            JSONValue.array(
+                                tokens.map { t in
+                                    .object([
+                                        "id": .string(t.id), "station": .string(t.station), "read": .string(t.read), "write": .string(t.write),
+                                        "relay": .bool(t.relay), "operator": .bool(t.isOperator), "createdAt": .string(t.createdAt),
+                                        "revokedAt": t.revokedAt.map { .string($0) } ?? .null,
+                                    ])
+                                }
+                            ).canonicalText)
                         return
                     }
-                    print(RecordOutput.table(
-                        ["ID", "STATION", "READ", "WRITE", "RELAY", "OPERATOR", "CREATED", "REVOKED"],
-                        tokens.map { [$0.id, $0.station, $0.read, $0.write, $0.relay ? "yes" : "no", $0.isOperator ? "yes" : "no", $0.createdAt, $0.revokedAt ?? ""] }))
+                    print(
+                        RecordOutput.table(
+                            ["ID", "STATION", "READ", "WRITE", "RELAY", "OPERATOR", "CREATED", "REVOKED"],
+                            tokens.map {
+                                [
+                                    $0.id, $0.station, $0.read, $0.write, $0.relay ? "yes" : "no", $0.isOperator ? "yes" : "no", $0.createdAt,
+                                    $0.revokedAt ?? "",
+                                ]
+                            }))
                 }
             }
         }
@@ -89,7 +102,9 @@ extension HubCommand {
                     let store = try database.open()
                     if let id {
                         guard let token = try store.token(id: id) else { throw CommandFailure("no token \(id) here (hub token list shows the ids)") }
-                        guard try store.revokeToken(id: id) else { throw CommandFailure("token \(id) of \(token.station) was revoked already (\(token.revokedAt ?? "?") UTC)") }
+                        guard try store.revokeToken(id: id) else {
+                            throw CommandFailure("token \(id) of \(token.station) was revoked already (\(token.revokedAt ?? "?") UTC)")
+                        }
                         print("revoked token \(id) of \(token.station)")
                         return
                     }

@@ -33,11 +33,14 @@ defer { try? FileManager.default.removeItem(atPath: directory) }
 
 /// The rows: charity-supermarket stock items with a counter, strings and integers.
 func row(_ i: Int) -> (String, [String: JSONValue]) {
-    ("stk-\(i)", [
-        "name": .string("Item \(i) rice 5kg bag"), "category": .string(["grain", "oil", "clothing", "daily"][i % 4]),
-        "unit": "bag", "quantity": .int(Int64(i % 50)), "pointsPrice": .int(Int64(10 + i % 90)),
-        "location": .string("Shelf \(i % 40)"),
-    ])
+    (
+        "stk-\(i)",
+        [
+            "name": .string("Item \(i) rice 5kg bag"), "category": .string(["grain", "oil", "clothing", "daily"][i % 4]),
+            "unit": "bag", "quantity": .int(Int64(i % 50)), "pointsPrice": .int(Int64(10 + i % 90)),
+            "location": .string("Shelf \(i % 40)"),
+        ]
+    )
 }
 let rows = (0..<options.records).map(row)
 let schema = DefaultSchema.schema
@@ -55,7 +58,8 @@ func plainInsert(_ n: Int) throws -> Double {
     // Commits as durable as the station's (see StationStore.open).
     try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
     try pool.write { db in
-        try db.execute(sql: "CREATE TABLE plain (collection TEXT NOT NULL, id TEXT NOT NULL, fields TEXT NOT NULL, PRIMARY KEY (collection, id)) WITHOUT ROWID")
+        try db.execute(
+            sql: "CREATE TABLE plain (collection TEXT NOT NULL, id TEXT NOT NULL, fields TEXT NOT NULL, PRIMARY KEY (collection, id)) WITHOUT ROWID")
     }
     return try time {
         for start in stride(from: 0, to: rows.count, by: options.batch) {
@@ -108,9 +112,13 @@ print("  plain GRDB insert (floor)   \(String(format: "%.3f", p)) s  \(rate(p))"
 print("  station put, new records    \(String(format: "%.3f", s)) s  \(rate(s))  ratio \(String(format: "%.2f", s / p))x")
 print("  station put, existing ones  \(String(format: "%.3f", u)) s  \(rate(u))  ratio \(String(format: "%.2f", u / p))x")
 let json: JSONValue = .array([
-    ["name": "local writes (new records)", "value": .double(n / s), "unit": "records/s", "floor": .double(n / p),
-     "ratio": .double(s / p), "goal": "<= 1.3x the plain insert", "met": .bool(s / p <= 1.3)],
-    ["name": "local writes (updates of existing records)", "value": .double(n / u), "unit": "records/s", "floor": .double(n / p),
-     "ratio": .double(u / p), "goal": "report", "met": .null],
+    [
+        "name": "local writes (new records)", "value": .double(n / s), "unit": "records/s", "floor": .double(n / p),
+        "ratio": .double(s / p), "goal": "<= 1.3x the plain insert", "met": .bool(s / p <= 1.3),
+    ],
+    [
+        "name": "local writes (updates of existing records)", "value": .double(n / u), "unit": "records/s", "floor": .double(n / p),
+        "ratio": .double(u / p), "goal": "report", "met": .null,
+    ],
 ])
 print(json.canonicalText)

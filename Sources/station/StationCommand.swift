@@ -13,6 +13,7 @@ struct StationCommand: AsyncParsableCommand {
             Sync with the center: station sync --peer http://HUB:PORT --token TOKEN
             """,
         subcommands: [
-            Init.self, Put.self, Add.self, Get.self, List.self, Delete.self, Changes.self, Import.self, Export.self, Merge.self, Sync.self, Serve.self, ConflictsCommand.self, SchemaCommand.self, Forget.self, Info.self,
+            Init.self, Put.self, Add.self, Get.self, List.self, Delete.self, Changes.self, Import.self, Export.self, Merge.self, Sync.self,
+            Serve.self, ConflictsCommand.self, SchemaCommand.self, Forget.self, Info.self,
         ])
 }

@@ -98,7 +98,9 @@ struct ConflictToolTests {
             let shows = try await showEverywhere(id, tools)
             let show = shows[0].report
             #expect(show["status"] as? String == "resolved", "\(JSON.canonical(show))")
-            #expect(JSON.canonical(show["values"]) == JSON.canonical(before["values"]), "the competing values are kept as they were: \(JSON.canonical(show))")
+            #expect(
+                JSON.canonical(show["values"]) == JSON.canonical(before["values"]),
+                "the competing values are kept as they were: \(JSON.canonical(show))")
             let resolution = try #require(show["resolution"] as? [String: Any], "no resolution: \(JSON.canonical(show))")
             #expect(resolution["how"] as? String == "choose", "\(JSON.canonical(resolution))")
             #expect(resolution["by"] as? String == "hotline", "\(JSON.canonical(resolution))")
@@ -123,7 +125,8 @@ struct ConflictToolTests {
             let hotline = cluster["hotline"], civil = cluster["civil-affairs"]
             let caseID = try await makeStatusConflict(cluster, record: "med-0203")
 
-            try await hotline.put("hotline_calls", "call-0203", ["callerName": "He Jun", "category": "noise", "summary": "neighbours at night", "notes": "first call"])
+            try await hotline.put(
+                "hotline_calls", "call-0203", ["callerName": "He Jun", "category": "noise", "summary": "neighbours at night", "notes": "first call"])
             try await hotline.sync()
             try await civil.sync()
             // Offline at both: `notes` is last-writer-wins.
@@ -271,7 +274,9 @@ struct ConflictToolTests {
 
             for tool in [hotline.conflictTool, civil.conflictTool, cluster.hub.conflictTool] {
                 let all = try await tool.list(status: "all")
-                #expect(all.contains { $0["id"] as? String == addressID && $0["status"] as? String == "resolved" }, "\(tool.name): \(JSON.canonical(all))")
+                #expect(
+                    all.contains { $0["id"] as? String == addressID && $0["status"] as? String == "resolved" }, "\(tool.name): \(JSON.canonical(all))"
+                )
                 // The resolution write replaces the existence register too, which ends the
                 // delete-versus-update conflict; its history says so (resolved by that write).
                 let resolvedIDs = Set(all.filter { $0["status"] as? String == "resolved" }.compactMap { $0["id"] as? String })
@@ -351,10 +356,13 @@ struct ConflictToolTests {
             try await hotline.sync()
             try await planning.sync()
             let planningID = try #require(
-                try await planning.conflictTool.list(collection: "family_planning_services").first?["id"] as? String, "no conflict at family-planning")
+                try await planning.conflictTool.list(collection: "family_planning_services").first?["id"] as? String, "no conflict at family-planning"
+            )
 
-            for (id, tools) in [(caseID, [hotline.conflictTool, cluster["civil-affairs"].conflictTool, cluster.hub.conflictTool]),
-                                (planningID, [planning.conflictTool, hotline.conflictTool, cluster.hub.conflictTool])] {
+            for (id, tools) in [
+                (caseID, [hotline.conflictTool, cluster["civil-affairs"].conflictTool, cluster.hub.conflictTool]),
+                (planningID, [planning.conflictTool, hotline.conflictTool, cluster.hub.conflictTool]),
+            ] {
                 let report = try await tools[0].show(id)
                 var texts: Set<String> = []
                 for tool in tools {
@@ -388,7 +396,8 @@ struct ConflictToolTests {
 /// the hub hold the join. Returns the conflict's id as the hotline lists it.
 private func makeStatusConflict(_ cluster: Cluster, record: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
     let hotline = cluster["hotline"], civil = cluster["civil-affairs"]
-    try await civil.put("mediation_cases", record, ["partyA": "Liu", "partyB": "Chen", "disputeType": "noise", "status": "open"],
+    try await civil.put(
+        "mediation_cases", record, ["partyA": "Liu", "partyB": "Chen", "disputeType": "noise", "status": "open"],
         sourceLocation: sourceLocation)
     try await civil.sync(sourceLocation: sourceLocation)
     try await hotline.sync(sourceLocation: sourceLocation)
@@ -404,14 +413,17 @@ private func makeStatusConflict(_ cluster: Cluster, record: String, sourceLocati
 }
 
 /// `conflicts show ID --json` on every node, required equal (as parsed objects) on all of them.
-private func showEverywhere(_ id: String, _ tools: [ConflictTool], sourceLocation: SourceLocation = #_sourceLocation) async throws
+private func showEverywhere(
+    _ id: String, _ tools: [ConflictTool], sourceLocation: SourceLocation = #_sourceLocation
+) async throws
     -> [(node: String, report: [String: Any])]
 {
     var shows: [(node: String, report: [String: Any])] = []
     for tool in tools { shows.append((tool.name, try await tool.show(id, sourceLocation: sourceLocation))) }
     let (firstNode, first) = shows[0]
     for (node, report) in shows.dropFirst() {
-        #expect(jsonEqual(report, first),
+        #expect(
+            jsonEqual(report, first),
             "show \(id) --json differs:\n\(firstNode): \(JSON.canonical(first))\n\(node): \(JSON.canonical(report))", sourceLocation: sourceLocation)
     }
     return shows
@@ -423,7 +435,8 @@ private func showEverywhere(_ id: String, _ tools: [ConflictTool], sourceLocatio
 private func checkHumanShow(_ text: String, _ report: [String: Any], at node: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
     #expect(!text.contains("\u{1B}"), "\(node): ANSI escape codes although stdout is not a terminal:\n\(text)", sourceLocation: sourceLocation)
     let id = report["id"] as? String ?? "?"
-    #expect(text.contains("conflict \(id)") && text.contains("policy \(report["policy"] as? String ?? "?")"), "\(node):\n\(text)",
+    #expect(
+        text.contains("conflict \(id)") && text.contains("policy \(report["policy"] as? String ?? "?")"), "\(node):\n\(text)",
         sourceLocation: sourceLocation)
     if jsonBool(report["automatic"]) == false {
         #expect(text.contains("waits for a person"), "\(node): a manual conflict waits for a person:\n\(text)", sourceLocation: sourceLocation)
@@ -433,18 +446,21 @@ private func checkHumanShow(_ text: String, _ report: [String: Any], at node: St
     let iso = ISO8601DateFormatter()
     iso.formatOptions = [.withInternetDateTime]
     let marker = jsonBool(report["automatic"]) == false ? "shown until resolved" : "automatic decision"
-    #expect(lines.filter { $0.contains(marker) }.count == 1, "\(node): one row marked \(marker):\n\(text)",
+    #expect(
+        lines.filter { $0.contains(marker) }.count == 1, "\(node): one row marked \(marker):\n\(text)",
         sourceLocation: sourceLocation)
     for (i, v) in values.enumerated() {
         let row = try #require(lines.first { $0.hasPrefix("  \(i)  ") }, "\(node): no row for value \(i):\n\(text)", sourceLocation: sourceLocation)
         let origin = v["node"] as? String ?? "?"
         let write = "(\(v["writer"] as? String ?? "?"),\(jsonInt(v["counter"]) ?? -1))"
         let ms = jsonInt(v["time"]) ?? 0
-        let time = iso.string(from: Date(timeIntervalSince1970: Double(ms / 1000))).replacingOccurrences(of: "Z", with: "")
+        let time =
+            iso.string(from: Date(timeIntervalSince1970: Double(ms / 1000))).replacingOccurrences(of: "Z", with: "")
             + "." + String(String(ms % 1000 + 1000).dropFirst()) + "Z"
         #expect(row.contains(JSON.canonical(v["value"])), "\(node): row \(i) lacks its value:\n\(text)", sourceLocation: sourceLocation)
         #expect(row.contains(time), "\(node): row \(i) lacks its time \(time):\n\(text)", sourceLocation: sourceLocation)
-        #expect(row.contains(marker) == (i == 0), "\(node): only row 0 is marked \(marker):\n\(text)",
+        #expect(
+            row.contains(marker) == (i == 0), "\(node): only row 0 is marked \(marker):\n\(text)",
             sourceLocation: sourceLocation)
         #expect(row.contains(" \(origin) "), "\(node): row \(i) lacks its origin \(origin):\n\(row)", sourceLocation: sourceLocation)
         #expect(row.contains(write), "\(node): row \(i) lacks its write \(write):\n\(row)", sourceLocation: sourceLocation)

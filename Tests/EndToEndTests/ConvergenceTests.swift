@@ -11,8 +11,10 @@ struct ConvergenceTests {
         try await withCluster(Self.stations, startHub: false) { cluster in
             let hotline = cluster["hotline"], civil = cluster["civil-affairs"], charity = cluster["charity"]
             // Offline: no hub is running yet; the write is only local.
-            let call: [String: Any] = ["callerName": "Wang Fang", "callerPhone": "555-0142", "category": "housing",
-                                       "summary": "leaking roof, needs the housing station", "status": "open"]
+            let call: [String: Any] = [
+                "callerName": "Wang Fang", "callerPhone": "555-0142", "category": "housing",
+                "summary": "leaking roof, needs the housing station", "status": "open",
+            ]
             let written = try await hotline.put("hotline_calls", "call-0001", call)
             #expect(written.nodeClock == #"{"hotline":1}"#)
             #expect(try await civil.find("hotline_calls", "call-0001") == nil)
@@ -49,7 +51,8 @@ struct ConvergenceTests {
     func differentFieldsMergeWithoutConflict() async throws {
         try await withCluster(Self.stations) { cluster in
             let hotline = cluster["hotline"], civil = cluster["civil-affairs"], charity = cluster["charity"]
-            try await civil.put("residents", "res-0007", ["fullName": "Zhao Min", "phone": "555-0100", "address": "12 Elm Lane", "neighbourhood": "East"])
+            try await civil.put(
+                "residents", "res-0007", ["fullName": "Zhao Min", "phone": "555-0100", "address": "12 Elm Lane", "neighbourhood": "East"])
             try await civil.sync()
             try await hotline.sync()
 
@@ -147,7 +150,8 @@ struct ConvergenceTests {
         }
     }
 
-    @Test("Delete vs update: the update wins in an update-wins collection, the delete in volunteer_shifts (delete-wins); both keep a _deleted conflict")
+    @Test(
+        "Delete vs update: the update wins in an update-wins collection, the delete in volunteer_shifts (delete-wins); both keep a _deleted conflict")
     func deleteVersusUpdate() async throws {
         try await withCluster(["hotline", "civil-affairs"]) { cluster in
             let hotline = cluster["hotline"], civil = cluster["civil-affairs"]

@@ -2,9 +2,9 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 @Suite("Interrupted syncs")
@@ -19,7 +19,9 @@ struct CrashRecoveryTests {
             var lines = ""
             lines.reserveCapacity(Self.records * 90)
             for i in 0..<Self.records {
-                lines += #"{"id":"stk-\#(String(format: "%05d", i))","itemName":"Item \#(i)","unit":"box","quantity":\#(i % 97),"shelf":"A\#(i % 40)"}"# + "\n"
+                lines +=
+                    #"{"id":"stk-\#(String(format: "%05d", i))","itemName":"Item \#(i)","unit":"box","quantity":\#(i % 97),"shelf":"A\#(i % 40)"}"#
+                    + "\n"
             }
             try Data(lines.utf8).write(to: URL(fileURLWithPath: file))
             let imported = try await charity.ok(["import", "charity_stock", file])
@@ -55,7 +57,8 @@ struct CrashRecoveryTests {
             // batches in flight and the one whose checkpoint was being saved (500 changes each).
             let resumed = try await charity.sync()
             let pushed = try #require(resumed.pushed)
-            #expect(pushed >= Self.records - atHub && pushed <= Self.records - atHub + 3 * 500,
+            #expect(
+                pushed >= Self.records - atHub && pushed <= Self.records - atHub + 3 * 500,
                 "resumed sync pushed \(pushed), with \(atHub) of \(Self.records) already at the hub: \(resumed)")
             #expect(resumed.startedOver == false, "\(resumed)")
 
@@ -84,7 +87,8 @@ struct CrashRecoveryTests {
                       JOIN station.record s ON s.collection = h.collection AND s.id = h.id WHERE h.collection = 'charity_stock';
                     """
                 let compare = try await Command.run(sqlite3, ["-readonly", cluster.hub.db, sql], directory: cluster.dir)
-                #expect(compare.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\(Self.records)|\(Self.records)|\(Self.records)",
+                #expect(
+                    compare.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\(Self.records)|\(Self.records)|\(Self.records)",
                     "hub records matching the station's (count|distinct|same state):\n\(compare)")
             }
         }

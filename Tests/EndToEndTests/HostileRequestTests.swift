@@ -115,7 +115,9 @@ struct HostileRequestTests {
 
             // Refused for that record (a collision: the push's other records would go on).
             #expect(response.status == 200, "\(response)")
-            #expect(String(decoding: response.body, as: UTF8.self).contains(#""result":"collision""#), "a forged value under civil-affairs' dot was accepted: \(response)")
+            #expect(
+                String(decoding: response.body, as: UTF8.self).contains(#""result":"collision""#),
+                "a forged value under civil-affairs' dot was accepted: \(response)")
             #expect(try await cluster.hubDB.changes() == hubBefore, "the forged push changed the hub's data")
             let atHub = try await cluster.hubDB.get("residents", "res-0700")
             #expect(atHub["fullName"] as? String == "Tang Wei", "the hub shows \(atHub)")

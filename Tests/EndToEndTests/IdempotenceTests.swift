@@ -43,7 +43,9 @@ struct IdempotenceTests {
             #expect(try await cluster.hubDB.changes() == before.hub, "the hub's feed changed after --full")
 
             // Converged too: the same states on all three nodes.
-            for (collection, id) in [("residents", "res-0200"), ("charity_stock", "stk-0200"), ("hotline_calls", "call-0100"), ("mediation_cases", "med-0100")] {
+            for (collection, id) in [
+                ("residents", "res-0200"), ("charity_stock", "stk-0200"), ("hotline_calls", "call-0100"), ("mediation_cases", "med-0100"),
+            ] {
                 var views: Set<String> = []
                 for node in [hotline, civil, cluster.hubDB] { views.insert(try await node.get(collection, id).replicatedView) }
                 #expect(views.count == 1, "\(collection)/\(id) differs: \(views)")

@@ -59,7 +59,9 @@ struct RelayTests {
         }
     }
 
-    @Test("After a LAN sync, a station without a relay token still pushes its own records to the hub; those holding the peer's writes wait and go once the peer has synced")
+    @Test(
+        "After a LAN sync, a station without a relay token still pushes its own records to the hub; those holding the peer's writes wait and go once the peer has synced"
+    )
     func aLANSyncDoesNotBlockTheHubSync() async throws {
         try await withCluster(["hotline", "civil-affairs"]) { cluster in
             let hotline = cluster["hotline"], civil = cluster["civil-affairs"]

@@ -59,7 +59,9 @@ struct RestoreTests {
         }
     }
 
-    @Test("A station restored from a backup writes under a new incarnation: what it wrote after the restore stands beside what it lost, and what it lost comes back")
+    @Test(
+        "A station restored from a backup writes under a new incarnation: what it wrote after the restore stands beside what it lost, and what it lost comes back"
+    )
     func aRestoredStationLosesNothingAndReusesNoDot() async throws {
         try await withCluster(["hotline", "civil-affairs"]) { cluster in
             let station = cluster["hotline"], other = cluster["civil-affairs"]
@@ -90,7 +92,9 @@ struct RestoreTests {
         }
     }
 
-    @Test("A station made again under its name (a reinstall) gets its records back; its first push is refused until it takes over, and then its first writes stand beside the old ones")
+    @Test(
+        "A station made again under its name (a reinstall) gets its records back; its first push is refused until it takes over, and then its first writes stand beside the old ones"
+    )
     func aReinstalledStationGetsItsRecordsBack() async throws {
         try await withCluster(["hotline"]) { cluster in
             let station = cluster["hotline"]
@@ -127,7 +131,9 @@ struct RestoreTests {
         }
     }
 
-    @Test("A database copied to a second device follows its original at the hub (a move); the original is refused from then on, loses nothing, and can take over again")
+    @Test(
+        "A database copied to a second device follows its original at the hub (a move); the original is refused from then on, loses nothing, and can take over again"
+    )
     func aCopiedDatabaseWritesUnderItsOwnIncarnation() async throws {
         try await withCluster(["hotline"]) { cluster in
             let station = cluster["hotline"]

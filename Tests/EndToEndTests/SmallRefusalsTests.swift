@@ -24,7 +24,8 @@ struct SmallRefusalsTests {
     func oneTokenIsRevokedByItsID() async throws {
         try await withCluster(["hotline"]) { cluster in
             let hotline = cluster["hotline"]
-            let second = try await cluster.hub.ok(["token", "add", "--db", cluster.hub.db, "hotline"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let second = try await cluster.hub.ok(["token", "add", "--db", cluster.hub.db, "hotline"]).stdout.trimmingCharacters(
+                in: .whitespacesAndNewlines)
             let id = String(second.split(separator: ".")[0])
             let revoked = try await cluster.hub.ok(["token", "revoke", "--db", cluster.hub.db, "--id", id])
             #expect(revoked.stdout.contains("revoked token \(id) of hotline"), "\(revoked)")
@@ -80,7 +81,8 @@ struct SmallRefusalsTests {
             #expect(right.text == nothing.text.replacingOccurrences(of: "res-3", with: "res-1"), "\(right) \(nothing)")
             #expect(try await cluster.hubDB.find("residents", "res-3") == nil)
             // Own writes meeting a write under the same dot (a collision) are not told apart either.
-            let collided = try await push("res-2", ["clock": ["shop": 1], "exists": [["shop", 1, now, true]], "fields": ["notes": [["shop", 1, now, "other"]]]])
+            let collided = try await push(
+                "res-2", ["clock": ["shop": 1], "exists": [["shop", 1, now, true]], "fields": ["notes": [["shop", 1, now, "other"]]]])
             #expect(result(collided) == "waiting", "\(collided)")
         }
     }

@@ -2,16 +2,17 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `hub serve --tls-cert --tls-key` and `station sync --ca-file`: HTTPS with certificates made
 /// in the test by the `openssl` command-line tool (skipped when it is not installed).
 @Suite("HTTPS", .enabled(if: TLSFixture.openssl != nil, "the openssl command-line tool is not installed: HTTPS tests skipped"))
 struct TLSTests {
-    @Test("Sync over HTTPS works with --ca-file; without it, with a CA that did not sign the certificate, or over http:// it fails and changes nothing")
+    @Test(
+        "Sync over HTTPS works with --ca-file; without it, with a CA that did not sign the certificate, or over http:// it fails and changes nothing")
     func syncOverHTTPS() async throws {
         try await withCluster(["hotline"], startHub: false) { cluster in
             let certs = try await TLSFixture.make(in: cluster.dir)
@@ -97,15 +98,28 @@ enum TLSFixture {
         let files = Files(
             ca: dir + "/ca.pem", otherCA: dir + "/other-ca.pem", serverCert: dir + "/server.pem", serverKey: dir + "/server.key",
             extensions: dir + "/server.ext")
-        try "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+        try
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
             .write(toFile: files.extensions, atomically: true, encoding: .utf8)
-        try await run(dir, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-            "-subj", "/CN=StationSync Test CA"])
-        try await run(dir, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other-ca.key", "-out", "other-ca.pem", "-days", "2",
-            "-subj", "/CN=StationSync Other CA"])
+        try await run(
+            dir,
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+                "-subj", "/CN=StationSync Test CA",
+            ])
+        try await run(
+            dir,
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other-ca.key", "-out", "other-ca.pem", "-days", "2",
+                "-subj", "/CN=StationSync Other CA",
+            ])
         try await run(dir, ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"])
-        try await run(dir, ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", "server.pem", "-days", "2", "-extfile", "server.ext"])
+        try await run(
+            dir,
+            [
+                "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", "server.pem", "-days", "2", "-extfile", "server.ext",
+            ])
         return files
     }
 

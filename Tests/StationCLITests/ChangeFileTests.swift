@@ -154,7 +154,8 @@ struct ChangeFileTests {
         var lines = [try change("pm-1", first)]
         for n in 0..<999 {
             lines.append(
-                try change("fill-\(n)", ["clock": ["evil": 1], "exists": [["evil", 1, time, true]], "fields": ["itemName": [["evil", 1, time, "x"]]]]))
+                try change(
+                    "fill-\(n)", ["clock": ["evil": 1], "exists": [["evil", 1, time, true]], "fields": ["itemName": [["evil", 1, time, "x"]]]]))
         }
         lines.append(try change("pm-1", last))
         let header = try Self.header(exported) {

@@ -94,14 +94,17 @@ struct InitTests {
     @Test(arguments: [
         BadSchema(label: "malformed JSON", text: #"{"collections": {"inventory": "#, mentions: ["schema", "JSON"]),
         BadSchema(label: "not an object", text: "[1, 2]", mentions: ["schema", "object"]),
-        BadSchema(label: "unknown policy", text: #"{"collections": {"inventory": {"fields": {"quantity": "countr"}}}}"#,
-                  mentions: ["quantity", "counter"]),
+        BadSchema(
+            label: "unknown policy", text: #"{"collections": {"inventory": {"fields": {"quantity": "countr"}}}}"#,
+            mentions: ["quantity", "counter"]),
         BadSchema(label: "unknown key", text: #"{"collections": {"inventory": {"feilds": {}}}}"#, mentions: ["feilds"]),
         BadSchema(label: "bad collection name", text: #"{"collections": {"Inventory": {}}}"#, mentions: ["Inventory"]),
-        BadSchema(label: "counter as default", text: #"{"collections": {"inventory": {"default": "counter"}}}"#,
-                  mentions: ["inventory.default"]),
-        BadSchema(label: "bad deleteConflict", text: #"{"collections": {"inventory": {"deleteConflict": "never"}}}"#,
-                  mentions: ["deleteConflict"]),
+        BadSchema(
+            label: "counter as default", text: #"{"collections": {"inventory": {"default": "counter"}}}"#,
+            mentions: ["inventory.default"]),
+        BadSchema(
+            label: "bad deleteConflict", text: #"{"collections": {"inventory": {"deleteConflict": "never"}}}"#,
+            mentions: ["deleteConflict"]),
         BadSchema(label: "missing file", text: nil, mentions: ["schema.json"]),
     ])
     func rejectsABadSchemaFileAndCreatesNoDatabase(_ bad: BadSchema) throws {

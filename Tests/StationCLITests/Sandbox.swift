@@ -42,14 +42,18 @@ final class Sandbox: @unchecked Sendable {
 
     /// Like ``station(_:_:stdin:)`` but requires exit status 0 (recording the output otherwise).
     @discardableResult
-    func ok(_ command: String, _ rest: String..., stdin: Data? = nil, sourceLocation: SourceLocation = #_sourceLocation)
+    func ok(
+        _ command: String, _ rest: String..., stdin: Data? = nil, sourceLocation: SourceLocation = #_sourceLocation
+    )
         throws -> StationResult
     {
         try ok(command, rest, stdin: stdin, sourceLocation: sourceLocation)
     }
 
     @discardableResult
-    func ok(_ command: String, _ rest: [String], stdin: Data? = nil, sourceLocation: SourceLocation = #_sourceLocation)
+    func ok(
+        _ command: String, _ rest: [String], stdin: Data? = nil, sourceLocation: SourceLocation = #_sourceLocation
+    )
         throws -> StationResult
     {
         let result = try run([command, "--db", db] + rest, stdin: stdin)
@@ -77,7 +81,8 @@ final class Sandbox: @unchecked Sendable {
         let info = try ok("info", "--json", sourceLocation: sourceLocation).stdout
         let feed = try jsonObject(changes, sourceLocation: sourceLocation)
         let ids = (feed["changes"] as? [[String: Any]] ?? []).map { "\($0["collection"] ?? "?")/\($0["id"] ?? "?")" }
-        let summary = "\(ids.count) records in the feed (\(ids.prefix(5).joined(separator: ", "))\(ids.count > 5 ? ", …" : "")), "
+        let summary =
+            "\(ids.count) records in the feed (\(ids.prefix(5).joined(separator: ", "))\(ids.count > 5 ? ", …" : "")), "
             + "next \(feed["next"] ?? "?")"
         return DatabaseSnapshot(text: changes + info, summary: summary)
     }
@@ -88,7 +93,9 @@ final class Sandbox: @unchecked Sendable {
     }
 
     /// `list --json` parsed.
-    func list(_ collection: String, includeDeleted: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) throws
+    func list(
+        _ collection: String, includeDeleted: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws
         -> [[String: Any]]
     {
         let result = try ok("list", [collection, "--json"] + (includeDeleted ? ["--include-deleted"] : []), sourceLocation: sourceLocation)
@@ -128,11 +135,14 @@ func parseJSON(_ text: String, sourceLocation: SourceLocation = #_sourceLocation
 }
 
 func jsonObject(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
-    try #require(try parseJSON(text, sourceLocation: sourceLocation) as? [String: Any], "expected a JSON object:\n\(text)", sourceLocation: sourceLocation)
+    try #require(
+        try parseJSON(text, sourceLocation: sourceLocation) as? [String: Any], "expected a JSON object:\n\(text)", sourceLocation: sourceLocation)
 }
 
 func jsonArray(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [[String: Any]] {
-    try #require(try parseJSON(text, sourceLocation: sourceLocation) as? [[String: Any]], "expected a JSON array of objects:\n\(text)", sourceLocation: sourceLocation)
+    try #require(
+        try parseJSON(text, sourceLocation: sourceLocation) as? [[String: Any]], "expected a JSON array of objects:\n\(text)",
+        sourceLocation: sourceLocation)
 }
 
 /// A JSON `true`/`false` (not a number that happens to be 0 or 1).

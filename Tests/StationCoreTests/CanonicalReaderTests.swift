@@ -65,8 +65,10 @@ import Testing
             replacing(",1,", ",-1,"), replacing(",1,", ",0,"), replacing(",1,", ",99999999999999999999,"),
             String(text.dropLast()), text + "}", "", "[]", "{}", "null",
             "{\"clock\":{},\"exists\":[],\"fields\":{}}", "{\"clock\":{\"a\":1},\"exists\":[],\"fields\":{}}",
-            "{\"clock\":{\"a\":1},\"exists\":[[\"a\",1,0,true]],\"fields\":{\"f\":[[\"a\",1,0," + String(repeating: "[", count: 61) + String(repeating: "]", count: 61) + "]]}}",
-            "{\"clock\":{\"a\":1},\"exists\":[[\"a\",1,0,true]],\"fields\":{\"f\":[[\"a\",1,0," + String(repeating: "[", count: 60) + String(repeating: "]", count: 60) + "]]}}",
+            "{\"clock\":{\"a\":1},\"exists\":[[\"a\",1,0,true]],\"fields\":{\"f\":[[\"a\",1,0," + String(repeating: "[", count: 61)
+                + String(repeating: "]", count: 61) + "]]}}",
+            "{\"clock\":{\"a\":1},\"exists\":[[\"a\",1,0,true]],\"fields\":{\"f\":[[\"a\",1,0," + String(repeating: "[", count: 60)
+                + String(repeating: "]", count: 60) + "]]}}",
             "{\"clock\":{\"a\":1},\"exists\":[[\"a\",1,0,true]],\"fields\":{\"f\":[[\"a\",1,0,1],[\"a\",1,0,2]]}}",
             "{\"clock\":{\"a\":2},\"exists\":[[\"a\",2,0,true]],\"fields\":{\"f\":[[\"a\",2,0,1],[\"a\",1,0,2]]}}",
             "{\"clock\":{\"a\":1,\"a\":1},\"exists\":[[\"a\",1,0,true]],\"fields\":{}}",

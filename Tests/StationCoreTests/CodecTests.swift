@@ -42,7 +42,10 @@ import Testing
 
 @Suite struct SchemaTests {
     @Test func parsesTheDocumentedForm() throws {
-        let s = try Schema(jsonText: #"{"collections": {"inventory": {"fields": {"quantity": "counter"}, "default": "lww", "deleteConflict": "update-wins"}, "cases": {"default": "manual"}}}"#)
+        let s = try Schema(
+            jsonText:
+                #"{"collections": {"inventory": {"fields": {"quantity": "counter"}, "default": "lww", "deleteConflict": "update-wins"}, "cases": {"default": "manual"}}}"#
+        )
         let inv = try s.collection("inventory")
         #expect(inv.policy(of: "quantity") == .counter)
         #expect(inv.policy(of: "other") == .lww)

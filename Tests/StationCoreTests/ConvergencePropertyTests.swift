@@ -69,9 +69,11 @@ import StationTestSupport
     /// so that a few resolutions cut it and joins of cut histories must still converge.
     static func run(seed: UInt64, counts: inout Counts) -> String? {
         var pick = SeededRandom(seed: seed ^ 0x4B0B_4B0B)
-        let bounds = [Resolution.Bound(entries: RecordState.maxResolutions, bytes: 24 << 10), Resolution.Bound(entries: 5, bytes: Limits.historyBytes),
-                      Resolution.Bound(entries: 8, bytes: 12 << 10), Resolution.Bound(entries: 2, bytes: Limits.historyBytes),
-                      Resolution.Bound(entries: RecordState.maxResolutions, bytes: 5_000)]
+        let bounds = [
+            Resolution.Bound(entries: RecordState.maxResolutions, bytes: 24 << 10), Resolution.Bound(entries: 5, bytes: Limits.historyBytes),
+            Resolution.Bound(entries: 8, bytes: 12 << 10), Resolution.Bound(entries: 2, bytes: Limits.historyBytes),
+            Resolution.Bound(entries: RecordState.maxResolutions, bytes: 5_000),
+        ]
         let heavy = Int.random(in: 0..<5, using: &pick) == 0
         return Resolution.Bound.$current.withValue(heavy ? bounds.randomElement(using: &pick)! : .standard) {
             run(seed: seed, heavy: heavy, counts: &counts)
@@ -96,9 +98,13 @@ import StationTestSupport
         }
         // Ids: two to four, often a look-alike pair among them.
         var ids = Array(LookAlikeIDs.all.shuffled(using: &rng).prefix(Int.random(in: 2...4, using: &rng)))
-        if Bool.random(using: &rng) { ids += [["caf\u{E9}", "cafe\u{301}"], ["\u{C5}sa", "\u{212B}sa"], ["\u{F900}", "\u{8C48}"]].randomElement(using: &rng)! }
+        if Bool.random(using: &rng) {
+            ids += [["caf\u{E9}", "cafe\u{301}"], ["\u{C5}sa", "\u{212B}sa"], ["\u{F900}", "\u{8C48}"]].randomElement(using: &rng)!
+        }
         var keys: [RecordKey] = []
-        for collection in collections { for id in ids where !keys.contains(RecordKey(collection.name, id)) { keys.append(RecordKey(collection.name, id)) } }
+        for collection in collections {
+            for id in ids where !keys.contains(RecordKey(collection.name, id)) { keys.append(RecordKey(collection.name, id)) }
+        }
         var snapshots: [RecordKey: [RecordState]] = [:]
         let steps = Int.random(in: 20...(replicaCount > 6 ? 160 : 90), using: &rng)
 
@@ -152,15 +158,20 @@ import StationTestSupport
                     case 0: pick = conflict.values.randomElement(using: &rng)!.value
                     case 1: pick = conflict.values[0].value
                     default:
-                        pick = conflict.field == Conflict.existenceField ? .bool(Bool.random(using: &rng))
-                            : conflict.policy == FieldPolicy.counter.rawValue ? .int(Int64.random(in: 0...30, using: &rng)) : .string("fixed by \(writer)")
+                        pick =
+                            conflict.field == Conflict.existenceField
+                            ? .bool(Bool.random(using: &rng))
+                            : conflict.policy == FieldPolicy.counter.rawValue
+                                ? .int(Int64.random(in: 0...30, using: &rng)) : .string("fixed by \(writer)")
                     }
-                    request = conflict.field == Conflict.existenceField
+                    request =
+                        conflict.field == Conflict.existenceField
                         ? .resolveExistence(deleted: pick.boolValue!) : .resolveField(field: conflict.field, value: pick)
                     let expected = model.outcome(of: request, at: r, key: key, collection: col)
                     guard expected == .write else { return "\(key): the model says \(expected) for a resolution" }
                     let choice: RecordState.ResolutionChoice =
-                        pick == conflict.values[0].value ? .accept : (conflict.values.firstIndex { $0.value == pick }.map { .choose($0) } ?? .value(pick))
+                        pick == conflict.values[0].value
+                        ? .accept : (conflict.values.firstIndex { $0.value == pick }.map { .choose($0) } ?? .value(pick))
                     do {
                         let dot = try state.resolve(conflict.id, choice, by: writer, at: time, in: col, id: key.id)
                         return finish(r, key, col, request, dot, state)
@@ -200,7 +211,8 @@ import StationTestSupport
             }
         }
 
-        func finish(_ r: Int, _ key: RecordKey, _ col: CollectionSchema, _ request: HistoryModel.Request, _ dot: Dot, _ state: RecordState) -> String? {
+        func finish(_ r: Int, _ key: RecordKey, _ col: CollectionSchema, _ request: HistoryModel.Request, _ dot: Dot, _ state: RecordState) -> String?
+        {
             let writer = replicas[r].writer
             guard dot.node == writer, dot.counter == model.count(of: writer, r, key) + 1 else {
                 return "\(key): the write at \(writer) got dot \(dot), expected (\(writer),\(model.count(of: writer, r, key) + 1))"
@@ -259,7 +271,8 @@ import StationTestSupport
                 c.bursts += 1
                 var writers: [Int] = []
                 for w in 0..<replicas.count where replicas.count >= 10 || Int.random(in: 0..<4, using: &rng) != 0 {
-                    let value: JSONValue = col.policy(of: field) == .counter ? .int(Int64.random(in: 0...9, using: &rng)) : randomValue(replicas[w].writer)
+                    let value: JSONValue =
+                        col.policy(of: field) == .counter ? .int(Int64.random(in: 0...9, using: &rng)) : randomValue(replicas[w].writer)
                     if let failure = write(w, key, .put([field: value])) { return failure }
                     writers.append(w)
                 }

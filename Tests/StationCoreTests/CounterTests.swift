@@ -216,7 +216,8 @@ import Testing
         // Two stocktakes of one node: its later one replaces the earlier, so no honest state holds both.
         #expect {
             try RecordState(
-                jsonText: #"{"clock":{"a":2},"exists":[["a",2,1,true]],"fields":{"quantity":[["a",1,1,{"count":5,"seen":{}}],["a",2,1,{"count":6,"seen":{}}]]}}"#,
+                jsonText:
+                    #"{"clock":{"a":2},"exists":[["a",2,1,true]],"fields":{"quantity":[["a",1,1,{"count":5,"seen":{}}],["a",2,1,{"count":6,"seen":{}}]]}}"#,
                 collection: stock)
         } throws: { "\($0)".contains("two stocktakes of one node") }
         for (register, reason) in refused {

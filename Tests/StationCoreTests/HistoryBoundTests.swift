@@ -102,7 +102,8 @@ import StationTestSupport
         var rng = SeededRandom(seed: 0x4157_1314)
         for n in 0..<200 {
             var r = Self.heavyEntry(n, ms: UInt64.random(in: 0...UInt64(1) << 40, using: &rng), bytes: n % 7)
-            r.values[0].value = [.string("caf\u{E9} \"q\"\n\u{1}"), .int(-Int64(n)), .double(1.5), .null, .bool(true), ["k": "v", "\u{4E2D}": 1]][n % 6]
+            r.values[0].value =
+                [.string("caf\u{E9} \"q\"\n\u{1}"), .int(-Int64(n)), .double(1.5), .null, .bool(true), ["k": "v", "\u{4E2D}": 1]][n % 6]
             r.result = r.values[n % 2].value
             if n % 3 == 0 { r.person = "\u{9648} Chen" }
             if n % 4 == 0 { (r.field, r.policy, r.how) = (Conflict.existenceField, "delete-wins", .accept) }
@@ -125,9 +126,12 @@ import StationTestSupport
         let mib = 1 << 20
         func heavy(_ n: Int, ms: UInt64, by writer: NodeID, other: NodeID) -> Resolution {
             Resolution(
-                conflictID: String(format: "%016llx", UInt64(n)), field: "notes", policy: "lww", how: .write, by: Dot(writer, 1), time: Fixtures.t(ms),
-                values: [DottedValue(dot: Dot("hub", 1), time: Fixtures.t(0), value: "start"),
-                         DottedValue(dot: Dot(other, 1), time: Fixtures.t(1), value: .string(String(repeating: "b", count: mib)))],
+                conflictID: String(format: "%016llx", UInt64(n)), field: "notes", policy: "lww", how: .write, by: Dot(writer, 1),
+                time: Fixtures.t(ms),
+                values: [
+                    DottedValue(dot: Dot("hub", 1), time: Fixtures.t(0), value: "start"),
+                    DottedValue(dot: Dot(other, 1), time: Fixtures.t(1), value: .string(String(repeating: "b", count: mib))),
+                ],
                 result: "a")
         }
         let labors = (0..<9).map { heavy($0, ms: UInt64(2 * $0 + 2), by: "labor", other: "civil") }

@@ -6,7 +6,9 @@ import Testing
     let cases = Fixtures.cases
     let stock = Fixtures.stock
 
-    func created(_ values: [String: JSONValue], by node: NodeID = "hotline", at ms: UInt64 = 0, in c: CollectionSchema? = nil)
+    func created(
+        _ values: [String: JSONValue], by node: NodeID = "hotline", at ms: UInt64 = 0, in c: CollectionSchema? = nil
+    )
         throws -> RecordState
     {
         var s = RecordState()

@@ -100,4 +100,3 @@ import Testing
         #expect((try? RecordState(jsonText: state.canonicalText, collection: c)) == state)
     }
 }
-

@@ -55,15 +55,19 @@ import Testing
             captured.withLock { $0 = service.session(principal, challenge: String(repeating: "ab", count: 32)) }
             #expect(captured.withLock { $0 }?.objectValue?["proof"]?.stringValue != nil)
             let session = try await offPool {
-                try HTTPSyncTransport(peer: server.base, token: token, caller: "alpha", options: HTTPClientOptions(), retry: RetryPolicy(maxAttempts: 1))
-                    .session()
+                try HTTPSyncTransport(
+                    peer: server.base, token: token, caller: "alpha", options: HTTPClientOptions(), retry: RetryPolicy(maxAttempts: 1)
+                )
+                .session()
             }
             #expect(session.provenByToken && session.station == "alpha")
             for path in ["/replaying", "/unproven"] {
                 await #expect {
                     try await offPool {
-                        try HTTPSyncTransport(peer: server.base + path, token: token, caller: "alpha", options: HTTPClientOptions(), retry: RetryPolicy(maxAttempts: 1))
-                            .session()
+                        try HTTPSyncTransport(
+                            peer: server.base + path, token: token, caller: "alpha", options: HTTPClientOptions(), retry: RetryPolicy(maxAttempts: 1)
+                        )
+                        .session()
                     }
                 } throws: { ($0 as? SyncError)?.code == .unprovenPeer }
             }
@@ -77,9 +81,11 @@ import Testing
             } throws: { ($0 as? SyncError)?.code == .unprovenPeer && "\($0)".contains("not one a hub hands out") }
             // Another token's holder cannot make the proof of this one.
             let other = Tokens.make(station: "alpha", read: .all, write: .all, relay: false)
-            #expect(!Tokens.verifySessionProof(
-                Tokens.sessionProof(secretHash: other.stored.secretHash, challenge: "00", node: "hub", database: hub.databaseID, station: "alpha"),
-                token: token, challenge: "00", node: "hub", database: hub.databaseID, station: "alpha"))
+            #expect(
+                !Tokens.verifySessionProof(
+                    Tokens.sessionProof(
+                        secretHash: other.stored.secretHash, challenge: "00", node: "hub", database: hub.databaseID, station: "alpha"),
+                    token: token, challenge: "00", node: "hub", database: hub.databaseID, station: "alpha"))
         }
     }
 }

@@ -70,7 +70,9 @@ import Testing
     }
 
     /// POSTs a dashboard form.
-    func post(_ client: some TestClientProtocol, _ uri: String, _ form: String, _ browser: Browser, origin: String? = nil) async throws -> TestResponse {
+    func post(
+        _ client: some TestClientProtocol, _ uri: String, _ form: String, _ browser: Browser, origin: String? = nil
+    ) async throws -> TestResponse {
         var headers: HTTPFields = [.cookie: browser.cookie, .contentType: "application/x-www-form-urlencoded"]
         if let origin { headers[HTTPField.Name("Origin")!] = origin }
         return try await client.execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(string: form)) { $0 }
@@ -109,7 +111,8 @@ import Testing
             try await client.execute(uri: "/v1/conflicts/\(id)", method: .get, headers: [.authorization: "Bearer \(limited)"]) { r in
                 #expect(r.status == .notFound)
             }
-            try await client.execute(uri: "/v1/conflicts?collection=mediation_cases", method: .get, headers: [.authorization: "Bearer \(limited)"]) { r in
+            try await client.execute(uri: "/v1/conflicts?collection=mediation_cases", method: .get, headers: [.authorization: "Bearer \(limited)"]) {
+                r in
                 #expect(r.status == .forbidden)
             }
             try await client.execute(uri: "/v1/conflicts?collection=nope", method: .get, headers: [.authorization: "Bearer \(station)"]) { r in
@@ -132,7 +135,10 @@ import Testing
             try await client.execute(uri: "/ui", method: .get) { r in
                 #expect(r.status == .ok && text(r).contains("Sign in") && !text(r).contains(id))
             }
-            try await client.execute(uri: "/ui/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"], body: ByteBuffer(string: "token=\(stationToken)")) { r in
+            try await client.execute(
+                uri: "/ui/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "token=\(stationToken)")
+            ) { r in
                 #expect(r.status == .unauthorized)  // a station's token is not an operator's
             }
             let browser = try await signIn(client, op)
@@ -195,7 +201,8 @@ import Testing
         try hub.put("residents", "<script>alert(1)</script>", ["notes": "<b>x</b>"])
         let c = try DefaultSchema.schema.collection("residents")
         var other = try #require(try hub.record("residents", "<script>alert(1)</script>")?.state)
-        try other.put(["notes": "<img src=x onerror=alert(2)>"], by: "hotline", at: HLCTimestamp(wall: 1, logical: 0), in: c, id: "<script>alert(1)</script>")
+        try other.put(
+            ["notes": "<img src=x onerror=alert(2)>"], by: "hotline", at: HLCTimestamp(wall: 1, logical: 0), in: c, id: "<script>alert(1)</script>")
         var mine = try #require(try hub.record("residents", "<script>alert(1)</script>")?.state)
         try mine.put(["notes": "<i>y</i>"], by: "civil-affairs", at: HLCTimestamp(wall: 2, logical: 0), in: c, id: "<script>alert(1)</script>")
         try hub.write { tx in

@@ -111,13 +111,28 @@ import Testing
         ("[]", 400, "bad_request"),
         (#"{"node":"hotline"}"#, 400, "bad_request"),
         (#"{"node":"hotline","changes":[{"collection":"nope","id":"x","state":{}}]}"#, 400, "unknown_collection"),
-        (#"{"node":"hotline","changes":[{"collection":"residents","id":"x","state":{"clock":{"hotline":-1},"exists":[],"fields":{}}}]}"#, 400, "invalid_state"),
-        (#"{"node":"hotline","changes":[{"collection":"residents","id":"x","state":{"clock":{"hotline":99999999999999999},"exists":[["hotline",99999999999999999,1,true]],"fields":{}}}]}"#, 400, "invalid_state"),
-        (#"{"node":"hotline","changes":[{"collection":"charity_stock","id":"x","state":{"clock":{"hotline":1},"exists":[["hotline",1,1,true]],"fields":{"quantity":[["hotline",1,1,"ten"]]}}}]}"#, 400, "invalid_state"),
+        (
+            #"{"node":"hotline","changes":[{"collection":"residents","id":"x","state":{"clock":{"hotline":-1},"exists":[],"fields":{}}}]}"#, 400,
+            "invalid_state"
+        ),
+        (
+            #"{"node":"hotline","changes":[{"collection":"residents","id":"x","state":{"clock":{"hotline":99999999999999999},"exists":[["hotline",99999999999999999,1,true]],"fields":{}}}]}"#,
+            400, "invalid_state"
+        ),
+        (
+            #"{"node":"hotline","changes":[{"collection":"charity_stock","id":"x","state":{"clock":{"hotline":1},"exists":[["hotline",1,1,true]],"fields":{"quantity":[["hotline",1,1,"ten"]]}}}]}"#,
+            400, "invalid_state"
+        ),
         (#"{"node":"charity","changes":[]}"#, 403, "forbidden"),
         // Dropping the hub's own value of `before` without a write there.
-        (#"{"node":"hotline","changes":[{"collection":"residents","id":"before","state":{"clock":{"hub":1,"hotline":1},"exists":[["hotline",1,1,true]],"fields":{}}}]}"#, 403, "forbidden"),
-        (#"{"node":"hotline","changes":[{"collection":"residents","id":"'; DROP TABLE record; --","state":{"clock":{"hotline":1},"exists":[["hotline",1,1,true]],"fields":{"notes":[["hotline",1,1,"../../etc/passwd"]]}}},{"collection":"residents","id":"y","state":{"clock":{},"exists":[],"fields":{}}}]}"#, 400, "invalid_state"),
+        (
+            #"{"node":"hotline","changes":[{"collection":"residents","id":"before","state":{"clock":{"hub":1,"hotline":1},"exists":[["hotline",1,1,true]],"fields":{}}}]}"#,
+            403, "forbidden"
+        ),
+        (
+            #"{"node":"hotline","changes":[{"collection":"residents","id":"'; DROP TABLE record; --","state":{"clock":{"hotline":1},"exists":[["hotline",1,1,true]],"fields":{"notes":[["hotline",1,1,"../../etc/passwd"]]}}},{"collection":"residents","id":"y","state":{"clock":{},"exists":[],"fields":{}}}]}"#,
+            400, "invalid_state"
+        ),
     ])
     func refusedPushesChangeNothing(text: String, status: Int, code: String) async throws {
         try hub.put("residents", "before", ["notes": "exists"])
@@ -136,7 +151,8 @@ import Testing
     /// A state holding writes of another node that the hub has not seen, from a token that may
     /// not relay: that change waits (200, `waiting`) and changes nothing; the others in the push go.
     @Test func othersUnseenWritesWaitAndChangeNothing() async throws {
-        let text = #"{"node":"hotline","changes":[{"collection":"residents","id":"x","state":{"clock":{"civil-affairs":1},"exists":[["civil-affairs",1,1,true]],"fields":{}}},{"collection":"residents","id":"own","state":{"clock":{"hotline":1},"exists":[["hotline",1,1,true]],"fields":{}}}]}"#
+        let text =
+            #"{"node":"hotline","changes":[{"collection":"residents","id":"x","state":{"clock":{"civil-affairs":1},"exists":[["civil-affairs",1,1,true]],"fields":{}}},{"collection":"residents","id":"own","state":{"clock":{"hotline":1},"exists":[["hotline",1,1,true]],"fields":{}}}]}"#
         try await app().test(.router) { client in
             try await client.execute(uri: "/v1/changes", method: .post, headers: auth, body: body(text)) { response in
                 #expect(response.status == .ok)
@@ -150,7 +166,9 @@ import Testing
 
     @Test func invalidCursorsAndLimitsAre400() async throws {
         try await app().test(.router) { client in
-            for uri in ["/v1/changes?since=garbage", "/v1/changes?since=x.-1", "/v1/changes?limit=0", "/v1/changes?limit=100000", "/v1/changes?limit=abc"] {
+            for uri in [
+                "/v1/changes?since=garbage", "/v1/changes?since=x.-1", "/v1/changes?limit=0", "/v1/changes?limit=100000", "/v1/changes?limit=abc",
+            ] {
                 try await client.execute(uri: uri, method: .get, headers: auth) { response in
                     #expect(response.status == .badRequest, "\(uri)")
                     #expect(json(response)["error"] != nil)

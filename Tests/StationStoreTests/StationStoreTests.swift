@@ -13,7 +13,11 @@ let testSchema = Schema(collections: [
 /// A fixed, advancing clock so tests are deterministic.
 final class TestClock: @unchecked Sendable {
     var now: UInt64 = 1_700_000_000_000
-    var closure: @Sendable () -> UInt64 { { [self] in now += 1; return now } }
+    var closure: @Sendable () -> UInt64 {
+        { [self] in
+            now += 1; return now
+        }
+    }
 }
 
 @Suite struct StationStoreTests {
@@ -35,10 +39,14 @@ final class TestClock: @unchecked Sendable {
         let mode = try reopened.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(mode == "wal")
         let migrations = try reopened.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") }
-        #expect(migrations == ["v1-records-feed-checkpoints", "v2-database-id-tokens-peer-database", "v3-resolved-conflicts", "v4-station-activity-operators",
-            "v5-collection-feed", "v6-equal-values-are-no-conflict", "v7-push-waiting", "v8-node-writers", "v9-own-versions", "v10-counter-stocktakes",
-            "v11-station-clock-offset", "v12-operator-sessions",
-            "v13-schema-additions", "v14-peer-proven-by-token"])
+        #expect(
+            migrations == [
+                "v1-records-feed-checkpoints", "v2-database-id-tokens-peer-database", "v3-resolved-conflicts", "v4-station-activity-operators",
+                "v5-collection-feed", "v6-equal-values-are-no-conflict", "v7-push-waiting", "v8-node-writers", "v9-own-versions",
+                "v10-counter-stocktakes",
+                "v11-station-clock-offset", "v12-operator-sessions",
+                "v13-schema-additions", "v14-peer-proven-by-token",
+            ])
     }
 
     @Test func createRefusesToOverwriteAndOpenRefusesWhatIsNotOurs() throws {
@@ -135,8 +143,11 @@ final class TestClock: @unchecked Sendable {
     @Test func changesSinceIsAnIndexRangeScan() throws {
         let store = try makeStore()
         let plan = try store.read { db in
-            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT seq, collection, id, state, source FROM record WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [0, 10])
-                .map { $0["detail"] as String }.joined(separator: "; ")
+            try Row.fetchAll(
+                db, sql: "EXPLAIN QUERY PLAN SELECT seq, collection, id, state, source FROM record WHERE seq > ? ORDER BY seq LIMIT ?",
+                arguments: [0, 10]
+            )
+            .map { $0["detail"] as String }.joined(separator: "; ")
         }
         #expect(plan.contains("record_seq"))
         #expect(plan.contains("seq>?"))

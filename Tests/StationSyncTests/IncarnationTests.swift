@@ -50,8 +50,10 @@ import Testing
         #expect(String(decoding: body, as: UTF8.self) == #"{"node":"hotline","writer":"hotline.k3","changes":[]}"#)
         #expect(try PushRequest(bytes: body, maxChanges: 10).writer == "hotline.k3")
         #expect(try PushRequest(bytes: Array(#"{"node":"hotline","changes":[]}"#.utf8), maxChanges: 10).writer == "hotline")
-        for bad in [#"{"node":"hotline","writer":"civil-affairs.k3","changes":[]}"#, #"{"node":"hotline","writer":"hotline.K","changes":[]}"#,
-                    #"{"node":"hotline","writer":7,"changes":[]}"#] {
+        for bad in [
+            #"{"node":"hotline","writer":"civil-affairs.k3","changes":[]}"#, #"{"node":"hotline","writer":"hotline.K","changes":[]}"#,
+            #"{"node":"hotline","writer":7,"changes":[]}"#,
+        ] {
             #expect(throws: WireError.self) { try PushRequest(bytes: Array(bad.utf8), maxChanges: 10) }
         }
     }

@@ -21,7 +21,8 @@ import Testing
         return IncomingChange(collection: "cases", id: id, state: s)
     }
 
-    @Test("A join past 1024 writers is over_limit for that record; one past 4096 resolutions keeps the newest 4096; the others of the batch are taken")
+    @Test(
+        "A join past 1024 writers is over_limit for that record; one past 4096 resolutions keeps the newest 4096; the others of the batch are taken")
     func aJoinPastALimitIsLeftOutAndTheBatchGoesOn() throws {
         let (directory, store) = try hub()
         defer { withExtendedLifetime(directory) {} }  // the folder holds the database
@@ -37,20 +38,27 @@ import Testing
             var s = base
             let other = s.clock.increment(NodeID(node: "evil", incarnation: "c"))
             let dot = s.clock.increment(writer)
-            s.resolutions = Resolution.compacted((0..<RecordState.maxResolutions).map { n in
-                let at = HLCTimestamp(wall: t.wall + ms + UInt64(n), logical: 0)
-                return Resolution(
-                    conflictID: String(format: "%016llx", UInt64(n)), field: "notes", policy: "lww", how: .write, by: dot, time: at,
-                    values: [DottedValue(dot: other, time: t, value: "y"), DottedValue(dot: Dot("evil", 1), time: t, value: "x")], result: "y")
-            })
+            s.resolutions = Resolution.compacted(
+                (0..<RecordState.maxResolutions).map { n in
+                    let at = HLCTimestamp(wall: t.wall + ms + UInt64(n), logical: 0)
+                    return Resolution(
+                        conflictID: String(format: "%016llx", UInt64(n)), field: "notes", policy: "lww", how: .write, by: dot, time: at,
+                        values: [DottedValue(dot: other, time: t, value: "y"), DottedValue(dot: Dot("evil", 1), time: t, value: "x")], result: "y")
+                })
             return s
         }
-        _ = try store.apply([IncomingChange(collection: "cases", id: "bomb", state: full), IncomingChange(collection: "cases", id: "hist", state: history("evil.a", from: 0))],
+        _ = try store.apply(
+            [
+                IncomingChange(collection: "cases", id: "bomb", state: full),
+                IncomingChange(collection: "cases", id: "hist", state: history("evil.a", from: 0)),
+            ],
             from: "relay", cursor: nil, claim: nil, check: nil)
         let bombBefore = try store.record("cases", "bomb")
         let results = try store.apply(
-            [IncomingChange(collection: "cases", id: "bomb", state: other), try honest("c1"),
-             IncomingChange(collection: "cases", id: "hist", state: history("evil.b", from: 2_048)), try honest("c2")],
+            [
+                IncomingChange(collection: "cases", id: "bomb", state: other), try honest("c1"),
+                IncomingChange(collection: "cases", id: "hist", state: history("evil.b", from: 2_048)), try honest("c2"),
+            ],
             from: "relay", cursor: nil, claim: nil, check: nil)
         #expect(results == [.overLimit, .created, .merged, .created])
         #expect(try store.record("cases", "c1") != nil && store.record("cases", "c2") != nil)

@@ -26,7 +26,8 @@ import Testing
         @discardableResult
         func sync(_ store: StationStore, principal: Principal, takeOver: Bool = false) throws -> SyncSummary {
             let service = SyncService(storage: hub, authentication: .none)
-            var engine = SyncEngine(storage: store, transport: LoopbackTransport(service: service, principal: principal, caller: store.writer.rawValue))
+            var engine = SyncEngine(
+                storage: store, transport: LoopbackTransport(service: service, principal: principal, caller: store.writer.rawValue))
             engine.takeOver = takeOver
             return try engine.run()
         }
@@ -164,11 +165,15 @@ import Testing
 
     @Test func aPushCarriesItsLineageAndTakeOver() throws {
         let body = PushRequest.encode(node: "hotline", writer: "hotline.k3", lineage: ["hotline", "hotline.a1"], takeOver: true, changes: [])
-        #expect(String(decoding: body, as: UTF8.self) == #"{"node":"hotline","writer":"hotline.k3","lineage":["hotline","hotline.a1"],"takeOver":true,"changes":[]}"#)
+        #expect(
+            String(decoding: body, as: UTF8.self)
+                == #"{"node":"hotline","writer":"hotline.k3","lineage":["hotline","hotline.a1"],"takeOver":true,"changes":[]}"#)
         let request = try PushRequest(bytes: body, maxChanges: 10)
         #expect(request.lineage == ["hotline", "hotline.a1"] && request.takeOver)
-        for bad in [#"{"node":"hotline","lineage":["labor.a1"],"changes":[]}"#, #"{"node":"hotline","lineage":"hotline","changes":[]}"#,
-                    #"{"node":"hotline","takeOver":1,"changes":[]}"#] {
+        for bad in [
+            #"{"node":"hotline","lineage":["labor.a1"],"changes":[]}"#, #"{"node":"hotline","lineage":"hotline","changes":[]}"#,
+            #"{"node":"hotline","takeOver":1,"changes":[]}"#,
+        ] {
             #expect(throws: WireError.self) { try PushRequest(bytes: Array(bad.utf8), maxChanges: 10) }
         }
         let long = "[" + (0..<33).map { "\"hotline.a\($0)\"" }.joined(separator: ",") + "]"
@@ -185,7 +190,9 @@ extension NodeWriterTests {
         // The hub holds another write under the same dot (hotline.aaaa, 1): as after a restore
         // that kept its watermark.
         var other = RecordState()
-        try other.put(["notes": "the other write"], by: "hotline.aaaa", at: HLCTimestamp(wall: 1_800_000_000_000, logical: 0), in: syncSchema.collection("cases"), id: "r1")
+        try other.put(
+            ["notes": "the other write"], by: "hotline.aaaa", at: HLCTimestamp(wall: 1_800_000_000_000, logical: 0),
+            in: syncSchema.collection("cases"), id: "r1")
         try s.hub.write { tx in _ = try tx.merge("cases", "r1", other, from: "hotline.aaaa") }
         let neighbour = try s.station("neighbour", node: "labor", incarnation: "bbbb")
         try neighbour.put("cases", "r3", ["notes": "from labor"])
@@ -232,7 +239,8 @@ extension NodeWriterTests {
         // A change that waits (another node's unseen write, stamped in the future).
         var foreign = RecordState()
         try foreign.put(["notes": "labor's, far ahead"], by: "labor.bbbb", at: future, in: c, id: "c2")
-        let waiting = Array(#"{"node":"hotline","writer":"hotline.aaaa","changes":[{"collection":"cases","id":"c2","state":\#(foreign.canonicalText)}]}"#.utf8)
+        let waiting = Array(
+            #"{"node":"hotline","writer":"hotline.aaaa","changes":[{"collection":"cases","id":"c2","state":\#(foreign.canonicalText)}]}"#.utf8)
         #expect(try service.push(body: waiting, principal: hotlineToken).results.map(\.result) == ["waiting"])
         #expect(try clock() == before)
         // A colliding one: the hub's own dot with other content.
@@ -240,7 +248,8 @@ extension NodeWriterTests {
         let own = try #require(try s.hub.record("cases", "c0")?.state)
         try forged.put(["notes": "not the hub's"], by: "hub.h1", at: future, in: c, id: "c0")
         #expect(forged.clock == own.clock)
-        let collision = Array(#"{"node":"hotline","writer":"hotline.aaaa","changes":[{"collection":"cases","id":"c0","state":\#(forged.canonicalText)}]}"#.utf8)
+        let collision = Array(
+            #"{"node":"hotline","writer":"hotline.aaaa","changes":[{"collection":"cases","id":"c0","state":\#(forged.canonicalText)}]}"#.utf8)
         #expect(try service.push(body: collision, principal: Principal.trustedPeer).results.map(\.result) == ["collision"])
         #expect(try clock() == before)
         // One it keeps moves it.
@@ -254,7 +263,8 @@ extension NodeWriterTests {
         let s = try Setup()
         let service = SyncService(storage: s.hub, authentication: .tokens)
         let hubNamed = Principal(station: "hub", read: .all, write: .all, relay: false)
-        let body = Array(#"{"node":"hub","changes":[{"collection":"cases","id":"x","state":{"clock":{"hub":1},"exists":[["hub",1,1,true]],"fields":{}}}]}"#.utf8)
+        let body = Array(
+            #"{"node":"hub","changes":[{"collection":"cases","id":"x","state":{"clock":{"hub":1},"exists":[["hub",1,1,true]],"fields":{}}}]}"#.utf8)
         let refused = #expect(throws: SyncError.self) { try service.push(body: body, principal: hubNamed) }
         #expect(refused?.code == .forbidden)
         #expect(try s.hub.record("cases", "x") == nil)

@@ -190,11 +190,12 @@ import Testing
         base.merge(charity)  // two conflicts open: status and notes
         // A long past: 4095 entries of civil-affairs' first write, the oldest first.
         let dot = Dot("civil-affairs", 1)
-        base.resolutions = Resolution.compacted((0..<(RecordState.maxResolutions - 1)).map { n in
-            Resolution(
-                conflictID: String(format: "%016llx", UInt64(n)), field: "status", policy: "manual", how: .write, by: dot, time: t(UInt64(n) % 2),
-                values: [DottedValue(dot: dot, time: t(1), value: "open")], result: "open")
-        })
+        base.resolutions = Resolution.compacted(
+            (0..<(RecordState.maxResolutions - 1)).map { n in
+                Resolution(
+                    conflictID: String(format: "%016llx", UInt64(n)), field: "status", policy: "manual", how: .write, by: dot, time: t(UInt64(n) % 2),
+                    values: [DottedValue(dot: dot, time: t(1), value: "open")], result: "open")
+            })
         let oldest = try #require(base.resolutions.min { Resolution.isNewer($1, than: $0) })
         // The station ends both conflicts: 4097 entries, the oldest falls off its history.
         var station = base
@@ -231,11 +232,12 @@ import Testing
         // A past of two entries of 2.2 MiB each: together past the bound, so one more entry
         // newer than both, weighing 2 MiB, cuts the older.
         let dot = Dot("civil-affairs", 1)
-        base.resolutions = Resolution.compacted((0..<2).map { n in
-            Resolution(
-                conflictID: String(format: "%016llx", UInt64(n)), field: "status", policy: "manual", how: .write, by: dot, time: t(UInt64(n)),
-                values: [DottedValue(dot: dot, time: t(1), value: .string(String(repeating: "v", count: 2_200_000)))], result: "open")
-        })
+        base.resolutions = Resolution.compacted(
+            (0..<2).map { n in
+                Resolution(
+                    conflictID: String(format: "%016llx", UInt64(n)), field: "status", policy: "manual", how: .write, by: dot, time: t(UInt64(n)),
+                    values: [DottedValue(dot: dot, time: t(1), value: .string(String(repeating: "v", count: 2_200_000)))], result: "open")
+            })
         #expect(base.resolutions.count == 2)
         let older = try #require(base.resolutions.min { Resolution.isNewer($1, than: $0) })
         var station = base
@@ -274,7 +276,8 @@ import Testing
         try verify(honest, hub)
         var madeUp = honest
         madeUp.resolutions[0].field = "f0"
-        madeUp.resolutions[0].conflictID = Conflict.makeID(collection: "cases", recordID: "r", field: "f0", dots: madeUp.resolutions[0].values.map(\.dot))
+        madeUp.resolutions[0].conflictID = Conflict.makeID(
+            collection: "cases", recordID: "r", field: "f0", dots: madeUp.resolutions[0].values.map(\.dot))
         #expect { try verify(madeUp, hub) } throws: { "\($0)".contains("is about field f0, which the record does not hold") }
     }
 
@@ -364,7 +367,8 @@ extension OriginCheckTests {
             Resolution(
                 conflictID: Conflict.makeID(collection: "cases", recordID: "r", field: Conflict.existenceField, dots: [Dot("civil-affairs", 1), by]),
                 field: Conflict.existenceField, policy: "update-wins", how: .choose, by: by, time: t(2),
-                values: [DottedValue(dot: Dot("civil-affairs", 1), time: t(1), value: true), DottedValue(dot: by, time: t(2), value: false)], result: false)
+                values: [DottedValue(dot: Dot("civil-affairs", 1), time: t(1), value: true), DottedValue(dot: by, time: t(2), value: false)],
+                result: false)
         ]
         #expect {
             try OriginCheck.verify(forged, local: hub, caller: "hotline", collection: "cases", id: "r", schema: cases)
@@ -389,9 +393,11 @@ extension OriginCheckTests {
 
         // The open conflict's id on an entry about notes: refused.
         var renamed = honest
-        renamed.resolutions = [Resolution(
-            conflictID: open.id, field: "notes", policy: "lww", how: .choose, by: entry.by, time: entry.time,
-            values: [DottedValue(dot: Dot("civil-affairs", 1), time: t(1), value: "civil's note"), entry.values[1]], result: entry.result)]
+        renamed.resolutions = [
+            Resolution(
+                conflictID: open.id, field: "notes", policy: "lww", how: .choose, by: entry.by, time: entry.time,
+                values: [DottedValue(dot: Dot("civil-affairs", 1), time: t(1), value: "civil's note"), entry.values[1]], result: entry.result)
+        ]
         #expect { try verify(renamed, hub) } throws: { "\($0)".contains("names other writes (or another field)") }
         // The right field, another id: refused.
         var reid = honest
@@ -407,9 +413,11 @@ extension OriginCheckTests {
         let held = mine
         var late = held
         try late.put(["notes": "x"], by: "hotline", at: t(5), in: cases, id: "r")
-        late.resolutions = [Resolution(
-            conflictID: open.id, field: "status", policy: "manual", how: .choose, by: Dot("hotline", held.clock["hotline"]), time: t(4),
-            values: open.values, result: open.values[0].value)]
+        late.resolutions = [
+            Resolution(
+                conflictID: open.id, field: "status", policy: "manual", how: .choose, by: Dot("hotline", held.clock["hotline"]), time: t(4),
+                values: open.values, result: open.values[0].value)
+        ]
         #expect { try verify(late, held) } throws: { "\($0)".contains("which this node holds without it") }
     }
 
@@ -426,8 +434,10 @@ extension OriginCheckTests {
         var still = hub
         try still.put(["phone": "1"], by: "hotline", at: t(3), in: cases, id: "r")
         let by = Dot("hotline", still.clock["hotline"])
-        still.resolutions = [Resolution(
-            conflictID: open.id, field: "status", policy: "manual", how: .choose, by: by, time: t(3), values: open.values, result: "settled")]
+        still.resolutions = [
+            Resolution(
+                conflictID: open.id, field: "status", policy: "manual", how: .choose, by: by, time: t(3), values: open.values, result: "settled")
+        ]
         #expect { try verify(still, hub) } throws: { "\($0)".contains("still holds (the conflict is open)") }
         // Its time is not its write's.
         var honest = hub
@@ -503,10 +513,12 @@ extension OriginCheckTests {
         var mine = RecordState()
         try mine.put(["notes": "a"], by: "hotline", at: t(1), in: cases, id: "r")
         try OriginCheck.verifyOnlyOwn(mine, caller: "hotline", collection: "cases", id: "r")
-        mine.resolutions = [Resolution(
-            conflictID: "00000000deadbeef", field: "notes", policy: "lww", how: .write, by: Dot("hotline", 1), time: t(1),
-            values: [DottedValue(dot: Dot("hotline", 1), time: t(1), value: "a"), DottedValue(dot: Dot("hotline", 1), time: t(1), value: "b")],
-            result: "a")]
+        mine.resolutions = [
+            Resolution(
+                conflictID: "00000000deadbeef", field: "notes", policy: "lww", how: .write, by: Dot("hotline", 1), time: t(1),
+                values: [DottedValue(dot: Dot("hotline", 1), time: t(1), value: "a"), DottedValue(dot: Dot("hotline", 1), time: t(1), value: "b")],
+                result: "a")
+        ]
         #expect { try OriginCheck.verifyOnlyOwn(mine, caller: "hotline", collection: "cases", id: "r") } throws: {
             ($0 as? SyncError)?.code == .unseenWrites
         }

@@ -25,14 +25,19 @@ import Testing
         var honest = RecordState()
         try honest.put(["notes": "from hotline"], by: "hotline", at: t, in: cases, id: "k3")
         let results = try station.apply(
-            [IncomingChange(collection: "cases", id: "k1", state: forged), IncomingChange(collection: "cases", id: "k2", state: unknown),
-             IncomingChange(collection: "cases", id: "k3", state: honest)],
+            [
+                IncomingChange(collection: "cases", id: "k1", state: forged), IncomingChange(collection: "cases", id: "k2", state: unknown),
+                IncomingChange(collection: "cases", id: "k3", state: honest),
+            ],
             from: "rogue", cursor: nil, claim: nil, check: nil)
         #expect(results == [.collision, .collision, .created])
         #expect(try station.record("cases", "k1")?.state == held)
         #expect(try station.record("cases", "k2") == nil)
         // A version holding exactly this database's writes (its own, echoed back) merges as usual.
-        #expect(try station.apply([IncomingChange(collection: "cases", id: "k1", state: held)], from: "hub", cursor: nil, claim: nil, check: nil) == [.unchanged])
+        #expect(
+            try station.apply([IncomingChange(collection: "cases", id: "k1", state: held)], from: "hub", cursor: nil, claim: nil, check: nil) == [
+                .unchanged
+            ])
         try station.put("cases", "k1", ["notes": "mine, later"])
         #expect(try station.record("cases", "k1")?.state.view(in: cases, id: "k1").fields["notes"] == "mine, later")
     }

@@ -93,9 +93,12 @@ import Testing
         func schema() throws -> Schema { try inner.schema() }
         func pull(cursor: String, limit: Int) throws -> PullResponse {
             let n = Int(cursor) ?? 0
-            let changes = empty ? [] : (n..<(n + limit + (oversized ? 1 : 0))).map { i in
-                WireChange(collection: "cases", id: "junk-\(i)", stateBytes: ArraySlice(template.canonicalText.utf8))
-            }
+            let changes =
+                empty
+                ? []
+                : (n..<(n + limit + (oversized ? 1 : 0))).map { i in
+                    WireChange(collection: "cases", id: "junk-\(i)", stateBytes: ArraySlice(template.canonicalText.utf8))
+                }
             return PullResponse(node: "rogue", changes: changes, next: String(n + limit), more: true)
         }
         var preparePush: @Sendable ([UInt8]) throws -> PreparedPush { inner.preparePush }
@@ -142,7 +145,11 @@ import Testing
     final class Counter: @unchecked Sendable {
         private let lock = NSLock()
         private var n = 0
-        func next() -> Int { lock.withLock { defer { n += 1 }; return n } }
+        func next() -> Int {
+            lock.withLock {
+                defer { n += 1 }; return n
+            }
+        }
         var count: Int { lock.withLock { n } }
     }
 

@@ -20,7 +20,8 @@ import Testing
 
     @discardableResult
     func sync(_ client: StationStore, _ server: StationStore, principal: Principal = .trustedPeer, trustSchema: Bool = false) throws -> SyncSummary {
-        let transport = LoopbackTransport(service: SyncService(storage: server, authentication: .none), principal: principal, caller: client.node.rawValue)
+        let transport = LoopbackTransport(
+            service: SyncService(storage: server, authentication: .none), principal: principal, caller: client.node.rawValue)
         var engine = SyncEngine(storage: client, transport: transport)
         engine.trustSchema = trustSchema
         return try engine.run()
@@ -107,7 +108,8 @@ import Testing
         try hub.put("rationing", "r1", ["a": 1])
         let a = try store("a")
         let before = a.schema
-        let transport = FailingPull(inner: LoopbackTransport(service: SyncService(storage: hub, authentication: .none), principal: asStation, caller: "a"))
+        let transport = FailingPull(
+            inner: LoopbackTransport(service: SyncService(storage: hub, authentication: .none), principal: asStation, caller: "a"))
         #expect(throws: SyncError.self) { try SyncEngine(storage: a, transport: transport).run() }
         #expect(a.schema == before)
         #expect(try StationStore.open(path: a.path).schema == before)

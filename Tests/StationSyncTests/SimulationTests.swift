@@ -233,7 +233,8 @@ import StationTestSupport
                 (actual, refusal) = (.refused, e)
             }
             guard actual == expected else {
-                throw SimFailure("\(key): \(request) at \(store.writer) was \(actual)\(refusal.map { " (\($0))" } ?? ""), the model expected \(expected)")
+                throw SimFailure(
+                    "\(key): \(request) at \(store.writer) was \(actual)\(refusal.map { " (\($0))" } ?? ""), the model expected \(expected)")
             }
             switch actual {
             case .refused: totals.refused += 1
@@ -263,13 +264,16 @@ import StationTestSupport
             case 1:
                 (choice, pick) = (.accept, report.values[0].value)
             default:
-                pick = report.field == Conflict.existenceField ? .bool(Bool.random(using: &rng))
+                pick =
+                    report.field == Conflict.existenceField
+                    ? .bool(Bool.random(using: &rng))
                     : report.policy == FieldPolicy.counter.rawValue ? .int(Int64.random(in: 0...30, using: &rng)) : .string("fixed by \(slot)")
                 choice = .value(pick)
             }
             try store.resolveConflict(id: report.id, choice)
             let request: HistoryModel.Request =
-                report.field == Conflict.existenceField ? .resolveExistence(deleted: pick.boolValue!) : .resolveField(field: report.field, value: pick)
+                report.field == Conflict.existenceField
+                ? .resolveExistence(deleted: pick.boolValue!) : .resolveField(field: report.field, value: pick)
             try track(slot, key, c, request, before: before)
             totals.resolutions += 1
             return true
@@ -324,8 +328,9 @@ import StationTestSupport
                 }
                 totals.waitingSeen += summary.waiting
                 if server == SimulationTests.hub { lastHubSync[client] = summary }
-                note("sync \(client) with \(server) (batch \(batch)): pushed \(summary.pushed), pulled \(summary.pulled), waiting \(summary.waiting)"
-                    + (transport.injected.isEmpty ? "" : ", survived \(transport.injected.map(\.rawValue))"))
+                note(
+                    "sync \(client) with \(server) (batch \(batch)): pushed \(summary.pushed), pulled \(summary.pulled), waiting \(summary.waiting)"
+                        + (transport.injected.isEmpty ? "" : ", survived \(transport.injected.map(\.rawValue))"))
             } catch let fault as SimFault {
                 note("sync \(client) with \(server) (batch \(batch)): \(fault) at call \(transport.calls)")
                 if fault.kind.isCrash { try restart(client) }
@@ -516,12 +521,16 @@ import StationTestSupport
             for s in stations where try stores[s]!.waitingCount(peer: SimulationTests.hub) > 0 {
                 // First the operator forgets, with `station forget`, the forged records waiting
                 // there that hold none of the station's own writes (junk a rogue peer brought).
-                var waiting = try stores[s]!.waitingChanges(peer: SimulationTests.hub, after: nil, limit: 1000).map { RecordKey($0.collection, $0.id) }
+                var waiting = try stores[s]!.waitingChanges(peer: SimulationTests.hub, after: nil, limit: 1000).map {
+                    RecordKey($0.collection, $0.id)
+                }
                 for key in waiting where poisoned.contains(key) {
                     if (try? stores[s]!.forget([key])) != nil { note("\(s): the operator forgets the forged \(key)") }
                 }
                 waiting = try stores[s]!.waitingChanges(peer: SimulationTests.hub, after: nil, limit: 1000).map { RecordKey($0.collection, $0.id) }
-                guard !waiting.isEmpty, lastHubSync[s].map({ $0.refusedByPeer == 0 }) ?? true, !waiting.contains(where: poisoned.contains) else { continue }
+                guard !waiting.isEmpty, lastHubSync[s].map({ $0.refusedByPeer == 0 }) ?? true, !waiting.contains(where: poisoned.contains) else {
+                    continue
+                }
                 note("\(s): \(waiting.count) records still wait; the operator gives it a relay token")
                 operatorRelay.insert(s)
                 totals.operatorRelays += 1
@@ -575,7 +584,9 @@ import StationTestSupport
                             note("mallory's forgery of \(key) reached the hub through a concurrent write: \(failure)")
                             continue
                         }
-                        if let last = lastHubSync[slot], last.refusedByPeerRecords.contains(key.description) || last.waitingRecords.contains(key.description) {
+                        if let last = lastHubSync[slot],
+                            last.refusedByPeerRecords.contains(key.description) || last.waitingRecords.contains(key.description)
+                        {
                             totals.forgedCopiesListed += 1
                         } else {
                             totals.forgedCopiesUnlisted += 1

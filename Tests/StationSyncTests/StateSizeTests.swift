@@ -53,7 +53,8 @@ import Testing
     func aReceivedStatePastTheLimitIsLeftOut() throws {
         try net["a"].put("cases", "ok", ["notes": "fine"])
         var big = RecordState()
-        try big.put(["notes": text(Limits.stateBytes)], by: NodeID(node: "a", incarnation: "x"), at: HLCTimestamp(wall: 1, logical: 0),
+        try big.put(
+            ["notes": text(Limits.stateBytes)], by: NodeID(node: "a", incarnation: "x"), at: HLCTimestamp(wall: 1, logical: 0),
             in: syncSchema.collections["cases"]!, id: "big")
         let ok = try #require(try net["a"].record("cases", "ok")).state
         let body = PushRequest.encode(

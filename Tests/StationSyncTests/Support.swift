@@ -58,7 +58,8 @@ extension StationStore {
     func everyRow(except: Set<String> = []) throws -> [String] {
         try read { db in
             var rows: [String] = []
-            for table in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            for table in try String.fetchAll(
+                db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
             where !except.contains(table) {
                 for row in try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\"") { rows.append("\(table): \(row)") }
             }

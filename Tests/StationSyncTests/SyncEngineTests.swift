@@ -67,7 +67,9 @@ import Testing
                     switch Int.random(in: 0..<4, using: &rng) {
                     case 0: try net[node].add("stock", id, field: "quantity", amount: Int64.random(in: -3...9, using: &rng))
                     case 1: _ = try? net[node].delete("cases", id)
-                    default: try net[node].put("cases", id, ["notes": .string("\(node) \(round)"), "status": .string(["open", "closed"].randomElement(using: &rng)!)])
+                    default:
+                        try net[node].put(
+                            "cases", id, ["notes": .string("\(node) \(round)"), "status": .string(["open", "closed"].randomElement(using: &rng)!)])
                     }
                 }
             }
@@ -265,10 +267,13 @@ import Testing
         let station = try StationStore.create(path: "\(dir.path)/s.sqlite", node: "s", schema: syncSchema)
         try station.put("cases", "c1", ["notes": "x"])
         let hub1 = try StationStore.create(path: "\(dir.path)/hub1.sqlite", node: "hub", schema: syncSchema)
-        _ = try SyncEngine(storage: station, transport: LoopbackTransport(service: SyncService(storage: hub1, authentication: .none), caller: "s")).run()
+        _ = try SyncEngine(storage: station, transport: LoopbackTransport(service: SyncService(storage: hub1, authentication: .none), caller: "s"))
+            .run()
         // The hub's database is lost and a new one takes its place under the same name.
         let hub2 = try StationStore.create(path: "\(dir.path)/hub2.sqlite", node: "hub", schema: syncSchema)
-        let summary = try SyncEngine(storage: station, transport: LoopbackTransport(service: SyncService(storage: hub2, authentication: .none), caller: "s")).run()
+        let summary = try SyncEngine(
+            storage: station, transport: LoopbackTransport(service: SyncService(storage: hub2, authentication: .none), caller: "s")
+        ).run()
         #expect(summary.startedOver && summary.pushed == 1)
         #expect(try hub2.record("cases", "c1") != nil)
     }

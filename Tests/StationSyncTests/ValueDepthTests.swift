@@ -110,7 +110,8 @@ import Testing
         // One served by an older node: a pull leaves it out and lists it, and the sync completes.
         let station = try store("civil")
         let peer = SimulationTests.Schedule.RoguePeer(
-            database: "old", schema: syncSchema, change: WireChange(collection: "cases", id: "deep", seq: 1, stateBytes: ArraySlice(deep.canonicalBytes)))
+            database: "old", schema: syncSchema,
+            change: WireChange(collection: "cases", id: "deep", seq: 1, stateBytes: ArraySlice(deep.canonicalBytes)))
         let pulled = try SyncEngine(storage: station, transport: peer).run()
         #expect(pulled.overLimit == 1 && pulled.overLimitRecords == ["cases/deep"])
         #expect(try station.record("cases", "deep") == nil)

@@ -319,7 +319,8 @@ public struct HistoryModel {
             }
             let expected = r.fields[field] ?? []
             guard Set(register.map(\.dot)) == Set(expected.map(\.dot)) else {
-                return "\(key).\(field): holds \(register.map { "\($0.dot)=\($0.value)" }), the model expects \(expected.map { "\($0.dot)=\(r.value($0, field))" })"
+                return
+                    "\(key).\(field): holds \(register.map { "\($0.dot)=\($0.value)" }), the model expects \(expected.map { "\($0.dot)=\(r.value($0, field))" })"
             }
             for entry in register {
                 let w = expected.first { $0.dot == entry.dot }!
@@ -346,7 +347,9 @@ public struct HistoryModel {
         for field in names.sorted() {
             if c.policy(of: field) == .counter {
                 guard r.counterFields.contains(field) else {
-                    if view.fields[field] != nil { return "\(key).\(field): reads show \(view.fields[field]!.canonicalText), nothing was asked of it" }
+                    if view.fields[field] != nil {
+                        return "\(key).\(field): reads show \(view.fields[field]!.canonicalText), nothing was asked of it"
+                    }
                     continue
                 }
                 let readings = Set(r.counterReadings(field))
@@ -357,7 +360,8 @@ public struct HistoryModel {
                 if readings.count > 1 {
                     guard let conflict else { return "\(key).\(field): stocktakes read \(readings.sorted()) and no conflict shown" }
                     guard Set(conflict.values.compactMap(\.value.intValue)) == readings, conflict.values.count == r.stocktakes[field]!.count else {
-                        return "\(key).\(field): the conflict shows \(conflict.values.map(\.value.canonicalText)), the stocktakes read \(readings.sorted())"
+                        return
+                            "\(key).\(field): the conflict shows \(conflict.values.map(\.value.canonicalText)), the stocktakes read \(readings.sorted())"
                     }
                     if !view.conflicted { return "\(key).\(field): stocktakes disagree and the record is not conflicted" }
                 } else if conflict != nil {

@@ -14,7 +14,9 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Validates `rawValue` as a writer: `NODE` or `NODE.INCARNATION`.
     public init(validating rawValue: String) throws(CoreError) {
         guard Self.isValid(rawValue) else {
-            throw CoreError(.invalidNodeName, "node name \"\(rawValue.prefix(80))\" must be 1-64 characters of a-z, 0-9 and '-' (with an optional .INCARNATION of 1-12 a-z, 0-9)")
+            throw CoreError(
+                .invalidNodeName,
+                "node name \"\(rawValue.prefix(80))\" must be 1-64 characters of a-z, 0-9 and '-' (with an optional .INCARNATION of 1-12 a-z, 0-9)")
         }
         self.rawValue = rawValue
     }

@@ -54,7 +54,8 @@ public struct ConflictReport: Sendable, Equatable {
         case "lww": return "lww: the latest write wins (HLC time, then node name); the others are kept here"
         case "manual": return "manual: every value is kept; reads show the latest until a person resolves it"
         case "counter":
-            return "counter: stocktakes made without seeing each other disagree; reads show the latest (HLC time, then node) plus the increments it has not seen, until a person sets the count"
+            return
+                "counter: stocktakes made without seeing each other disagree; reads show the latest (HLC time, then node) plus the increments it has not seen, until a person sets the count"
         case "update-wins": return "update-wins: an update concurrent with a delete keeps the record alive"
         default: return "delete-wins: a delete concurrent with an update keeps the record deleted; the update's values stay in the tombstone"
         }
@@ -84,12 +85,13 @@ public struct ConflictReport: Sendable, Equatable {
     /// each `value`, `node`, `counter`, `time` in ms), `decision` and, once resolved, `resolution`.
     public var json: JSONValue {
         var o = summaryJSON.objectValue!
-        o["values"] = .array(values.map { v in
-            .object([
-                "value": v.value, "node": .string(v.dot.node.station), "writer": .string(v.dot.node.rawValue),
-                "counter": .int(Int64(v.dot.counter)), "time": .int(Int64(v.time.wall)),
-            ])
-        })
+        o["values"] = .array(
+            values.map { v in
+                .object([
+                    "value": v.value, "node": .string(v.dot.node.station), "writer": .string(v.dot.node.rawValue),
+                    "counter": .int(Int64(v.dot.counter)), "time": .int(Int64(v.time.wall)),
+                ])
+            })
         o["decision"] = .object(["index": 0, "value": values.first?.value ?? .null, "rule": .string(rule)])
         if let r = resolution {
             o["resolution"] = .object([

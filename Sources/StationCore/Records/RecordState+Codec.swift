@@ -161,7 +161,9 @@ extension RecordState {
         var entries: [VectorClock.Entry] = []
         entries.reserveCapacity(clockJSON.count)
         for (name, counterJSON) in clockJSON.sorted(by: { RecordFields.order($0.key, $1.key) < 0 }) {
-            guard NodeID.isValid(name) else { throw bad("clock node \"\(name)\" must be 1-64 characters of a-z, 0-9 and '-', with an optional .INCARNATION") }
+            guard NodeID.isValid(name) else {
+                throw bad("clock node \"\(name)\" must be 1-64 characters of a-z, 0-9 and '-', with an optional .INCARNATION")
+            }
             guard let c = counterJSON.intValue, c >= 1, UInt64(c) <= Self.maxCounter else {
                 throw bad("clock counter for \(name) must be an integer from 1 to \(Self.maxCounter), not \(counterJSON.canonicalText)")
             }
@@ -188,7 +190,9 @@ extension RecordState {
         for (name, registerJSON) in fieldsJSON.sorted(by: { RecordFields.order($0.key, $1.key) < 0 }) {  // as the clock
             guard Names.isValidField(name) else { throw bad("field name \"\(name)\" must match [A-Za-z][A-Za-z0-9_]{0,63}") }
             guard let list = registerJSON.arrayValue, !list.isEmpty else { throw bad("field \(name) must be a non-empty array") }
-            fields.append(RecordFields.Field(name: name, values: try Self.decodeRegister(list, clock: clock, what: name) { value throws(CoreError) -> JSONValue in value }))
+            fields.append(
+                RecordFields.Field(
+                    name: name, values: try Self.decodeRegister(list, clock: clock, what: name) { value throws(CoreError) -> JSONValue in value }))
         }
         var resolutions: [Resolution] = []
         if let list = root["resolved"] { resolutions = try Self.decodeResolutions(list, clock: clock) }
@@ -259,7 +263,8 @@ extension RecordState {
         guard register.count > 1 else { return }
         var nodes = Set<NodeID>()
         for entry in register where !nodes.insert(entry.dot.node).inserted {
-            throw CoreError(.invalidVersion, "record state: \(what()) holds two values of \(entry.dot.node) (a write replaces its node's earlier value)")
+            throw CoreError(
+                .invalidVersion, "record state: \(what()) holds two values of \(entry.dot.node) (a write replaces its node's earlier value)")
         }
     }
 

@@ -85,7 +85,8 @@ extension RecordState {
     static func tooDeep(_ value: JSONValue, field: String, in collection: String? = nil, id: String? = nil) -> CoreError {
         CoreError(
             .beyondLimit,
-            (collection.map { "\($0)/\(id ?? "")" } ?? "record state") + ": field \"\(field)\" holds a value nested \(value.nesting(upTo: 64)) levels deep; a value nests at most "
+            (collection.map { "\($0)/\(id ?? "")" } ?? "record state")
+                + ": field \"\(field)\" holds a value nested \(value.nesting(upTo: 64)) levels deep; a value nests at most "
                 + "\(Limits.valueDepth) levels (arrays and objects inside one another), so that every message and change file can carry it")
     }
 
@@ -187,7 +188,8 @@ extension RecordState {
         _ conflictID: String, _ choice: ResolutionChoice, by node: NodeID, at time: HLCTimestamp,
         in collection: CollectionSchema, id: String, person: String? = nil
     ) throws(CoreError) -> Dot {
-        let candidates = fields.keys.sorted().compactMap { conflict(onField: $0, in: collection, id: id) }
+        let candidates =
+            fields.keys.sorted().compactMap { conflict(onField: $0, in: collection, id: id) }
             + [existenceConflict(in: collection, id: id)].compactMap { $0 }
         guard let conflict = candidates.first(where: { $0.id == conflictID }) else {
             throw CoreError(.conflictNotFound, "\(collection.name)/\(id) holds no open conflict \(conflictID)")
@@ -202,7 +204,9 @@ extension RecordState {
             (how, value) = (.choose, conflict.values[index].value)
         case .value(let v):
             if conflict.policy == FieldPolicy.counter.rawValue, v.intValue == nil {
-                throw CoreError(.wrongType, "conflict \(conflictID) is on counter \"\(conflict.field)\": the value must be an integer (the count), not \(v.typeName)")
+                throw CoreError(
+                    .wrongType,
+                    "conflict \(conflictID) is on counter \"\(conflict.field)\": the value must be an integer (the count), not \(v.typeName)")
             }
             if conflict.field == Conflict.existenceField, v.boolValue == nil {
                 throw CoreError(.wrongType, "conflict \(conflictID) is delete versus update: the value must be true (deleted) or false (kept)")
@@ -217,7 +221,8 @@ extension RecordState {
         if conflict.policy == FieldPolicy.counter.rawValue, let count = value.intValue, !Self.holdsAsCounter(count) {
             throw CoreError(
                 .counterOverflow,
-                "conflict \(conflictID) is on counter \"\(conflict.field)\": a count holds at most ±\(Self.maxCounterMagnitude), so \(count) cannot be kept; give the count (--value N)")
+                "conflict \(conflictID) is on counter \"\(conflict.field)\": a count holds at most ±\(Self.maxCounterMagnitude), so \(count) cannot be kept; give the count (--value N)"
+            )
         }
         let deletedNow = isDeleted(in: collection)
         let keepDeleted = conflict.field == Conflict.existenceField ? value.boolValue! : deletedNow
@@ -295,7 +300,8 @@ extension RecordState {
         guard !ending.isEmpty else { return }
         for c in ending {
             resolutions.append(
-                Resolution(conflictID: c.id, field: c.field, policy: c.policy, how: how, by: dot, time: time, values: c.values, result: result(c.field)))
+                Resolution(
+                    conflictID: c.id, field: c.field, policy: c.policy, how: how, by: dot, time: time, values: c.values, result: result(c.field)))
         }
         resolutions = Resolution.compacted(resolutions)
     }

@@ -6,7 +6,8 @@ extension Resolution {
         while let first = scalars.first, first.properties.isWhitespace { scalars.removeFirst() }
         while let last = scalars.last, last.properties.isWhitespace { scalars.removeLast() }
         guard !scalars.isEmpty,
-            !scalars.contains(where: { $0.properties.generalCategory == .control || ($0.properties.generalCategory == .format && $0.value != 0x200D) })
+            !scalars.contains(where: { $0.properties.generalCategory == .control || ($0.properties.generalCategory == .format && $0.value != 0x200D) }
+            )
         else { return nil }
         var trimmed = ""
         trimmed.unicodeScalars.append(contentsOf: scalars)
@@ -16,12 +17,14 @@ extension Resolution {
 
     /// `{"by":[node,counter,hlc],"conflict":ID,"field":F,"how":H,"policy":P,"result":V,"values":[[node,counter,hlc,value],…]}`
     public var json: JSONValue {
-        .object([
-            "conflict": .string(conflictID), "field": .string(field), "policy": .string(policy), "how": .string(how.rawValue),
-            "by": .array([.string(by.node.rawValue), .int(Int64(by.counter)), .int(Int64(time.rawValue))]),
-            "values": .array(values.map { .array([.string($0.dot.node.rawValue), .int(Int64($0.dot.counter)), .int(Int64($0.time.rawValue)), $0.value]) }),
-            "result": result,
-        ].merging(person.map { ["who": JSONValue.string($0)] } ?? [:]) { a, _ in a })
+        .object(
+            [
+                "conflict": .string(conflictID), "field": .string(field), "policy": .string(policy), "how": .string(how.rawValue),
+                "by": .array([.string(by.node.rawValue), .int(Int64(by.counter)), .int(Int64(time.rawValue))]),
+                "values": .array(
+                    values.map { .array([.string($0.dot.node.rawValue), .int(Int64($0.dot.counter)), .int(Int64($0.time.rawValue)), $0.value]) }),
+                "result": result,
+            ].merging(person.map { ["who": JSONValue.string($0)] } ?? [:]) { a, _ in a })
     }
 
     /// Appends the canonical encoding of ``json`` to `out`, written straight from the entry (the
@@ -90,7 +93,9 @@ extension Resolution {
         guard clock.contains(dot) else { throw bad("resolving write \(dot) is not covered by clock \(clock)") }
         guard let list = o["values"]?.arrayValue, list.count >= 2 else { throw bad("\"values\" must list at least two competing values") }
         // Kept in the order written: the automatic winner first, as the conflict showed them.
-        let values = try RecordState.decodeRegister(list, clock: clock, what: "\(what).values", sortByDot: false) { value throws(CoreError) -> JSONValue in value }
+        let values = try RecordState.decodeRegister(list, clock: clock, what: "\(what).values", sortByDot: false) {
+            value throws(CoreError) -> JSONValue in value
+        }
         // The resolving write came after every value it ended, its own node's earlier ones
         // included; and a register holds one value per node (a counter's total and stocktake are
         // two kinds): an entry saying otherwise ended no conflict any node had.

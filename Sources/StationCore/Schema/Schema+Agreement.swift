@@ -24,10 +24,13 @@ extension Schema {
         for name in collectionNames {
             guard let mine = collections[name], let theirs = remote.collections[name] else { continue }
             if mine.defaultPolicy != theirs.defaultPolicy {
-                result.append(Disagreement(collection: name, field: "(default)", local: mine.defaultPolicy.rawValue, remote: theirs.defaultPolicy.rawValue))
+                result.append(
+                    Disagreement(collection: name, field: "(default)", local: mine.defaultPolicy.rawValue, remote: theirs.defaultPolicy.rawValue))
             }
             if mine.deleteConflict != theirs.deleteConflict {
-                result.append(Disagreement(collection: name, field: "(deleteConflict)", local: mine.deleteConflict.rawValue, remote: theirs.deleteConflict.rawValue))
+                result.append(
+                    Disagreement(
+                        collection: name, field: "(deleteConflict)", local: mine.deleteConflict.rawValue, remote: theirs.deleteConflict.rawValue))
             }
             for (field, a) in mine.fields.sorted(by: { $0.key < $1.key }) {
                 if let b = theirs.fields[field], a != b {
@@ -69,7 +72,8 @@ extension Schema {
             throw CoreError(.invalidSchema, "\(what) would hold \(collections.count) collections; at most \(Self.maxCollections)")
         }
         if let big = collections.values.first(where: { $0.fields.count > Self.maxFieldsPerCollection }) {
-            throw CoreError(.invalidSchema, "\(what): collection \(big.name) would declare \(big.fields.count) fields; at most \(Self.maxFieldsPerCollection)")
+            throw CoreError(
+                .invalidSchema, "\(what): collection \(big.name) would declare \(big.fields.count) fields; at most \(Self.maxFieldsPerCollection)")
         }
         let bytes = json.canonicalText.utf8.count
         if bytes > Self.maxBytes { throw CoreError(.invalidSchema, "\(what) would take \(bytes) bytes; at most \(Self.maxBytes)") }

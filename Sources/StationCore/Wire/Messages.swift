@@ -22,7 +22,9 @@ public struct PullResponse: Sendable, Equatable {
             let more = o["more"]?.boolValue, let list = body?.changes
         else { throw WireError("pull response must have node, changes, next and more") }
         // The peer's name becomes a checkpoint key and the recorded source of what it sent.
-        guard NodeID.isValidNode(node) else { throw WireError("pull response: node \"\(node.prefix(64))\" must be 1-64 characters of a-z, 0-9 and '-'") }
+        guard NodeID.isValidNode(node) else {
+            throw WireError("pull response: node \"\(node.prefix(64))\" must be 1-64 characters of a-z, 0-9 and '-'")
+        }
         var changes: [WireChange] = []
         changes.reserveCapacity(list.count)
         for (i, c) in list.enumerated() { changes.append(try WireChange(c, what: "changes[\(i)]")) }
@@ -132,7 +134,8 @@ public struct PushRequest: Sendable, Equatable {
             }
             for name in names {
                 guard let w = name.stringValue, NodeID.isValid(w), NodeID(unchecked: w).isIncarnation(of: node) else {
-                    throw WireError("\"lineage\" holds \(name.canonicalText.prefix(80)), not a writer name of node \(node) (NODE or NODE.INCARNATION)")
+                    throw WireError(
+                        "\"lineage\" holds \(name.canonicalText.prefix(80)), not a writer name of node \(node) (NODE or NODE.INCARNATION)")
                 }
                 lineage.append(w)
             }
@@ -232,7 +235,9 @@ public struct PeerInfo: Sendable, Equatable {
         guard let o = json.objectValue, let node = o["node"]?.stringValue, let database = o["database"]?.stringValue,
             let version = o["protocol"]?.intValue, let schema = o["schema"]?.stringValue
         else { throw WireError("health response must have node, database, protocol and schema") }
-        guard NodeID.isValidNode(node) else { throw WireError("health response: node \"\(node.prefix(64))\" must be 1-64 characters of a-z, 0-9 and '-'") }
+        guard NodeID.isValidNode(node) else {
+            throw WireError("health response: node \"\(node.prefix(64))\" must be 1-64 characters of a-z, 0-9 and '-'")
+        }
         self.init(node: node, database: database, protocolVersion: Int(version), schemaFingerprint: schema)
     }
 }

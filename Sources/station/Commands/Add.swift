@@ -26,7 +26,8 @@ extension StationCommand {
 
         func validate() throws {
             guard amountWords.count == 1 else {
-                throw ValidationError(amountWords.isEmpty ? "missing the amount to add" : "expected one amount, got \(amountWords.joined(separator: " "))")
+                throw ValidationError(
+                    amountWords.isEmpty ? "missing the amount to add" : "expected one amount, got \(amountWords.joined(separator: " "))")
             }
             _ = try parseAmount(amountWords[0])
         }

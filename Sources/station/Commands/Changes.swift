@@ -39,14 +39,17 @@ extension StationCommand {
                             "state": state.json,
                         ])
                     }
-                    print(JSONValue.object([
-                        "changes": .array(items), "next": .int(batch.nextSince), "more": .bool(batch.hasMore),
-                    ]).canonicalText)
+                    print(
+                        JSONValue.object([
+                            "changes": .array(items), "next": .int(batch.nextSince), "more": .bool(batch.hasMore),
+                        ]).canonicalText)
                     return
                 }
                 let rows = parsed.map { change, state, view in
-                    [String(change.seq), "\(change.collection)/\(change.id)", change.source ?? "local",
-                     view.deleted ? "deleted" : RecordOutput.summary(view.fields)]
+                    [
+                        String(change.seq), "\(change.collection)/\(change.id)", change.source ?? "local",
+                        view.deleted ? "deleted" : RecordOutput.summary(view.fields),
+                    ]
                 }
                 print(RecordOutput.table(["SEQ", "RECORD", "SOURCE", "NOW"], rows))
                 if batch.hasMore { print("more changes follow: station changes --since \(batch.nextSince)") }

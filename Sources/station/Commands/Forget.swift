@@ -31,8 +31,9 @@ extension StationCommand {
                 let store = try database.open()
                 _ = try store.schema.collection(collection)
                 let forgotten = try store.forget(ids.map { RecordKey(collection, $0) })
-                print("forgot \(forgotten.count) record\(forgotten.count == 1 ? "" : "s") (\(forgotten.map(\.description).joined(separator: ", "))); "
-                    + "a record that is real comes back from whoever holds it (station sync --full fetches the hub's copies now)")
+                print(
+                    "forgot \(forgotten.count) record\(forgotten.count == 1 ? "" : "s") (\(forgotten.map(\.description).joined(separator: ", "))); "
+                        + "a record that is real comes back from whoever holds it (station sync --full fetches the hub's copies now)")
             }
         }
     }

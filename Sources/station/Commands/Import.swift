@@ -61,7 +61,8 @@ extension StationCommand {
                     guard !batch.isEmpty else { return }
                     if stop.requested {
                         progress.finish()
-                        let kept = done == 0
+                        let kept =
+                            done == 0
                             ? "nothing was imported"
                             : "kept \(counts()) from lines 1-\(batch[0].line - 1)"
                         throw CommandFailure(
@@ -81,7 +82,8 @@ extension StationCommand {
                         }
                     } catch {
                         progress.finish()
-                        let kept = done == 0
+                        let kept =
+                            done == 0
                             ? "nothing was imported"
                             : "the \(done) records before line \(batch[0].line) were imported in earlier batches; nothing from line \(batch[0].line) on"
                         throw CommandFailure("line \(current): \(error); \(kept)")

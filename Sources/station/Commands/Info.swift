@@ -17,14 +17,15 @@ extension StationCommand {
                 let counts = try store.counts()
                 let last = try store.lastSequence()
                 if output.json {
-                    print(JSONValue.object([
-                        "node": .string(store.node.rawValue), "path": .string(store.path), "lastSeq": .int(last),
-                        "schema": store.schema.json,
-                        "counts": .object(counts.mapValues { .object(["alive": .int(Int64($0.alive)), "deleted": .int(Int64($0.deleted))]) }),
-                        "database": .string(store.databaseID), "writer": .string(store.writer.rawValue),
-                        "restoredFrom": try store.restoredFrom().map { .string($0) } ?? .null,
-                        "lineage": .array(store.lineage.map { .string($0.rawValue) }),
-                    ]).canonicalText)
+                    print(
+                        JSONValue.object([
+                            "node": .string(store.node.rawValue), "path": .string(store.path), "lastSeq": .int(last),
+                            "schema": store.schema.json,
+                            "counts": .object(counts.mapValues { .object(["alive": .int(Int64($0.alive)), "deleted": .int(Int64($0.deleted))]) }),
+                            "database": .string(store.databaseID), "writer": .string(store.writer.rawValue),
+                            "restoredFrom": try store.restoredFrom().map { .string($0) } ?? .null,
+                            "lineage": .array(store.lineage.map { .string($0.rawValue) }),
+                        ]).canonicalText)
                     return
                 }
                 print("node \(store.node) (writes as \(store.writer))  database \(store.path)  last change #\(last)")

@@ -25,7 +25,8 @@ extension StationCommand {
                 let node = try NodeID(validatingNode: node)
                 let schema = try loadSchema(file: schema, default: DefaultSchema.schema)
                 let path = try database.path
-                let store = try StationStore.create(path: path, node: node, schema: schema, incarnation: StationStore.makeIncarnation(), role: .station)
+                let store = try StationStore.create(
+                    path: path, node: node, schema: schema, incarnation: StationStore.makeIncarnation(), role: .station)
                 try store.close()
                 print("initialized \(path) for node \(node) with \(schema.collections.count) collections")
             }

@@ -46,7 +46,8 @@ extension StationCommand {
                     throw CommandFailure("\(file) \(refusal)")
                 } catch let error as StoreError {
                     // The merge is one transaction: a full disk (or any failure) rolls it back whole.
-                    throw CommandFailure("\(file): \(error.message); nothing of it was merged (the database is as it was), and merging it again is safe")
+                    throw CommandFailure(
+                        "\(file): \(error.message); nothing of it was merged (the database is as it was), and merging it again is safe")
                 }
                 progress?.finish()
                 let summary: [(String, MergeResult)] = [
@@ -59,7 +60,9 @@ extension StationCommand {
                     for (name, r) in summary { o[name] = .int(Int64(report.count(r))) }
                     print(JSONValue.object(o).canonicalText)
                 } else {
-                    print("merged \(report.changes) changes from \(from): " + summary.prefix(4).map { "\(report.count($0.1)) \($0.0)" }.joined(separator: ", "))
+                    print(
+                        "merged \(report.changes) changes from \(from): "
+                            + summary.prefix(4).map { "\(report.count($0.1)) \($0.0)" }.joined(separator: ", "))
                 }
                 func list(_ keys: [RecordKey]) -> String {
                     keys.prefix(5).map { "\($0.collection)/\($0.id)" }.joined(separator: ", ") + (keys.count > 5 ? ", …" : "")
@@ -73,7 +76,8 @@ extension StationCommand {
                     let n = report.ahead.count
                     Terminal.warn(
                         "\(n) change\(n == 1 ? "" : "s") (\(list(report.ahead))) \(n == 1 ? "holds" : "hold") a write of another node than \(from) stamped more than "
-                            + "\(HybridLogicalClock.defaultMaxForwardDrift / 3_600_000) h ahead of this node's clock (that node's clock is wrong): not taken")
+                            + "\(HybridLogicalClock.defaultMaxForwardDrift / 3_600_000) h ahead of this node's clock (that node's clock is wrong): not taken"
+                    )
                 }
                 if case let n = report.count(.overLimit), n > 0 {
                     Terminal.warn(

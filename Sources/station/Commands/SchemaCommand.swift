@@ -26,22 +26,30 @@ extension StationCommand {
                     let store = try database.open(readOnly: true)
                     let rows = try store.schemaCollections()
                     if output.json {
-                        print(JSONValue.array(rows.map { row in
-                            let c = store.schema.collections[row.name]
-                            return .object([
-                                "collection": .string(row.name), "addedBy": row.addedBy.map { .string($0) } ?? .null,
-                                "records": .int(Int64(row.records)), "fields": .object(Dictionary(uniqueKeysWithValues: (c?.fields ?? [:]).map { ($0.key, JSONValue.string($0.value.rawValue)) })),
-                            ])
-                        }).canonicalText)
+                        print(
+                            JSONValue.array(
+                                rows.map { row in
+                                    let c = store.schema.collections[row.name]
+                                    return .object([
+                                        "collection": .string(row.name), "addedBy": row.addedBy.map { .string($0) } ?? .null,
+                                        "records": .int(Int64(row.records)),
+                                        "fields": .object(
+                                            Dictionary(uniqueKeysWithValues: (c?.fields ?? [:]).map { ($0.key, JSONValue.string($0.value.rawValue)) })
+                                        ),
+                                    ])
+                                }
+                            ).canonicalText)
                         return
                     }
-                    print(RecordOutput.table(
-                        ["COLLECTION", "FROM", "RECORDS", "FIELDS"],
-                        rows.map { row in
-                            let c = store.schema.collections[row.name]
-                            let fields = (c?.fields ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key):\($0.value.rawValue)" }.joined(separator: " ")
-                            return [row.name, row.addedBy.map { "added by \($0)" } ?? "init", String(row.records), fields]
-                        }))
+                    print(
+                        RecordOutput.table(
+                            ["COLLECTION", "FROM", "RECORDS", "FIELDS"],
+                            rows.map { row in
+                                let c = store.schema.collections[row.name]
+                                let fields = (c?.fields ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key):\($0.value.rawValue)" }.joined(
+                                    separator: " ")
+                                return [row.name, row.addedBy.map { "added by \($0)" } ?? "init", String(row.records), fields]
+                            }))
                 }
             }
         }

@@ -2,9 +2,9 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A server process (`hub serve` or `station serve`) that printed where it listens and answers
@@ -70,7 +70,9 @@ final class Cluster: @unchecked Sendable {
     /// Starts `executable arguments…` in the background, its output in files of this cluster's
     /// directory; it is stopped at the end of the test if still running.
     func launch(_ label: String, executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> ManagedProcess {
-        let n = lock.withLock { counter += 1; return counter }
+        let n = lock.withLock {
+            counter += 1; return counter
+        }
         let process = try ManagedProcess(
             label: label, executable: executable, arguments: arguments, environment: environment, directory: dir,
             stdoutPath: path("\(label)-\(n).out"), stderrPath: path("\(label)-\(n).err"))
@@ -171,7 +173,8 @@ final class Hub: @unchecked Sendable {
     func addToken(for station: String, relay: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
         let result = try await ok(["token", "add", "--db", db, station] + (relay ? ["--relay"] : []), sourceLocation: sourceLocation)
         let token = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        try #require(!token.isEmpty && !token.contains("\n") && token.contains("."), "token add printed no token:\n\(result)",
+        try #require(
+            !token.isEmpty && !token.contains("\n") && token.contains("."), "token add printed no token:\n\(result)",
             sourceLocation: sourceLocation)
         return token
     }
@@ -240,21 +243,27 @@ final class Station: @unchecked Sendable {
     }
 
     @discardableResult
-    func put(_ collection: String, _ id: String, _ fields: [String: Any], sourceLocation: SourceLocation = #_sourceLocation) async throws
+    func put(
+        _ collection: String, _ id: String, _ fields: [String: Any], sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws
         -> Record
     {
-        Record(raw: try JSON.object(
-            try await ok(["put", collection, id, JSON.text(fields), "--json"], sourceLocation: sourceLocation).stdout,
-            sourceLocation: sourceLocation))
+        Record(
+            raw: try JSON.object(
+                try await ok(["put", collection, id, JSON.text(fields), "--json"], sourceLocation: sourceLocation).stdout,
+                sourceLocation: sourceLocation))
     }
 
     @discardableResult
-    func add(_ collection: String, _ id: String, _ field: String, _ amount: Int, sourceLocation: SourceLocation = #_sourceLocation)
+    func add(
+        _ collection: String, _ id: String, _ field: String, _ amount: Int, sourceLocation: SourceLocation = #_sourceLocation
+    )
         async throws -> Record
     {
-        Record(raw: try JSON.object(
-            try await ok(["add", collection, id, field, "--json", "--", String(amount)], sourceLocation: sourceLocation).stdout,
-            sourceLocation: sourceLocation))
+        Record(
+            raw: try JSON.object(
+                try await ok(["add", collection, id, field, "--json", "--", String(amount)], sourceLocation: sourceLocation).stdout,
+                sourceLocation: sourceLocation))
     }
 
     func delete(_ collection: String, _ id: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
@@ -263,8 +272,9 @@ final class Station: @unchecked Sendable {
 
     /// `get --json`, required to exist.
     func get(_ collection: String, _ id: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> Record {
-        Record(raw: try JSON.object(
-            try await ok(["get", collection, id, "--json"], sourceLocation: sourceLocation).stdout, sourceLocation: sourceLocation))
+        Record(
+            raw: try JSON.object(
+                try await ok(["get", collection, id, "--json"], sourceLocation: sourceLocation).stdout, sourceLocation: sourceLocation))
     }
 
     /// `get --json`, or nil when this node never had the record (exit 1).

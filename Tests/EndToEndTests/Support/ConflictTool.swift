@@ -26,7 +26,9 @@ struct ConflictTool: Sendable {
     }
 
     /// `conflicts list --json [--status S] [--collection C]`: the parsed array.
-    func list(status: String? = nil, collection: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws
+    func list(
+        status: String? = nil, collection: String? = nil, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws
         -> [[String: Any]]
     {
         let args = ["--json"] + (status.map { ["--status", $0] } ?? []) + (collection.map { ["--collection", $0] } ?? [])

@@ -13,12 +13,14 @@ enum JSON {
     }
 
     static func object(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
-        try #require(try parse(text, sourceLocation: sourceLocation) as? [String: Any], "expected a JSON object:\n\(text.clipped())",
+        try #require(
+            try parse(text, sourceLocation: sourceLocation) as? [String: Any], "expected a JSON object:\n\(text.clipped())",
             sourceLocation: sourceLocation)
     }
 
     static func array(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [[String: Any]] {
-        try #require(try parse(text, sourceLocation: sourceLocation) as? [[String: Any]], "expected a JSON array of objects:\n\(text.clipped())",
+        try #require(
+            try parse(text, sourceLocation: sourceLocation) as? [[String: Any]], "expected a JSON array of objects:\n\(text.clipped())",
             sourceLocation: sourceLocation)
     }
 
@@ -69,8 +71,10 @@ struct Record: CustomStringConvertible {
     subscript(field: String) -> Any? { fields[field] }
     /// What every replica must agree on: the visible fields, deletion, clock and conflicts.
     var replicatedView: String {
-        JSON.canonical(["fields": fields, "deleted": raw["deleted"] ?? NSNull(), "clock": raw["clock"] ?? NSNull(),
-                        "conflicted": raw["conflicted"] ?? NSNull(), "conflicts": raw["conflicts"] ?? NSNull()])
+        JSON.canonical([
+            "fields": fields, "deleted": raw["deleted"] ?? NSNull(), "clock": raw["clock"] ?? NSNull(),
+            "conflicted": raw["conflicted"] ?? NSNull(), "conflicts": raw["conflicts"] ?? NSNull(),
+        ])
     }
     var description: String { JSON.canonical(raw) }
 }

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What one finished command produced.
@@ -43,9 +43,10 @@ final class ManagedProcess: @unchecked Sendable {
     private var exited = false
     private var waiters: [() -> Void] = []
 
-    init(label: String, executable: String, arguments: [String], environment: [String: String] = [:], directory: String,
-         stdoutPath: String, stderrPath: String) throws
-    {
+    init(
+        label: String, executable: String, arguments: [String], environment: [String: String] = [:], directory: String,
+        stdoutPath: String, stderrPath: String
+    ) throws {
         self.label = label
         self.command = ([URL(fileURLWithPath: executable).lastPathComponent] + arguments).map(Self.quoted).joined(separator: " ")
         self.stdoutPath = stdoutPath

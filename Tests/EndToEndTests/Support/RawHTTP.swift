@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An HTTP answer as received.
@@ -33,9 +33,10 @@ enum RawHTTP {
     ) async throws -> RawResponse {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result {
-                    try send(port: port, method: method, path: path, headers: headers, body: body, timeout: timeout)
-                })
+                continuation.resume(
+                    with: Result {
+                        try send(port: port, method: method, path: path, headers: headers, body: body, timeout: timeout)
+                    })
             }
         }
     }
@@ -57,24 +58,26 @@ enum RawHTTP {
         throw HarnessError("GET http://127.0.0.1:\(port)/v1/health did not answer 200 within \(Int(timeout)) s (last: \(last))")
     }
 
-    private static func send(port: Int, method: String, path: String, headers: [(String, String)], body: Data?, timeout: Double) throws
+    private static func send(
+        port: Int, method: String, path: String, headers: [(String, String)], body: Data?, timeout: Double
+    ) throws
         -> RawResponse
     {
         let deadline = Date().addingTimeInterval(timeout)
         #if canImport(Glibc)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard fd >= 0 else { throw Failure(description: "socket() failed: errno \(errno)") }
         defer { close(fd) }
         #if canImport(Darwin)
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<Int32>.size))
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<Int32>.size))
         #endif
         var address = sockaddr_in()
         #if canImport(Darwin)
-        address.sin_len = UInt8(MemoryLayout<sockaddr_in>.size)
+            address.sin_len = UInt8(MemoryLayout<sockaddr_in>.size)
         #endif
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -119,16 +122,18 @@ enum RawHTTP {
                     // The server closed (or reset) the connection: the answer is what came.
                     if let response = try parse(received, complete: true) { return response }
                     throw Failure(
-                        description: "\(method) \(path): connection closed after \(received.count) bytes of answer (sent \(sent) of \(outgoing.count); errno \(n == 0 ? 0 : errno))")
+                        description:
+                            "\(method) \(path): connection closed after \(received.count) bytes of answer (sent \(sent) of \(outgoing.count); errno \(n == 0 ? 0 : errno))"
+                    )
                 }
             }
             if sending, pfd.revents & Int16(POLLOUT) != 0 {
                 let n = outgoing.withUnsafeBytes { raw -> Int in
                     let chunk = min(256 * 1024, outgoing.count - sent)
                     #if canImport(Glibc)
-                    return Glibc.send(fd, raw.baseAddress! + sent, chunk, Int32(MSG_NOSIGNAL))
+                        return Glibc.send(fd, raw.baseAddress! + sent, chunk, Int32(MSG_NOSIGNAL))
                     #else
-                    return Darwin.send(fd, raw.baseAddress! + sent, chunk, 0)
+                        return Darwin.send(fd, raw.baseAddress! + sent, chunk, 0)
                     #endif
                 }
                 if n > 0 {
@@ -167,14 +172,18 @@ enum RawHTTP {
             var body = Data()
             var cursor = rest.startIndex
             while true {
-                guard let lineEnd = rest[cursor...].range(of: Data("\r\n".utf8)) else { return complete ? RawResponse(status: status, headers: headers, body: body) : nil }
+                guard let lineEnd = rest[cursor...].range(of: Data("\r\n".utf8)) else {
+                    return complete ? RawResponse(status: status, headers: headers, body: body) : nil
+                }
                 let sizeText = String(decoding: rest[cursor..<lineEnd.lowerBound], as: UTF8.self).split(separator: ";").first ?? ""
                 guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else {
                     throw Failure(description: "bad chunk size \(sizeText)")
                 }
                 if size == 0 { return RawResponse(status: status, headers: headers, body: body) }
                 let start = lineEnd.upperBound
-                guard rest.distance(from: start, to: rest.endIndex) >= size + 2 else { return complete ? RawResponse(status: status, headers: headers, body: body) : nil }
+                guard rest.distance(from: start, to: rest.endIndex) >= size + 2 else {
+                    return complete ? RawResponse(status: status, headers: headers, body: body) : nil
+                }
                 let stop = rest.index(start, offsetBy: size)
                 body.append(rest[start..<stop])
                 cursor = rest.index(stop, offsetBy: 2)

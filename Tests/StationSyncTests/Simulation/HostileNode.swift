@@ -91,7 +91,8 @@ extension SimulationTests.Schedule {
             outcome = "\(code) (\(error))"
         }
         guard forgery.refusals.contains(code) else {
-            throw SimulationTests.SimFailure("hostile \(forgery.rawValue) on \(c.name)/\(id) was refused for another reason than expected: \(outcome)")
+            throw SimulationTests.SimFailure(
+                "hostile \(forgery.rawValue) on \(c.name)/\(id) was refused for another reason than expected: \(outcome)")
         }
         try hub.flushActivity()
         // A push whose records were left out was still a push: the hub notes the station's
@@ -124,7 +125,9 @@ extension SimulationTests.Schedule {
         switch forgery {
         case .farFuture:
             // Now and then the latest time a JSON integer carries (wall ms < 2^47, the HLC time < 2^63).
-            let ahead = rng.chance(0.2) ? (1 << 47) - 1 : now + HybridLogicalClock.defaultMaxForwardDrift + UInt64.random(in: 60_000...31_536_000_000, using: &rng)
+            let ahead =
+                rng.chance(0.2)
+                ? (1 << 47) - 1 : now + HybridLogicalClock.defaultMaxForwardDrift + UInt64.random(in: 60_000...31_536_000_000, using: &rng)
             try ownWrite(&s, at: ahead)
         case .overflow:
             try ownWrite(&s)
@@ -164,7 +167,8 @@ extension SimulationTests.Schedule {
             try ownWrite(&s)
             s.resolutions.append(
                 Resolution(
-                    conflictID: String(format: "%016llx", UInt64.random(in: 0...UInt64.max, using: &rng)), field: field, policy: c.policy(of: field).rawValue, how: .value,
+                    conflictID: String(format: "%016llx", UInt64.random(in: 0...UInt64.max, using: &rng)), field: field,
+                    policy: c.policy(of: field).rawValue, how: .value,
                     by: Dot(writer.node, writer.counter), time: HLCTimestamp(wall: now, logical: 0),
                     values: [
                         DottedValue(dot: Dot(writer.node, writer.counter), time: HLCTimestamp(wall: now, logical: 0), value: "what it never wrote"),
@@ -192,17 +196,22 @@ extension SimulationTests.Schedule {
                 Resolution(
                     conflictID: open?.id ?? String(format: "%016llx", UInt64.random(in: 0...UInt64.max, using: &rng)), field: field,
                     policy: c.policy(of: field).rawValue, how: .value, by: by, time: time,
-                    values: [DottedValue(dot: first, time: time, value: "mallory's"), DottedValue(dot: second, time: time, value: "mallory's again")],
+                    values: [
+                        DottedValue(dot: first, time: time, value: "mallory's"), DottedValue(dot: second, time: time, value: "mallory's again"),
+                    ],
                     result: "settled by mallory"))
             s.resolutions.sort(by: Resolution.precedes)
         case .asOther:
             let victim = SimulationTests.stations.randomElement(using: &rng)!
             n += 1
-            try s.put(["extra": .string("in \(victim)'s name")], by: NodeID(unchecked: victim), at: HLCTimestamp(wall: now, logical: 0), in: c, id: id, force: true)
+            try s.put(
+                ["extra": .string("in \(victim)'s name")], by: NodeID(unchecked: victim), at: HLCTimestamp(wall: now, logical: 0), in: c, id: id,
+                force: true)
             return (victim, s)
         case .unseen:
             let victim = NodeID(unchecked: SimulationTests.stations.randomElement(using: &rng)!)
-            try s.put(["extra": .string("what \(victim) never wrote")], by: victim, at: HLCTimestamp(wall: now, logical: 0), in: c, id: id, force: true)
+            try s.put(
+                ["extra": .string("what \(victim) never wrote")], by: victim, at: HLCTimestamp(wall: now, logical: 0), in: c, id: id, force: true)
             try ownWrite(&s)
         case .unknownCollection:
             try ownWrite(&s)
@@ -270,11 +279,13 @@ extension SimulationTests.Schedule {
                 state.fields[field] = kept.isEmpty ? nil : kept
                 try ownWrite(&state)
             case .launder:
-                try state.put(["extra": "in the station's name"], by: store.writer, at: HLCTimestamp(wall: now, logical: 0), in: c, id: id, force: true)
+                try state.put(
+                    ["extra": "in the station's name"], by: store.writer, at: HLCTimestamp(wall: now, logical: 0), in: c, id: id, force: true)
             case .unseen:
                 let victim = SimulationTests.stations.filter { $0 != node(of: slot) }.randomElement(using: &rng)!
                 let writer = NodeID(node: NodeID(unchecked: victim), incarnation: "never")
-                try state.put(["extra": .string("what \(victim) never wrote")], by: writer, at: HLCTimestamp(wall: now, logical: 0), in: c, id: id, force: true)
+                try state.put(
+                    ["extra": .string("what \(victim) never wrote")], by: writer, at: HLCTimestamp(wall: now, logical: 0), in: c, id: id, force: true)
                 try ownWrite(&state)
             case .asThisNode:
                 headerNode = node(of: slot)
@@ -286,8 +297,9 @@ extension SimulationTests.Schedule {
                 version = 99
                 try ownWrite(&state)
             case .schema:
-                guard let (name, counter) = schema.collections.sorted(by: { $0.key < $1.key }).lazy
-                    .compactMap({ name, col in col.counterFields.first.map { (name, $0) } }).first
+                guard
+                    let (name, counter) = schema.collections.sorted(by: { $0.key < $1.key }).lazy
+                        .compactMap({ name, col in col.counterFields.first.map { (name, $0) } }).first
                 else { return }
                 schema.collections[name]!.fields[counter] = .lww
                 try ownWrite(&state)
@@ -311,9 +323,11 @@ extension SimulationTests.Schedule {
         var outcome: String
         var codes: Set<String>
         do {
-            let report = try ChangeFile.merge(into: store, lines: { body in
-                for (i, line) in lines.enumerated() { try body(i + 1, Array(line.utf8)) }
-            }, trustRelay: false)
+            let report = try ChangeFile.merge(
+                into: store,
+                lines: { body in
+                    for (i, line) in lines.enumerated() { try body(i + 1, Array(line.utf8)) }
+                }, trustRelay: false)
             codes = Set(report.results.keys.map(\.rawValue))
             outcome = codes.sorted().joined(separator: ",")
         } catch let refusal as ChangeFile.Refusal {
@@ -338,7 +352,8 @@ extension SimulationTests.Schedule {
     static func respelled(_ value: JSONValue) -> JSONValue {
         switch value {
         case .string(let text):
-            let other = text.precomposedStringWithCanonicalMapping.utf8.elementsEqual(text.utf8)
+            let other =
+                text.precomposedStringWithCanonicalMapping.utf8.elementsEqual(text.utf8)
                 ? text.decomposedStringWithCanonicalMapping : text.precomposedStringWithCanonicalMapping
             return .string(other.utf8.elementsEqual(text.utf8) ? text + " (forged)" : other)
         case .double(let d) where d == 0: return .double(d.sign == .minus ? 0.0 : -0.0)
