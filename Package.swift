@@ -109,7 +109,9 @@ let package = Package(
         .target(name: "StationTestSupport", dependencies: ["StationCore"], path: "Tests/TestSupport"),
         .testTarget(name: "StationCoreTests", dependencies: ["StationCore", "StationSeeds", "StationTestSupport"]),
         .testTarget(name: "StationStoreTests", dependencies: ["StationStore", "StationSeeds"]),
-        .testTarget(name: "StationCLITests", dependencies: ["StationCore", "StationCommands"]),
+        // The CLI and end-to-end tests run the real executables: depending on them builds them first,
+        // so a test never runs against a stale binary.
+        .testTarget(name: "StationCLITests", dependencies: ["StationCore", "StationCommands", "station"]),
         .testTarget(name: "StationSyncTests", dependencies: ["StationSync", "StationStore", "StationSeeds", "StationTestSupport"]),
         .testTarget(
             name: "StationHTTPTests",
@@ -124,7 +126,7 @@ let package = Package(
                 "StationServer", "StationSync", "StationStore", "StationSeeds", "StationGzip",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
-        .testTarget(name: "EndToEndTests", dependencies: ["StationCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["StationCore", "station", "hub"]),
     ],
     swiftLanguageModes: [.v6]
 )

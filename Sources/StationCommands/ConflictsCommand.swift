@@ -178,7 +178,7 @@ public enum ConflictText {
                 "  \(i)  " + text.padded(to: width) + "  "
                     + v.dot.node.station.padded(to: nodeWidth) + "  "
                     + "\(v.dot)".padded(to: dotWidth) + "  " + RecordOutput.isoTime(v.time)
-                    + (i == 0 ? (r.automatic ? "  <- automatic decision" : "  <- shown until resolved") : ""))
+                    + (i == 0 && r.status == .open ? (r.automatic ? "  <- automatic decision" : "  <- shown until resolved") : ""))
         }
         if r.values.count > 1 {
             lines.append("")
@@ -194,7 +194,7 @@ public enum ConflictText {
             )
         } else {
             lines.append("")
-            lines.append("resolve with: conflicts resolve \(r.id) --choose N | --value JSON | --accept")
+            lines.append("resolve with: \(Terminal.program) conflicts resolve \(r.id) --choose N | --value JSON | --accept")
         }
         return lines.joined(separator: "\n")
     }

@@ -5,16 +5,20 @@ import StationStore
 
 /// `--db PATH`, shared by every command; `$STATION_DB` when absent (`$HUB_DB` for `hub`).
 public struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The database file (default: $STATION_DB; for hub, $HUB_DB).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("The database file (default: $\(Self.variable)).", valueName: "path"))
     public var db: String?
 
     public init() {}
 
-    /// The database path, from --db or $STATION_DB.
+    /// The variable naming the database when `--db` is absent: `$HUB_DB` for `hub`, `$STATION_DB`
+    /// for `station`.
+    public static var variable: String { Terminal.program == "hub" ? "HUB_DB" : "STATION_DB" }
+
+    /// The database path, from --db or ``variable``.
     public var path: String {
         get throws {
             if let db, !db.isEmpty { return db }
-            let variable = Terminal.program == "hub" ? "HUB_DB" : "STATION_DB"
+            let variable = Self.variable
             if let env = ProcessInfo.processInfo.environment[variable], !env.isEmpty { return env }
             throw CommandFailure("no database given: pass --db PATH or set \(variable)")
         }

@@ -7,10 +7,10 @@ import StationSync
 
 /// `--peer URL --token TOKEN [--every SECONDS] [--json] …`, shared by `station sync` and `hub sync`.
 public struct SyncOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The peer's URL, e.g. http://127.0.0.1:8080 (default: $STATION_PEER).", valueName: "url"))
+    @Option(help: ArgumentHelp("The peer's URL, e.g. http://127.0.0.1:8080 (default: $\(Self.peerVariable)).", valueName: "url"))
     public var peer: String?
 
-    @Option(help: ArgumentHelp("The bearer token for the peer (default: $STATION_TOKEN).", valueName: "token"))
+    @Option(help: ArgumentHelp("The bearer token for the peer (default: $\(Self.tokenVariable)).", valueName: "token"))
     public var token: String?
 
     @Option(
@@ -33,7 +33,9 @@ public struct SyncOptions: ParsableArguments {
 
     @Flag(
         help: """
-            Take schema additions (new collections and fields) from this peer though it is not a hub         this node syncs with by its token: a peer the operator trusts with the schema. Without it,         what a LAN peer declares beyond this node's schema waits until the hub declares it too.
+            Take schema additions (new collections and fields) from this peer though it is not a hub \
+            this node syncs with by its token: a peer the operator trusts with the schema. Without it, \
+            what a LAN peer declares beyond this node's schema waits until the hub declares it too.
             """)
     public var trustSchema = false
 
@@ -63,19 +65,25 @@ public struct SyncOptions: ParsableArguments {
         guard connectTimeout > 0, timeout > 0 else { throw ValidationError("timeouts must be positive") }
     }
 
-    /// The peer URL, from --peer or $STATION_PEER.
+    /// The variable naming the peer when `--peer` is absent: `$HUB_PEER` for `hub`, `$STATION_PEER`
+    /// for `station`.
+    public static var peerVariable: String { Terminal.program == "hub" ? "HUB_PEER" : "STATION_PEER" }
+    /// The variable holding the token when `--token` is absent: `$HUB_TOKEN` or `$STATION_TOKEN`.
+    public static var tokenVariable: String { Terminal.program == "hub" ? "HUB_TOKEN" : "STATION_TOKEN" }
+
+    /// The peer URL, from --peer or ``peerVariable``.
     public var peerURL: String {
         get throws {
             if let peer, !peer.isEmpty { return peer }
-            if let env = ProcessInfo.processInfo.environment["STATION_PEER"], !env.isEmpty { return env }
-            throw CommandFailure("no peer given: pass --peer URL or set STATION_PEER")
+            if let env = ProcessInfo.processInfo.environment[Self.peerVariable], !env.isEmpty { return env }
+            throw CommandFailure("no peer given: pass --peer URL or set \(Self.peerVariable)")
         }
     }
 
-    /// The token, from --token or $STATION_TOKEN (nil: none).
+    /// The token, from --token or ``tokenVariable`` (nil: none).
     public var bearerToken: String? {
         if let token, !token.isEmpty { return token }
-        if let env = ProcessInfo.processInfo.environment["STATION_TOKEN"], !env.isEmpty { return env }
+        if let env = ProcessInfo.processInfo.environment[Self.tokenVariable], !env.isEmpty { return env }
         return nil
     }
 }

@@ -269,7 +269,7 @@ enum Dashboard {
             b += "<span class=\"meta\"> id \(c.id)</span></div><div class=\"meta\">\(HTML.escape(c.rule))</div><div class=\"values\">"
             for (i, v) in c.values.enumerated() {
                 b +=
-                    "<div class=\"value\(i == 0 ? " decision" : "")\" data-index=\"\(i)\"><div class=\"meta\">[\(i)] from <strong>\(HTML.escape(v.dot.node.station))</strong> · write \(HTML.escape(v.dot.description)) · \(HTML.escape(ConflictDisplay.time(v.time)))\(i == 0 ? (c.automatic ? " · <strong>automatic decision</strong>" : " · <strong>shown until resolved</strong>") : "")</div>"
+                    "<div class=\"value\(i == 0 ? " decision" : "")\" data-index=\"\(i)\"><div class=\"meta\">[\(i)] from <strong>\(HTML.escape(v.dot.node.station))</strong> · write \(HTML.escape(v.dot.description)) · \(HTML.escape(ConflictDisplay.time(v.time)))\(i == 0 && c.status == .open ? (c.automatic ? " · <strong>automatic decision</strong>" : " · <strong>shown until resolved</strong>") : "")</div>"
                 b += "<pre>\(HTML.escape(ConflictDisplay.value(v.value, field: c.field)))</pre>"
                 if writable {
                     b +=
@@ -315,7 +315,7 @@ enum Dashboard {
             b += "<tr data-collection=\"\(name)\"><td>\(HTML.escape(name))</td><td>\(n.alive)</td><td>\(n.deleted)</td></tr>"
         }
         b += "</table></section></main>"
-        return HTML.page(title: "StationSync hub \(storage.node.rawValue)", body: b)
+        return HTML.page(title: "StationSync hub" + (storage.node.rawValue == "hub" ? "" : " \(storage.node.rawValue)"), body: b)
     }
 }
 

@@ -306,7 +306,7 @@ public struct SyncService: Sendable {
         do {
             request = try PushRequest(bytes: body, maxChanges: maxPushChanges)
         } catch {
-            if error.message.hasPrefix("a push carries at most") { throw SyncError(.tooLarge, error.message) }
+            if error.code == .tooMany { throw SyncError(.tooLarge, error.message) }
             throw SyncError(.badRequest, error.message)
         }
         if let station = principal.station, station != request.node {

@@ -4,7 +4,7 @@ import StationCore
 import StationSync
 
 extension HubCommand {
-    /// `hub info`: the hub's node, collections, record counts and peers.
+    /// `hub info`: the hub's node, collections, record counts, its tokens' stations and their activity.
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the hub's node, record counts per collection, and its tokens' stations.")
 
@@ -17,6 +17,9 @@ extension HubCommand {
                 let counts = try store.counts()
                 let writers = try store.nodeWriters()
                 let activity = try store.stationActivity()
+                // Per station: its tokens in force and revoked.
+                let tokens = try store.tokens()
+                let tokenStations = Dictionary(grouping: tokens, by: \.station).sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
                 if output.json {
                     print(
                         JSONValue.object([
@@ -26,6 +29,13 @@ extension HubCommand {
                             "conflictedRecords": .int(Int64(try store.conflictedRecordCount())),
                             "restoredFrom": try store.restoredFrom().map { .string($0) } ?? .null,
                             "writers": .array(writers.map(\.json)),
+                            "tokens": .array(
+                                tokenStations.map { station, list in
+                                    .object([
+                                        "station": .string(station), "active": .int(Int64(list.lazy.filter { $0.revokedAt == nil }.count)),
+                                        "revoked": .int(Int64(list.lazy.filter { $0.revokedAt != nil }.count)),
+                                    ])
+                                }),
                             "stations": .array(
                                 activity.map { a in
                                     .object([
@@ -48,6 +58,18 @@ extension HubCommand {
                     RecordOutput.table(
                         ["COLLECTION", "RECORDS", "DELETED"],
                         store.schema.collectionNames.map { [$0, String(counts[$0]?.alive ?? 0), String(counts[$0]?.deleted ?? 0)] }))
+                if !tokenStations.isEmpty {
+                    print("")
+                    print(
+                        RecordOutput.table(
+                            ["TOKENS OF", "ACTIVE", "REVOKED"],
+                            tokenStations.map { station, list in
+                                [
+                                    station, String(list.lazy.filter { $0.revokedAt == nil }.count),
+                                    String(list.lazy.filter { $0.revokedAt != nil }.count),
+                                ]
+                            }))
+                }
                 if !activity.isEmpty {
                     print("")
                     print(

@@ -74,13 +74,26 @@ struct ErrorTests {
 
         let result = try box.runOnDatabase(c.args)
         #expect(result.status != 0, "\(result)")
-        #expect(result.stdout.isEmpty, "\(result)")
+        try Self.expectNoResult(result, json: c.args.contains("--json"))
         #expect(!result.stderr.isEmpty)
         for word in c.mentions {
             #expect(result.stderr.contains(word), "stderr should mention \(word):\n\(result)")
         }
         #expect(try box.snapshot() == before, "the database changed")
         #expect(try box.ok("list", "charity_stock", "--json", "--include-deleted").stdout == listBefore)
+    }
+
+    /// Nothing on stdout; with `--json`, only the failure as JSON (`{"error": CODE, "message":
+    /// TEXT}`, the message stderr has), so a program reading the JSON reads the failure too.
+    static func expectNoResult(_ result: StationResult, json: Bool) throws {
+        guard json else {
+            #expect(result.stdout.isEmpty, "\(result)")
+            return
+        }
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let code = object?["error"] as? String, message = object?["message"] as? String
+        #expect(code != nil && !(code ?? "").isEmpty && object?.count == 2, "\(result)")
+        #expect(message.map { result.stderr.contains($0) } ?? false, "\(result)")
     }
 
     /// Commands on a database file that does not exist fail and do not create it.
@@ -93,7 +106,7 @@ struct ErrorTests {
         let box = try Sandbox()
         let result = try box.runOnDatabase(args, stdin: Data(#"{"id": "stk-1"}"#.utf8))
         #expect(result.status != 0)
-        #expect(result.stdout.isEmpty)
+        try Self.expectNoResult(result, json: args.contains("--json"))
         #expect(result.stderr.contains(box.db), "stderr should name the database:\n\(result)")
         #expect(result.stderr.contains("station init"), "stderr should say how to create one:\n\(result)")
         #expect(!FileManager.default.fileExists(atPath: box.db))

@@ -146,7 +146,9 @@ public struct PushRequest: Sendable, Equatable {
             takeOver = flag
         }
         guard let list = body.changes else { throw WireError("request body needs \"changes\": an array") }
-        guard list.count <= maxChanges else { throw WireError("a push carries at most \(maxChanges) changes, this one \(list.count)") }
+        guard list.count <= maxChanges else {
+            throw WireError("a push carries at most \(maxChanges) changes, this one \(list.count)", code: .tooMany)
+        }
         var changes: [WireChange] = []
         changes.reserveCapacity(list.count)
         for (i, c) in list.enumerated() { changes.append(try WireChange(c, what: "changes[\(i)]")) }

@@ -94,7 +94,19 @@ public struct WireChange: Sendable, Equatable {
 
 /// A protocol message that does not have the required shape, with what was wrong.
 public struct WireError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What kind of problem a message has: callers switch on it, never on the text.
+    public enum Code: String, Sendable {
+        /// Not a valid message: bad JSON, a missing or wrong key, a bad value.
+        case malformed
+        /// More than the message may carry (a push past its number of changes).
+        case tooMany
+    }
+
+    public var code: Code
     public var message: String
-    public init(_ message: String) { self.message = message }
+    public init(_ message: String, code: Code = .malformed) {
+        self.message = message
+        self.code = code
+    }
     public var description: String { message }
 }

@@ -61,7 +61,7 @@ extension StationCommand {
                     print(JSONValue.object(o).canonicalText)
                 } else {
                     print(
-                        "merged \(report.changes) changes from \(from): "
+                        "merged \(report.changes) change\(report.changes == 1 ? "" : "s") from \(from): "
                             + summary.prefix(4).map { "\(report.count($0.1)) \($0.0)" }.joined(separator: ", "))
                 }
                 func list(_ keys: [RecordKey]) -> String {

@@ -53,7 +53,7 @@ func parseFieldsObject(_ text: String) throws -> [String: JSONValue] {
 /// Prints a record as stored (after a write, or for `get`).
 func printRecord(_ store: StationStore, _ collection: String, _ id: String, json: Bool) throws {
     guard let record = try store.record(collection, id) else {
-        throw CommandFailure("\(collection)/\(id) does not exist")
+        throw CommandFailure("\(collection)/\(id) does not exist", code: StoreError.Code.recordNotFound.rawValue)
     }
     print(json ? RecordOutput.json(record).canonicalText : RecordOutput.text(record))
 }
