@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
+import StationCore
 import StationServer
 import StationSync
 
@@ -38,6 +40,15 @@ public enum ServeRunner {
             try await app.runService()
             // Stopped cleanly: what the dashboard would show is written before the process ends.
             do { try service.storage.flushActivity() } catch { logger.warning("writing station activity failed", metadata: ["error": "\(error)"]) }
+            logger.notice("stopped on SIGINT or SIGTERM: requests in progress were answered, station activity written")
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw CommandFailure(
+                "cannot listen on \(listen): the port is taken (another hub, station serve or program listens there); "
+                    + "stop it or choose another port with --listen HOST:PORT", code: "port_taken")
+        } catch let error as IOError where error.errnoCode == EADDRNOTAVAIL {
+            throw CommandFailure(
+                "cannot listen on \(listen): this machine has no such address; use one of its own (127.0.0.1 for this machine only)",
+                code: "no_such_address")
         } catch let error as SyncServer.TLSFileError {
             throw CommandFailure(error.description)
         } catch  where tls != nil && !listening.isSet {
@@ -58,14 +69,58 @@ public enum ServeRunner {
         }
     }
 
-    /// A logger writing to stderr at `LOG_LEVEL` (default `level`).
-    public static func bootstrapLogging(default level: Logger.Level) {
+    /// A logger writing to stderr at `LOG_LEVEL` (default `level`), as text lines or, with
+    /// `format` `.json`, one JSON object per line (for log collectors).
+    public static func bootstrapLogging(default level: Logger.Level, format: LogOptions.Format = .text) {
         let chosen = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? level
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = chosen
-            return handler
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = chosen
+                return handler
+            case .json:
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = chosen
+                return handler
+            }
         }
+    }
+}
+
+/// `--log-format text|json`, shared by `hub serve` and `station serve`.
+public struct LogOptions: ParsableArguments {
+    public enum Format: String, ExpressibleByArgument, CaseIterable, Sendable {
+        case text, json
+    }
+
+    @Option(help: ArgumentHelp("Log lines as text, or as one JSON object per line (for log collectors); the level is $LOG_LEVEL (default info)."))
+    public var logFormat: Format = .text
+
+    public init() {}
+}
+
+/// One JSON object per line on stderr: `{"time":…,"level":…,"label":…,"message":…,` then the
+/// metadata's keys, each a string}`.
+struct JSONLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level = .info
+    var metadataProvider: Logger.MetadataProvider?
+    var metadata: Logger.Metadata = [:]
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var object: [String: JSONValue] = [
+            "time": .string(ISO8601DateFormatter().string(from: Date())), "level": .string(event.level.rawValue), "label": .string(label),
+            "message": .string("\(event.message)"),
+        ]
+        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new }) where object[key] == nil {
+            object[key] = .string("\(value)")
+        }
+        FileHandle.standardError.write(Data((JSONValue.object(object).canonicalText + "\n").utf8))
     }
 }
 

@@ -61,13 +61,28 @@ public enum SyncServer {
     /// The router with every route of the protocol; with `hub`, also the conflict API and the
     /// operator's dashboard.
     /// `secureCookies`: the server runs over HTTPS, so the dashboard's cookie is `Secure`.
+    /// `metrics`: what the routes count into, served at `GET /metrics` (the service's pushes are
+    /// counted there too).
     public static func router(
-        service: SyncService, hub: (any HubStorage)? = nil, limits: Limits = Limits(), secureCookies: Bool = false, logger: Logger
+        service: SyncService, hub: (any HubStorage)? = nil, limits: Limits = Limits(), secureCookies: Bool = false,
+        metrics: NodeMetrics = NodeMetrics(), logger: Logger
     ) -> Router<BasicRequestContext> {
+        let service = { () -> SyncService in
+            var counted = service
+            counted.metrics = metrics.sync
+            return counted
+        }()
         let router = Router()
         let readAhead = PullReadAhead()
         let bodies = BodyBudget(limit: limits.maxBufferedBodyBytes, perCaller: limits.maxBufferedBodyBytesPerCaller)
+        router.add(middleware: RequestLogMiddleware(metrics: metrics, logger: logger))
         router.add(middleware: ErrorMiddleware(logger: logger))
+        router.get("/metrics") { _, _ in
+            let body = metrics.render(service: service, hub: hub)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .contentLength: String(body.count)],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        }
         if let hub {
             ConflictRoutes.add(to: router, service: service, storage: hub, limits: limits)
             Dashboard.add(to: router, service: service, storage: hub, secureCookies: secureCookies, logger: logger)
@@ -107,6 +122,8 @@ public enum SyncServer {
             if prepared == nil { prepared = try await offloaded { try prepare(since: since) } }
             let page = prepared!
             service.notePulled(page.page, principal: principal, requester: requester)
+            service.metrics.recordPull(page.page.count)
+            RequestNote.current?.set(changes: page.page.count, station: principal.station ?? requester)
             if page.page.more {
                 var next = key
                 next.since = page.page.next
@@ -144,6 +161,7 @@ public enum SyncServer {
             // On threads of their own: a push waits for its group commit, and waiting there must
             // not hold the threads that pulls and every other request run on.
             let result = try await pushThreads.runIfActive { try service.push(body: bytes, principal: principal) }
+            RequestNote.current?.set(changes: result.results.count, station: principal.station ?? request.headers[nodeHeader])
             return json(result.json, request: request, limits: limits)
         }
         return router
@@ -200,7 +218,7 @@ public enum SyncServer {
     /// accepted.
     public static func application(
         service: SyncService, hub: (any HubStorage)? = nil, host: String, port: Int, tls: TLSFiles? = nil, limits: Limits = Limits(),
-        logger: Logger, onListening: @escaping @Sendable (String, Int) -> Void
+        metrics: NodeMetrics = NodeMetrics(), logger: Logger, onListening: @escaping @Sendable (String, Int) -> Void
     ) throws -> some ApplicationProtocol {
         // Each connection holds a file: stay below the open-file limit, with room for the
         // databases and logs.
@@ -212,7 +230,7 @@ public enum SyncServer {
         let onServerRunning: @Sendable (any Channel) async -> Void = { channel in
             onListening(host, channel.localAddress?.port ?? port)
         }
-        let router = router(service: service, hub: hub, limits: limits, secureCookies: tls != nil, logger: logger)
+        let router = router(service: service, hub: hub, limits: limits, secureCookies: tls != nil, metrics: metrics, logger: logger)
         let perAddress = AddressConnections(limit: limits.maxConnectionsPerAddress)
         // Past half the connections it holds, the node closes those idle for 2 s (IdleConnections).
         let idle = IdleConnections(pressure: max(8, maxConnections / 2), logger: logger)

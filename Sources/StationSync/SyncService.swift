@@ -24,6 +24,8 @@ public struct SyncService: Sendable {
     /// Most changes in one pull, and the default.
     public var maxPullLimit = 1000
     public var defaultPullLimit = 500
+    /// What pushes and pulls are counted into (nothing, by default).
+    public var metrics = SyncMetrics()
     let logger: Logger
 
     public init(storage: any SyncStorage, authentication: Authentication, logger: Logger = Logger(label: "stationsync.sync")) {
@@ -176,12 +178,15 @@ public struct SyncService: Sendable {
         public var next: String
         /// Whether more changes follow.
         public var more: Bool
+        /// How many changes it holds.
+        public var count: Int
 
-        public init(body: [UInt8], nextSince: Int64, next: String, more: Bool) {
+        public init(body: [UInt8], nextSince: Int64, next: String, more: Bool, count: Int = 0) {
             self.body = body
             self.nextSince = nextSince
             self.next = next
             self.more = more
+            self.count = count
         }
     }
 
@@ -251,7 +256,7 @@ public struct SyncService: Sendable {
         out.append(contentsOf: #","more":"#.utf8)
         out.append(contentsOf: (batch.hasMore ? "true" : "false").utf8)
         out.append(UInt8(ascii: "}"))
-        return PullPage(body: out, nextSince: batch.nextSince, next: next, more: batch.hasMore)
+        return PullPage(body: out, nextSince: batch.nextSince, next: next, more: batch.hasMore, count: batch.changes.count)
     }
 
     /// Notes that the caller received `page` (for the hub's dashboard).
@@ -401,6 +406,7 @@ public struct SyncService: Sendable {
         }
         logger.debug("push applied", metadata: ["from": "\(request.node)", "changes": "\(results.count)"])
         storage.noteActivity(station: request.node, pulledThrough: nil, pushed: results.count)
+        metrics.recordPush(results)
         return PushResponse(
             node: storage.node.rawValue,
             results: zip(request.changes, results).map { change, result in

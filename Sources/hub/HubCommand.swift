@@ -15,5 +15,5 @@ struct HubCommand: AsyncParsableCommand {
               hub token add --db center.sqlite hotline        # prints the hotline's token
               hub serve --db center.sqlite --listen 127.0.0.1:8080
             """,
-        subcommands: [Init.self, Token.self, Serve.self, Sync.self, ConflictsCommand.self, Info.self])
+        subcommands: [Init.self, Token.self, Serve.self, Sync.self, ConflictsCommand.self, Info.self, Stations.self])
 }

@@ -25,8 +25,10 @@ extension HubCommand {
 
         @OptionGroup var connections: ConnectionOptions
 
+        @OptionGroup var log: LogOptions
+
         func run() async throws {
-            ServeRunner.bootstrapLogging(default: .info)
+            ServeRunner.bootstrapLogging(default: .info, format: log.logFormat)
             try await reportingErrors {
                 let store = try database.open()
                 let logger = Logger(label: "hub")

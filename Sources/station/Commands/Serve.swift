@@ -33,8 +33,10 @@ extension StationCommand {
 
         @OptionGroup var connections: ConnectionOptions
 
+        @OptionGroup var log: LogOptions
+
         func run() async throws {
-            ServeRunner.bootstrapLogging(default: .info)
+            ServeRunner.bootstrapLogging(default: .info, format: log.logFormat)
             try await reportingErrors {
                 let logger = Logger(label: "station.serve")
                 let (host, _) = try ServeRunner.parseListen(listen)
