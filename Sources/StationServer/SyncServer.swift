@@ -78,7 +78,8 @@ public enum SyncServer {
         router.add(middleware: RequestLogMiddleware(metrics: metrics, logger: logger))
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.get("/metrics") { _, _ in
-            let body = metrics.render(service: service, hub: hub)
+            // The gauges are read from the database: off the event loop, like every storage read.
+            let body = try await offloaded { metrics.render(service: service, hub: hub) }
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .contentLength: String(body.count)],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
