@@ -186,6 +186,12 @@ import StationTestSupport
             // Now and then a value nested as deeply as a value may (Limits.valueDepth): it must
             // travel through every push, pull and history entry like any other.
             if rng.chance(0.03) { return ValueDepthTests.nested(Limits.valueDepth, leaf: .string("deep from \(writer.station)")) }
+            // Now and then a large one (up to 1 MiB): several of them fill a page past its 8 MiB of
+            // states (Limits.pageBytes) and a conflict between them a history entry of megabytes,
+            // while every state stays under its 16 MiB (Limits.stateBytes).
+            if rng.chance(0.01) {
+                return .string("\(writer.station)-" + String(repeating: "l", count: Int.random(in: (256 << 10)...(1 << 20), using: &rng)))
+            }
             switch Int.random(in: 0..<10, using: &rng) {
             case 0: return .null
             case 1...3: return SimulationTests.sharedValues.randomElement(using: &rng)!
