@@ -8,9 +8,9 @@ import StationSync
 /// same data as `conflicts list --json` and `conflicts show --json`, for collections the token
 /// may read.
 enum ConflictRoutes {
-    static func add(to router: Router<BasicRequestContext>, service: SyncService, storage: any HubStorage, limits: SyncServer.Limits) {
-        router.get("/v1/conflicts") { request, _ in
-            let principal = try service.authenticate(authorization: request.headers[.authorization])
+    static func add(to router: RouterGroup<StationRequestContext>, service: SyncService, storage: any HubStorage, limits: SyncServer.Limits) {
+        router.get("/v1/conflicts") { request, context in
+            let principal = try context.authenticated()
             let query = request.uri.queryParameters
             let collection = query["collection"].map(String.init)
             let status = try parseStatus(query["status"].map(String.init))
@@ -25,7 +25,7 @@ enum ConflictRoutes {
             return SyncServer.json(.array(reports.map(\.summaryJSON)), request: request, limits: limits)
         }
         router.get("/v1/conflicts/:id") { request, context in
-            let principal = try service.authenticate(authorization: request.headers[.authorization])
+            let principal = try context.authenticated()
             let id = context.parameters.get("id") ?? ""
             guard let report = try await SyncServer.offloaded({ try storage.conflictReport(id: id) }), principal.read.allows(report.collection) else {
                 throw SyncError(.notFound, "no conflict \(id.prefix(32)) here")

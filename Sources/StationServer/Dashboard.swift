@@ -32,7 +32,7 @@ enum Dashboard {
         var name: String
     }
 
-    static func add(to router: Router<BasicRequestContext>, service: SyncService, storage: any HubStorage, secureCookies: Bool, logger: Logger) {
+    static func add(to router: Router<StationRequestContext>, service: SyncService, storage: any HubStorage, secureCookies: Bool, logger: Logger) {
         router.get("/") { _, _ in Response.redirect(to: "/ui", type: .normal) }
         router.get("/ui") { request, _ in
             guard let signedIn = try await signedIn(request, storage) else { return html(loginPage(error: nil), status: .ok) }

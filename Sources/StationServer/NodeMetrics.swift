@@ -65,6 +65,10 @@ final class RequestNote: Sendable {
         state.withLock { $0 = (station ?? $0.station, changes) }
     }
 
+    func set(station: String) {
+        state.withLock { $0.station = station }
+    }
+
     var noted: (station: String?, changes: Int?) { state.withLock { $0 } }
 }
 

@@ -66,13 +66,13 @@ public enum SyncServer {
     public static func router(
         service: SyncService, hub: (any HubStorage)? = nil, limits: Limits = Limits(), secureCookies: Bool = false,
         metrics: NodeMetrics = NodeMetrics(), logger: Logger
-    ) -> Router<BasicRequestContext> {
+    ) -> Router<StationRequestContext> {
         let service = { () -> SyncService in
             var counted = service
             counted.metrics = metrics.sync
             return counted
         }()
-        let router = Router()
+        let router = Router(context: StationRequestContext.self)
         let readAhead = PullReadAhead()
         let bodies = BodyBudget(limit: limits.maxBufferedBodyBytes, perCaller: limits.maxBufferedBodyBytesPerCaller)
         router.add(middleware: RequestLogMiddleware(metrics: metrics, logger: logger))
@@ -84,26 +84,27 @@ public enum SyncServer {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .contentLength: String(body.count)],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
         }
+        // Every route of the protocol but health needs a bearer token: checked once, here.
+        let authenticated = router.group().add(middleware: BearerAuthentication(service: service))
         if let hub {
-            ConflictRoutes.add(to: router, service: service, storage: hub, limits: limits)
+            ConflictRoutes.add(to: authenticated, service: service, storage: hub, limits: limits)
             Dashboard.add(to: router, service: service, storage: hub, secureCookies: secureCookies, logger: logger)
         }
         router.get("/v1/health") { request, _ in
             json(service.health().json, request: request, limits: limits)
         }
-        router.get("/v1/session") { request, _ in
-            let principal = try service.authenticate(authorization: request.headers[.authorization])
+        authenticated.get("/v1/session") { request, context in
+            let principal = try context.authenticated()
             let callerTime = request.headers[timeHeader].flatMap { UInt64($0) }
             let answer = service.session(
                 principal, callerTime: callerTime, requester: request.headers[nodeHeader], challenge: request.headers[challengeHeader])
             return json(answer, request: request, limits: limits)
         }
-        router.get("/v1/schema") { request, _ in
-            _ = try service.authenticate(authorization: request.headers[.authorization])
+        authenticated.get("/v1/schema") { request, _ in
             return json(service.schema(), request: request, limits: limits)
         }
-        router.get("/v1/changes") { request, _ in
-            let principal = try service.authenticate(authorization: request.headers[.authorization])
+        authenticated.get("/v1/changes") { request, context in
+            let principal = try context.authenticated()
             let query = request.uri.queryParameters
             let since = query["since"].map(String.init)
             let limit = query["limit"].map(String.init)
@@ -132,8 +133,8 @@ public enum SyncServer {
             }
             return response(page.body)
         }
-        router.post("/v1/changes") { request, _ in
-            let principal = try service.authenticate(authorization: request.headers[.authorization])
+        authenticated.post("/v1/changes") { request, context in
+            let principal = try context.authenticated()
             // The body's bytes are held against the node's budget until the push is answered:
             // as received first, then as decompressed.
             let caller = principal.station ?? request.headers[nodeHeader].map { "peer " + $0 } ?? "peer"

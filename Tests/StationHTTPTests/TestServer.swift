@@ -19,14 +19,19 @@ struct TestServer: Sendable {
 /// graceful shutdown. (Cancelling `Application.run()` instead can trap in NIO —
 /// "Deinited NIOAsyncWriter without calling finish()" — when a just-accepted connection is still
 /// queued; see apple/swift-nio#2637.)
-func withTestServer<T: Sendable>(
-    router: Router<BasicRequestContext>? = nil, _ body: @escaping @Sendable (_ server: TestServer) async throws -> T
-) async throws -> T {
+func withTestServer<T: Sendable>(_ body: @escaping @Sendable (_ server: TestServer) async throws -> T) async throws -> T {
+    try await withTestServer(router: makeTestRouter(), body)
+}
+
+/// ``withTestServer(_:)`` serving `router`.
+func withTestServer<Context: RequestContext, T: Sendable>(
+    router: Router<Context>, _ body: @escaping @Sendable (_ server: TestServer) async throws -> T
+) async throws -> T where Context.Source == ApplicationRequestContextSource {
     let boundHost = LockedBox<String?>(nil)
     var logger = Logger(label: "StationHTTPTests.server")
     logger.logLevel = .critical
     let app = Application(
-        router: router ?? makeTestRouter(),
+        router: router,
         onServerRunning: { channel in
             boundHost.withLock { $0 = channel.localAddress?.ipAddress }
         },
