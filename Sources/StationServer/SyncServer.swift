@@ -313,7 +313,10 @@ public enum SyncServer {
 }
 
 /// Turns every error into the protocol's JSON error body with the right status, so clients
-/// never see an empty or HTML error and a bad request never becomes a 500.
+/// never see an empty or HTML error and a bad request never becomes a 500: a ``SyncError`` renders
+/// itself (SyncError+Response.swift), logged when it is a 5xx; Hummingbird's own errors (no route,
+/// a method not allowed) get the protocol's codes; anything else is a 500 that says nothing of
+/// the node's insides.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
 
@@ -321,23 +324,15 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as SyncError {
-            if error.status >= 500 { logger.error("\(request.method) \(request.uri.path): \(error.message)") }
-            return errorResponse(status: error.status, code: error.code.rawValue, message: error.message, records: error.records)
+            if error.httpStatus >= 500 { logger.error("\(request.method) \(request.uri.path): \(error.message)") }
+            return try error.response(from: request, context: context)
         } catch let error as HTTPError {
             let code = error.status == .notFound ? "not_found" : (error.status.code == 405 ? "method_not_allowed" : "bad_request")
             let message = error.status == .notFound ? "no such endpoint: \(request.method) \(request.uri.path)" : (error.body ?? "\(error.status)")
-            return errorResponse(status: error.status.code, code: code, message: message)
+            return SyncServer.errorResponse(status: error.status.code, code: code, message: message)
         } catch {
             logger.error("\(request.method) \(request.uri.path) failed: \(error)")
-            return errorResponse(status: 500, code: "internal", message: "internal error")
+            return SyncServer.errorResponse(status: 500, code: "internal", message: "internal error")
         }
-    }
-
-    func errorResponse(status: Int, code: String, message: String, records: [RecordKey] = []) -> Response {
-        let body = Array(ErrorBody(error: code, message: message, records: records).json.canonicalText.utf8)
-        return Response(
-            status: HTTPResponse.Status(code: status),
-            headers: [.contentType: "application/json", .contentLength: String(body.count)],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

@@ -67,7 +67,7 @@ public struct SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// The HTTP status the server answers with.
-    public var status: Int {
+    public var httpStatus: Int {
         switch code {
         case .badRequest, .invalidCursor, .invalidState, .unknownCollection, .counterOverflow, .clockDrift, .writeAhead: return 400
         case .refusedChange: return 403

@@ -107,7 +107,7 @@ import Testing
         try hub.flushActivity()
         let before = try dump(hub)
         #expect { try sync(station, with: hub, principal: principal) } throws: { error in
-            guard let e = error as? SyncError, e.code == .clockDrift, e.status == 400 else { return false }
+            guard let e = error as? SyncError, e.code == .clockDrift, e.httpStatus == 400 else { return false }
             return "\(e)".contains("cases/") && "\(e)".contains("ahead of this node's clock") && "\(e)".contains("hotline")
         }
         try hub.flushActivity()

@@ -48,7 +48,7 @@ import Testing
         let before = try s.hub.lastSequence()
         let refused = #expect(throws: SyncError.self) { try s.sync(second, principal: hotlineToken) }
         #expect(refused?.code == .nodeTaken)
-        #expect(refused?.status == 409)
+        #expect(refused?.httpStatus == 409)
         #expect(refused?.message.contains("station sync --take-over") == true, "\(refused?.message ?? "")")
         #expect(refused?.message.contains("hotline.aaaa") == true)
         // Nothing of it was taken; the hub notes the refusal; the refused database keeps its write.
@@ -274,7 +274,7 @@ extension NodeWriterTests {
         #expect(try service.authenticate(authorization: "Bearer \(token)").station == "hotline")
         _ = try s.hub.revokeTokens(station: "hotline")
         let revoked = #expect(throws: SyncError.self) { try service.authenticate(authorization: "Bearer \(token)") }
-        #expect(revoked?.code == .tokenRevoked && revoked?.status == 401)
+        #expect(revoked?.code == .tokenRevoked && revoked?.httpStatus == 401)
         let wrong = #expect(throws: SyncError.self) { try service.authenticate(authorization: "Bearer \(stored.id).wrong") }
         #expect(wrong?.code == .unauthorized, "a wrong secret learns nothing about the token")
     }

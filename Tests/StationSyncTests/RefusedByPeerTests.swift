@@ -151,7 +151,7 @@ import Testing
         let service = SyncService(storage: hub, authentication: .none)
         #expect { try service.push(body: body, principal: hotline) } throws: { error in
             guard let e = error as? SyncError else { return false }
-            return e.code == .forbidden && e.status == 403 && e.records == [RecordKey("cases", "b"), RecordKey("cases", "a")]
+            return e.code == .forbidden && e.httpStatus == 403 && e.records == [RecordKey("cases", "b"), RecordKey("cases", "a")]
         }
         try hub.flushActivity()
         #expect(try hub.everyRow() == before)
