@@ -122,7 +122,7 @@ let package = Package(
         .testTarget(
             name: "StationHTTPTests",
             dependencies: [
-                "StationHTTP", "StationGzip", "StationServer", "StationSync", "StationStore",
+                "StationHTTP", "StationGzip", "StationServer", "StationSync", "StationStore", "StationTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),

@@ -1,22 +1,12 @@
 import Foundation
 import StationGzip
+import StationTestSupport
 import Testing
 
-/// Deterministic pseudo-random bytes (SplitMix64), so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
+/// Deterministic pseudo-random bytes (the tests' generator, StationTestSupport), so failures
+/// reproduce.
 func randomBytes(_ count: Int, seed: UInt64 = 42) -> [UInt8] {
-    var rng = SplitMix64(seed: seed)
+    var rng = SeededRandom(seed: seed)
     var bytes = [UInt8](repeating: 0, count: count)
     var i = 0
     while i < count {

@@ -1,4 +1,5 @@
 import StationHTTP
+import StationTestSupport
 import Testing
 
 private struct Flaky: Error, Equatable { var transient: Bool }
@@ -103,7 +104,7 @@ private struct Flaky: Error, Equatable { var transient: Bool }
 
     @Test func delaysStayWithinBoundsAndJitter() {
         let policy = RetryPolicy(maxAttempts: 10, initialDelay: 0.2, maxDelay: 3, multiplier: 2)
-        var rng = SplitMix64(seed: 1234)
+        var rng = SeededRandom(seed: 1234)
         for n in 0..<12 {
             let cap = min(3, 0.2 * pow2(n))
             #expect(policy.cap(forAttempt: n) == cap)

@@ -2,21 +2,11 @@ import Foundation
 import StationCore
 import StationStore
 import StationSync
+import StationTestSupport
 
-/// SplitMix64: a tiny seeded generator, so every schedule replays exactly from its seed.
-struct SimRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// True with probability `p`.
-    mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &self) < p }
-}
+/// The simulation's generator: the tests' one (StationTestSupport), so every schedule replays
+/// exactly from its seed.
+typealias SimRandom = SeededRandom
 
 /// A simulated wall clock per node: a shared simulated time plus the node's own skew, so HLC
 /// times (and therefore LWW winners) are a function of the seed, not of the machine.
