@@ -6,6 +6,7 @@ import NIOCore
 import StationCore
 import StationServer
 import StationSync
+import Synchronization
 
 /// `--listen HOST:PORT` parsed, and the server started on it.
 public enum ServeRunner {
@@ -125,11 +126,10 @@ struct JSONLogHandler: LogHandler {
 }
 
 /// Whether the server got as far as listening.
-private final class ListeningFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
+private final class ListeningFlag: Sendable {
+    private let value = Atomic(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }
 
 /// `--idle-timeout`, `--max-connections`, `--max-connections-per-address`, `--body-timeout`,

@@ -4,6 +4,7 @@ import Logging
 import StationCore
 import StationHTTP
 import StationSync
+import Synchronization
 
 /// `--peer URL --token TOKEN [--every SECONDS] [--json] …`, shared by `station sync` and `hub sync`.
 public struct SyncOptions: ParsableArguments {
@@ -256,9 +257,11 @@ public struct SyncRunner {
 }
 
 /// SIGINT/SIGTERM as a flag, for loops that stop cleanly between steps.
+///
+/// (`@unchecked`: `sources` is written only in `init` and kept only so that the signal sources
+/// live as long as this object; the flag is atomic.)
 public final class StopSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var flag = false
+    private let flag = Atomic(false)
     private var sources: [DispatchSourceSignal] = []
 
     public init() {
@@ -271,17 +274,9 @@ public final class StopSignal: @unchecked Sendable {
         }
     }
 
-    private func set() {
-        lock.lock()
-        flag = true
-        lock.unlock()
-    }
+    private func set() { flag.store(true, ordering: .releasing) }
 
-    public var requested: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return flag
-    }
+    public var requested: Bool { flag.load(ordering: .acquiring) }
 
     /// Sleeps up to `seconds`, waking early when a stop is requested.
     public func sleep(_ seconds: Double) {

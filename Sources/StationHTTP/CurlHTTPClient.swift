@@ -8,6 +8,8 @@ import Synchronization
 /// A blocking HTTP/HTTPS client over one reused libcurl easy handle, so connections are kept
 /// alive between requests. Calls to `send` are serialized; it is safe to share between threads
 /// but blocks the calling thread, so call it off Swift's cooperative pool.
+///
+/// (`@unchecked`: the libcurl handle is not thread-safe; every use of it holds `lock`.)
 public final class CurlHTTPClient: @unchecked Sendable {
     /// Hosts never reached through a proxy: loopback, plus whatever `no_proxy` lists.
     static let noProxy: String = {

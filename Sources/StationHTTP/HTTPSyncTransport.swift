@@ -9,6 +9,10 @@ import Synchronization
 /// ways, timeouts, and retries with exponential backoff and jitter on transient failures
 /// (network errors, timeouts, 5xx, 408, 429). Answers that retrying cannot fix (401, 403, 400, 409,
 /// 413) become a ``SyncError`` at once, with the peer's own message.
+///
+/// (`@unchecked`: its stored properties are constants, among them the retry policy with its
+/// non-`@Sendable` sleep closure, which only waits; the push counter is an `Atomic`, and the clients
+/// it holds serialize their own calls.)
 public final class HTTPSyncTransport: SyncTransport, @unchecked Sendable {
     public let baseURL: String
     /// Two connections: a sync keeps two pushes in flight (see ``concurrentPushes``); every

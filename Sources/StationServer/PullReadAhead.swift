@@ -19,6 +19,8 @@ import StationSync
 ///
 /// Bounded: at most ``maxPages`` pages are held or being read; a page nobody asked for within
 /// ``lifetime`` is dropped.
+///
+/// (`@unchecked`: `entries` and every entry's fields are read and written only holding `lock`.)
 final class PullReadAhead: @unchecked Sendable {
     /// The request a page is read for.
     struct Key: Hashable, Sendable {

@@ -18,6 +18,8 @@ import GRDB
 /// waiting (itself included), runs them in one transaction, wakes them, and hands the lead to the
 /// first writer that arrived meanwhile, if any. No extra thread; a writer never waits for more
 /// than the group running when it arrived and its own.
+/// (`@unchecked`: its queue and leader flag are guarded by `lock`; a writer's semaphore is
+/// signalled once. To become one writer task, issue 14.)
 final class GroupCommit: @unchecked Sendable {
     /// One writer waiting for its group.
     private final class Writer {

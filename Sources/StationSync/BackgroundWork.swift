@@ -7,6 +7,8 @@ import Foundation
 ///
 /// A dedicated thread, not Swift's cooperative pool or a Dispatch queue: the engine is
 /// synchronous and blocks in `wait()`, which must never wait on a pool it may be occupying.
+/// (`@unchecked`: `result` is written once by the thread before it signals `finished`, and read
+/// only after `wait()` has seen that signal.)
 final class BackgroundWork<Value: Sendable>: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     // Written once by the worker thread before `finished` is signalled; read after the wait.

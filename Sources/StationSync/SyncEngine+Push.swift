@@ -403,6 +403,8 @@ extension SyncEngine {
 /// The transport, handed to the threads that push concurrently. Only built into a background push
 /// when the transport declares ``SyncTransport/concurrentPushes`` above 1, that is, that its
 /// `push` may be called from several threads at once.
+/// (`@unchecked`: the transport is any `SyncTransport`; this is built only for one that declares
+/// concurrent pushes safe.)
 private struct ConcurrentPusher: @unchecked Sendable {
     let transport: any SyncTransport
     init(_ transport: any SyncTransport) { self.transport = transport }
