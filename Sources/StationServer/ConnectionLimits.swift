@@ -113,8 +113,12 @@ final class IdleConnections: Sendable {
             return !state.sweeping
         }
         if startSweeping {
-            // One repeated task for the node's lifetime, on the first connection's event loop.
-            channel.eventLoop.scheduleRepeatedTask(initialDelay: sweepEvery, delay: sweepEvery) { [self] _ in sweep() }
+            // One repeated task for the server's lifetime, on the first connection's event loop; it
+            // ends itself once the server (and so this object) is gone.
+            channel.eventLoop.scheduleRepeatedTask(initialDelay: sweepEvery, delay: sweepEvery) { [weak self] task in
+                guard let self else { return task.cancel() }
+                self.sweep()
+            }
         }
     }
 
