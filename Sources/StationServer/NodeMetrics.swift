@@ -21,12 +21,18 @@ public final class NodeMetrics: Sendable {
         .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30),
     ]
 
+    static let methods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
     public init() {
         sync = SyncMetrics(factory: PrometheusMetricsFactory(registry: registry))
     }
 
     /// Counts one answered request of `route` (the route's pattern, e.g. `/v1/changes`).
     func recordRequest(method: String, route: String, status: Int, duration: Duration) {
+        // A client chooses the method's text: only the methods a node serves are labels of their
+        // own, so that made-up ones cannot grow the registry without bound (as `route` is the
+        // route's pattern, or `unmatched`).
+        let method = Self.methods.contains(method) ? method : "other"
         let labels = [("method", method), ("route", route), ("status", String(status))]
         registry.makeCounter(name: "stationsync_http_requests_total", labels: labels).increment()
         registry.makeDurationHistogram(
@@ -55,14 +61,15 @@ public final class NodeMetrics: Sendable {
     }
 }
 
-/// What a handler tells the request log about its request: the station it came from and how many
-/// changes it carried. Bound for each request by ``RequestLogMiddleware``.
+/// What the request log learns during a request: the station it came from (its token's, set by
+/// ``BearerAuthentication``) and how many changes it carried (set by the push and pull handlers).
+/// Bound for each request by ``RequestLogMiddleware``.
 final class RequestNote: Sendable {
     @TaskLocal static var current: RequestNote?
     private let state = Mutex<(station: String?, changes: Int?)>((nil, nil))
 
-    func set(changes: Int, station: String?) {
-        state.withLock { $0 = (station ?? $0.station, changes) }
+    func set(changes: Int) {
+        state.withLock { $0.changes = changes }
     }
 
     func set(station: String) {

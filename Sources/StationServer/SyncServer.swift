@@ -125,7 +125,7 @@ public enum SyncServer {
             let page = prepared!
             service.notePulled(page.page, principal: principal, requester: requester)
             service.metrics.recordPull(page.page.count)
-            RequestNote.current?.set(changes: page.page.count, station: principal.station ?? requester)
+            RequestNote.current?.set(changes: page.page.count)
             if page.page.more {
                 var next = key
                 next.since = page.page.next
@@ -163,7 +163,7 @@ public enum SyncServer {
             // On threads of their own: a push waits for its group commit, and waiting there must
             // not hold the threads that pulls and every other request run on.
             let result = try await pushThreads.runIfActive { try service.push(body: bytes, principal: principal) }
-            RequestNote.current?.set(changes: result.results.count, station: principal.station ?? request.headers[nodeHeader])
+            RequestNote.current?.set(changes: result.results.count)
             return json(result.json, request: request, limits: limits)
         }
         return router

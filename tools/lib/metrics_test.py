@@ -54,6 +54,14 @@ def main():
         for i in range(3):
             hub.station("hotline", "put", "hotline_calls", f"call-{i}", json.dumps({"caller": f"Caller {i}", "status": "open"}))
         hub.station("hotline", "sync", "--peer", url, "--token", hub.tokens["hotline"])
+        # Methods and paths a client chooses must not grow the metrics without bound: a method the
+        # node does not serve is labelled `other`, a path no route has one label for all.
+        import http.client
+        for i, method in enumerate(["PROPFIND", "MKCOL", "PURGE", "GET", "GET"]):
+            conn = http.client.HTTPConnection("127.0.0.1", hub.port, timeout=10)
+            conn.request(method, f"/made-up/{i}")
+            conn.getresponse().read()
+            conn.close()
         text = urllib.request.urlopen(url + "/metrics", timeout=10).read().decode()
         samples = {}
         for family in parse(text):
@@ -63,6 +71,10 @@ def main():
         def value(name, **labels):
             return samples.get((name, tuple(sorted(labels.items()))))
 
+        methods = {dict(k[1]).get("method") for k in samples if k[0] == "stationsync_http_requests_total"}
+        routes = {dict(k[1]).get("route") for k in samples if k[0] == "stationsync_http_requests_total"}
+        check(methods <= {"GET", "POST", "other"} and "other" in methods, f"methods labelled: {methods}")
+        check(not any(r.startswith("/made-up") for r in routes if r), f"routes labelled: {routes}")
         check(value("stationsync_pushed_changes_total") == 3, f"pushed changes: {value('stationsync_pushed_changes_total')}")
         check(value("stationsync_merge_outcomes_total", result="created") == 3, "merge outcomes: created should be 3")
         check((value("stationsync_http_requests_total", method="POST", route="/v1/changes", status="200") or 0) >= 1, "requests: POST /v1/changes 200")
