@@ -188,14 +188,22 @@ final class BodyBudget: Sendable {
     private struct Usage {
         var total = 0
         var byCaller: [String: Int] = [:]
+        /// Bodies each caller is sending now.
+        var bodiesByCaller: [String: Int] = [:]
     }
     private let used = Mutex(Usage())
     let limit: Int
     let perCaller: Int
+    /// Bodies one caller may be sending at once, whatever their size: without it, one token
+    /// trickling small bodies in (a byte a second, within every byte budget and never idle) over
+    /// many connections holds every connection the node accepts, since a request in progress is
+    /// never closed for being idle (review round 9).
+    let bodiesPerCaller: Int
 
-    init(limit: Int, perCaller: Int) {
+    init(limit: Int, perCaller: Int, bodiesPerCaller: Int = 8) {
         self.limit = limit
         self.perCaller = perCaller
+        self.bodiesPerCaller = bodiesPerCaller
     }
 
     /// Reserves `bytes` for `caller`; false when that would pass the limit or the caller's share.
@@ -217,6 +225,23 @@ final class BodyBudget: Sendable {
         }
     }
 
+    /// Counts a body `caller` starts sending; false when it is sending ``bodiesPerCaller`` already.
+    func startBody(for caller: String) -> Bool {
+        used.withLock { used in
+            let n = used.bodiesByCaller[caller, default: 0]
+            guard n < bodiesPerCaller else { return false }
+            used.bodiesByCaller[caller] = n + 1
+            return true
+        }
+    }
+
+    func endBody(for caller: String) {
+        used.withLock { used in
+            let n = used.bodiesByCaller[caller, default: 0] - 1
+            used.bodiesByCaller[caller] = n > 0 ? n : nil
+        }
+    }
+
     /// Bytes reserved now.
     var reserved: Int { used.withLock { $0.total } }
 
@@ -235,7 +260,13 @@ final class BodyBudget: Sendable {
                 throw SyncError(.tooLarge, "request body is larger than \(max) bytes; push smaller batches")
             }
             let bytes = declared ?? max
+            guard budget.startBody(for: caller) else {
+                throw SyncError(
+                    .unavailable,
+                    "this caller is sending as many request bodies as one caller may at once (\(budget.bodiesPerCaller)); try again shortly")
+            }
             guard budget.reserve(bytes, for: caller) else {
+                budget.endBody(for: caller)
                 throw SyncError(
                     .unavailable, "this node is receiving as many request bodies (from this caller, or in all) as it holds at once; try again shortly"
                 )
@@ -256,10 +287,13 @@ final class BodyBudget: Sendable {
             }
         }
 
+        /// Gives the bytes and the body's place back; once only (later calls do nothing).
         func release() {
             bytes.withLock { held in
+                guard held >= 0 else { return }
                 budget.release(held, for: caller)
-                held = 0
+                budget.endBody(for: caller)
+                held = -1
             }
         }
     }

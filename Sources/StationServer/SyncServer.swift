@@ -48,6 +48,9 @@ public enum SyncServer {
         /// Of these, what one caller (a token's station) may hold: two full pushes, as many as a
         /// station keeps in flight.
         public var maxBufferedBodyBytesPerCaller = 64 << 20
+        /// Request bodies one caller may be sending at once (a station keeps two pushes in
+        /// flight); more are answered 503 at once, which clients retry.
+        public var maxBodiesPerCaller = 8
         public init() {}
     }
 
@@ -74,7 +77,8 @@ public enum SyncServer {
         }()
         let router = Router(context: StationRequestContext.self)
         let readAhead = PullReadAhead()
-        let bodies = BodyBudget(limit: limits.maxBufferedBodyBytes, perCaller: limits.maxBufferedBodyBytesPerCaller)
+        let bodies = BodyBudget(
+            limit: limits.maxBufferedBodyBytes, perCaller: limits.maxBufferedBodyBytesPerCaller, bodiesPerCaller: limits.maxBodiesPerCaller)
         router.add(middleware: RequestLogMiddleware(metrics: metrics, logger: logger))
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.get("/metrics") { _, _ in

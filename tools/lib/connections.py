@@ -11,6 +11,9 @@ One run against a real `hub serve` (or `station serve --token`) on loopback:
     headers dripping in a byte every 2 s;
   - with a valid token, `--stalled` pushes declaring a 31 MiB body send 30 MiB and stall, and as
     many drip theirs in at 1 KiB every 2 s (each opened again 5 s after the node ends it);
+  - with the same token, from 10 more addresses (127.0.0.20 to 127.0.0.29), `--trickled` pushes
+    declaring a 10 KB body send it a byte a second: more than the node's connections, each within
+    every byte budget and never idle (the node takes 8 bodies of one caller at once, review round 9);
   - meanwhile `--stations` real stations (from 127.0.0.1) write a record and run `station sync`
     over and over, and `/v1/health` is asked once a second.
 Checks: every honest sync exits 0; every health request is answered; at the end every station holds
@@ -39,6 +42,7 @@ import time
 import urllib.request
 
 ATTACKER_ADDRESSES = [f"127.0.0.{i}" for i in range(2, 14)]
+TRICKLE_ADDRESSES = [f"127.0.0.{i}" for i in range(20, 30)]
 
 
 class Failure(Exception):
@@ -87,7 +91,8 @@ class Attack:
         self.refused = 0
 
     async def hold(self, index, kind):
-        address = ATTACKER_ADDRESSES[index % len(ATTACKER_ADDRESSES)]
+        addresses = TRICKLE_ADDRESSES if kind == "trickle-body" else ATTACKER_ADDRESSES
+        address = addresses[index % len(addresses)]
         while time.time() < self.stop_at:
             try:
                 reader, writer = await asyncio.wait_for(
@@ -129,6 +134,15 @@ class Attack:
                 writer.write(bytes([byte]))
                 await writer.drain()
                 if await self.closed(reader, 2) is not False or time.time() > self.stop_at:
+                    return
+        elif kind == "trickle-body":
+            # A small body (within every byte budget) a byte a second: never idle, never done.
+            writer.write(f"POST /v1/changes HTTP/1.1\r\nHost: node\r\nAuthorization: Bearer {self.token}\r\n"
+                         f"Content-Type: application/json\r\nContent-Length: 10000\r\n\r\n{{".encode())
+            while time.time() < self.stop_at:
+                writer.write(b" ")
+                await writer.drain()
+                if await self.closed(reader, 1) is not False:
                     return
         elif kind in ("stalled-body", "drip-body"):
             size = 31 << 20
@@ -196,6 +210,10 @@ def main():
     ap.add_argument("--target", choices=["hub", "station"], default="hub")
     ap.add_argument("--connections", type=int, default=1500)
     ap.add_argument("--stalled", type=int, default=20)
+    ap.add_argument("--max-connections", type=int, default=0, help="the node's --max-connections (default: its own)")
+    ap.add_argument("--sync-max", type=float, default=0, help="fail if an honest sync takes longer (0: no bound)")
+    ap.add_argument("--trickled", type=int, default=1100,
+                    help="small push bodies sent a byte a second with one token, from 10 more addresses (more than the node's connections)")
     ap.add_argument("--seconds", type=float, default=40)
     ap.add_argument("--stations", type=int, default=4)
     ap.add_argument("--idle-timeout", type=float, default=30)
@@ -210,6 +228,8 @@ def main():
     try:
         names = [f"desk-{i}" for i in range(args.stations)]
         limits = ["--idle-timeout", str(args.idle_timeout), "--body-timeout", str(args.body_timeout)]
+        if args.max_connections:
+            limits += ["--max-connections", str(args.max_connections)]
         if args.target == "hub":
             node_db = os.path.join(work, "hub.sqlite")
             run(tools["hub"], "init", "--db", node_db)
@@ -238,6 +258,7 @@ def main():
             tasks = [asyncio.create_task(attack.hold(i, kinds[i % 3])) for i in range(args.connections)]
             tasks += [asyncio.create_task(attack.hold(i, "stalled-body")) for i in range(args.stalled)]
             tasks += [asyncio.create_task(attack.hold(i, "drip-body")) for i in range(args.stalled)]
+            tasks += [asyncio.create_task(attack.hold(i, "trickle-body")) for i in range(args.trickled)]
             await asyncio.sleep(2)  # the attack first
             sync_times, sync_failures, health_times, health_failures = [], [], [], []
             honest = [asyncio.create_task(honest_station(tools, dbs[n], peer, tokens[n], n, stop_at, sync_times, sync_failures)) for n in names]
@@ -258,6 +279,8 @@ def main():
         problems += health_failures[:10]
         if not sync_times:
             problems.append("no honest sync ran")
+        if args.sync_max and sync_times and max(sync_times) > args.sync_max:
+            problems.append(f"an honest sync took {max(sync_times):.1f} s, over --sync-max {args.sync_max:.0f} s (kept out)")
         if peak > args.rss_bound_mb:
             problems.append(f"the node's peak RSS {peak:.0f} MB is over the bound {args.rss_bound_mb:.0f} MB")
         # Afterwards: every station holds every other's records.
