@@ -29,23 +29,28 @@ let package = Package(
         .target(name: "StationSeeds", dependencies: ["StationCore"]),
         // A file's birth time (statx), for telling a copy or a restored file from the original.
         .target(name: "CStationFile"),
-        // Storage: GRDB over the system libsqlite3, migrations, change feed, checkpoints.
-        .target(
-            name: "StationStore",
-            dependencies: [
-                "StationCore", "CStationFile",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                // SQLite's C interface, for the statements of the write path (RecordRows.swift).
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
-            ]),
-        // The sync engine: push/pull over a transport, the server-side handlers, tokens.
+        // The sync engine: push/pull over a transport, the serving side, tokens, and the storage
+        // ports it owns (Ports/), which every backend conforms to.
         .target(
             name: "StationSync",
             dependencies: [
-                "StationCore", "StationStore",
+                "StationCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // What the hub keeps beyond syncing (stations' activity, operator sessions, conflict
+        // administration): its port, for every hub backend.
+        .target(name: "StationHub", dependencies: ["StationCore", "StationSync"]),
+        // Storage: GRDB over the system libsqlite3, migrations, change feed, checkpoints; conforms
+        // to the engine's and the hub's ports.
+        .target(
+            name: "StationStore",
+            dependencies: [
+                "StationCore", "StationSync", "StationHub", "CStationFile",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C interface, for the statements of the write path (RecordRows.swift).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // libcurl, found with pkg-config (apt: libcurl4-openssl-dev), and fixed-signature wrappers
@@ -66,7 +71,7 @@ let package = Package(
         .target(
             name: "StationServer",
             dependencies: [
-                "StationCore", "StationStore", "StationSync", "StationGzip",
+                "StationCore", "StationSync", "StationHub", "StationGzip",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -82,7 +87,7 @@ let package = Package(
         .target(
             name: "StationCommands",
             dependencies: [
-                "StationCore", "StationStore", "StationSync", "StationHTTP", "StationServer",
+                "StationCore", "StationStore", "StationSync", "StationHub", "StationHTTP", "StationServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -100,7 +105,8 @@ let package = Package(
         .executableTarget(
             name: "hub",
             dependencies: [
-                "StationCore", "StationStore", "StationSeeds", "StationSync", "StationHTTP", "StationServer", "StationCommands",
+                "StationCore", "StationStore", "StationSeeds", "StationSync", "StationHub", "StationHTTP", "StationServer",
+                "StationCommands",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -114,11 +120,11 @@ let package = Package(
         // The random tests' own oracle (a model of what was asked) and their seeded generator.
         .target(name: "StationTestSupport", dependencies: ["StationCore"], path: "Tests/TestSupport"),
         .testTarget(name: "StationCoreTests", dependencies: ["StationCore", "StationSeeds", "StationTestSupport"]),
-        .testTarget(name: "StationStoreTests", dependencies: ["StationStore", "StationSeeds"]),
+        .testTarget(name: "StationStoreTests", dependencies: ["StationStore", "StationSync", "StationHub", "StationSeeds"]),
         // The CLI and end-to-end tests run the real executables: depending on them builds them first,
         // so a test never runs against a stale binary.
         .testTarget(name: "StationCLITests", dependencies: ["StationCore", "StationCommands", "station"]),
-        .testTarget(name: "StationSyncTests", dependencies: ["StationSync", "StationStore", "StationSeeds", "StationTestSupport"]),
+        .testTarget(name: "StationSyncTests", dependencies: ["StationSync", "StationHub", "StationStore", "StationSeeds", "StationTestSupport"]),
         .testTarget(
             name: "StationHTTPTests",
             dependencies: [
@@ -129,7 +135,7 @@ let package = Package(
         .testTarget(
             name: "StationServerTests",
             dependencies: [
-                "StationServer", "StationSync", "StationStore", "StationSeeds", "StationGzip",
+                "StationServer", "StationSync", "StationHub", "StationStore", "StationSeeds", "StationGzip",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
         .testTarget(name: "EndToEndTests", dependencies: ["StationCore", "station", "hub"]),

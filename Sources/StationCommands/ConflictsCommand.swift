@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StationCore
 import StationStore
+import StationSync
 
 /// `conflicts list | show | resolve`, the same under `station` and `hub`.
 public struct ConflictsCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StationCore
 import StationStore
+import StationSync
 
 /// `--db PATH`, shared by every command; `$STATION_DB` when absent (`$HUB_DB` for `hub`).
 public struct DatabaseOptions: ParsableArguments {

@@ -1,6 +1,7 @@
 import Foundation
 import StationCore
 import StationStore
+import StationSync
 
 /// How records, conflicts and changes are printed: JSON for scripts, tables for people.
 public enum RecordOutput {

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import StationCore
 import StationServer
+import StationHub
 import StationSync
 import Synchronization
 
@@ -40,7 +41,9 @@ public enum ServeRunner {
             }
             try await app.runService()
             // Stopped cleanly: what the dashboard would show is written before the process ends.
-            do { try service.storage.flushActivity() } catch { logger.warning("writing station activity failed", metadata: ["error": "\(error)"]) }
+            do { try await service.storage.flushActivity() } catch {
+                logger.warning("writing station activity failed", metadata: ["error": "\(error)"])
+            }
             logger.notice("stopped on SIGINT or SIGTERM: requests in progress were answered, station activity written")
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
             throw CommandFailure(

@@ -102,7 +102,7 @@ public struct SyncRunner {
         self.logger = logger
     }
 
-    public func run() throws {
+    public func run() async throws {
         var client = HTTPClientOptions()
         client.caFile = options.caFile
         client.connectTimeout = options.connectTimeout
@@ -110,7 +110,7 @@ public struct SyncRunner {
         let transport = try HTTPSyncTransport(
             peer: try options.peerURL, token: options.bearerToken, caller: storage.writer.rawValue, options: client, logger: logger)
         guard let every = options.every else {
-            try once(transport, full: options.full, takeOver: options.takeOver)
+            try await once(transport, full: options.full, takeOver: options.takeOver)
             return
         }
         let stop = StopSignal()
@@ -119,7 +119,7 @@ public struct SyncRunner {
         logger.info("syncing every \(every) s with \(transport.baseURL); Ctrl-C stops")
         while !stop.requested {
             do {
-                try once(transport, full: full, takeOver: takeOver)
+                try await once(transport, full: full, takeOver: takeOver)
                 full = false
                 // Taking over is once: a later round that found another database live again
                 // (someone took it back) is refused like any other, and the loop stops.
@@ -130,12 +130,12 @@ public struct SyncRunner {
             } catch {
                 logger.warning("sync failed; retrying in \(every) s", metadata: ["error": "\(error)"])
             }
-            stop.sleep(every)
+            await stop.sleep(every)
         }
         logger.info("stopped")
     }
 
-    func once(_ transport: HTTPSyncTransport, full: Bool, takeOver: Bool) throws {
+    func once(_ transport: HTTPSyncTransport, full: Bool, takeOver: Bool) async throws {
         var bar: ProgressBar?
         var engine = SyncEngine(storage: storage, transport: transport, batchSize: options.batchSize, logger: logger) { p in
             guard Terminal.stderrIsTerminal, !options.json else { return }
@@ -155,7 +155,7 @@ public struct SyncRunner {
         var summary: SyncSummary
         let before = transport.wireBytes
         do {
-            summary = try engine.run()
+            summary = try await engine.run()
             summary.bytesSent = transport.wireBytes.sent - before.sent
             summary.bytesReceived = transport.wireBytes.received - before.received
         } catch {
@@ -279,8 +279,8 @@ public final class StopSignal: @unchecked Sendable {
     public var requested: Bool { flag.load(ordering: .acquiring) }
 
     /// Sleeps up to `seconds`, waking early when a stop is requested.
-    public func sleep(_ seconds: Double) {
+    public func sleep(_ seconds: Double) async {
         let end = Date().addingTimeInterval(seconds)
-        while !requested, Date() < end { Thread.sleep(forTimeInterval: min(0.1, max(0, end.timeIntervalSinceNow))) }
+        while !requested, Date() < end { try? await Task.sleep(for: .milliseconds(Int(min(0.1, max(0, end.timeIntervalSinceNow)) * 1000) + 1)) }
     }
 }

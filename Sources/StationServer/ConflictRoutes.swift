@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import StationCore
+import StationHub
 import StationSync
 
 /// `GET /v1/conflicts?collection=C&status=open|resolved|all` and `GET /v1/conflicts/{id}`: the
@@ -20,14 +21,14 @@ enum ConflictRoutes {
                 }
                 guard principal.read.allows(collection) else { throw SyncError(.forbidden, "this token may not read \(collection)") }
             }
-            let reports = try await SyncServer.offloaded { try storage.conflictReports(collection: collection, status: status) }
+            let reports = try await storage.conflictReports(collection: collection, status: status)
                 .filter { principal.read.allows($0.collection) }
             return SyncServer.json(.array(reports.map(\.summaryJSON)), request: request, limits: limits)
         }
         router.get("/v1/conflicts/:id") { request, context in
             let principal = try context.authenticated()
             let id = context.parameters.get("id") ?? ""
-            guard let report = try await SyncServer.offloaded({ try storage.conflictReport(id: id) }), principal.read.allows(report.collection) else {
+            guard let report = try await storage.conflictReport(id: id), principal.read.allows(report.collection) else {
                 throw SyncError(.notFound, "no conflict \(id.prefix(32)) here")
             }
             return SyncServer.json(report.json, request: request, limits: limits)

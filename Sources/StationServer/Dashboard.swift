@@ -4,7 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import StationCore
-import StationStore
+import StationHub
 import StationSync
 
 /// The operator's dashboard at `/ui`: every station with its last sync and how far behind it is,
@@ -36,26 +36,22 @@ enum Dashboard {
         router.get("/") { _, _ in Response.redirect(to: "/ui", type: .normal) }
         router.get("/ui") { request, _ in
             guard let signedIn = try await signedIn(request, storage) else { return html(loginPage(error: nil), status: .ok) }
-            let page = try await SyncServer.offloaded {
-                let flash = signedIn.session.flash
-                if flash != nil { try storage.setOperatorFlash(idHash: signedIn.idHash, nil) }
-                return try render(storage: storage, signedIn: signedIn, flash: flash)
-            }
+            let flash = signedIn.session.flash
+            if flash != nil { try await storage.setOperatorFlash(idHash: signedIn.idHash, nil) }
+            let page = try await render(storage: storage, signedIn: signedIn, flash: flash)
             return html(page, status: .ok)
         }
         router.post("/ui/login") { request, _ in
             guard sameOrigin(request, secure: secureCookies) else { return forbidden() }
             let form = HTML.form(try await body(request))
             let token = (form["token"] ?? "").trimmingCharacters(in: .whitespaces)
-            guard let principal = try? service.authenticate(authorization: "Bearer \(token)"), principal.isOperator,
+            guard let principal = try? await service.authenticate(authorization: "Bearer \(token)"), principal.isOperator,
                 let tokenID = token.split(separator: ".").first.map(String.init)
             else {
                 return html(loginPage(error: "That is not a valid operator token."), status: .unauthorized)
             }
             let id = Tokens.randomSecret()
-            try await SyncServer.offloaded {
-                try storage.createOperatorSession(idHash: hash(id), tokenID: tokenID, csrf: Tokens.randomSecret(), lifetime: sessionLifetime)
-            }
+            try await storage.createOperatorSession(idHash: hash(id), tokenID: tokenID, csrf: Tokens.randomSecret(), lifetime: sessionLifetime)
             logger.info("operator signed in to the dashboard", metadata: ["operator": "\(principal.station ?? "?")", "token": "\(tokenID)"])
             var response = Response.redirect(to: "/ui", type: .found)
             response.headers[.setCookie] =
@@ -67,7 +63,7 @@ enum Dashboard {
             let form = HTML.form(try await body(request))
             if let signedIn = try await signedIn(request, storage) {
                 guard validCSRF(form, signedIn) else { return forbidden() }
-                try await SyncServer.offloaded { try storage.endOperatorSession(idHash: signedIn.idHash) }
+                try await storage.endOperatorSession(idHash: signedIn.idHash)
             }
             var response = Response.redirect(to: "/ui", type: .found)
             response.headers[.setCookie] = "\(cookie)=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0\(secureCookies ? "; Secure" : "")"
@@ -95,17 +91,15 @@ enum Dashboard {
                 default:
                     throw SyncError(.badRequest, "unknown action")
                 }
-                let report = try await SyncServer.offloaded { () throws -> ConflictReport in
-                    // What the token may not read does not exist for it; what it may read but
-                    // not write, it may not resolve.
-                    guard let report = try storage.conflictReport(id: id), signedIn.principal.read.allows(report.collection) else {
-                        throw SyncError(.notFound, "no conflict \(id)")
-                    }
-                    guard signedIn.principal.write.allows(report.collection) else {
-                        throw SyncError(.forbidden, "your token may not write \(report.collection)")
-                    }
-                    return try storage.resolveConflict(id: id, choice, person: signedIn.name)
+                // What the token may not read does not exist for it; what it may read but not
+                // write, it may not resolve.
+                guard let held = try await storage.conflictReport(id: id), signedIn.principal.read.allows(held.collection) else {
+                    throw SyncError(.notFound, "no conflict \(id)")
                 }
+                guard signedIn.principal.write.allows(held.collection) else {
+                    throw SyncError(.forbidden, "your token may not write \(held.collection)")
+                }
+                let report = try await storage.resolveConflict(id: id, choice, person: signedIn.name)
                 message =
                     "Resolved \(report.collection)/\(report.recordID) \(report.field): kept "
                     + (report.resolution.map { ConflictDisplay.value($0.result, field: report.field) } ?? "?")
@@ -114,7 +108,7 @@ enum Dashboard {
             } catch {
                 message = "Could not resolve \(id.prefix(32)): \(error)"
             }
-            try await SyncServer.offloaded { try storage.setOperatorFlash(idHash: signedIn.idHash, String(message.prefix(2000))) }
+            try await storage.setOperatorFlash(idHash: signedIn.idHash, String(message.prefix(2000)))
             return Response.redirect(to: "/ui", type: .found)
         }
     }
@@ -124,8 +118,8 @@ enum Dashboard {
     static func signedIn(_ request: Request, _ storage: any HubStorage) async throws -> SignedIn? {
         guard let id = request.cookies[cookie]?.value, !id.isEmpty, id.utf8.count <= 128 else { return nil }
         let idHash = hash(id)
-        return try await SyncServer.offloaded { () throws -> SignedIn? in
-            guard let session = try storage.operatorSession(idHash: idHash), let token = try storage.token(id: session.tokenID),
+        do {
+            guard let session = try await storage.operatorSession(idHash: idHash), let token = try await storage.token(id: session.tokenID),
                 token.revokedAt == nil, token.isOperator,
                 let read = try? AccessList(parsing: token.read), let write = try? AccessList(parsing: token.write)
             else { return nil }
@@ -196,18 +190,18 @@ enum Dashboard {
                 """)
     }
 
-    static func render(storage: any HubStorage, signedIn: SignedIn, flash: String?) throws -> String {
+    static func render(storage: any HubStorage, signedIn: SignedIn, flash: String?) async throws -> String {
         let principal = signedIn.principal
         let csrf = "<input type=\"hidden\" name=\"csrf\" value=\"\(HTML.escape(signedIn.session.csrf))\">"
-        let last = try storage.lastSequence()
-        let activity = try storage.stationActivity()
-        let stations = Set(try storage.tokens().filter { $0.revokedAt == nil && !$0.isOperator }.map(\.station)).union(activity.map(\.station))
+        let last = try await storage.lastSequence()
+        let activity = try await storage.stationActivity()
+        let stations = Set(try await storage.tokens().filter { $0.revokedAt == nil && !$0.isOperator }.map(\.station)).union(activity.map(\.station))
             .sorted()
         // The token's read list limits what the page shows; its write list what it resolves.
-        let open = try storage.conflictReports(collection: nil, status: .open).filter { principal.read.allows($0.collection) }
-        let resolved = try storage.conflictReports(collection: nil, status: .resolved).filter { principal.read.allows($0.collection) }
+        let open = try await storage.conflictReports(collection: nil, status: .open).filter { principal.read.allows($0.collection) }
+        let resolved = try await storage.conflictReports(collection: nil, status: .resolved).filter { principal.read.allows($0.collection) }
             .sorted { ($0.resolution?.time ?? .zero) > ($1.resolution?.time ?? .zero) }.prefix(20)
-        let counts = try storage.counts()
+        let counts = try await storage.counts()
 
         var b = ""
         b += "<header><h1>StationSync hub <span class=\"tag\">\(HTML.escape(storage.node.rawValue))</span></h1>"
@@ -222,7 +216,7 @@ enum Dashboard {
             var behind = "never synced"
             var cls = "err"
             if let a, a.lastPullAt != nil {
-                let n = try storage.changeCount(after: a.pulledThrough)
+                let n = try await storage.changeCount(after: a.pulledThrough)
                 behind = n == 0 ? "up to date" : "\(n) change\(n == 1 ? "" : "s")"
                 cls = n == 0 ? "ok" : "warn"
             }
@@ -237,7 +231,7 @@ enum Dashboard {
 
         // Nodes that more than one database pushed as (a restore, a copy, a reinstall, a token on
         // two devices): which one is live, which were retired or refused, and why.
-        let writers = try storage.nodeWriters()
+        let writers = try await storage.nodeWriters()
         let eventful = Set(writers.filter { $0.status != .live }.map(\.node))
         if !eventful.isEmpty {
             b +=

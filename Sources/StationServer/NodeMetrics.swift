@@ -3,7 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Prometheus
-import StationStore
+import StationHub
 import StationSync
 import Synchronization
 
@@ -41,13 +41,13 @@ public final class NodeMetrics: Sendable {
     }
 
     /// The text format, with the gauges read now from `service`'s storage (and `hub`'s).
-    func render(service: SyncService, hub: (any HubStorage)?) -> [UInt8] {
-        if let open = try? service.storage.conflictedRecordCount() {
+    func render(service: SyncService, hub: (any HubStorage)?) async -> [UInt8] {
+        if let open = try? await service.storage.conflictedRecordCount() {
             registry.makeGauge(name: "stationsync_conflicted_records").set(Double(open))
         }
-        if let last = try? service.storage.lastSequence() {
+        if let last = try? await service.storage.lastSequence() {
             registry.makeGauge(name: "stationsync_feed_last_sequence").set(Double(last))
-            if let hub, let activity = try? hub.stationActivity() {
+            if let hub, let activity = try? await hub.stationActivity() {
                 for a in activity {
                     registry.makeGauge(name: "stationsync_station_lag_sequences", labels: [("station", a.station)]).set(
                         Double(max(0, last - a.pulledThrough)))

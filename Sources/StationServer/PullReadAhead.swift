@@ -54,7 +54,7 @@ final class PullReadAhead: @unchecked Sendable {
 
     /// Starts reading the page for `key` with `read`, unless it is already there or the limit is
     /// reached.
-    func start(_ key: Key, read: @escaping @Sendable () -> Prepared?) {
+    func start(_ key: Key, read: @escaping @Sendable () async -> Prepared?) {
         let now = DispatchTime.now().uptimeNanoseconds
         let entry = Entry(started: now)
         lock.lock()
@@ -65,13 +65,14 @@ final class PullReadAhead: @unchecked Sendable {
         }
         entries[key] = entry
         lock.unlock()
-        SyncServer.storageQueue.async {
-            let outcome = read()
-            self.lock.lock()
-            entry.outcome = .some(outcome)
-            let waiters = entry.waiters
-            entry.waiters = []
-            self.lock.unlock()
+        // Read in a task of its own: the request that started it answers at once.
+        Task {
+            let outcome = await read()
+            let waiters = self.lock.withLock {
+                entry.outcome = .some(outcome)
+                defer { entry.waiters = [] }
+                return entry.waiters
+            }
             for waiter in waiters { waiter.resume(returning: outcome) }
         }
     }

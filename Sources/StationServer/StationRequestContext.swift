@@ -30,7 +30,7 @@ struct BearerAuthentication: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let principal = try service.authenticate(authorization: request.headers[.authorization])
+        let principal = try await service.authenticate(authorization: request.headers[.authorization])
         context.principal = principal
         if let station = principal.station { RequestNote.current?.set(station: station) }
         return try await next(request, context)

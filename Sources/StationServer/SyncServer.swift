@@ -9,6 +9,7 @@ import NIOCore
 import NIOPosix
 import StationCore
 import StationGzip
+import StationHub
 import StationSync
 
 /// The sync protocol over HTTP (Hummingbird): the routes of Protocol/README.md mapped onto a
@@ -83,7 +84,7 @@ public enum SyncServer {
         router.add(middleware: ErrorMiddleware(logger: logger))
         router.get("/metrics") { _, _ in
             // The gauges are read from the database: off the event loop, like every storage read.
-            let body = try await offloaded { metrics.render(service: service, hub: hub) }
+            let body = await metrics.render(service: service, hub: hub)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .contentLength: String(body.count)],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
@@ -116,16 +117,15 @@ public enum SyncServer {
             let key = PullReadAhead.Key(
                 authorization: request.headers[.authorization], requester: requester, since: since ?? "", limit: limit,
                 gzip: acceptsGzip(request))
-            // Compressed off the event loop, like every page read ahead (see `PullReadAhead`).
-            @Sendable func prepare(since: String?) throws(SyncError) -> PullReadAhead.Prepared {
-                var page = try service.readPage(since: since, limit: limit, principal: principal, requester: requester)
+            @Sendable func prepare(since: String?) async throws(SyncError) -> PullReadAhead.Prepared {
+                var page = try await service.readPage(since: since, limit: limit, principal: principal, requester: requester)
                 let body = encode(page.body, gzip: key.gzip, limits: limits)
                 page.body = []  // sent as `body`: a page held for later keeps only that
                 return PullReadAhead.Prepared(page: page, body: body)
             }
             var prepared = await readAhead.take(key)
             logger.debug("pull", metadata: ["since": "\(key.since)", "readAhead": "\(prepared != nil)"])
-            if prepared == nil { prepared = try await offloaded { try prepare(since: since) } }
+            if prepared == nil { prepared = try await prepare(since: since) }
             let page = prepared!
             service.notePulled(page.page, principal: principal, requester: requester)
             service.metrics.recordPull(page.page.count)
@@ -133,7 +133,7 @@ public enum SyncServer {
             if page.page.more {
                 var next = key
                 next.since = page.page.next
-                readAhead.start(next) { try? prepare(since: page.page.next) }
+                readAhead.start(next) { try? await prepare(since: page.page.next) }
             }
             return response(page.body)
         }
@@ -164,9 +164,8 @@ public enum SyncServer {
                 try reservation.grow(to: body.count)
             }
             let bytes = body
-            // On threads of their own: a push waits for its group commit, and waiting there must
-            // not hold the threads that pulls and every other request run on.
-            let result = try await pushThreads.runIfActive { try service.push(body: bytes, principal: principal) }
+            // A push waiting for its group commit is suspended: it holds no thread.
+            let result = try await service.push(body: bytes, principal: principal)
             RequestNote.current?.set(changes: result.results.count)
             return json(result.json, request: request, limits: limits)
         }
@@ -294,26 +293,6 @@ public enum SyncServer {
     static func response(_ body: [UInt8], status: HTTPResponse.Status = .ok, request: Request, limits: Limits) -> Response {
         response(encode(body, gzip: acceptsGzip(request), limits: limits), status: status)
     }
-
-    /// Runs blocking storage work on a dispatch queue, off the server's event loops and the
-    /// concurrency pool.
-    static func offloaded<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            storageQueue.async {
-                continuation.resume(with: Result { try work() })
-            }
-        }
-    }
-
-    static let storageQueue = DispatchQueue(label: "stationsync.storage", qos: .userInitiated, attributes: .concurrent)
-
-    /// The threads pushes run on (see the push route): enough for the pushes of many stations to
-    /// share a commit, and apart from `storageQueue`, which the other requests use.
-    static let pushThreads: NIOThreadPool = {
-        let pool = NIOThreadPool(numberOfThreads: 16)
-        pool.start()
-        return pool
-    }()
 }
 
 /// Turns every error into the protocol's JSON error body with the right status, so clients

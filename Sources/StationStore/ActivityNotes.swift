@@ -1,3 +1,4 @@
+import StationSync
 import Foundation
 import Synchronization
 

@@ -1,25 +1,12 @@
+import StationHub
+import StationSync
 import Foundation
 import GRDB
 import StationCore
 
-/// What a station was last seen doing at this node.
-public struct StationActivity: Sendable, Equatable {
-    public var station: String
-    public var lastSeenAt: String
-    public var lastPullAt: String?
-    /// The sequence of this node's feed the station had pulled through at its last pull.
-    public var pulledThrough: Int64
-    public var lastPushAt: String?
-    /// Changes it has pushed here, in all.
-    public var pushedChanges: Int64
-    /// How far ahead (positive) or behind this node's its clock was at its last session, in ms
-    /// (nil: not known, a station of an older version).
-    public var clockOffset: Int64?
-}
-
 extension StationStore {
     /// How long a noted activity may wait in memory before it is written (see `ActivityNotes`).
-    static let activityFlushDelay: DispatchTimeInterval = .seconds(1)
+    static let activityFlushDelay: Duration = .seconds(1)
 
     /// Notes that `station` pulled through `pulledThrough`, or pushed `pushed` changes. Kept in
     /// memory and written with the other notes within ``activityFlushDelay``, so no sync request
@@ -39,9 +26,13 @@ extension StationStore {
     private func noteActivity(station: String, pulledThrough: Int64?, pushed: Int?, clockOffset: Int64?) {
         guard activityNotes.add(station: station, pulledThrough: pulledThrough, pushed: pushed, clockOffset: clockOffset, at: ActivityNotes.now())
         else { return }
-        DispatchQueue.global().asyncAfter(deadline: .now() + Self.activityFlushDelay) { [self] in
+        // The first note of a batch starts the one flush that writes them all. Not a child of the
+        // request that noted it: the request answers at once, and the flush outlives it. A node
+        // that stops flushes what is left itself (`flushActivity()`, at shutdown).
+        Task { [self] in
             do {
-                try flushActivity()
+                try await Task.sleep(for: Self.activityFlushDelay)
+                try await flushActivity()
             } catch {
                 logger.warning("writing station activity failed", metadata: ["error": "\(error)"])
             }
@@ -49,39 +40,48 @@ extension StationStore {
     }
 
     /// Writes the pending activity notes (grouped with the writes running at the same time).
-    public func flushActivity() throws {
+    public func flushActivity() async throws {
         let notes = activityNotes.take()
         guard !notes.isEmpty else { return }
         // Dashboard bookkeeping: a power cut may take the last second of it.
-        try writeGrouped(durable: false) { tx in
-            let db = tx.db
-            for (station, note) in notes.sorted(by: { $0.key < $1.key }) {
+        try await writeGrouped(durable: false) { tx in try Self.write(notes, in: tx) }
+    }
+
+    /// Writes the pending activity notes now, in a transaction of their own (when closing).
+    func flushActivityNow() throws {
+        let notes = activityNotes.take()
+        guard !notes.isEmpty else { return }
+        try write(durable: false) { tx in try Self.write(notes, in: tx) }
+    }
+
+    private static func write(_ notes: [String: ActivityNotes.Note], in tx: WriteTransaction) throws {
+        let db = tx.db
+        for (station, note) in notes.sorted(by: { $0.key < $1.key }) {
+            try db.execute(
+                sql: """
+                    INSERT INTO station_activity (station, lastSeenAt) VALUES (?, ?)
+                    ON CONFLICT(station) DO UPDATE SET lastSeenAt = max(lastSeenAt, excluded.lastSeenAt)
+                    """,
+                arguments: [station, note.lastSeenAt])
+            if let lastPullAt = note.lastPullAt, let pulledThrough = note.pulledThrough {
                 try db.execute(
-                    sql: """
-                        INSERT INTO station_activity (station, lastSeenAt) VALUES (?, ?)
-                        ON CONFLICT(station) DO UPDATE SET lastSeenAt = max(lastSeenAt, excluded.lastSeenAt)
-                        """,
-                    arguments: [station, note.lastSeenAt])
-                if let lastPullAt = note.lastPullAt, let pulledThrough = note.pulledThrough {
-                    try db.execute(
-                        sql: "UPDATE station_activity SET lastPullAt = ?, pulledThrough = ? WHERE station = ?",
-                        arguments: [lastPullAt, pulledThrough, station])
-                }
-                if let clockOffset = note.clockOffset {
-                    try db.execute(sql: "UPDATE station_activity SET clockOffset = ? WHERE station = ?", arguments: [clockOffset, station])
-                }
-                if let lastPushAt = note.lastPushAt {
-                    try db.execute(
-                        sql: "UPDATE station_activity SET lastPushAt = ?, pushedChanges = pushedChanges + ? WHERE station = ?",
-                        arguments: [lastPushAt, note.pushed, station])
-                }
+                    sql: "UPDATE station_activity SET lastPullAt = ?, pulledThrough = ? WHERE station = ?",
+                    arguments: [lastPullAt, pulledThrough, station])
+            }
+            if let clockOffset = note.clockOffset {
+                try db.execute(sql: "UPDATE station_activity SET clockOffset = ? WHERE station = ?", arguments: [clockOffset, station])
+            }
+            if let lastPushAt = note.lastPushAt {
+                try db.execute(
+                    sql: "UPDATE station_activity SET lastPushAt = ?, pushedChanges = pushedChanges + ? WHERE station = ?",
+                    arguments: [lastPushAt, note.pushed, station])
             }
         }
     }
 
     /// Every station seen here, by name.
-    public func stationActivity() throws -> [StationActivity] {
-        try flushActivity()
+    public func stationActivity() async throws -> [StationActivity] {
+        try await flushActivity()
         return try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM station_activity ORDER BY station").map { row in
                 StationActivity(

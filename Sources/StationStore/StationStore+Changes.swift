@@ -1,16 +1,7 @@
+import StationSync
 import Foundation
 import GRDB
 import StationCore
-
-/// A page of the change feed.
-public struct ChangeBatch: Sendable, Equatable {
-    /// Changes in sequence order.
-    public var changes: [Change]
-    /// The sequence to ask from next time (the last change's, or the `since` asked for).
-    public var nextSince: Int64
-    /// Whether more changes follow.
-    public var hasMore: Bool
-}
 
 extension StationStore {
     /// The highest sequence stamped so far (0 for an empty database).

@@ -1,3 +1,4 @@
+import StationSync
 import GRDB
 import StationCore
 

@@ -1,3 +1,4 @@
+import StationSync
 import CStationFile
 import Foundation
 import GRDB

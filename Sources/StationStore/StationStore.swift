@@ -1,3 +1,4 @@
+import StationSync
 import Foundation
 import GRDB
 import Logging
@@ -292,7 +293,7 @@ public final class StationStore: Sendable {
 
     /// Writes what is pending and closes the database; the store is unusable afterwards.
     public func close() throws {
-        try flushActivity()
+        try flushActivityNow()
         try pool.close()
     }
 
@@ -318,24 +319,40 @@ public final class StationStore: Sendable {
     /// pulled again), a push checkpoint (the batches after it pushed again).
     func immediateTransaction<T>(durable: Bool = true, _ body: (Database) throws -> T) throws -> T {
         do {
-            return try pool.writeWithoutTransaction { db in
-                if !durable { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-                let outcome = Result {
-                    var result: T?
-                    try db.inTransaction(.immediate) {
-                        result = try body(db)
-                        // Last, before the commit: the file is still the one this node opened.
-                        try checkFileIsOurs()
-                        return .commit
-                    }
-                    return result!
-                }
-                if !durable { try db.execute(sql: "PRAGMA synchronous = FULL") }
-                return try outcome.get()
-            }
+            return try pool.writeWithoutTransaction { db in try Self.transaction(db, durable: durable, checking: self, body) }
         } catch {
             throw StationStore.wrap(error, path: path)
         }
+    }
+
+    /// ``immediateTransaction(durable:_:)`` from a task: suspended until GRDB's writer (its own
+    /// serial queue) runs it, holding no thread of the caller's.
+    func immediateTransactionSuspending<T: Sendable>(
+        durable: Bool = true, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws
+        -> T
+    {
+        do {
+            return try await pool.writeWithoutTransaction { db in try Self.transaction(db, durable: durable, checking: self, body) }
+        } catch {
+            throw StationStore.wrap(error, path: path)
+        }
+    }
+
+    private static func transaction<T>(_ db: Database, durable: Bool, checking store: StationStore, _ body: (Database) throws -> T) throws -> T {
+        if !durable { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        let outcome = Result {
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                // Last, before the commit: the file is still the one this node opened.
+                try store.checkFileIsOurs()
+                return .commit
+            }
+            return result!
+        }
+        if !durable { try db.execute(sql: "PRAGMA synchronous = FULL") }
+        return try outcome.get()
     }
 
     /// Runs `body` on a read snapshot, mapping errors.

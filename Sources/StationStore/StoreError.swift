@@ -1,3 +1,4 @@
+import StationSync
 import StationCore
 
 /// An error from the station store: what went wrong and with which database or record.

@@ -1,5 +1,6 @@
 import GRDB
 import StationCore
+import StationSync
 
 /// One write transaction on a station database: local writes (put, add, delete) and merges of
 /// remote versions, each stamped with the next change-feed sequence. Obtained from
@@ -386,12 +387,13 @@ extension StationStore {
     /// Like ``write(_:)``, but the transaction, and its commit, are shared with the writers that
     /// arrive at the same time (group commit, see `GroupCommit`); `body` runs in a savepoint of its
     /// own, so if it throws only its own writes are undone. For the hub, where many stations push
-    /// at once and a commit per push would queue them all behind one fsync each.
+    /// at once and a commit per push would queue them all behind one fsync each. The caller is
+    /// suspended, holding no thread, while it waits for its group.
     ///
     /// With `durable` false the commit need not wait for the disk (see `immediateTransaction`),
     /// unless another writer of the same group needs it to.
-    public func writeGrouped<T>(durable: Bool = true, _ body: @escaping (WriteTransaction) throws -> T) throws -> T {
-        try groupCommit.write(in: self, durable: durable, body)
+    public func writeGrouped<T: Sendable>(durable: Bool = true, _ body: @escaping @Sendable (WriteTransaction) throws -> T) async throws -> T {
+        try await groupCommit.write(in: self, durable: durable, body)
     }
 
     /// Runs `body` in one IMMEDIATE transaction: all its writes commit together, or none do.
@@ -405,9 +407,29 @@ extension StationStore {
             lastSeq = transaction.lastWrittenSeq
             return result
         }
-        // Committed: how far the feed got, for noticing a restored copy (StationStore+Watermark).
-        if let lastSeq { StationStore.writeWatermark(Watermark(databaseID: databaseID, seq: lastSeq), path: path, logger: logger) }
+        noteCommitted(lastSeq)
         return result
+    }
+
+    /// ``write(durable:_:)`` from a task: suspended until GRDB's writer runs it, holding no thread.
+    func writeSuspending<T: Sendable>(
+        durable: Bool = true, _ body: @escaping @Sendable (WriteTransaction) throws -> T
+    ) async throws
+        -> T
+    {
+        let (result, lastSeq): (T, Int64?) = try await immediateTransactionSuspending(durable: durable) { db in
+            let transaction = try WriteTransaction(db: db, store: self)
+            let result = try body(transaction)
+            try transaction.finish()
+            return (result, transaction.lastWrittenSeq)
+        }
+        noteCommitted(lastSeq)
+        return result
+    }
+
+    /// Committed: how far the feed got, for noticing a restored copy (StationStore+Watermark).
+    private func noteCommitted(_ lastSeq: Int64?) {
+        if let lastSeq { StationStore.writeWatermark(Watermark(databaseID: databaseID, seq: lastSeq), path: path, logger: logger) }
     }
 
     /// Sets the given fields of a record and keeps the others: one write, one transaction (none

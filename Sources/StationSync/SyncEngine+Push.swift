@@ -1,5 +1,4 @@
 import StationCore
-import StationStore
 
 extension SyncEngine {
     /// One batch of local changes ready to push: read, encoded and prepared for the transport,
@@ -61,9 +60,9 @@ extension SyncEngine {
 
     /// The peer's answer to `batch`; a refusal naming records names only those of the batch (a
     /// peer naming others, made up by the thousand, costs this node nothing: see ``newlyRefused``).
-    static func answer(to batch: OutgoingBatch, _ push: () throws -> PushResponse) throws -> PushResponse {
+    static func answer(to batch: OutgoingBatch, _ push: () async throws -> PushResponse) async throws -> PushResponse {
         do {
-            return try push()
+            return try await push()
         } catch var error as SyncError where !error.records.isEmpty {
             let sent = Set(batch.keys)
             error.records = error.records.filter { sent.contains($0) }
@@ -98,8 +97,8 @@ extension SyncEngine {
     static func outgoing(
         _ storage: any SyncStorage, after cursor: Int64, limit: Int, peer: String, sendable: Set<String>, takeOver: Bool,
         holdBack: HoldBack?, refused: Refused = [], prepare: @Sendable ([UInt8]) throws -> PreparedPush
-    ) throws -> OutgoingBatch {
-        let batch = try storage.changes(since: cursor, limit: limit, excludingSource: peer, collections: nil, maxBytes: Limits.pageBytes)
+    ) async throws -> OutgoingBatch {
+        let batch = try await storage.changes(since: cursor, limit: limit, excludingSource: peer, collections: nil, maxBytes: Limits.pageBytes)
         return try outgoing(
             storage, batch.changes, sendable: sendable, nextSince: batch.nextSince, hasMore: batch.hasMore, takeOver: takeOver,
             holdBack: holdBack, refused: refused, prepare: prepare)
@@ -151,7 +150,7 @@ extension SyncEngine {
     func pushWaiting(
         to peer: String, sendable: Set<String>, summary: inout SyncSummary, leftOut: inout [RecordKey: MergeResult], held: inout Set<RecordKey>,
         refused: inout Refused
-    ) throws -> Set<RecordKey> {
+    ) async throws -> Set<RecordKey> {
         // Waiting records are few: each is checked for writes of this node stamped too far ahead.
         let holdBack = HoldBack(node: storage.node, now: storage.wallTime())
         var stillWaiting: Set<RecordKey> = []
@@ -162,7 +161,7 @@ extension SyncEngine {
             leftOut = [:]
             var after: RecordKey?
             while true {
-                let read = try storage.waitingChanges(peer: peer, after: after, limit: batchSize)
+                let read = try await storage.waitingChanges(peer: peer, after: after, limit: batchSize)
                 guard let last = read.last else { break }
                 after = RecordKey(last.collection, last.id)
                 var sent: [Change] = []
@@ -186,7 +185,7 @@ extension SyncEngine {
                         guard let body = batch.body else { break }
                         let response: PushResponse
                         do {
-                            response = try transport.push(body)
+                            response = try await transport.push(body)
                         } catch let error as SyncError {
                             guard let named = Self.newlyRefused(error, among: batch.keys, refused: refused) else { throw error }
                             logger.warning("\(error); the others go on without them", metadata: ["peer": "\(peer)", "refused": "\(named.count)"])
@@ -207,7 +206,7 @@ extension SyncEngine {
                                 stillWaiting.insert(key)
                             } else if let n = change.ownVersion {
                                 // An own version taken: the record still waits, with its next version.
-                                try storage.dropOwnVersion(n)
+                                try await storage.dropOwnVersion(n)
                                 stillWaiting.insert(key)
                                 progress = true
                             } else {
@@ -215,7 +214,7 @@ extension SyncEngine {
                             }
                         }
                         summary.pushed += taken.count
-                        try storage.updateWaiting(peer: peer, waiting: [], taken: taken)
+                        try await storage.updateWaiting(peer: peer, waiting: [], taken: taken)
                         break
                     }
                 }
@@ -226,11 +225,11 @@ extension SyncEngine {
     }
 
     /// Pushes batches until none is left, keeping the peer and this node busy at the same time:
-    /// - the next batch is read, encoded and compressed on another thread while the current one
-    ///   is in flight;
+    /// - the next batch is read, encoded and compressed in a task of its own while the current
+    ///   one is in flight;
     /// - up to ``SyncTransport/concurrentPushes`` batches are in flight at once (the HTTP
     ///   transport: 2, so the hub decodes one while it merges the other);
-    /// - the checkpoint is saved on another thread, in order, and moves only past batches the
+    /// - the checkpoint is saved in a task of its own, in order, and moves only past batches the
     ///   peer has acknowledged, all earlier ones included. The push ends (or fails) only once the
     ///   last acknowledged checkpoint is saved.
     ///
@@ -247,9 +246,9 @@ extension SyncEngine {
     func push(
         from start: Int64, to peer: String, session: PeerSession, peerCollections: Set<String>, holdBack: Bool, refused: inout Refused,
         summary: inout SyncSummary
-    ) throws {
+    ) async throws {
         let sendable = peerCollections.filter { session.write.allows($0) }
-        let last = try storage.lastSequence()
+        let last = try await storage.lastSequence()
         let (storage, limit, prepare, takeOver) = (self.storage, batchSize, transport.preparePush, self.takeOver)
         let holding = holdBack ? HoldBack(node: storage.node, now: storage.wallTime()) : nil
         if takeOver {
@@ -257,11 +256,11 @@ extension SyncEngine {
             let claim = PushRequest.encode(
                 node: storage.node.rawValue, writer: storage.writer.rawValue, lineage: storage.lineage.map(\.rawValue), takeOver: true,
                 changes: [])
-            _ = try transport.push(try prepare(claim))
+            _ = try await transport.push(try prepare(claim))
             logger.notice("this database is \(storage.node) at \(peer) now (took over)", metadata: ["writer": "\(storage.writer)"])
         }
         let window = max(1, transport.concurrentPushes)
-        let pusher = ConcurrentPusher(transport)
+        let transport = self.transport
         var cursor = start
         var done = 0
         // Records the peer left out for another reason than `waiting` (collision, over_limit,
@@ -269,30 +268,30 @@ extension SyncEngine {
         var leftOut: [RecordKey: MergeResult] = [:]
         // Records held back (see ``HoldBack``).
         var held: Set<RecordKey> = []
-        var waiting = try pushWaiting(to: peer, sendable: sendable, summary: &summary, leftOut: &leftOut, held: &held, refused: &refused)
+        var waiting = try await pushWaiting(to: peer, sendable: sendable, summary: &summary, leftOut: &leftOut, held: &held, refused: &refused)
         let excluded = refused
         // A peer that may not take others' unseen writes took a record: its own versions are done.
-        let dropsOwnVersions = try !session.relay && storage.hasOwnVersions()
+        let dropsOwnVersions = try await !session.relay ? storage.hasOwnVersions() : false
 
         /// Batches sent and not yet acknowledged, oldest first.
-        var inFlight: [(batch: OutgoingBatch, response: BackgroundWork<PushResponse>)] = []
-        var saving: BackgroundWork<Void>?  // one checkpoint save at a time, in order
-        func finishSaving() throws {
+        var inFlight: [(batch: OutgoingBatch, response: Task<PushResponse, any Error>)] = []
+        var saving: Task<Void, any Error>?  // one checkpoint save at a time, in order
+        func finishSaving() async throws {
             let work = saving
             saving = nil
-            try work?.wait()
+            try await work?.value
         }
         /// Counts an answered batch (`response` nil: nothing was sent) and moves the checkpoint
         /// past it; every earlier batch is acknowledged already.
-        func acknowledge(_ batch: OutgoingBatch, _ response: PushResponse?) throws {
+        func acknowledge(_ batch: OutgoingBatch, _ response: PushResponse?) async throws {
             if !batch.refused.isEmpty {
                 // Listed as waiting before the checkpoint moves past them: sent again at every sync.
-                try storage.updateWaiting(peer: peer, waiting: batch.refused.filter { waiting.insert($0).inserted }, taken: [])
+                try await storage.updateWaiting(peer: peer, waiting: batch.refused.filter { waiting.insert($0).inserted }, taken: [])
             }
             if !batch.heldBack.isEmpty {
                 // Listed as waiting before the checkpoint moves past them: sent again at every sync.
                 held.formUnion(batch.heldBack)
-                try storage.updateWaiting(peer: peer, waiting: batch.heldBack.filter { waiting.insert($0).inserted }, taken: [])
+                try await storage.updateWaiting(peer: peer, waiting: batch.heldBack.filter { waiting.insert($0).inserted }, taken: [])
             }
             if let response {
                 guard response.results.count == batch.count else {
@@ -312,9 +311,9 @@ extension SyncEngine {
                         taken.append(key)
                     }
                 }
-                try storage.updateWaiting(peer: peer, waiting: nowWaiting, taken: taken)
+                try await storage.updateWaiting(peer: peer, waiting: nowWaiting, taken: taken)
                 if dropsOwnVersions {
-                    try storage.dropOwnVersions(
+                    try await storage.dropOwnVersions(
                         zip(batch.keys, response.results).filter { !MergeResult.leftOut($0.1.result) }
                             .map(\.0))
                 }
@@ -322,60 +321,62 @@ extension SyncEngine {
             }
             summary.notSent += batch.notSent
             if batch.nextSince > cursor {
-                try finishSaving()
+                try await finishSaving()
                 let acknowledged = batch.nextSince
-                saving = BackgroundWork { try storage.setPushed(acknowledged, peer: peer) }
+                saving = Task { try await storage.setPushed(acknowledged, peer: peer) }
                 cursor = acknowledged
             }
             done += batch.read
             progress?(SyncProgress(phase: .push, done: done, total: Int(max(0, last - start))))
         }
         /// Waits for the oldest batch in flight and acknowledges it.
-        func acknowledgeOldest() throws {
+        func acknowledgeOldest() async throws {
             let (batch, work) = inFlight.removeFirst()
-            try acknowledge(batch, try Self.answer(to: batch) { try work.wait() })
+            try await acknowledge(batch, try await Self.answer(to: batch) { try await work.value })
         }
 
-        var following: BackgroundWork<OutgoingBatch>?
+        var following: Task<OutgoingBatch, any Error>?
         do {
-            var batch = try Self.outgoing(
+            var batch = try await Self.outgoing(
                 storage, after: cursor, limit: limit, peer: peer, sendable: sendable, takeOver: takeOver, holdBack: holding, refused: excluded,
                 prepare: prepare)
             while true {
                 let after = batch.nextSince
                 following =
                     batch.hasMore
-                    ? BackgroundWork {
-                        try Self.outgoing(
+                    ? Task {
+                        try await Self.outgoing(
                             storage, after: after, limit: limit, peer: peer, sendable: sendable, takeOver: takeOver, holdBack: holding,
                             refused: excluded, prepare: prepare)
                     }
                     : nil
                 if let body = batch.body, window > 1 {
-                    inFlight.append((batch, BackgroundWork { try pusher.push(body) }))
-                    if inFlight.count >= window { try acknowledgeOldest() }
+                    inFlight.append((batch, Task { try await transport.push(body) }))
+                    if inFlight.count >= window { try await acknowledgeOldest() }
                 } else {
-                    // One at a time (or nothing to send): on this thread, after the earlier ones.
-                    while !inFlight.isEmpty { try acknowledgeOldest() }
-                    try acknowledge(batch, try batch.body.map { body in try Self.answer(to: batch) { try transport.push(body) } })
+                    // One at a time (or nothing to send): in this task, after the earlier ones.
+                    while !inFlight.isEmpty { try await acknowledgeOldest() }
+                    var response: PushResponse?
+                    if let body = batch.body { response = try await Self.answer(to: batch) { try await transport.push(body) } }
+                    try await acknowledge(batch, response)
                 }
                 guard let next = following else { break }
                 following = nil
-                batch = try next.wait()
+                batch = try await next.value
             }
-            while !inFlight.isEmpty { try acknowledgeOldest() }
-            try finishSaving()
+            while !inFlight.isEmpty { try await acknowledgeOldest() }
+            try await finishSaving()
         } catch {
             // No work outlives the sync, and what the peer acknowledged stays acknowledged (up to
             // the first batch that failed).
-            _ = try? following?.wait()
-            for (_, work) in inFlight { _ = try? work.wait() }
-            _ = try? finishSaving()
+            _ = try? await following?.value
+            for (_, work) in inFlight { _ = try? await work.value }
+            _ = try? await finishSaving()
             throw error
         }
-        if !waiting.isEmpty, try storage.hasOwnVersions() {
+        if !waiting.isEmpty, try await storage.hasOwnVersions() {
             // Records found waiting now may have own versions the peer can take at once.
-            waiting = try pushWaiting(to: peer, sendable: sendable, summary: &summary, leftOut: &leftOut, held: &held, refused: &refused)
+            waiting = try await pushWaiting(to: peer, sendable: sendable, summary: &summary, leftOut: &leftOut, held: &held, refused: &refused)
         }
         for key in held.sorted(by: { $0.description.utf8.lexicographicallyPrecedes($1.description.utf8) }) { summary.noteHeldBack(key) }
         waiting.subtract(held)
@@ -398,15 +399,4 @@ extension SyncEngine {
                 metadata: ["peer": "\(peer)", "changes": "\(summary.notSent)"])
         }
     }
-}
-
-/// The transport, handed to the threads that push concurrently. Only built into a background push
-/// when the transport declares ``SyncTransport/concurrentPushes`` above 1, that is, that its
-/// `push` may be called from several threads at once.
-/// (`@unchecked`: the transport is any `SyncTransport`; this is built only for one that declares
-/// concurrent pushes safe.)
-private struct ConcurrentPusher: @unchecked Sendable {
-    let transport: any SyncTransport
-    init(_ transport: any SyncTransport) { self.transport = transport }
-    func push(_ body: PreparedPush) throws -> PushResponse { try transport.push(body) }
 }

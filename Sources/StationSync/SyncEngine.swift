@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import StationCore
-import StationStore
 
 /// What one sync did.
 public struct SyncSummary: Sendable, Equatable {
@@ -217,11 +216,11 @@ public struct SyncEngine {
     }
 
     /// Runs one sync.
-    public func run() throws -> SyncSummary {
+    public func run() async throws -> SyncSummary {
         let started = Date()
         var summary = SyncSummary()
         let asked = storage.wallTime()
-        let session = try transport.session()
+        let session = try await transport.session()
         let answered = storage.wallTime()
         let peer = session.info.node
         summary.peer = peer
@@ -253,7 +252,7 @@ public struct SyncEngine {
         // proof is posing as it: its answers would move the hub's checkpoint (and so hide
         // everything after it from this node) and be taken without the checks a LAN peer's
         // answers meet. Refused before anything changes.
-        let known = try storage.checkpoint(peer: peer)
+        let known = try await storage.checkpoint(peer: peer)
         if known.byToken == true, !session.provenByToken {
             throw SyncError(
                 .unprovenPeer,
@@ -270,7 +269,7 @@ public struct SyncEngine {
         var pending: [String: Set<String>] = [:]
         var previousSchema: Schema?
         if session.info.schemaFingerprint != storage.schema.fingerprint {
-            let remote = try transport.schema()
+            let remote = try await transport.schema()
             let disagreements = storage.schema.disagreements(with: remote)
             if !disagreements.isEmpty {
                 throw SyncError(
@@ -288,7 +287,7 @@ public struct SyncEngine {
                     }
                     let before = storage.schema
                     previousSchema = before
-                    try storage.extendSchema(with: remote, from: peer)
+                    try await storage.extendSchema(with: remote, from: peer)
                     let after = storage.schema
                     summary.schemaAdditions =
                         after.collectionNames.filter { before.collections[$0] == nil }
@@ -299,7 +298,7 @@ public struct SyncEngine {
                         }
                     // Records of this peer held back for want of these (an earlier sync without
                     // trust) are behind the pull cursor: start over with it (merging is idempotent).
-                    try storage.resetCheckpoint(peer: peer, peerDatabase: session.info.database)
+                    try await storage.resetCheckpoint(peer: peer, peerDatabase: session.info.database)
                     summary.startedOver = true
                 }
             } else {
@@ -308,11 +307,11 @@ public struct SyncEngine {
             peerCollections = Set(remote.collectionNames)
         }
         do {
-            try exchange(session: session, peer: peer, pending: pending, peerCollections: peerCollections, summary: &summary)
+            try await exchange(session: session, peer: peer, pending: pending, peerCollections: peerCollections, summary: &summary)
         } catch {
             // Additions are never kept from a failed sync that kept nothing needing them.
             if let previousSchema, summary.created + summary.applied + summary.merged + summary.unchanged == 0 {
-                try? storage.restoreSchema(previousSchema)
+                try? await storage.restoreSchema(previousSchema)
             }
             throw error
         }
@@ -327,14 +326,14 @@ public struct SyncEngine {
     /// The push and pull of a sync, once the session and schemas are settled.
     private func exchange(
         session: PeerSession, peer: String, pending: [String: Set<String>], peerCollections: Set<String>, summary: inout SyncSummary
-    ) throws {
+    ) async throws {
 
         // A peer database we have not synced with (or that was replaced): start over with it.
         // So too when the peer proves it holds this node's token (a hub) and the checkpoint kept
         // under its name was moved by a peer that did not: one naming itself after the hub
         // before this node first synced with the hub (see ``run()``). A checkpoint older than
         // the proof (nil) is the hub's own.
-        var checkpoint = try storage.checkpoint(peer: peer)
+        var checkpoint = try await storage.checkpoint(peer: peer)
         let movedByAnother = session.provenByToken && checkpoint.byToken == false
         if checkpoint.peerDatabase != session.info.database || full || movedByAnother {
             if movedByAnother {
@@ -344,13 +343,13 @@ public struct SyncEngine {
             } else if !checkpoint.peerDatabase.isEmpty, !full {
                 logger.warning("peer database changed; syncing everything again", metadata: ["peer": "\(peer)"])
             }
-            try storage.resetCheckpoint(peer: peer, peerDatabase: session.info.database)
-            checkpoint = try storage.checkpoint(peer: peer)
+            try await storage.resetCheckpoint(peer: peer, peerDatabase: session.info.database)
+            checkpoint = try await storage.checkpoint(peer: peer)
             summary.startedOver = true
         }
-        try storage.setPeerProvenByToken(session.provenByToken, peer: peer)
+        try await storage.setPeerProvenByToken(session.provenByToken, peer: peer)
 
-        try storage.setPeerMayRelay(session.relay, peer: peer)
+        try await storage.setPeerMayRelay(session.relay, peer: peer)
         var holdBack = false
         var refused: Refused = []
         var from = checkpoint.pushed
@@ -358,7 +357,7 @@ public struct SyncEngine {
         while true {
             attempts += 1
             do {
-                try push(
+                try await push(
                     from: from, to: peer, session: session, peerCollections: peerCollections, holdBack: holdBack, refused: &refused,
                     summary: &summary)
                 break
@@ -378,7 +377,7 @@ public struct SyncEngine {
                 logger.warning("\(error); trying again without them", metadata: ["peer": "\(peer)", "refused": "\(named.count)"])
                 refused.formUnion(named)
             }
-            from = try storage.checkpoint(peer: peer).pushed
+            from = try await storage.checkpoint(peer: peer).pushed
         }
         // What this node's hub (or a peer trusted with the schema) serves it took under its own
         // clock's drift rule and origin binding: not checked again here (this node's clock may be
@@ -386,27 +385,28 @@ public struct SyncEngine {
         // too far ahead, or a state that rewrites or drops what another node wrote (which the hub
         // would refuse at every later push of this node), is left out.
         let checksDrift = !session.provenByToken && !trustSchema
-        try pull(
+        try await pull(
             from: checkpoint.pulled, peer: peer, pending: pending, checksDrift: checksDrift, limit: checksDrift ? maxPulledFromPeer : nil,
             summary: &summary)
 
-        summary.recordsWithConflicts = try storage.conflictedRecordCount()
+        summary.recordsWithConflicts = try await storage.conflictedRecordCount()
     }
 
-    /// Pulls batches until the peer has no more. Each batch is merged, with its cursor, on another
-    /// thread while the next one is requested and decoded; a failed request waits for the merge in
-    /// progress to finish, so everything received before it is kept.
+    /// Pulls batches until the peer has no more. Each batch is merged, with its cursor, in a task
+    /// of its own while the next one is requested and decoded; a failed request waits for the
+    /// merge in progress to finish, so everything received before it is kept. No merge outlives
+    /// the pull: each is awaited before the next starts, and on every way out.
     /// `limit`: the most changes to take in this sync (see ``maxPulledFromPeer``), nil for no limit.
     private func pull(
         from start: String, peer: String, pending: [String: Set<String>], checksDrift: Bool, limit: Int?, summary: inout SyncSummary
-    ) throws {
+    ) async throws {
         var cursor = start
-        var merging: BackgroundWork<[MergeResult]>?
+        var merging: Task<[MergeResult], any Error>?
         var mergingKeys: [RecordKey] = []
-        func finishMerge() throws {
+        func finishMerge() async throws {
             guard let work = merging else { return }
             merging = nil
-            for (key, r) in zip(mergingKeys, try work.wait()) {
+            for (key, r) in zip(mergingKeys, try await work.value) {
                 switch r {
                 case .created: summary.created += 1
                 case .applied: summary.applied += 1
@@ -420,7 +420,7 @@ public struct SyncEngine {
         }
         do {
             while true {
-                let response = try transport.pull(cursor: cursor, limit: batchSize)
+                let response = try await transport.pull(cursor: cursor, limit: batchSize)
                 guard response.node == peer else {
                     throw SyncError(.protocolError, "expected changes from \(peer), got them from \(response.node)")
                 }
@@ -467,25 +467,23 @@ public struct SyncEngine {
                     incoming.append(decoded)
                 }
                 // Batches are merged in order: the previous one first.
-                try finishMerge()
+                try await finishMerge()
                 let (storage, next) = (self.storage, response.next)
                 mergingKeys = incoming.map { RecordKey($0.collection, $0.id) }
-                merging = BackgroundWork { [incoming] in
+                merging = Task { [incoming] in
                     let now = storage.wallTime()
-                    return try storage.apply(
-                        incoming, from: peer, cursor: next, claim: nil,
-                        check: checksDrift
-                            ? { change, local in
-                                do {
-                                    try OriginCheck.verify(
-                                        change.state, local: local, caller: nil, collection: change.collection, id: change.id,
-                                        schema: storage.schema.collections[change.collection])
-                                } catch let error as SyncError where error.code == .forbidden {
-                                    throw SyncError(.refusedChange, "\(error.message) (served by \(peer); not taken)")
-                                }
-                                try SyncService.checkDrift(
-                                    change.state, local: local, now: now, sender: nil, collection: change.collection, id: change.id)
-                            } : nil)
+                    let check: @Sendable (IncomingChange, RecordState?) throws -> Void = { change, local in
+                        do {
+                            try OriginCheck.verify(
+                                change.state, local: local, caller: nil, collection: change.collection, id: change.id,
+                                schema: storage.schema.collections[change.collection])
+                        } catch let error as SyncError where error.code == .forbidden {
+                            throw SyncError(.refusedChange, "\(error.message) (served by \(peer); not taken)")
+                        }
+                        try SyncService.checkDrift(
+                            change.state, local: local, now: now, sender: nil, collection: change.collection, id: change.id)
+                    }
+                    return try await storage.apply(incoming, from: peer, cursor: next, claim: nil, check: checksDrift ? check : nil)
                 }
                 summary.pulled += incoming.count
                 cursor = response.next
@@ -498,9 +496,9 @@ public struct SyncEngine {
                     break
                 }
             }
-            try finishMerge()
+            try await finishMerge()
         } catch {
-            _ = try? merging?.wait()
+            _ = try? await merging?.value
             throw error
         }
     }

@@ -1,5 +1,4 @@
 import CoreMetrics
-import StationStore
 
 /// What the serving side of the protocol counts, through swift-metrics: changes pushed and pulled
 /// and what became of each pushed change. The backend is the node's (a Prometheus registry for

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import StationCore
-import StationStore
 
 /// The serving side of the sync protocol, as plain functions over a node's storage: the HTTP
 /// server maps requests to these, and tests call them directly. Everything a request is refused
@@ -35,7 +34,7 @@ public struct SyncService: Sendable {
     }
 
     /// The principal behind an `Authorization` header value (`Bearer TOKEN`).
-    public func authenticate(authorization: String?) throws(SyncError) -> Principal {
+    public func authenticate(authorization: String?) async throws(SyncError) -> Principal {
         let token: String? = authorization.flatMap { header in
             let parts = header.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
@@ -51,7 +50,7 @@ public struct SyncService: Sendable {
             return .trustedPeer
         case .tokens:
             do {
-                return try Tokens.authenticate(token) { id in try storage.token(id: id) }
+                return try await Tokens.authenticate(token) { id in try await storage.token(id: id) }
             } catch  where error.code == .tokenRevoked {
                 logger.warning("a revoked token was used", metadata: ["error": "\(error.message)"])
                 throw error
@@ -192,8 +191,8 @@ public struct SyncService: Sendable {
 
     /// `GET /v1/changes?since=CURSOR&limit=N`: the encoded response body. `requester` (the
     /// caller's node) is left out as a source, so its own changes are not echoed back.
-    public func pull(since: String?, limit: String?, principal: Principal, requester: String?) throws(SyncError) -> [UInt8] {
-        let page = try readPage(since: since, limit: limit, principal: principal, requester: requester)
+    public func pull(since: String?, limit: String?, principal: Principal, requester: String?) async throws(SyncError) -> [UInt8] {
+        let page = try await readPage(since: since, limit: limit, principal: principal, requester: requester)
         notePulled(page, principal: principal, requester: requester)
         return page.body
     }
@@ -204,7 +203,7 @@ public struct SyncService: Sendable {
     /// `requester` is the caller's writer name (`NODE.INCARNATION`, or a bare node name): what it
     /// pushed here was recorded under that name, and exactly that is left out. Writes an earlier
     /// incarnation of the same node pushed (before a reinstall or a restore) come back to it.
-    public func readPage(since: String?, limit: String?, principal: Principal, requester: String?) throws(SyncError) -> PullPage {
+    public func readPage(since: String?, limit: String?, principal: Principal, requester: String?) async throws(SyncError) -> PullPage {
         if let requester, !NodeID.isValid(requester) {
             throw SyncError(.badRequest, "X-StationSync-Node \"\(requester.prefix(80))\" is not a node name")
         }
@@ -217,7 +216,7 @@ public struct SyncService: Sendable {
             // A cursor past this feed's end was never given out by this database (a peer posing
             // as this node handed it to the caller): from the start, so the caller misses nothing.
             let last: Int64
-            do { last = try storage.lastSequence() } catch { throw SyncError(.internal, "reading the change feed failed") }
+            do { last = try await storage.lastSequence() } catch { throw SyncError(.internal, "reading the change feed failed") }
             if seq > last {
                 logger.warning(
                     "a pull from past the end of the change feed (a cursor this node never gave out); serving it from the start",
@@ -235,7 +234,7 @@ public struct SyncService: Sendable {
         let readable: Set<String>? = principal.read == .all ? nil : principal.read.filter(storage.schema.collectionNames)
         let batch: ChangeBatch
         do {
-            batch = try storage.changes(
+            batch = try await storage.changes(
                 since: seq, limit: n, excludingSource: requester ?? principal.station, collections: readable, maxBytes: Limits.pageBytes)
         } catch {
             logger.error("pull failed", metadata: ["error": "\(error)"])
@@ -274,14 +273,14 @@ public struct SyncService: Sendable {
     /// changes go on; one forged record must not stop a station's every sync.
     func refusal(
         _ error: SyncError, of incoming: [IncomingChange], check: (IncomingChange, RecordState?) throws -> Void
-    ) -> SyncError {
+    ) async -> SyncError {
         var refused: [RecordKey] = []
         var named: Set<RecordKey> = []
         for change in incoming {
             let key = RecordKey(change.collection, change.id)
             let local: RecordState?
             do {
-                local = try storage.state(of: key)
+                local = try await storage.state(of: key)
             } catch {
                 continue
             }
@@ -306,7 +305,7 @@ public struct SyncService: Sendable {
     }
 
     /// `POST /v1/changes`: checks the whole batch, then merges it in one transaction.
-    public func push(body: [UInt8], principal: Principal) throws(SyncError) -> PushResponse {
+    public func push(body: [UInt8], principal: Principal) async throws(SyncError) -> PushResponse {
         let request: PushRequest
         do {
             request = try PushRequest(bytes: body, maxChanges: maxPushChanges)
@@ -381,18 +380,16 @@ public struct SyncService: Sendable {
         }
         var results: [MergeResult]
         do {
-            results = try storage.apply(incoming, from: request.writer, cursor: nil, claim: claim, check: check)
+            results = try await storage.apply(incoming, from: request.writer, cursor: nil, claim: claim, check: check)
         } catch let error as SyncError where error.code == .forbidden {
-            throw refusal(error, of: incoming, check: check)
+            throw await refusal(error, of: incoming, check: check)
         } catch let error as SyncError {
             throw error
         } catch let refusal as WriterRefusal {
-            storage.noteRefusedWriter(refusal)
+            await storage.noteRefusedWriter(refusal)
             throw SyncError(.nodeTaken, refusal.description)
         } catch let error as CoreError {
             throw SyncError(error.code == .counterOverflow ? .counterOverflow : .invalidState, "\(error)")
-        } catch let error as StoreError where error.code == .databaseGone {
-            throw SyncError(.unavailable, "this node cannot take writes now: its database file was removed or replaced under it; nothing was taken")
         } catch {
             logger.error("push failed", metadata: ["error": "\(error)"])
             throw SyncError(.internal, "applying the push failed")
@@ -400,7 +397,7 @@ public struct SyncService: Sendable {
         for i in beyondLimits.sorted() { results.insert(.overLimit, at: i) }
         let cursor: String
         do {
-            cursor = Cursor.make(database: storage.databaseID, seq: try storage.lastSequence())
+            cursor = Cursor.make(database: storage.databaseID, seq: try await storage.lastSequence())
         } catch {
             throw SyncError(.internal, "reading the change feed failed")
         }

@@ -4,21 +4,21 @@ import StationCore
 /// calls a ``SyncService`` in the same process (tests, and syncing two local files).
 ///
 /// Every call is idempotent, so a transport may retry any of them after a transient failure.
-public protocol SyncTransport {
+public protocol SyncTransport: Sendable {
     /// `GET /v1/session`: the peer's identity and what this caller may do there.
-    func session() throws -> PeerSession
+    func session() async throws -> PeerSession
     /// `GET /v1/schema`.
-    func schema() throws -> Schema
+    func schema() async throws -> Schema
     /// `GET /v1/changes`.
-    func pull(cursor: String, limit: Int) throws -> PullResponse
+    func pull(cursor: String, limit: Int) async throws -> PullResponse
     /// Turns an encoded ``PushRequest`` into the body `push` sends (the HTTP transport gzips it).
-    /// The sync engine calls it on another thread, ahead of time, while the previous batch is in
-    /// flight: it must not touch the connection. The default sends the bytes as they are.
+    /// The sync engine calls it in a task of its own, ahead of time, while the previous batch is
+    /// in flight: it must not touch the connection. The default sends the bytes as they are.
     var preparePush: @Sendable ([UInt8]) throws -> PreparedPush { get }
     /// `POST /v1/changes` with a body made by ``preparePush``.
-    func push(_ body: PreparedPush) throws -> PushResponse
+    func push(_ body: PreparedPush) async throws -> PushResponse
     /// How many pushes the sync engine may have in flight at once, each calling ``push(_:)``
-    /// from a thread of its own. The default, 1, calls it from one thread at a time.
+    /// from a task of its own. The default, 1, calls it from one task at a time.
     var concurrentPushes: Int { get }
 }
 
@@ -28,8 +28,8 @@ extension SyncTransport {
     public var preparePush: @Sendable ([UInt8]) throws -> PreparedPush { { PreparedPush(bytes: $0) } }
 
     /// `POST /v1/changes` with an encoded ``PushRequest``, prepared on the spot.
-    public func push(_ body: [UInt8]) throws -> PushResponse {
-        try push(try preparePush(body))
+    public func push(_ body: [UInt8]) async throws -> PushResponse {
+        try await push(try preparePush(body))
     }
 }
 
@@ -112,25 +112,25 @@ public struct LoopbackTransport: SyncTransport {
         self.callerTime = callerTime
     }
 
-    public func session() throws -> PeerSession {
+    public func session() async throws -> PeerSession {
         var session = try PeerSession(bytes: Array(service.session(principal, callerTime: callerTime?(), requester: caller).canonicalText.utf8))
         // In one process, the service is the node itself: what its session says of the caller is so.
         session.provenByToken = session.station != nil
         return session
     }
 
-    public func schema() throws -> Schema {
+    public func schema() async throws -> Schema {
         service.storage.schema
     }
 
-    public func pull(cursor: String, limit: Int) throws -> PullResponse {
-        try PullResponse(bytes: try service.pull(since: cursor, limit: String(limit), principal: principal, requester: caller))
+    public func pull(cursor: String, limit: Int) async throws -> PullResponse {
+        try PullResponse(bytes: try await service.pull(since: cursor, limit: String(limit), principal: principal, requester: caller))
     }
 
-    public func push(_ body: PreparedPush) throws -> PushResponse {
+    public func push(_ body: PreparedPush) async throws -> PushResponse {
         guard body.contentEncoding == nil else {
             throw SyncError(.badRequest, "a loopback push carries the JSON itself, not \(body.contentEncoding!)")
         }
-        return try service.push(body: body.bytes, principal: principal)
+        return try await service.push(body: body.bytes, principal: principal)
     }
 }

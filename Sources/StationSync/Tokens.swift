@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
 import StationCore
-import StationStore
 
 /// Bearer tokens: `<id>.<secret>`. The id finds the row; only SHA-256 of the secret is stored,
 /// and the hash is compared in constant time.
@@ -87,14 +86,14 @@ public enum Tokens {
 
     /// The principal of a bearer token, or `unauthorized` (missing, malformed, unknown, wrong secret,
     /// revoked: one message, so the answer does not tell which).
-    public static func authenticate(_ token: String?, lookup: (String) throws -> StoredToken?) throws(SyncError) -> Principal {
+    public static func authenticate(_ token: String?, lookup: (String) async throws -> StoredToken?) async throws(SyncError) -> Principal {
         let denied = SyncError(.unauthorized, "missing or invalid bearer token")
         guard let token, let dot = token.firstIndex(of: "."), token.utf8.count <= 256 else { throw denied }
         let id = String(token[..<dot])
         let secret = String(token[token.index(after: dot)...])
         guard !id.isEmpty, !secret.isEmpty else { throw denied }
         let stored: StoredToken?
-        do { stored = try lookup(id) } catch { throw SyncError(.internal, "token lookup failed: \(error)") }
+        do { stored = try await lookup(id) } catch { throw SyncError(.internal, "token lookup failed: \(error)") }
         let candidate = hash(secret)
         // Compare against a dummy hash when the id is unknown, so both paths cost the same.
         let expected = stored?.secretHash ?? hash("unknown-token-\(id)")

@@ -5,18 +5,18 @@ import StationSync
 
 extension HubCommand {
     /// `hub info`: the hub's node, collections, record counts, its tokens' stations and their activity.
-    struct Info: ParsableCommand {
+    struct Info: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the hub's node, record counts per collection, and its tokens' stations.")
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var output: OutputOptions
 
-        func run() throws {
-            try reportingErrors {
+        func run() async throws {
+            try await reportingErrors {
                 let store = try database.open(readOnly: true)
                 let counts = try store.counts()
                 let writers = try store.nodeWriters()
-                let activity = try store.stationActivity()
+                let activity = try await store.stationActivity()
                 // Per station: its tokens in force and revoked.
                 let tokens = try store.tokens()
                 let tokenStations = Dictionary(grouping: tokens, by: \.station).sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }

@@ -4,6 +4,7 @@ import StationCommands
 import StationCore
 import StationSeeds
 import StationStore
+import StationSync
 
 extension HubCommand {
     /// `hub init`: creates the hub's database.

@@ -1,12 +1,13 @@
 import ArgumentParser
 import StationCommands
 import StationCore
+import StationHub
 import StationStore
 import StationSync
 
 extension HubCommand {
     /// `hub stations`: the dashboard's station table on the command line.
-    struct Stations: ParsableCommand {
+    struct Stations: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show every station with a token or a sync here: its last sync, how far behind the hub it is, its clock and database.",
             discussion: """
@@ -18,10 +19,10 @@ extension HubCommand {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var output: OutputOptions
 
-        func run() throws {
-            try reportingErrors {
+        func run() async throws {
+            try await reportingErrors {
                 let store = try database.open(readOnly: true)
-                let activity = try store.stationActivity()
+                let activity = try await store.stationActivity()
                 let tokens = try store.tokens()
                 let writers = try store.nodeWriters()
                 let names = Set(activity.map(\.station)).union(tokens.filter { $0.revokedAt == nil && !$0.isOperator }.map(\.station))

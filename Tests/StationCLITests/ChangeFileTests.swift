@@ -19,7 +19,7 @@ struct ChangeFileTests {
         return String(decoding: try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]), as: UTF8.self)
     }
 
-    @Test func aFileMergesOnceAndAgainChangesNothing() throws {
+    @Test func aFileMergesOnceAndAgainChangesNothing() async throws {
         let civil = try Sandbox().initialize(node: "civil")
         let lines = try Self.exported(civil)
         #expect(lines.count == 3 && lines[0].contains(#""count":2"#) && lines[0].contains(#""version":2"#), "\(lines[0])")
@@ -73,7 +73,7 @@ struct ChangeFileTests {
     /// A USB stick cannot launder writes past origin binding: a file "from mallory" holding civil's
     /// writes is not taken as mallory's (they are left out, said so), unless the receiver trusts
     /// the file's node to forward others' writes.
-    @Test func aFileBringsOnlyItsNodesWritesUnlessTrusted() throws {
+    @Test func aFileBringsOnlyItsNodesWritesUnlessTrusted() async throws {
         let civil = try Sandbox().initialize(node: "civil")
         var lines = try Self.exported(civil)
         lines[0] = try Self.header(lines) { $0["node"] = "mallory" }
@@ -88,7 +88,7 @@ struct ChangeFileTests {
 
     /// A file that would change what another node wrote here is refused whole; one holding another
     /// content under a dot this node holds is a collision for that record only.
-    @Test func aFileCannotRewriteOrDropAnotherNodesWrites() throws {
+    @Test func aFileCannotRewriteOrDropAnotherNodesWrites() async throws {
         let civil = try Sandbox().initialize(node: "civil")
         let lines = try Self.exported(civil)
         let box = try Sandbox().initialize()
@@ -106,7 +106,7 @@ struct ChangeFileTests {
     /// A file holding a write stamped more than a day ahead of this node's clock is refused whole,
     /// as a push would be (with --trust-relay too: trusting the exporter to forward others'
     /// writes does not make a wrong clock right).
-    @Test func aFileWhoseWriteIsStampedFarAheadIsRefused() throws {
+    @Test func aFileWhoseWriteIsStampedFarAheadIsRefused() async throws {
         let civil = try Sandbox().initialize(node: "civil")
         let lines = try Self.exported(civil)
         let match = try #require(try Regex(#",([0-9]{15,}),"#).firstMatch(in: lines[1]))
@@ -129,7 +129,7 @@ struct ChangeFileTests {
     /// become unacceptable through an earlier line of the same file (line 1 replaces hotline's
     /// unit, line 1001 carries hotline's old value back). The merge stopped there with 1000
     /// changes committed; now the whole file is refused, the database unchanged.
-    @Test func aFileRefusedHalfwayThroughChangesNothing() throws {
+    @Test func aFileRefusedHalfwayThroughChangesNothing() async throws {
         let box = try Sandbox().initialize()
         try box.ok("put", "charity_stock", "pm-1", #"{"itemName": "Oil", "unit": "kg"}"#)
         let exported = try box.ok("export", "-").stdout.split(separator: "\n").map(String.init)
@@ -172,7 +172,7 @@ struct ChangeFileTests {
 
     /// Issue 12, finding 4: every resolution records who made it (`--by NAME`, else
     /// `$STATION_USER`), and the history shows it.
-    @Test func aResolutionRecordsWhoMadeIt() throws {
+    @Test func aResolutionRecordsWhoMadeIt() async throws {
         let civil = try Sandbox().initialize(node: "civil")
         try civil.ok("put", "mediation_cases", "m1", #"{"status": "closed"}"#)
         try civil.ok("put", "mediation_cases", "m2", #"{"status": "closed"}"#)
@@ -221,7 +221,7 @@ struct ExportFullDiskTests {
     }
 
     @Test("Writing to a full disk fails with a message and leaves no partial file")
-    func exportToAFullDisk() throws {
+    func exportToAFullDisk() async throws {
         let box = try Sandbox().initialize()
         for i in 0..<300 { try box.ok("put", "residents", "r\(i)", "{\"fullName\": \"\(String(repeating: "x", count: 600))\"}") }
         let station = try StationProcess.executable()

@@ -3,7 +3,7 @@ import Testing
 
 @Suite("the default schema and the sample data")
 struct DefaultSchemaTests {
-    @Test func charityStockQuantityIsACounter() throws {
+    @Test func charityStockQuantityIsACounter() async throws {
         let box = try Sandbox().initialize()
         try box.ok("put", "charity_stock", "stk-0001", #"{"itemName": "Rice, 10 kg bag", "quantity": 10}"#)
         try box.ok("add", "charity_stock", "stk-0001", "quantity", "5")
@@ -14,7 +14,7 @@ struct DefaultSchemaTests {
         #expect(clock(record) == ["hotline": 3])
     }
 
-    @Test func seedCollectionsExist() throws {
+    @Test func seedCollectionsExist() async throws {
         let box = try Sandbox().initialize()
         let info = try box.ok("info").stdout
         for name in ["residents", "service_requests", "charity_stock", "hotline_calls", "volunteer_shifts"] {
@@ -27,7 +27,7 @@ struct DefaultSchemaTests {
         }
     }
 
-    @Test func sampleFilesImportIntoTheirCollections() throws {
+    @Test func sampleFilesImportIntoTheirCollections() async throws {
         let box = try Sandbox().initialize()
         let files = try Seeds.sampleFiles()
         try #require(!files.isEmpty, "no seeds/sample/*.jsonl found under \(Seeds.directory)")
@@ -59,7 +59,7 @@ struct DefaultSchemaTests {
 
 @Suite("station --help and info")
 struct HelpAndInfoTests {
-    @Test func helpListsTheCommands() throws {
+    @Test func helpListsTheCommands() async throws {
         let box = try Sandbox()
         let result = try box.run(["--help"])
         #expect(result.status == 0)
@@ -70,21 +70,21 @@ struct HelpAndInfoTests {
     }
 
     @Test(arguments: ["init", "put", "add", "get", "list", "delete", "changes", "import", "info"])
-    func eachCommandHasHelp(_ command: String) throws {
+    func eachCommandHasHelp(_ command: String) async throws {
         let box = try Sandbox()
         let result = try box.run([command, "--help"])
         #expect(result.status == 0, "\(result)")
         #expect(result.stdout.contains("--db"))
     }
 
-    @Test func anUnknownCommandFails() throws {
+    @Test func anUnknownCommandFails() async throws {
         let box = try Sandbox()
         let result = try box.run(["frobnicate"])
         #expect(result.status != 0)
         #expect(!result.stderr.isEmpty)
     }
 
-    @Test func infoShowsTheNodeCollectionsAndCounts() throws {
+    @Test func infoShowsTheNodeCollectionsAndCounts() async throws {
         let box = try Sandbox().initialize(node: "civil-affairs")
         try box.ok("put", "charity_stock", "a", #"{"quantity": 1}"#)
         try box.ok("put", "charity_stock", "b", #"{"quantity": 1}"#)

@@ -62,7 +62,7 @@ struct ErrorTests {
     ]
 
     @Test(arguments: cases)
-    func rejectedCommandChangesNothing(_ c: Case) throws {
+    func rejectedCommandChangesNothing(_ c: Case) async throws {
         let box = try Sandbox().initialize()
         try box.ok("put", "charity_stock", "stk-1", #"{"itemName": "Rice", "shelf": "A1", "quantity": 10}"#)
         try box.ok("add", "charity_stock", "stk-1", "quantity", "-2")
@@ -115,14 +115,14 @@ struct ErrorTests {
     }
 
     @Test("station serve off loopback without --token refuses to start unless --insecure-open")
-    func serveOffLoopbackNeedsAToken() throws {
+    func serveOffLoopbackNeedsAToken() async throws {
         let box = try Sandbox().initialize()
         let open = try box.runOnDatabase(["serve", "--listen", "0.0.0.0:0"])
         #expect(open.status != 0, "\(open)")
         #expect(open.stderr.contains("--token") && open.stderr.contains("--insecure-open"), "\(open)")
     }
 
-    @Test func aFileThatIsNotAStationDatabaseIsRejectedAndKept() throws {
+    @Test func aFileThatIsNotAStationDatabaseIsRejectedAndKept() async throws {
         let box = try Sandbox()
         try box.write("station.sqlite", "just some text, not SQLite\n")
         let result = try box.station("put", "charity_stock", "stk-1", "{}")

@@ -10,7 +10,7 @@ struct ImportAgainTests {
         Set(records.compactMap { ($0["id"] as? String).map { Array($0.utf8) } })
     }
 
-    @Test func lookAlikeIdsImportAsTwoRecords() throws {
+    @Test func lookAlikeIdsImportAsTwoRecords() async throws {
         let box = try Sandbox().initialize()
         let pairs = [("caf\u{E9}", "cafe\u{301}"), ("\u{C5}sa", "\u{212B}sa"), ("\u{F900}", "\u{8C48}")]
         var lines = ""
@@ -35,7 +35,7 @@ struct ImportAgainTests {
         #expect(fields(try box.record("residents", "cafe\u{301}"))["fullName"] as? String == "changed")
     }
 
-    @Test func anImportRunAgainWritesNothing() throws {
+    @Test func anImportRunAgainWritesNothing() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         let path = try box.write("records.jsonl", ImportTests.lines(1500))
         try box.ok("import", "inventory", path)
@@ -54,7 +54,7 @@ struct ImportAgainTests {
         #expect(jsonInt(try jsonObject(box.ok("info", "--json").stdout)["lastSeq"]) == 3000)
     }
 
-    @Test func ctrlCDuringAnImportSaysWhatItKept() throws {
+    @Test func ctrlCDuringAnImportSaysWhatItKept() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         let total = 40_000
         let path = try box.write("big.jsonl", ImportTests.lines(total))
@@ -74,7 +74,7 @@ struct ImportAgainTests {
         while Date() < deadline, process.isRunning {
             let mark = (try? String(contentsOfFile: box.db + ".watermark", encoding: .utf8)) ?? ""
             if let seq = mark.split(separator: " ").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }), seq >= 1000 { break }
-            Thread.sleep(forTimeInterval: 0.01)
+            usleep(10_000)
         }
         try #require(process.isRunning, "the import ended before it could be interrupted")
         kill(process.processIdentifier, SIGINT)

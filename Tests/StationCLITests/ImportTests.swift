@@ -27,7 +27,7 @@ struct ImportTests {
         #expect((feed["changes"] as? [Any])?.count == count)
     }
 
-    @Test func importsAFileInSeveralBatches() throws {
+    @Test func importsAFileInSeveralBatches() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         let path = try box.write("records.jsonl", Self.lines(2500))
         let result = try box.ok("import", "inventory", path, "--batch-size", "1000")
@@ -37,14 +37,14 @@ struct ImportTests {
         #expect(jsonInt(info["lastSeq"]) == 2500)
     }
 
-    @Test func importsFromStandardInput() throws {
+    @Test func importsFromStandardInput() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         let result = try box.ok("import", "inventory", "-", "--batch-size", "1000", stdin: Data(Self.lines(2500).utf8))
         #expect(result.stdout.contains("2500"))
         try Self.checkImported(box, count: 2500)
     }
 
-    @Test func eachLineIsAPutThatKeepsOtherFields() throws {
+    @Test func eachLineIsAPutThatKeepsOtherFields() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         try box.ok("put", "inventory", "r0001", #"{"shelf": "A1", "quantity": 50}"#)
         try box.ok("add", "inventory", "r0001", "quantity", "-5")
@@ -63,7 +63,7 @@ struct ImportTests {
         #expect(try box.list("inventory").count == 2)
     }
 
-    @Test func anEmptyInputImportsNothing() throws {
+    @Test func anEmptyInputImportsNothing() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         let before = try box.snapshot()
         let result = try box.ok("import", "inventory", "-")
@@ -89,7 +89,7 @@ struct ImportTests {
     ]
 
     @Test(arguments: badLines)
-    func aBadLineStopsTheImportAndChangesNothing(_ bad: BadLine) throws {
+    func aBadLineStopsTheImportAndChangesNothing(_ bad: BadLine) async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         try box.ok("put", "inventory", "r0005", #"{"quantity": 99, "name": "before"}"#)
         try box.ok("put", "inventory", "keep", #"{"quantity": 1}"#)
@@ -107,7 +107,7 @@ struct ImportTests {
         #expect(try box.list("inventory").count == 2)
     }
 
-    @Test func aBadLineOnStandardInputChangesNothing() throws {
+    @Test func aBadLineOnStandardInputChangesNothing() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         try box.ok("put", "inventory", "keep", #"{"quantity": 1}"#)
         let before = try box.snapshot()
@@ -118,7 +118,7 @@ struct ImportTests {
         #expect(try box.snapshot() == before)
     }
 
-    @Test func unknownCollectionOrMissingFileChangesNothing() throws {
+    @Test func unknownCollectionOrMissingFileChangesNothing() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         let path = try box.write("records.jsonl", Self.lines(10))
         let before = try box.snapshot()
@@ -146,7 +146,7 @@ struct ImportTests {
     /// A line can pass the check and still fail against the stored record (here one that 1024
     /// other databases wrote already, the most a record holds). Its batch is rolled back whole,
     /// earlier batches stay, and the message says so.
-    @Test func aLineThatFailsAgainstTheStoredRecordRollsBackItsBatchAndSaysSo() throws {
+    @Test func aLineThatFailsAgainstTheStoredRecordRollsBackItsBatchAndSaysSo() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         // r2000 arrives from a change file, written by 1024 nodes.
         let other = try Sandbox().initialize(node: "other", schema: inventorySchema)

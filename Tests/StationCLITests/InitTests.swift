@@ -3,7 +3,7 @@ import Testing
 
 @Suite("station init")
 struct InitTests {
-    @Test func createsADatabaseWithTheDefaultSchema() throws {
+    @Test func createsADatabaseWithTheDefaultSchema() async throws {
         let box = try Sandbox()
         let result = try box.ok("init", "--node", "hotline")
         #expect(FileManager.default.fileExists(atPath: box.db))
@@ -22,7 +22,7 @@ struct InitTests {
         #expect(!collections.isEmpty)
     }
 
-    @Test func refusesToOverwriteAnExistingDatabase() throws {
+    @Test func refusesToOverwriteAnExistingDatabase() async throws {
         let box = try Sandbox().initialize()
         try box.ok("put", "charity_stock", "stk-1", #"{"quantity": 4}"#)
         let before = try #require(FileManager.default.contents(atPath: box.db))
@@ -39,7 +39,7 @@ struct InitTests {
         #expect(try jsonObject(box.ok("info", "--json").stdout)["node"] as? String == "hotline")
     }
 
-    @Test func refusesToOverwriteAnyExistingFile() throws {
+    @Test func refusesToOverwriteAnyExistingFile() async throws {
         let box = try Sandbox()
         try box.write("station.sqlite", "precious notes\n")
         let result = try box.station("init", "--node", "hotline")
@@ -50,7 +50,7 @@ struct InitTests {
     }
 
     @Test(arguments: ["Hotline", "", String(repeating: "a", count: 65), "a_b", "civil affairs", "hot.line"])
-    func rejectsBadNodeNames(_ name: String) throws {
+    func rejectsBadNodeNames(_ name: String) async throws {
         let box = try Sandbox()
         let result = try box.station("init", "--node", name)
         #expect(result.status != 0)
@@ -59,13 +59,13 @@ struct InitTests {
     }
 
     @Test(arguments: ["a", "civil-affairs", "station-7", String(repeating: "z", count: 64)])
-    func acceptsValidNodeNames(_ name: String) throws {
+    func acceptsValidNodeNames(_ name: String) async throws {
         let box = try Sandbox()
         try box.ok("init", "--node", name)
         #expect(try jsonObject(box.ok("info", "--json").stdout)["node"] as? String == name)
     }
 
-    @Test func usesACustomSchemaFile() throws {
+    @Test func usesACustomSchemaFile() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         let info = try jsonObject(box.ok("info", "--json").stdout)
         let collections = try #require((info["schema"] as? [String: Any])?["collections"] as? [String: Any])
@@ -123,7 +123,7 @@ struct InitTests {
         #expect(left == (bad.text == nil ? [] : ["schema.json"]))
     }
 
-    @Test func failsWhenTheDirectoryDoesNotExist() throws {
+    @Test func failsWhenTheDirectoryDoesNotExist() async throws {
         let box = try Sandbox()
         let path = box.file("no/such/dir/station.sqlite")
         let result = try box.run(["init", "--db", path, "--node", "hotline"])

@@ -20,7 +20,7 @@ import Testing
     }
 
     @Test("Lines across chunk boundaries, CRLF, blank lines and a last line without a newline read back exactly")
-    func linesReadBackExactly() throws {
+    func linesReadBackExactly() async throws {
         let long = [UInt8](repeating: UInt8(ascii: "x"), count: 3 << 20 + 17)  // spans four 1 MiB chunks
         let bytes = Array("a\r\n\n".utf8) + long + [0x0A] + Array("last".utf8)
         let path = try file(bytes)
@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test("A line past the cap is refused with its number; lines before it were read")
-    func aLineTooLongIsRefused() throws {
+    func aLineTooLongIsRefused() async throws {
         let path = try file(Array("ok\n".utf8) + [UInt8](repeating: 0x41, count: (2 << 20) + 1) + Array("\nafter\n".utf8))
         defer { try? FileManager.default.removeItem(atPath: path) }
         var reader = try LineReader(path: path, maxLineBytes: 2 << 20)

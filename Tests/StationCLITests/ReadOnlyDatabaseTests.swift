@@ -18,7 +18,7 @@ struct ReadOnlyDatabaseTests {
     }
 
     @Test("Reading commands read it; a writing one says it cannot write there and changes nothing")
-    func readOnlyMediumIsRead() throws {
+    func readOnlyMediumIsRead() async throws {
         let box = try Sandbox().initialize()
         try box.ok("put", "residents", "r1", #"{"fullName": "Wang Fang"}"#)
         try box.ok("put", "charity_stock", "rice", #"{"itemName": "Rice", "quantity": 10}"#)

@@ -3,7 +3,7 @@ import Testing
 
 @Suite("station put, add, get, delete, list, changes")
 struct RecordCommandTests {
-    @Test func putSetsTheGivenFieldsAndKeepsTheOthers() throws {
+    @Test func putSetsTheGivenFieldsAndKeepsTheOthers() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         try box.ok("put", "inventory", "rice", #"{"unit": "bag", "shelf": "A1", "quantity": 10}"#)
         let result = try box.ok("put", "inventory", "rice", #"{"shelf": "B2", "note": "moved"}"#, "--json")
@@ -21,7 +21,7 @@ struct RecordCommandTests {
     }
 
     @Test("Tables show look-alike ids whole: padding never cuts a combining accent off")
-    func tablesKeepLookAlikeIdsWhole() throws {
+    func tablesKeepLookAlikeIdsWhole() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         try box.ok("put", "inventory", "cafe\u{301}", #"{"unit": "bag"}"#)
         try box.ok("put", "inventory", "caf\u{E9}", #"{"unit": "box"}"#)
@@ -32,7 +32,7 @@ struct RecordCommandTests {
         #expect(bytes.contains(subsequence: Array("caf\u{E9}".utf8)))
     }
 
-    @Test func putNullUnsetsAField() throws {
+    @Test func putNullUnsetsAField() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         try box.ok("put", "inventory", "rice", #"{"unit": "bag", "shelf": "A1"}"#)
         try box.ok("put", "inventory", "rice", #"{"shelf": null}"#)
@@ -41,7 +41,7 @@ struct RecordCommandTests {
         #expect(f["shelf"] == nil || f["shelf"] is NSNull)
     }
 
-    @Test func addPositiveAndNegativeAmounts() throws {
+    @Test func addPositiveAndNegativeAmounts() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         try box.ok("put", "inventory", "rice", #"{"quantity": 10}"#)
         try box.ok("add", "inventory", "rice", "quantity", "5")
@@ -57,7 +57,7 @@ struct RecordCommandTests {
         #expect(jsonInt(fields(try box.record("inventory", "rice"))["quantity"]) == 4)
     }
 
-    @Test func addCreatesTheRecordAndCanGoBelowZero() throws {
+    @Test func addCreatesTheRecordAndCanGoBelowZero() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         try box.ok("add", "inventory", "oil", "quantity", "-3")
         let record = try box.record("inventory", "oil")
@@ -65,7 +65,7 @@ struct RecordCommandTests {
         #expect(jsonBool(record["deleted"]) == false)
     }
 
-    @Test func getJSONHasTheDocumentedShape() throws {
+    @Test func getJSONHasTheDocumentedShape() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         try box.ok("put", "inventory", "rice", #"{"unit": "bag", "quantity": 2}"#)
         let record = try box.record("inventory", "rice")
@@ -78,7 +78,7 @@ struct RecordCommandTests {
         #expect(clock(record) == ["hotline": 1])
     }
 
-    @Test func theClockCountsWrites() throws {
+    @Test func theClockCountsWrites() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         try box.ok("put", "inventory", "rice", #"{"quantity": 1}"#)
         #expect(clock(try box.record("inventory", "rice")) == ["hotline": 1])
@@ -91,7 +91,7 @@ struct RecordCommandTests {
         #expect(clock(try box.record("inventory", "rice")) == ["hotline": 3])
     }
 
-    @Test func humanGetShowsTheFields() throws {
+    @Test func humanGetShowsTheFields() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         try box.ok("put", "inventory", "rice", #"{"unit": "bag", "quantity": 12}"#)
         let text = try box.ok("get", "inventory", "rice").stdout
@@ -100,7 +100,7 @@ struct RecordCommandTests {
         #expect(text.contains("12"))
     }
 
-    @Test func getOfARecordThatNeverExisted() throws {
+    @Test func getOfARecordThatNeverExisted() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         try box.ok("put", "inventory", "rice", #"{"quantity": 1}"#)
         for json in [true, false] {
@@ -112,7 +112,7 @@ struct RecordCommandTests {
         }
     }
 
-    @Test func aDeletedRecordPrintsAsDeleted() throws {
+    @Test func aDeletedRecordPrintsAsDeleted() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         try box.ok("put", "inventory", "rice", #"{"unit": "bag", "quantity": 5}"#)
         let deleted = try jsonObject(box.ok("delete", "inventory", "rice", "--json").stdout)
@@ -126,7 +126,7 @@ struct RecordCommandTests {
         #expect(try box.ok("get", "inventory", "rice").stdout.contains("DELETED"))
     }
 
-    @Test func deletingTwiceChangesNothing() throws {
+    @Test func deletingTwiceChangesNothing() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         try box.ok("put", "inventory", "rice", #"{"quantity": 5}"#)
         try box.ok("delete", "inventory", "rice")
@@ -137,7 +137,7 @@ struct RecordCommandTests {
         #expect(try box.snapshot() == before)
     }
 
-    @Test func deleteOfAMissingRecordFails() throws {
+    @Test func deleteOfAMissingRecordFails() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         try box.ok("put", "inventory", "rice", #"{"quantity": 5}"#)
         let before = try box.snapshot()
@@ -148,7 +148,7 @@ struct RecordCommandTests {
         #expect(try box.snapshot() == before)
     }
 
-    @Test func putRecreatesADeletedRecord() throws {
+    @Test func putRecreatesADeletedRecord() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         try box.ok("put", "inventory", "rice", #"{"unit": "bag", "quantity": 5}"#)
         try box.ok("delete", "inventory", "rice")
@@ -158,7 +158,7 @@ struct RecordCommandTests {
         #expect(fields(record)["shelf"] as? String == "C3")
     }
 
-    @Test func listJSONAndIncludeDeleted() throws {
+    @Test func listJSONAndIncludeDeleted() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         #expect(try box.list("inventory").isEmpty)
         for id in ["c", "a", "b"] { try box.ok("put", "inventory", id, #"{"name": "item \#(id)"}"#) }
@@ -174,7 +174,7 @@ struct RecordCommandTests {
         #expect(all.map { jsonBool($0["deleted"]) } == [false, true, false])
     }
 
-    @Test func humanListPrintsATable() throws {
+    @Test func humanListPrintsATable() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         try box.ok("put", "inventory", "rice-bag", #"{"unit": "bag"}"#)
         try box.ok("put", "inventory", "peanut-oil", #"{"unit": "bottle"}"#)
@@ -193,7 +193,7 @@ struct RecordCommandTests {
         #expect(withDeleted.contains("deleted"))
     }
 
-    @Test func changesListsEachRecordOnceAtItsLatestSequence() throws {
+    @Test func changesListsEachRecordOnceAtItsLatestSequence() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         try box.ok("put", "inventory", "a", #"{"quantity": 1}"#)  // 1
         try box.ok("put", "inventory", "b", #"{"quantity": 2}"#)  // 2
@@ -224,7 +224,7 @@ struct RecordCommandTests {
         #expect(jsonBool(none["more"]) == false)
     }
 
-    @Test func changesPagesWithLimitAndMore() throws {
+    @Test func changesPagesWithLimitAndMore() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         for id in ["a", "b", "c", "d", "e"] { try box.ok("put", "inventory", id, #"{"quantity": 1}"#) }
         var since: Int64 = 0
@@ -243,7 +243,7 @@ struct RecordCommandTests {
         #expect(since == 5)
     }
 
-    @Test func humanChangesPrintsATable() throws {
+    @Test func humanChangesPrintsATable() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         try box.ok("put", "inventory", "rice", #"{"quantity": 1}"#)
         let text = try box.ok("changes").stdout
@@ -253,7 +253,7 @@ struct RecordCommandTests {
 
 @Suite("--db and $STATION_DB")
 struct DatabaseOptionTests {
-    @Test func dbDefaultsToTheEnvironmentVariable() throws {
+    @Test func dbDefaultsToTheEnvironmentVariable() async throws {
         let box = try Sandbox()
         let env = ["STATION_DB": box.db]
         try box.run(["init", "--node", "hotline", "--schema", box.write("schema.json", inventorySchema)], env: env).expectSuccess()
@@ -267,7 +267,7 @@ struct DatabaseOptionTests {
         #expect(jsonInt(fields(try box.record("inventory", "rice"))["quantity"]) == 2)
     }
 
-    @Test func dbOptionWinsOverTheEnvironmentVariable() throws {
+    @Test func dbOptionWinsOverTheEnvironmentVariable() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
         let other = box.file("other.sqlite")
         try box.run(["init", "--db", other, "--node", "depot", "--schema", box.file("schema.json")]).expectSuccess()
@@ -292,7 +292,7 @@ struct DatabaseOptionTests {
         #expect(left.isEmpty)
     }
 
-    @Test func anEmptyEnvironmentVariableCountsAsUnset() throws {
+    @Test func anEmptyEnvironmentVariableCountsAsUnset() async throws {
         let box = try Sandbox()
         let result = try box.run(["info"], env: ["STATION_DB": ""])
         #expect(result.status != 0)

@@ -40,7 +40,7 @@ import Testing
         Result { () throws(CoreError) in try RecordState(jsonText: text, collection: Fixtures.cases) }
     }
 
-    @Test func validStatesDecodeTheSameBothWays() throws {
+    @Test func validStatesDecodeTheSameBothWays() async throws {
         let state = try Self.sample()
         #expect(!state.resolutions.isEmpty && state.fields["status"]!.count == 1 && state.clock.entries.count == 2)
         let text = state.canonicalText
@@ -51,7 +51,7 @@ import Testing
         #expect(try RecordState(jsonText: RecordState().canonicalText) == RecordState())
     }
 
-    @Test func everyVariantDecodesOrFailsAsTheGeneralDecoderSays() throws {
+    @Test func everyVariantDecodesOrFailsAsTheGeneralDecoderSays() async throws {
         let text = try Self.sample().canonicalText
         func replacing(_ a: String, _ b: String) -> String { text.replacingOccurrences(of: a, with: b) }
         let variants: [String] = [

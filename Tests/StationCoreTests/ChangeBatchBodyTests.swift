@@ -10,7 +10,7 @@ import Testing
         Array(#"{"node":"a","changes":[{"collection":"stock","id":"s1","state":\#(state)}]}"#.utf8)
     }
 
-    @Test func keepsStateBytesAndDecodesThemAsTheTreeWould() throws {
+    @Test func keepsStateBytesAndDecodesThemAsTheTreeWould() async throws {
         let spaced = #"{ "fields": {"quantity": [["a", 1, 5, 3]]}, "exists": [["a", 1, 5, true]], "clock": {"a": 1} }"#
         for text in [Self.state, spaced] {
             let request = try PushRequest(bytes: body(text), maxChanges: 10)
@@ -64,7 +64,7 @@ import Testing
 extension ChangeBatchBodyTests {
     /// The state that is too deep inside a body is a valid state on its own (so the test above
     /// shows the in-place reader counting the body's nesting).
-    @Test func theDeepCanonicalStateIsValidOnItsOwn() throws {
+    @Test func theDeepCanonicalStateIsValidOnItsOwn() async throws {
         let value = String(repeating: "[", count: 59) + String(repeating: "]", count: 59)
         let text = #"{"clock":{"a":1},"exists":[["a",1,5,true]],"fields":{"x":[["a",1,5,"# + value + "]]}}"
         #expect(try RecordState(jsonBytes: Array(text.utf8)).canonicalText == text)

@@ -2,7 +2,7 @@ import Testing
 @testable import StationCore
 
 @Suite struct CodecTests {
-    @Test func canonicalFormRoundTrips() throws {
+    @Test func canonicalFormRoundTrips() async throws {
         var s = RecordState()
         try s.put(["notes": "a\"b", "visits": 3], by: "hotline", at: Fixtures.t(1), in: Fixtures.cases, id: "r")
         try s.put(["status": ["x": 1, "a": [true, nil]]], by: "civil-affairs", at: Fixtures.t(2), in: Fixtures.cases, id: "r")
@@ -41,7 +41,7 @@ import Testing
 }
 
 @Suite struct SchemaTests {
-    @Test func parsesTheDocumentedForm() throws {
+    @Test func parsesTheDocumentedForm() async throws {
         let s = try Schema(
             jsonText:
                 #"{"collections": {"inventory": {"fields": {"quantity": "counter"}, "default": "lww", "deleteConflict": "update-wins"}, "cases": {"default": "manual"}}}"#

@@ -8,7 +8,7 @@ import Testing
 
     /// The charity supermarket's case: stock 10; two desks each count 100 while offline; one
     /// sells 3. Every node reads 97, not 187.
-    @Test func twoStocktakesThatAgreeAreThatNumber() throws {
+    @Test func twoStocktakesThatAgreeAreThatNumber() async throws {
         var hub = RecordState()
         try hub.put(["quantity": 10], by: "hub", at: t(0), in: stock, id: "rice")
         var deskA = hub, deskB = hub
@@ -28,7 +28,7 @@ import Testing
 
     /// Two counts that disagree are a conflict a person sees; reads show the latest meanwhile,
     /// with the increments it has not seen on top; a resolution sets the count everywhere.
-    @Test func twoStocktakesThatDisagreeAreAConflictUntilAPersonSetsTheCount() throws {
+    @Test func twoStocktakesThatDisagreeAreAConflictUntilAPersonSetsTheCount() async throws {
         var hub = RecordState()
         try hub.put(["quantity": 10], by: "hub", at: t(0), in: stock, id: "rice")
         var deskA = hub, deskB = hub
@@ -56,7 +56,7 @@ import Testing
         #expect(s.merged(with: later).view(in: stock, id: "rice").fields["quantity"] == 102)
     }
 
-    @Test func aCounterConflictNeedsAnIntegerToResolve() throws {
+    @Test func aCounterConflictNeedsAnIntegerToResolve() async throws {
         var deskA = RecordState(), deskB = RecordState()
         try deskA.put(["quantity": 1], by: "desk-a", at: t(1), in: stock, id: "rice")
         try deskB.put(["quantity": 2], by: "desk-b", at: t(2), in: stock, id: "rice")
@@ -74,7 +74,7 @@ import Testing
     /// A counter holds at most ±(2^53 − 1) per total and per count: a local write past it is
     /// refused changing nothing, and so is a received state holding one, naming the field. The
     /// sum of totals then always fits: two of 2^53 − 1 read 2^54 − 2, nothing wraps.
-    @Test func countersHoldAtMost2To53AndSumsNeverWrap() throws {
+    @Test func countersHoldAtMost2To53AndSumsNeverWrap() async throws {
         let most = RecordState.maxCounterMagnitude
         #expect(most == 9_007_199_254_740_991)
         var a = RecordState(), b = RecordState()
@@ -114,7 +114,7 @@ import Testing
     /// kept (a merge is never refused for what a counter reads, so no station's total can stop
     /// another's sync), reads the nearest 64-bit number, merges the same in any order and shows a
     /// conflict naming every number held; increments wait for a count, and a count ends it.
-    @Test func aReadingPast64BitsIsAConflictThatACountEnds() throws {
+    @Test func aReadingPast64BitsIsAConflictThatACountEnds() async throws {
         let most = RecordState.maxCounterMagnitude
         var desks: [RecordState] = []
         for n in 0..<600 {
@@ -159,7 +159,7 @@ import Testing
 
     /// A node holding the largest total there is cannot make the counter unrepairable: a
     /// stocktake always works, and increments go on from it.
-    @Test func aStocktakeAlwaysWorks() throws {
+    @Test func aStocktakeAlwaysWorks() async throws {
         let most = RecordState.maxCounterMagnitude
         var s = RecordState()
         try s.add(most, to: "quantity", by: "mallory", at: t(1), in: stock, id: "rice")
@@ -174,7 +174,7 @@ import Testing
     }
 
     /// A put of the count the record reads writes nothing; with disagreeing stocktakes it writes.
-    @Test func aStocktakeOfTheCountShownWritesNothingUnlessItDecidesSomething() throws {
+    @Test func aStocktakeOfTheCountShownWritesNothingUnlessItDecidesSomething() async throws {
         var s = RecordState()
         try s.put(["quantity": 5], by: "desk-a", at: t(1), in: stock, id: "rice")
         #expect(try s.put(["quantity": 5], by: "desk-b", at: t(2), in: stock, id: "rice") == nil)
@@ -188,7 +188,7 @@ import Testing
 
     /// A recreate unsets the fields it does not give by writing null over them (no value is
     /// dropped without a write there) and restarts counters at 0 with a stocktake.
-    @Test func aRecreateWritesOverWhatItClears() throws {
+    @Test func aRecreateWritesOverWhatItClears() async throws {
         var s = RecordState()
         try s.put(["name": "rice", "quantity": 4], by: "desk-a", at: t(1), in: stock, id: "rice")
         try s.add(3, to: "quantity", by: "desk-b", at: t(2), in: stock, id: "rice")
@@ -202,7 +202,7 @@ import Testing
     /// States received from elsewhere: a counter holds totals and stocktakes, nothing else, and a
     /// stocktake may not claim to have seen a total the register does not hold (it would take
     /// that node's future increments away).
-    @Test func counterRegistersAreChecked() throws {
+    @Test func counterRegistersAreChecked() async throws {
         func state(_ register: String) -> String {
             #"{"clock":{"a":1,"b":1},"exists":[["a",1,1,true],["b",1,1,true]],"fields":{"quantity":"# + register + "}}"
         }

@@ -25,7 +25,7 @@ import StationTestSupport
     }
 
     @Test("Keeping the newest 4096 of a union is a join: commutative, associative, idempotent, and the newest of everything seen")
-    func theBoundedUnionIsAJoin() {
+    func theBoundedUnionIsAJoin() async {
         var rng = SeededRandom(seed: 0x4157_0213)
         // A pool of entries with times that often tie (ranked then by writer and conflict id).
         let pool = (0..<(Self.max * 2 + 500)).map { n in
@@ -68,7 +68,7 @@ import StationTestSupport
     }
 
     @Test("Cutting a union by the bytes of the newer entries is a join too, whatever the entries weigh")
-    func theByteBoundedUnionIsAJoin() {
+    func theByteBoundedUnionIsAJoin() async {
         var rng = SeededRandom(seed: 0x4157_1313)
         // A small bound, so that thousands of draws cut by bytes, by count and by both.
         let bound = Resolution.Bound(entries: 24, bytes: 3_000)
@@ -98,7 +98,7 @@ import StationTestSupport
     }
 
     @Test("An entry's canonical bytes, written straight from it, are its JSON's")
-    func anEntryWritesItsJSON() {
+    func anEntryWritesItsJSON() async {
         var rng = SeededRandom(seed: 0x4157_1314)
         for n in 0..<200 {
             var r = Self.heavyEntry(n, ms: UInt64.random(in: 0...UInt64(1) << 40, using: &rng), bytes: n % 7)
@@ -116,7 +116,7 @@ import StationTestSupport
     }
 
     @Test("A record whose replicas hold heavy histories joins within the state limit; a history past the bound reads cut")
-    func heavyHistoriesJoinWithinTheStateLimit() throws {
+    func heavyHistoriesJoinWithinTheStateLimit() async throws {
         var base = RecordState()
         try base.put(["notes": "start"], by: "hub", at: Fixtures.t(0), in: cases, id: "r1")
         var a = base, b = base
@@ -159,7 +159,7 @@ import StationTestSupport
     }
 
     @Test("Two replicas each near a full history, ending conflicts concurrently, join within the bound whatever the order")
-    func concurrentFullHistoriesJoinWithinTheBound() throws {
+    func concurrentFullHistoriesJoinWithinTheBound() async throws {
         // Shared past: a record whose history holds 4090 entries.
         var base = RecordState()
         try base.put(["notes": "start"], by: "hub", at: Fixtures.t(0), in: cases, id: "r1")
@@ -196,7 +196,7 @@ import StationTestSupport
     }
 
     @Test("A write that ends a conflict on a record whose history is full goes on; the oldest entry falls off")
-    func aWriteEndingAConflictOnAFullHistoryGoesOn() throws {
+    func aWriteEndingAConflictOnAFullHistoryGoesOn() async throws {
         var a = try { () throws -> RecordState in
             var s = RecordState()
             try s.put(["notes": "a"], by: "labor", at: Fixtures.t(5_000), in: cases, id: "r1")
@@ -219,7 +219,7 @@ import StationTestSupport
     /// resolving write among them), newer than every honest entry, so every honest entry fell
     /// off. No node ever makes such an entry: every receiver refuses it.
     @Test("An entry that ends a conflict with its own resolving write, or between two values of one node, is refused on arrival")
-    func anEntryNoNodeMakesIsRefused() throws {
+    func anEntryNoNodeMakesIsRefused() async throws {
         var s = RecordState()
         for (n, v) in ["a", "b", "c"].enumerated() {
             try s.put(["notes": .string(v)], by: "mallory", at: Fixtures.t(UInt64(n + 1)), in: cases, id: "r1")

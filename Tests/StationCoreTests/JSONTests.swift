@@ -2,14 +2,14 @@ import Testing
 @testable import StationCore
 
 @Suite struct JSONTests {
-    @Test func roundTripsCanonically() throws {
+    @Test func roundTripsCanonically() async throws {
         let text = #"{"b":[1,-2,3.5,true,null],"a":"x\"y\n\u00e9","c":{"z":1,"y":2.0}}"#
         let value = try JSONParser.parse(text)
         #expect(value.canonicalText == #"{"a":"x\"y\né","b":[1,-2,3.5,true,null],"c":{"y":2.0,"z":1}}"#)
         #expect(try JSONParser.parse(value.canonicalText) == value)
     }
 
-    @Test func keepsIntegersExact() throws {
+    @Test func keepsIntegersExact() async throws {
         #expect(try JSONParser.parse("9223372036854775807") == .int(.max))
         #expect(try JSONParser.parse("-9223372036854775808") == .int(.min))
         #expect(try JSONParser.parse("1.0") == .double(1))

@@ -16,7 +16,7 @@ import Testing
         return s
     }
 
-    @Test func aLocalWriteIncrementsItsNodeAndStampsItsDot() throws {
+    @Test func aLocalWriteIncrementsItsNodeAndStampsItsDot() async throws {
         var s = try created(["notes": "a"])
         try s.put(["phone": "555"], by: "hotline", at: Fixtures.t(1), in: cases, id: "r1")
         #expect(s.clock == VectorClock(["hotline": 2]))
@@ -25,7 +25,7 @@ import Testing
         #expect(s.existence.map(\.dot) == [Dot("hotline", 2)])
     }
 
-    @Test func dominatedIncomingIsIgnoredAndDominatingIsTakenWhole() throws {
+    @Test func dominatedIncomingIsIgnoredAndDominatingIsTakenWhole() async throws {
         let old = try created(["notes": "a"])
         var new = old
         try new.put(["notes": "b"], by: "civil-affairs", at: Fixtures.t(5), in: cases, id: "r1")
@@ -39,7 +39,7 @@ import Testing
         #expect(same.merge(new) == .unchanged)
     }
 
-    @Test func concurrentEditsOfDifferentFieldsAreNotConflicts() throws {
+    @Test func concurrentEditsOfDifferentFieldsAreNotConflicts() async throws {
         let base = try created(["notes": "n0", "phone": "p0"])
         var a = base, b = base
         try a.put(["notes": "n1"], by: "hotline", at: Fixtures.t(10), in: cases, id: "r1")
@@ -52,7 +52,7 @@ import Testing
         #expect(m.clock == VectorClock(["hotline": 2, "civil-affairs": 1]))
     }
 
-    @Test func concurrentLWWEditsShowTheLatestAndKeepTheLoser() throws {
+    @Test func concurrentLWWEditsShowTheLatestAndKeepTheLoser() async throws {
         let base = try created(["notes": "n0"])
         var a = base, b = base
         try a.put(["notes": "from hotline"], by: "hotline", at: Fixtures.t(30), in: cases, id: "r1")
@@ -68,7 +68,7 @@ import Testing
         #expect(c.values.map(\.value) == ["from hotline", "from civil"])
     }
 
-    @Test func lwwTiesAreBrokenByNodeName() throws {
+    @Test func lwwTiesAreBrokenByNodeName() async throws {
         let base = try created(["notes": "n0"])
         var a = base, b = base
         try a.put(["notes": "A"], by: "alpha", at: Fixtures.t(30), in: cases, id: "r1")
@@ -76,7 +76,7 @@ import Testing
         #expect(a.merged(with: b).view(in: cases, id: "r1").fields["notes"] == "B")
     }
 
-    @Test func manualConflictsFlagTheRecordUntilAWriteThatSawBoth() throws {
+    @Test func manualConflictsFlagTheRecordUntilAWriteThatSawBoth() async throws {
         let base = try created(["status": "open"])
         var a = base, b = base
         try a.put(["status": "closed"], by: "hotline", at: Fixtures.t(10), in: cases, id: "r1")
@@ -98,7 +98,7 @@ import Testing
         #expect(other == m)
     }
 
-    @Test func countersAddUp() throws {
+    @Test func countersAddUp() async throws {
         // 10, then +5 at one station and -2 at another concurrently: 13 everywhere.
         let base = try created(["quantity": 10, "name": "rice"], by: "charity", in: stock)
         var a = base, b = base
@@ -109,7 +109,7 @@ import Testing
         #expect(a.merged(with: b).view(in: stock, id: "r1").conflicts.isEmpty)
     }
 
-    @Test func puttingACounterIsAStocktakeThatConcurrentAddsStillChange() throws {
+    @Test func puttingACounterIsAStocktakeThatConcurrentAddsStillChange() async throws {
         let base = try created(["quantity": 3], by: "charity", in: stock)
         var a = base, b = base
         try a.put(["quantity": 10], by: "charity", at: Fixtures.t(1), in: stock, id: "r1")  // counted 10
@@ -117,7 +117,7 @@ import Testing
         #expect(a.merged(with: b).view(in: stock, id: "r1").fields["quantity"] == 8)
     }
 
-    @Test func counterFieldsRefuseNonIntegers() throws {
+    @Test func counterFieldsRefuseNonIntegers() async throws {
         var s = RecordState()
         #expect(throws: CoreError.self) {
             try s.put(["quantity": "ten"], by: "charity", at: Fixtures.t(0), in: stock, id: "r1")
@@ -129,7 +129,7 @@ import Testing
         #expect(s.isEmpty)
     }
 
-    @Test func updateWinsOverAConcurrentDeleteAndTheDeleteIsKept() throws {
+    @Test func updateWinsOverAConcurrentDeleteAndTheDeleteIsKept() async throws {
         let base = try created(["notes": "n0", "phone": "p0"])
         var a = base, b = base
         try a.delete(by: "hotline", at: Fixtures.t(50), in: cases, id: "r1")
@@ -144,7 +144,7 @@ import Testing
         #expect(c.values[1].dot == Dot("hotline", 2))
     }
 
-    @Test func deleteWinsWhenTheCollectionSaysSoAndTheUpdateIsKept() throws {
+    @Test func deleteWinsWhenTheCollectionSaysSoAndTheUpdateIsKept() async throws {
         let base = try created(["name": "rice", "quantity": 4], by: "charity", in: stock)
         var a = base, b = base
         try a.delete(by: "charity", at: Fixtures.t(5), in: stock, id: "r1")
@@ -155,7 +155,7 @@ import Testing
         #expect(view.conflicts.contains { $0.field == Conflict.existenceField && $0.policy == "delete-wins" })
     }
 
-    @Test func recreatingADeletedRecordStartsFresh() throws {
+    @Test func recreatingADeletedRecordStartsFresh() async throws {
         var s = try created(["notes": "old", "visits": 4])
         try s.delete(by: "hotline", at: Fixtures.t(1), in: cases, id: "r1")
         #expect(s.view(in: cases, id: "r1").deleted)
@@ -165,7 +165,7 @@ import Testing
         #expect(view.fields == ["phone": "1", "visits": 0])
     }
 
-    @Test func deletingTwiceWritesNothingAndAddToADeletedRecordIsRefused() throws {
+    @Test func deletingTwiceWritesNothingAndAddToADeletedRecordIsRefused() async throws {
         var s = try created(["visits": 1])
         #expect(try s.delete(by: "hotline", at: Fixtures.t(1), in: cases, id: "r1") != nil)
         let clock = s.clock
@@ -176,13 +176,13 @@ import Testing
         #expect(throws: CoreError.self) { try never.delete(by: "hotline", at: Fixtures.t(3), in: cases, id: "r1") }
     }
 
-    @Test func nullUnsetsAField() throws {
+    @Test func nullUnsetsAField() async throws {
         var s = try created(["notes": "x", "phone": "1"])
         try s.put(["notes": nil], by: "hotline", at: Fixtures.t(1), in: cases, id: "r1")
         #expect(s.view(in: cases, id: "r1").fields == ["phone": "1"])
     }
 
-    @Test func mergingCreatesNoDot() throws {
+    @Test func mergingCreatesNoDot() async throws {
         let base = try created(["notes": "n0"])
         var a = base, b = base
         try a.put(["notes": "a"], by: "hotline", at: Fixtures.t(1), in: cases, id: "r1")
@@ -193,7 +193,7 @@ import Testing
         #expect(m.canonicalBytes == b.merged(with: a).canonicalBytes)
     }
 
-    @Test func conflictIdsAreTheSameOnEveryReplica() throws {
+    @Test func conflictIdsAreTheSameOnEveryReplica() async throws {
         let base = try created(["status": "open"])
         var a = base, b = base
         try a.put(["status": "x"], by: "hotline", at: Fixtures.t(1), in: cases, id: "r1")
@@ -205,7 +205,7 @@ import Testing
 
     /// The Dynamo paper (SOSP 2007, §4.4): D1, D2 by Sx; D3 by Sy and D4 by Sz on D2, concurrent;
     /// Sx reconciles to D5 [(Sx,3),(Sy,1),(Sz,1)], which supersedes both.
-    @Test func dynamoPaperExample() throws {
+    @Test func dynamoPaperExample() async throws {
         let c = CollectionSchema(name: "docs", defaultPolicy: .manual)
         var d = RecordState()
         try d.put(["body": "D1"], by: "sx", at: Fixtures.t(1), in: c, id: "d")
@@ -236,7 +236,7 @@ import Testing
     /// Riak's "sibling explosion": with plain per-node vector clocks, a client that writes with a
     /// stale context keeps adding siblings. With dotted values, a writer that has seen a value
     /// replaces it; only values it has not seen stay as siblings.
-    @Test func riakSiblingExplosionDoesNotHappen() throws {
+    @Test func riakSiblingExplosionDoesNotHappen() async throws {
         let c = CollectionSchema(name: "docs", defaultPolicy: .manual)
         var server = RecordState()
         try server.put(["v": "a"], by: "alpha", at: Fixtures.t(1), in: c, id: "x")
@@ -274,7 +274,7 @@ import Testing
         return a.merged(with: b)
     }
 
-    @Test func chooseKeepsTheValueAtTheIndexAndRecordsWhoAndHow() throws {
+    @Test func chooseKeepsTheValueAtTheIndexAndRecordsWhoAndHow() async throws {
         var s = try conflicted()
         let c = try #require(s.view(in: cases, id: "r1").conflicts.first)
         #expect(c.values.map(\.value) == ["referred", "closed"])
@@ -287,7 +287,7 @@ import Testing
         #expect(s.clock == VectorClock(["hotline": 2, "civil-affairs": 1, "center": 1]))
     }
 
-    @Test func valueAndAcceptWork() throws {
+    @Test func valueAndAcceptWork() async throws {
         var s = try conflicted()
         var t = s
         let id = try #require(s.view(in: cases, id: "r1").conflicts.first?.id)
@@ -298,7 +298,7 @@ import Testing
         #expect(t.resolutions.first?.how == .accept)
     }
 
-    @Test func unknownIdsAndIndexesChangeNothing() throws {
+    @Test func unknownIdsAndIndexesChangeNothing() async throws {
         var s = try conflicted()
         let before = s
         let id = try #require(s.view(in: cases, id: "r1").conflicts.first?.id)
@@ -308,7 +308,7 @@ import Testing
         #expect(s == before)
     }
 
-    @Test func theResolutionReachesAReplicaThatStillHoldsTheConflict() throws {
+    @Test func theResolutionReachesAReplicaThatStillHoldsTheConflict() async throws {
         let conflicted = try conflicted()
         var center = conflicted
         let id = try #require(center.view(in: cases, id: "r1").conflicts.first?.id)
@@ -320,7 +320,7 @@ import Testing
         #expect(try RecordState(jsonText: center.canonicalText, collection: cases) == center)
     }
 
-    @Test func concurrentResolutionsOfOneConflictBothStayInTheHistory() throws {
+    @Test func concurrentResolutionsOfOneConflictBothStayInTheHistory() async throws {
         let conflicted = try conflicted()
         var a = conflicted, b = conflicted
         let id = try #require(a.view(in: cases, id: "r1").conflicts.first?.id)
@@ -333,14 +333,14 @@ import Testing
         #expect(m.view(in: cases, id: "r1").conflicts.count == 1)
     }
 
-    @Test func anOrdinaryWriteThatSupersedesSiblingsIsRecordedAsAWrite() throws {
+    @Test func anOrdinaryWriteThatSupersedesSiblingsIsRecordedAsAWrite() async throws {
         var s = try conflicted()
         try s.put(["status": "closed", "notes": "x"], by: "hotline", at: Fixtures.t(40), in: cases, id: "r1")
         #expect(s.resolutions.map(\.how) == [.write])
         #expect(s.resolutions.first?.result == "closed")
     }
 
-    @Test func deleteVersusUpdateCanBeResolvedEitherWay() throws {
+    @Test func deleteVersusUpdateCanBeResolvedEitherWay() async throws {
         var base = RecordState()
         try base.put(["notes": "n"], by: "hotline", at: Fixtures.t(0), in: cases, id: "r1")
         var a = base, b = base
@@ -359,7 +359,7 @@ import Testing
         #expect(throws: CoreError.self) { try keepIt.resolve(c.id, .value("yes"), by: "center", at: Fixtures.t(21), in: cases, id: "r1") }
     }
 
-    @Test func resolvingAFieldKeepsTheRecordsDeleteConflictInTheHistory() throws {
+    @Test func resolvingAFieldKeepsTheRecordsDeleteConflictInTheHistory() async throws {
         var base = RecordState()
         try base.put(["notes": "n", "status": "open"], by: "hotline", at: Fixtures.t(0), in: cases, id: "r1")
         var a = base, b = base

@@ -9,7 +9,7 @@ import Testing
 
     /// Mutation: a stocktake computes its increment from this node's own total instead of the
     /// total it sees (other nodes' increments ignored).
-    @Test func aStocktakeSetsTheTotalThisNodeSeesIncludingOthersIncrements() throws {
+    @Test func aStocktakeSetsTheTotalThisNodeSeesIncludingOthersIncrements() async throws {
         var charity = RecordState()
         try charity.put(["quantity": 10], by: "charity", at: Fixtures.t(0), in: stock, id: "rice")
         var hotline = charity
@@ -26,7 +26,7 @@ import Testing
 
     /// Mutation: the join's hashed branch (registers of more than 64 value pairs) looks for the
     /// other side's dots in its own register.
-    @Test func longRegistersJoinAsShortOnes() throws {
+    @Test func longRegistersJoinAsShortOnes() async throws {
         var base = RecordState()
         try base.put(["status": "open"], by: "hub", at: Fixtures.t(0), in: cases, id: "r")
         let nodes = (0..<12).map { NodeID(unchecked: "n\($0)") }
@@ -53,7 +53,7 @@ import Testing
     }
 
     /// Mutation: a collision is noticed only when the two values' times differ.
-    @Test func aCollisionWithTheSameTimeAndAnotherValueIsNoticed() throws {
+    @Test func aCollisionWithTheSameTimeAndAnotherValueIsNoticed() async throws {
         var base = RecordState()
         try base.put(["notes": "a"], by: "hotline", at: Fixtures.t(0), in: cases, id: "r")
         var first = base, second = base
@@ -67,7 +67,7 @@ import Testing
 
     /// Mutation: equal clocks with different content, where no register holds a common dot
     /// differently, pass as unchanged.
-    @Test func equalClocksWithOtherContentAreACollision() throws {
+    @Test func equalClocksWithOtherContentAreACollision() async throws {
         var base = RecordState()
         try base.put(["notes": "a"], by: "hotline", at: Fixtures.t(0), in: cases, id: "r")
         var a = base, b = base
@@ -81,7 +81,7 @@ import Testing
     }
 
     @Test("A local write that would make a record name more than 1024 writers is refused, changing nothing")
-    func aWriteBeyondTheWriterLimitIsRefused() throws {
+    func aWriteBeyondTheWriterLimitIsRefused() async throws {
         let c = Fixtures.cases
         var state = RecordState()
         for i in 0..<RecordState.maxClockEntries {

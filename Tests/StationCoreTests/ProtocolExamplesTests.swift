@@ -12,7 +12,7 @@ import Testing
         try RecordState(jsonText: String(contentsOf: Self.examples.appendingPathComponent(name), encoding: .utf8), collection: c)
     }
 
-    @Test func theMergeExampleHoldsInEitherOrder() throws {
+    @Test func theMergeExampleHoldsInEitherOrder() async throws {
         let schema = try Schema(jsonText: String(contentsOf: Self.examples.appendingPathComponent("merge-schema.json"), encoding: .utf8))
         let c = try schema.collection("mediation_cases")
         let base = try load("merge-base.json", c)

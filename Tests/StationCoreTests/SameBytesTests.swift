@@ -34,7 +34,7 @@ import StationTestSupport
         #expect(JSONValue.object(["a": 1, "b": 2]).hashValue == JSONValue.object(["b": 2, "a": 1]).hashValue)
     }
 
-    @Test func aLookAlikeValueIsAChangeAndAConflict() throws {
+    @Test func aLookAlikeValueIsAChangeAndAConflict() async throws {
         for (a, b) in Self.lookAlikes {
             var s = RecordState()
             try s.put(["notes": .string(a)], by: "hotline", at: Fixtures.t(0), in: cases, id: "r1")
@@ -54,7 +54,7 @@ import StationTestSupport
 
     // MARK: - Equal values
 
-    @Test func concurrentWritesOfTheSameValueAreNoConflict() throws {
+    @Test func concurrentWritesOfTheSameValueAreNoConflict() async throws {
         var base = RecordState()
         try base.put(["status": "open", "notes": "n", "phone": "1"], by: "hotline", at: Fixtures.t(0), in: cases, id: "r1")
         var a = base, b = base
@@ -81,7 +81,7 @@ import StationTestSupport
         #expect(m1.merged(with: c).view(in: cases, id: "r1").conflicted)
     }
 
-    @Test func aPutOfWhatTheRecordShowsWritesNothing() throws {
+    @Test func aPutOfWhatTheRecordShowsWritesNothing() async throws {
         var s = RecordState()
         try s.put(["status": "open", "notes": "n", "visits": 3], by: "hotline", at: Fixtures.t(0), in: cases, id: "r1")
         let before = s
@@ -99,7 +99,7 @@ import StationTestSupport
         #expect(s.clock != clock)
     }
 
-    @Test func aPutOfTheShownValuesStillWritesWhereItDecidesSomething() throws {
+    @Test func aPutOfTheShownValuesStillWritesWhereItDecidesSomething() async throws {
         var base = RecordState()
         try base.put(["status": "open"], by: "hotline", at: Fixtures.t(0), in: cases, id: "r1")
         // A manual conflict: putting the value reads show (the winner) resolves it: a write.
@@ -133,7 +133,7 @@ import StationTestSupport
         return (first, second)
     }
 
-    @Test func twoContentsUnderOneDotAreACollisionAndChangeNothing() throws {
+    @Test func twoContentsUnderOneDotAreACollisionAndChangeNothing() async throws {
         let (first, second) = try twoWritesUnderOneDot()
         var x = first
         #expect(x.merge(second) == .collision(Dot("hotline", 2)))
@@ -152,7 +152,7 @@ import StationTestSupport
         #expect(first.collidingDot(with: first) == nil)
     }
 
-    @Test func aCollisionIsFoundUnderLaterWritesToo() throws {
+    @Test func aCollisionIsFoundUnderLaterWritesToo() async throws {
         let (first, second) = try twoWritesUnderOneDot()
         // Another node wrote another field on top of the first version: the incoming state now
         // dominates, yet both hold (hotline, 2) on `notes` with different values.
@@ -173,7 +173,7 @@ import StationTestSupport
         #expect(f.merged(with: other) == f)
     }
 
-    @Test func honestHistoriesNeverCollide() throws {
+    @Test func honestHistoriesNeverCollide() async throws {
         var rng = SeededRandom(seed: 11)
         let nodes: [NodeID] = ["hotline", "civil-affairs", "labor"]
         var replicas = Array(repeating: RecordState(), count: 3)

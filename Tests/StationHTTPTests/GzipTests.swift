@@ -21,7 +21,7 @@ func randomBytes(_ count: Int, seed: UInt64 = 42) -> [UInt8] {
 
 @Suite struct GzipTests {
     @Test(arguments: [0, 1, 2, 100, 65_535, 65_536, 65_537, 300_001, (1 << 20) + 7])
-    func roundTripOfRandomData(size: Int) throws {
+    func roundTripOfRandomData(size: Int) async throws {
         let original = randomBytes(size, seed: UInt64(size))
         let compressed = try Gzip.compress(original)
         #expect(Gzip.isGzip(compressed))
@@ -30,14 +30,14 @@ func randomBytes(_ count: Int, seed: UInt64 = 42) -> [UInt8] {
         #expect(back == original)
     }
 
-    @Test func roundTripOfCompressibleData() throws {
+    @Test func roundTripOfCompressibleData() async throws {
         let text = Array(String(repeating: "station 42 synced record ✓\n", count: 20_000).utf8)
         let compressed = try Gzip.compress(text)
         #expect(compressed.count < text.count / 20)
         #expect(try Gzip.decompress(compressed, maxOutput: text.count) == text)
     }
 
-    @Test func emptyInputCompressesToAValidMember() throws {
+    @Test func emptyInputCompressesToAValidMember() async throws {
         let compressed = try Gzip.compress([])
         #expect(Gzip.isGzip(compressed))
         #expect(compressed.count == 20)  // 10-byte header, empty final block, CRC32 + ISIZE
@@ -53,14 +53,14 @@ func randomBytes(_ count: Int, seed: UInt64 = 42) -> [UInt8] {
         #expect(!Gzip.isGzip(Array("{\"a\":1}".utf8)))
     }
 
-    @Test func concatenatedMembersDecodeToTheConcatenation() throws {
+    @Test func concatenatedMembersDecodeToTheConcatenation() async throws {
         let a = randomBytes(1000, seed: 1)
         let b = Array("second member".utf8)
         let joined = try Gzip.compress(a) + Gzip.compress(b)
         #expect(try Gzip.decompress(joined, maxOutput: 10_000) == a + b)
     }
 
-    @Test func truncatedInputThrows() throws {
+    @Test func truncatedInputThrows() async throws {
         let original = randomBytes(100_000, seed: 7)
         let compressed = try Gzip.compress(original)
         for cut in [1, 4, 8, 9, compressed.count / 2, compressed.count - 10] {
@@ -75,7 +75,7 @@ func randomBytes(_ count: Int, seed: UInt64 = 42) -> [UInt8] {
         #expect(error?.message.contains("truncated") == true)
     }
 
-    @Test func corruptInputThrows() throws {
+    @Test func corruptInputThrows() async throws {
         let original = Array(String(repeating: "abcdefgh", count: 10_000).utf8)
         let compressed = try Gzip.compress(original)
         // A flipped bit in the deflate data, in the CRC, in the length, and in the magic.
@@ -92,7 +92,7 @@ func randomBytes(_ count: Int, seed: UInt64 = 42) -> [UInt8] {
         #expect(throws: GzipError.self) { try Gzip.decompress(compressed + [0x00, 0x01, 0x02], maxOutput: 1 << 20) }
     }
 
-    @Test func maxOutputStopsABombEarly() throws {
+    @Test func maxOutputStopsABombEarly() async throws {
         let size = 50 << 20
         let bomb = try Gzip.compress([UInt8](repeating: 0, count: size))
         #expect(bomb.count < 100_000)  // ~50 KB for 50 MB
@@ -112,7 +112,7 @@ func randomBytes(_ count: Int, seed: UInt64 = 42) -> [UInt8] {
         #expect(try Gzip.decompress(bomb, maxOutput: size).count == size)
     }
 
-    @Test func interoperatesWithTheGzipTool() throws {
+    @Test func interoperatesWithTheGzipTool() async throws {
         guard FileManager.default.isExecutableFile(atPath: "/bin/gzip") else { return }
         let original = randomBytes(200_000, seed: 9) + Array(String(repeating: "x", count: 50_000).utf8)
         // Ours -> gzip -d

@@ -5,7 +5,7 @@ import Testing
 private struct Flaky: Error, Equatable { var transient: Bool }
 
 @Suite struct RetryPolicyTests {
-    @Test func retriesTransientErrorsUntilSuccess() throws {
+    @Test func retriesTransientErrorsUntilSuccess() async throws {
         let policy = RetryPolicy(maxAttempts: 5, initialDelay: 0.2, maxDelay: 10, multiplier: 2)
         var slept: [Double] = []
         var retried: [(Int, Double)] = []

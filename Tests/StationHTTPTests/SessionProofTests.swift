@@ -51,7 +51,7 @@ import Testing
         }
         #expect(Tokens.hasHubShape(token) && !Tokens.hasHubShape("lan.secret-0123456789") && !Tokens.hasHubShape("x"))
         try await withTestServer(router: router) { server in
-            let principal = try service.authenticate(authorization: "Bearer \(token)")
+            let principal = try await service.authenticate(authorization: "Bearer \(token)")
             captured.withLock { $0 = service.session(principal, challenge: String(repeating: "ab", count: 32)) }
             #expect(captured.withLock { $0 }?.objectValue?["proof"]?.stringValue != nil)
             let session = try await offPool {

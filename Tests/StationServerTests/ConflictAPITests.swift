@@ -170,7 +170,7 @@ import Testing
         #expect(throws: WriterRefusal.self) { try hub.write { tx in try tx.claimWriter(WriterClaim(node: "hotline", writer: "hotline.cccc")) } }
         let live = try #require(try hub.nodeWriters().first { $0.writer == "hotline.bbbb" })
         let refusal = WriterRefusal(claim: WriterClaim(node: "hotline", writer: "hotline.cccc"), live: live, wasRetired: false)
-        hub.noteRefusedWriter(refusal)
+        await hub.noteRefusedWriter(refusal)
         let op = operatorToken
         try await app().test(.router) { client in
             let browser = try await signIn(client, op)

@@ -221,7 +221,7 @@ import Testing
         }
     }
 
-    @Test func tokensAreStoredHashed() throws {
+    @Test func tokensAreStoredHashed() async throws {
         let stored = try #require(try hub.tokens().first)
         let secret = String(token.split(separator: ".")[1])
         #expect(stored.secretHash == Tokens.hash(secret))

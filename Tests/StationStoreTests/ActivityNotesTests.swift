@@ -14,14 +14,14 @@ import Testing
         try store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM station_activity") ?? 0 }
     }
 
-    @Test func notesAreCombinedAndWrittenBeforeTheyAreRead() throws {
+    @Test func notesAreCombinedAndWrittenBeforeTheyAreRead() async throws {
         let store = try StationStore.create(path: dir.file("hub.sqlite"), node: "hub", schema: testSchema)
         store.noteActivity(station: "hotline", pushed: 3)
         store.noteActivity(station: "hotline", pushed: 2)
         store.noteActivity(station: "hotline", pulledThrough: 7)
         store.noteActivity(station: "charity", pulledThrough: 4)
         #expect(try storedRows(store) == 0)  // nothing written by the notes themselves
-        let activity = try store.stationActivity()
+        let activity = try await store.stationActivity()
         #expect(activity.map(\.station) == ["charity", "hotline"])
         let hotline = try #require(activity.last)
         #expect(hotline.pushedChanges == 5 && hotline.pulledThrough == 7)
@@ -29,7 +29,7 @@ import Testing
         #expect(activity.first?.lastPushAt == nil && activity.first?.pushedChanges == 0)
         // Later notes add to what is stored.
         store.noteActivity(station: "hotline", pushed: 10)
-        #expect(try store.stationActivity().last?.pushedChanges == 15)
+        #expect(try await store.stationActivity().last?.pushedChanges == 15)
     }
 
     @Test func notesAreWrittenInTheBackgroundAndOnClose() async throws {
@@ -45,10 +45,10 @@ import Testing
         store.noteActivity(station: "charity", pushed: 1)
         try store.close()
         let reopened = try StationStore.open(path: dir.file("hub.sqlite"))
-        #expect(try reopened.stationActivity().map(\.station) == ["charity", "hotline"])
+        #expect(try await reopened.stationActivity().map(\.station) == ["charity", "hotline"])
     }
 
-    @Test func timesAreWrittenAsSQLiteWritesThem() throws {
+    @Test func timesAreWrittenAsSQLiteWritesThem() async throws {
         let store = try StationStore.create(path: dir.file("hub.sqlite"), node: "hub", schema: testSchema)
         let sqlite = try store.read { db in try String.fetchOne(db, sql: "SELECT datetime('now')") ?? "" }
         let ours = ActivityNotes.now()

@@ -12,26 +12,33 @@ import Testing
     struct Refused: Error {}
 
     @Test("Concurrent grouped writers share commits; one that throws loses only its own writes")
-    func concurrentWritersKeepTheirOwnOutcome() throws {
+    func concurrentWritersKeepTheirOwnOutcome() async throws {
         let store = try StationStore.create(path: dir.file("hub.sqlite"), node: "hub", schema: testSchema, clock: TestClock().closure)
         let writers = 64
-        let outcomes = Mutex<[Int: Bool]>([:])
-        DispatchQueue.concurrentPerform(iterations: writers) { i in
-            do {
-                try store.writeGrouped { tx in
-                    try tx.put("cases", "c\(i)", ["notes": .string("writer \(i)")])
-                    try tx.add("stock", "shared", field: "quantity", amount: 1)
-                    // Every seventh writer fails after writing: its savepoint is rolled back.
-                    if i % 7 == 3 { throw Refused() }
+        // Every writer's outcome: committed (true) or refused (false).
+        let done = await withTaskGroup(of: (Int, Bool?).self) { group in
+            for i in 0..<writers {
+                group.addTask {
+                    do {
+                        try await store.writeGrouped { tx in
+                            try tx.put("cases", "c\(i)", ["notes": .string("writer \(i)")])
+                            try tx.add("stock", "shared", field: "quantity", amount: 1)
+                            // Every seventh writer fails after writing: its savepoint is rolled back.
+                            if i % 7 == 3 { throw Refused() }
+                        }
+                        return (i, true)
+                    } catch is Refused {
+                        return (i, false)
+                    } catch {
+                        Issue.record("writer \(i): \(error)")
+                        return (i, nil)
+                    }
                 }
-                outcomes.withLock { $0[i] = true }
-            } catch is Refused {
-                outcomes.withLock { $0[i] = false }
-            } catch {
-                Issue.record("writer \(i): \(error)")
             }
+            var done: [Int: Bool] = [:]
+            for await (i, outcome) in group { if let outcome { done[i] = outcome } }
+            return done
         }
-        let done = outcomes.withLock { $0 }
         #expect(done.count == writers)
         let committed = done.filter { $0.value }.map(\.key)
         for i in 0..<writers {
@@ -47,7 +54,7 @@ import Testing
     }
 
     @Test("A grouped write after a failed one sees the rows as they are, not as the failed one left them")
-    func aRolledBackWriterLeavesNoStaleCache() throws {
+    func aRolledBackWriterLeavesNoStaleCache() async throws {
         let store = try StationStore.create(path: dir.file("a.sqlite"), node: "a", schema: testSchema, clock: TestClock().closure)
         try store.write { tx in
             try tx.put("cases", "c1", ["notes": "before"])
@@ -71,7 +78,7 @@ extension GroupCommitTests {
     /// What a commit waits for: `synchronous` is FULL except during a transaction that may skip
     /// the sync (a pulled batch, a push checkpoint), and is back to FULL after it, even when it
     /// failed.
-    @Test func relaxedCommitsLeaveTheConnectionDurable() throws {
+    @Test func relaxedCommitsLeaveTheConnectionDurable() async throws {
         let store = try StationStore.create(path: dir.file("station.sqlite"), node: "hotline", schema: testSchema, clock: TestClock().closure)
         func synchronous() throws -> Int { try store.pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 } }
         #expect(try synchronous() == 2)
@@ -81,10 +88,10 @@ extension GroupCommitTests {
         #expect(throws: Refused.self) { try store.write(durable: false) { _ in throw Refused() } }
         #expect(try synchronous() == 2)
         try store.setPushed(5, peer: "hub")
-        #expect(try synchronous() == 2)
+        #expect(try await synchronous() == 2)
         // A group is durable when one of its writers asks for it.
-        let grouped = try store.writeGrouped(durable: false) { tx in try Int.fetchOne(tx.db, sql: "PRAGMA synchronous") }
+        let grouped = try await store.writeGrouped(durable: false) { tx in try Int.fetchOne(tx.db, sql: "PRAGMA synchronous") }
         #expect(grouped == 1)
-        #expect(try store.writeGrouped { tx in try Int.fetchOne(tx.db, sql: "PRAGMA synchronous") } == 2)
+        #expect(try await store.writeGrouped { tx in try Int.fetchOne(tx.db, sql: "PRAGMA synchronous") } == 2)
     }
 }

@@ -19,7 +19,7 @@ import Testing
         try StationStore.create(path: dir.file("\(name).sqlite"), node: node, schema: testSchema, clock: TestClock().closure)
     }
 
-    @Test func lookAlikeIdsAreTwoRecordsInOneTransaction() throws {
+    @Test func lookAlikeIdsAreTwoRecordsInOneTransaction() async throws {
         let s = try store("a")
         try s.write { tx in
             for (a, b) in Self.pairs {
@@ -37,7 +37,7 @@ import Testing
 
     /// The write path remembers the last record it read: updating one look-alike id right after
     /// the other must read its own row (tools/mutate found no test for this).
-    @Test func lookAlikeIdsAreTwoRecordsWhenUpdatedInOneTransaction() throws {
+    @Test func lookAlikeIdsAreTwoRecordsWhenUpdatedInOneTransaction() async throws {
         let s = try store("a")
         for (a, b) in Self.pairs {
             try s.put("cases", a, ["notes": "A", "visits": 1])
@@ -55,7 +55,7 @@ import Testing
         }
     }
 
-    @Test func lookAlikeIdsAreTwoRecordsWhenMerged() throws {
+    @Test func lookAlikeIdsAreTwoRecordsWhenMerged() async throws {
         let station = try store("station")
         for (a, b) in Self.pairs {
             try station.put("cases", a, ["notes": "A"])
@@ -82,7 +82,7 @@ import Testing
         }
     }
 
-    @Test func aPutOfWhatTheRecordShowsMakesNoChange() throws {
+    @Test func aPutOfWhatTheRecordShowsMakesNoChange() async throws {
         let s = try store("a")
         #expect(try s.put("cases", "r1", ["status": "open", "visits": 2]).changed)
         let seq = try s.lastSequence()
@@ -105,7 +105,7 @@ import Testing
         #expect(try s.put("cases", "r1", ["status": "cafe\u{301}"]).changed)
     }
 
-    @Test func aStateHoldingOneOfOurDotsWithOtherContentIsRefused() throws {
+    @Test func aStateHoldingOneOfOurDotsWithOtherContentIsRefused() async throws {
         // Two databases that both write under the bare name hotline (made before incarnations, or
         // one made with the other's incarnation by hand): each writes (hotline, 1), differently.
         let first = try store("first")
@@ -130,7 +130,7 @@ import Testing
         #expect(try second.record("cases", "r1")?.state == b)
     }
 
-    @Test func aRestoredCopyWritesUnderANewIncarnationAndItsWritesStandBesideTheOnesItLost() throws {
+    @Test func aRestoredCopyWritesUnderANewIncarnationAndItsWritesStandBesideTheOnesItLost() async throws {
         let station = try StationStore.create(
             path: dir.file("station.sqlite"), node: "hotline", schema: testSchema, incarnation: "first", clock: TestClock().closure)
         #expect(station.writer == "hotline.first")
@@ -164,7 +164,7 @@ import Testing
         #expect(reopened.writer == writer && reopened.databaseID == id)
     }
 
-    @Test func aCopiedFileTakesANewIncarnationAndTheOriginalKeepsItsOwn() throws {
+    @Test func aCopiedFileTakesANewIncarnationAndTheOriginalKeepsItsOwn() async throws {
         let original = try StationStore.create(
             path: dir.file("a.sqlite"), node: "hotline", schema: testSchema, incarnation: "orig", clock: TestClock().closure)
         try original.put("cases", "r1", ["notes": "x"])
@@ -182,7 +182,7 @@ import Testing
     }
 
     @Test("A backup copied back after the database and its watermark were deleted is a restored file, even if it reuses the old inode number")
-    func aBackupCopiedBackInPlaceOfADeletedDatabaseIsNoticed() throws {
+    func aBackupCopiedBackInPlaceOfADeletedDatabaseIsNoticed() async throws {
         let path = dir.file("desk.sqlite")
         let station = try StationStore.create(path: path, node: "hotline", schema: testSchema, incarnation: "first", clock: TestClock().closure)
         try station.put("cases", "r1", ["notes": "v1"])
@@ -207,7 +207,7 @@ import Testing
         #expect(StationStore.sameFile(recorded: "12:100.5", now: "12"), "a file system without birth times")
     }
 
-    @Test func aLiveDatabaseOpenedAgainKeepsItsIdentity() throws {
+    @Test func aLiveDatabaseOpenedAgainKeepsItsIdentity() async throws {
         // As `hub info` while `hub serve` writes: the second opening is neither a restore nor a copy.
         let live = try StationStore.create(
             path: dir.file("live.sqlite"), node: "hub", schema: testSchema, incarnation: "live", clock: TestClock().closure)

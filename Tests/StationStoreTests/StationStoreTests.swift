@@ -4,6 +4,7 @@ import StationCore
 import StationSeeds
 import Testing
 @testable import StationStore
+import StationSync
 
 let testSchema = Schema(collections: [
     "cases": CollectionSchema(name: "cases", fields: ["status": .manual, "notes": .lww, "visits": .counter]),
@@ -28,7 +29,7 @@ final class TestClock: @unchecked Sendable {
         try StationStore.create(path: dir.file("\(name).sqlite"), node: node, schema: testSchema, clock: TestClock().closure)
     }
 
-    @Test func createStoresNodeAndSchemaInWALMode() throws {
+    @Test func createStoresNodeAndSchemaInWALMode() async throws {
         let store = try makeStore()
         #expect(store.node == "hotline")
         #expect(store.schema == testSchema)
@@ -49,20 +50,20 @@ final class TestClock: @unchecked Sendable {
             ])
     }
 
-    @Test func createRefusesToOverwriteAndOpenRefusesWhatIsNotOurs() throws {
+    @Test func createRefusesToOverwriteAndOpenRefusesWhatIsNotOurs() async throws {
         _ = try makeStore()
         #expect { try makeStore() } throws: { ($0 as? StoreError)?.code == .databaseExists }
         #expect { try StationStore.open(path: dir.file("missing.sqlite")) } throws: { ($0 as? StoreError)?.code == .databaseMissing }
         try "hello".write(toFile: dir.file("text.sqlite"), atomically: true, encoding: .utf8)
         #expect { try StationStore.open(path: dir.file("text.sqlite")) } throws: { ($0 as? StoreError)?.code == .notAStationDatabase }
-        _ = try DatabaseQueue(path: dir.file("other.sqlite")).write { try $0.execute(sql: "CREATE TABLE t(x)") }
+        _ = try await DatabaseQueue(path: dir.file("other.sqlite")).write { try $0.execute(sql: "CREATE TABLE t(x)") }
         #expect { try StationStore.open(path: dir.file("other.sqlite")) } throws: { ($0 as? StoreError)?.code == .notAStationDatabase }
         #expect(!FileManager.default.fileExists(atPath: dir.file("missing.sqlite")))
     }
 
     /// Review of stop 18, F4: a database with a second name (a hard link) is refused, unchanged:
     /// opened under both names it would keep two write-ahead logs under one writer name.
-    @Test func aHardLinkedDatabaseIsRefused() throws {
+    @Test func aHardLinkedDatabaseIsRefused() async throws {
         let store = try makeStore()
         try store.put("cases", "r", ["notes": "one"])
         try store.close()
@@ -77,9 +78,9 @@ final class TestClock: @unchecked Sendable {
     }
 
     /// A database that a newer StationSync migrated further is refused, unchanged.
-    @Test func aDatabaseOfANewerVersionIsRefused() throws {
-        try makeStore().close()
-        _ = try DatabaseQueue(path: dir.file("a.sqlite")).write { db in
+    @Test func aDatabaseOfANewerVersionIsRefused() async throws {
+        try await makeStore().close()
+        _ = try await DatabaseQueue(path: dir.file("a.sqlite")).write { db in
             try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')")
         }
         #expect { try StationStore.open(path: dir.file("a.sqlite")) } throws: {
@@ -87,7 +88,7 @@ final class TestClock: @unchecked Sendable {
         }
     }
 
-    @Test func putGetAddDelete() throws {
+    @Test func putGetAddDelete() async throws {
         let store = try makeStore()
         try store.put("cases", "c1", ["notes": "first visit", "status": "open"])
         try store.add("cases", "c1", field: "visits", amount: 2)
@@ -105,7 +106,7 @@ final class TestClock: @unchecked Sendable {
         #expect(try store.record("cases", "nope") == nil)
     }
 
-    @Test func errorsChangeNothing() throws {
+    @Test func errorsChangeNothing() async throws {
         let store = try makeStore()
         try store.put("cases", "c1", ["notes": "x"])
         let before = try store.changes(since: 0, limit: 100)
@@ -125,7 +126,7 @@ final class TestClock: @unchecked Sendable {
         #expect(try store.record("cases", "c2") == nil)
     }
 
-    @Test func theChangeFeedStampsEveryChangeAndListsEachRecordOnceAtItsLatest() throws {
+    @Test func theChangeFeedStampsEveryChangeAndListsEachRecordOnceAtItsLatest() async throws {
         let store = try makeStore()
         try store.put("cases", "a", ["notes": "1"])
         try store.put("cases", "b", ["notes": "1"])
@@ -140,7 +141,7 @@ final class TestClock: @unchecked Sendable {
         #expect(try store.lastSequence() == 3)
     }
 
-    @Test func changesSinceIsAnIndexRangeScan() throws {
+    @Test func changesSinceIsAnIndexRangeScan() async throws {
         let store = try makeStore()
         let plan = try store.read { db in
             try Row.fetchAll(
@@ -166,7 +167,7 @@ final class TestClock: @unchecked Sendable {
         #expect(!scoped.contains("TEMP B-TREE"), "\(scoped)")
     }
 
-    @Test func scopedPagesMergeTheCollectionsInSequenceOrder() throws {
+    @Test func scopedPagesMergeTheCollectionsInSequenceOrder() async throws {
         let store = try makeStore()
         try store.write { tx in
             for i in 0..<30 {
@@ -187,7 +188,7 @@ final class TestClock: @unchecked Sendable {
         #expect(try store.changes(since: 0, limit: 5, collections: []).changes.isEmpty)
     }
 
-    @Test func filteredPagesAreFullAndTheCursorMovesPastWhatIsSkipped() throws {
+    @Test func filteredPagesAreFullAndTheCursorMovesPastWhatIsSkipped() async throws {
         let a = try makeStore("a", node: "hotline")
         let b = try makeStore("b", node: "civil-affairs")
         for i in 0..<40 { try b.put("cases", "b\(i)", ["notes": "from b"]) }
@@ -213,7 +214,7 @@ final class TestClock: @unchecked Sendable {
         #expect(try a.changes(since: 44, limit: 10, excludingSource: "b").nextSince == 44)
     }
 
-    @Test func mergingRemoteVersionsStampsTheFeedAndRemembersTheSource() throws {
+    @Test func mergingRemoteVersionsStampsTheFeedAndRemembersTheSource() async throws {
         let a = try makeStore("a", node: "hotline")
         let b = try makeStore("b", node: "civil-affairs")
         try a.put("cases", "c1", ["notes": "from a", "status": "open"])
@@ -240,7 +241,7 @@ final class TestClock: @unchecked Sendable {
         #expect(try a.lastSequence() == 3)
     }
 
-    @Test func twoStoresConvergeAfterExchangingChanges() throws {
+    @Test func twoStoresConvergeAfterExchangingChanges() async throws {
         let a = try makeStore("a", node: "hotline")
         let b = try makeStore("b", node: "charity")
         try a.put("stock", "rice", ["quantity": 10])
@@ -265,7 +266,7 @@ final class TestClock: @unchecked Sendable {
         }
     }
 
-    @Test func invalidRemoteVersionsAreRefusedWithNothingChanged() throws {
+    @Test func invalidRemoteVersionsAreRefusedWithNothingChanged() async throws {
         let a = try makeStore()
         try a.put("stock", "rice", ["quantity": 1])
         let bad = try RecordState(jsonText: #"{"clock":{"x":1},"exists":[["x",1,5,true]],"fields":{"quantity":[["x",1,5,"lots"]]}}"#)
@@ -279,7 +280,7 @@ final class TestClock: @unchecked Sendable {
         #expect(try a.lastSequence() == 1)
     }
 
-    @Test func theHybridClockSurvivesReopeningAndNeverGoesBack() throws {
+    @Test func theHybridClockSurvivesReopeningAndNeverGoesBack() async throws {
         final class Backwards: @unchecked Sendable { var t: UInt64 = 2_000_000_000_000 }
         let clock = Backwards()
         let path = dir.file("hlc.sqlite")
@@ -294,7 +295,7 @@ final class TestClock: @unchecked Sendable {
         #expect(t2 > t1)
     }
 
-    @Test func checkpointsArePerPeerAndThePulledCursorCommitsWithItsBatch() throws {
+    @Test func checkpointsArePerPeerAndThePulledCursorCommitsWithItsBatch() async throws {
         let a = try makeStore()
         #expect(try a.checkpoint(peer: "hub") == Checkpoint(pushed: 0, pulled: ""))
         try a.setPushed(42, peer: "hub")
@@ -311,7 +312,7 @@ final class TestClock: @unchecked Sendable {
         #expect(try a.checkpoint(peer: "other") == Checkpoint(pushed: 0, pulled: ""))
     }
 
-    @Test func theDefaultSchemaIsTheOneInSeeds() throws {
+    @Test func theDefaultSchemaIsTheOneInSeeds() async throws {
         let seedsFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("seeds/schema.json")
         let text = try String(contentsOf: seedsFile, encoding: .utf8)

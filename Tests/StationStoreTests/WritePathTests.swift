@@ -30,7 +30,7 @@ import Testing
         try store.changes(since: 0, limit: 100).changes.map { "\($0.seq) \($0.collection)/\($0.id) \($0.stateText)" }
     }
 
-    @Test func aRunOfWritesInOneTransactionEndsAsOneWriteAtATime() throws {
+    @Test func aRunOfWritesInOneTransactionEndsAsOneWriteAtATime() async throws {
         let together = try StationStore.create(path: dir.file("together.sqlite"), node: "hotline", schema: testSchema, clock: TestClock().closure)
         let apart = try StationStore.create(path: dir.file("apart.sqlite"), node: "hotline", schema: testSchema, clock: TestClock().closure)
         try together.write { tx in for write in Self.writes { try write(tx) } }
@@ -39,7 +39,7 @@ import Testing
         #expect(try together.record("cases", "r0")?.view.fields == ["status": "open", "notes": "existing", "visits": 5])
     }
 
-    @Test func aWriteTriedAsNewRefusesWhatTheStoredRecordRefuses() throws {
+    @Test func aWriteTriedAsNewRefusesWhatTheStoredRecordRefuses() async throws {
         let store = try StationStore.create(path: dir.file("a.sqlite"), node: "hotline", schema: testSchema, clock: TestClock().closure)
         try store.write { tx in
             _ = try tx.put("stock", "s0", ["quantity": 1])
@@ -61,7 +61,7 @@ extension WritePathTests {
     /// A merge's check (the hub's origin check) decides on the state the merge starts from, even
     /// when the record is tried as new first: a run of new records is checked as absent and read
     /// no further, and an existing record in the run is checked again with its stored state.
-    @Test func aMergeCheckDecidesOnTheStoredState() throws {
+    @Test func aMergeCheckDecidesOnTheStoredState() async throws {
         let clock = TestClock()
         let hub = try StationStore.create(path: dir.file("hub.sqlite"), node: "hub", schema: testSchema, clock: clock.closure)
         let station = try StationStore.create(path: dir.file("station.sqlite"), node: "hotline", schema: testSchema, clock: clock.closure)
@@ -99,7 +99,7 @@ extension WritePathTests {
     /// Review of stop 20, F1: two versions each within the writer limit joined beyond it; the hub
     /// stored the join and served it, and every station's pull failed on it from then on. The
     /// join is refused and the version held is kept.
-    @Test func aJoinBeyondTheWriterLimitIsRefused() throws {
+    @Test func aJoinBeyondTheWriterLimitIsRefused() async throws {
         let store = try StationStore.create(path: dir.file("join.sqlite"), node: "hub", schema: testSchema, clock: TestClock().closure)
         let cases = try #require(testSchema.collections["cases"])
         var base = RecordState()

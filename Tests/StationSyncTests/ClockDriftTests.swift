@@ -21,26 +21,26 @@ import Testing
             clock: { UInt64(Date().timeIntervalSince1970 * 1000) + ahead })
     }
 
-    func sync(_ client: StationStore, with hub: StationStore, principal: Principal) throws -> SyncSummary {
+    func sync(_ client: StationStore, with hub: StationStore, principal: Principal) async throws -> SyncSummary {
         let transport = LoopbackTransport(
             service: SyncService(storage: hub, authentication: .none), principal: principal, caller: client.node.rawValue,
             callerTime: { client.wallTime() })
-        return try SyncEngine(storage: client, transport: transport).run()
+        return try await SyncEngine(storage: client, transport: transport).run()
     }
 
     /// Review round 4, F2: a rogue LAN peer served a state that dropped another node's value
     /// under a write in a made-up incarnation of the station; the station took it, and every later
     /// push to its hub was refused (403) for that record. Now the pull leaves it out (`refused`),
     /// and the station's hub sync goes on.
-    @Test func aForgedStateFromALANPeerIsNotTaken() throws {
+    @Test func aForgedStateFromALANPeerIsNotTaken() async throws {
         let hub = try store("hub")
         let labor = try store("labor")
         try labor.put("cases", "r", ["notes": "labor's note"])
         let laborToken = Principal(station: "labor", read: .all, write: .all, relay: false)
-        _ = try sync(labor, with: hub, principal: laborToken)
+        _ = try await sync(labor, with: hub, principal: laborToken)
         let station = try store("hotline")
         let principal = Principal(station: "hotline", read: .all, write: .all, relay: false)
-        _ = try sync(station, with: hub, principal: principal)  // holds labor's note
+        _ = try await sync(station, with: hub, principal: principal)  // holds labor's note
         var forged = try #require(try hub.record("cases", "r")).state
         let zzz = NodeID(node: "hotline", incarnation: "zzz")
         let dot = forged.clock.increment(zzz)
@@ -51,11 +51,11 @@ import Testing
         let lan = LoopbackTransport(
             service: SyncService(storage: rogue, authentication: .none), principal: .trustedPeer, caller: station.node.rawValue,
             callerTime: { station.wallTime() })
-        let fromPeer = try SyncEngine(storage: station, transport: lan).run()
+        let fromPeer = try await SyncEngine(storage: station, transport: lan).run()
         #expect(fromPeer.refused == 1 && fromPeer.refusedRecords == ["cases/r"])
         #expect(try station.record("cases", "r")?.state.fields["notes"] != nil)
         try station.put("cases", "s", ["notes": "the station's own"])
-        let toHub = try sync(station, with: hub, principal: principal)
+        let toHub = try await sync(station, with: hub, principal: principal)
         #expect(toHub.pushed == 1)
     }
 
@@ -69,7 +69,7 @@ import Testing
     /// a year: its hybrid clock went on from the year-ahead time, and the records it wrote meanwhile
     /// refused every push they were in. Now its clock starts again from the wall clock, and those
     /// records are held back (listed, sent again at every sync) while everything else goes.
-    @Test func aStationWhoseClockWasWrongIsNotHeldUpByWhatItWroteThen() throws {
+    @Test func aStationWhoseClockWasWrongIsNotHeldUpByWhatItWroteThen() async throws {
         let hub = try store("hub")
         let clock = SettableClock()
         clock.ahead = 365 * Self.day
@@ -78,16 +78,16 @@ import Testing
         let principal = Principal(station: "hotline", read: .all, write: .all, relay: false)
         try station.put("cases", "then", ["notes": "written a year ahead"])
         // While the clock is wrong, the hub refuses: the station is told its clock is wrong.
-        #expect { try sync(station, with: hub, principal: principal) } throws: { ($0 as? SyncError)?.code == .clockDrift }
+        await #expect { try await sync(station, with: hub, principal: principal) } throws: { ($0 as? SyncError)?.code == .clockDrift }
         clock.ahead = 0
         try station.put("cases", "now", ["notes": "written after the clock was put right"])
-        let summary = try sync(station, with: hub, principal: principal)
+        let summary = try await sync(station, with: hub, principal: principal)
         #expect(summary.pushed == 1 && summary.heldBack == 1 && summary.heldBackRecords == ["cases/then"] && summary.waiting == 0)
         #expect(try hub.record("cases", "now") != nil)
         #expect(try hub.record("cases", "then") == nil)
         // The next sync holds it back again, without a refusal first; new writes go.
         try station.put("cases", "later", ["notes": "x"])
-        let again = try sync(station, with: hub, principal: principal)
+        let again = try await sync(station, with: hub, principal: principal)
         #expect(again.pushed == 1 && again.heldBack == 1)
         #expect(try hub.record("cases", "later") != nil)
     }
@@ -96,47 +96,47 @@ import Testing
     func dump(_ store: StationStore) throws -> [String] { try store.everyRow() }
 
     @Test(arguments: [2 * day, 365 * day])
-    func aWriteStampedFarAheadIsRefusedAndChangesNothing(ahead: UInt64) throws {
+    func aWriteStampedFarAheadIsRefusedAndChangesNothing(ahead: UInt64) async throws {
         let hub = try store("hub")
         try hub.put("cases", "r", ["notes": "the hub's"])
         let station = try store("hotline", ahead: ahead)
         let principal = Principal(station: "hotline", read: .all, write: .all, relay: false)
-        _ = try sync(station, with: hub, principal: principal)  // pulls r
+        _ = try await sync(station, with: hub, principal: principal)  // pulls r
         try station.put("cases", "r", ["notes": "from the future"])
         try station.put("cases", "s", ["notes": "another"])
-        try hub.flushActivity()
+        try await hub.flushActivity()
         let before = try dump(hub)
-        #expect { try sync(station, with: hub, principal: principal) } throws: { error in
+        await #expect { try await sync(station, with: hub, principal: principal) } throws: { error in
             guard let e = error as? SyncError, e.code == .clockDrift, e.httpStatus == 400 else { return false }
             return "\(e)".contains("cases/") && "\(e)".contains("ahead of this node's clock") && "\(e)".contains("hotline")
         }
-        try hub.flushActivity()
+        try await hub.flushActivity()
         let after = try dump(hub)
         // The session noted the station's clock offset (dashboard bookkeeping); nothing else moved.
         #expect(after.filter { !$0.hasPrefix("station_activity") } == before.filter { !$0.hasPrefix("station_activity") })
-        let offset = try #require(try hub.stationActivity().first { $0.station == "hotline" }?.clockOffset)
+        let offset = try await #require(try hub.stationActivity().first { $0.station == "hotline" }?.clockOffset)
         #expect(abs(offset - Int64(ahead)) < 60_000)
     }
 
     /// A station a few hours off is not refused, but told: the summary carries the offset and the
     /// sentence warns.
-    @Test func aStationWhoseClockIsOffIsToldSo() throws {
+    @Test func aStationWhoseClockIsOffIsToldSo() async throws {
         let hub = try store("hub")
         let station = try store("hotline", ahead: 3 * 3600 * 1000)
         try station.put("cases", "r", ["notes": "x"])
-        let summary = try sync(station, with: hub, principal: .trustedPeer)
+        let summary = try await sync(station, with: hub, principal: .trustedPeer)
         #expect(summary.pushed == 1)
         let offset = try #require(summary.clockOffset)
         #expect(abs(offset - 3 * 3600 * 1000) < 60_000)
         #expect(ClockOffset.status(3 * 3600 * 1000) == "3 h 0 min ahead")
         let right = try store("labor")
-        #expect(abs(try #require(try sync(right, with: hub, principal: .trustedPeer).clockOffset)) < 60_000)
+        #expect(abs(try await #require(try sync(right, with: hub, principal: .trustedPeer).clockOffset)) < 60_000)
         #expect(ClockOffset.status(nil) == "unknown" && ClockOffset.status(-59_000) == "ok" && ClockOffset.status(-61_000) == "1 min 1 s behind")
     }
 
     /// A value the receiver holds already is not refused again (an old far-future write that was
     /// taken before this rule): only writes new to the receiver are checked.
-    @Test func onlyNewWritesAreChecked() throws {
+    @Test func onlyNewWritesAreChecked() async throws {
         var state = RecordState()
         let far = HLCTimestamp(wall: UInt64(Date().timeIntervalSince1970 * 1000) + 3 * Self.day, logical: 0)
         try state.put(["notes": "old"], by: "hotline", at: far, in: syncSchema.collections["cases"]!, id: "r")
@@ -148,7 +148,7 @@ import Testing
     /// Review of stop 20, F4: the drift rule looked only at writes new to the receiver, so an old
     /// dot (seen, superseded) carrying a time a year ahead, or a clock entry pushed first with no
     /// value and filled in later, won every lww race.
-    @Test func anOldDotWithANewTimeIsStillTooFarAhead() throws {
+    @Test func anOldDotWithANewTimeIsStillTooFarAhead() async throws {
         let cases = syncSchema.collections["cases"]!
         let now: UInt64 = 1_800_000_000_000
         var held = RecordState()
@@ -176,7 +176,7 @@ import Testing
     /// (`clock_drift` for the whole batch), though the station's own clock was right. Now the
     /// station does not take such a write from a LAN peer (left out, `ahead`), and a hub that
     /// meets one relayed leaves only that record out: the station's own writes go on.
-    @Test func aWriteFarAheadFromALANPeerHoldsNobodyUp() throws {
+    @Test func aWriteFarAheadFromALANPeerHoldsNobodyUp() async throws {
         let hub = try store("hub")
         let rogue = try store("rogue", ahead: 365 * Self.day)
         let station = try store("hotline")
@@ -186,7 +186,7 @@ import Testing
         let lan = LoopbackTransport(
             service: SyncService(storage: rogue, authentication: .none), principal: .trustedPeer, caller: station.node.rawValue,
             callerTime: { station.wallTime() })
-        let fromPeer = try SyncEngine(storage: station, transport: lan).run()
+        let fromPeer = try await SyncEngine(storage: station, transport: lan).run()
         #expect(fromPeer.ahead == 2 && fromPeer.aheadRecords.sorted() == ["cases/ok", "cases/r"])
         #expect(try station.record("cases", "r") == nil)
 
@@ -197,12 +197,12 @@ import Testing
         try relay.write { tx in _ = try tx.merge("cases", "r", farAhead, from: "rogue") }
         try relay.put("cases", "mine", ["notes": "the relay's own"])
         let relayToken = Principal(station: "labor", read: .all, write: .all, relay: true)
-        let pushed = try sync(relay, with: hub, principal: relayToken)
+        let pushed = try await sync(relay, with: hub, principal: relayToken)
         #expect(pushed.pushed == 1 && pushed.ahead == 1 && pushed.aheadRecords == ["cases/r"])
         #expect(try hub.record("cases", "r") == nil && hub.record("cases", "mine") != nil)
         // Sent again at the next sync, still left out; nothing else is held up.
         try relay.put("cases", "mine", ["notes": "again"])
-        let again = try sync(relay, with: hub, principal: relayToken)
+        let again = try await sync(relay, with: hub, principal: relayToken)
         #expect(again.pushed == 1 && again.ahead == 1)
         #expect(try hub.record("cases", "mine")?.state.view(in: syncSchema.collections["cases"]!, id: "mine").fields["notes"] == "again")
 
@@ -210,7 +210,7 @@ import Testing
         let plain = try store("civil")
         try plain.write { tx in _ = try tx.merge("cases", "r", farAhead, from: "rogue") }
         try plain.put("cases", "x", ["notes": "civil's"])
-        let waited = try sync(plain, with: hub, principal: Principal(station: "civil", read: .all, write: .all, relay: false))
+        let waited = try await sync(plain, with: hub, principal: Principal(station: "civil", read: .all, write: .all, relay: false))
         #expect(waited.pushed == 1 && waited.waiting == 1)
     }
 }

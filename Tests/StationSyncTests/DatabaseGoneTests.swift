@@ -1,6 +1,7 @@
 import Foundation
 import StationCore
 import StationStore
+import StationSync
 import Testing
 @testable import StationSync
 
@@ -14,19 +15,19 @@ import Testing
     let asA = Principal(station: "a", read: .all, write: .all, relay: false)
 
     @Test("A database removed under a running node takes no write: local writes fail, pushes are 503 and move no checkpoint")
-    func aRemovedDatabaseTakesNoWrite() throws {
+    func aRemovedDatabaseTakesNoWrite() async throws {
         try net["hub"].put("cases", "before", ["notes": "x"])
         try net["a"].put("cases", "c1", ["notes": "mine"])
         try FileManager.default.removeItem(atPath: net["hub"].path)
         #expect { try net["hub"].put("cases", "after", ["notes": "x"]) } throws: { ($0 as? StoreError)?.code == .databaseGone }
-        #expect { try net.sync("a", with: "hub", principal: asA) } throws: {
+        await #expect { try await net.sync("a", with: "hub", principal: asA) } throws: {
             ($0 as? SyncError)?.code == .unavailable && "\($0)".contains("removed or replaced")
         }
         #expect(try net["a"].checkpoint(peer: "hub").pushed == 0)
     }
 
     @Test("A database replaced by another file under a running node takes no write")
-    func aReplacedDatabaseTakesNoWrite() throws {
+    func aReplacedDatabaseTakesNoWrite() async throws {
         let path = net["hub"].path
         try FileManager.default.removeItem(atPath: path)
         try FileManager.default.copyItem(atPath: net["a"].path, toPath: path)

@@ -8,7 +8,7 @@ import Testing
     let cases = CollectionSchema(name: "cases", fields: ["status": .manual, "notes": .lww])
     func t(_ ms: UInt64) -> HLCTimestamp { HLCTimestamp(wall: 1_700_000_000_000 + ms, logical: 0) }
 
-    @Test func writerNames() throws {
+    @Test func writerNames() async throws {
         for valid in ["hotline", "hotline.k3x9a2qd", "a.b", "civil-affairs.000000000000"] { #expect(NodeID.isValid(valid), "\(valid)") }
         for invalid in ["hotline.", ".x", "hotline.K3", "hotline.a.b", "hotline.1234567890123", "hot line", "hotline.é"] {
             #expect(!NodeID.isValid(invalid), "\(invalid)")
@@ -26,7 +26,7 @@ import Testing
         #expect(NodeID(node: "hotline", incarnation: nil) == "hotline")
     }
 
-    @Test func aNodesIncarnationsAreItsOwnWritesAndOnlyItsOwn() throws {
+    @Test func aNodesIncarnationsAreItsOwnWritesAndOnlyItsOwn() async throws {
         // The hub holds what hotline's first database wrote; a later incarnation writes on top
         // (having pulled it) and concurrently (not having pulled it): both pass.
         var held = RecordState()
@@ -45,7 +45,7 @@ import Testing
         #expect(throws: SyncError.self) { try OriginCheck.verify(later, local: held, caller: "civil-affairs", collection: "cases", id: "r") }
     }
 
-    @Test func aPushNamesItsWriterAndOnlyAnIncarnationOfItsNode() throws {
+    @Test func aPushNamesItsWriterAndOnlyAnIncarnationOfItsNode() async throws {
         let body = PushRequest.encode(node: "hotline", writer: "hotline.k3", changes: [])
         #expect(String(decoding: body, as: UTF8.self) == #"{"node":"hotline","writer":"hotline.k3","changes":[]}"#)
         #expect(try PushRequest(bytes: body, maxChanges: 10).writer == "hotline.k3")

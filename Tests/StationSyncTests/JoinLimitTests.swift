@@ -1,6 +1,7 @@
 import Foundation
 import StationCore
 import StationStore
+import StationSync
 import Testing
 @testable import StationSync
 
@@ -23,7 +24,7 @@ import Testing
 
     @Test(
         "A join past 1024 writers is over_limit for that record; one past 4096 resolutions keeps the newest 4096; the others of the batch are taken")
-    func aJoinPastALimitIsLeftOutAndTheBatchGoesOn() throws {
+    func aJoinPastALimitIsLeftOutAndTheBatchGoesOn() async throws {
         let (directory, store) = try hub()
         defer { withExtendedLifetime(directory) {} }  // the folder holds the database
         let cases = try syncSchema.collection("cases")
@@ -47,14 +48,14 @@ import Testing
                 })
             return s
         }
-        _ = try store.apply(
+        _ = try await store.apply(
             [
                 IncomingChange(collection: "cases", id: "bomb", state: full),
                 IncomingChange(collection: "cases", id: "hist", state: history("evil.a", from: 0)),
             ],
             from: "relay", cursor: nil, claim: nil, check: nil)
         let bombBefore = try store.record("cases", "bomb")
-        let results = try store.apply(
+        let results = try await store.apply(
             [
                 IncomingChange(collection: "cases", id: "bomb", state: other), try honest("c1"),
                 IncomingChange(collection: "cases", id: "hist", state: history("evil.b", from: 2_048)), try honest("c2"),
@@ -72,7 +73,7 @@ import Testing
     }
 
     @Test("A register holding two values of one node was made by hand: refused on arrival, naming the field")
-    func twoValuesOfOneNodeAreRefused() throws {
+    func twoValuesOfOneNodeAreRefused() async throws {
         let cases = try syncSchema.collection("cases")
         var s = RecordState()
         try s.put(["notes": "a"], by: "mallory", at: t, in: cases, id: "c")
@@ -96,7 +97,7 @@ import Testing
     /// such a write was refused before anything changed; now (issue 13) the history keeps its
     /// newest 4096 entries, and the write goes on.
     @Test("A local write ending a conflict on a record whose history is full goes on, and the oldest entry falls off")
-    func aWriteOnAFullHistoryGoesOn() throws {
+    func aWriteOnAFullHistoryGoesOn() async throws {
         let (directory, store) = try hub()
         defer { withExtendedLifetime(directory) {} }  // the folder holds the database
         let cases = try syncSchema.collection("cases")
@@ -133,7 +134,7 @@ import Testing
     /// LAN peer's sync with it then failed as a whole ("sent an invalid …"). The join is refused
     /// for that record (`refused`), the version held stays, the rest of the batch goes on.
     @Test("A join that would hold a stocktake without the total it saw is refused for that record; the others are taken")
-    func aJoinLosingATotalAStocktakeSawIsRefused() throws {
+    func aJoinLosingATotalAStocktakeSawIsRefused() async throws {
         let (directory, store) = try hub()
         defer { withExtendedLifetime(directory) {} }  // the folder holds the database
         let cases = try syncSchema.collection("cases")
@@ -147,11 +148,11 @@ import Testing
         // Honest: civil counts 10 having seen both totals.
         try honest.put(["visits": 10], by: "civil", at: t, in: cases, id: "r")
         #expect(honest.counterTotal("visits") == 10)
-        _ = try store.apply([IncomingChange(collection: "cases", id: "r", state: forged)], from: "mallory", cursor: nil, claim: nil, check: nil)
+        _ = try await store.apply([IncomingChange(collection: "cases", id: "r", state: forged)], from: "mallory", cursor: nil, claim: nil, check: nil)
         // The station writes on top of the forgery: its version and the honest one are concurrent.
         try store.put("cases", "r", ["notes": "seen at the desk"])
         let before = try store.record("cases", "r")
-        let results = try store.apply(
+        let results = try await store.apply(
             [IncomingChange(collection: "cases", id: "r", state: honest), try self.honest("c1")], from: "civil", cursor: nil, claim: nil, check: nil)
         #expect(results == [.refused, .created])
         #expect(try store.record("cases", "r") == before)

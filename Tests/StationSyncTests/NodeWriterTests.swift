@@ -24,29 +24,29 @@ import Testing
         }
 
         @discardableResult
-        func sync(_ store: StationStore, principal: Principal, takeOver: Bool = false) throws -> SyncSummary {
+        func sync(_ store: StationStore, principal: Principal, takeOver: Bool = false) async throws -> SyncSummary {
             let service = SyncService(storage: hub, authentication: .none)
             var engine = SyncEngine(
                 storage: store, transport: LoopbackTransport(service: service, principal: principal, caller: store.writer.rawValue))
             engine.takeOver = takeOver
-            return try engine.run()
+            return try await engine.run()
         }
 
         func writer(_ name: String) throws -> NodeWriter? { try hub.nodeWriters().first { $0.writer == name } }
     }
 
     @Test("A token on two devices: the second database is refused at its first push, keeps its writes, and takes over with --take-over")
-    func aSecondDatabaseIsRefusedUntilItTakesOver() throws {
+    func aSecondDatabaseIsRefusedUntilItTakesOver() async throws {
         let s = try Setup()
         let first = try s.station("first", incarnation: "aaaa")
         try first.put("cases", "c1", ["notes": "from the first device"])
-        try s.sync(first, principal: hotlineToken)
+        try await s.sync(first, principal: hotlineToken)
         #expect(try s.writer("hotline.aaaa")?.status == .live)
 
         let second = try s.station("second", incarnation: "bbbb")
         try second.put("cases", "c2", ["notes": "from the second device"])
         let before = try s.hub.lastSequence()
-        let refused = #expect(throws: SyncError.self) { try s.sync(second, principal: hotlineToken) }
+        let refused = await #expect(throws: SyncError.self) { try await s.sync(second, principal: hotlineToken) }
         #expect(refused?.code == .nodeTaken)
         #expect(refused?.httpStatus == 409)
         #expect(refused?.message.contains("station sync --take-over") == true, "\(refused?.message ?? "")")
@@ -59,10 +59,10 @@ import Testing
         #expect(try second.record("cases", "c2") != nil)
         // The first device goes on.
         try first.put("cases", "c1", ["notes": "still the first"])
-        try s.sync(first, principal: hotlineToken)
+        try await s.sync(first, principal: hotlineToken)
 
         // Taking over: the second's write reaches the hub, the first is refused from then on.
-        try s.sync(second, principal: hotlineToken, takeOver: true)
+        try await s.sync(second, principal: hotlineToken, takeOver: true)
         #expect(try s.hub.record("cases", "c2")?.state.view(in: syncSchema.collection("cases"), id: "c2").fields["notes"] == "from the second device")
         #expect(try s.writer("hotline.bbbb")?.status == .live)
         #expect(try s.writer("hotline.aaaa")?.status == .retired)
@@ -70,39 +70,39 @@ import Testing
         // The second device got the first device's records back.
         #expect(try second.record("cases", "c1") != nil)
         try first.put("cases", "c3", ["notes": "after the take-over"])
-        let retired = #expect(throws: SyncError.self) { try s.sync(first, principal: hotlineToken) }
+        let retired = await #expect(throws: SyncError.self) { try await s.sync(first, principal: hotlineToken) }
         #expect(retired?.code == .nodeTaken)
         #expect(retired?.message.contains("replaced this one") == true, "\(retired?.message ?? "")")
         #expect(try s.hub.record("cases", "c3") == nil)
         // Taking over back is the same one command; nothing of either is lost.
-        try s.sync(first, principal: hotlineToken, takeOver: true)
+        try await s.sync(first, principal: hotlineToken, takeOver: true)
         #expect(try s.hub.record("cases", "c3") != nil)
         #expect(try s.writer("hotline.aaaa")?.status == .live)
         #expect(try s.writer("hotline.bbbb")?.status == .retired)
     }
 
     @Test("A take-over with nothing to push still makes the database the node's one")
-    func aTakeOverWithNothingToPush() throws {
+    func aTakeOverWithNothingToPush() async throws {
         let s = try Setup()
         let old = try s.station("old", incarnation: "aaaa")
         try old.put("cases", "c1", ["notes": "x"])
-        try s.sync(old, principal: hotlineToken)
+        try await s.sync(old, principal: hotlineToken)
         let reinstalled = try s.station("new", incarnation: "bbbb")
-        try s.sync(reinstalled, principal: hotlineToken, takeOver: true)
+        try await s.sync(reinstalled, principal: hotlineToken, takeOver: true)
         #expect(try s.writer("hotline.bbbb")?.status == .live)
         #expect(try reinstalled.record("cases", "c1") != nil)
         try reinstalled.put("cases", "c2", ["notes": "y"])
-        try s.sync(reinstalled, principal: hotlineToken)
+        try await s.sync(reinstalled, principal: hotlineToken)
         #expect(try s.hub.record("cases", "c2") != nil)
     }
 
     @Test("A restored or copied file follows the database it came from: no refusal, the old one is retired")
-    func aRestoredFileFollowsItsOriginal() throws {
+    func aRestoredFileFollowsItsOriginal() async throws {
         let s = try Setup()
         let path = "\(s.dir.path)/desk.sqlite"
         var desk: StationStore? = try StationStore.create(path: path, node: "hotline", schema: syncSchema, incarnation: "aaaa")
         try desk!.put("cases", "c1", ["notes": "before the copy"])
-        try s.sync(desk!, principal: hotlineToken)
+        try await s.sync(desk!, principal: hotlineToken)
         try desk!.close()
         desk = nil
         // A copy (another inode) renews the incarnation and names the old one in its lineage.
@@ -112,7 +112,7 @@ import Testing
         #expect(moved.writer != "hotline.aaaa")
         #expect(moved.lineage == ["hotline.aaaa"])
         try moved.put("cases", "c2", ["notes": "on the new machine"])
-        try s.sync(moved, principal: hotlineToken)
+        try await s.sync(moved, principal: hotlineToken)
         #expect(try s.writer(moved.writer.rawValue)?.status == .live)
         #expect(try s.writer(moved.writer.rawValue)?.reason?.contains("hotline.aaaa") == true)
         #expect(try s.writer("hotline.aaaa")?.status == .retired)
@@ -120,17 +120,17 @@ import Testing
         let original = try StationStore.open(path: path)
         #expect(original.writer == "hotline.aaaa")
         try original.put("cases", "c3", ["notes": "the old machine again"])
-        #expect(throws: SyncError.self) { try s.sync(original, principal: hotlineToken) }
+        await #expect(throws: SyncError.self) { try await s.sync(original, principal: hotlineToken) }
         // A second copy of the retired original does not take the node back: refused, until it takes over.
         let again = "\(s.dir.path)/desk-again.sqlite"
         try original.close()
         try Self.copy(path, to: again)
         let restoredAgain = try StationStore.open(path: again)
         #expect(restoredAgain.lineage == ["hotline.aaaa"])
-        let refused = #expect(throws: SyncError.self) { try s.sync(restoredAgain, principal: hotlineToken) }
+        let refused = await #expect(throws: SyncError.self) { try await s.sync(restoredAgain, principal: hotlineToken) }
         #expect(refused?.code == .nodeTaken)
         #expect(try s.writer(moved.writer.rawValue)?.status == .live)
-        try s.sync(restoredAgain, principal: hotlineToken, takeOver: true)
+        try await s.sync(restoredAgain, principal: hotlineToken, takeOver: true)
         #expect(try s.hub.record("cases", "c3") != nil, "the write made on the refused original travelled with its copy")
         #expect(try s.writer(restoredAgain.writer.rawValue)?.status == .live)
         #expect(try s.writer(moved.writer.rawValue)?.status == .retired)
@@ -140,7 +140,7 @@ import Testing
         try Self.copy(again, to: third)
         let fromLive = try StationStore.open(path: third)
         try fromLive.put("cases", "c4", ["notes": "from a copy of the live one"])
-        try s.sync(fromLive, principal: hotlineToken)
+        try await s.sync(fromLive, principal: hotlineToken)
         #expect(try s.writer(fromLive.writer.rawValue)?.status == .live)
     }
 
@@ -151,19 +151,19 @@ import Testing
     }
 
     @Test("A push refused for its content records nothing about its writer; trusted peers are not tracked")
-    func aRefusedPushChangesNothing() throws {
+    func aRefusedPushChangesNothing() async throws {
         let s = try Setup()
         let desk = try s.station("desk", incarnation: "aaaa")
         let service = SyncService(storage: s.hub, authentication: .none)
         let bad = Array(#"{"node":"hotline","writer":"hotline.aaaa","changes":[{"collection":"nope","id":"x","seq":1,"state":{}}]}"#.utf8)
-        #expect(throws: SyncError.self) { try service.push(body: bad, principal: hotlineToken) }
+        await #expect(throws: SyncError.self) { try await service.push(body: bad, principal: hotlineToken) }
         #expect(try s.hub.nodeWriters().isEmpty)
         try desk.put("cases", "c1", ["notes": "x"])
-        try s.sync(desk, principal: .trustedPeer)
+        try await s.sync(desk, principal: .trustedPeer)
         #expect(try s.hub.nodeWriters().isEmpty)
     }
 
-    @Test func aPushCarriesItsLineageAndTakeOver() throws {
+    @Test func aPushCarriesItsLineageAndTakeOver() async throws {
         let body = PushRequest.encode(node: "hotline", writer: "hotline.k3", lineage: ["hotline", "hotline.a1"], takeOver: true, changes: [])
         #expect(
             String(decoding: body, as: UTF8.self)
@@ -183,7 +183,7 @@ import Testing
 
 extension NodeWriterTests {
     @Test("A record holding two writes under one dot is left out of a sync, named in the summary, and holds nothing else up")
-    func aCollidingRecordHoldsNothingUp() throws {
+    func aCollidingRecordHoldsNothingUp() async throws {
         let s = try Setup()
         let desk = try s.station("desk", incarnation: "aaaa")
         try desk.put("cases", "r1", ["notes": "written here"])
@@ -196,10 +196,10 @@ extension NodeWriterTests {
         try s.hub.write { tx in _ = try tx.merge("cases", "r1", other, from: "hotline.aaaa") }
         let neighbour = try s.station("neighbour", node: "labor", incarnation: "bbbb")
         try neighbour.put("cases", "r3", ["notes": "from labor"])
-        try s.sync(neighbour, principal: Principal(station: "labor", read: .all, write: .all, relay: false))
+        try await s.sync(neighbour, principal: Principal(station: "labor", read: .all, write: .all, relay: false))
         try desk.put("cases", "r2", ["notes": "an unrelated record"])
 
-        let summary = try s.sync(desk, principal: hotlineToken)
+        let summary = try await s.sync(desk, principal: hotlineToken)
         #expect(summary.collisions == 1 && summary.collisionRecords == ["cases/r1"], "\(summary)")
         #expect(summary.pushed == 1 && summary.waiting == 0, "\(summary)")
         #expect(try s.hub.record("cases", "r2") != nil, "the other records went on")
@@ -207,13 +207,13 @@ extension NodeWriterTests {
         #expect(try s.hub.record("cases", "r1")?.state == other, "the hub's version is as it was")
         #expect(try desk.record("cases", "r1")?.view.fields["notes"] == "written here", "and so is the station's")
         // It stays in view at every sync.
-        #expect(try s.sync(desk, principal: hotlineToken).collisionRecords == ["cases/r1"])
+        #expect(try await s.sync(desk, principal: hotlineToken).collisionRecords == ["cases/r1"])
     }
 }
 
 extension NodeWriterTests {
     @Test("A refused push, a waiting change and a colliding one leave the receiver's clock where it was")
-    func refusedVersionsDoNotMoveTheClock() throws {
+    func refusedVersionsDoNotMoveTheClock() async throws {
         let s = try Setup()
         func clock() throws -> String? { try s.hub.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'hlc'") } }
         try s.hub.put("cases", "c0", ["notes": "the hub's own"])
@@ -232,7 +232,7 @@ extension NodeWriterTests {
         rewritten.fields["notes"] = nil
         let bad = #"{"collection":"cases","id":"c0","state":"# + rewritten.canonicalText + "}"
         let body = Array(#"{"node":"hotline","writer":"hotline.aaaa","changes":[\#(good),\#(bad)]}"#.utf8)
-        let refusal = #expect(throws: SyncError.self) { try service.push(body: body, principal: hotlineToken) }
+        let refusal = await #expect(throws: SyncError.self) { try await service.push(body: body, principal: hotlineToken) }
         #expect(refusal?.code == .forbidden)
         #expect(try s.hub.record("cases", "c1") == nil)
         #expect(try clock() == before)
@@ -241,7 +241,7 @@ extension NodeWriterTests {
         try foreign.put(["notes": "labor's, far ahead"], by: "labor.bbbb", at: future, in: c, id: "c2")
         let waiting = Array(
             #"{"node":"hotline","writer":"hotline.aaaa","changes":[{"collection":"cases","id":"c2","state":\#(foreign.canonicalText)}]}"#.utf8)
-        #expect(try service.push(body: waiting, principal: hotlineToken).results.map(\.result) == ["waiting"])
+        #expect(try await service.push(body: waiting, principal: hotlineToken).results.map(\.result) == ["waiting"])
         #expect(try clock() == before)
         // A colliding one: the hub's own dot with other content.
         var forged = RecordState()
@@ -250,46 +250,46 @@ extension NodeWriterTests {
         #expect(forged.clock == own.clock)
         let collision = Array(
             #"{"node":"hotline","writer":"hotline.aaaa","changes":[{"collection":"cases","id":"c0","state":\#(forged.canonicalText)}]}"#.utf8)
-        #expect(try service.push(body: collision, principal: Principal.trustedPeer).results.map(\.result) == ["collision"])
+        #expect(try await service.push(body: collision, principal: Principal.trustedPeer).results.map(\.result) == ["collision"])
         #expect(try clock() == before)
         // One it keeps moves it.
         let kept = Array(#"{"node":"hotline","writer":"hotline.aaaa","changes":[\#(good)]}"#.utf8)
-        _ = try service.push(body: kept, principal: hotlineToken)
+        _ = try await service.push(body: kept, principal: hotlineToken)
         #expect(try clock() != before)
     }
 
     @Test("A token named after the hub's own node cannot push; a revoked token's holder is told it was revoked")
-    func tokenNamesAndRevocation() throws {
+    func tokenNamesAndRevocation() async throws {
         let s = try Setup()
         let service = SyncService(storage: s.hub, authentication: .tokens)
         let hubNamed = Principal(station: "hub", read: .all, write: .all, relay: false)
         let body = Array(
             #"{"node":"hub","changes":[{"collection":"cases","id":"x","state":{"clock":{"hub":1},"exists":[["hub",1,1,true]],"fields":{}}}]}"#.utf8)
-        let refused = #expect(throws: SyncError.self) { try service.push(body: body, principal: hubNamed) }
+        let refused = await #expect(throws: SyncError.self) { try await service.push(body: body, principal: hubNamed) }
         #expect(refused?.code == .forbidden)
         #expect(try s.hub.record("cases", "x") == nil)
 
         let (token, stored) = Tokens.make(station: "hotline", read: .all, write: .all, relay: false)
         try s.hub.addToken(stored)
-        #expect(try service.authenticate(authorization: "Bearer \(token)").station == "hotline")
+        #expect(try await service.authenticate(authorization: "Bearer \(token)").station == "hotline")
         _ = try s.hub.revokeTokens(station: "hotline")
-        let revoked = #expect(throws: SyncError.self) { try service.authenticate(authorization: "Bearer \(token)") }
+        let revoked = await #expect(throws: SyncError.self) { try await service.authenticate(authorization: "Bearer \(token)") }
         #expect(revoked?.code == .tokenRevoked && revoked?.httpStatus == 401)
-        let wrong = #expect(throws: SyncError.self) { try service.authenticate(authorization: "Bearer \(stored.id).wrong") }
+        let wrong = await #expect(throws: SyncError.self) { try await service.authenticate(authorization: "Bearer \(stored.id).wrong") }
         #expect(wrong?.code == .unauthorized, "a wrong secret learns nothing about the token")
     }
 
     @Test("A token pushing under ever new database names cannot grow the hub's writer table without end")
-    func pastWritersAreBounded() throws {
+    func pastWritersAreBounded() async throws {
         let s = try Setup()
         let live = try s.station("live", incarnation: "live")
         try live.put("cases", "c1", ["notes": "the live one"])
-        try s.sync(live, principal: hotlineToken)
+        try await s.sync(live, principal: hotlineToken)
         let extra = 6
         for n in 0..<(NodeWriterTests.keptCount + extra) {
             let other = try s.station("other\(n)", incarnation: String(format: "x%03d", n))
             try other.put("cases", "o\(n)", ["notes": "refused"])
-            #expect(throws: SyncError.self) { try s.sync(other, principal: hotlineToken) }
+            await #expect(throws: SyncError.self) { try await s.sync(other, principal: hotlineToken) }
         }
         let rows = try s.hub.nodeWriters()
         #expect(rows.filter { $0.status == .live }.map(\.writer) == ["hotline.live"])
@@ -299,7 +299,7 @@ extension NodeWriterTests {
         #expect(try s.writer(String(format: "hotline.x%03d", NodeWriterTests.keptCount + extra - 1))?.status == .refused)
         // The live database goes on as before.
         try live.put("cases", "c2", ["notes": "still live"])
-        try s.sync(live, principal: hotlineToken)
+        try await s.sync(live, principal: hotlineToken)
         #expect(try s.hub.record("cases", "c2") != nil)
     }
 

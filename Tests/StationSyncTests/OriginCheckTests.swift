@@ -18,7 +18,7 @@ import Testing
         try OriginCheck.verify(pushed, local: held, caller: "hotline", collection: "cases", id: "r")
     }
 
-    @Test func honestPushesPass() throws {
+    @Test func honestPushesPass() async throws {
         let hub = try hubCopy()
         var mine = hub
         try mine.put(["notes": "hotline's note"], by: "hotline", at: t(2), in: cases, id: "r")  // supersedes
@@ -38,7 +38,7 @@ import Testing
         try verify(recreated, deleted)
     }
 
-    @Test func rewritingAnotherNodesValueUnderItsDotIsRefused() throws {
+    @Test func rewritingAnotherNodesValueUnderItsDotIsRefused() async throws {
         let hub = try hubCopy()
         var forged = hub
         forged.fields["notes"]![0].value = "forged"
@@ -50,7 +50,7 @@ import Testing
         }
     }
 
-    @Test func droppingAnotherNodesValueWithoutAWriteThereIsRefused() throws {
+    @Test func droppingAnotherNodesValueWithoutAWriteThereIsRefused() async throws {
         // The hub holds two concurrent status values, civil-affairs' and charity's.
         var hub = try hubCopy()
         var charity = hub
@@ -74,7 +74,7 @@ import Testing
     /// Issue 12, finding 2: a token without --relay cannot take another node's increments away
     /// (its own new total in the register does not license that), nor another's stocktake
     /// without one of its own.
-    @Test func anotherNodesCounterEntriesCannotBeDropped() throws {
+    @Test func anotherNodesCounterEntriesCannotBeDropped() async throws {
         var hub = RecordState()
         try hub.add(40, to: "quantity", by: "desk-a", at: t(1), in: stock, id: "rice")
         func check(_ pushed: RecordState) throws {
@@ -106,7 +106,7 @@ import Testing
     /// database of the caller's own node (hotline restored or reinstalled writes as a new
     /// incarnation, whose increments are a total of their own) was taken, since the caller's own
     /// totals were not checked. A total is replaced only by its own writer's next one.
-    @Test func anEarlierDatabasesTotalCannotBeDroppedByTheNodesNewOne() throws {
+    @Test func anEarlierDatabasesTotalCannotBeDroppedByTheNodesNewOne() async throws {
         var hub = RecordState()
         try hub.add(40, to: "quantity", by: "hotline.old", at: t(1), in: stock, id: "rice")
         func check(_ pushed: RecordState) throws {
@@ -126,7 +126,7 @@ import Testing
 
     /// Issue 12, finding 2: the recreate allowance does not let a token drop a field another node
     /// wrote on a live record; a recreate writes null over what it clears, and passes.
-    @Test func aFieldOfALiveRecordCannotBeDroppedAsIfRecreated() throws {
+    @Test func aFieldOfALiveRecordCannotBeDroppedAsIfRecreated() async throws {
         let hub = try hubCopy()
         var forged = hub
         try forged.put(["phone": "1"], by: "hotline", at: t(2), in: cases, id: "r")
@@ -143,7 +143,7 @@ import Testing
     /// Issue 12, finding 2: the resolution history cannot be erased or forged by a token without
     /// --relay: an entry the hub holds must arrive unchanged, and a new entry of the caller's
     /// cannot claim another node wrote what it did not.
-    @Test func theResolutionHistoryCannotBeErasedOrForged() throws {
+    @Test func theResolutionHistoryCannotBeErasedOrForged() async throws {
         var hub = try hubCopy()
         var charity = hub
         try hub.put(["status": "closed"], by: "civil-affairs", at: t(2), in: cases, id: "r")
@@ -182,7 +182,7 @@ import Testing
     /// A full history keeps its newest 4096 entries (issue 13): an honest state whose history
     /// let its oldest entry fall off, or that still holds one the hub's let fall off, passes; a
     /// state that drops a newer entry is still refused.
-    @Test func anEntryThatFellOffAFullHistoryIsNoneOfTheCallersDoing() throws {
+    @Test func anEntryThatFellOffAFullHistoryIsNoneOfTheCallersDoing() async throws {
         var base = try hubCopy()
         var charity = base
         try base.put(["status": "closed", "notes": "civil's second"], by: "civil-affairs", at: t(2), in: cases, id: "r")
@@ -222,7 +222,7 @@ import Testing
 
     /// The same, for an entry cut by the bytes of the newer ones (Limits.historyBytes) rather
     /// than by their number.
-    @Test func anEntryCutByTheBytesOfNewerOnesIsNoneOfTheCallersDoing() throws {
+    @Test func anEntryCutByTheBytesOfNewerOnesIsNoneOfTheCallersDoing() async throws {
         var base = try hubCopy()
         var charity = base
         let big = String(repeating: "n", count: 2 << 20)
@@ -264,7 +264,7 @@ import Testing
     /// A field once written stays in the record: a new entry of the caller's about a field the
     /// pushed state does not hold ended nothing there (made up, e.g. to push honest entries out
     /// of a full history).
-    @Test func anEntryAboutAFieldTheRecordDoesNotHoldIsRefused() throws {
+    @Test func anEntryAboutAFieldTheRecordDoesNotHoldIsRefused() async throws {
         let hub = try hubCopy()
         var a = hub, b = hub
         try a.put(["phone": "1"], by: NodeID(node: "hotline", incarnation: "a"), at: t(2), in: cases, id: "r")
@@ -281,13 +281,13 @@ import Testing
         #expect { try verify(madeUp, hub) } throws: { "\($0)".contains("is about field f0, which the record does not hold") }
     }
 
-    @Test func newWritesOfOtherNodesAreRefused() throws {
+    @Test func newWritesOfOtherNodesAreRefused() async throws {
         var other = try hubCopy()
         try other.put(["notes": "more"], by: "civil-affairs", at: t(2), in: cases, id: "r")
         #expect { try verify(other, try hubCopy()) } throws: { "\($0)".contains("brings writes of node civil-affairs this node has not seen") }
     }
 
-    @Test func resurrectingAValueTheHubSupersededIsRefused() throws {
+    @Test func resurrectingAValueTheHubSupersededIsRefused() async throws {
         let old = try hubCopy()
         var hub = old
         try hub.put(["notes": "newer"], by: "civil-affairs", at: t(2), in: cases, id: "r")
@@ -301,7 +301,7 @@ import Testing
 extension OriginCheckTests {
     /// Mutation (tools/mutate): the existence register is not checked. A token rewrites another
     /// node's alive value under its dot into a delete.
-    @Test func rewritingAnotherNodesExistenceUnderItsDotIsRefused() throws {
+    @Test func rewritingAnotherNodesExistenceUnderItsDotIsRefused() async throws {
         let hub = try hubCopy()
         var forged = hub
         forged.existence[0].value = false
@@ -313,7 +313,7 @@ extension OriginCheckTests {
     /// Mutation (tools/mutate): values the receiver no longer holds may be resurrected. The forged
     /// state keeps the hub's newer value and brings back the one it superseded beside it (so
     /// nothing is dropped: only the resurrection rule sees it).
-    @Test func bringingBackASupersededValueBesideTheNewOneIsRefused() throws {
+    @Test func bringingBackASupersededValueBesideTheNewOneIsRefused() async throws {
         let old = try hubCopy()
         var hub = old
         try hub.put(["notes": "newer"], by: "civil-affairs", at: t(2), in: cases, id: "r")
@@ -326,7 +326,7 @@ extension OriginCheckTests {
 
     /// Mutation (tools/mutate): a field may be dropped without a write of the caller. The forged
     /// state leaves another node's field out entirely and writes nothing of its own.
-    @Test func leavingAnotherNodesFieldOutWithoutAWriteIsRefused() throws {
+    @Test func leavingAnotherNodesFieldOutWithoutAWriteIsRefused() async throws {
         let hub = try hubCopy()
         var forged = hub
         forged.fields["notes"] = nil
@@ -335,7 +335,7 @@ extension OriginCheckTests {
 
     /// Mutation (tools/mutate): forged resolution entries pass. The forged state carries a
     /// resolution "by" civil-affairs that the hub never saw, claiming values it never wrote.
-    @Test func inventingAResolutionOfAnotherNodeIsRefused() throws {
+    @Test func inventingAResolutionOfAnotherNodeIsRefused() async throws {
         let hub = try hubCopy()
         var forged = hub
         try forged.put(["phone": "1"], by: "hotline", at: t(2), in: cases, id: "r")
@@ -348,7 +348,7 @@ extension OriginCheckTests {
 
     /// Review of stop 20, F5: an entry calling a plain field `counter` skipped the check of what it
     /// says others wrote; an existence entry was not checked at all.
-    @Test func aResolutionCannotLieAboutAnotherNodesWriteUnderAnotherPolicy() throws {
+    @Test func aResolutionCannotLieAboutAnotherNodesWriteUnderAnotherPolicy() async throws {
         let hub = try hubCopy()  // civil-affairs wrote notes "civil's note" at (civil-affairs,1)
         var forged = hub
         try forged.put(["phone": "1"], by: "hotline", at: t(2), in: cases, id: "r")
@@ -379,7 +379,7 @@ extension OriginCheckTests {
     /// conflict's, so it showed as resolved), and be added for a write the receiver held without
     /// it, or say its write wrote another value than it did. Its id must be the one its field and
     /// values make; an honest resolution passes.
-    @Test func aResolutionEntryIsTheConflictItNames() throws {
+    @Test func aResolutionEntryIsTheConflictItNames() async throws {
         // The hub holds a manual conflict on status: civil-affairs "open" against hotline "closed".
         var hub = try hubCopy()
         var other = RecordState()
@@ -424,7 +424,7 @@ extension OriginCheckTests {
     /// Review round 4, F5: an entry for a conflict that is still open (its values still in the
     /// field), a counter entry whose result is not its stocktake's count, and an existence entry
     /// whose result is not what its write did, were taken.
-    @Test func anEntrysClaimsAreCheckedAgainstThePushedState() throws {
+    @Test func anEntrysClaimsAreCheckedAgainstThePushedState() async throws {
         var hub = try hubCopy()
         var other = RecordState()
         try other.put(["status": "closed"], by: "hotline", at: t(2), in: cases, id: "r")
@@ -464,7 +464,7 @@ extension OriginCheckTests {
     }
 
     /// Review round 4, F5b: a counter entry whose result is not what its stocktake counted.
-    @Test func aCounterEntrysResultIsItsStocktakesCount() throws {
+    @Test func aCounterEntrysResultIsItsStocktakesCount() async throws {
         let stock = CollectionSchema(name: "stock", fields: ["quantity": .counter])
         var a = RecordState()
         try a.put(["quantity": 10], by: "civil-affairs", at: t(1), in: stock, id: "s")
@@ -486,7 +486,7 @@ extension OriginCheckTests {
     /// honest state passes: a write in a made-up incarnation of this station that drops another
     /// node's value, or a node's own value dropped without a write of its own there, is refused;
     /// an honest relayed state (another node's newer write) passes.
-    @Test func aRelayedStateMeetsTheRulesEveryHonestStatePasses() throws {
+    @Test func aRelayedStateMeetsTheRulesEveryHonestStatePasses() async throws {
         let held = try hubCopy()  // civil-affairs wrote notes and status
         var newer = held
         try newer.put(["notes": "labor's"], by: "labor", at: t(2), in: cases, id: "r")
@@ -509,7 +509,7 @@ extension OriginCheckTests {
 
     /// Review round 4, F4: a write-only token's state may not carry a history: whether 4096
     /// entries of its own fit depended on the history the record has here.
-    @Test func aWriteOnlyTokensStateCarriesNoHistory() throws {
+    @Test func aWriteOnlyTokensStateCarriesNoHistory() async throws {
         var mine = RecordState()
         try mine.put(["notes": "a"], by: "hotline", at: t(1), in: cases, id: "r")
         try OriginCheck.verifyOnlyOwn(mine, caller: "hotline", collection: "cases", id: "r")
@@ -526,7 +526,7 @@ extension OriginCheckTests {
 
     /// Review of stop 20, F2: a clock padded with made-up incarnations of the caller's node (to fill
     /// the record's writer limit, after which nobody new can write it) is refused.
-    @Test func aClockPaddedWithIncarnationsIsRefused() throws {
+    @Test func aClockPaddedWithIncarnationsIsRefused() async throws {
         let hub = try hubCopy()
         var padded = hub
         try padded.put(["phone": "1"], by: "hotline", at: t(2), in: cases, id: "r")

@@ -1,6 +1,7 @@
 import Foundation
 import StationCore
 import StationStore
+import StationSync
 import Testing
 @testable import StationSync
 
@@ -9,7 +10,7 @@ import Testing
 /// station's name, a crafted change file) is left out for that record, and the batch goes on.
 @Suite struct OwnWritesTests {
     @Test("A version claiming writes of this database beyond what it made is left out; its own later writes go on")
-    func aForgedWriteInThisDatabasesNameIsLeftOut() throws {
+    func aForgedWriteInThisDatabasesNameIsLeftOut() async throws {
         let dir = try TemporaryDirectory()
         let station = try StationStore.create(path: "\(dir.path)/civil.sqlite", node: "civil-affairs", schema: syncSchema, incarnation: "c1")
         let cases = try syncSchema.collection("cases")
@@ -24,7 +25,7 @@ import Testing
         try unknown.put(["notes": "never written here"], by: station.writer, at: t, in: cases, id: "k2")
         var honest = RecordState()
         try honest.put(["notes": "from hotline"], by: "hotline", at: t, in: cases, id: "k3")
-        let results = try station.apply(
+        let results = try await station.apply(
             [
                 IncomingChange(collection: "cases", id: "k1", state: forged), IncomingChange(collection: "cases", id: "k2", state: unknown),
                 IncomingChange(collection: "cases", id: "k3", state: honest),
@@ -35,9 +36,10 @@ import Testing
         #expect(try station.record("cases", "k2") == nil)
         // A version holding exactly this database's writes (its own, echoed back) merges as usual.
         #expect(
-            try station.apply([IncomingChange(collection: "cases", id: "k1", state: held)], from: "hub", cursor: nil, claim: nil, check: nil) == [
-                .unchanged
-            ])
+            try await station.apply([IncomingChange(collection: "cases", id: "k1", state: held)], from: "hub", cursor: nil, claim: nil, check: nil)
+                == [
+                    .unchanged
+                ])
         try station.put("cases", "k1", ["notes": "mine, later"])
         #expect(try station.record("cases", "k1")?.state.view(in: cases, id: "k1").fields["notes"] == "mine, later")
     }

@@ -1,6 +1,7 @@
 import Foundation
 import StationCore
 import StationStore
+import StationSync
 import Testing
 @testable import StationSync
 
@@ -19,12 +20,14 @@ import Testing
     let asStation = Principal(station: "a", read: .all, write: .all, relay: false)
 
     @discardableResult
-    func sync(_ client: StationStore, _ server: StationStore, principal: Principal = .trustedPeer, trustSchema: Bool = false) throws -> SyncSummary {
+    func sync(
+        _ client: StationStore, _ server: StationStore, principal: Principal = .trustedPeer, trustSchema: Bool = false
+    ) async throws -> SyncSummary {
         let transport = LoopbackTransport(
             service: SyncService(storage: server, authentication: .none), principal: principal, caller: client.node.rawValue)
         var engine = SyncEngine(storage: client, transport: transport)
         engine.trustSchema = trustSchema
-        return try engine.run()
+        return try await engine.run()
     }
 
     func extended(_ change: (inout Schema) -> Void) -> Schema {
@@ -34,18 +37,18 @@ import Testing
     }
 
     @Test("The hub adds a field with a non-default policy: stations take it")
-    func theHubCanAddAFieldWithAnyPolicy() throws {
+    func theHubCanAddAFieldWithAnyPolicy() async throws {
         let hubSchema = extended { $0.collections["stock"]!.fields["expiry"] = .manual }
         let hub = try store("hub", hubSchema)
         try hub.put("stock", "rice", ["expiry": "2027-01-01"])
         let a = try store("a")
-        try sync(a, hub, principal: asStation)
+        try await sync(a, hub, principal: asStation)
         #expect(a.schema.collections["stock"]?.fields["expiry"] == .manual)
         #expect(try a.record("stock", "rice")?.view.fields["expiry"] == "2027-01-01")
     }
 
     @Test("A LAN peer's additions wait, with the records that need them; a trusted peer's are taken")
-    func aLANPeersAdditionsWait() throws {
+    func aLANPeersAdditionsWait() async throws {
         let rogueSchema = extended { s in
             s.collections["stock"]!.fields["rationing"] = .counter
             for i in 0..<20 { s.collections["junk\(i)"] = CollectionSchema(name: "junk\(i)") }
@@ -56,38 +59,38 @@ import Testing
         try rogue.put("stock", "beans", ["name": "Beans"])
         let a = try store("a")
         let before = a.schema
-        let summary = try sync(a, rogue)
+        let summary = try await sync(a, rogue)
         #expect(a.schema == before, "a LAN peer changed the schema")
         #expect(summary.schemaWaiting == 21, "\(summary)")
         #expect(summary.schemaWaitingRecords.contains("stock/rice"))
         #expect(try a.record("stock", "rice") == nil && a.record("stock", "beans") != nil)
         // Then the hub declares rationing as manual: the station takes the hub's, no failure.
         let hub = try store("hub", extended { $0.collections["stock"]!.fields["rationing"] = .manual })
-        try sync(a, hub, principal: asStation)
+        try await sync(a, hub, principal: asStation)
         #expect(a.schema.collections["stock"]?.fields["rationing"] == .manual)
-        #expect(throws: SyncError.self) { try sync(a, rogue) }  // now a real disagreement: refused, nothing taken
+        await #expect(throws: SyncError.self) { try await sync(a, rogue) }  // now a real disagreement: refused, nothing taken
         // A peer the operator trusts with the schema.
         let b = try store("b")
-        try sync(b, rogue, trustSchema: true)
+        try await sync(b, rogue, trustSchema: true)
         #expect(b.schema.collections["junk0"] != nil && b.schema.collections["stock"]?.fields["rationing"] == .counter)
         #expect(try b.record("stock", "rice")?.view.fields["rationing"] == 5)
         // Review: records held back by an untrusted sync arrive once the peer is trusted.
         let c = try store("c")
-        #expect(try sync(c, rogue).schemaWaiting == 21)
-        let trusted = try sync(c, rogue, trustSchema: true)
+        #expect(try await sync(c, rogue).schemaWaiting == 21)
+        let trusted = try await sync(c, rogue, trustSchema: true)
         #expect(trusted.schemaAdditions.contains("junk0") && trusted.schemaAdditions.contains("stock.rationing"), "\(trusted)")
         #expect(try c.record("junk7", "x") != nil && c.record("stock", "rice")?.view.fields["rationing"] == 5)
     }
 
     @Test("Additions past the bounds are refused whole")
-    func additionsAreBounded() throws {
+    func additionsAreBounded() async throws {
         let huge = extended { s in
             for i in 0..<(Schema.maxCollections + 1) { s.collections["c\(i)"] = CollectionSchema(name: "c\(i)") }
         }
         let hub = try store("hub", huge)
         let a = try store("a")
         let before = a.schema
-        #expect { try sync(a, hub, principal: asStation) } throws: { "\($0)".contains("at most \(Schema.maxCollections)") }
+        await #expect { try await sync(a, hub, principal: asStation) } throws: { "\($0)".contains("at most \(Schema.maxCollections)") }
         #expect(a.schema == before)
         #expect(try StationStore.open(path: a.path).schema == before)
     }
@@ -95,32 +98,32 @@ import Testing
     /// A transport whose pulls fail.
     struct FailingPull: SyncTransport {
         var inner: LoopbackTransport
-        func session() throws -> PeerSession { try inner.session() }
-        func schema() throws -> Schema { try inner.schema() }
+        func session() async throws -> PeerSession { try await inner.session() }
+        func schema() async throws -> Schema { try await inner.schema() }
         func pull(cursor: String, limit: Int) throws -> PullResponse { throw SyncError(.transport, "the network went away") }
         var preparePush: @Sendable ([UInt8]) throws -> PreparedPush { inner.preparePush }
-        func push(_ body: PreparedPush) throws -> PushResponse { try inner.push(body) }
+        func push(_ body: PreparedPush) async throws -> PushResponse { try await inner.push(body) }
     }
 
     @Test("Additions are not kept from a failed sync that kept nothing needing them")
-    func aFailedSyncKeepsNoAdditions() throws {
+    func aFailedSyncKeepsNoAdditions() async throws {
         let hub = try store("hub", extended { $0.collections["rationing"] = CollectionSchema(name: "rationing") })
         try hub.put("rationing", "r1", ["a": 1])
         let a = try store("a")
         let before = a.schema
         let transport = FailingPull(
             inner: LoopbackTransport(service: SyncService(storage: hub, authentication: .none), principal: asStation, caller: "a"))
-        #expect(throws: SyncError.self) { try SyncEngine(storage: a, transport: transport).run() }
+        await #expect(throws: SyncError.self) { try await SyncEngine(storage: a, transport: transport).run() }
         #expect(a.schema == before)
         #expect(try StationStore.open(path: a.path).schema == before)
         // The next sync takes them; `station schema` lists where they came from, and one nobody
         // wrote to can be dropped.
-        try sync(a, hub, principal: asStation)
+        try await sync(a, hub, principal: asStation)
         #expect(try a.schemaCollections().first { $0.name == "rationing" }?.addedBy == "hub")
         #expect(throws: StoreError.self) { try a.dropAddedCollection("rationing") }  // holds r1
         #expect(throws: StoreError.self) { try a.dropAddedCollection("stock") }  // its own
         let b = try store("b")
-        try sync(b, hub, principal: Principal(station: "b", read: .only(["cases"]), write: .all, relay: false))
+        try await sync(b, hub, principal: Principal(station: "b", read: .only(["cases"]), write: .all, relay: false))
         try b.dropAddedCollection("rationing")
         #expect(b.schema.collections["rationing"] == nil)
     }

@@ -308,7 +308,7 @@ import StationTestSupport
         /// Returns the faults injected. Only injected faults may make a sync fail, and, with
         /// station tokens, a `node_taken` refusal (the client then takes over next time).
         @discardableResult
-        func sync(_ client: String, with server: String, faults: Bool) throws -> [SimFaultKind] {
+        func sync(_ client: String, with server: String, faults: Bool) async throws -> [SimFaultKind] {
             var plan: [Int: SimFaultKind] = [:]
             if faults, rng.chance(0.45) {
                 for _ in 0..<Int.random(in: 1...2, using: &rng) {
@@ -327,7 +327,7 @@ import StationTestSupport
             engine.takeOver = takeOverNext.contains(client)
             totals.syncs += 1
             do {
-                let summary = try engine.run()
+                let summary = try await engine.run()
                 if engine.takeOver {
                     takeOverNext.remove(client)
                     totals.takeOvers += 1
@@ -463,7 +463,7 @@ import StationTestSupport
 
         // MARK: The schedule
 
-        func run() throws {
+        func run() async throws {
             let steps = Int.random(in: 40...120, using: &rng)
             for _ in 0..<steps {
                 tick()
@@ -484,11 +484,11 @@ import StationTestSupport
                 case 25 where isStation:
                     if rng.chance(0.5) { try move(slot) } else { try secondDatabase(slot) }
                 case 40..<43:
-                    try hostileMove()
+                    try await hostileMove()
                 case 43:
-                    try hostileChangeFile()
+                    try await hostileChangeFile()
                 case 44:
-                    try hostileLANPeer()
+                    try await hostileLANPeer()
                 default:
                     // Station with the hub (either way round) or station with station.
                     var pair: (String, String)
@@ -502,18 +502,18 @@ import StationTestSupport
                         let b = stations.filter { node(of: $0) != node(of: a) }.randomElement(using: &rng)!
                         pair = (a, b)
                     }
-                    let injected = try sync(pair.0, with: pair.1, faults: true)
+                    let injected = try await sync(pair.0, with: pair.1, faults: true)
                     // Sometimes the client tries again at once, as a retrying transport would.
-                    if !injected.isEmpty, rng.chance(0.5) { try sync(pair.0, with: pair.1, faults: true) }
+                    if !injected.isEmpty, rng.chance(0.5) { try await sync(pair.0, with: pair.1, faults: true) }
                 }
             }
             // A full round until quiet, no faults: every station with the hub, every station with
             // every other (what waits at the hub goes once its writers' own databases bring it),
             // and with the hub again.
             let stations = slots.filter { $0 != SimulationTests.hub }
-            for s in stations { try sync(s, with: SimulationTests.hub, faults: false) }
-            for a in stations { for b in stations where node(of: a) != node(of: b) { try sync(a, with: b, faults: false) } }
-            for _ in 0..<3 { for s in stations { try sync(s, with: SimulationTests.hub, faults: false) } }
+            for s in stations { try await sync(s, with: SimulationTests.hub, faults: false) }
+            for a in stations { for b in stations where node(of: a) != node(of: b) { try await sync(a, with: b, faults: false) } }
+            for _ in 0..<3 { for s in stations { try await sync(s, with: SimulationTests.hub, faults: false) } }
             // What still waits holds writes no database of their own node can bring any more
             // (its only copies are mixed with others' writes after a re-init or a restore): the
             // operator gives the station a relay token, as the sync summary advises.
@@ -542,7 +542,7 @@ import StationTestSupport
                 totals.operatorRelays += 1
                 relayed = true
             }
-            if relayed { for _ in 0..<2 { for s in stations { try sync(s, with: SimulationTests.hub, faults: false) } } }
+            if relayed { for _ in 0..<2 { for s in stations { try await sync(s, with: SimulationTests.hub, faults: false) } } }
             try check()
         }
 
@@ -633,7 +633,7 @@ import StationTestSupport
         init(_ description: String) { self.description = description }
     }
 
-    @Test func randomSchedulesWithFaultsConvergeAndLoseNothing() throws {
+    @Test func randomSchedulesWithFaultsConvergeAndLoseNothing() async throws {
         let started = Date()
         let seeds = Self.seedOverride.map { [$0] } ?? (0..<Self.runs).map { Self.baseSeed &+ UInt64($0) }
         var totals = Totals()
@@ -643,7 +643,7 @@ import StationTestSupport
             let schedule = try Schedule(seed: seed)
             defer { schedule.close() }
             do {
-                try schedule.run()
+                try await schedule.run()
             } catch {
                 let text = "\(error)"
                 if text.hasPrefix("divergence") { divergences += 1 }

@@ -1,6 +1,7 @@
 import Foundation
 import StationCore
 import StationStore
+import StationSync
 import Testing
 @testable import StationSync
 
@@ -19,7 +20,7 @@ import Testing
     func text(_ n: Int, _ fill: Character = "x") -> JSONValue { .string(String(repeating: fill, count: n)) }
 
     @Test("A local write that would make a state larger than 16 MiB is refused before it commits")
-    func aWritePastTheSizeLimitIsRefused() throws {
+    func aWritePastTheSizeLimitIsRefused() async throws {
         let a = net["a"]
         try a.put("cases", "big", ["notes": text(Limits.stateBytes / 2)])
         let before = try a.everyRow()
@@ -31,16 +32,16 @@ import Testing
     }
 
     @Test("Pages end at 8 MiB of states, pulled and pushed; every record arrives once")
-    func pagesAreCutByBytes() throws {
+    func pagesAreCutByBytes() async throws {
         // 12 records of 3 MiB each: pages of three (9 MiB: the third reaches 8 MiB), never 500.
         for i in 0..<12 { try net["a"].put("cases", "r\(i)", ["notes": text(3 << 20, Character(String(i % 10)))]) }
         let page = try net["a"].changes(since: 0, limit: 500)
         #expect(page.changes.count == 3 && page.hasMore)
         let some = try net["a"].changes(since: 0, limit: 500, collections: ["cases", "stock"])
         #expect(some.changes.map(\.seq) == page.changes.map(\.seq) && some.hasMore)
-        let pushed = try net.sync("a", with: "hub", principal: asA)
+        let pushed = try await net.sync("a", with: "hub", principal: asA)
         #expect(pushed.pushed == 12)
-        let pulled = try net.sync("b", with: "hub", principal: asB)
+        let pulled = try await net.sync("b", with: "hub", principal: asB)
         #expect(pulled.pulled == 12, "\(pulled)")
         for i in 0..<12 { #expect(try net["b"].record("cases", "r\(i)")?.state == net["a"].record("cases", "r\(i)")?.state) }
         // One state larger than a page goes alone.
@@ -50,7 +51,7 @@ import Testing
     }
 
     @Test("A received state past 16 MiB is left out (over_limit), the rest of its batch is taken")
-    func aReceivedStatePastTheLimitIsLeftOut() throws {
+    func aReceivedStatePastTheLimitIsLeftOut() async throws {
         try net["a"].put("cases", "ok", ["notes": "fine"])
         var big = RecordState()
         try big.put(
@@ -64,7 +65,7 @@ import Testing
                 (collection: "cases", id: "ok", seq: 2, stateText: ok.canonicalText),
             ])
         let service = SyncService(storage: net["hub"], authentication: .none)
-        let response = try service.push(body: body, principal: asA)
+        let response = try await service.push(body: body, principal: asA)
         #expect(response.results.map(\.result) == ["over_limit", "created"])
         #expect(try net["hub"].record("cases", "big") == nil)
     }

@@ -36,10 +36,10 @@ final class Network {
 
     /// `client` syncs with `server` (trusted-peer access unless a principal is given).
     @discardableResult
-    func sync(_ client: String, with server: String, principal: Principal = .trustedPeer, batchSize: Int = 500) throws -> SyncSummary {
+    func sync(_ client: String, with server: String, principal: Principal = .trustedPeer, batchSize: Int = 500) async throws -> SyncSummary {
         let service = SyncService(storage: self[server], authentication: .none)
         let transport = LoopbackTransport(service: service, principal: principal, caller: client)
-        return try SyncEngine(storage: self[client], transport: transport, batchSize: batchSize).run()
+        return try await SyncEngine(storage: self[client], transport: transport, batchSize: batchSize).run()
     }
 
     /// Every node's records, canonical bytes per record.

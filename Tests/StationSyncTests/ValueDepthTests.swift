@@ -1,6 +1,7 @@
 import Foundation
 import StationCore
 import StationStore
+import StationSync
 import Testing
 @testable import StationSync
 
@@ -20,11 +21,11 @@ import Testing
         try StationStore.create(path: "\(dir.path)/\(name).sqlite", node: NodeID(validating: name), schema: syncSchema)
     }
 
-    func sync(_ client: StationStore, with server: StationStore, principal: Principal = .trustedPeer) throws -> SyncSummary {
+    func sync(_ client: StationStore, with server: StationStore, principal: Principal = .trustedPeer) async throws -> SyncSummary {
         let transport = LoopbackTransport(
             service: SyncService(storage: server, authentication: .none), principal: principal, caller: client.node.rawValue,
             callerTime: { client.wallTime() })
-        return try SyncEngine(storage: client, transport: transport).run()
+        return try await SyncEngine(storage: client, transport: transport).run()
     }
 
     /// `[[…[leaf]…]]`: `depth` levels of arrays (objects every other level).
@@ -35,7 +36,7 @@ import Testing
     }
 
     @Test("Nesting is counted in levels of arrays and objects")
-    func nestingIsCounted() {
+    func nestingIsCounted() async {
         #expect(JSONValue.string("a").nesting() == 0)
         #expect(JSONValue.array([]).nesting() == 1)
         #expect(Self.nested(7).nesting() == 7)
@@ -45,26 +46,26 @@ import Testing
     }
 
     @Test("A value at the limit is stored and travels: push, pull and a second hop")
-    func aValueAtTheLimitTravels() throws {
+    func aValueAtTheLimitTravels() async throws {
         let hub = try store("hub"), labor = try store("labor"), civil = try store("civil")
         let deep = Self.nested(Limits.valueDepth)
         try labor.put("cases", "deep", ["notes": deep])
         // Resolutions copy values two levels deeper into the history: a conflict on it, resolved.
         try civil.put("cases", "deep", ["notes": "civil's"])
-        _ = try sync(labor, with: hub, principal: Principal(station: "labor", read: .all, write: .all, relay: false))
-        _ = try sync(civil, with: hub, principal: Principal(station: "civil", read: .all, write: .all, relay: false))
+        _ = try await sync(labor, with: hub, principal: Principal(station: "labor", read: .all, write: .all, relay: false))
+        _ = try await sync(civil, with: hub, principal: Principal(station: "civil", read: .all, write: .all, relay: false))
         let conflict = try #require(try civil.conflictReports(status: .open).first { $0.recordID == "deep" })
         try civil.resolveConflict(id: conflict.id, .value(Self.nested(Limits.valueDepth, leaf: "settled")))
-        let pushed = try sync(civil, with: hub, principal: Principal(station: "civil", read: .all, write: .all, relay: false))
+        let pushed = try await sync(civil, with: hub, principal: Principal(station: "civil", read: .all, write: .all, relay: false))
         #expect(pushed.pushed == 1)
-        let pulled = try sync(labor, with: hub, principal: Principal(station: "labor", read: .all, write: .all, relay: false))
+        let pulled = try await sync(labor, with: hub, principal: Principal(station: "labor", read: .all, write: .all, relay: false))
         #expect(pulled.overLimit == 0)
         #expect(try labor.record("cases", "deep")?.state == hub.record("cases", "deep")?.state)
         #expect(try labor.record("cases", "deep")?.state.resolutions.count == 1)
     }
 
     @Test("A put or a resolution of a value past the limit is refused, names the field, and commits nothing")
-    func aWritePastTheLimitCommitsNothing() throws {
+    func aWritePastTheLimitCommitsNothing() async throws {
         let labor = try store("labor")
         try labor.put("cases", "r", ["notes": "a"])
         let before = try labor.everyRow()
@@ -87,7 +88,7 @@ import Testing
     }
 
     @Test("A received state past the limit is left out (over_limit), and the others of the push are taken")
-    func aReceivedStatePastTheLimitIsLeftOut() throws {
+    func aReceivedStatePastTheLimitIsLeftOut() async throws {
         let hub = try store("hub")
         var deep = RecordState()
         // Made by hand, as an older node could have stored it.
@@ -101,7 +102,7 @@ import Testing
         let body = PushRequest.encode(
             node: "labor",
             changes: [("cases", "deep", 1, deep.canonicalText), ("cases", "ok", 2, fine.canonicalText)])
-        let response = try SyncService(storage: hub, authentication: .none)
+        let response = try await SyncService(storage: hub, authentication: .none)
             .push(body: body, principal: Principal(station: "labor", read: .all, write: .all, relay: false))
         #expect(response.results.map(\.result) == [MergeResult.overLimit.rawValue, MergeResult.created.rawValue])
         #expect(try hub.record("cases", "deep") == nil)
@@ -112,7 +113,7 @@ import Testing
         let peer = SimulationTests.Schedule.RoguePeer(
             database: "old", schema: syncSchema,
             change: WireChange(collection: "cases", id: "deep", seq: 1, stateBytes: ArraySlice(deep.canonicalBytes)))
-        let pulled = try SyncEngine(storage: station, transport: peer).run()
+        let pulled = try await SyncEngine(storage: station, transport: peer).run()
         #expect(pulled.overLimit == 1 && pulled.overLimitRecords == ["cases/deep"])
         #expect(try station.record("cases", "deep") == nil)
     }

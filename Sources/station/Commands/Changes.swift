@@ -2,6 +2,7 @@ import ArgumentParser
 import StationCommands
 import StationCore
 import StationStore
+import StationSync
 
 extension StationCommand {
     /// `station changes`: the local change feed.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import StationCommands
 import StationStore
+import StationSync
 
 extension StationCommand {
     /// `station delete`: deletes a record.

@@ -3,6 +3,7 @@ import Foundation
 import StationCommands
 import StationCore
 import StationStore
+import StationSync
 
 extension StationCommand {
     /// `station forget`: forgets records only other nodes wrote (junk a rogue peer brought).

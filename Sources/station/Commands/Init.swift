@@ -4,6 +4,7 @@ import Foundation
 import StationCore
 import StationSeeds
 import StationStore
+import StationSync
 
 extension StationCommand {
     /// `station init`: creates a new station database.

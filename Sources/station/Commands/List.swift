@@ -3,6 +3,7 @@ import StationCommands
 import Foundation
 import StationCore
 import StationStore
+import StationSync
 
 extension StationCommand {
     /// `station list`: the records of a collection.

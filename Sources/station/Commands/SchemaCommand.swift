@@ -2,6 +2,7 @@ import ArgumentParser
 import StationCommands
 import StationCore
 import StationStore
+import StationSync
 
 extension StationCommand {
     /// `station schema`: the collections this database holds, where each came from, and dropping

@@ -2,10 +2,11 @@ import ArgumentParser
 import Logging
 import StationCommands
 import StationStore
+import StationSync
 
 extension StationCommand {
     /// `station sync`: push and pull changes with a hub or a peer.
-    struct Sync: ParsableCommand {
+    struct Sync: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Sync with a hub or another station: push local changes, then pull theirs.",
             discussion: """
@@ -17,11 +18,11 @@ extension StationCommand {
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var sync: SyncOptions
 
-        func run() throws {
+        func run() async throws {
             ServeRunner.bootstrapLogging(default: sync.every == nil ? .warning : .info)
-            try reportingErrors {
+            try await reportingErrors {
                 let store = try database.open()
-                try SyncRunner(storage: store, options: sync, logger: Logger(label: "station.sync")).run()
+                try await SyncRunner(storage: store, options: sync, logger: Logger(label: "station.sync")).run()
             }
         }
     }

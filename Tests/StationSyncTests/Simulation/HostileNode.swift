@@ -55,7 +55,7 @@ extension SimulationTests.Schedule {
 
     /// One forging attempt at the hub. Throws a ``SimulationTests/SimFailure`` if the hub took
     /// anything of it.
-    func hostileMove() throws {
+    func hostileMove() async throws {
         let hub = stores[SimulationTests.hub]!
         let forgery = Forgery.allCases.randomElement(using: &rng)!
         let (c, id) = randomTarget()
@@ -71,14 +71,14 @@ extension SimulationTests.Schedule {
         let collection = forgery == .unknownCollection ? "mallory_archive" : c.name
         let change = (collection: collection, id: id, seq: Int64(1), stateText: state.canonicalText)
         let body = PushRequest.encode(node: node, changes: forgery == .repeated ? [change, change] : [change])
-        try hub.flushActivity()
+        try await hub.flushActivity()
         let before = try hub.everyRow()
         let service = SyncService(storage: hub, authentication: .none)
         var outcome: String
         var code: String
         var leftOut = false
         do {
-            let response = try service.push(body: body, principal: Self.malloryPrincipal)
+            let response = try await service.push(body: body, principal: Self.malloryPrincipal)
             let results = response.results.map(\.result)
             outcome = results.joined(separator: ",")
             code = outcome
@@ -94,7 +94,7 @@ extension SimulationTests.Schedule {
             throw SimulationTests.SimFailure(
                 "hostile \(forgery.rawValue) on \(c.name)/\(id) was refused for another reason than expected: \(outcome)")
         }
-        try hub.flushActivity()
+        try await hub.flushActivity()
         // A push whose records were left out was still a push: the hub notes the station's
         // activity and which database pushed as it. Nothing else may move.
         let noted: Set<String> = leftOut ? ["station_activity", "node_writer"] : []
@@ -249,7 +249,7 @@ extension SimulationTests.Schedule {
     /// One crafted change file merged at a station (``ChangeFile/merge(into:lines:trustRelay:progress:)``,
     /// what `station merge` runs). Throws a ``SimulationTests/SimFailure`` if the station took
     /// anything of it: its whole database, clock included, is compared before and after.
-    func hostileChangeFile() throws {
+    func hostileChangeFile() async throws {
         let slot = slots.filter { $0 != SimulationTests.hub }.randomElement(using: &rng)!
         let store = stores[slot]!
         let forgery = FileForgery.allCases.randomElement(using: &rng)!
@@ -318,7 +318,7 @@ extension SimulationTests.Schedule {
         ]
         // A station serving LAN peers notes their activity in the background: written first, so
         // the comparison sees only what the merge did.
-        try store.flushActivity()
+        try await store.flushActivity()
         let before = try store.everyRow()
         var outcome: String
         var codes: Set<String>
@@ -337,7 +337,7 @@ extension SimulationTests.Schedule {
         guard !codes.isEmpty, codes.isSubset(of: forgery.outcomes) else {
             throw SimulationTests.SimFailure("hostile \(forgery.rawValue) on \(slot) \(c.name)/\(id) was not refused as expected: \(outcome)")
         }
-        try store.flushActivity()
+        try await store.flushActivity()
         let after = try store.everyRow()
         guard after == before else {
             let changed = Set(after).symmetricDifference(before).sorted().prefix(4)
@@ -406,7 +406,7 @@ extension SimulationTests.Schedule {
 
     /// One LAN sync of a random station with mallory serving a forged record (station tokens
     /// only: with trusted peers the hub takes whatever it is given, by design).
-    func hostileLANPeer() throws {
+    func hostileLANPeer() async throws {
         guard !relay else { return }
         let slot = slots.filter { $0 != SimulationTests.hub }.randomElement(using: &rng)!
         let (c, id) = randomTarget()
@@ -429,7 +429,7 @@ extension SimulationTests.Schedule {
             database: "rogue-\(fileNumber)", schema: SimulationTests.schema,
             change: WireChange(collection: c.name, id: id, seq: 1, stateBytes: ArraySlice(forged.canonicalBytes)))
         do {
-            _ = try SyncEngine(storage: stores[slot]!, transport: rogue, batchSize: Int.random(in: 1...50, using: &rng)).run()
+            _ = try await SyncEngine(storage: stores[slot]!, transport: rogue, batchSize: Int.random(in: 1...50, using: &rng)).run()
         } catch let error as SyncError where error.code == .invalidState {
             // A state no node could have made (a stocktake that saw the total left out): the
             // sync stops and takes nothing of that page.

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import StationCore
 import StationStore
@@ -41,35 +42,42 @@ struct SimFault: Error, CustomStringConvertible {
 }
 
 /// A transport that injects planned faults around ``LoopbackTransport`` calls (numbered from 1).
+/// The engine calls it from one task at a time (``concurrentPushes`` is 1); the counters are
+/// behind a mutex all the same, as a `Sendable` transport's state must be.
 final class FaultyTransport: SyncTransport {
     let inner: LoopbackTransport
     let plan: [Int: SimFaultKind]
-    private(set) var calls = 0
-    private(set) var injected: [SimFaultKind] = []
+    private let state = Mutex<(calls: Int, injected: [SimFaultKind])>((0, []))
+    var calls: Int { state.withLock { $0.calls } }
+    var injected: [SimFaultKind] { state.withLock { $0.injected } }
 
     init(inner: LoopbackTransport, plan: [Int: SimFaultKind]) {
         self.inner = inner
         self.plan = plan
     }
 
-    private func around<T>(_ body: () throws -> T) throws -> T {
-        calls += 1
-        guard let fault = plan[calls] else { return try body() }
-        injected.append(fault)
+    private func around<T>(_ body: () async throws -> T) async throws -> T {
+        let fault: SimFaultKind? = state.withLock { state in
+            state.calls += 1
+            let fault = plan[state.calls]
+            if let fault { state.injected.append(fault) }
+            return fault
+        }
+        guard let fault else { return try await body() }
         switch fault {
         case .lostRequest, .crashBefore:
             throw SimFault(kind: fault)
         case .lostResponse, .crashAfter:
-            _ = try body()
+            _ = try await body()
             throw SimFault(kind: fault)
         case .duplicate:
-            _ = try body()
-            return try body()
+            _ = try await body()
+            return try await body()
         }
     }
 
-    func session() throws -> PeerSession { try around { try inner.session() } }
-    func schema() throws -> Schema { try around { try inner.schema() } }
-    func pull(cursor: String, limit: Int) throws -> PullResponse { try around { try inner.pull(cursor: cursor, limit: limit) } }
-    func push(_ body: PreparedPush) throws -> PushResponse { try around { try inner.push(body) } }
+    func session() async throws -> PeerSession { try await around { try await inner.session() } }
+    func schema() async throws -> Schema { try await around { try await inner.schema() } }
+    func pull(cursor: String, limit: Int) async throws -> PullResponse { try await around { try await inner.pull(cursor: cursor, limit: limit) } }
+    func push(_ body: PreparedPush) async throws -> PushResponse { try await around { try await inner.push(body) } }
 }

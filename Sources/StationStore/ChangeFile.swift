@@ -1,5 +1,5 @@
 import StationCore
-import StationStore
+import StationSync
 
 /// Change files: sync by USB stick. `station export` writes one, `station merge` applies it on
 /// another node. JSON Lines: a header line, then one line per changed record with its full
