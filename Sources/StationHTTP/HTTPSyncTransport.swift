@@ -59,12 +59,12 @@ public final class HTTPSyncTransport: SyncTransport, @unchecked Sendable {
     /// Two pushes in flight: the peer decodes one while it merges the other.
     public var concurrentPushes: Int { clients.count }
 
-    public func session() throws -> PeerSession {
+    public func session() async throws -> PeerSession {
         // This node's wall time goes with it: the peer notes how far off this node's clock is.
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         let challenge = Tokens.sessionChallenge()
         var session = try PeerSession(
-            bytes: call("GET", "/v1/session", extraHeaders: [("X-StationSync-Time", String(now)), ("X-StationSync-Challenge", challenge)]))
+            bytes: await call("GET", "/v1/session", extraHeaders: [("X-StationSync-Time", String(now)), ("X-StationSync-Challenge", challenge)]))
         if let station = session.station {
             // The peer says it knows this node by its token: a hub. It must prove it holds that
             // token; a LAN peer naming itself after the hub cannot, and is not synced with.
@@ -90,8 +90,8 @@ public final class HTTPSyncTransport: SyncTransport, @unchecked Sendable {
         return session
     }
 
-    public func schema() throws -> Schema {
-        let bytes = try call("GET", "/v1/schema")
+    public func schema() async throws -> Schema {
+        let bytes = try await call("GET", "/v1/schema")
         guard let value = try? JSONParser.parse(bytes: bytes), let schema = value.objectValue?["schema"] else {
             throw SyncError(.protocolError, "\(baseURL)/v1/schema did not answer a schema")
         }
@@ -102,9 +102,9 @@ public final class HTTPSyncTransport: SyncTransport, @unchecked Sendable {
         }
     }
 
-    public func pull(cursor: String, limit: Int) throws -> PullResponse {
+    public func pull(cursor: String, limit: Int) async throws -> PullResponse {
         let since = cursor.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))) ?? ""
-        let bytes = try call("GET", "/v1/changes?since=\(since)&limit=\(limit)")
+        let bytes = try await call("GET", "/v1/changes?since=\(since)&limit=\(limit)")
         do {
             return try PullResponse(bytes: bytes)
         } catch {
@@ -129,19 +129,19 @@ public final class HTTPSyncTransport: SyncTransport, @unchecked Sendable {
     /// of at most 16 MiB, and the envelope), with room to spare.
     static let maxPlainPush = 32 << 20
 
-    public func push(_ body: PreparedPush) throws -> PushResponse {
+    public func push(_ body: PreparedPush) async throws -> PushResponse {
         // Taken in turn, so two pushes in flight go over two connections.
         let client = clients[pushes.add(1, ordering: .relaxed).oldValue % clients.count]
         let bytes: [UInt8]
         do {
-            bytes = try call("POST", "/v1/changes", body: body.bytes, contentEncoding: body.contentEncoding, client: client)
+            bytes = try await call("POST", "/v1/changes", body: body.bytes, contentEncoding: body.contentEncoding, client: client)
         } catch let error as SyncError where error.code == .tooLarge && body.contentEncoding == "gzip" {
             // The peer takes a gzipped body only up to so many times its size as sent (a page of
             // much-repeated values compresses further): the same page, uncompressed, costs it
             // only what is sent.
             guard let plain = try? Gzip.decompress(body.bytes, maxOutput: Self.maxPlainPush) else { throw error }
             logger.info("the peer refused a gzipped push as too large once decompressed; sending it uncompressed", metadata: ["peer": "\(baseURL)"])
-            bytes = try call("POST", "/v1/changes", body: plain, client: client)
+            bytes = try await call("POST", "/v1/changes", body: plain, client: client)
         }
         do {
             return try PushResponse(bytes: bytes)
@@ -152,9 +152,30 @@ public final class HTTPSyncTransport: SyncTransport, @unchecked Sendable {
 
     /// One request, retried while failures are transient. Returns the body of a 200 answer.
     /// `body` is sent as it is, with `contentEncoding` when given.
+    ///
+    /// libcurl's easy interface blocks for the whole transfer (and the retries sleep between
+    /// attempts): the request runs on a thread of its own, and the caller's task is suspended
+    /// meanwhile, so a sync's tasks never hold Swift's few cooperative threads while the network
+    /// answers. This is the one place in Sources that starts a thread.
     func call(
         _ method: String, _ path: String, body: [UInt8]? = nil, contentEncoding: String? = nil, client: CurlHTTPClient? = nil,
         extraHeaders: [(name: String, value: String)] = []
+    ) async throws -> [UInt8] {
+        let request = (method, path, body, contentEncoding, client, extraHeaders)
+        return try await withCheckedThrowingContinuation { continuation in
+            Thread { [self] in
+                continuation.resume(
+                    with: Result {
+                        try callBlocking(
+                            request.0, request.1, body: request.2, contentEncoding: request.3, client: request.4, extraHeaders: request.5)
+                    })
+            }.start()
+        }
+    }
+
+    private func callBlocking(
+        _ method: String, _ path: String, body: [UInt8]?, contentEncoding: String?, client: CurlHTTPClient?,
+        extraHeaders: [(name: String, value: String)]
     ) throws -> [UInt8] {
         let client = client ?? clients[0]
         var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("X-StationSync-Node", caller)] + extraHeaders

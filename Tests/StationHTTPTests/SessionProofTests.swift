@@ -55,7 +55,7 @@ import Testing
             captured.withLock { $0 = service.session(principal, challenge: String(repeating: "ab", count: 32)) }
             #expect(captured.withLock { $0 }?.objectValue?["proof"]?.stringValue != nil)
             let session = try await offPool {
-                try HTTPSyncTransport(
+                try await HTTPSyncTransport(
                     peer: server.base, token: token, caller: "alpha", options: HTTPClientOptions(), retry: RetryPolicy(maxAttempts: 1)
                 )
                 .session()
@@ -64,7 +64,7 @@ import Testing
             for path in ["/replaying", "/unproven"] {
                 await #expect {
                     try await offPool {
-                        try HTTPSyncTransport(
+                        try await HTTPSyncTransport(
                             peer: server.base + path, token: token, caller: "alpha", options: HTTPClientOptions(), retry: RetryPolicy(maxAttempts: 1)
                         )
                         .session()
@@ -73,7 +73,7 @@ import Testing
             }
             await #expect {
                 try await offPool {
-                    try HTTPSyncTransport(
+                    try await HTTPSyncTransport(
                         peer: server.base + "/forging", token: "lan.secret-0123456789", caller: "alpha", options: HTTPClientOptions(),
                         retry: RetryPolicy(maxAttempts: 1)
                     ).session()

@@ -159,3 +159,9 @@ private func makeTestRouter() -> Router<BasicRequestContext> {
     }
     return router
 }
+
+/// `work`, awaited: for the async calls of the transport, which run their blocking transfers on
+/// threads of their own already (see `HTTPSyncTransport.call`).
+func offPool<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await work()
+}
