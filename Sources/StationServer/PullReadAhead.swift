@@ -7,7 +7,7 @@ import StationSync
 /// A station pulls page after page, and each request waits for the answer to the one before (it
 /// needs its cursor). Without read-ahead the two ends take turns: the hub sits idle while the
 /// station merges a page, and the station waits while the hub reads and compresses the next. So
-/// when a page has more after it, the hub starts on the next page at once, on another thread, and
+/// when a page has more after it, the hub starts on the next page at once, in a task of its own, and
 /// the station's next request finds it ready (or waits for the rest of it).
 ///
 /// Serving a page read a moment earlier is safe. It holds states the hub stored; a record that

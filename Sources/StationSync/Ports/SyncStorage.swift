@@ -2,9 +2,8 @@ import StationCore
 
 // The storage a sync needs, in the sync engine's own types, as the roles it plays. The engine
 // and the serving side (`SyncService`) depend on these protocols only; a backend conforms to
-// them: SQLite (`StationStore`), in memory (`MemoryStore`, for tests and simulations), and the
-// hub's PostgreSQL store. Every call is async: a backend may wait for its database without
-// holding a thread.
+// them (today SQLite, `StationStore`; an in-memory store and the hub's PostgreSQL store are the
+// next). Every call is async: a backend may wait for its database without holding a thread.
 
 /// A node's identity and its change feed, read by the pushing side of a sync and by pulls.
 public protocol ChangeFeed: Sendable {
@@ -125,7 +124,7 @@ public struct IncomingChange: Sendable, Equatable {
 
     /// A change received in a message, decoded and validated for `collection`, with its canonical
     /// encoding (the message's bytes when they are exactly that, else encoded now). The receiver
-    /// does this on the thread that reads the message, in parallel with other work, so the write
+    /// does this in the task that reads the message, in parallel with other work, so the write
     /// transaction (one at a time per database) only stores the bytes.
     public init(_ change: WireChange, collection: CollectionSchema) throws(CoreError) {
         // Past the size a state may take: left out before anything is decoded.
