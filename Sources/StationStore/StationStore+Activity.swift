@@ -40,11 +40,17 @@ extension StationStore {
     }
 
     /// Writes the pending activity notes (grouped with the writes running at the same time).
+    ///
+    /// The notes are taken inside the grouped transaction: a flush that finds another one running
+    /// (the background one) commits in the group after it, so when it returns every note made
+    /// before it was called is written.
     public func flushActivity() async throws {
-        let notes = activityNotes.take()
-        guard !notes.isEmpty else { return }
+        let notes = activityNotes
         // Dashboard bookkeeping: a power cut may take the last second of it.
-        try await writeGrouped(durable: false) { tx in try Self.write(notes, in: tx) }
+        try await writeGrouped(durable: false) { tx in
+            let taken = notes.take()
+            if !taken.isEmpty { try Self.write(taken, in: tx) }
+        }
     }
 
     /// Writes the pending activity notes now, in a transaction of their own (when closing).
