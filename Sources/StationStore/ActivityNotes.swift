@@ -26,6 +26,9 @@ final class ActivityNotes: Sendable {
     private struct State {
         var notes: [String: Note] = [:]
         var flushScheduled = false
+        /// Flushes between ``beginFlush()`` and ``endFlush()``: notes one of them took may not
+        /// be committed yet.
+        var flushesRunning = 0
     }
 
     private let state = Mutex(State())
@@ -49,6 +52,22 @@ final class ActivityNotes: Sendable {
             defer { s.flushScheduled = true }
             return !s.flushScheduled
         }
+    }
+
+    /// Starts a flush: false when there is nothing to wait for (no note pending, no flush
+    /// running that may have taken some), and then the caller returns at once. After true the
+    /// caller calls ``endFlush()`` once its write is done, committed or not.
+    func beginFlush() -> Bool {
+        state.withLock { s in
+            guard !s.notes.isEmpty || s.flushesRunning > 0 else { return false }
+            s.flushesRunning += 1
+            return true
+        }
+    }
+
+    /// Ends a flush ``beginFlush()`` started.
+    func endFlush() {
+        state.withLock { s in s.flushesRunning -= 1 }
     }
 
     /// Takes every pending note; the next ``add(station:pulledThrough:pushed:at:)`` schedules a

@@ -44,8 +44,12 @@ extension StationStore {
     /// The notes are taken inside the grouped transaction: a flush that finds another one running
     /// (the background one) commits in the group after it, so when it returns every note made
     /// before it was called is written.
+    /// With no note pending and no flush running it returns at once: a dashboard page or a
+    /// `/metrics` scrape (which read the activity) costs no transaction.
     public func flushActivity() async throws {
         let notes = activityNotes
+        guard notes.beginFlush() else { return }
+        defer { notes.endFlush() }
         // Dashboard bookkeeping: a power cut may take the last second of it.
         try await writeGrouped(durable: false) { tx in
             let taken = notes.take()

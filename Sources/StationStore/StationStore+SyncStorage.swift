@@ -46,10 +46,6 @@ extension StationStore: SyncStorage {
             throw SyncError(.unavailable, "this node cannot take writes now: its database file was removed or replaced under it; nothing was taken")
         }
     }
-
-    public func noteRefusedWriter(_ refusal: WriterRefusal) async {
-        noteRefusedWriterNow(refusal)
-    }
 }
 
 extension StationStore: HubStorage {}

@@ -74,10 +74,11 @@ extension WriteTransaction {
 
 extension StationStore {
     /// Records that a push of `refusal`'s database was refused (for `hub info` and the
-    /// dashboard). Its own small transaction, after the push's rolled back.
-    func noteRefusedWriterNow(_ refusal: WriterRefusal) {
+    /// dashboard). Its own small transaction, after the push's rolled back, suspended until
+    /// the writer runs it.
+    public func noteRefusedWriter(_ refusal: WriterRefusal) async {
         do {
-            try immediateTransaction { db in
+            try await immediateTransactionSuspending { db in
                 try db.execute(
                     sql: """
                         INSERT INTO node_writer (writer, node, status, firstSeenAt, refusals, lastRefusedAt)

@@ -48,6 +48,20 @@ import Testing
         #expect(try await reopened.stationActivity().map(\.station) == ["charity", "hotline"])
     }
 
+    /// A read of the activity (each dashboard page, each `/metrics` scrape) opens no
+    /// transaction when nothing is pending, but waits for a flush that may have taken notes.
+    @Test func aFlushWithNothingToWaitForIsSkipped() {
+        let notes = ActivityNotes()
+        #expect(!notes.beginFlush())  // nothing pending, nothing running
+        _ = notes.add(station: "hotline", pulledThrough: 1, pushed: nil, at: ActivityNotes.now())
+        #expect(notes.beginFlush())  // the background flush
+        #expect(notes.take().count == 1)
+        #expect(notes.beginFlush())  // nothing pending, but the first flush has not committed
+        notes.endFlush()
+        notes.endFlush()
+        #expect(!notes.beginFlush())
+    }
+
     @Test func timesAreWrittenAsSQLiteWritesThem() async throws {
         let store = try StationStore.create(path: dir.file("hub.sqlite"), node: "hub", schema: testSchema)
         let sqlite = try store.read { db in try String.fetchOne(db, sql: "SELECT datetime('now')") ?? "" }
