@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "StationCore", targets: ["StationCore"]),
         .library(name: "StationStore", targets: ["StationStore"]),
+        .library(name: "StationMemory", targets: ["StationMemory"]),
         .executable(name: "station", targets: ["station"]),
         .executable(name: "hub", targets: ["hub"]),
     ],
@@ -42,6 +43,9 @@ let package = Package(
         // What the hub keeps beyond syncing (stations' activity, operator sessions, conflict
         // administration): its port, for every hub backend.
         .target(name: "StationHub", dependencies: ["StationCore", "StationSync"]),
+        // Storage in memory, behind the same ports and rules as SQLite: for tests, simulations,
+        // and the conformance suite every backend passes.
+        .target(name: "StationMemory", dependencies: ["StationCore", "StationSync", "StationHub"]),
         // Storage: GRDB over the system libsqlite3, migrations, change feed, checkpoints; conforms
         // to the engine's and the hub's ports.
         .target(
@@ -124,7 +128,9 @@ let package = Package(
         // The CLI and end-to-end tests run the real executables: depending on them builds them first,
         // so a test never runs against a stale binary.
         .testTarget(name: "StationCLITests", dependencies: ["StationCore", "StationCommands", "station"]),
-        .testTarget(name: "StationSyncTests", dependencies: ["StationSync", "StationHub", "StationStore", "StationSeeds", "StationTestSupport"]),
+        .testTarget(
+            name: "StationSyncTests",
+            dependencies: ["StationSync", "StationHub", "StationStore", "StationMemory", "StationSeeds", "StationTestSupport"]),
         .testTarget(
             name: "StationHTTPTests",
             dependencies: [

@@ -83,12 +83,5 @@ final class ActivityNotes: Sendable {
     }
 
     /// The time now as SQLite's `datetime('now')` writes it.
-    static func now() -> String {
-        var seconds = time_t(Date().timeIntervalSince1970)
-        var t = tm()
-        gmtime_r(&seconds, &t)
-        return String(
-            format: "%04d-%02d-%02d %02d:%02d:%02d", Int(t.tm_year) + 1900, Int(t.tm_mon) + 1, Int(t.tm_mday), Int(t.tm_hour),
-            Int(t.tm_min), Int(t.tm_sec))
-    }
+    static func now() -> String { StationSync.StoredTime.now() }
 }

@@ -87,25 +87,3 @@ extension StationStore {
         return changes
     }
 }
-
-/// Where a page of the change feed ends: at `limit` changes, or after the change that brings its
-/// states to `maxBytes` (the first change always goes, however large).
-struct PageCut {
-    var limit: Int
-    var maxBytes: Int
-
-    /// Whether the change at `index` belongs to the page, the changes before it holding `bytesBefore`.
-    func takes(index: Int, bytesBefore: Int) -> Bool {
-        index < limit && (index == 0 || bytesBefore < maxBytes)
-    }
-
-    /// How many of `changes` (in sequence order) the page holds.
-    func end(of changes: [Change]) -> Int {
-        var bytes = 0
-        for (i, change) in changes.enumerated() {
-            guard takes(index: i, bytesBefore: bytes) else { return i }
-            bytes += change.stateText.utf8.count
-        }
-        return changes.count
-    }
-}

@@ -1,4 +1,3 @@
-import Logging
 import StationCore
 import StationHub
 import StationSync
@@ -22,22 +21,10 @@ extension StationStore: SyncStorage {
             // Grouped: concurrent pushes at a hub share one commit.
             return try await writeGrouped(durable: cursor == nil) { tx in
                 if let claim { try tx.claimWriter(claim) }
-                var results: [MergeResult] = []
-                results.reserveCapacity(changes.count)
-                for change in changes {
-                    do {
-                        results.append(
-                            try tx.merge(
-                                change.collection, change.id, change.state, from: peer, encoded: change.encoded,
-                                check: check.map { check in { local in try check(change, local) } }))
-                    } catch {
-                        // Found before the merge writes anything (see MergeResult.leftOut(by:)): this
-                        // record is left as it is, and the others go on. One such record must not hold
-                        // up a node's every sync.
-                        guard let result = MergeResult.leftOut(by: error) else { throw error }
-                        if result != .waiting { Logger(label: "stationsync.sync").warning("\(error)", metadata: ["from": "\(peer)"]) }
-                        results.append(result)
-                    }
+                let results = try ReceivedMerge.mergeEach(changes, from: peer) { change in
+                    try tx.merge(
+                        change.collection, change.id, change.state, from: peer, encoded: change.encoded,
+                        check: check.map { check in { local in try check(change, local) } })
                 }
                 if let cursor { try tx.setPulledCursor(cursor, peer: peer) }
                 return results

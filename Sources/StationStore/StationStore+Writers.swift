@@ -34,24 +34,10 @@ extension WriteTransaction {
         // Times as SQLite writes them (UTC), like the station activity the dashboard shows beside
         // them: no date formatter on every push.
         let now = try String.fetchOne(db, sql: "SELECT datetime('now')") ?? ""
-        let live = rows.first { $0.status == .live }
-        if let own = rows.first(where: { $0.writer.hasSameBytes(as: claim.writer) }), own.status == .live {
+        // The rule every backend applies (WriterClaim.decide).
+        guard case .becomesLive(let reason, let live) = try claim.decide(against: rows) else {
             try db.execute(sql: "UPDATE node_writer SET lastPushAt = ? WHERE writer = ?", arguments: [now, claim.writer])
             return
-        }
-        let known = rows.contains { $0.writer.hasSameBytes(as: claim.writer) }
-        let reason: String
-        if live == nil {
-            reason = "first database of \(claim.node) here"
-        } else if !known, let live, claim.lineage.contains(where: { $0.hasSameBytes(as: live.writer) }) {
-            // Only a file that came from the live database follows it: a copy of one that was
-            // replaced (by a take-over, or by another copy) does not take the node back.
-            reason = "a restored or copied file of \(live.writer)"
-        } else if claim.takeOver {
-            reason = "took over from \(live!.writer) (station sync --take-over)"
-        } else {
-            throw WriterRefusal(
-                claim: claim, live: live!, wasRetired: rows.contains { $0.writer.hasSameBytes(as: claim.writer) && $0.status == .retired })
         }
         if let live {
             try db.execute(
@@ -96,13 +82,8 @@ extension StationStore {
             metadata: ["node": "\(refusal.claim.node)", "writer": "\(refusal.claim.writer)", "live": "\(refusal.live.writer)"])
     }
 
-    /// How many databases a node's history keeps besides its live one (the retired and the
-    /// refused, the latest first): a token pushing under ever new database names (each refused,
-    /// or each taking over) cannot grow the table without end.
-    public static let keptPastWriters = 16
-
-    /// Forgets the oldest of `node`'s retired and refused databases beyond ``keptPastWriters``.
-    /// A forgotten one that pushes again is refused like any database the hub does not know.
+    /// Forgets the oldest of `node`'s retired and refused databases beyond
+    /// ``NodeWriter/keptPastWriters`` (the query of ``NodeWriter/forgotten(among:)``).
     static func pruneWriters(of node: String, in db: Database) throws {
         try db.execute(
             sql: """
@@ -110,7 +91,7 @@ extension StationStore {
                     SELECT writer FROM node_writer WHERE node = ? AND status <> 'live'
                     ORDER BY max(coalesce(lastRefusedAt, ''), coalesce(retiredAt, ''), firstSeenAt) DESC, writer DESC LIMIT ?)
                 """,
-            arguments: [node, node, keptPastWriters])
+            arguments: [node, node, NodeWriter.keptPastWriters])
     }
 
     /// Every database that pushed (or tried to) as a node here, by node, the live one first.

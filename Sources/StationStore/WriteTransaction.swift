@@ -29,15 +29,7 @@ public final class WriteTransaction {
     /// When this transaction's merges keep own versions (see ``keepOwnVersion(_:_:_:mergingFrom:)``),
     /// worked out at the first merge that needs it.
     /// Per peer: a grouped transaction merges pushes of several.
-    private var ownVersionRules: [String: OwnVersionRule] = [:]
-    enum OwnVersionRule {
-        /// Merging from a hub: never.
-        case never
-        /// No hub known yet (a station that synced on the LAN first): always.
-        case always
-        /// For records changed here after this sequence (what every hub has).
-        case above(Int64)
-    }
+    private var ownVersionRules: [String: OwnVersions.Rule] = [:]
 
     init(db: Database, store: StationStore) throws {
         self.db = db
@@ -182,18 +174,11 @@ public final class WriteTransaction {
         check: ((RecordState?) throws -> Void)? = nil
     ) throws -> MergeResult {
         let c = try store.schema.collection(collection)
-        try Names.checkRecordID(id, collection: collection)
-        try incoming.check(against: c)
-        // Only this database's local writes make its writer's dots: a version claiming more of
-        // them than the record holds here was forged (a rogue LAN peer writing in this station's
-        // name, a crafted change file) or holds writes this file lost. Like two writes under one
-        // dot, it is left out for this record and both versions stay.
-        let ownClaim = incoming.clock[store.writer]
-        if ownClaim > 0, ownClaim > (try load(collection, id)?.clock[store.writer] ?? 0) {
-            throw CoreError(
-                .dotCollision,
-                "\(collection)/\(id): dot_collision: the version received claims write \(ownClaim) of this database (\(store.writer)), "
-                    + "which it never made here (a forged version, or writes this file lost); refused, both versions are kept as they were")
+        // The rule every backend applies (ReceivedMerge): validate, refuse a claim of this
+        // database's writes it never made, check, decide.
+        try ReceivedMerge.validate(incoming, collection: c, id: id)
+        if ReceivedMerge.ownWritesClaimed(by: incoming, receiver: store.writer) > 0 {
+            try ReceivedMerge.checkOwnWrites(incoming, held: try load(collection, id), receiver: store.writer, key: RecordKey(collection, id))
         }
         // The clock observes the version's time only when the version is kept (created, applied,
         // merged): one refused, waiting, colliding or already known moves nothing.
@@ -210,38 +195,17 @@ public final class WriteTransaction {
         }
         let stored = try load(collection, id)
         try check?(stored)
-        guard var state = stored else {
-            guard !incoming.isEmpty else { return .unchanged }
-            try save(incoming, collection: c, id: id, source: peer, isNew: true, encoded: encoded)
-            observe()
-            lastWriteCreated = true
-            return .created
-        }
-        lastWriteCreated = false
-        let before = state
-        switch state.merge(incoming) {
-        case .collision(let dot):
-            throw CoreError(
-                .dotCollision,
-                "\(collection)/\(id): dot_collision: node \(dot.node) wrote \(dot) twice with different content "
-                    + "(the version received and the one stored here are two different writes under one name: a database "
-                    + "restored from a backup, copied, or made again under node \(dot.node)); refused, both versions are kept as they were")
-        case .unchanged:
+        let decision = try ReceivedMerge.decide(incoming, held: stored, collection: c, id: id)
+        guard case .store(let state, let result) = decision else {
+            if stored != nil { lastWriteCreated = false }
             return .unchanged
-        case .fastForward:
-            try keepOwnVersion(before, collection, id, mergingFrom: peer)
-            try save(state, collection: c, id: id, source: peer, isNew: false, encoded: encoded)  // the state is `incoming`
-            observe()
-            return .applied
-        case .merged:
-            try state.checkJoinBounds(in: c, id: id)
-            try state.checkJoinedCounters(in: c, id: id)
-            try keepOwnVersion(before, collection, id, mergingFrom: peer)
-            // The join is new to the peer too: no source, so it goes back to it.
-            try save(state, collection: c, id: id, source: nil, isNew: false)
-            observe()
-            return .merged
         }
+        lastWriteCreated = result == .created
+        if let stored { try keepOwnVersion(stored, collection, id, mergingFrom: peer) }
+        let whole = decision.keepsReceivedWhole
+        try save(state, collection: c, id: id, source: whole ? peer : nil, isNew: stored == nil, encoded: whole ? encoded : nil)
+        observe()
+        return result
     }
 
     /// Before a peer's version is merged on top of a record holding this node's own writes that
@@ -251,32 +215,21 @@ public final class WriteTransaction {
     /// can take this version, and so every node's own writes reach it even when each node's
     /// current state also holds the other's (two stations that synced on the LAN first).
     private func keepOwnVersion(_ state: RecordState, _ collection: String, _ id: String, mergingFrom peer: String?) throws {
-        // This node's writes: this database's and its node's earlier incarnations' (a restored,
-        // moved or reinstalled station brings those as its own too).
-        let station = store.node.rawValue
-        guard state.clock.sortedEntries.contains(where: { $0.node.isIncarnation(of: station) }) else { return }
-        let rule: OwnVersionRule
+        guard OwnVersions.holdsOwnWrites(state, node: store.node) else { return }
+        let rule: OwnVersions.Rule
         if let known = ownVersionRules[peer ?? ""] {
             rule = known
         } else {
-            // A hub (a peer that may not take others' writes from here) only brings writes it has:
-            // merging them never makes this node's version wait there.
             let fromHub = try Bool.fetchOne(db, sql: "SELECT mayRelay = 0 FROM checkpoint WHERE peer IS ?", arguments: [peer]) ?? false
             let pushedToHubs = try Int64.fetchOne(
                 db, sql: "SELECT min(pushed) FROM checkpoint WHERE peer IS NOT ? AND mayRelay = 0", arguments: [peer])
-            rule = fromHub ? .never : pushedToHubs.map { .above($0) } ?? .always
+            rule = .merging(fromHub: fromHub, pushedToOtherHubs: pushedToHubs)
             ownVersionRules[peer ?? ""] = rule
         }
-        switch rule {
-        case .never: return
-        case .always: break
-        case .above(let pushed):
-            // Its version reached every hub already: nothing to keep. (A push checkpoint also moves
-            // past records a hub answered `waiting`: those did not reach it.)
-            guard let seq = try Int64.fetchOne(db, sql: "SELECT seq FROM record WHERE collection = ? AND id = ?", arguments: [collection, id])
-            else { return }
-            if seq <= pushed {
-                let waitsAtAHub =
+        guard
+            try OwnVersions.ruleAllows(
+                rule, seq: { try Int64.fetchOne(db, sql: "SELECT seq FROM record WHERE collection = ? AND id = ?", arguments: [collection, id]) },
+                waitsAtAHub: {
                     try Bool.fetchOne(
                         db,
                         sql: """
@@ -284,24 +237,16 @@ public final class WriteTransaction {
                                            WHERE c.mayRelay = 0 AND w.collection = ? AND w.id = ?)
                             """,
                         arguments: [collection, id]) ?? false
-                guard waitsAtAHub else { return }
-            }
-        }
-        // Kept only when it holds own writes the newest kept version lacks, and at most
-        // `maxOwnVersions` per record: the oldest ones are what a hub takes first.
+                })
+        else { return }
         let kept = try Row.fetchAll(
-            db, sql: "SELECT state FROM own_version WHERE collection = ? AND id = ? ORDER BY n DESC", arguments: [collection, id])
-        if kept.count >= Self.maxOwnVersions { return }
-        if let newest = kept.first, let newestState = try? RecordState(jsonText: newest["state"]) {
-            let own = state.clock.sortedEntries.filter { $0.node.isIncarnation(of: station) }
-            if own.allSatisfy({ newestState.clock[$0.node] >= $0.counter }) { return }
-        }
+            db, sql: "SELECT state FROM own_version WHERE collection = ? AND id = ? ORDER BY n DESC LIMIT ?",
+            arguments: [collection, id, OwnVersions.maxPerRecord])
+        let newest = kept.first.flatMap { try? RecordState(jsonText: $0["state"]) }
+        guard OwnVersions.keeps(state, node: store.node, newestKept: newest, keptCount: kept.count) else { return }
         try db.execute(
             sql: "INSERT INTO own_version (collection, id, state) VALUES (?, ?, ?)", arguments: [collection, id, state.canonicalText])
     }
-
-    /// Most own versions kept per record (see ``keepOwnVersion``).
-    static let maxOwnVersions = 16
 
     /// Records the cursor reached in `peer`'s change feed, in this same transaction as the batch
     /// merged from it, so a crash never separates the two.
@@ -373,14 +318,6 @@ public final class WriteTransaction {
         lastRecord = (collection.name, id, state)
         return true
     }
-}
-
-/// What a local write did.
-public struct LocalWrite: Sendable {
-    /// The record's state after the write (the stored one when nothing was written).
-    public var state: RecordState
-    /// False when the write would have changed nothing reads show and was not made.
-    public var changed: Bool
 }
 
 extension StationStore {

@@ -303,5 +303,5 @@ extension NodeWriterTests {
         #expect(try s.hub.record("cases", "c2") != nil)
     }
 
-    static let keptCount = StationStore.keptPastWriters
+    static let keptCount = NodeWriter.keptPastWriters
 }

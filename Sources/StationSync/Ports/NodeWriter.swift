@@ -98,3 +98,56 @@ extension NodeWriter {
         ])
     }
 }
+
+extension WriterClaim {
+    /// What a hub does with a push making this claim, given the databases it knows as the node's
+    /// (one node name, one live database; see StationStore+Writers.swift for the whole rule):
+    /// every backend decides the same way.
+    public enum Decision: Sendable, Equatable {
+        /// The claiming database is the node's live one.
+        case live
+        /// It becomes the node's live database, for `reason`; `retiring`, the live one before it
+        /// (if any), is retired, replaced by it.
+        case becomesLive(reason: String, retiring: NodeWriter?)
+    }
+
+    /// Decides on this claim against `writers`, the node's databases as the hub records them.
+    /// Throws ``WriterRefusal`` when another database is the node's: the push is refused whole.
+    public func decide(against writers: [NodeWriter]) throws(WriterRefusal) -> Decision {
+        let live = writers.first { $0.status == .live }
+        let own = writers.first { $0.writer.hasSameBytes(as: writer) }
+        if let own, own.status == .live { return .live }
+        guard let live else { return .becomesLive(reason: "first database of \(node) here", retiring: nil) }
+        if own == nil, lineage.contains(where: { $0.hasSameBytes(as: live.writer) }) {
+            // Only a file that came from the live database follows it: a copy of one that was
+            // replaced (by a take-over, or by another copy) does not take the node back.
+            return .becomesLive(reason: "a restored or copied file of \(live.writer)", retiring: live)
+        }
+        if takeOver { return .becomesLive(reason: "took over from \(live.writer) (station sync --take-over)", retiring: live) }
+        throw WriterRefusal(claim: self, live: live, wasRetired: own?.status == .retired)
+    }
+}
+
+extension NodeWriter {
+    /// How many databases a node's history keeps besides its live one (the retired and the
+    /// refused, the latest first): a token pushing under ever new database names (each refused,
+    /// or each taking over) cannot grow it without end.
+    public static let keptPastWriters = 16
+
+    /// When this database was last heard of: its last refusal, its retirement or its first push,
+    /// whichever is latest (times as the hub writes them, `YYYY-MM-DD HH:MM:SS`, sort as text).
+    public var lastHeardOf: String {
+        max(lastRefusedAt ?? "", retiredAt ?? "", firstSeenAt)
+    }
+
+    /// The writer names of `writers` (one node's) that its history forgets: the retired and
+    /// refused beyond the ``keptPastWriters`` last heard of (ties by writer name, by bytes). A
+    /// forgotten one that pushes again is refused like any database the hub does not know.
+    public static func forgotten(among writers: [NodeWriter]) -> [String] {
+        let past = writers.filter { $0.status != .live }.sorted { a, b in
+            if !a.lastHeardOf.hasSameBytes(as: b.lastHeardOf) { return b.lastHeardOf.utf8.lexicographicallyPrecedes(a.lastHeardOf.utf8) }
+            return b.writer.utf8.lexicographicallyPrecedes(a.writer.utf8)
+        }
+        return past.dropFirst(keptPastWriters).map(\.writer)
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import StationCore
+import StationSync
+import Synchronization
+
+/// A node's storage held in memory: records with their versions, the change feed, checkpoints,
+/// waiting records and own versions, tokens, station activity and the databases that write as
+/// each node, behind the same ports as the SQLite store (`SyncStorage`, `HubStorage`), with the
+/// same merge rule (``ReceivedMerge``, ``OwnVersions``, ``WriterClaim/decide(against:)``).
+///
+/// For tests and simulations that need many nodes and many syncs fast, and as the second
+/// backend of the conformance suite every backend passes. Nothing is kept when the process ends;
+/// ``copy(renewing:)`` makes what a restored backup or a copied file is on disk.
+///
+/// Every operation holds one lock for the time its work takes (it never waits for anything
+/// else); a write transaction changes the state in place and undoes what it did if it throws,
+/// so it keeps everything or nothing, and it costs what it changes, not what the store holds.
+public final class MemoryStore: Sendable {
+    /// This node's name.
+    public let node: NodeID
+    /// The name this store writes under (``node`` with its incarnation).
+    public let writer: NodeID
+    /// The writer names this store's data was written under before (copies), oldest first.
+    public let lineage: [NodeID]
+    /// A random id of this store, so peers notice when it is replaced.
+    public let databaseID: String
+    /// The collections and their policies.
+    public var schema: Schema { state.withLock { $0.schema } }
+
+    let state: Mutex<MemoryState>
+    let physicalClock: @Sendable () -> UInt64
+
+    /// Milliseconds since 1970 from the system clock.
+    public static let systemClock: @Sendable () -> UInt64 = { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
+
+    /// A new, empty store for `node`. `incarnation` names its writes (`NODE.INCARNATION`; nil:
+    /// the bare node name), as `station init` gives a new database one.
+    public init(
+        node: NodeID, schema: Schema, incarnation: String? = nil, clock: @escaping @Sendable () -> UInt64 = MemoryStore.systemClock
+    ) throws(CoreError) {
+        if let incarnation, !NodeID.isValidIncarnation(incarnation) {
+            throw CoreError(.invalidNodeName, "incarnation \"\(incarnation)\" must be 1-12 characters of a-z and 0-9")
+        }
+        self.node = node
+        writer = NodeID(node: node, incarnation: incarnation)
+        lineage = []
+        databaseID = MemoryStore.makeDatabaseID()
+        state = Mutex(MemoryState(schema: schema))
+        physicalClock = clock
+    }
+
+    private init(node: NodeID, writer: NodeID, lineage: [NodeID], databaseID: String, state: MemoryState, clock: @escaping @Sendable () -> UInt64) {
+        self.node = node
+        self.writer = writer
+        self.lineage = lineage
+        self.databaseID = databaseID
+        self.state = Mutex(state)
+        physicalClock = clock
+    }
+
+    /// A copy of this store as it is now. With `renewing` (what a database found restored from
+    /// a backup or copied does on disk), the copy takes a new database id and writes under the new
+    /// incarnation given, this store's writer joining its lineage; without, it is the same
+    /// database (a backup taken while this one is kept aside, to restore later with renewal).
+    public func copy(renewing incarnation: String? = nil, clock: (@Sendable () -> UInt64)? = nil) -> MemoryStore {
+        let snapshot = state.withLock { $0 }
+        guard let incarnation else {
+            return MemoryStore(node: node, writer: writer, lineage: lineage, databaseID: databaseID, state: snapshot, clock: clock ?? physicalClock)
+        }
+        return MemoryStore(
+            node: node, writer: NodeID(node: node, incarnation: incarnation), lineage: lineage + [writer],
+            databaseID: MemoryStore.makeDatabaseID(), state: snapshot, clock: clock ?? physicalClock)
+    }
+
+    /// This node's wall clock, ms since 1970.
+    public func wallTime() -> UInt64 { physicalClock() }
+
+    /// A random database id: 32 hex digits.
+    static func makeDatabaseID() -> String {
+        (0..<16).map { _ in
+            let s = String(UInt8.random(in: 0...255), radix: 16)
+            return s.count == 1 ? "0" + s : s
+        }.joined()
+    }
+}
+
+/// Everything a ``MemoryStore`` holds.
+struct MemoryState: Sendable {
+    var schema: Schema
+    /// Where each collection came from: nil for the store's own schema, else the peer that added it.
+    var addedBy: [String: String] = [:]
+    var records: [RecordKey: MemoryRecord] = [:]
+    /// The change feed: the record whose latest change has each sequence.
+    var feed: [Int64: RecordKey] = [:]
+    /// The feed's sequences in order, with those no longer in ``feed`` (superseded by a later
+    /// change of their record) left in until ``compactFeed()`` drops them.
+    var feedOrder: [Int64] = []
+    var lastSequence: Int64 = 0
+    var clock = HybridLogicalClock(last: HLCTimestamp(rawValue: 0))
+    var peers: [String: PeerProgress] = [:]
+    /// Per peer: the records it answered `waiting` for.
+    var waiting: [String: Set<RecordKey>] = [:]
+    /// Own versions by number (see ``OwnVersions``), and each record's numbers in order.
+    var ownVersions: [Int64: (key: RecordKey, state: RecordState)] = [:]
+    var ownVersionsByRecord: [RecordKey: [Int64]] = [:]
+    var lastOwnVersion: Int64 = 0
+    var tokens: [String: StoredToken] = [:]
+    var activity: [String: StationActivityRow] = [:]
+    var writers: [String: NodeWriter] = [:]
+    var sessions: [String: SessionRow] = [:]
+
+    init(schema: Schema) { self.schema = schema }
+
+    /// Drops the superseded sequences from ``feedOrder`` once they outnumber the live ones.
+    mutating func compactFeed() {
+        guard feedOrder.count > 2 * feed.count + 1024 else { return }
+        feedOrder = feed.keys.sorted()
+    }
+
+    /// The index in ``feedOrder`` of the first sequence after `since`.
+    func feedIndex(after since: Int64) -> Int {
+        var low = 0
+        var high = feedOrder.count
+        while low < high {
+            let mid = (low + high) / 2
+            if feedOrder[mid] <= since { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+}
+
+/// A record as a ``MemoryStore`` holds it.
+struct MemoryRecord: Sendable {
+    var state: RecordState
+    /// The state's canonical JSON (what the feed serves).
+    var text: String
+    var seq: Int64
+    var source: String?
+    var deleted: Bool
+    var conflicts: Int
+}
+
+/// What a ``MemoryStore`` keeps of its sync with one peer.
+struct PeerProgress: Sendable {
+    var checkpoint = Checkpoint(pushed: 0, pulled: "")
+    /// What the peer's session said of relaying, nil before it said.
+    var mayRelay: Bool?
+}
+
+/// A station's activity as the hub keeps it.
+struct StationActivityRow: Sendable {
+    var lastSeenAt: String
+    var lastPullAt: String?
+    var pulledThrough: Int64?
+    var lastPushAt: String?
+    var pushedChanges: Int64 = 0
+    var clockOffset: Int64?
+}
+
+/// An operator's dashboard session.
+struct SessionRow: Sendable {
+    var tokenID: String
+    var csrf: String
+    var expiresAt: String
+    var flash: String?
+}
