@@ -30,7 +30,8 @@ struct EngineOnBackendsTests {
         var stations: [String: any TestBackendStore] = [:]
         for (i, name) in names.enumerated() { stations[name] = try stationsFactory.make(NodeID(validatingNode: name), incarnation: "s\(i)") }
         var rng = SeededRandom(seed: 0x5EED + UInt64(layout))
-        var written: [String: JSONValue] = [:]  // the last note each station wrote to each record, by "station/id"
+        // The last note each station wrote to each record, by "station/id" (bytes: look-alike ids are different records).
+        var written: [ByteString: JSONValue] = [:]
         for step in 0..<120 {
             let name = names[Int(rng.next() % UInt64(names.count))]
             let station = stations[name]!
@@ -40,7 +41,7 @@ struct EngineOnBackendsTests {
                 let note = JSONValue.string("\(name) \(step)")
                 try station.put("cases", id, ["notes": note, "visits": .int(Int64(step % 7))])
                 try station.add("stock", id, field: "quantity", amount: 1)
-                written["\(name)/\(id)"] = note
+                written[ByteString("\(name)/\(id)")] = note
             default:
                 try await sync(station, with: hub, principal: Self.token(name), batchSize: 1 + Int(rng.next() % 7))
             }
@@ -57,9 +58,11 @@ struct EngineOnBackendsTests {
         let c = try syncSchema.collection("cases")
         for id in LookAlikeIDs.all {
             guard let record = try hub.record("cases", id) else { continue }
-            let notes = names.compactMap { written["\($0)/\(id)"] }
+            let notes = names.compactMap { written[ByteString("\($0)/\(id)")] }
             let shown = record.state.view(in: c, id: id).fields["notes"]
-            #expect(shown.map { value in notes.contains { $0.canonicalText == value.canonicalText } } ?? false, "cases/\(id): \(String(describing: shown))")
+            #expect(
+                shown.map { value in notes.contains { $0.canonicalText == value.canonicalText } } ?? false,
+                "cases/\(id): \(String(describing: shown))")
         }
         // A push in another station's name is refused and changes nothing at the hub.
         let before = try hub.snapshot()
