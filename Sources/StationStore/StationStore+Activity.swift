@@ -28,13 +28,15 @@ extension StationStore {
         else { return }
         // The first note of a batch starts the one flush that writes them all. Not a child of the
         // request that noted it: the request answers at once, and the flush outlives it. A node
-        // that stops flushes what is left itself (`flushActivity()`, at shutdown).
-        Task { [self] in
+        // that stops flushes what is left itself (`close()`, `flushActivity()` at shutdown); the
+        // flush holds the store weakly, so a store let go of is not kept open for it.
+        Task { [weak self] in
             do {
                 try await Task.sleep(for: Self.activityFlushDelay)
+                guard let self else { return }
                 try await flushActivity()
             } catch {
-                logger.warning("writing station activity failed", metadata: ["error": "\(error)"])
+                self?.logger.warning("writing station activity failed", metadata: ["error": "\(error)"])
             }
         }
     }
