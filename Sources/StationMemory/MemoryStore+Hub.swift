@@ -7,11 +7,8 @@ import StationSync
 extension MemoryStore: HubStorage {
     public func counts() -> [String: (alive: Int, deleted: Int)] {
         state.withLock { s in
-            var result: [String: (alive: Int, deleted: Int)] = [:]
-            for name in s.schema.collectionNames { result[name] = (0, 0) }
-            for (key, record) in s.records {
-                if record.deleted { result[key.collection, default: (0, 0)].deleted += 1 } else { result[key.collection, default: (0, 0)].alive += 1 }
-            }
+            var result = s.tally.filter { $0.value.alive + $0.value.deleted > 0 }
+            for name in s.schema.collectionNames where result[name] == nil { result[name] = (0, 0) }
             return result
         }
     }
@@ -21,7 +18,7 @@ extension MemoryStore: HubStorage {
             s.activity.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { station, row in
                 StationActivity(
                     station: station, lastSeenAt: row.lastSeenAt, lastPullAt: row.lastPullAt, pulledThrough: row.pulledThrough ?? 0,
-                    lastPushAt: row.lastPushAt, pushedChanges: row.pushedChanges, clockOffset: row.clockOffset)
+                    lastPushAt: row.lastPushAt, pushedChanges: row.pushed, clockOffset: row.clockOffset)
             }
         }
     }

@@ -43,7 +43,7 @@ extension MemoryStore: SyncStorage {
     }
 
     public func conflictedRecordCount() -> Int {
-        state.withLock { s in s.records.values.count { $0.conflicts > 0 } }
+        state.withLock { $0.conflictedRecords }
     }
 
     // MARK: ChangeSink
@@ -194,26 +194,13 @@ extension MemoryStore: SyncStorage {
     public func noteActivity(station: String, pulledThrough: Int64?, pushed: Int?) {
         let now = StoredTime.now()
         state.withLock { s in
-            var row = s.activity[station] ?? StationActivityRow(lastSeenAt: now)
-            row.lastSeenAt = now
-            if let pulledThrough {
-                row.lastPullAt = now
-                row.pulledThrough = pulledThrough
-            }
-            if let pushed {
-                row.lastPushAt = now
-                row.pushedChanges += Int64(pushed)
-            }
-            s.activity[station] = row
+            s.activity[station, default: ActivityNote(lastSeenAt: now)].note(pulledThrough: pulledThrough, pushed: pushed, at: now)
         }
     }
 
     public func noteClockOffset(station: String, milliseconds: Int64) {
         let now = StoredTime.now()
-        state.withLock { s in
-            s.activity[station, default: StationActivityRow(lastSeenAt: now)].lastSeenAt = now
-            s.activity[station]?.clockOffset = milliseconds
-        }
+        state.withLock { s in s.activity[station, default: ActivityNote(lastSeenAt: now)].note(clockOffset: milliseconds, at: now) }
     }
 
     /// Activity is written when noted: nothing waits.

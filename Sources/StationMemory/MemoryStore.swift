@@ -89,7 +89,12 @@ struct MemoryState: Sendable {
     var schema: Schema
     /// Where each collection came from: nil for the store's own schema, else the peer that added it.
     var addedBy: [String: String] = [:]
-    var records: [RecordKey: MemoryRecord] = [:]
+    /// The records, changed only through ``setRecord(_:_:)`` (which keeps the tallies below).
+    private(set) var records: [RecordKey: MemoryRecord] = [:]
+    /// Records with open conflicts.
+    private(set) var conflictedRecords = 0
+    /// Per collection, its records alive and deleted.
+    private(set) var tally: [String: (alive: Int, deleted: Int)] = [:]
     /// The change feed: the record whose latest change has each sequence.
     var feed: [Int64: RecordKey] = [:]
     /// The feed's sequences in order, with those no longer in ``feed`` (superseded by a later
@@ -105,11 +110,24 @@ struct MemoryState: Sendable {
     var ownVersionsByRecord: [RecordKey: [Int64]] = [:]
     var lastOwnVersion: Int64 = 0
     var tokens: [String: StoredToken] = [:]
-    var activity: [String: StationActivityRow] = [:]
+    var activity: [String: ActivityNote] = [:]
     var writers: [String: NodeWriter] = [:]
     var sessions: [String: SessionRow] = [:]
 
     init(schema: Schema) { self.schema = schema }
+
+    /// Stores (or, with nil, removes) the record `key`, keeping the tallies: so a count costs
+    /// nothing however many records there are. Returns what was there.
+    @discardableResult
+    mutating func setRecord(_ key: RecordKey, _ record: MemoryRecord?) -> MemoryRecord? {
+        let previous = record.map { records.updateValue($0, forKey: key) } ?? records.removeValue(forKey: key)
+        for (r, sign) in [(previous, -1), (record, 1)] {
+            guard let r else { continue }
+            if r.conflicts > 0 { conflictedRecords += sign }
+            if r.deleted { tally[key.collection, default: (0, 0)].deleted += sign } else { tally[key.collection, default: (0, 0)].alive += sign }
+        }
+        return previous
+    }
 
     /// Drops the superseded sequences from ``feedOrder`` once they outnumber the live ones.
     mutating func compactFeed() {
@@ -145,16 +163,6 @@ struct PeerProgress: Sendable {
     var checkpoint = Checkpoint(pushed: 0, pulled: "")
     /// What the peer's session said of relaying, nil before it said.
     var mayRelay: Bool?
-}
-
-/// A station's activity as the hub keeps it.
-struct StationActivityRow: Sendable {
-    var lastSeenAt: String
-    var lastPullAt: String?
-    var pulledThrough: Int64?
-    var lastPushAt: String?
-    var pushedChanges: Int64 = 0
-    var clockOffset: Int64?
 }
 
 /// An operator's dashboard session.

@@ -199,7 +199,7 @@ public final class MemoryTransaction {
         let previous = s.records[key]
         s.lastSequence += 1
         let seq = s.lastSequence
-        s.records[key] = MemoryRecord(state: state, text: text, seq: seq, source: source, deleted: status.deleted, conflicts: status.conflicts)
+        s.setRecord(key, MemoryRecord(state: state, text: text, seq: seq, source: source, deleted: status.deleted, conflicts: status.conflicts))
         if let previous { s.feed[previous.seq] = nil }
         s.feed[seq] = key
         s.feedOrder.append(seq)
@@ -207,7 +207,7 @@ public final class MemoryTransaction {
             s.feedOrder.removeLast()
             s.feed[seq] = nil
             if let previous { s.feed[previous.seq] = key }
-            s.records[key] = previous
+            s.setRecord(key, previous)
         }
     }
 }

@@ -11,17 +11,8 @@ import Synchronization
 /// (and before any read of the activity, and when the store closes). A node killed outright loses
 /// at most that last second of dashboard bookkeeping; records and checkpoints are not affected.
 final class ActivityNotes: Sendable {
-    /// What one station did since the last flush.
-    struct Note: Equatable {
-        var lastSeenAt: String
-        var lastPullAt: String?
-        var pulledThrough: Int64?
-        var lastPushAt: String?
-        /// Changes pushed, in all, since the last flush.
-        var pushed: Int64 = 0
-        /// How far ahead (positive) or behind its clock was at its last session, in ms.
-        var clockOffset: Int64?
-    }
+    /// What one station did since the last flush (``ActivityNote/pushed``: since the last flush).
+    typealias Note = ActivityNote
 
     private struct State {
         var notes: [String: Note] = [:]
@@ -37,18 +28,8 @@ final class ActivityNotes: Sendable {
     /// scheduled yet: the caller schedules one.
     func add(station: String, pulledThrough: Int64?, pushed: Int?, clockOffset: Int64? = nil, at time: String) -> Bool {
         state.withLock { s in
-            var note = s.notes[station] ?? Note(lastSeenAt: time)
-            note.lastSeenAt = time
-            if let clockOffset { note.clockOffset = clockOffset }
-            if let pulledThrough {
-                note.lastPullAt = time
-                note.pulledThrough = pulledThrough
-            }
-            if let pushed {
-                note.lastPushAt = time
-                note.pushed += Int64(pushed)
-            }
-            s.notes[station] = note
+            s.notes[station, default: Note(lastSeenAt: time)].note(
+                pulledThrough: pulledThrough, pushed: pushed, clockOffset: clockOffset, at: time)
             defer { s.flushScheduled = true }
             return !s.flushScheduled
         }

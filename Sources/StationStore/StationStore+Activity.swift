@@ -66,6 +66,7 @@ extension StationStore {
         try write(durable: false) { tx in try Self.write(notes, in: tx) }
     }
 
+    /// Adds the notes to the stored rows, as ``ActivityNote/add(_:)`` does.
     private static func write(_ notes: [String: ActivityNotes.Note], in tx: WriteTransaction) throws {
         let db = tx.db
         for (station, note) in notes.sorted(by: { $0.key < $1.key }) {

@@ -472,11 +472,13 @@ public struct SyncEngine {
                 mergingKeys = incoming.map { RecordKey($0.collection, $0.id) }
                 merging = Task { [incoming] in
                     let now = storage.wallTime()
+                    // Read before the transaction: the check runs inside it and must not call the storage.
+                    let collections = storage.schema.collections
                     let check: @Sendable (IncomingChange, RecordState?) throws -> Void = { change, local in
                         do {
                             try OriginCheck.verify(
                                 change.state, local: local, caller: nil, collection: change.collection, id: change.id,
-                                schema: storage.schema.collections[change.collection])
+                                schema: collections[change.collection])
                         } catch let error as SyncError where error.code == .forbidden {
                             throw SyncError(.refusedChange, "\(error.message) (served by \(peer); not taken)")
                         }

@@ -1,13 +1,14 @@
 import Foundation
 import GRDB
 import StationCore
+import StationMemory
 import StationStore
 import Testing
 import StationSync
 import StationTestSupport
 
-/// A deterministic, seeded simulation of sync (in the spirit of FoundationDB's simulator): real
-/// SQLite stores (a hub and four stations) make random local writes and sync in random pairs
+/// A deterministic, seeded simulation of sync (in the spirit of FoundationDB's simulator): stores
+/// (a hub and four stations) make random local writes and sync in random pairs
 /// through ``LoopbackTransport`` while the transport loses requests and responses, duplicates
 /// requests and crashes the client mid-sync. Stations are restored from backups of their files,
 /// made again under their names, moved to a new file, and (with trusted peers) joined by a second
@@ -23,12 +24,22 @@ import StationTestSupport
 /// against takes it; the hub must never take it from anybody, and nothing else may be held up
 /// (every other record converges with nothing lost, every sync completes).
 ///
+/// It runs on both backends (``Backend``): real SQLite files, where backups, moves and second
+/// databases are copies of the files, a crash closes the store and opens the file again, and
+/// SQLite's integrity check runs at the end; and the in-memory store, where they are
+/// ``MemoryStore/copy(renewing:clock:)`` (a restored or copied store renews itself, as a file found
+/// restored or copied does) and a crash keeps what was committed. Change files are merged into the
+/// SQLite stations only (`station merge` is the SQLite store's). In memory, many more schedules run in
+/// the same time.
+///
 /// Every schedule is a function of its seed (the wall clocks are simulated too):
 /// `STATIONSYNC_SIM_SEED=<seed> swift test --filter SimulationTests` replays one;
-/// `STATIONSYNC_SIM_RUNS=N` sets how many run (default 30); `tools/soak` runs many in release.
+/// `STATIONSYNC_SIM_RUNS=N` sets how many run on SQLite (default 30),
+/// `STATIONSYNC_SIM_MEMORY_RUNS=N` in memory (default 120); `tools/soak` runs many in release.
 @Suite struct SimulationTests {
     static let environment = ProcessInfo.processInfo.environment
     static let runs = Int(environment["STATIONSYNC_SIM_RUNS"] ?? "") ?? 30
+    static let memoryRuns = Int(environment["STATIONSYNC_SIM_MEMORY_RUNS"] ?? "") ?? 120
     static let seedOverride = UInt64(environment["STATIONSYNC_SIM_SEED"] ?? "")
     static let baseSeed: UInt64 = 0x51A7_0000
     static let debug = environment["STATIONSYNC_SIM_DEBUG"] != nil
@@ -81,7 +92,9 @@ import StationTestSupport
         let dir: TemporaryDirectory
         /// Replicas by slot: the hub, the stations, and second databases ("hotline#2").
         var slots: [String] = []
-        var stores: [String: StationStore] = [:]
+        let backend: Backend
+        var stores: [String: any TestBackendStore] = [:]
+        /// SQLite: each slot's file.
         var files: [String: String] = [:]
         var clocks: [String: SimClock] = [:]
         var skew: [String: Int64] = [:]
@@ -89,7 +102,10 @@ import StationTestSupport
         var model = HistoryModel()
         /// Writes lost with a file (made after its backup and never synced, or made in a file deleted before it was synced).
         var lostWithFiles: Set<HistoryModel.WriteID> = []
+        /// SQLite: the backup file of a slot.
         var backups: [String: String] = [:]
+        /// In memory: the copy a slot was backed up to.
+        var memoryBackups: [String: MemoryStore] = [:]
         var takeOverNext: Set<String> = []
         /// Stations the operator gave a relay token at the end (see ``run()``).
         var operatorRelay: Set<String> = []
@@ -105,8 +121,9 @@ import StationTestSupport
         let relay: Bool
         let recordIDs: [String]
 
-        init(seed: UInt64) throws {
+        init(seed: UInt64, backend: Backend) throws {
             self.seed = seed
+            self.backend = backend
             rng = SimRandom(seed: seed)
             dir = try TemporaryDirectory()
             relay = rng.chance(0.5)
@@ -130,21 +147,34 @@ import StationTestSupport
         func node(of slot: String) -> String { String(slot.split(separator: "#")[0]) }
         func index(_ slot: String) -> Int { slots.firstIndex(of: slot)! }
 
-        /// `station init` at a new file for `slot` (a new incarnation).
+        /// `station init` of a new database for `slot` (a new incarnation), at a new file on SQLite.
         func create(slot: String, node: String) throws {
             let clock = clocks[node]!
-            let path = newFile()
             if !slots.contains(slot) { slots.append(slot) }
-            files[slot] = path
-            stores[slot] = try StationStore.create(
-                path: path, node: NodeID(validating: node), schema: SimulationTests.schema, incarnation: StationStore.makeIncarnation(),
-                clock: { clock.now })
+            switch backend {
+            case .sqlite:
+                let path = newFile()
+                files[slot] = path
+                stores[slot] = try StationStore.create(
+                    path: path, node: NodeID(validating: node), schema: SimulationTests.schema, incarnation: StationStore.makeIncarnation(),
+                    clock: { clock.now })
+            case .memory:
+                stores[slot] = try MemoryStore(
+                    node: NodeID(validating: node), schema: SimulationTests.schema, incarnation: StationStore.makeIncarnation(), clock: { clock.now })
+            }
         }
 
+        /// SQLite: opens `slot`'s file.
         func open(slot: String) throws {
             let clock = clocks[node(of: slot)]!
             stores[slot] = try StationStore.open(path: files[slot]!, clock: { clock.now })
         }
+
+        /// SQLite: closes `slot`'s store.
+        func closeFile(_ slot: String) throws { try sqlite(slot).close() }
+
+        func sqlite(_ slot: String) -> StationStore { stores[slot] as! StationStore }
+        func memory(_ slot: String) -> MemoryStore { stores[slot] as! MemoryStore }
 
         func note(_ line: String) {
             log.append(line)
@@ -252,9 +282,9 @@ import StationTestSupport
         }
 
         /// Resolves a random open conflict at `slot` with `resolveConflict(id:_:)`.
-        func resolve(at slot: String) throws -> Bool {
+        func resolve(at slot: String) async throws -> Bool {
             let store = stores[slot]!
-            guard let report = try store.conflictReports(status: .open).randomElement(using: &rng) else { return false }
+            guard let report = try await store.conflictReports(collection: nil, status: .open).randomElement(using: &rng) else { return false }
             let c = SimulationTests.schema.collections[report.collection]!
             let key = RecordKey(report.collection, report.recordID)
             let before = try learn(slot, key)
@@ -276,7 +306,7 @@ import StationTestSupport
                     : report.policy == FieldPolicy.counter.rawValue ? .int(Int64.random(in: 0...30, using: &rng)) : .string("fixed by \(slot)")
                 choice = .value(pick)
             }
-            try store.resolveConflict(id: report.id, choice)
+            try await store.resolveConflict(id: report.id, choice, person: nil)
             let request: HistoryModel.Request =
                 report.field == Conflict.existenceField
                 ? .resolveExistence(deleted: pick.boolValue!) : .resolveField(field: report.field, value: pick)
@@ -351,10 +381,16 @@ import StationTestSupport
             return transport.injected
         }
 
-        /// The client process died: close its store and open the file again.
+        /// The client process died: close its store and open the file again (in memory: what it
+        /// committed stays, as a file's would, in a new store object).
         func restart(_ slot: String) throws {
-            try stores[slot]!.close()
-            try open(slot: slot)
+            switch backend {
+            case .sqlite:
+                try closeFile(slot)
+                try open(slot: slot)
+            case .memory:
+                stores[slot] = memory(slot).copy()
+            }
             note("restart \(slot)")
         }
 
@@ -381,27 +417,39 @@ import StationTestSupport
             return held
         }
 
-        /// A backup of `slot`'s file (the store closed and opened again around the copy).
+        /// A backup of `slot`'s file (the store closed and opened again around the copy); in
+        /// memory, a copy of the store as it is.
         func backUp(_ slot: String) throws {
-            try stores[slot]!.close()
-            let copy = newFile()
-            try FileManager.default.copyItem(atPath: files[slot]!, toPath: copy)
-            backups[slot] = copy
-            try open(slot: slot)
+            switch backend {
+            case .sqlite:
+                try closeFile(slot)
+                let copy = newFile()
+                try FileManager.default.copyItem(atPath: files[slot]!, toPath: copy)
+                backups[slot] = copy
+                try open(slot: slot)
+            case .memory:
+                memoryBackups[slot] = memory(slot).copy()
+            }
             note("backup of \(slot)")
         }
 
         /// The backup is put back in place of the file (its watermark stays): the store opens
         /// it as restored, under a new incarnation.
         func restore(_ slot: String) throws {
-            guard let backup = backups[slot] else { return }
+            guard backups[slot] != nil || memoryBackups[slot] != nil else { return }
             let current = try writesIn(slot)
-            try stores[slot]!.close()
-            let path = files[slot]!
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-            try FileManager.default.copyItem(atPath: backup, toPath: path)
             let before = stores[slot]!.writer
-            try open(slot: slot)
+            switch backend {
+            case .sqlite:
+                try closeFile(slot)
+                let path = files[slot]!
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+                try FileManager.default.copyItem(atPath: backups[slot]!, toPath: path)
+                try open(slot: slot)
+            case .memory:
+                // What the SQLite store does when its watermark finds the file restored.
+                stores[slot] = memoryBackups[slot]!.copy(renewing: StationStore.makeIncarnation())
+            }
             guard stores[slot]!.writer != before else { throw SimFailure("\(slot): restored from a backup but still writes as \(before)") }
             let lost = current.subtracting(try writesIn(slot)).subtracting(try writesHeld(exceptIn: slot))
             lostWithFiles.formUnion(lost)
@@ -414,10 +462,13 @@ import StationTestSupport
         func reinit(_ slot: String) throws {
             let current = try writesIn(slot)
             let lost = current.subtracting(try writesHeld(exceptIn: slot))
-            try stores[slot]!.close()
-            for suffix in ["", "-wal", "-shm", ".watermark"] { try? FileManager.default.removeItem(atPath: files[slot]! + suffix) }
+            if backend == .sqlite {
+                try closeFile(slot)
+                for suffix in ["", "-wal", "-shm", ".watermark"] { try? FileManager.default.removeItem(atPath: files[slot]! + suffix) }
+            }
             try create(slot: slot, node: node(of: slot))
             backups[slot] = nil
+            memoryBackups[slot] = nil
             model.learnNothing(index(slot))
             lostWithFiles.formUnion(lost)
             totals.reinits += 1
@@ -428,14 +479,19 @@ import StationTestSupport
         /// The database file is copied to a new place and used from there (a move to another
         /// machine): the copy takes a new incarnation and, at the hub, follows its original.
         func move(_ slot: String) throws {
-            try stores[slot]!.close()
-            let path = newFile()
-            for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: files[slot]! + suffix) {
-                try FileManager.default.copyItem(atPath: files[slot]! + suffix, toPath: path + suffix)
-            }
             let before = stores[slot]!.writer
-            files[slot] = path
-            try open(slot: slot)
+            switch backend {
+            case .sqlite:
+                try closeFile(slot)
+                let path = newFile()
+                for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: files[slot]! + suffix) {
+                    try FileManager.default.copyItem(atPath: files[slot]! + suffix, toPath: path + suffix)
+                }
+                files[slot] = path
+                try open(slot: slot)
+            case .memory:
+                stores[slot] = memory(slot).copy(renewing: StationStore.makeIncarnation())
+            }
             guard stores[slot]!.writer != before, stores[slot]!.lineage.last == before else {
                 throw SimFailure("\(slot): a copied file writes as \(stores[slot]!.writer) with lineage \(stores[slot]!.lineage)")
             }
@@ -448,15 +504,21 @@ import StationTestSupport
         func secondDatabase(_ slot: String) throws {
             let second = node(of: slot) + "#2"
             guard relay, !slots.contains(second) else { return }
-            try stores[slot]!.close()
-            let path = newFile()
-            for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: files[slot]! + suffix) {
-                try FileManager.default.copyItem(atPath: files[slot]! + suffix, toPath: path + suffix)
+            switch backend {
+            case .sqlite:
+                try closeFile(slot)
+                let path = newFile()
+                for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: files[slot]! + suffix) {
+                    try FileManager.default.copyItem(atPath: files[slot]! + suffix, toPath: path + suffix)
+                }
+                try open(slot: slot)
+                slots.append(second)
+                files[second] = path
+                try open(slot: second)
+            case .memory:
+                slots.append(second)
+                stores[second] = memory(slot).copy(renewing: StationStore.makeIncarnation())
             }
-            try open(slot: slot)
-            slots.append(second)
-            files[second] = path
-            try open(slot: second)
             totals.secondDatabases += 1
             note("second database \(second): \(stores[second]!.writer)")
         }
@@ -474,7 +536,7 @@ import StationTestSupport
                 case 0..<18:
                     try localWrite(at: slot)
                 case 18..<22:
-                    if try !resolve(at: slot) { try localWrite(at: slot) }
+                    if try await !resolve(at: slot) { try localWrite(at: slot) }
                 case 22:
                     try backUp(slot)
                 case 23 where isStation:
@@ -524,16 +586,18 @@ import StationTestSupport
             // (The sim knows which records mallory forged; an operator cannot tell a forgery waiting
             // for the station that took it from honest writes waiting for a database gone: a relay
             // token vouches for what it relays.)
-            for s in stations where try stores[s]!.waitingCount(peer: SimulationTests.hub) > 0 {
+            for s in stations where try await stores[s]!.waitingCount(peer: SimulationTests.hub) > 0 {
                 // First the operator forgets, with `station forget`, the forged records waiting
                 // there that hold none of the station's own writes (junk a rogue peer brought).
-                var waiting = try stores[s]!.waitingChanges(peer: SimulationTests.hub, after: nil, limit: 1000).map {
+                var waiting = try await stores[s]!.waitingChanges(peer: SimulationTests.hub, after: nil, limit: 1000).map {
                     RecordKey($0.collection, $0.id)
                 }
                 for key in waiting where poisoned.contains(key) {
                     if (try? stores[s]!.forget([key])) != nil { note("\(s): the operator forgets the forged \(key)") }
                 }
-                waiting = try stores[s]!.waitingChanges(peer: SimulationTests.hub, after: nil, limit: 1000).map { RecordKey($0.collection, $0.id) }
+                waiting = try await stores[s]!.waitingChanges(peer: SimulationTests.hub, after: nil, limit: 1000).map {
+                    RecordKey($0.collection, $0.id)
+                }
                 guard !waiting.isEmpty, lastHubSync[s].map({ $0.refusedByPeer == 0 }) ?? true, !waiting.contains(where: poisoned.contains) else {
                     continue
                 }
@@ -613,7 +677,7 @@ import StationTestSupport
                 throw SimFailure("\(key) exists but nobody wrote it")
             }
             // 3. SQLite's own check of every file.
-            for slot in slots {
+            for slot in slots where backend == .sqlite {
                 var config = Configuration()
                 config.readonly = true
                 let queue = try DatabaseQueue(path: files[slot]!, configuration: config)
@@ -624,7 +688,7 @@ import StationTestSupport
         }
 
         func close() {
-            for store in stores.values { try? store.close() }
+            for store in stores.values { try? (store as? StationStore)?.close() }
         }
     }
 
@@ -633,14 +697,16 @@ import StationTestSupport
         init(_ description: String) { self.description = description }
     }
 
-    @Test func randomSchedulesWithFaultsConvergeAndLoseNothing() async throws {
+    @Test(arguments: Backend.allCases)
+    func randomSchedulesWithFaultsConvergeAndLoseNothing(on backend: Backend) async throws {
         let started = Date()
-        let seeds = Self.seedOverride.map { [$0] } ?? (0..<Self.runs).map { Self.baseSeed &+ UInt64($0) }
+        let runs = backend == .memory ? Self.memoryRuns : Self.runs
+        let seeds = Self.seedOverride.map { [$0] } ?? (0..<runs).map { Self.baseSeed &+ UInt64($0) }
         var totals = Totals()
         var failures: [String] = []
         var divergences = 0, lost = 0
         for seed in seeds {
-            let schedule = try Schedule(seed: seed)
+            let schedule = try Schedule(seed: seed, backend: backend)
             defer { schedule.close() }
             do {
                 try await schedule.run()
@@ -657,7 +723,7 @@ import StationTestSupport
         }
         let seconds = Date().timeIntervalSince(started)
         print(
-            "simulation: \(totals.schedules) schedules from seed \(seeds.first ?? 0) (\(totals.relaySchedules) with trusted peers, "
+            "simulation (\(backend.rawValue)): \(totals.schedules) schedules from seed \(seeds.first ?? 0) (\(totals.relaySchedules) with trusted peers, "
                 + "\(totals.schedules - totals.relaySchedules) with station tokens), \(totals.steps) steps, \(totals.faults) faults injected, "
                 + "\(divergences) divergences, \(lost) lost writes; \(totals.writes) writes (\(totals.resolutions) resolutions), "
                 + "\(totals.unchanged) unchanged, \(totals.refused) refused as predicted, \(totals.syncs) syncs; \(totals.restores) restores, "
@@ -669,7 +735,8 @@ import StationTestSupport
                 + "\(totals.forgeriesTaken) LAN forgeries taken by stations without a copy to check them against, refused by the hub "
                 + "(\(totals.forgedCopiesListed + totals.forgedCopiesUnlisted) copies still forged after the full round, \(totals.forgedCopiesListed) of them named at each sync with the hub; "
                 + "\(totals.forgeriesLaundered) reached the hub through a concurrent write of a station that took one); "
-                + String(format: "%.1f s", seconds) + ", \(failures.count) failed schedules")
+                + String(format: "%.1f s, %.0f schedules per minute", seconds, Double(totals.schedules) * 60 / max(seconds, 0.001))
+                + ", \(failures.count) failed schedules")
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
     }
 }

@@ -55,7 +55,7 @@ final class Network {
 extension StationStore {
     /// Every row of every table, its clock (`meta.hlc`) included, but the tables `except`, sorted:
     /// what "a refused request changes nothing" compares.
-    func everyRow(except: Set<String> = []) throws -> [String] {
+    func everyRow(except: Set<String>) throws -> [String] {
         try read { db in
             var rows: [String] = []
             for table in try String.fetchAll(

@@ -210,7 +210,7 @@ private struct CanonicalStateReader {
         if exact {
             scratch.removeAll(keepingCapacity: true)
             value.write(to: &scratch)
-            exact = scratch.elementsEqual(bytes[start..<index])
+            exact = scratch.withUnsafeBufferPointer { sameBytes($0, UnsafeBufferPointer(rebasing: bytes[start..<index])) }
         }
         return value
     }

@@ -1,9 +1,23 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 // Ids and values are compared by their UTF-8 bytes (Protocol/record-state.md, "Which bytes make
 // an id"). Swift's `String ==` and `String`'s hash follow canonical equivalence instead: "café"
 // typed as NFC (U+00E9) and as NFD (e + U+0301), "Å" as U+00C5 and as U+212B, or the CJK
 // compatibility ideograph U+F900 and U+8C48 are equal Strings, while SQLite, the canonical encoding
 // and every other replica see two different ids or values. Every comparison of a record id or of a
 // value goes through what is here.
+
+/// Whether the two buffers hold the same bytes, compared as `memcmp` does (a value may be megabytes).
+@inlinable
+public func sameBytes(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard x.count == y.count else { return false }
+    guard let p = x.baseAddress, let q = y.baseAddress, x.count > 0 else { return true }
+    return memcmp(p, q, x.count) == 0
+}
 
 extension String {
     /// Whether the two strings are the same UTF-8 bytes: what SQLite and the canonical encoding
@@ -14,7 +28,7 @@ extension String {
         let b = other.utf8
         guard a.count == b.count else { return false }
         if let equal = a.withContiguousStorageIfAvailable({ x in
-            b.withContiguousStorageIfAvailable { y in x.elementsEqual(y) }
+            b.withContiguousStorageIfAvailable { y in sameBytes(x, y) }
         }), let equal {
             return equal
         }

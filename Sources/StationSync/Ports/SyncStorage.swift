@@ -38,7 +38,8 @@ public protocol ChangeFeed: Sendable {
 /// Where received changes go: merged with what the node holds, atomically.
 public protocol ChangeSink: ChangeFeed {
     /// Merges incoming states from `peer` in one transaction. `check`, when given, runs inside it,
-    /// before each merge, with the state stored so far; if it or any merge throws (but for the
+    /// before each merge, with the state stored so far (so it must not call the storage: a backend
+    /// may hold its lock, as the in-memory one does); if it or any merge throws (but for the
     /// refusals that leave out only their record, ``MergeResult/leftOut(by:)``), nothing
     /// changes. When `cursor` is given (a batch pulled from `peer`) it is stored as the pulled
     /// checkpoint for `peer` in the same transaction, and the commit need not wait for the disk:

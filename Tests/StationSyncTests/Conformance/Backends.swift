@@ -1,7 +1,7 @@
 import Foundation
 import StationCore
 import StationHub
-import StationMemory
+@testable import StationMemory
 @testable import StationStore
 import StationSync
 import Testing
@@ -16,12 +16,21 @@ protocol TestBackendStore: HubStorage {
     func records(in collection: String, includeDeleted: Bool) throws -> [StoredRecord]
     func addToken(_ token: StoredToken) throws
     func ownVersionCount() throws -> Int
+    /// The writer names this store's data was written under before (copies), oldest first.
+    var lineage: [NodeID] { get }
+    @discardableResult func forget(_ keys: [RecordKey]) throws -> [RecordKey]
+    /// Everything the store holds, its clock included, as sorted lines `TABLE: ROW`, but the
+    /// tables `except` (`station_activity`, `node_writer`): what "a refused request changes
+    /// nothing" compares.
+    func everyRow(except: Set<String>) throws -> [String]
 }
 
 extension TestBackendStore {
     @discardableResult func put(_ collection: String, _ id: String, _ values: [String: JSONValue]) throws -> LocalWrite {
         try put(collection, id, values, force: false)
     }
+
+    func everyRow() throws -> [String] { try everyRow(except: []) }
 
     /// Every record of every collection, canonical state per `collection/id`.
     func snapshot() throws -> [String: String] {
@@ -34,7 +43,31 @@ extension TestBackendStore {
 }
 
 extension StationStore: TestBackendStore {}
-extension MemoryStore: TestBackendStore {}
+extension MemoryStore: TestBackendStore {
+    func everyRow(except: Set<String>) -> [String] {
+        let s = state.withLock { $0 }
+        var rows: [String] = []
+        func add(_ table: String, _ row: @autoclosure () -> String) {
+            if !except.contains(table) { rows.append("\(table): \(row())") }
+        }
+        add("meta", "clock \(s.clock.last.rawValue), last sequence \(s.lastSequence), last own version \(s.lastOwnVersion)")
+        add("collection", s.schema.json.canonicalText)
+        for (name, peer) in s.addedBy { add("collection", "\(name) added by \(peer)") }
+        for (key, r) in s.records {
+            add("record", "\(key) seq \(r.seq) source \(r.source ?? "-") deleted \(r.deleted) conflicts \(r.conflicts) \(r.text)")
+            if r.text != r.state.canonicalText { add("record", "\(key): its text is not its state's") }
+        }
+        for (seq, key) in s.feed { add("feed", "\(seq) \(key)") }
+        for (peer, p) in s.peers { add("peer", "\(peer) \(p.checkpoint) relay \(p.mayRelay.map { "\($0)" } ?? "-")") }
+        for (peer, keys) in s.waiting { for key in keys { add("push_waiting", "\(peer) \(key)") } }
+        for (n, v) in s.ownVersions { add("own_version", "\(n) \(v.key) \(v.state.canonicalText)") }
+        for (id, t) in s.tokens { add("token", "\(id) \(t)") }
+        for (station, a) in s.activity { add("station_activity", "\(station) \(a)") }
+        for (writer, w) in s.writers { add("node_writer", "\(writer) \(w)") }
+        for (id, session) in s.sessions { add("operator_session", "\(id) \(session)") }
+        return rows.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+}
 
 /// The backends every conformance test and engine scenario runs on.
 enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {

@@ -250,6 +250,34 @@ struct StorageConformanceTests {
     }
 
     @Test(arguments: Backend.allCases)
+    func onlyRecordsOthersWroteAreForgottenAndTheFeedGoesOn(_ backend: Backend) async throws {
+        let f = try Backend.Factory(backend)
+        defer { f.keep() }
+        let store = try f.make("hotline", incarnation: "w1")
+        _ = try await store.apply([try Self.version("real", ["notes": "labor's"])], from: "labor", cursor: nil, claim: nil, check: nil)
+        try store.put("cases", "mine", ["notes": "own"])
+        try store.put("cases", "real", ["status": "seen"])
+        _ = try await store.apply([try Self.version("junk", ["notes": "from a rogue peer"])], from: "labor", cursor: nil, claim: nil, check: nil)
+        try await store.updateWaiting(peer: "hub", waiting: [RecordKey("cases", "junk"), RecordKey("cases", "mine")], taken: [])
+        let before = try store.everyRow()
+        // Refused whole: one record holds this station's write, another does not exist.
+        for keys in [[RecordKey("cases", "junk"), RecordKey("cases", "real")], [RecordKey("cases", "junk"), RecordKey("cases", "none")]] {
+            #expect(throws: (any Error).self) { try store.forget(keys) }
+            #expect(try store.everyRow() == before)
+        }
+        #expect(try store.forget([RecordKey("cases", "junk")]) == [RecordKey("cases", "junk")])
+        #expect(try store.record("cases", "junk") == nil)
+        #expect(try await store.waitingChanges(peer: "hub", after: nil, limit: 10).map(\.id) == ["mine"])
+        // Junk had the latest change: its sequence is never handed out again.
+        let last = try await store.lastSequence()
+        #expect(last == 4)
+        try store.put("cases", "new", ["notes": "after"])
+        let feed = try await store.changes(since: 0, limit: 10, excludingSource: nil, collections: nil, maxBytes: Limits.pageBytes)
+        #expect(feed.changes.map(\.id) == ["mine", "real", "new"])
+        #expect(feed.changes.last?.seq == 5)
+    }
+
+    @Test(arguments: Backend.allCases)
     func ownVersionsAreKeptForTheHubAndDroppedOnceTaken(_ backend: Backend) async throws {
         let f = try Backend.Factory(backend)
         defer { f.keep() }
@@ -345,13 +373,15 @@ struct StorageConformanceTests {
             var outcomesB: [String] = []
             for step in 0..<60 {
                 let id = ["a", "b", "c", "caf\u{E9}", "cafe\u{301}"][Int(rng.next() % 5)]
-                switch rng.next() % 4 {
+                switch rng.next() % 5 {
                 case 0:
                     let values: [String: JSONValue] = ["notes": .string("n\(step)"), "status": .string("s\(rng.next() % 3)")]
                     for store in [sqlite, memory] { _ = try? store.put("cases", id, values) }
                 case 1:
                     let amount = Int64(rng.next() % 5) - 2
                     for store in [sqlite, memory] { _ = try? store.add("cases", id, field: "visits", amount: amount) }
+                case 2:
+                    for store in [sqlite, memory] { _ = try? store.delete("cases", id) }
                 default:
                     // A peer's version: built on what it had, or on what this node holds now.
                     let node: NodeID = ["labor", "justice"][Int(rng.next() % 2)]
@@ -366,6 +396,10 @@ struct StorageConformanceTests {
                     Issue.record("seed \(seed) step \(step): \(try sqlite.snapshot()) vs \(try memory.snapshot())")
                     return
                 }
+                // The counts the dashboard and every sync summary show (kept as tallies in memory).
+                let (countsA, countsB) = (try await sqlite.counts(), try await memory.counts())
+                #expect(countsA.mapValues { [$0.alive, $0.deleted] } == countsB.mapValues { [$0.alive, $0.deleted] }, "seed \(seed) step \(step)")
+                #expect(try await sqlite.conflictedRecordCount() == memory.conflictedRecordCount(), "seed \(seed) step \(step)")
             }
             #expect(outcomesA == outcomesB, "seed \(seed)")
             #expect(try sqlite.snapshot() == memory.snapshot(), "seed \(seed)")

@@ -251,7 +251,8 @@ extension SimulationTests.Schedule {
     /// anything of it: its whole database, clock included, is compared before and after.
     func hostileChangeFile() async throws {
         let slot = slots.filter { $0 != SimulationTests.hub }.randomElement(using: &rng)!
-        let store = stores[slot]!
+        // `station merge` is the SQLite store's.
+        guard let store = stores[slot] as? StationStore else { return }
         let forgery = FileForgery.allCases.randomElement(using: &rng)!
         let (c, id) = randomTarget()
         let base = try store.record(c.name, id)?.state
