@@ -3,11 +3,13 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import StationCore
 import StationServer
 import StationHub
 import StationSync
 import Synchronization
+import UnixSignals
 
 /// `--listen HOST:PORT` parsed, and the server started on it.
 public enum ServeRunner {
@@ -39,11 +41,16 @@ public enum ServeRunner {
                 print("listening on \(scheme)://\(shown):\(port)")
                 fflush(nil)
             }
-            try await app.runService()
-            // Stopped cleanly: what the dashboard would show is written before the process ends.
-            do { try await service.storage.flushActivity() } catch {
-                logger.warning("writing station activity failed", metadata: ["error": "\(error)"])
-            }
+            // On SIGINT or SIGTERM the group shuts its services down in reverse order: the server
+            // first (it stops accepting, answers the requests in progress and closes its
+            // connections), then the activity writer.
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: [
+                        .init(service: ActivityWriter(storage: service.storage, logger: logger)),
+                        .init(service: app),
+                    ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
             logger.notice("stopped on SIGINT or SIGTERM: requests in progress were answered, station activity written")
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
             throw CommandFailure(
@@ -60,6 +67,23 @@ public enum ServeRunner {
             // certificate shows up here.
             throw CommandFailure(
                 "cannot serve HTTPS with \(tls!.certificateChain) and \(tls!.privateKey): \(error) (does the key belong to the certificate?)")
+        }
+    }
+
+    /// Writes what the node noted of station activity (``CallerRecords/flushActivity()``) when
+    /// the service group shuts down, after the server listed after it has drained: what the
+    /// dashboard would show is on disk before the process ends.
+    struct ActivityWriter: Service {
+        let storage: any SyncStorage
+        let logger: Logger
+
+        func run() async throws {
+            // Returns on the group's graceful shutdown; throws when it is cancelled instead (the
+            // server failed): the notes are written either way.
+            try? await gracefulShutdown()
+            do { try await storage.flushActivity() } catch {
+                logger.warning("writing station activity failed", metadata: ["error": "\(error)"])
+            }
         }
     }
 

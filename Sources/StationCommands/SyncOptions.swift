@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ServiceLifecycle
 import StationCore
 import StationHTTP
 import StationSync
 import Synchronization
 
 /// `--peer URL --token TOKEN [--every SECONDS] [--json] …`, shared by `station sync` and `hub sync`.
-public struct SyncOptions: ParsableArguments {
+public struct SyncOptions: ParsableArguments, Sendable {
     @Option(help: ArgumentHelp("The peer's URL, e.g. http://127.0.0.1:8080 (default: $\(Self.peerVariable)).", valueName: "url"))
     public var peer: String?
 
@@ -91,7 +92,7 @@ public struct SyncOptions: ParsableArguments {
 
 /// Runs `sync` once or periodically for a node's storage, with a progress bar on a terminal and
 /// a summary at the end.
-public struct SyncRunner {
+public struct SyncRunner: Sendable {
     public let storage: any SyncStorage
     public let options: SyncOptions
     public let logger: Logger
@@ -113,26 +114,44 @@ public struct SyncRunner {
             try await once(transport, full: options.full, takeOver: options.takeOver)
             return
         }
-        let stop = StopSignal()
-        var full = options.full
-        var takeOver = options.takeOver
         logger.info("syncing every \(every) s with \(transport.baseURL); Ctrl-C stops")
-        while !stop.requested {
-            do {
-                try await once(transport, full: full, takeOver: takeOver)
-                full = false
-                // Taking over is once: a later round that found another database live again
-                // (someone took it back) is refused like any other, and the loop stops.
-                takeOver = false
-            } catch let error as SyncError where !error.isTransient && error.code != .internal {
-                // Retrying cannot fix a refused token, a forbidden collection or a schema mismatch.
-                throw CommandFailure("sync with \(transport.baseURL) stopped: \(error.message)")
-            } catch {
-                logger.warning("sync failed; retrying in \(every) s", metadata: ["error": "\(error)"])
-            }
-            await stop.sleep(every)
-        }
+        // SIGINT or SIGTERM shuts the group down gracefully: a round in progress ends (its
+        // summary printed), the wait for the next one is cut short.
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: PeriodicSync(runner: self, transport: transport, every: every))],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
         logger.info("stopped")
+    }
+
+    /// `sync --every`: a round, then a wait, until the service group shuts down.
+    struct PeriodicSync: Service {
+        let runner: SyncRunner
+        let transport: HTTPSyncTransport
+        let every: Double
+
+        func run() async throws {
+            var full = runner.options.full
+            var takeOver = runner.options.takeOver
+            while !Task.isShuttingDownGracefully, !Task.isCancelled {
+                do {
+                    try await runner.once(transport, full: full, takeOver: takeOver)
+                    full = false
+                    // Taking over is once: a later round that found another database live again
+                    // (someone took it back) is refused like any other, and the loop stops.
+                    takeOver = false
+                } catch let error as SyncError where !error.isTransient && error.code != .internal {
+                    // Retrying cannot fix a refused token, a forbidden collection or a schema mismatch.
+                    throw CommandFailure("sync with \(transport.baseURL) stopped: \(error.message)")
+                } catch {
+                    runner.logger.warning("sync failed; retrying in \(every) s", metadata: ["error": "\(error)"])
+                }
+                guard !Task.isShuttingDownGracefully else { break }
+                let wait = every
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int64(wait * 1000))) }
+            }
+        }
     }
 
     func once(_ transport: HTTPSyncTransport, full: Bool, takeOver: Bool) async throws {

@@ -144,13 +144,7 @@ enum Dashboard {
     }
 
     static func forbidden() -> Response {
-        html(
-            HTML.page(
-                title: "StationSync hub: refused",
-                body:
-                    "<header><h1>StationSync hub</h1></header><main><section><h2>Refused</h2><p class=\"err\" id=\"refused\">This request did not come from the dashboard's own page. <a href=\"/ui\">Back to the dashboard</a></p></section></main>"
-            ),
-            status: .forbidden)
+        html(DashboardTemplates.page("refused", title: "StationSync hub: refused", [String: String]()), status: .forbidden)
     }
 
     /// SHA-256 of a session id, hex: what the hub stores.
@@ -177,139 +171,193 @@ enum Dashboard {
     }
 
     static func loginPage(error: String?) -> String {
-        HTML.page(
-            title: "StationSync hub: sign in",
-            body: """
-                <header><h1>StationSync hub</h1></header>
-                <main><section><h2>Sign in</h2>
-                \(error.map { "<div class=\"flash error\" id=\"login-error\">\(HTML.escape($0))</div>" } ?? "")
-                <form method="post" action="/ui/login">
-                <p>Operator token (made with <code>hub token add NAME --operator</code>):</p>
-                <p><input type="password" name="token" id="token" autocomplete="off" autofocus> <button type="submit" id="sign-in">Sign in</button></p>
-                </form></section></main>
-                """)
+        DashboardTemplates.page("login", title: "StationSync hub: sign in", LoginView(error: error))
     }
 
+    struct LoginView {
+        var error: String?
+    }
+
+    /// The signed-in page (templates ``DashboardTemplates``; the view below holds every text it shows).
     static func render(storage: any HubStorage, signedIn: SignedIn, flash: String?) async throws -> String {
         let principal = signedIn.principal
-        let csrf = "<input type=\"hidden\" name=\"csrf\" value=\"\(HTML.escape(signedIn.session.csrf))\">"
-        let last = try await storage.lastSequence()
         let activity = try await storage.stationActivity()
         let stations = Set(try await storage.tokens().filter { $0.revokedAt == nil && !$0.isOperator }.map(\.station)).union(activity.map(\.station))
-            .sorted()
+            .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         // The token's read list limits what the page shows; its write list what it resolves.
         let open = try await storage.conflictReports(collection: nil, status: .open).filter { principal.read.allows($0.collection) }
         let resolved = try await storage.conflictReports(collection: nil, status: .resolved).filter { principal.read.allows($0.collection) }
             .sorted { ($0.resolution?.time ?? .zero) > ($1.resolution?.time ?? .zero) }.prefix(20)
         let counts = try await storage.counts()
-
-        var b = ""
-        b += "<header><h1>StationSync hub <span class=\"tag\">\(HTML.escape(storage.node.rawValue))</span></h1>"
-        b +=
-            "<form method=\"post\" action=\"/ui/logout\">\(csrf)<span>\(HTML.escape(signedIn.name))</span> <button class=\"secondary\" type=\"submit\">Sign out</button></form></header><main>"
-        if let flash { b += "<div class=\"flash\" id=\"flash\">\(HTML.escape(flash))</div>" }
-
-        b +=
-            "<section id=\"stations\"><h2>Stations</h2><table><tr><th>Station</th><th>Last sync</th><th>Behind</th><th>Pushed here</th><th>Clock</th></tr>"
-        for name in stations {
-            let a = activity.first { $0.station == name }
-            var behind = "never synced"
-            var cls = "err"
-            if let a, a.lastPullAt != nil {
-                let n = try await storage.changeCount(after: a.pulledThrough)
-                behind = n == 0 ? "up to date" : "\(n) change\(n == 1 ? "" : "s")"
-                cls = n == 0 ? "ok" : "warn"
-            }
-            b += "<tr class=\"station\" data-station=\"\(HTML.escape(name))\"><td>\(HTML.escape(name))</td>"
-            b += "<td>\(HTML.escape(a.map { ConflictDisplay.ago($0.lastSeenAt) } ?? "never"))</td>"
-            let clock = ClockOffset.status(a?.clockOffset)
-            let clockClass = clock == "ok" ? "ok" : clock == "unknown" ? "meta" : "warn"
-            b += "<td class=\"\(cls)\">\(HTML.escape(behind))</td><td>\(a?.pushedChanges ?? 0)</td>"
-            b += "<td class=\"\(clockClass) clock\">\(HTML.escape(clock))</td></tr>"
-        }
-        b += "</table><p class=\"meta\">The hub's change feed is at #\(last).</p></section>"
-
         // Nodes that more than one database pushed as (a restore, a copy, a reinstall, a token on
         // two devices): which one is live, which were retired or refused, and why.
         let writers = try await storage.nodeWriters()
         let eventful = Set(writers.filter { $0.status != .live }.map(\.node))
-        if !eventful.isEmpty {
-            b +=
-                "<section id=\"writers\"><h2>Station databases</h2><p class=\"meta\">One database writes as each station; another one pushing as it is refused until it takes over (<code>station sync --take-over</code>).</p>"
-            b += "<table><tr><th>Station</th><th>Database (writer)</th><th>Status</th><th>Since</th><th>Why</th><th>Refused pushes</th></tr>"
-            for w in writers where eventful.contains(w.node) {
-                let cls = w.status == .live ? "ok" : w.status == .refused ? "err" : "meta"
-                let since =
-                    w.status == .retired
-                    ? (w.retiredAt ?? "") : w.status == .refused ? (w.lastRefusedAt ?? w.firstSeenAt) : (w.lastPushAt ?? w.firstSeenAt)
-                let why =
-                    w.status == .retired ? "replaced by \(w.retiredBy ?? "?")" : w.status == .refused ? "another database is live" : (w.reason ?? "")
-                b +=
-                    "<tr class=\"writer\" data-writer=\"\(HTML.escape(w.writer))\" data-status=\"\(w.status.rawValue)\"><td>\(HTML.escape(w.node))</td><td>\(HTML.escape(w.writer))</td>"
-                b +=
-                    "<td class=\"\(cls)\">\(w.status.rawValue)</td><td>\(HTML.escape(since))</td><td>\(HTML.escape(why))</td><td>\(w.refusals)</td></tr>"
-            }
-            b += "</table></section>"
-        }
 
-        b += "<section id=\"conflicts\"><h2>Open conflicts (\(open.count))</h2>"
-        if open.isEmpty { b += "<p class=\"ok\">No open conflicts.</p>" }
-        for c in open {
-            let writable = principal.write.allows(c.collection)
-            b += "<div class=\"conflict\(c.automatic ? " auto" : "")\" id=\"conflict-\(c.id)\" data-conflict=\"\(c.id)\">"
-            b += "<div><strong>\(HTML.escape(c.collection))/\(HTML.escape(c.recordID))</strong> · field <strong>\(HTML.escape(c.field))</strong>"
-            b +=
-                "<span class=\"tag\">\(HTML.escape(c.policy))</span><span class=\"tag\">\(c.automatic ? "decided automatically" : "waits for a person")</span>"
-            b += "<span class=\"meta\"> id \(c.id)</span></div><div class=\"meta\">\(HTML.escape(c.rule))</div><div class=\"values\">"
-            for (i, v) in c.values.enumerated() {
-                b +=
-                    "<div class=\"value\(i == 0 ? " decision" : "")\" data-index=\"\(i)\"><div class=\"meta\">[\(i)] from <strong>\(HTML.escape(v.dot.node.station))</strong> · write \(HTML.escape(v.dot.description)) · \(HTML.escape(ConflictDisplay.time(v.time)))\(i == 0 && c.status == .open ? (c.automatic ? " · <strong>automatic decision</strong>" : " · <strong>shown until resolved</strong>") : "")</div>"
-                b += "<pre>\(HTML.escape(ConflictDisplay.value(v.value, field: c.field)))</pre>"
-                if writable {
-                    b +=
-                        "<form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\">\(csrf)<input type=\"hidden\" name=\"action\" value=\"choose\"><input type=\"hidden\" name=\"index\" value=\"\(i)\"><button type=\"submit\" class=\"secondary\">Keep this</button></form>"
-                }
-                b += "</div>"
+        var view = DashboardView(
+            node: storage.node.rawValue, operatorName: signedIn.name, csrf: signedIn.session.csrf, flash: flash,
+            lastSequence: try await storage.lastSequence())
+        for name in stations {
+            let a = activity.first { $0.station.hasSameBytes(as: name) }
+            var row = DashboardView.StationRow(
+                name: name, lastSeen: a.map { ConflictDisplay.ago($0.lastSeenAt) } ?? "never", pushed: a?.pushedChanges ?? 0)
+            if let a, a.lastPullAt != nil {
+                let n = try await storage.changeCount(after: a.pulledThrough)
+                row.behind = n == 0 ? "up to date" : "\(n) change\(n == 1 ? "" : "s")"
+                row.behindClass = n == 0 ? "ok" : "warn"
             }
-            b += "</div>"
-            if writable {
-                b +=
-                    "<form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\" style=\"display:inline\">\(csrf)<input type=\"hidden\" name=\"action\" value=\"accept\"><button type=\"submit\">\(c.automatic ? "Accept the automatic decision" : "Keep the shown value")</button></form> "
-                if c.field != Conflict.existenceField {
-                    let hint = c.policy == FieldPolicy.counter.rawValue ? "the count, e.g. 97" : "new value as JSON, e.g. \"closed\""
-                    b +=
-                        "<form method=\"post\" action=\"/ui/conflicts/\(c.id)/resolve\" style=\"display:inline\">\(csrf)<input type=\"hidden\" name=\"action\" value=\"value\"><input type=\"text\" name=\"value\" placeholder='\(HTML.escape(hint))'> <button type=\"submit\" class=\"secondary\">Write this value</button></form>"
-                }
-            } else {
-                b += "<p class=\"meta\">Your token may not write \(HTML.escape(c.collection)): resolve it with an operator token that may.</p>"
-            }
-            b += "</div>"
+            row.clock = ClockOffset.status(a?.clockOffset)
+            row.clockClass = row.clock == "ok" ? "ok" : row.clock == "unknown" ? "meta" : "warn"
+            view.stations.append(row)
         }
-        b += "</section>"
-
-        b += "<section id=\"resolved\"><h2>Recently resolved</h2>"
-        if resolved.isEmpty {
-            b += "<p class=\"meta\">None yet.</p>"
-        } else {
-            b += "<table><tr><th>Record</th><th>Field</th><th>How</th><th>By</th><th>When</th><th>Kept</th></tr>"
-            for c in resolved {
-                let r = c.resolution!
-                b +=
-                    "<tr class=\"resolved\" data-conflict=\"\(c.id)\"><td>\(HTML.escape(c.collection))/\(HTML.escape(c.recordID))</td><td>\(HTML.escape(c.field))</td><td>\(r.how.rawValue)</td>"
-                b +=
-                    "<td>\(HTML.escape(r.person.map { "\($0) (\(r.by.node.station))" } ?? r.by.node.station))</td><td>\(HTML.escape(ConflictDisplay.time(r.time)))</td><td>\(HTML.escape(ConflictDisplay.value(r.result, field: c.field)))</td></tr>"
-            }
-            b += "</table>"
-        }
-        b += "</section>"
-
-        b += "<section id=\"collections\"><h2>Records per collection</h2><table><tr><th>Collection</th><th>Records</th><th>Deleted</th></tr>"
-        for name in storage.schema.collectionNames where principal.read.allows(name) {
+        view.writers = writers.filter { eventful.contains($0.node) }.map(DashboardView.WriterRow.init)
+        view.hasWriters = !view.writers.isEmpty
+        view.openCount = open.count
+        view.conflicts = open.map { DashboardView.ConflictView($0, writable: principal.write.allows($0.collection), csrf: signedIn.session.csrf) }
+        view.resolved = resolved.map(DashboardView.ResolvedRow.init)
+        view.hasResolved = !view.resolved.isEmpty
+        view.collections = storage.schema.collectionNames.filter { principal.read.allows($0) }.map { name in
             let n = counts[name] ?? (0, 0)
-            b += "<tr data-collection=\"\(name)\"><td>\(HTML.escape(name))</td><td>\(n.alive)</td><td>\(n.deleted)</td></tr>"
+            return DashboardView.CollectionRow(name: name, alive: n.alive, deleted: n.deleted)
         }
-        b += "</table></section></main>"
-        return HTML.page(title: "StationSync hub" + (storage.node.rawValue == "hub" ? "" : " \(storage.node.rawValue)"), body: b)
+        return DashboardTemplates.page(
+            "dashboard", title: "StationSync hub" + (storage.node.rawValue == "hub" ? "" : " \(storage.node.rawValue)"), view)
+    }
+}
+
+/// Everything the dashboard page shows, as the `dashboard` template reads it.
+struct DashboardView {
+    var node: String
+    var operatorName: String
+    var csrf: String
+    var flash: String?
+    var lastSequence: Int64
+    var stations: [StationRow] = []
+    var writers: [WriterRow] = []
+    var hasWriters = false
+    var openCount = 0
+    var conflicts: [ConflictView] = []
+    var resolved: [ResolvedRow] = []
+    var hasResolved = false
+    var collections: [CollectionRow] = []
+
+    struct StationRow {
+        var name: String
+        var lastSeen: String
+        var behind = "never synced"
+        var behindClass = "err"
+        var pushed: Int64
+        var clock = "unknown"
+        var clockClass = "meta"
+
+        init(name: String, lastSeen: String, pushed: Int64) {
+            self.name = name
+            self.lastSeen = lastSeen
+            self.pushed = pushed
+        }
+    }
+
+    struct WriterRow {
+        var node: String
+        var writer: String
+        var status: String
+        var statusClass: String
+        var since: String
+        var why: String
+        var refusals: Int
+
+        init(_ w: NodeWriter) {
+            node = w.node
+            writer = w.writer
+            status = w.status.rawValue
+            statusClass = w.status == .live ? "ok" : w.status == .refused ? "err" : "meta"
+            since =
+                w.status == .retired
+                ? (w.retiredAt ?? "") : w.status == .refused ? (w.lastRefusedAt ?? w.firstSeenAt) : (w.lastPushAt ?? w.firstSeenAt)
+            why = w.status == .retired ? "replaced by \(w.retiredBy ?? "?")" : w.status == .refused ? "another database is live" : (w.reason ?? "")
+            refusals = w.refusals
+        }
+    }
+
+    struct ConflictView {
+        var conflictID: String
+        var collection: String
+        var recordID: String
+        var field: String
+        var policy: String
+        var automatic: Bool
+        var kind: String
+        var rule: String
+        var values: [ValueView]
+        var writable: Bool
+        var acceptLabel: String
+        /// What the "write this value" form suggests; nil: no such form (the existence of a record).
+        var valueHint: String?
+
+        init(_ c: ConflictReport, writable: Bool, csrf: String) {
+            conflictID = c.id
+            collection = c.collection
+            recordID = c.recordID
+            field = c.field
+            policy = c.policy
+            automatic = c.automatic
+            kind = c.automatic ? "decided automatically" : "waits for a person"
+            rule = c.rule
+            self.writable = writable
+            acceptLabel = c.automatic ? "Accept the automatic decision" : "Keep the shown value"
+            valueHint =
+                c.field == Conflict.existenceField
+                ? nil : c.policy == FieldPolicy.counter.rawValue ? "the count, e.g. 97" : "new value as JSON, e.g. \"closed\""
+            values = c.values.enumerated().map { i, v in
+                ValueView(
+                    conflictID: c.id, index: i, station: v.dot.node.station, dot: v.dot.description, time: ConflictDisplay.time(v.time),
+                    text: ConflictDisplay.value(v.value, field: c.field), isDecision: i == 0,
+                    decisionNote: i == 0 && c.status == .open ? (c.automatic ? "automatic decision" : "shown until resolved") : nil,
+                    writable: writable, csrf: csrf)
+            }
+        }
+    }
+
+    struct ValueView {
+        var conflictID: String
+        var index: Int
+        var station: String
+        var dot: String
+        var time: String
+        var text: String
+        var isDecision: Bool
+        var decisionNote: String?
+        var writable: Bool
+        var csrf: String
+    }
+
+    struct ResolvedRow {
+        var conflictID: String
+        var collection: String
+        var recordID: String
+        var field: String
+        var how: String
+        var by: String
+        var time: String
+        var kept: String
+
+        init(_ c: ConflictReport) {
+            let r = c.resolution!
+            conflictID = c.id
+            collection = c.collection
+            recordID = c.recordID
+            field = c.field
+            how = r.how.rawValue
+            by = r.person.map { "\($0) (\(r.by.node.station))" } ?? r.by.node.station
+            time = ConflictDisplay.time(r.time)
+            kept = ConflictDisplay.value(r.result, field: c.field)
+        }
+    }
+
+    struct CollectionRow {
+        var name: String
+        var alive: Int
+        var deleted: Int
     }
 }
 
