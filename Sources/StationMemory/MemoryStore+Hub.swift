@@ -82,9 +82,10 @@ extension MemoryStore: HubStorage {
         if let collection { _ = try schema.collection(collection) }
         return state.withLock { s in
             var reports: [ConflictReport] = []
-            for (key, record) in s.records {
+            for key in s.keysWithConflicts {
                 if let collection, !key.collection.hasSameBytes(as: collection) { continue }
-                guard (status != .resolved && record.conflicts > 0) || (status != .open && !record.state.resolutions.isEmpty),
+                guard let record = s.records[key],
+                    (status != .resolved && record.conflicts > 0) || (status != .open && !record.state.resolutions.isEmpty),
                     let c = s.schema.collections[key.collection]
                 else { continue }
                 reports += ConflictReport.reports(of: record.state, in: c, id: key.id, status: status)
@@ -147,8 +148,9 @@ extension MemoryStore {
     public func records(in collection: String, includeDeleted: Bool = false) throws -> [StoredRecord] {
         let c = try schema.collection(collection)
         return state.withLock { s in
-            s.records.filter { $0.key.collection.hasSameBytes(as: collection) && (includeDeleted || !$0.value.deleted) }
-                .sorted { $0.key.id.utf8.lexicographicallyPrecedes($1.key.id.utf8) }
+            (s.keysByCollection[collection] ?? []).compactMap { key in s.records[key].map { (key, $0) } }
+                .filter { includeDeleted || !$0.1.deleted }
+                .sorted { $0.0.id.utf8.lexicographicallyPrecedes($1.0.id.utf8) }
                 .map { key, r in
                     StoredRecord(
                         collection: collection, id: key.id, seq: r.seq, state: r.state, source: r.source, view: r.state.view(in: c, id: key.id))

@@ -76,7 +76,7 @@ extension MemoryStore: SyncStorage {
         state.withLock { s in
             var kept = previous
             for name in s.schema.collectionNames where previous.collections[name] == nil {
-                if s.records.keys.contains(where: { $0.collection.hasSameBytes(as: name) }) {
+                if let held = s.tally[name], held.alive + held.deleted > 0 {
                     kept.collections[name] = s.schema.collections[name]
                 } else {
                     s.addedBy[name] = nil
@@ -119,9 +119,22 @@ extension MemoryStore: SyncStorage {
             progress.checkpoint.pulled = ""
             progress.checkpoint.peerDatabase = peerDatabase
             progress.checkpoint.updatedAt = StoredTime.now()
+            progress.checkpoint.leftBehind = LeftBehind()
             s.peers[peer] = progress
             // Everything is pushed again: nothing waits any longer.
             s.waiting[peer] = nil
+        }
+    }
+
+    public func setLeftBehind(_ left: LeftBehind, peer: String) {
+        state.withLock { s in s.peers[peer, default: PeerProgress()].checkpoint.leftBehind = left }
+    }
+
+    public func resetPulled(peer: String) {
+        state.withLock { s in
+            guard s.peers[peer] != nil else { return }
+            s.peers[peer]?.checkpoint.pulled = ""
+            s.peers[peer]?.checkpoint.updatedAt = StoredTime.now()
         }
     }
 

@@ -95,6 +95,10 @@ struct MemoryState: Sendable {
     private(set) var conflictedRecords = 0
     /// Per collection, its records alive and deleted.
     private(set) var tally: [String: (alive: Int, deleted: Int)] = [:]
+    /// Per collection, the keys of its records (so a collection is read without the others).
+    private(set) var keysByCollection: [String: Set<RecordKey>] = [:]
+    /// The records with open conflicts or resolutions (what conflict reports read).
+    private(set) var keysWithConflicts: Set<RecordKey> = []
     /// The change feed: the record whose latest change has each sequence.
     var feed: [Int64: RecordKey] = [:]
     /// The feed's sequences in order, with those no longer in ``feed`` (superseded by a later
@@ -125,6 +129,17 @@ struct MemoryState: Sendable {
             guard let r else { continue }
             if r.conflicts > 0 { conflictedRecords += sign }
             if r.deleted { tally[key.collection, default: (0, 0)].deleted += sign } else { tally[key.collection, default: (0, 0)].alive += sign }
+        }
+        if let record {
+            keysByCollection[key.collection, default: []].insert(key)
+            if record.conflicts > 0 || !record.state.resolutions.isEmpty {
+                keysWithConflicts.insert(key)
+            } else {
+                keysWithConflicts.remove(key)
+            }
+        } else {
+            keysByCollection[key.collection]?.remove(key)
+            keysWithConflicts.remove(key)
         }
         return previous
     }

@@ -109,8 +109,11 @@ public final class MemoryTransaction {
         try check?(held)
         let decision = try ReceivedMerge.decide(incoming, held: held, collection: c, id: id)
         guard case .store(let state, let result) = decision else { return .unchanged }
-        if let held { keepOwnVersion(held, key: key, mergingFrom: peer) }
         let whole = decision.keepsReceivedWhole
+        if let held, OwnVersions.holdsOwnWrites(held, node: node) {
+            try ReceivedMerge.checkSize(state, encoded: whole ? encoded : nil, collection: c.name, id: id)
+            keepOwnVersion(held, key: key, mergingFrom: peer)
+        }
         try save(state, collection: c, key: key, source: whole ? peer : nil, encoded: whole ? encoded : nil)
         // The clock observes the version's time only when the version is kept.
         s.clock.observe(incoming.latestTime, physical: physicalClock())

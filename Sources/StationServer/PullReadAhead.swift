@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import StationSync
+import Synchronization
 
 /// Read-ahead for the change feed.
 ///
@@ -17,11 +18,10 @@ import StationSync
 /// bearer token, node, cursor, limit and encoding); every request is authenticated before a page
 /// is handed out, and the station's activity is noted when it is served, not when it is read.
 ///
-/// Bounded: at most ``maxPages`` pages are held or being read; a page nobody asked for within
-/// ``lifetime`` is dropped.
-///
-/// (`@unchecked`: `entries` and every entry's fields are read and written only holding `lock`.)
-final class PullReadAhead: @unchecked Sendable {
+/// Bounded, so that no caller can make the hub hold memory for it: at most ``maxPages`` pages are
+/// held or being read, at most ``maxPerCaller`` for one bearer token, at most ``maxBytes`` of
+/// bodies ready; a page nobody asked for within ``lifetime`` (30 s) is dropped (whether read or not).
+final class PullReadAhead: Sendable {
     /// The request a page is read for.
     struct Key: Hashable, Sendable {
         var authorization: String?
@@ -37,63 +37,113 @@ final class PullReadAhead: @unchecked Sendable {
         var body: SyncServer.EncodedBody
     }
 
-    /// Guarded by `lock`.
-    private final class Entry: @unchecked Sendable {
+    private struct Entry {
+        let id: UInt64
         let started: UInt64
         /// Set once the read finished: the page, or nil when reading it failed.
         var outcome: Prepared??
-        var waiters: [CheckedContinuation<Prepared?, Never>] = []
-        init(started: UInt64) { self.started = started }
+        var bytes = 0
+    }
+
+    private struct State {
+        var entries: [Key: Entry] = [:]
+        /// Requests waiting for a page taken before its read finished, by entry id.
+        var waiters: [UInt64: [CheckedContinuation<Prepared?, Never>]] = [:]
+        var nextID: UInt64 = 0
+        /// Bytes of the bodies of the pages held ready.
+        var bytesHeld = 0
+
+        /// Drops what is older than `lifetime` (nanoseconds).
+        mutating func expire(now: UInt64, lifetime: UInt64) {
+            for (key, entry) in entries where now - entry.started >= lifetime { remove(key) }
+        }
+
+        @discardableResult
+        mutating func remove(_ key: Key) -> Entry? {
+            guard let entry = entries.removeValue(forKey: key) else { return nil }
+            bytesHeld -= entry.bytes
+            return entry
+        }
     }
 
     static let maxPages = 32
-    static let lifetime: UInt64 = 30_000_000_000  // nanoseconds
+    static let maxPerCaller = 2
+    static let maxBytes = 64 << 20
+    static let defaultLifetime: UInt64 = 30_000_000_000  // nanoseconds
 
-    private let lock = NSLock()
-    private var entries: [Key: Entry] = [:]
+    /// Nanoseconds a page is kept for its request.
+    let lifetime: UInt64
+    private let state = Mutex(State())
 
-    /// Starts reading the page for `key` with `read`, unless it is already there or the limit is
+    init(lifetime: UInt64 = PullReadAhead.defaultLifetime) { self.lifetime = lifetime }
+
+    /// Starts reading the page for `key` with `read`, unless it is already there or a limit is
     /// reached.
     func start(_ key: Key, read: @escaping @Sendable () async -> Prepared?) {
         let now = DispatchTime.now().uptimeNanoseconds
-        let entry = Entry(started: now)
-        lock.lock()
-        entries = entries.filter { $0.value.outcome == nil || now - $0.value.started < Self.lifetime }
-        guard entries[key] == nil, entries.count < Self.maxPages else {
-            lock.unlock()
-            return
+        let id: UInt64? = state.withLock { s in
+            s.expire(now: now, lifetime: lifetime)
+            guard s.entries[key] == nil, s.entries.count < Self.maxPages,
+                s.entries.keys.lazy.filter({ $0.authorization == key.authorization }).count < Self.maxPerCaller
+            else { return nil }
+            s.nextID += 1
+            s.entries[key] = Entry(id: s.nextID, started: now)
+            return s.nextID
         }
-        entries[key] = entry
-        lock.unlock()
+        guard let id else { return }
         // Read in a task of its own: the request that started it answers at once.
         Task {
-            let outcome = await read()
-            let waiters = self.lock.withLock {
-                entry.outcome = .some(outcome)
-                defer { entry.waiters = [] }
-                return entry.waiters
+            guard await finish(key, id: id, outcome: read()) else { return }
+            // Held for its request: dropped after its lifetime if nobody asked (with no pull
+            // coming to expire it). The page is not referenced from here meanwhile.
+            try? await Task.sleep(nanoseconds: self.lifetime)
+            state.withLock { s in
+                if s.entries[key]?.id == id { s.remove(key) }
             }
-            for waiter in waiters { waiter.resume(returning: outcome) }
         }
+    }
+
+    /// Hands the page read for entry `id` to the requests waiting for it, or holds it for the
+    /// request to come (within ``maxBytes``). Returns whether it is held.
+    private func finish(_ key: Key, id: UInt64, outcome: Prepared?) -> Bool {
+        let (waiters, held): ([CheckedContinuation<Prepared?, Never>], Bool) = state.withLock { s in
+            if let waiting = s.waiters.removeValue(forKey: id) { return (waiting, false) }
+            guard s.entries[key]?.id == id else { return ([], false) }  // dropped meanwhile
+            let bytes = outcome?.body.bytes.count ?? 0
+            guard s.bytesHeld + bytes <= Self.maxBytes else {
+                s.remove(key)  // the request reads it itself
+                return ([], false)
+            }
+            s.entries[key]?.outcome = .some(outcome)
+            s.entries[key]?.bytes = bytes
+            s.bytesHeld += bytes
+            return ([], true)
+        }
+        for waiter in waiters { waiter.resume(returning: outcome) }
+        return held
     }
 
     /// The page read ahead for `key`, once it is read; nil when none was started for it.
     func take(_ key: Key) async -> Prepared? {
-        await withCheckedContinuation { continuation in
-            lock.lock()
-            guard let entry = entries.removeValue(forKey: key) else {
-                lock.unlock()
-                return continuation.resume(returning: nil)
+        let now = DispatchTime.now().uptimeNanoseconds
+        return await withCheckedContinuation { continuation in
+            let ready: Prepared?? = state.withLock { s in
+                s.expire(now: now, lifetime: lifetime)
+                guard let entry = s.remove(key) else { return .some(nil) }
+                guard let outcome = entry.outcome else {
+                    s.waiters[entry.id, default: []].append(continuation)  // resumed when the read finishes
+                    return nil
+                }
+                return .some(outcome)
             }
-            guard let outcome = entry.outcome else {
-                entry.waiters.append(continuation)  // resumed when the read finishes
-                return lock.unlock()
-            }
-            lock.unlock()
-            continuation.resume(returning: outcome)
+            if let ready { continuation.resume(returning: ready) }
         }
     }
 
     /// Pages held or being read (for tests).
-    var count: Int { lock.withLock { entries.count } }
+    var count: Int { state.withLock { $0.entries.count } }
+    /// Pages being read (for tests).
+    var reading: Int { state.withLock { s in s.entries.values.count { $0.outcome == nil } } }
+    /// Bytes of the pages held ready (for tests).
+    var bytesHeld: Int { state.withLock { $0.bytesHeld } }
 }

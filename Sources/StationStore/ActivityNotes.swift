@@ -63,6 +63,18 @@ final class ActivityNotes: Sendable {
         }
     }
 
+    /// Puts back notes ``take()`` took that were not written, under those noted since.
+    func putBack(_ notes: [String: Note]) {
+        guard !notes.isEmpty else { return }
+        state.withLock { s in
+            for (station, older) in notes {
+                var merged = older
+                if let newer = s.notes[station] { merged.add(newer) }
+                s.notes[station] = merged
+            }
+        }
+    }
+
     /// The time now as SQLite's `datetime('now')` writes it.
     static func now() -> String { StationSync.StoredTime.now() }
 }

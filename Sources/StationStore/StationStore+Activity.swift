@@ -2,6 +2,7 @@ import StationHub
 import StationSync
 import Foundation
 import GRDB
+import Synchronization
 import StationCore
 
 extension StationStore {
@@ -53,9 +54,17 @@ extension StationStore {
         guard notes.beginFlush() else { return }
         defer { notes.endFlush() }
         // Dashboard bookkeeping: a power cut may take the last second of it.
-        try await writeGrouped(durable: false) { tx in
-            let taken = notes.take()
-            if !taken.isEmpty { try Self.write(taken, in: tx) }
+        let taken = Mutex<[String: ActivityNotes.Note]>([:])
+        do {
+            try await writeGrouped(durable: false) { tx in
+                let pending = notes.take()
+                taken.withLock { $0 = pending }
+                if !pending.isEmpty { try Self.write(pending, in: tx) }
+            }
+        } catch {
+            // Not written (rolled back, or the commit failed): kept for the next flush.
+            notes.putBack(taken.withLock { $0 })
+            throw error
         }
     }
 

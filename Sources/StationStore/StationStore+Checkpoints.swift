@@ -8,10 +8,10 @@ extension StationStore {
     public func checkpoint(peer: String) throws -> Checkpoint {
         try read { db in
             let row = try Row.fetchOne(
-                db, sql: "SELECT pushed, pulled, peerDatabase, updatedAt, byToken FROM checkpoint WHERE peer = ?", arguments: [peer])
+                db, sql: "SELECT pushed, pulled, peerDatabase, updatedAt, byToken, leftBehind FROM checkpoint WHERE peer = ?", arguments: [peer])
             return Checkpoint(
                 pushed: row?["pushed"] ?? 0, pulled: row?["pulled"] ?? "", peerDatabase: row?["peerDatabase"] ?? "", updatedAt: row?["updatedAt"],
-                byToken: row?["byToken"])
+                byToken: row?["byToken"], leftBehind: LeftBehind(jsonText: row?["leftBehind"]))
         }
     }
 
@@ -34,10 +34,10 @@ extension StationStore {
     public func checkpoints() throws -> [String: Checkpoint] {
         try read { db in
             var result: [String: Checkpoint] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT peer, pushed, pulled, peerDatabase, updatedAt, byToken FROM checkpoint") {
+            for row in try Row.fetchAll(db, sql: "SELECT peer, pushed, pulled, peerDatabase, updatedAt, byToken, leftBehind FROM checkpoint") {
                 result[row["peer"]] = Checkpoint(
                     pushed: row["pushed"], pulled: row["pulled"], peerDatabase: row["peerDatabase"], updatedAt: row["updatedAt"],
-                    byToken: row["byToken"])
+                    byToken: row["byToken"], leftBehind: LeftBehind(jsonText: row["leftBehind"]))
             }
             return result
         }
@@ -81,11 +81,29 @@ extension StationStore {
             try db.execute(
                 sql: """
                     INSERT INTO checkpoint (peer, pushed, pulled, peerDatabase, updatedAt) VALUES (?, 0, '', ?, datetime('now'))
-                    ON CONFLICT(peer) DO UPDATE SET pushed = 0, pulled = '', peerDatabase = excluded.peerDatabase, updatedAt = excluded.updatedAt
+                    ON CONFLICT(peer) DO UPDATE SET pushed = 0, pulled = '', peerDatabase = excluded.peerDatabase, updatedAt = excluded.updatedAt,
+                        leftBehind = NULL
                     """,
                 arguments: [peer, peerDatabase])
             // Everything is pushed again: nothing waits any longer.
             try db.execute(sql: "DELETE FROM push_waiting WHERE peer = ?", arguments: [peer])
+        }
+    }
+
+    public func setLeftBehind(_ left: LeftBehind, peer: String) throws {
+        try immediateTransaction { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO checkpoint (peer, leftBehind, updatedAt) VALUES (?, ?, datetime('now'))
+                    ON CONFLICT(peer) DO UPDATE SET leftBehind = excluded.leftBehind
+                    """,
+                arguments: [peer, left.isEmpty ? nil : left.json.canonicalText])
+        }
+    }
+
+    public func resetPulled(peer: String) throws {
+        try immediateTransaction { db in
+            try db.execute(sql: "UPDATE checkpoint SET pulled = '', updatedAt = datetime('now') WHERE peer = ?", arguments: [peer])
         }
     }
 

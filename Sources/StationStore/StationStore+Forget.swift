@@ -29,7 +29,7 @@ extension StationStore {
                 } catch let error as ForgetRefusal {
                     throw StoreError(error.code == .recordNotFound ? .recordNotFound : .invalidInput, error.message)
                 }
-                forgotten.append(key)
+                if !forgotten.contains(key) { forgotten.append(key) }  // each once, however often named
             }
             let last = try Int64.fetchOne(db, sql: Self.lastSequenceSQL) ?? 0
             try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('forgottenSeq', ?)", arguments: [String(last)])

@@ -199,6 +199,11 @@ extension StationStore {
             // this node syncs with by its token): 1 yes, 0 no, NULL synced before this was noted.
             try db.execute(sql: "ALTER TABLE checkpoint ADD COLUMN byToken INTEGER")
         }
+        migrator.registerMigration("v15-checkpoint-left-behind") { db in
+            // What the checkpoint's positions moved past without syncing (LeftBehind, as JSON):
+            // collections not pushed, fields pulled records waited for. NULL: nothing.
+            try db.execute(sql: "ALTER TABLE checkpoint ADD COLUMN leftBehind TEXT")
+        }
         return migrator
     }
 }

@@ -11,6 +11,9 @@ extension SyncEngine {
         /// The records sent, in the order of the request (and of the peer's results).
         var keys: [RecordKey]
         var notSent: Int
+        /// The collections of the changes not sent because the peer lacks them or the token may
+        /// not write them (see ``LeftBehind/unsent``).
+        var unsentCollections: Set<String> = []
         /// Changes read, sent or not (for progress).
         var read: Int
         var nextSince: Int64
@@ -94,11 +97,13 @@ extension SyncEngine {
 
     /// Reads the local changes after `cursor` that the peer may receive, encodes them and
     /// prepares the body with `prepare` (the transport's ``SyncTransport/preparePush``).
+    /// Records `peer` sent (their source) are left out, unless `sendsBack`.
     static func outgoing(
-        _ storage: any SyncStorage, after cursor: Int64, limit: Int, peer: String, sendable: Set<String>, takeOver: Bool,
-        holdBack: HoldBack?, refused: Refused = [], prepare: @Sendable ([UInt8]) throws -> PreparedPush
+        _ storage: any SyncStorage, after cursor: Int64, limit: Int, peer: String, sendsBack: Bool = false, sendable: Set<String>,
+        takeOver: Bool, holdBack: HoldBack?, refused: Refused = [], prepare: @Sendable ([UInt8]) throws -> PreparedPush
     ) async throws -> OutgoingBatch {
-        let batch = try await storage.changes(since: cursor, limit: limit, excludingSource: peer, collections: nil, maxBytes: Limits.pageBytes)
+        let batch = try await storage.changes(
+            since: cursor, limit: limit, excludingSource: sendsBack ? nil : peer, collections: nil, maxBytes: Limits.pageBytes)
         return try outgoing(
             storage, batch.changes, sendable: sendable, nextSince: batch.nextSince, hasMore: batch.hasMore, takeOver: takeOver,
             holdBack: holdBack, refused: refused, prepare: prepare)
@@ -115,7 +120,12 @@ extension SyncEngine {
         changes.reserveCapacity(read.count)
         var heldBack: [RecordKey] = []
         var refusedHere: [RecordKey] = []
-        for change in read where sendable.contains(change.collection) {
+        var unsent: Set<String> = []
+        for change in read {
+            guard sendable.contains(change.collection) else {
+                unsent.insert(change.collection)
+                continue
+            }
             if !refused.isEmpty, case let key = RecordKey(change.collection, change.id), refused.contains(key) {
                 refusedHere.append(key)
                 continue
@@ -134,7 +144,7 @@ extension SyncEngine {
                         node: storage.node.rawValue, writer: storage.writer.rawValue, lineage: storage.lineage.map(\.rawValue),
                         takeOver: takeOver, changes: changes)),
             count: changes.count, keys: changes.map { RecordKey($0.collection, $0.id) },
-            notSent: read.count - changes.count - heldBack.count - refusedHere.count,
+            notSent: read.count - changes.count - heldBack.count - refusedHere.count, unsentCollections: unsent,
             read: read.count, nextSince: nextSince, hasMore: hasMore, heldBack: heldBack, refused: refusedHere)
     }
 
@@ -243,11 +253,17 @@ extension SyncEngine {
     /// `refused`: records the peer refused by origin binding earlier in this sync (see
     /// ``Refused``): not sent but listed as waiting. Those it refuses among the waiting records
     /// join it; a batch it refuses so throws, and the sync tries again with them in `refused`.
+    ///
+    /// `sendable`: the collections the peer has and the token may write. The collections of
+    /// changes not sent for that join `left` (stored before the checkpoint moves past them).
+    ///
+    /// `sendsBack`: records the peer sent are pushed too (normally left out: the peer has them).
+    /// For a peer whose database was replaced (restored from a backup): what the backup lacked
+    /// comes back from its peers, what it had is `unchanged`.
     func push(
-        from start: Int64, to peer: String, session: PeerSession, peerCollections: Set<String>, holdBack: Bool, refused: inout Refused,
-        summary: inout SyncSummary
+        from start: Int64, to peer: String, session: PeerSession, sendable: Set<String>, sendsBack: Bool, holdBack: Bool,
+        refused: inout Refused, left: inout LeftBehind, summary: inout SyncSummary
     ) async throws {
-        let sendable = peerCollections.filter { session.write.allows($0) }
         let last = try await storage.lastSequence()
         let (storage, limit, prepare, takeOver) = (self.storage, batchSize, transport.preparePush, self.takeOver)
         let holding = holdBack ? HoldBack(node: storage.node, now: storage.wallTime()) : nil
@@ -320,6 +336,12 @@ extension SyncEngine {
                 summary.pushed += batch.count - response.results.lazy.filter { MergeResult.leftOut($0.result) }.count
             }
             summary.notSent += batch.notSent
+            if !batch.unsentCollections.isSubset(of: left.unsent) {
+                // Noted before the checkpoint moves past them: sent once they can be.
+                left.unsent.formUnion(batch.unsentCollections)
+                try await finishSaving()
+                try await storage.setLeftBehind(left, peer: peer)
+            }
             if batch.nextSince > cursor {
                 try await finishSaving()
                 let acknowledged = batch.nextSince
@@ -338,7 +360,8 @@ extension SyncEngine {
         var following: Task<OutgoingBatch, any Error>?
         do {
             var batch = try await Self.outgoing(
-                storage, after: cursor, limit: limit, peer: peer, sendable: sendable, takeOver: takeOver, holdBack: holding, refused: excluded,
+                storage, after: cursor, limit: limit, peer: peer, sendsBack: sendsBack, sendable: sendable, takeOver: takeOver, holdBack: holding,
+                refused: excluded,
                 prepare: prepare)
             while true {
                 let after = batch.nextSince
@@ -346,7 +369,8 @@ extension SyncEngine {
                     batch.hasMore
                     ? Task {
                         try await Self.outgoing(
-                            storage, after: after, limit: limit, peer: peer, sendable: sendable, takeOver: takeOver, holdBack: holding,
+                            storage, after: after, limit: limit, peer: peer, sendsBack: sendsBack, sendable: sendable, takeOver: takeOver,
+                            holdBack: holding,
                             refused: excluded, prepare: prepare)
                     }
                     : nil

@@ -298,7 +298,7 @@ public struct SyncEngine {
                         }
                     // Records of this peer held back for want of these (an earlier sync without
                     // trust) are behind the pull cursor: start over with it (merging is idempotent).
-                    try await storage.resetCheckpoint(peer: peer, peerDatabase: session.info.database)
+                    try await startOver(with: peer, database: session.info.database, known: known)
                     summary.startedOver = true
                 }
             } else {
@@ -317,6 +317,18 @@ public struct SyncEngine {
         }
         summary.seconds = Date().timeIntervalSince(started)
         return summary
+    }
+
+    /// Starts over with `peer`, whose database is now `database` (`known`: its checkpoint until
+    /// now). When that database replaced another (restored from a backup, made again), or on
+    /// `full`, the records that came from the peer go back to it too (``LeftBehind/sendsBack``),
+    /// noted before anything is pushed, so that a sync failing on the way goes on sending back.
+    private func startOver(with peer: String, database: String, known: Checkpoint) async throws {
+        let replaced = !known.peerDatabase.isEmpty && known.peerDatabase != database
+        try await storage.resetCheckpoint(peer: peer, peerDatabase: database)
+        if replaced || full || known.leftBehind.sendsBack {
+            try await storage.setLeftBehind(LeftBehind(sendsBack: true), peer: peer)
+        }
     }
 
     /// The most pushes one sync tries, after the peer refused some records (see ``Refused``):
@@ -343,23 +355,43 @@ public struct SyncEngine {
             } else if !checkpoint.peerDatabase.isEmpty, !full {
                 logger.warning("peer database changed; syncing everything again", metadata: ["peer": "\(peer)"])
             }
-            try await storage.resetCheckpoint(peer: peer, peerDatabase: session.info.database)
+            try await startOver(with: peer, database: session.info.database, known: checkpoint)
             checkpoint = try await storage.checkpoint(peer: peer)
             summary.startedOver = true
         }
         try await storage.setPeerProvenByToken(session.provenByToken, peer: peer)
 
         try await storage.setPeerMayRelay(session.relay, peer: peer)
+        // What earlier syncs moved past without syncing it (see ``LeftBehind``), synced now if it can be.
+        var left = checkpoint.leftBehind
+        let sendsBack = left.sendsBack
+        let sendable = peerCollections.filter { session.write.allows($0) }
+        var from = checkpoint.pushed
+        let nowSendable = left.unsent.intersection(sendable)
+        if !nowSendable.isEmpty, from > 0 {
+            logger.notice(
+                "changes of collections earlier syncs could not send (the peer lacked them or the token could not write them) can go now; pushing everything again",
+                metadata: ["peer": "\(peer)", "collections": "\(nowSendable.sorted().joined(separator: ", "))"])
+            from = 0
+        }
+        var pullFrom = checkpoint.pulled
+        let declared = left.declared(in: storage.schema)
+        if !declared.isEmpty, !pullFrom.isEmpty {
+            logger.notice(
+                "records this peer served that waited for this node's schema can be merged now; pulling everything again from it",
+                metadata: ["peer": "\(peer)", "collections": "\(declared.keys.sorted().joined(separator: ", "))"])
+            try await storage.resetPulled(peer: peer)
+            pullFrom = ""
+        }
         var holdBack = false
         var refused: Refused = []
-        var from = checkpoint.pushed
         var attempts = 0
         while true {
             attempts += 1
             do {
                 try await push(
-                    from: from, to: peer, session: session, peerCollections: peerCollections, holdBack: holdBack, refused: &refused,
-                    summary: &summary)
+                    from: from, to: peer, session: session, sendable: sendable, sendsBack: sendsBack, holdBack: holdBack, refused: &refused,
+                    left: &left, summary: &summary)
                 break
             } catch let error as SyncError where error.code == .clockDrift && !holdBack {
                 // The peer refused a write of this node stamped too far ahead of its clock. If this
@@ -386,8 +418,14 @@ public struct SyncEngine {
         // would refuse at every later push of this node), is left out.
         let checksDrift = !session.provenByToken && !trustSchema
         try await pull(
-            from: checkpoint.pulled, peer: peer, pending: pending, checksDrift: checksDrift, limit: checksDrift ? maxPulledFromPeer : nil,
+            from: pullFrom, peer: peer, pending: pending, checksDrift: checksDrift, limit: checksDrift ? maxPulledFromPeer : nil, left: &left,
             summary: &summary)
+        // Everything sendable was pushed from where it was left (sent back too), and everything
+        // declared pulled again.
+        left.unsent.subtract(sendable)
+        left.sendsBack = false
+        left.removePullWaiting(declared)
+        if left != checkpoint.leftBehind { try await storage.setLeftBehind(left, peer: peer) }
 
         summary.recordsWithConflicts = try await storage.conflictedRecordCount()
     }
@@ -397,8 +435,11 @@ public struct SyncEngine {
     /// merge in progress to finish, so everything received before it is kept. No merge outlives
     /// the pull: each is awaited before the next starts, and on every way out.
     /// `limit`: the most changes to take in this sync (see ``maxPulledFromPeer``), nil for no limit.
+    /// Records holding what this schema lacks (`pending`) are not merged: what they need joins
+    /// `left` (stored before the cursor moves past them), so that they are pulled again once it is declared.
     private func pull(
-        from start: String, peer: String, pending: [String: Set<String>], checksDrift: Bool, limit: Int?, summary: inout SyncSummary
+        from start: String, peer: String, pending: [String: Set<String>], checksDrift: Bool, limit: Int?, left: inout LeftBehind,
+        summary: inout SyncSummary
     ) async throws {
         var cursor = start
         var merging: Task<[MergeResult], any Error>?
@@ -437,11 +478,13 @@ public struct SyncEngine {
                 let schema = storage.schema
                 var incoming: [IncomingChange] = []
                 incoming.reserveCapacity(response.changes.count)
+                var waitingFor: [String: Set<String>] = [:]
                 for change in response.changes {
                     guard let collection = schema.collections[change.collection] else {
                         if pending[change.collection] != nil {
                             // A collection the peer declares and the hub does not (yet): waits.
                             summary.noteSchemaWaiting(RecordKey(change.collection, change.id))
+                            waitingFor[change.collection] = []
                             continue
                         }
                         throw SyncError(
@@ -459,12 +502,23 @@ public struct SyncEngine {
                     } catch {
                         throw SyncError(.invalidState, "\(peer) sent an invalid \(change.collection)/\(change.id): \(error)")
                     }
-                    if let fields = pending[change.collection], fields.contains(where: { decoded.state.fields[$0] != nil }) {
+                    if let fields = pending[change.collection], case let held = fields.filter({ decoded.state.fields[$0] != nil }), !held.isEmpty {
                         // It holds a field the peer declares with another policy than it has here.
                         summary.noteSchemaWaiting(RecordKey(change.collection, change.id))
+                        waitingFor[change.collection, default: []].formUnion(held)
                         continue
                     }
                     incoming.append(decoded)
+                }
+                if !waitingFor.isEmpty {
+                    var grown = left
+                    grown.addPullWaiting(waitingFor)
+                    if grown != left {
+                        // Noted before this page's cursor is stored.
+                        try await finishMerge()
+                        left = grown
+                        try await storage.setLeftBehind(left, peer: peer)
+                    }
                 }
                 // Batches are merged in order: the previous one first.
                 try await finishMerge()

@@ -79,4 +79,61 @@ extension SyncServerTests {
         }
         #expect(readAhead.count <= PullReadAhead.maxPages)
     }
+
+    static func page(bytes: Int) -> PullReadAhead.Prepared {
+        PullReadAhead.Prepared(
+            page: SyncService.PullPage(body: [], nextSince: 20, next: "db.20", more: true),
+            body: SyncServer.EncodedBody(bytes: [UInt8](repeating: 0x20, count: bytes), gzipped: false))
+    }
+
+    /// Review of issue 14, F6: one token cannot take the read-ahead from the others, and the
+    /// pages held ready stay within a byte budget.
+    @Test func oneTokenHoldsAtMostItsShareAndPagesStayWithinTheirBytes() async throws {
+        // Kept an hour: on a loaded machine this test may take longer than the 30 s pages last.
+        let readAhead = PullReadAhead(lifetime: 3_600_000_000_000)
+        /// Waits (up to 30 s, however loaded the machine) until no read is running.
+        func settled() async throws {
+            for _ in 0..<600 where readAhead.reading > 0 { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(readAhead.reading == 0)
+        }
+        let page = Self.page(bytes: 10)
+        let greedy = (0..<20).map { PullReadAhead.Key(authorization: "Bearer greedy", requester: "x", since: "db.\($0)", limit: nil, gzip: false) }
+        for key in greedy { readAhead.start(key) { page } }
+        #expect(readAhead.count == PullReadAhead.maxPerCaller)
+        let honest = PullReadAhead.Key(authorization: "Bearer honest", requester: "hotline", since: "db.1", limit: nil, gzip: false)
+        readAhead.start(honest) { page }
+        #expect(await readAhead.take(honest)?.page.next == "db.20")
+        for key in greedy.prefix(PullReadAhead.maxPerCaller) { #expect(await readAhead.take(key) != nil) }
+        #expect(readAhead.count == 0 && readAhead.bytesHeld == 0)
+
+        // Pages past the byte budget are not held: their requests read them themselves.
+        let big = Self.page(bytes: PullReadAhead.maxBytes / 2 + 1)
+        let keys = (0..<2).map { PullReadAhead.Key(authorization: "Bearer t\($0)", requester: nil, since: "db.1", limit: nil, gzip: false) }
+        for key in keys { readAhead.start(key) { big } }
+        try await settled()
+        #expect(readAhead.count == 1 && readAhead.bytesHeld == big.body.bytes.count)
+        let served = await [readAhead.take(keys[0]), readAhead.take(keys[1])].compactMap { $0 }
+        #expect(served.count == 1)
+        #expect(readAhead.count == 0 && readAhead.bytesHeld == 0)
+    }
+
+    /// A page nobody takes is dropped after its lifetime, even with no pull coming.
+    @Test func aPageNobodyTakesIsDropped() async throws {
+        let readAhead = PullReadAhead(lifetime: 50_000_000)
+        readAhead.start(PullReadAhead.Key(authorization: "Bearer a", requester: nil, since: "db.1", limit: nil, gzip: false)) { Self.page(bytes: 5) }
+        for _ in 0..<600 where readAhead.count > 0 { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(readAhead.count == 0 && readAhead.bytesHeld == 0)
+    }
+
+    /// A request waiting for a page still being read gets it when the read ends.
+    @Test func aRequestWaitsForThePageBeingRead() async throws {
+        let readAhead = PullReadAhead(lifetime: 3_600_000_000_000)
+        let key = PullReadAhead.Key(authorization: "Bearer a", requester: "hotline", since: "db.1", limit: nil, gzip: false)
+        readAhead.start(key) {
+            try? await Task.sleep(for: .milliseconds(100))
+            return Self.page(bytes: 3)
+        }
+        #expect(await readAhead.take(key)?.body.bytes.count == 3)
+        #expect(readAhead.count == 0 && readAhead.bytesHeld == 0)
+    }
 }

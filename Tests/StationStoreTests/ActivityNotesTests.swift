@@ -62,6 +62,18 @@ import Testing
         #expect(!notes.beginFlush())
     }
 
+    /// Review of issue 14, F9: notes a failed flush took are kept for the next one, under those
+    /// noted since (pushes summed, the latest pull kept).
+    @Test func notesAFailedFlushTookArePutBack() {
+        let notes = ActivityNotes()
+        _ = notes.add(station: "hotline", pulledThrough: 1, pushed: 2, at: "2026-01-01 10:00:00")
+        let taken = notes.take()
+        _ = notes.add(station: "hotline", pulledThrough: 7, pushed: 3, at: "2026-01-01 10:00:05")
+        notes.putBack(taken)
+        let note = try? #require(notes.take()["hotline"])
+        #expect(note?.pushed == 5 && note?.pulledThrough == 7 && note?.lastSeenAt == "2026-01-01 10:00:05")
+    }
+
     @Test func timesAreWrittenAsSQLiteWritesThem() async throws {
         let store = try StationStore.create(path: dir.file("hub.sqlite"), node: "hub", schema: testSchema)
         let sqlite = try store.read { db in try String.fetchOne(db, sql: "SELECT datetime('now')") ?? "" }

@@ -54,6 +54,14 @@ public enum ReceivedMerge: Sendable, Equatable {
                 + "which it never made here (a forged version, or writes this file lost); refused, both versions are kept as they were")
     }
 
+    /// Refuses `state` (its canonical bytes `encoded`, when known) past ``Limits/stateBytes``.
+    /// A backend that keeps the record's previous state (an own version, ``OwnVersions``) before
+    /// storing the merged one calls this first: a merge left out `over_limit` keeps nothing.
+    public static func checkSize(_ state: RecordState, encoded: [UInt8]?, collection: String, id: String) throws(CoreError) {
+        let size = encoded?.count ?? state.canonicalBytes.count
+        guard size <= Limits.stateBytes else { throw Limits.stateTooLarge(size, collection: collection, id: id) }
+    }
+
     /// Merges `incoming` into `held` (nil: no record held): what to store, or nothing. Throws for
     /// two different writes under one dot (`dot_collision`) and for a join past what a state may
     /// hold (see ``RecordState/checkJoinBounds(in:id:)``, ``RecordState/checkJoinedCounters(in:id:)``);

@@ -74,6 +74,11 @@ public protocol CheckpointStore: Sendable {
     func setPeerProvenByToken(_ proven: Bool, peer: String) async throws
     /// Starts over with `peer` (first contact, or its database was replaced).
     func resetCheckpoint(peer: String, peerDatabase: String) async throws
+    /// Stores what the checkpoint's positions moved past without syncing (``LeftBehind``),
+    /// durably: the positions move past it only after.
+    func setLeftBehind(_ left: LeftBehind, peer: String) async throws
+    /// Pulls from `peer` from the beginning again at the next pull (its push position stays).
+    func resetPulled(peer: String) async throws
     /// The records `peer` answered `waiting` for, in key order after `after`, with their current
     /// states, or the oldest version this node wrote of them when it kept one (``Change/ownVersion``).
     func waitingChanges(peer: String, after: RecordKey?, limit: Int) async throws -> [Change]

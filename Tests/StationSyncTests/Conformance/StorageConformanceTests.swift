@@ -242,10 +242,17 @@ struct StorageConformanceTests {
         #expect(try await store.waitingChanges(peer: "hub", after: RecordKey("cases", "b"), limit: 2).map(\.id) == ["c"])
         try await store.updateWaiting(peer: "hub", waiting: [], taken: [RecordKey("cases", "a")])
         #expect(try await store.waitingChanges(peer: "hub", after: nil, limit: 10).map(\.id) == ["b", "c"])
-        // Starting over with a replaced peer: everything goes again, nothing waits.
+        // What the positions moved past, kept with them; pulling again keeps the push position.
+        let left = LeftBehind(unsent: ["stock"], pullWaiting: ["extra": []])
+        try await store.setLeftBehind(left, peer: "hub")
+        #expect(try await store.checkpoint(peer: "hub").leftBehind == left)
+        try await store.resetPulled(peer: "hub")
+        checkpoint = try await store.checkpoint(peer: "hub")
+        #expect(checkpoint.pushed == 3 && checkpoint.pulled == "" && checkpoint.leftBehind == left)
+        // Starting over with a replaced peer: everything goes again, nothing waits, nothing is left behind.
         try await store.resetCheckpoint(peer: "hub", peerDatabase: "db2")
         checkpoint = try await store.checkpoint(peer: "hub")
-        #expect(checkpoint.pushed == 0 && checkpoint.pulled == "" && checkpoint.peerDatabase == "db2")
+        #expect(checkpoint.pushed == 0 && checkpoint.pulled == "" && checkpoint.peerDatabase == "db2" && checkpoint.leftBehind.isEmpty)
         #expect(try await store.waitingCount(peer: "hub") == 0)
     }
 
@@ -265,7 +272,7 @@ struct StorageConformanceTests {
             #expect(throws: (any Error).self) { try store.forget(keys) }
             #expect(try store.everyRow() == before)
         }
-        #expect(try store.forget([RecordKey("cases", "junk")]) == [RecordKey("cases", "junk")])
+        #expect(try store.forget([RecordKey("cases", "junk"), RecordKey("cases", "junk")]) == [RecordKey("cases", "junk")])
         #expect(try store.record("cases", "junk") == nil)
         #expect(try await store.waitingChanges(peer: "hub", after: nil, limit: 10).map(\.id) == ["mine"])
         // Junk had the latest change: its sequence is never handed out again.
@@ -275,6 +282,23 @@ struct StorageConformanceTests {
         let feed = try await store.changes(since: 0, limit: 10, excludingSource: nil, collections: nil, maxBytes: Limits.pageBytes)
         #expect(feed.changes.map(\.id) == ["mine", "real", "new"])
         #expect(feed.changes.last?.seq == 5)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func aJoinPastTheLimitKeepsNothingNotEvenAnOwnVersion(_ backend: Backend) async throws {
+        let f = try Backend.Factory(backend)
+        defer { f.keep() }
+        let a = try f.make("pp", incarnation: "p1")
+        let b = try f.make("qq", incarnation: "q1")
+        try a.put("cases", "big", ["notes": .string(String(repeating: "p", count: 9_000_000))])
+        try b.put("cases", "big", ["notes": .string(String(repeating: "q", count: 9_000_000))])
+        let before = try a.everyRow()
+        let theirs = try #require(try await b.state(of: RecordKey("cases", "big")))
+        let results = try await a.apply(
+            [IncomingChange(collection: "cases", id: "big", state: theirs)], from: b.writer.rawValue, cursor: nil, claim: nil, check: nil)
+        #expect(results == [.overLimit])
+        #expect(try a.ownVersionCount() == 0)
+        #expect(try a.everyRow() == before)
     }
 
     @Test(arguments: Backend.allCases)

@@ -1,0 +1,135 @@
+import Foundation
+import StationCore
+import StationMemory
+import StationSync
+import Testing
+
+/// Review of issue 14, F2 and F3: a cursor never leaves a change behind for good. Changes not
+/// pushed because the peer lacked their collection or the token could not write it go once they
+/// can; records a LAN peer served that waited for this node's schema are pulled again once the
+/// hub declares what they need. On every backend.
+@Suite struct LeftBehindTests {
+    static func station(_ name: String, write: AccessList) -> Principal { Principal(station: name, read: .all, write: write, relay: false) }
+
+    @Test("Changes a token could not write go once it may: the next sync pushes everything again, once", arguments: Backend.allCases)
+    func aWidenedTokenSendsWhatWasLeft(_ backend: Backend) async throws {
+        let f = try Backend.Factory(backend)
+        defer { f.keep() }
+        let hub = try f.make("hub")
+        let station = try f.make("gamma", incarnation: "g1")
+        try station.put("cases", "c1", ["notes": "may go"])
+        try station.add("stock", "s1", field: "quantity", amount: 4)
+        let narrow = try await sync(station, with: hub, principal: Self.station("gamma", write: AccessList(parsing: "cases")))
+        #expect(narrow.pushed == 1 && narrow.notSent == 1)
+        #expect(try hub.record("stock", "s1") == nil)
+        #expect(try await station.checkpoint(peer: "hub").leftBehind.unsent == ["stock"])
+
+        // The operator gives the station a token that may write everything.
+        let wide = try await sync(station, with: hub, principal: Self.station("gamma", write: .all))
+        #expect(wide.pushed >= 1 && wide.notSent == 0)
+        #expect(try hub.record("stock", "s1")?.view.fields["quantity"] == .int(4))
+        #expect(try await station.checkpoint(peer: "hub").leftBehind.isEmpty)
+        // Once: the sync after sends nothing again.
+        let after = try await sync(station, with: hub, principal: Self.station("gamma", write: .all))
+        #expect(after.pushed == 0 && after.notSent == 0)
+    }
+
+    @Test("Changes of a collection the hub lacked go once it has it", arguments: Backend.allCases)
+    func aCollectionTheHubGainsIsSent(_ backend: Backend) async throws {
+        let f = try Backend.Factory(backend)
+        defer { f.keep() }
+        let casesOnly = Schema(collections: ["cases": syncSchema.collections["cases"]!])
+        let hub = try f.make("hub", schema: casesOnly)
+        let station = try f.make("gamma", incarnation: "g1")
+        try station.put("cases", "c1", ["notes": "goes"])
+        try station.add("stock", "s1", field: "quantity", amount: 2)
+        let first = try await sync(station, with: hub, principal: Self.station("gamma", write: .all))
+        #expect(first.pushed == 1 && first.notSent == 1)
+        // The hub takes the collection (`hub sync` with another hub that has it).
+        try await hub.extendSchema(with: syncSchema, from: "other-hub")
+        let second = try await sync(station, with: hub, principal: Self.station("gamma", write: .all))
+        #expect(second.notSent == 0)
+        #expect(try hub.record("stock", "s1")?.view.fields["quantity"] == .int(2))
+        #expect(try await station.checkpoint(peer: "hub").leftBehind.isEmpty)
+    }
+
+    @Test("Records a LAN peer served that waited for this schema are pulled again once the hub declares it", arguments: Backend.allCases)
+    func recordsWaitingForTheSchemaArePulledAgain(_ backend: Backend) async throws {
+        let f = try Backend.Factory(backend)
+        defer { f.keep() }
+        var wider = syncSchema
+        wider.collections["extra"] = CollectionSchema(name: "extra", fields: ["note": .lww])
+        wider.collections["stock"]!.fields["expiry"] = .manual
+        let hub = try f.make("hub", schema: wider)
+        let lan = try f.make("ll", schema: wider, incarnation: "l1")
+        let station = try f.make("mm", incarnation: "m1")
+        try lan.put("extra", "x1", ["note": "from the LAN"])
+        try lan.put("stock", "s1", ["expiry": "2027-01-01"])
+        try lan.put("cases", "c1", ["notes": "plain"])
+        // The LAN peer is not trusted with the schema: what needs its additions waits.
+        let lanSync = try await sync(station, with: lan)
+        #expect(lanSync.schemaWaiting == 2 && lanSync.created == 1)
+        #expect(!station.schema.collectionNames.contains("extra"))
+        #expect(try await station.checkpoint(peer: "ll").leftBehind.pullWaiting == ["extra": [], "stock": ["expiry"]])
+
+        // The hub declares them; the next LAN sync brings both records.
+        _ = try await sync(station, with: hub, principal: Self.station("mm", write: .all))
+        #expect(station.schema.collections["extra"] != nil)
+        let again = try await sync(station, with: lan)
+        #expect(again.schemaWaiting == 0)
+        #expect(try station.record("extra", "x1")?.view.fields["note"] == "from the LAN")
+        #expect(try station.record("stock", "s1")?.view.fields["expiry"] == "2027-01-01")
+        #expect(try await station.checkpoint(peer: "ll").leftBehind.isEmpty)
+        // Once: the sync after pulls nothing.
+        #expect(try await sync(station, with: lan).pulled == 0)
+    }
+
+    @Test("What is left behind is stored and read back as it was")
+    func leftBehindRoundTrips() {
+        let left = LeftBehind(unsent: ["stock", "caf\u{E9}"], pullWaiting: ["extra": [], "stock": ["expiry", "b"]])
+        #expect(LeftBehind(jsonText: left.json.canonicalText) == left)
+        #expect(LeftBehind(jsonText: nil).isEmpty && LeftBehind(jsonText: "garbage").isEmpty)
+        var declared = left
+        declared.removePullWaiting(["extra": [], "stock": ["expiry"]])
+        #expect(declared.pullWaiting == ["stock": ["b"]])
+    }
+}
+
+/// Review of issue 14, F1: a hub restored from a backup gets back from its stations what the
+/// backup lacked, records they pulled from it included.
+@Suite struct RestoredHubTests {
+    static func station(_ name: String, relay: Bool = false) -> Principal { Principal(station: name, read: .all, write: .all, relay: relay) }
+
+    @Test("Stations push back what they pulled from a restored hub: their own writes are taken, others' wait for their writers or a relay token")
+    func whatTheBackupLackedComesBack() async throws {
+        let clock: @Sendable () -> UInt64 = { 1_700_000_000_000 }
+        let hub = try MemoryStore(node: "hub", schema: syncSchema, incarnation: "h1", clock: clock)
+        let a = try MemoryStore(node: "aa", schema: syncSchema, incarnation: "a1", clock: clock)
+        let b = try MemoryStore(node: "bb", schema: syncSchema, incarnation: "b1", clock: clock)
+        let backup = hub.copy()
+        // After the backup: aa's record and one the hub wrote itself reach bb through the hub.
+        try a.put("cases", "from-aa", ["notes": "aa wrote this"])
+        try await sync(a, with: hub, principal: Self.station("aa"))
+        try hub.put("cases", "from-hub", ["notes": "the operator wrote this"])
+        try await sync(b, with: hub, principal: Self.station("bb"))
+        #expect(try b.record("cases", "from-aa") != nil && b.record("cases", "from-hub") != nil)
+
+        // The hub is put back from the backup: a new database, under a new incarnation.
+        let restored = backup.copy(renewing: "h2")
+        let back = try await sync(b, with: restored, principal: Self.station("bb"))
+        #expect(back.startedOver)
+        // Not bb's writes: they wait (listed) rather than being taken on bb's word.
+        #expect(Set(back.waitingRecords) == ["cases/from-aa", "cases/from-hub"], "\(back)")
+        // aa brings its own back; bb's copy of it is then taken.
+        try await sync(a, with: restored, principal: Self.station("aa"))
+        #expect(try restored.record("cases", "from-aa")?.view.fields["notes"] == "aa wrote this")
+        // What the hub wrote itself after the backup comes back through a station the operator
+        // trusts with a relay token, once.
+        let relayed = try await sync(b, with: restored, principal: Self.station("bb", relay: true))
+        #expect(relayed.waiting == 0, "\(relayed)")
+        #expect(try restored.record("cases", "from-hub")?.view.fields["notes"] == "the operator wrote this")
+        // And then nothing is left to send back.
+        #expect(try await b.checkpoint(peer: "hub").leftBehind.isEmpty)
+        #expect(try await sync(b, with: restored, principal: Self.station("bb")).pushed == 0)
+    }
+}
