@@ -252,11 +252,16 @@ public struct SyncRunner: Sendable {
             let which = firstFive(s.waitingRecords)
             text +=
                 "; \(s.waiting) record\(s.waiting == 1 ? " waits" : "s wait") (\(which)): \(s.waiting == 1 ? "it holds" : "they hold") writes of other nodes "
-                + "\(s.peer) has not seen (from a LAN sync), and this token may not relay them. They go once those nodes sync with \(s.peer) "
-                + "themselves; if one of them never will (its database is lost), sync its new database with this station over the LAN "
-                + "first, or ask the operator for a relay token for this station"
+                + "\(s.peer) has not seen (from a LAN sync, or lost by \(s.peer) restored from a backup), and this token may not relay them. "
+                + "They go once those nodes sync with \(s.peer) themselves; if one of them never will (its database is lost, or it is "
+                + "\(s.peer) itself), sync its new database with this station over the LAN first, or ask the operator for a relay token "
+                + "for this station"
         }
-        if s.notSent > 0 { text += "; \(s.notSent) local changes not sent (collections the peer lacks or this token may not write)" }
+        if s.notSent > 0 {
+            text +=
+                "; \(s.notSent) local change\(s.notSent == 1 ? "" : "s") not sent (collections the peer lacks or this token may not write; "
+                + "\(s.notSent == 1 ? "it goes" : "they go") at the first sync that can send \(s.notSent == 1 ? "it" : "them"))"
+        }
         if s.schemaWaiting > 0 {
             let which = firstFive(s.schemaWaitingRecords)
             text +=

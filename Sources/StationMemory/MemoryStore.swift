@@ -26,6 +26,8 @@ public final class MemoryStore: Sendable {
     public let databaseID: String
     /// The collections and their policies.
     public var schema: Schema { state.withLock { $0.schema } }
+    /// Whether this is a hub's store (as `hub init` makes): it keeps no own versions.
+    public let servesAsHub: Bool
 
     let state: Mutex<MemoryState>
     let physicalClock: @Sendable () -> UInt64
@@ -36,12 +38,14 @@ public final class MemoryStore: Sendable {
     /// A new, empty store for `node`. `incarnation` names its writes (`NODE.INCARNATION`; nil:
     /// the bare node name), as `station init` gives a new database one.
     public init(
-        node: NodeID, schema: Schema, incarnation: String? = nil, clock: @escaping @Sendable () -> UInt64 = MemoryStore.systemClock
+        node: NodeID, schema: Schema, incarnation: String? = nil, servesAsHub: Bool = false,
+        clock: @escaping @Sendable () -> UInt64 = MemoryStore.systemClock
     ) throws(CoreError) {
         if let incarnation, !NodeID.isValidIncarnation(incarnation) {
             throw CoreError(.invalidNodeName, "incarnation \"\(incarnation)\" must be 1-12 characters of a-z and 0-9")
         }
         self.node = node
+        self.servesAsHub = servesAsHub
         writer = NodeID(node: node, incarnation: incarnation)
         lineage = []
         databaseID = MemoryStore.makeDatabaseID()
@@ -49,8 +53,12 @@ public final class MemoryStore: Sendable {
         physicalClock = clock
     }
 
-    private init(node: NodeID, writer: NodeID, lineage: [NodeID], databaseID: String, state: MemoryState, clock: @escaping @Sendable () -> UInt64) {
+    private init(
+        node: NodeID, writer: NodeID, lineage: [NodeID], databaseID: String, servesAsHub: Bool, state: MemoryState,
+        clock: @escaping @Sendable () -> UInt64
+    ) {
         self.node = node
+        self.servesAsHub = servesAsHub
         self.writer = writer
         self.lineage = lineage
         self.databaseID = databaseID
@@ -65,11 +73,13 @@ public final class MemoryStore: Sendable {
     public func copy(renewing incarnation: String? = nil, clock: (@Sendable () -> UInt64)? = nil) -> MemoryStore {
         let snapshot = state.withLock { $0 }
         guard let incarnation else {
-            return MemoryStore(node: node, writer: writer, lineage: lineage, databaseID: databaseID, state: snapshot, clock: clock ?? physicalClock)
+            return MemoryStore(
+                node: node, writer: writer, lineage: lineage, databaseID: databaseID, servesAsHub: servesAsHub, state: snapshot,
+                clock: clock ?? physicalClock)
         }
         return MemoryStore(
             node: node, writer: NodeID(node: node, incarnation: incarnation), lineage: lineage + [writer],
-            databaseID: MemoryStore.makeDatabaseID(), state: snapshot, clock: clock ?? physicalClock)
+            databaseID: MemoryStore.makeDatabaseID(), servesAsHub: servesAsHub, state: snapshot, clock: clock ?? physicalClock)
     }
 
     /// This node's wall clock, ms since 1970.

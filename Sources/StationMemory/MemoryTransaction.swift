@@ -11,6 +11,7 @@ public final class MemoryTransaction {
     let node: NodeID
     let writer: NodeID
     let physicalClock: @Sendable () -> UInt64
+    let servesAsHub: Bool
     /// What undoes each change made so far, in the order made.
     private var undo: [(inout MemoryState) -> Void] = []
     private let clockBefore: HybridLogicalClock
@@ -23,6 +24,7 @@ public final class MemoryTransaction {
         node = store.node
         writer = store.writer
         physicalClock = store.physicalClock
+        servesAsHub = store.servesAsHub
         clockBefore = s.clock
         lastSequenceBefore = s.lastSequence
     }
@@ -130,7 +132,7 @@ public final class MemoryTransaction {
         } else {
             let fromHub = peer.flatMap { s.peers[$0]?.mayRelay } == false
             let pushedToHubs = s.peers.filter { $0.key != peer && $0.value.mayRelay == false }.map(\.value.checkpoint.pushed).min()
-            rule = .merging(fromHub: fromHub, pushedToOtherHubs: pushedToHubs)
+            rule = .merging(fromHub: fromHub, pushedToOtherHubs: pushedToHubs, atAHub: servesAsHub)
             ownVersionRules[peer ?? ""] = rule
         }
         let allowed = OwnVersions.ruleAllows(

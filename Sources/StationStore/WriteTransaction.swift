@@ -226,7 +226,8 @@ public final class WriteTransaction {
             let fromHub = try Bool.fetchOne(db, sql: "SELECT mayRelay = 0 FROM checkpoint WHERE peer IS ?", arguments: [peer]) ?? false
             let pushedToHubs = try Int64.fetchOne(
                 db, sql: "SELECT min(pushed) FROM checkpoint WHERE peer IS NOT ? AND mayRelay = 0", arguments: [peer])
-            rule = .merging(fromHub: fromHub, pushedToOtherHubs: pushedToHubs)
+            let atAHub = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'role'") == DatabaseRole.hub.rawValue
+            rule = .merging(fromHub: fromHub, pushedToOtherHubs: pushedToHubs, atAHub: atAHub)
             ownVersionRules[peer ?? ""] = rule
         }
         guard

@@ -24,6 +24,8 @@ import tempfile
 import time
 import urllib.request
 
+import servers
+
 # Selenium Manager must never try to download a browser or a driver: nothing outside is reachable.
 os.environ.setdefault("SE_OFFLINE", "true")
 
@@ -86,26 +88,13 @@ class Harness:
         return self.station_json(node, "sync", "--peer", self.url, "--token", self.tokens[node])
 
     def start_hub(self):
-        out = open(os.path.join(self.work, "hub.out"), "w+")
-        self.hub = subprocess.Popen(
-            [self.hub_bin, "serve", "--db", self.hub_db, "--listen", "127.0.0.1:0"],
-            stdout=out, stderr=open(os.path.join(self.work, "hub.err"), "w"), stdin=subprocess.DEVNULL)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if self.url is None:
-                out.seek(0)
-                m = re.search(r"listening on (http://\S+)", out.read())
-                if m:
-                    self.url = m.group(1).rstrip("/")
-            if self.url:
-                try:
-                    urllib.request.urlopen(self.url + "/v1/health", timeout=2).read()
-                    return
-                except OSError:
-                    pass
-            check(self.hub.poll() is None, f"hub serve exited ({self.hub.returncode}): {self.tail('hub.err')}")
-            time.sleep(0.05)
-        raise TestFailure("hub serve did not answer /v1/health within 30 s")
+        server = servers.Server([self.hub_bin, "serve", "--db", self.hub_db, "--listen", "127.0.0.1:0"],
+                                os.path.join(self.work, "hub.out"), os.path.join(self.work, "hub.err"))
+        try:
+            server.start(timeout=30)
+        except servers.ServerError as e:
+            raise TestFailure(str(e))
+        self.hub, self.url = server.proc, server.url
 
     def tail(self, name, lines=20):
         try:

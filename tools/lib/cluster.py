@@ -12,6 +12,8 @@ import subprocess
 import time
 import urllib.request
 
+import servers
+
 
 class CommandError(Exception):
     pass
@@ -40,54 +42,34 @@ class Hub:
 
     def __init__(self, hub_bin, db, log):
         self.hub_bin, self.db, self.log = hub_bin, db, log
-        self.proc = None
-        self.port = 0
+        self.server = servers.Server([hub_bin, "serve", "--db", db, "--listen", "127.0.0.1:0"], log,
+                                     env={"LOG_LEVEL": os.environ.get("LOG_LEVEL", "warning")})
+
+    @property
+    def proc(self):
+        return self.server.proc
+
+    @property
+    def port(self):
+        return self.server.port
 
     def start(self, timeout=60):
-        out = open(self.log, "a+")
-        start = out.tell()
-        self.proc = subprocess.Popen(
-            [self.hub_bin, "serve", "--db", self.db, "--listen", f"127.0.0.1:{self.port}"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, "LOG_LEVEL": os.environ.get("LOG_LEVEL", "warning")})
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                out.seek(start)
-                raise CommandError(f"hub exited with {self.proc.returncode}:\n{out.read()[-3000:]}")
-            out.seek(start)
-            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", out.read())
-            if m and self.healthy(int(m.group(1))):
-                self.port = int(m.group(1))
-                return self
-            time.sleep(0.05)
-        raise CommandError("hub did not start")
-
-    @staticmethod
-    def healthy(port):
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=2).read()
-            return True
-        except OSError:
-            return False
+            self.server.start(timeout)
+        except servers.ServerError as e:
+            raise CommandError(str(e))
+        return self
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return self.server.url
 
     def kill(self):
         """SIGKILL: no shutdown, no checkpoint, exactly like a power cut for the process."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(30)
+        self.server.kill()
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        self.server.stop()
 
 
 def records(db, collection=None):

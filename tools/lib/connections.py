@@ -41,6 +41,8 @@ import tempfile
 import time
 import urllib.request
 
+import servers
+
 ATTACKER_ADDRESSES = [f"127.0.0.{i}" for i in range(2, 14)]
 TRICKLE_ADDRESSES = [f"127.0.0.{i}" for i in range(20, 30)]
 
@@ -58,20 +60,12 @@ def run(*cmd, check=True):
 
 
 def start_server(cmd, log_path):
-    log = open(log_path, "w+")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            env={**os.environ, "LOG_LEVEL": "warning"})
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            log.seek(0)
-            raise Failure(f"the server exited with {proc.returncode}: {log.read()[-2000:]}")
-        log.seek(0)
-        m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", log.read())
-        if m:
-            return proc, int(m.group(1))
-        time.sleep(0.05)
-    raise Failure("the server did not start")
+    server = servers.Server(cmd, log_path, env={"LOG_LEVEL": "warning"})
+    try:
+        server.start()
+    except servers.ServerError as e:
+        raise Failure(str(e))
+    return server.proc, server.port
 
 
 def peak_rss_mb(pid):

@@ -16,6 +16,8 @@ import tempfile
 import time
 import urllib.request
 
+import servers
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = sys.argv[1]
 STATION = os.path.join(BIN, "station")
@@ -40,25 +42,15 @@ def station(*args, db=None, check=True):
 
 def serve(binary, *args, log):
     """Starts a server process on a free port; returns (process, url) once /v1/health answers."""
-    out = open(log + ".out", "w+")
-    proc = subprocess.Popen([binary, *args, "--listen", "127.0.0.1:0"], stdout=out, stderr=open(log + ".err", "w"),
-                            stdin=subprocess.DEVNULL)
-    PROCESSES.append(proc)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        out.seek(0)
-        m = re.search(r"listening on (http://\S+)", out.read())
-        if m:
-            url = m.group(1)
-            try:
-                urllib.request.urlopen(url + "/v1/health", timeout=2).read()
-                return proc, url
-            except OSError:
-                pass
-        if proc.poll() is not None:
-            sys.exit(f"{RED}{binary} {' '.join(args)} exited: {open(log + '.err').read()}{RESET}")
-        time.sleep(0.05)
-    sys.exit(f"{RED}{binary} did not start listening{RESET}")
+    server = servers.Server([binary, *args, "--listen", "127.0.0.1:0"], log + ".out", log + ".err")
+    try:
+        server.start(timeout=30)
+    except servers.ServerError as e:
+        sys.exit(f"{RED}{e}{RESET}")
+    finally:
+        if server.proc:
+            PROCESSES.append(server.proc)
+    return server.proc, server.url
 
 
 def stop(proc):

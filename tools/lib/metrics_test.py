@@ -26,6 +26,8 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hostile import Hub  # noqa: E402
 
+import servers
+
 
 def ensure_parser():
     try:
@@ -101,23 +103,15 @@ def main():
     check("stopped on SIGINT or SIGTERM" in log, "a line on SIGTERM")
 
     # --log-format json: every line an object.
-    out = open(os.path.join(hub.work, "json.out"), "w+")
     err_path = os.path.join(hub.work, "json.err")
-    proc = subprocess.Popen([hub.hub_bin, "serve", "--db", hub.db, "--listen", "127.0.0.1:0", "--log-format", "json"], stdout=out,
-                            stderr=open(err_path, "w"), stdin=subprocess.DEVNULL)
-    port = None
-    deadline = time.time() + 30
-    while time.time() < deadline and port is None:
-        out.seek(0)
-        m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", out.read())
-        port = int(m.group(1)) if m else None
-        time.sleep(0.05)
-    check(port is not None, "the json-logging hub did not start")
-    if port:
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=10).read()
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(20)
+    server = servers.Server([hub.hub_bin, "serve", "--db", hub.db, "--listen", "127.0.0.1:0", "--log-format", "json"],
+                            os.path.join(hub.work, "json.out"), err_path)
+    try:
+        server.start(timeout=30)
+        urllib.request.urlopen(f"{server.url}/metrics", timeout=10).read()
+    except servers.ServerError as e:
+        check(False, f"the json-logging hub did not start: {e}")
+    server.stop(timeout=20)
     lines = [line for line in open(err_path).read().splitlines() if line.strip()]
     try:
         objects = [json.loads(line) for line in lines]

@@ -25,9 +25,12 @@ public enum OwnVersions {
 
         /// The rule for merging from `peer`. `peerIsHub`: the peer's checkpoint says it may not
         /// take others' writes (`mayRelay` false); `pushedToOtherHubs`: the lowest push
-        /// checkpoint among the other such peers, nil when there is none.
-        public static func merging(fromHub peerIsHub: Bool, pushedToOtherHubs: Int64?) -> Rule {
-            peerIsHub ? .never : pushedToOtherHubs.map { .above($0) } ?? .always
+        /// checkpoint among the other such peers, nil when there is none; `atAHub`: this database
+        /// is a hub's (`hub init`). A station with no hub known yet keeps them for the hub to come;
+        /// a hub, only for a hub it pushes to that may not relay (a district hub with a city hub's
+        /// station token), and none when it has no such peer.
+        public static func merging(fromHub peerIsHub: Bool, pushedToOtherHubs: Int64?, atAHub: Bool = false) -> Rule {
+            peerIsHub ? .never : pushedToOtherHubs.map { .above($0) } ?? (atAHub ? .never : .always)
         }
     }
 

@@ -90,17 +90,18 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         /// `defer` of the test that made them).
         func keep() { withExtendedLifetime(self) {} }
 
+        /// `hub`: made as `hub init` makes a hub's database.
         func make(
-            _ node: NodeID, schema: Schema = syncSchema, incarnation: String? = nil,
+            _ node: NodeID, schema: Schema = syncSchema, incarnation: String? = nil, hub: Bool = false,
             clock: @escaping @Sendable () -> UInt64 = StationStore.systemClock
         ) throws -> any TestBackendStore {
             switch backend {
             case .sqlite:
                 try StationStore.create(
                     path: "\(dir.path)/\(node.rawValue)-\(UUID().uuidString).sqlite", node: node, schema: schema, incarnation: incarnation,
-                    clock: clock)
+                    role: hub ? .hub : nil, clock: clock)
             case .memory:
-                try MemoryStore(node: node, schema: schema, incarnation: incarnation, clock: clock)
+                try MemoryStore(node: node, schema: schema, incarnation: incarnation, servesAsHub: hub, clock: clock)
             }
         }
     }

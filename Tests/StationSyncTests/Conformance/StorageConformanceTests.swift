@@ -301,6 +301,22 @@ struct StorageConformanceTests {
         #expect(try a.everyRow() == before)
     }
 
+    /// Review of issue 14, F5: a hub's database pushes to nobody that may not relay: merging a
+    /// station's version on top of a record holding the hub's own write (a resolution) keeps no
+    /// own version, where a station's database, with no hub known yet, keeps one.
+    @Test(arguments: Backend.allCases)
+    func aHubKeepsNoOwnVersions(_ backend: Backend) async throws {
+        let f = try Backend.Factory(backend)
+        defer { f.keep() }
+        for (isHub, kept) in [(true, 0), (false, 1)] {
+            let store = try f.make(isHub ? "hub" : "hotline", incarnation: "h1", hub: isHub)
+            try store.put("cases", "r", ["notes": "the operator's"])
+            let theirs = try Self.version("r", ["status": "seen"], after: try await store.state(of: RecordKey("cases", "r")))
+            #expect(try await store.apply([theirs], from: "labor", cursor: nil, claim: nil, check: nil) == [.applied])
+            #expect(try store.ownVersionCount() == kept, "hub \(isHub)")
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func ownVersionsAreKeptForTheHubAndDroppedOnceTaken(_ backend: Backend) async throws {
         let f = try Backend.Factory(backend)
