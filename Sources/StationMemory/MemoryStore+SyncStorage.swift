@@ -112,14 +112,14 @@ extension MemoryStore: SyncStorage {
         state.withLock { s in s.peers[peer, default: PeerProgress()].checkpoint.byToken = proven }
     }
 
-    public func resetCheckpoint(peer: String, peerDatabase: String) {
+    public func resetCheckpoint(peer: String, peerDatabase: String, leftBehind: LeftBehind) {
         state.withLock { s in
             var progress = s.peers[peer] ?? PeerProgress()
             progress.checkpoint.pushed = 0
             progress.checkpoint.pulled = ""
             progress.checkpoint.peerDatabase = peerDatabase
             progress.checkpoint.updatedAt = StoredTime.now()
-            progress.checkpoint.leftBehind = LeftBehind()
+            progress.checkpoint.leftBehind = leftBehind
             s.peers[peer] = progress
             // Everything is pushed again: nothing waits any longer.
             s.waiting[peer] = nil
@@ -130,11 +130,14 @@ extension MemoryStore: SyncStorage {
         state.withLock { s in s.peers[peer, default: PeerProgress()].checkpoint.leftBehind = left }
     }
 
-    public func resetPulled(peer: String) {
+    public func rewind(peer: String, pushed: Int64?, pullAgain: Bool, leftBehind: LeftBehind) {
         state.withLock { s in
-            guard s.peers[peer] != nil else { return }
-            s.peers[peer]?.checkpoint.pulled = ""
-            s.peers[peer]?.checkpoint.updatedAt = StoredTime.now()
+            var progress = s.peers[peer] ?? PeerProgress()
+            if let pushed { progress.checkpoint.pushed = pushed }
+            if pullAgain { progress.checkpoint.pulled = "" }
+            progress.checkpoint.leftBehind = leftBehind
+            progress.checkpoint.updatedAt = StoredTime.now()
+            s.peers[peer] = progress
         }
     }
 

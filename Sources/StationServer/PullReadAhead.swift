@@ -29,6 +29,10 @@ final class PullReadAhead: Sendable {
         var since: String
         var limit: String?
         var gzip: Bool
+
+        /// Whose share it counts against: the bearer token itself, however the header spells
+        /// the scheme and spaces.
+        var caller: Substring? { authorization?.split(separator: " ", omittingEmptySubsequences: true).last }
     }
 
     /// A page ready to send: the service's page and its body as sent.
@@ -55,7 +59,8 @@ final class PullReadAhead: Sendable {
 
         /// Drops what is older than `lifetime` (nanoseconds).
         mutating func expire(now: UInt64, lifetime: UInt64) {
-            for (key, entry) in entries where now - entry.started >= lifetime { remove(key) }
+            // `now` is read under the lock, after every `started`; saturating all the same.
+            for (key, entry) in entries where now >= entry.started && now - entry.started >= lifetime { remove(key) }
         }
 
         @discardableResult
@@ -80,11 +85,12 @@ final class PullReadAhead: Sendable {
     /// Starts reading the page for `key` with `read`, unless it is already there or a limit is
     /// reached.
     func start(_ key: Key, read: @escaping @Sendable () async -> Prepared?) {
-        let now = DispatchTime.now().uptimeNanoseconds
+        let caller = key.caller
         let id: UInt64? = state.withLock { s in
+            let now = DispatchTime.now().uptimeNanoseconds
             s.expire(now: now, lifetime: lifetime)
             guard s.entries[key] == nil, s.entries.count < Self.maxPages,
-                s.entries.keys.lazy.filter({ $0.authorization == key.authorization }).count < Self.maxPerCaller
+                s.entries.keys.lazy.filter({ $0.caller == caller }).count < Self.maxPerCaller
             else { return nil }
             s.nextID += 1
             s.entries[key] = Entry(id: s.nextID, started: now)
@@ -125,10 +131,9 @@ final class PullReadAhead: Sendable {
 
     /// The page read ahead for `key`, once it is read; nil when none was started for it.
     func take(_ key: Key) async -> Prepared? {
-        let now = DispatchTime.now().uptimeNanoseconds
-        return await withCheckedContinuation { continuation in
+        await withCheckedContinuation { continuation in
             let ready: Prepared?? = state.withLock { s in
-                s.expire(now: now, lifetime: lifetime)
+                s.expire(now: DispatchTime.now().uptimeNanoseconds, lifetime: lifetime)
                 guard let entry = s.remove(key) else { return .some(nil) }
                 guard let outcome = entry.outcome else {
                     s.waiters[entry.id, default: []].append(continuation)  // resumed when the read finishes

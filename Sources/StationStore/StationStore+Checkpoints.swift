@@ -76,15 +76,15 @@ extension StationStore {
         }
     }
 
-    public func resetCheckpoint(peer: String, peerDatabase: String) throws {
+    public func resetCheckpoint(peer: String, peerDatabase: String, leftBehind: LeftBehind) throws {
         try immediateTransaction { db in
             try db.execute(
                 sql: """
-                    INSERT INTO checkpoint (peer, pushed, pulled, peerDatabase, updatedAt) VALUES (?, 0, '', ?, datetime('now'))
+                    INSERT INTO checkpoint (peer, pushed, pulled, peerDatabase, updatedAt, leftBehind) VALUES (?, 0, '', ?, datetime('now'), ?)
                     ON CONFLICT(peer) DO UPDATE SET pushed = 0, pulled = '', peerDatabase = excluded.peerDatabase, updatedAt = excluded.updatedAt,
-                        leftBehind = NULL
+                        leftBehind = excluded.leftBehind
                     """,
-                arguments: [peer, peerDatabase])
+                arguments: [peer, peerDatabase, Self.text(leftBehind)])
             // Everything is pushed again: nothing waits any longer.
             try db.execute(sql: "DELETE FROM push_waiting WHERE peer = ?", arguments: [peer])
         }
@@ -97,15 +97,24 @@ extension StationStore {
                     INSERT INTO checkpoint (peer, leftBehind, updatedAt) VALUES (?, ?, datetime('now'))
                     ON CONFLICT(peer) DO UPDATE SET leftBehind = excluded.leftBehind
                     """,
-                arguments: [peer, left.isEmpty ? nil : left.json.canonicalText])
+                arguments: [peer, Self.text(left)])
         }
     }
 
-    public func resetPulled(peer: String) throws {
+    public func rewind(peer: String, pushed: Int64?, pullAgain: Bool, leftBehind: LeftBehind) throws {
         try immediateTransaction { db in
-            try db.execute(sql: "UPDATE checkpoint SET pulled = '', updatedAt = datetime('now') WHERE peer = ?", arguments: [peer])
+            try db.execute(
+                sql: """
+                    INSERT INTO checkpoint (peer, leftBehind, updatedAt) VALUES (?, ?, datetime('now'))
+                    ON CONFLICT(peer) DO UPDATE SET leftBehind = excluded.leftBehind, updatedAt = excluded.updatedAt,
+                        pushed = coalesce(?, pushed), pulled = CASE WHEN ? THEN '' ELSE pulled END
+                    """,
+                arguments: [peer, Self.text(leftBehind), pushed, pullAgain])
         }
     }
+
+    /// How ``LeftBehind`` is stored (NULL: nothing).
+    static func text(_ left: LeftBehind) -> String? { left.isEmpty ? nil : left.json.canonicalText }
 
     /// Adds what `additions` declares and this schema does not (collections, fields); new
     /// collections remember `peer` as where they came from (`station schema` lists them).

@@ -325,10 +325,9 @@ public struct SyncEngine {
     /// noted before anything is pushed, so that a sync failing on the way goes on sending back.
     private func startOver(with peer: String, database: String, known: Checkpoint) async throws {
         let replaced = !known.peerDatabase.isEmpty && known.peerDatabase != database
-        try await storage.resetCheckpoint(peer: peer, peerDatabase: database)
-        if replaced || full || known.leftBehind.sendsBack {
-            try await storage.setLeftBehind(LeftBehind(sendsBack: true), peer: peer)
-        }
+        // In the same transaction as the reset: a sync killed after it still sends back.
+        try await storage.resetCheckpoint(
+            peer: peer, peerDatabase: database, leftBehind: LeftBehind(sendsBack: replaced || full || known.leftBehind.sendsBack))
     }
 
     /// The most pushes one sync tries, after the peer refused some records (see ``Refused``):
@@ -367,21 +366,30 @@ public struct SyncEngine {
         let sendsBack = left.sendsBack
         let sendable = peerCollections.filter { session.write.allows($0) }
         var from = checkpoint.pushed
-        let nowSendable = left.unsent.intersection(sendable)
-        if !nowSendable.isEmpty, from > 0 {
-            logger.notice(
-                "changes of collections earlier syncs could not send (the peer lacked them or the token could not write them) can go now; pushing everything again",
-                metadata: ["peer": "\(peer)", "collections": "\(nowSendable.sorted().joined(separator: ", "))"])
-            from = 0
-        }
         var pullFrom = checkpoint.pulled
+        let nowSendable = left.unsent.intersection(sendable)
         let declared = left.declared(in: storage.schema)
-        if !declared.isEmpty, !pullFrom.isEmpty {
-            logger.notice(
-                "records this peer served that waited for this node's schema can be merged now; pulling everything again from it",
-                metadata: ["peer": "\(peer)", "collections": "\(declared.keys.sorted().joined(separator: ", "))"])
-            try await storage.resetPulled(peer: peer)
-            pullFrom = ""
+        if !nowSendable.isEmpty || !declared.isEmpty {
+            // What can be synced now leaves the list in the same transaction as the positions
+            // move back: a sync cut short goes on from where they are then; what the push and
+            // pull below find left behind again joins the list as they go.
+            let pushAgain = !nowSendable.isEmpty && from > 0
+            let pullAgain = !declared.isEmpty && !pullFrom.isEmpty
+            if pushAgain {
+                logger.notice(
+                    "changes of collections earlier syncs could not send (the peer lacked them or the token could not write them) can go now; pushing everything again",
+                    metadata: ["peer": "\(peer)", "collections": "\(nowSendable.sorted().joined(separator: ", "))"])
+            }
+            if pullAgain {
+                logger.notice(
+                    "records this peer served that waited for this node's schema can be merged now; pulling everything again from it",
+                    metadata: ["peer": "\(peer)", "collections": "\(declared.keys.sorted().joined(separator: ", "))"])
+            }
+            left.unsent.subtract(nowSendable)
+            left.removePullWaiting(declared)
+            try await storage.rewind(peer: peer, pushed: pushAgain ? 0 : nil, pullAgain: pullAgain, leftBehind: left)
+            if pushAgain { from = 0 }
+            if pullAgain { pullFrom = "" }
         }
         var holdBack = false
         var refused: Refused = []
@@ -411,6 +419,11 @@ public struct SyncEngine {
             }
             from = try await storage.checkpoint(peer: peer).pushed
         }
+        // One push of everything has finished: what came from the peer went back.
+        if left.sendsBack {
+            left.sendsBack = false
+            try await storage.setLeftBehind(left, peer: peer)
+        }
         // What this node's hub (or a peer trusted with the schema) serves it took under its own
         // clock's drift rule and origin binding: not checked again here (this node's clock may be
         // the wrong one). What another peer serves meets both, record by record: a write stamped
@@ -420,12 +433,6 @@ public struct SyncEngine {
         try await pull(
             from: pullFrom, peer: peer, pending: pending, checksDrift: checksDrift, limit: checksDrift ? maxPulledFromPeer : nil, left: &left,
             summary: &summary)
-        // Everything sendable was pushed from where it was left (sent back too), and everything
-        // declared pulled again.
-        left.unsent.subtract(sendable)
-        left.sendsBack = false
-        left.removePullWaiting(declared)
-        if left != checkpoint.leftBehind { try await storage.setLeftBehind(left, peer: peer) }
 
         summary.recordsWithConflicts = try await storage.conflictedRecordCount()
     }

@@ -117,6 +117,35 @@ extension SyncServerTests {
         #expect(readAhead.count == 0 && readAhead.bytesHeld == 0)
     }
 
+    /// Review 15, R1: many requests at once (each reading the clock) never trap, and every page
+    /// goes to its own request.
+    @Test func manyRequestsAtOnce() async throws {
+        let readAhead = PullReadAhead(lifetime: 1)  // everything expires at once: the subtraction runs every time
+        await withTaskGroup(of: Void.self) { group in
+            for t in 0..<16 {
+                group.addTask {
+                    for i in 0..<300 {
+                        let key = PullReadAhead.Key(authorization: "Bearer \(t)", requester: nil, since: "db.\(i)", limit: nil, gzip: false)
+                        readAhead.start(key) { Self.page(bytes: i) }
+                        if let page = await readAhead.take(key) { #expect(page.body.bytes.count == i) }
+                    }
+                }
+            }
+        }
+        #expect(readAhead.reading >= 0)
+    }
+
+    /// The share is the token's, however the header spells it.
+    @Test func oneTokenIsOneCallerHoweverSpelled() {
+        let readAhead = PullReadAhead(lifetime: 3_600_000_000_000)
+        for (i, header) in ["Bearer X", "bearer X", "Bearer  X", "BEARER X"].enumerated() {
+            readAhead.start(PullReadAhead.Key(authorization: header, requester: nil, since: "db.\(i)", limit: nil, gzip: false)) {
+                Self.page(bytes: 1)
+            }
+        }
+        #expect(readAhead.count == PullReadAhead.maxPerCaller)
+    }
+
     /// A page nobody takes is dropped after its lifetime, even with no pull coming.
     @Test func aPageNobodyTakesIsDropped() async throws {
         let readAhead = PullReadAhead(lifetime: 50_000_000)

@@ -84,6 +84,54 @@ import Testing
         #expect(try await sync(station, with: lan).pulled == 0)
     }
 
+    @Test("A push of everything again that fails on the way goes on from where it got, not from the beginning", arguments: Backend.allCases)
+    func anInterruptedPushAgainGoesOn(_ backend: Backend) async throws {
+        let f = try Backend.Factory(backend)
+        defer { f.keep() }
+        let hub = try f.make("hub")
+        let station = try f.make("gamma", incarnation: "g1")
+        try station.put("cases", "c0", ["notes": "may go"])
+        for i in 0..<30 { try station.add("stock", "s\(i)", field: "quantity", amount: 1) }
+        _ = try await sync(station, with: hub, principal: Self.station("gamma", write: AccessList(parsing: "cases")))
+        // Widened; the push of everything again is cut at its third request (batches of 5).
+        let wide = Self.station("gamma", write: .all)
+        let cut = FaultyTransport(
+            inner: LoopbackTransport(service: SyncService(storage: hub, authentication: .none), principal: wide, caller: station.writer.rawValue),
+            plan: [4: .lostRequest])
+        await #expect(throws: SimFault.self) { try await SyncEngine(storage: station, transport: cut, batchSize: 5).run() }
+        #expect(try await station.checkpoint(peer: "hub").leftBehind.unsent.isEmpty)
+        let rest = try await sync(station, with: hub, principal: wide, batchSize: 5)
+        #expect(rest.pushed < 30 && rest.notSent == 0, "\(rest)")
+        for i in 0..<30 { #expect(try hub.record("stock", "s\(i)") != nil, "s\(i)") }
+    }
+
+    @Test("A record that waited for a collection, then for one of its fields, arrives once both are declared", arguments: Backend.allCases)
+    func aRecordWaitingAgainForAFieldIsKept(_ backend: Backend) async throws {
+        let f = try Backend.Factory(backend)
+        defer { f.keep() }
+        var lanSchema = syncSchema
+        lanSchema.collections["extra"] = CollectionSchema(name: "extra", fields: ["a": .lww, "b": .manual])
+        var hubSchema = syncSchema
+        hubSchema.collections["extra"] = CollectionSchema(name: "extra", fields: ["a": .lww])
+        let hub = try f.make("hub", schema: hubSchema)
+        let lan = try f.make("ll", schema: lanSchema, incarnation: "l1")
+        let station = try f.make("mm", incarnation: "m1")
+        try lan.put("extra", "x1", ["a": "plain"])
+        try lan.put("extra", "x2", ["b": "needs b"])
+        #expect(try await sync(station, with: lan).schemaWaiting == 2)
+        // The hub declares the collection with `a` only: x1 comes, x2 waits for `b` now.
+        _ = try await sync(station, with: hub, principal: Self.station("mm", write: .all))
+        let second = try await sync(station, with: lan)
+        #expect(second.schemaWaiting == 1 && second.created == 1, "\(second)")
+        #expect(try await station.checkpoint(peer: "ll").leftBehind.pullWaiting == ["extra": ["b"]])
+        // Then `b` too.
+        try await hub.extendSchema(with: lanSchema, from: nil)
+        _ = try await sync(station, with: hub, principal: Self.station("mm", write: .all))
+        _ = try await sync(station, with: lan)
+        #expect(try station.record("extra", "x2")?.view.fields["b"] == "needs b")
+        #expect(try await station.checkpoint(peer: "ll").leftBehind.isEmpty)
+    }
+
     @Test("What is left behind is stored and read back as it was")
     func leftBehindRoundTrips() {
         let left = LeftBehind(unsent: ["stock", "caf\u{E9}"], pullWaiting: ["extra": [], "stock": ["expiry", "b"]])

@@ -255,7 +255,7 @@ import Testing
         let transport = LoopbackTransport(
             service: SyncService(storage: hub, authentication: .none), principal: Principal(station: "s", read: .all, write: .all, relay: false),
             caller: "s")
-        try station.resetCheckpoint(peer: "hub", peerDatabase: hub.databaseID)
+        try await station.resetCheckpoint(peer: "hub", peerDatabase: hub.databaseID)
         let summary = try await SyncEngine(storage: station, transport: transport).run()
         #expect(summary.schemaAdditions == ["donations"])
         #expect(try station.record("donations", "d1")?.view.fields["amountYuan"] == 500)

@@ -72,13 +72,17 @@ public protocol CheckpointStore: Sendable {
     /// Records whether `peer` proved at its session that it holds this node's token (a hub this
     /// node syncs with by its token; see ``PeerSession/provenByToken``).
     func setPeerProvenByToken(_ proven: Bool, peer: String) async throws
-    /// Starts over with `peer` (first contact, or its database was replaced).
-    func resetCheckpoint(peer: String, peerDatabase: String) async throws
+    /// Starts over with `peer` (first contact, or its database was replaced): both positions
+    /// back to the beginning, nothing waits, and `leftBehind` stored, in one transaction.
+    func resetCheckpoint(peer: String, peerDatabase: String, leftBehind: LeftBehind) async throws
     /// Stores what the checkpoint's positions moved past without syncing (``LeftBehind``),
     /// durably: the positions move past it only after.
     func setLeftBehind(_ left: LeftBehind, peer: String) async throws
-    /// Pulls from `peer` from the beginning again at the next pull (its push position stays).
-    func resetPulled(peer: String) async throws
+    /// Moves `peer`'s positions back to sync again what `leftBehind` no longer names, in one
+    /// transaction with storing it: the push position to `pushed` (nil: kept), the pull position
+    /// to the beginning when `pullAgain`. A sync cut short after this goes on from where the
+    /// positions then are, not from the beginning again.
+    func rewind(peer: String, pushed: Int64?, pullAgain: Bool, leftBehind: LeftBehind) async throws
     /// The records `peer` answered `waiting` for, in key order after `after`, with their current
     /// states, or the oldest version this node wrote of them when it kept one (``Change/ownVersion``).
     func waitingChanges(peer: String, after: RecordKey?, limit: Int) async throws -> [Change]
@@ -172,5 +176,12 @@ extension MergeResult {
             }
         }
         return nil
+    }
+}
+
+extension CheckpointStore {
+    /// Starts over with `peer`, with nothing left behind.
+    public func resetCheckpoint(peer: String, peerDatabase: String) async throws {
+        try await resetCheckpoint(peer: peer, peerDatabase: peerDatabase, leftBehind: LeftBehind())
     }
 }

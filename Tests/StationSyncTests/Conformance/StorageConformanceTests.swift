@@ -246,9 +246,16 @@ struct StorageConformanceTests {
         let left = LeftBehind(unsent: ["stock"], pullWaiting: ["extra": []])
         try await store.setLeftBehind(left, peer: "hub")
         #expect(try await store.checkpoint(peer: "hub").leftBehind == left)
-        try await store.resetPulled(peer: "hub")
+        let rest = LeftBehind(unsent: ["stock"])
+        try await store.rewind(peer: "hub", pushed: nil, pullAgain: true, leftBehind: rest)
         checkpoint = try await store.checkpoint(peer: "hub")
-        #expect(checkpoint.pushed == 3 && checkpoint.pulled == "" && checkpoint.leftBehind == left)
+        #expect(checkpoint.pushed == 3 && checkpoint.pulled == "" && checkpoint.leftBehind == rest)
+        try await store.rewind(peer: "hub", pushed: 0, pullAgain: false, leftBehind: LeftBehind())
+        checkpoint = try await store.checkpoint(peer: "hub")
+        #expect(checkpoint.pushed == 0 && checkpoint.leftBehind.isEmpty)
+        // A reset stores what it is given with it.
+        try await store.resetCheckpoint(peer: "hub", peerDatabase: "db1", leftBehind: LeftBehind(sendsBack: true))
+        #expect(try await store.checkpoint(peer: "hub").leftBehind == LeftBehind(sendsBack: true))
         // Starting over with a replaced peer: everything goes again, nothing waits, nothing is left behind.
         try await store.resetCheckpoint(peer: "hub", peerDatabase: "db2")
         checkpoint = try await store.checkpoint(peer: "hub")
