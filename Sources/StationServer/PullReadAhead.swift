@@ -101,10 +101,13 @@ final class PullReadAhead: Sendable {
         Task {
             guard await finish(key, id: id, outcome: read()) else { return }
             // Held for its request: dropped after its lifetime if nobody asked (with no pull
-            // coming to expire it). The page is not referenced from here meanwhile.
-            try? await Task.sleep(nanoseconds: self.lifetime)
-            state.withLock { s in
-                if s.entries[key]?.id == id { s.remove(key) }
+            // coming to expire it), by a task that holds neither the page nor `read` (whose
+            // captures may hold the page before it) while it waits.
+            Task { [weak self, lifetime] in
+                try? await Task.sleep(nanoseconds: lifetime)
+                self?.state.withLock { s in
+                    if s.entries[key]?.id == id { s.remove(key) }
+                }
             }
         }
     }

@@ -133,7 +133,8 @@ public enum SyncServer {
             if page.page.more {
                 var next = key
                 next.since = page.page.next
-                readAhead.start(next) { try? await prepare(since: page.page.next) }
+                let after = page.page.next  // not `page`: the read would hold its body
+                readAhead.start(next) { try? await prepare(since: after) }
             }
             return response(page.body)
         }

@@ -146,6 +146,27 @@ extension SyncServerTests {
         #expect(readAhead.count == PullReadAhead.maxPerCaller)
     }
 
+    /// What a read captured (in the hub: the page before it) is released once the read is done,
+    /// not kept for the page's lifetime (a 1M-record pull held every page it served: 349 MB).
+    @Test func nothingAReadCapturedOutlivesIt() async throws {
+        final class Marker: Sendable {}
+        let readAhead = PullReadAhead(lifetime: 3_600_000_000_000)
+        let key = PullReadAhead.Key(authorization: "Bearer a", requester: nil, since: "db.1", limit: nil, gzip: false)
+        weak var released: Marker?
+        do {
+            let marker = Marker()
+            released = marker
+            readAhead.start(key) {
+                _ = marker
+                return Self.page(bytes: 1)
+            }
+        }
+        for _ in 0..<600 where readAhead.reading > 0 { try await Task.sleep(for: .milliseconds(20)) }
+        for _ in 0..<100 where released != nil { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(released == nil)
+        #expect(await readAhead.take(key) != nil)
+    }
+
     /// A page nobody takes is dropped after its lifetime, even with no pull coming.
     @Test func aPageNobodyTakesIsDropped() async throws {
         let readAhead = PullReadAhead(lifetime: 50_000_000)
