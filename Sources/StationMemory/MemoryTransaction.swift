@@ -112,11 +112,12 @@ public final class MemoryTransaction {
         let decision = try ReceivedMerge.decide(incoming, held: held, collection: c, id: id)
         guard case .store(let state, let result) = decision else { return .unchanged }
         let whole = decision.keepsReceivedWhole
+        var checked: [UInt8]?
         if let held, OwnVersions.holdsOwnWrites(held, node: node) {
-            try ReceivedMerge.checkSize(state, encoded: whole ? encoded : nil, collection: c.name, id: id)
+            checked = try ReceivedMerge.checkSize(state, encoded: whole ? encoded : nil, collection: c.name, id: id)
             keepOwnVersion(held, key: key, mergingFrom: peer)
         }
-        try save(state, collection: c, key: key, source: whole ? peer : nil, encoded: whole ? encoded : nil)
+        try save(state, collection: c, key: key, source: whole ? peer : nil, encoded: checked ?? (whole ? encoded : nil))
         // The clock observes the version's time only when the version is kept.
         s.clock.observe(incoming.latestTime, physical: physicalClock())
         return result

@@ -203,10 +203,10 @@ public final class WriteTransaction {
         let whole = decision.keepsReceivedWhole
         let keepsOwnVersion = stored.map { OwnVersions.holdsOwnWrites($0, node: store.node) } ?? false
         // Past the limit, nothing is kept of the merge, an own version neither.
-        if keepsOwnVersion { try ReceivedMerge.checkSize(state, encoded: whole ? encoded : nil, collection: c.name, id: id) }
+        let checked = keepsOwnVersion ? try ReceivedMerge.checkSize(state, encoded: whole ? encoded : nil, collection: c.name, id: id) : nil
         lastWriteCreated = result == .created
         if let stored, keepsOwnVersion { try keepOwnVersion(stored, collection, id, mergingFrom: peer) }
-        try save(state, collection: c, id: id, source: whole ? peer : nil, isNew: stored == nil, encoded: whole ? encoded : nil)
+        try save(state, collection: c, id: id, source: whole ? peer : nil, isNew: stored == nil, encoded: checked ?? (whole ? encoded : nil))
         observe()
         return result
     }

@@ -57,9 +57,11 @@ public enum ReceivedMerge: Sendable, Equatable {
     /// Refuses `state` (its canonical bytes `encoded`, when known) past ``Limits/stateBytes``.
     /// A backend that keeps the record's previous state (an own version, ``OwnVersions``) before
     /// storing the merged one calls this first: a merge left out `over_limit` keeps nothing.
-    public static func checkSize(_ state: RecordState, encoded: [UInt8]?, collection: String, id: String) throws(CoreError) {
-        let size = encoded?.count ?? state.canonicalBytes.count
-        guard size <= Limits.stateBytes else { throw Limits.stateTooLarge(size, collection: collection, id: id) }
+    /// Returns the canonical bytes, for the store to write (so the state is encoded once).
+    public static func checkSize(_ state: RecordState, encoded: [UInt8]?, collection: String, id: String) throws(CoreError) -> [UInt8] {
+        let bytes = encoded ?? state.canonicalBytes
+        guard bytes.count <= Limits.stateBytes else { throw Limits.stateTooLarge(bytes.count, collection: collection, id: id) }
+        return bytes
     }
 
     /// Merges `incoming` into `held` (nil: no record held): what to store, or nothing. Throws for
