@@ -52,6 +52,9 @@ public enum SyncServer {
         /// Request bodies one caller may be sending at once (a station keeps two pushes in
         /// flight); more are answered 503 at once, which clients retry.
         public var maxBodiesPerCaller = 8
+        /// Pushes decompressed, decoded and merged at once (see `PushGate`); more wait their
+        /// turn, in the order they came, their bodies held within the budgets above.
+        public var pushesAtOnce = 8
         public init() {}
     }
 
@@ -78,6 +81,7 @@ public enum SyncServer {
         }()
         let router = Router(context: StationRequestContext.self)
         let readAhead = PullReadAhead()
+        let pushes = PushGate(width: limits.pushesAtOnce)
         let bodies = BodyBudget(
             limit: limits.maxBufferedBodyBytes, perCaller: limits.maxBufferedBodyBytesPerCaller, bodiesPerCaller: limits.maxBodiesPerCaller)
         router.add(middleware: RequestLogMiddleware(metrics: metrics, logger: logger))
@@ -138,22 +142,18 @@ public enum SyncServer {
             }
             return response(page.body)
         }
-        authenticated.post("/v1/changes") { request, context in
-            let principal = try context.authenticated()
-            // The body's bytes are held against the node's budget until the push is answered:
-            // as received first, then as decompressed.
-            let caller = principal.station ?? request.headers[nodeHeader].map { "peer " + $0 } ?? "peer"
-            let reservation = try BodyBudget.Reservation(bodies, caller: caller, request: request, max: limits.maxBodyBytes)
-            defer { reservation.release() }
-            var raw = try await collectBody(request, max: limits.maxBodyBytes, within: limits.bodySeconds)
-            var body = raw.readBytes(length: raw.readableBytes) ?? []
+        /// A push whose body has arrived, on its turn through the gate: decompressed, decoded, merged.
+        @Sendable func push(
+            _ received: [UInt8], request: Request, principal: Principal, reservation: BodyBudget.Reservation
+        ) async throws -> Response {
+            var body = received
             if let encoding = request.headers[.contentEncoding]?.lowercased(), encoding != "identity" {
                 guard encoding == "gzip" else { throw SyncError(.badRequest, "unsupported Content-Encoding \(encoding) (use gzip)") }
                 let proportionate = body.count.multipliedReportingOverflow(by: limits.maxExpansion).partialValue + limits.expansionAllowance
                 let most = min(limits.maxDecompressedBytes, proportionate)
                 do {
                     body = try Gzip.decompress(body, maxOutput: most)
-                } catch let error as GzipError where error.code == .tooLarge {
+                } catch  where error.code == .tooLarge {
                     throw SyncError(
                         .tooLarge,
                         most < limits.maxDecompressedBytes
@@ -169,6 +169,19 @@ public enum SyncServer {
             let result = try await service.push(body: bytes, principal: principal)
             RequestNote.current?.set(changes: result.results.count)
             return json(result.json, request: request, limits: limits)
+        }
+        authenticated.post("/v1/changes") { request, context in
+            let principal = try context.authenticated()
+            // The body's bytes are held against the node's budget until the push is answered:
+            // as received first, then as decompressed.
+            let caller = principal.station ?? request.headers[nodeHeader].map { "peer " + $0 } ?? "peer"
+            let reservation = try BodyBudget.Reservation(bodies, caller: caller, request: request, max: limits.maxBodyBytes)
+            defer { reservation.release() }
+            var raw = try await collectBody(request, max: limits.maxBodyBytes, within: limits.bodySeconds)
+            let received = raw.readBytes(length: raw.readableBytes) ?? []
+            return try await pushes.run {
+                try await push(received, request: request, principal: principal, reservation: reservation)
+            }
         }
         return router
     }

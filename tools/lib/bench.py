@@ -332,8 +332,11 @@ def figures(o, writes, sets, stations):
     if stations:
         n, c = o.stations, o.changes
         p, q = stations["protocol"], stations["processes"]
-        for err in (p["errors"] + q["errors"])[:5]:
-            log(f"failed sync: {err}")
+        for run, errors in (("protocol client", p["errors"]), ("`station sync`", q["errors"])):
+            for err in errors[:5]:
+                log(f"failed sync ({run}): {err}")
+            if len(errors) > 5:
+                log(f"... and {len(errors) - 5} more failed ({run})")
         out.append(figure(f"{n} stations syncing at once, {c} changes each (protocol client): succeeded",
                           len(p["seconds"]), "syncs", f"all {n} succeed", len(p["seconds"]) == n))
         if p["seconds"]:

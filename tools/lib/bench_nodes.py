@@ -88,8 +88,8 @@ class Hub(cluster.Hub):
     """`hub serve` on a free loopback port (cluster.Hub), as a context manager, with its CPU time
     and peak memory."""
 
-    def __init__(self, nodes, db, log_path):
-        super().__init__(nodes.hub_bin, db, log_path + ".log")
+    def __init__(self, nodes, db, log_path, extra=()):
+        super().__init__(nodes.hub_bin, db, log_path + ".log", extra)
 
     def __enter__(self):
         self.start()

@@ -40,9 +40,9 @@ class Tools:
 class Hub:
     """A `hub serve` process on a loopback port (a free one at first, the same one on restart)."""
 
-    def __init__(self, hub_bin, db, log):
+    def __init__(self, hub_bin, db, log, extra=()):
         self.hub_bin, self.db, self.log = hub_bin, db, log
-        self.server = servers.Server([hub_bin, "serve", "--db", db, "--listen", "127.0.0.1:0"], log,
+        self.server = servers.Server([hub_bin, "serve", "--db", db, "--listen", "127.0.0.1:0", *extra], log,
                                      env={"LOG_LEVEL": os.environ.get("LOG_LEVEL", "warning")})
 
     @property
