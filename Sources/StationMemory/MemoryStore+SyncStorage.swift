@@ -112,30 +112,39 @@ extension MemoryStore: SyncStorage {
         state.withLock { s in s.peers[peer, default: PeerProgress()].checkpoint.byToken = proven }
     }
 
-    public func resetCheckpoint(peer: String, peerDatabase: String, leftBehind: LeftBehind) {
+    public func resetCheckpoint(peer: String, peerDatabase: String, sendsBack: Bool) {
         state.withLock { s in
             var progress = s.peers[peer] ?? PeerProgress()
             progress.checkpoint.pushed = 0
             progress.checkpoint.pulled = ""
             progress.checkpoint.peerDatabase = peerDatabase
             progress.checkpoint.updatedAt = StoredTime.now()
-            progress.checkpoint.leftBehind = leftBehind
+            progress.checkpoint.leftBehind = LeftBehind(sendsBack: sendsBack || progress.checkpoint.leftBehind.sendsBack)
             s.peers[peer] = progress
             // Everything is pushed again: nothing waits any longer.
             s.waiting[peer] = nil
         }
     }
 
-    public func setLeftBehind(_ left: LeftBehind, peer: String) {
-        state.withLock { s in s.peers[peer, default: PeerProgress()].checkpoint.leftBehind = left }
+    public func updateLeftBehind(peer: String, _ update: LeftBehind.Update) {
+        guard !update.isEmpty else { return }
+        state.withLock { s in
+            var progress = s.peers[peer] ?? PeerProgress()
+            // One that cannot be read stays as it is: the next sync starts over with the peer.
+            guard !progress.checkpoint.leftBehind.unreadable else { return }
+            progress.checkpoint.leftBehind = progress.checkpoint.leftBehind.applying(update, peerDatabase: progress.checkpoint.peerDatabase)
+            s.peers[peer] = progress
+        }
     }
 
-    public func rewind(peer: String, pushed: Int64?, pullAgain: Bool, leftBehind: LeftBehind) {
+    public func rewind(peer: String, pushed: Int64?, pullAgain: Bool, update: LeftBehind.Update) {
         state.withLock { s in
             var progress = s.peers[peer] ?? PeerProgress()
             if let pushed { progress.checkpoint.pushed = pushed }
             if pullAgain { progress.checkpoint.pulled = "" }
-            progress.checkpoint.leftBehind = leftBehind
+            if !progress.checkpoint.leftBehind.unreadable {
+                progress.checkpoint.leftBehind = progress.checkpoint.leftBehind.applying(update, peerDatabase: progress.checkpoint.peerDatabase)
+            }
             progress.checkpoint.updatedAt = StoredTime.now()
             s.peers[peer] = progress
         }

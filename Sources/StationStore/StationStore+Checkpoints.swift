@@ -76,8 +76,10 @@ extension StationStore {
         }
     }
 
-    public func resetCheckpoint(peer: String, peerDatabase: String, leftBehind: LeftBehind) throws {
+    public func resetCheckpoint(peer: String, peerDatabase: String, sendsBack: Bool) throws {
         try immediateTransaction { db in
+            let stored = try Self.leftBehind(db, peer: peer).left
+            let leftBehind = LeftBehind(sendsBack: sendsBack || stored.sendsBack)
             try db.execute(
                 sql: """
                     INSERT INTO checkpoint (peer, pushed, pulled, peerDatabase, updatedAt, leftBehind) VALUES (?, 0, '', ?, datetime('now'), ?)
@@ -90,27 +92,39 @@ extension StationStore {
         }
     }
 
-    public func setLeftBehind(_ left: LeftBehind, peer: String) throws {
+    public func updateLeftBehind(peer: String, _ update: LeftBehind.Update) throws {
+        guard !update.isEmpty else { return }
         try immediateTransaction { db in
+            let (stored, peerDatabase) = try Self.leftBehind(db, peer: peer)
+            // One that cannot be read stays as it is: the next sync starts over with the peer.
+            guard !stored.unreadable else { return }
             try db.execute(
                 sql: """
                     INSERT INTO checkpoint (peer, leftBehind, updatedAt) VALUES (?, ?, datetime('now'))
                     ON CONFLICT(peer) DO UPDATE SET leftBehind = excluded.leftBehind
                     """,
-                arguments: [peer, Self.text(left)])
+                arguments: [peer, Self.text(stored.applying(update, peerDatabase: peerDatabase))])
         }
     }
 
-    public func rewind(peer: String, pushed: Int64?, pullAgain: Bool, leftBehind: LeftBehind) throws {
+    public func rewind(peer: String, pushed: Int64?, pullAgain: Bool, update: LeftBehind.Update) throws {
         try immediateTransaction { db in
+            let (stored, peerDatabase) = try Self.leftBehind(db, peer: peer)
+            let left = stored.unreadable ? stored : stored.applying(update, peerDatabase: peerDatabase)
             try db.execute(
                 sql: """
                     INSERT INTO checkpoint (peer, leftBehind, updatedAt) VALUES (?, ?, datetime('now'))
-                    ON CONFLICT(peer) DO UPDATE SET leftBehind = excluded.leftBehind, updatedAt = excluded.updatedAt,
-                        pushed = coalesce(?, pushed), pulled = CASE WHEN ? THEN '' ELSE pulled END
+                    ON CONFLICT(peer) DO UPDATE SET leftBehind = CASE WHEN ? THEN leftBehind ELSE excluded.leftBehind END,
+                        updatedAt = excluded.updatedAt, pushed = coalesce(?, pushed), pulled = CASE WHEN ? THEN '' ELSE pulled END
                     """,
-                arguments: [peer, Self.text(leftBehind), pushed, pullAgain])
+                arguments: [peer, Self.text(left), stored.unreadable, pushed, pullAgain])
         }
+    }
+
+    /// What is stored as left behind with `peer`'s checkpoint, and the peer database it is for.
+    static func leftBehind(_ db: Database, peer: String) throws -> (left: LeftBehind, peerDatabase: String) {
+        let row = try Row.fetchOne(db, sql: "SELECT leftBehind, peerDatabase FROM checkpoint WHERE peer = ?", arguments: [peer])
+        return (LeftBehind(jsonText: row?["leftBehind"]), row?["peerDatabase"] ?? "")
     }
 
     /// How ``LeftBehind`` is stored (NULL: nothing).

@@ -340,7 +340,7 @@ extension SyncEngine {
                 // Noted before the checkpoint moves past them: sent once they can be.
                 left.unsent.formUnion(batch.unsentCollections)
                 try await finishSaving()
-                try await storage.setLeftBehind(left, peer: peer)
+                try await storage.updateLeftBehind(peer: peer, LeftBehind.Update(unsent: batch.unsentCollections))
             }
             if batch.nextSince > cursor {
                 try await finishSaving()

@@ -326,8 +326,7 @@ public struct SyncEngine {
     private func startOver(with peer: String, database: String, known: Checkpoint) async throws {
         let replaced = !known.peerDatabase.isEmpty && known.peerDatabase != database
         // In the same transaction as the reset: a sync killed after it still sends back.
-        try await storage.resetCheckpoint(
-            peer: peer, peerDatabase: database, leftBehind: LeftBehind(sendsBack: replaced || full || known.leftBehind.sendsBack))
+        try await storage.resetCheckpoint(peer: peer, peerDatabase: database, sendsBack: replaced || full)
     }
 
     /// The most pushes one sync tries, after the peer refused some records (see ``Refused``):
@@ -346,8 +345,13 @@ public struct SyncEngine {
         // the proof (nil) is the hub's own.
         var checkpoint = try await storage.checkpoint(peer: peer)
         let movedByAnother = session.provenByToken && checkpoint.byToken == false
-        if checkpoint.peerDatabase != session.info.database || full || movedByAnother {
-            if movedByAnother {
+        let unreadable = checkpoint.leftBehind.unreadable
+        if checkpoint.peerDatabase != session.info.database || full || movedByAnother || unreadable {
+            if unreadable {
+                logger.warning(
+                    "what earlier syncs left behind with this peer cannot be read from this database; syncing everything again",
+                    metadata: ["peer": "\(peer)"])
+            } else if movedByAnother {
                 logger.warning(
                     "a peer that did not prove it holds this node's token synced under this hub's name before; syncing everything again",
                     metadata: ["peer": "\(peer)"])
@@ -385,9 +389,9 @@ public struct SyncEngine {
                     "records this peer served that waited for this node's schema can be merged now; pulling everything again from it",
                     metadata: ["peer": "\(peer)", "collections": "\(declared.keys.sorted().joined(separator: ", "))"])
             }
-            left.unsent.subtract(nowSendable)
-            left.removePullWaiting(declared)
-            try await storage.rewind(peer: peer, pushed: pushAgain ? 0 : nil, pullAgain: pullAgain, leftBehind: left)
+            let update = LeftBehind.Update(sendable: nowSendable, declared: declared)
+            left = left.applying(update, peerDatabase: session.info.database)
+            try await storage.rewind(peer: peer, pushed: pushAgain ? 0 : nil, pullAgain: pullAgain, update: update)
             if pushAgain { from = 0 }
             if pullAgain { pullFrom = "" }
         }
@@ -422,7 +426,7 @@ public struct SyncEngine {
         // One push of everything has finished: what came from the peer went back.
         if left.sendsBack {
             left.sendsBack = false
-            try await storage.setLeftBehind(left, peer: peer)
+            try await storage.updateLeftBehind(peer: peer, LeftBehind.Update(sentBack: session.info.database))
         }
         // What this node's hub (or a peer trusted with the schema) serves it took under its own
         // clock's drift rule and origin binding: not checked again here (this node's clock may be
@@ -524,7 +528,7 @@ public struct SyncEngine {
                         // Noted before this page's cursor is stored.
                         try await finishMerge()
                         left = grown
-                        try await storage.setLeftBehind(left, peer: peer)
+                        try await storage.updateLeftBehind(peer: peer, LeftBehind.Update(pullWaiting: waitingFor))
                     }
                 }
                 // Batches are merged in order: the previous one first.

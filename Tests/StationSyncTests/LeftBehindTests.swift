@@ -1,6 +1,8 @@
 import Foundation
+import GRDB
 import StationCore
 import StationMemory
+@testable import StationStore
 import StationSync
 import Testing
 
@@ -136,10 +138,86 @@ import Testing
     func leftBehindRoundTrips() {
         let left = LeftBehind(unsent: ["stock", "caf\u{E9}"], pullWaiting: ["extra": [], "stock": ["expiry", "b"]])
         #expect(LeftBehind(jsonText: left.json.canonicalText) == left)
-        #expect(LeftBehind(jsonText: nil).isEmpty && LeftBehind(jsonText: "garbage").isEmpty)
+        #expect(LeftBehind(jsonText: nil).isEmpty && !LeftBehind(jsonText: nil).unreadable)
         var declared = left
         declared.removePullWaiting(["extra": [], "stock": ["expiry"]])
         #expect(declared.pullWaiting == ["stock": ["b"]])
+    }
+}
+
+/// Review of issue 14, round 2, R6 and R8: two syncs with one peer at once each add and take
+/// out their own, and a value that cannot be read makes the next sync start over.
+@Suite struct LeftBehindUpdateTests {
+    @Test("Text that is not what a checkpoint stores reads as unreadable, which sends back and is not empty")
+    func garbledReadsAsUnreadable() {
+        for text in [
+            "garbage", "[]", #"{"unsent":"stock"}"#, #"{"unsent":[1]}"#, #"{"pullWaiting":{"extra":"b"}}"#, #"{"pullWaiting":[]}"#,
+            #"{"sendsBack":"yes"}"#, #"{"unsent":[],"other":1}"#,
+        ] {
+            let left = LeftBehind(jsonText: text)
+            #expect(left.unreadable && left.sendsBack && !left.isEmpty, "\(text)")
+        }
+        #expect(!LeftBehind(jsonText: #"{"pullWaiting":{},"unsent":[]}"#).unreadable)
+        #expect(LeftBehind(jsonText: #"{"pullWaiting":{},"sendsBack":true,"unsent":["stock"]}"#) == LeftBehind(unsent: ["stock"], sendsBack: true))
+    }
+
+    @Test("An update takes out, then adds; sending back ends only for the database it was for")
+    func updatesApply() {
+        let left = LeftBehind(unsent: ["stock", "cases"], pullWaiting: ["extra": ["a"]], sendsBack: true)
+        let next = left.applying(
+            LeftBehind.Update(
+                unsent: ["stock"], sendable: ["stock", "cases"], pullWaiting: ["extra": ["b"]], declared: ["extra": ["a"]], sentBack: "db1"),
+            peerDatabase: "db1")
+        #expect(next == LeftBehind(unsent: ["stock"], pullWaiting: ["extra": ["b"]]))
+        #expect(left.applying(LeftBehind.Update(sentBack: "db0"), peerDatabase: "db1").sendsBack)
+    }
+
+    @Test("Two syncs with one peer at once each keep what they add: neither writes back a copy read before the other's", arguments: Backend.allCases)
+    func concurrentUpdatesAreBothKept(_ backend: Backend) async throws {
+        let f = try Backend.Factory(backend)
+        defer { f.keep() }
+        let store = try f.make("gamma")
+        try await store.resetCheckpoint(peer: "hub", peerDatabase: "db1", sendsBack: true)
+        // Sync A reads the checkpoint (sendsBack) and starts its push of everything; sync B,
+        // started meanwhile, moves past a collection it could not send.
+        let readByA = try await store.checkpoint(peer: "hub")
+        #expect(readByA.leftBehind.sendsBack)
+        try await store.updateLeftBehind(peer: "hub", LeftBehind.Update(unsent: ["stock"]))
+        try await store.updateLeftBehind(peer: "hub", LeftBehind.Update(pullWaiting: ["extra": []]))
+        // A finishes: its push of everything went, so nothing is to be sent back any longer. B's stays.
+        try await store.updateLeftBehind(peer: "hub", LeftBehind.Update(sentBack: "db1"))
+        #expect(try await store.checkpoint(peer: "hub").leftBehind == LeftBehind(unsent: ["stock"], pullWaiting: ["extra": []]))
+        // A rewind takes out only what it names.
+        try await store.updateLeftBehind(peer: "hub", LeftBehind.Update(unsent: ["cases"]))
+        try await store.rewind(peer: "hub", pushed: 0, pullAgain: false, update: LeftBehind.Update(sendable: ["stock"]))
+        #expect(try await store.checkpoint(peer: "hub").leftBehind == LeftBehind(unsent: ["cases"], pullWaiting: ["extra": []]))
+        // The peer's database is replaced and another sync starts over with it while A still
+        // pushes to the old one: A's end does not end the new one's sending back.
+        try await store.resetCheckpoint(peer: "hub", peerDatabase: "db2", sendsBack: true)
+        try await store.updateLeftBehind(peer: "hub", LeftBehind.Update(sentBack: "db1"))
+        #expect(try await store.checkpoint(peer: "hub").leftBehind == LeftBehind(sendsBack: true))
+        // Starting over again keeps sending back what was to be sent back.
+        try await store.resetCheckpoint(peer: "hub", peerDatabase: "db3", sendsBack: false)
+        #expect(try await store.checkpoint(peer: "hub").leftBehind == LeftBehind(sendsBack: true))
+    }
+
+    @Test("A value the database holds that cannot be read: the next sync starts over, and everything is synced")
+    func anUnreadableValueStartsOver() async throws {
+        let f = try Backend.Factory(.sqlite)
+        defer { f.keep() }
+        let hub = try f.make("hub")
+        let station = try f.make("gamma", incarnation: "g1")
+        try station.put("cases", "c1", ["notes": "first"])
+        _ = try await sync(station, with: hub, principal: Principal(station: "gamma", read: .all, write: .all, relay: false))
+        // Lost from the hub meanwhile (a backup without it), and the station's value garbled.
+        try station.put("cases", "c2", ["notes": "second"])
+        _ = try await sync(station, with: hub, principal: Principal(station: "gamma", read: .all, write: .all, relay: false))
+        let file = try #require(station as? StationStore)
+        try await file.pool.write { try $0.execute(sql: #"UPDATE checkpoint SET leftBehind = '{"unsent":' WHERE peer = 'hub'"#) }
+        #expect(try await station.checkpoint(peer: "hub").leftBehind.unreadable)
+        let again = try await sync(station, with: hub, principal: Principal(station: "gamma", read: .all, write: .all, relay: false))
+        #expect(again.startedOver && again.pushed == 2)
+        #expect(try await station.checkpoint(peer: "hub").leftBehind.isEmpty)
     }
 }
 

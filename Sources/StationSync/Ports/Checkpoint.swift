@@ -44,11 +44,18 @@ public struct Checkpoint: Sendable, Equatable {
 ///   from its peers); kept until a push of everything has finished.
 ///
 /// A backend stores it with the checkpoint before the position moves past what it names; a
-/// reset of the checkpoint clears it.
+/// reset of the checkpoint replaces it. Syncs change it by ``Update``s, which the backend
+/// applies to the stored value in one transaction: two syncs with one peer at once (the
+/// `sync --every` service and a clerk's `station sync`) each add and take out their own, and
+/// neither writes back a copy read before the other's.
 public struct LeftBehind: Sendable, Equatable {
     public var unsent: Set<String> = []
     public var pullWaiting: [String: Set<String>] = [:]
     public var sendsBack = false
+    /// The stored value could not be read (edited by hand, or a bug): what it named is not
+    /// known, so the next sync starts over with the peer (pushes and pulls everything again,
+    /// sending back what came from it), which syncs whatever it named.
+    public var unreadable = false
 
     public init(unsent: Set<String> = [], pullWaiting: [String: Set<String>] = [:], sendsBack: Bool = false) {
         self.unsent = unsent
@@ -56,7 +63,51 @@ public struct LeftBehind: Sendable, Equatable {
         self.sendsBack = sendsBack
     }
 
-    public var isEmpty: Bool { unsent.isEmpty && pullWaiting.isEmpty && !sendsBack }
+    public var isEmpty: Bool { unsent.isEmpty && pullWaiting.isEmpty && !sendsBack && !unreadable }
+
+    /// A change of what is left behind, as a sync makes it: added and taken out, never the
+    /// whole value (see ``LeftBehind``).
+    public struct Update: Sendable, Equatable {
+        /// Collections whose changes this sync moves past without sending them.
+        public var unsent: Set<String> = []
+        /// Collections this sync can send now, that earlier syncs could not (the push position
+        /// moves back with this update).
+        public var sendable: Set<String> = []
+        /// What records this sync moves past held that this schema lacks (see ``addPullWaiting(_:)``).
+        public var pullWaiting: [String: Set<String>] = [:]
+        /// What this schema declares now that records moved past held (the pull position moves
+        /// back with this update; see ``removePullWaiting(_:)``).
+        public var declared: [String: Set<String>] = [:]
+        /// A push of everything to the peer's database with this id finished: what came from
+        /// the peer went back to it. (Not to one that replaced it meanwhile, which another sync
+        /// started over with: that one's records are still to go back.)
+        public var sentBack: String? = nil
+
+        public init(
+            unsent: Set<String> = [], sendable: Set<String> = [], pullWaiting: [String: Set<String>] = [:],
+            declared: [String: Set<String>] = [:], sentBack: String? = nil
+        ) {
+            self.unsent = unsent
+            self.sendable = sendable
+            self.pullWaiting = pullWaiting
+            self.declared = declared
+            self.sentBack = sentBack
+        }
+
+        public var isEmpty: Bool { unsent.isEmpty && sendable.isEmpty && pullWaiting.isEmpty && declared.isEmpty && sentBack == nil }
+    }
+
+    /// This with `update` applied, for a checkpoint with the peer's database `peerDatabase`:
+    /// taken out first, then added (so what one update both takes out and adds stays).
+    public func applying(_ update: Update, peerDatabase: String) -> LeftBehind {
+        var next = self
+        next.unsent.subtract(update.sendable)
+        next.removePullWaiting(update.declared)
+        if let sentBack = update.sentBack, sentBack.utf8.elementsEqual(peerDatabase.utf8) { next.sendsBack = false }
+        next.unsent.formUnion(update.unsent)
+        next.addPullWaiting(update.pullWaiting)
+        return next
+    }
 
     /// What of `pullWaiting` `schema` declares now.
     public func declared(in schema: Schema) -> [String: Set<String>] {
@@ -98,15 +149,54 @@ public struct LeftBehind: Sendable, Equatable {
         return .object(o)
     }
 
-    /// Reads what ``json`` wrote; nil or unreadable text is nothing left behind.
+    /// Reads what ``json`` wrote; nil is nothing left behind (a checkpoint stored before it was
+    /// kept). Text that is not what ``json`` writes reads as ``unreadable``.
     public init(jsonText: String?) {
-        guard let jsonText, let value = try? JSONParser.parse(jsonText), case .object(let o) = value else { return }
-        func names(_ v: JSONValue?) -> Set<String> {
-            guard case .array(let items)? = v else { return [] }
-            return Set(items.compactMap(\.stringValue))
+        guard let jsonText else {
+            self.init()
+            return
         }
-        unsent = names(o["unsent"])
-        if case .object(let waiting)? = o["pullWaiting"] { pullWaiting = waiting.mapValues { names($0) } }
-        sendsBack = o["sendsBack"]?.boolValue ?? false
+        guard let value = try? JSONParser.parse(jsonText), case .object(let o) = value else {
+            self.init(unreadable: ())
+            return
+        }
+        func names(_ v: JSONValue?) -> Set<String>? {
+            guard case .array(let items)? = v else { return nil }
+            let names = items.compactMap(\.stringValue)
+            return names.count == items.count ? Set(names) : nil
+        }
+        var waiting: [String: Set<String>] = [:]
+        switch o["pullWaiting"] {
+        case .object(let entries)?:
+            for (name, fields) in entries {
+                guard let fields = names(fields) else {
+                    self.init(unreadable: ())
+                    return
+                }
+                waiting[name] = fields
+            }
+        case nil: break
+        default:
+            self.init(unreadable: ())
+            return
+        }
+        let sendsBack: Bool?
+        switch o["sendsBack"] {
+        case nil: sendsBack = false
+        case .some(let value): sendsBack = value.boolValue
+        }
+        let unsent = o["unsent"] == nil ? [] : names(o["unsent"])
+        guard let unsent, let sendsBack,
+            Set(o.keys).isSubset(of: ["unsent", "pullWaiting", "sendsBack"])
+        else {
+            self.init(unreadable: ())
+            return
+        }
+        self.init(unsent: unsent, pullWaiting: waiting, sendsBack: sendsBack)
+    }
+
+    private init(unreadable: Void) {
+        self.init(sendsBack: true)
+        self.unreadable = true
     }
 }

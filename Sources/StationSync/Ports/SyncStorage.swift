@@ -72,17 +72,20 @@ public protocol CheckpointStore: Sendable {
     /// Records whether `peer` proved at its session that it holds this node's token (a hub this
     /// node syncs with by its token; see ``PeerSession/provenByToken``).
     func setPeerProvenByToken(_ proven: Bool, peer: String) async throws
-    /// Starts over with `peer` (first contact, or its database was replaced): both positions
-    /// back to the beginning, nothing waits, and `leftBehind` stored, in one transaction.
-    func resetCheckpoint(peer: String, peerDatabase: String, leftBehind: LeftBehind) async throws
-    /// Stores what the checkpoint's positions moved past without syncing (``LeftBehind``),
-    /// durably: the positions move past it only after.
-    func setLeftBehind(_ left: LeftBehind, peer: String) async throws
-    /// Moves `peer`'s positions back to sync again what `leftBehind` no longer names, in one
-    /// transaction with storing it: the push position to `pushed` (nil: kept), the pull position
-    /// to the beginning when `pullAgain`. A sync cut short after this goes on from where the
-    /// positions then are, not from the beginning again.
-    func rewind(peer: String, pushed: Int64?, pullAgain: Bool, leftBehind: LeftBehind) async throws
+    /// Starts over with `peer` (first contact, or its database was replaced), in one
+    /// transaction: both positions back to the beginning, nothing waits, and nothing is left
+    /// behind but ``LeftBehind/sendsBack``, set when `sendsBack` is or when it was set already
+    /// (a push of everything had not finished; an ``LeftBehind/unreadable`` value counts as set).
+    func resetCheckpoint(peer: String, peerDatabase: String, sendsBack: Bool) async throws
+    /// Applies `update` to what is stored as left behind with `peer`'s checkpoint (``LeftBehind``),
+    /// reading and writing it in one transaction, durably: the positions move past what it adds
+    /// only after. A stored value that is ``LeftBehind/unreadable`` is kept as it is.
+    func updateLeftBehind(peer: String, _ update: LeftBehind.Update) async throws
+    /// Moves `peer`'s positions back to sync again what `update` takes out of what is left
+    /// behind, in one transaction with applying it: the push position to `pushed` (nil: kept),
+    /// the pull position to the beginning when `pullAgain`. A sync cut short after this goes on
+    /// from where the positions then are, not from the beginning again.
+    func rewind(peer: String, pushed: Int64?, pullAgain: Bool, update: LeftBehind.Update) async throws
     /// The records `peer` answered `waiting` for, in key order after `after`, with their current
     /// states, or the oldest version this node wrote of them when it kept one (``Change/ownVersion``).
     func waitingChanges(peer: String, after: RecordKey?, limit: Int) async throws -> [Change]
@@ -180,8 +183,8 @@ extension MergeResult {
 }
 
 extension CheckpointStore {
-    /// Starts over with `peer`, with nothing left behind.
+    /// Starts over with `peer`, sending back only what was to be sent back already.
     public func resetCheckpoint(peer: String, peerDatabase: String) async throws {
-        try await resetCheckpoint(peer: peer, peerDatabase: peerDatabase, leftBehind: LeftBehind())
+        try await resetCheckpoint(peer: peer, peerDatabase: peerDatabase, sendsBack: false)
     }
 }

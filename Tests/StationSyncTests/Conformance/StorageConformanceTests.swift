@@ -244,18 +244,19 @@ struct StorageConformanceTests {
         #expect(try await store.waitingChanges(peer: "hub", after: nil, limit: 10).map(\.id) == ["b", "c"])
         // What the positions moved past, kept with them; pulling again keeps the push position.
         let left = LeftBehind(unsent: ["stock"], pullWaiting: ["extra": []])
-        try await store.setLeftBehind(left, peer: "hub")
+        try await store.updateLeftBehind(peer: "hub", LeftBehind.Update(unsent: ["stock"], pullWaiting: ["extra": []]))
         #expect(try await store.checkpoint(peer: "hub").leftBehind == left)
         let rest = LeftBehind(unsent: ["stock"])
-        try await store.rewind(peer: "hub", pushed: nil, pullAgain: true, leftBehind: rest)
+        try await store.rewind(peer: "hub", pushed: nil, pullAgain: true, update: LeftBehind.Update(declared: ["extra": []]))
         checkpoint = try await store.checkpoint(peer: "hub")
         #expect(checkpoint.pushed == 3 && checkpoint.pulled == "" && checkpoint.leftBehind == rest)
-        try await store.rewind(peer: "hub", pushed: 0, pullAgain: false, leftBehind: LeftBehind())
+        try await store.rewind(peer: "hub", pushed: 0, pullAgain: false, update: LeftBehind.Update(sendable: ["stock"]))
         checkpoint = try await store.checkpoint(peer: "hub")
         #expect(checkpoint.pushed == 0 && checkpoint.leftBehind.isEmpty)
-        // A reset stores what it is given with it.
-        try await store.resetCheckpoint(peer: "hub", peerDatabase: "db1", leftBehind: LeftBehind(sendsBack: true))
+        // A reset that sends back stores it; one that does not leaves it set.
+        try await store.resetCheckpoint(peer: "hub", peerDatabase: "db1", sendsBack: true)
         #expect(try await store.checkpoint(peer: "hub").leftBehind == LeftBehind(sendsBack: true))
+        try await store.updateLeftBehind(peer: "hub", LeftBehind.Update(sentBack: "db1"))
         // Starting over with a replaced peer: everything goes again, nothing waits, nothing is left behind.
         try await store.resetCheckpoint(peer: "hub", peerDatabase: "db2")
         checkpoint = try await store.checkpoint(peer: "hub")
