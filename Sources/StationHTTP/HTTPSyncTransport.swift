@@ -102,8 +102,8 @@ public final class HTTPSyncTransport: SyncTransport, @unchecked Sendable {
         }
     }
 
-    public func pull(cursor: String, limit: Int) async throws -> PullResponse {
-        let since = cursor.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))) ?? ""
+    public func pull(cursor: FeedCursor, limit: Int) async throws -> PullResponse {
+        let since = cursor.text.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))) ?? ""
         let bytes = try await call("GET", "/v1/changes?since=\(since)&limit=\(limit)")
         do {
             return try PullResponse(bytes: bytes)

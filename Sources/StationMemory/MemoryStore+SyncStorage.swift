@@ -49,7 +49,7 @@ extension MemoryStore: SyncStorage {
     // MARK: ChangeSink
 
     public func apply(
-        _ changes: [IncomingChange], from peer: String, cursor: String?, claim: WriterClaim?,
+        _ changes: [IncomingChange], from peer: String, cursor: FeedCursor?, claim: WriterClaim?,
         check: (@Sendable (IncomingChange, RecordState?) throws -> Void)?
     ) throws -> [MergeResult] {
         try write { tx in
@@ -89,7 +89,7 @@ extension MemoryStore: SyncStorage {
     // MARK: CheckpointStore
 
     public func checkpoint(peer: String) -> Checkpoint {
-        state.withLock { $0.peers[peer]?.checkpoint ?? Checkpoint(pushed: 0, pulled: "") }
+        state.withLock { $0.peers[peer]?.checkpoint ?? Checkpoint(pushed: 0, pulled: .beginning) }
     }
 
     /// All checkpoints, by peer.
@@ -116,7 +116,7 @@ extension MemoryStore: SyncStorage {
         state.withLock { s in
             var progress = s.peers[peer] ?? PeerProgress()
             progress.checkpoint.pushed = 0
-            progress.checkpoint.pulled = ""
+            progress.checkpoint.pulled = .beginning
             progress.checkpoint.peerDatabase = peerDatabase
             progress.checkpoint.updatedAt = StoredTime.now()
             progress.checkpoint.leftBehind = LeftBehind(sendsBack: sendsBack || progress.checkpoint.leftBehind.sendsBack)
@@ -141,7 +141,7 @@ extension MemoryStore: SyncStorage {
         state.withLock { s in
             var progress = s.peers[peer] ?? PeerProgress()
             if let pushed { progress.checkpoint.pushed = pushed }
-            if pullAgain { progress.checkpoint.pulled = "" }
+            if pullAgain { progress.checkpoint.pulled = .beginning }
             if !progress.checkpoint.leftBehind.unreadable {
                 progress.checkpoint.leftBehind = progress.checkpoint.leftBehind.applying(update, peerDatabase: progress.checkpoint.peerDatabase)
             }

@@ -185,7 +185,7 @@ struct MemoryRecord: Sendable {
 
 /// What a ``MemoryStore`` keeps of its sync with one peer.
 struct PeerProgress: Sendable {
-    var checkpoint = Checkpoint(pushed: 0, pulled: "")
+    var checkpoint = Checkpoint(pushed: 0, pulled: .beginning)
     /// What the peer's session said of relaying, nil before it said.
     var mayRelay: Bool?
 }

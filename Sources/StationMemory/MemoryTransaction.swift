@@ -156,7 +156,7 @@ public final class MemoryTransaction {
     }
 
     /// Records the cursor reached in `peer`'s change feed, with the batch merged from it.
-    public func setPulledCursor(_ cursor: String, peer: String) {
+    public func setPulledCursor(_ cursor: FeedCursor, peer: String) {
         let before = s.peers[peer]
         s.peers[peer, default: PeerProgress()].checkpoint.pulled = cursor
         s.peers[peer]?.checkpoint.updatedAt = StoredTime.now()

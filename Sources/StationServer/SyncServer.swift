@@ -136,8 +136,8 @@ public enum SyncServer {
             RequestNote.current?.set(changes: page.page.count)
             if page.page.more {
                 var next = key
-                next.since = page.page.next
-                let after = page.page.next  // not `page`: the read would hold its body
+                next.since = page.page.next.text
+                let after = page.page.next.text  // not `page`: the read would hold its body
                 readAhead.start(next) { try? await prepare(since: after) }
             }
             return response(page.body)

@@ -10,7 +10,7 @@ extension StationStore {
             let row = try Row.fetchOne(
                 db, sql: "SELECT pushed, pulled, peerDatabase, updatedAt, byToken, leftBehind FROM checkpoint WHERE peer = ?", arguments: [peer])
             return Checkpoint(
-                pushed: row?["pushed"] ?? 0, pulled: row?["pulled"] ?? "", peerDatabase: row?["peerDatabase"] ?? "", updatedAt: row?["updatedAt"],
+                pushed: row?["pushed"] ?? 0, pulled: FeedCursor(stored: row?["pulled"] ?? ""), peerDatabase: row?["peerDatabase"] ?? "", updatedAt: row?["updatedAt"],
                 byToken: row?["byToken"], leftBehind: LeftBehind(jsonText: row?["leftBehind"]))
         }
     }
@@ -36,7 +36,7 @@ extension StationStore {
             var result: [String: Checkpoint] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT peer, pushed, pulled, peerDatabase, updatedAt, byToken, leftBehind FROM checkpoint") {
                 result[row["peer"]] = Checkpoint(
-                    pushed: row["pushed"], pulled: row["pulled"], peerDatabase: row["peerDatabase"], updatedAt: row["updatedAt"],
+                    pushed: row["pushed"], pulled: FeedCursor(stored: row["pulled"]), peerDatabase: row["peerDatabase"], updatedAt: row["updatedAt"],
                     byToken: row["byToken"], leftBehind: LeftBehind(jsonText: row["leftBehind"]))
             }
             return result

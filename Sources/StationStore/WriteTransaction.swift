@@ -254,13 +254,13 @@ public final class WriteTransaction {
 
     /// Records the cursor reached in `peer`'s change feed, in this same transaction as the batch
     /// merged from it, so a crash never separates the two.
-    public func setPulledCursor(_ cursor: String, peer: String) throws {
+    public func setPulledCursor(_ cursor: FeedCursor, peer: String) throws {
         try db.execute(
             sql: """
                 INSERT INTO checkpoint (peer, pulled, updatedAt) VALUES (?, ?, datetime('now'))
                 ON CONFLICT(peer) DO UPDATE SET pulled = excluded.pulled, updatedAt = excluded.updatedAt
                 """,
-            arguments: [peer, cursor])
+            arguments: [peer, cursor.text])
     }
 
     /// Resolves a conflict of a record with one local write (see ``RecordState/resolve(_:_:by:at:in:id:)``).

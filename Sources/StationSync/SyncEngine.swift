@@ -378,7 +378,7 @@ public struct SyncEngine {
             // move back: a sync cut short goes on from where they are then; what the push and
             // pull below find left behind again joins the list as they go.
             let pushAgain = !nowSendable.isEmpty && from > 0
-            let pullAgain = !declared.isEmpty && !pullFrom.isEmpty
+            let pullAgain = !declared.isEmpty && !pullFrom.isBeginning
             if pushAgain {
                 logger.notice(
                     "changes of collections earlier syncs could not send (the peer lacked them or the token could not write them) can go now; pushing everything again",
@@ -393,7 +393,7 @@ public struct SyncEngine {
             left = left.applying(update, peerDatabase: session.info.database)
             try await storage.rewind(peer: peer, pushed: pushAgain ? 0 : nil, pullAgain: pullAgain, update: update)
             if pushAgain { from = 0 }
-            if pullAgain { pullFrom = "" }
+            if pullAgain { pullFrom = .beginning }
         }
         var holdBack = false
         var refused: Refused = []
@@ -449,7 +449,7 @@ public struct SyncEngine {
     /// Records holding what this schema lacks (`pending`) are not merged: what they need joins
     /// `left` (stored before the cursor moves past them), so that they are pulled again once it is declared.
     private func pull(
-        from start: String, peer: String, pending: [String: Set<String>], checksDrift: Bool, limit: Int?, left: inout LeftBehind,
+        from start: FeedCursor, peer: String, pending: [String: Set<String>], checksDrift: Bool, limit: Int?, left: inout LeftBehind,
         summary: inout SyncSummary
     ) async throws {
         var cursor = start
@@ -484,7 +484,7 @@ public struct SyncEngine {
                 // A page says more follow only when it is full: an empty one saying so would be
                 // asked for again without end.
                 guard !response.more || !response.changes.isEmpty else {
-                    throw SyncError(.protocolError, "\(peer) answered an empty page of changes saying more follow (from cursor \(cursor.prefix(64)))")
+                    throw SyncError(.protocolError, "\(peer) answered an empty page of changes saying more follow (from cursor \(cursor.text.prefix(64)))")
                 }
                 let schema = storage.schema
                 var incoming: [IncomingChange] = []

@@ -174,13 +174,13 @@ public struct SyncService: Sendable {
         /// The feed sequence the page reaches (its `next` cursor).
         public var nextSince: Int64
         /// The cursor to ask for the next page with.
-        public var next: String
+        public var next: FeedCursor
         /// Whether more changes follow.
         public var more: Bool
         /// How many changes it holds.
         public var count: Int
 
-        public init(body: [UInt8], nextSince: Int64, next: String, more: Bool, count: Int = 0) {
+        public init(body: [UInt8], nextSince: Int64, next: FeedCursor, more: Bool, count: Int = 0) {
             self.body = body
             self.nextSince = nextSince
             self.next = next
@@ -203,7 +203,7 @@ public struct SyncService: Sendable {
     /// `requester` is the caller's writer name (`NODE.INCARNATION`, or a bare node name): what it
     /// pushed here was recorded under that name, and exactly that is left out. Writes an earlier
     /// incarnation of the same node pushed (before a reinstall or a restore) come back to it.
-    public func readPage(since: String?, limit: String?, principal: Principal, requester: String?) async throws(SyncError) -> PullPage {
+    public func readPage(since sinceText: String?, limit: String?, principal: Principal, requester: String?) async throws(SyncError) -> PullPage {
         if let requester, !NodeID.isValid(requester) {
             throw SyncError(.badRequest, "X-StationSync-Node \"\(requester.prefix(80))\" is not a node name")
         }
@@ -211,7 +211,13 @@ public struct SyncService: Sendable {
             // Its changes would be left out as the token owner's: the caller would silently miss them.
             throw SyncError(.forbidden, "this token belongs to \(station); node \(requester) must sync with its own token")
         }
-        var seq = try Cursor.parse(since, database: storage.databaseID)
+        let since: FeedCursor
+        do {
+            since = try FeedCursor(checking: sinceText ?? "")
+        } catch {
+            throw SyncError(.invalidCursor, "cursor \"\((sinceText ?? "").prefix(64))\" is not one this node gave out (expected DATABASE.SEQ)")
+        }
+        var seq = since.seq(in: storage.databaseID)
         if seq > 0 {
             // A cursor past this feed's end was never given out by this database (a peer posing
             // as this node handed it to the caller): from the start, so the caller misses nothing.
@@ -240,7 +246,7 @@ public struct SyncService: Sendable {
             logger.error("pull failed", metadata: ["error": "\(error)"])
             throw SyncError(.internal, "reading changes failed")
         }
-        let next = Cursor.make(database: storage.databaseID, seq: batch.nextSince)
+        let next = FeedCursor(database: storage.databaseID, seq: batch.nextSince)
         var out = [UInt8]()
         out.reserveCapacity(256 + batch.changes.reduce(0) { $0 + $1.stateText.utf8.count + 64 })
         out.append(contentsOf: #"{"node":"#.utf8)
@@ -251,7 +257,7 @@ public struct SyncService: Sendable {
             WireChange.write(collection: c.collection, id: c.id, seq: c.seq, stateText: c.stateText, to: &out)
         }
         out.append(contentsOf: #"],"next":"#.utf8)
-        JSONWriter.writeString(next, to: &out)
+        JSONWriter.writeString(next.text, to: &out)
         out.append(contentsOf: #","more":"#.utf8)
         out.append(contentsOf: (batch.hasMore ? "true" : "false").utf8)
         out.append(UInt8(ascii: "}"))
@@ -395,9 +401,9 @@ public struct SyncService: Sendable {
             throw SyncError(.internal, "applying the push failed")
         }
         for i in beyondLimits.sorted() { results.insert(.overLimit, at: i) }
-        let cursor: String
+        let cursor: FeedCursor
         do {
-            cursor = Cursor.make(database: storage.databaseID, seq: try await storage.lastSequence())
+            cursor = FeedCursor(database: storage.databaseID, seq: try await storage.lastSequence())
         } catch {
             throw SyncError(.internal, "reading the change feed failed")
         }

@@ -10,7 +10,7 @@ public protocol SyncTransport: Sendable {
     /// `GET /v1/schema`.
     func schema() async throws -> Schema
     /// `GET /v1/changes`.
-    func pull(cursor: String, limit: Int) async throws -> PullResponse
+    func pull(cursor: FeedCursor, limit: Int) async throws -> PullResponse
     /// Turns an encoded ``PushRequest`` into the body `push` sends (the HTTP transport gzips it).
     /// The sync engine calls it in a task of its own, ahead of time, while the previous batch is
     /// in flight: it must not touch the connection. The default sends the bytes as they are.
@@ -123,8 +123,8 @@ public struct LoopbackTransport: SyncTransport {
         service.storage.schema
     }
 
-    public func pull(cursor: String, limit: Int) async throws -> PullResponse {
-        try PullResponse(bytes: try await service.pull(since: cursor, limit: String(limit), principal: principal, requester: caller))
+    public func pull(cursor: FeedCursor, limit: Int) async throws -> PullResponse {
+        try PullResponse(bytes: try await service.pull(since: cursor.text, limit: String(limit), principal: principal, requester: caller))
     }
 
     public func push(_ body: PreparedPush) async throws -> PushResponse {

@@ -42,7 +42,7 @@ extension SyncServerTests {
                 // After the first page (the second is being read ahead): r15, on the second
                 // page, changes at the hub.
                 if pages == 1 { try hub.put("residents", "r15", ["notes": "v2"]) }
-                cursor = response.next
+                cursor = response.next.text
                 if !response.more { break }
             }
             #expect(received.count == 35)

@@ -27,10 +27,10 @@ import Testing
             return session
         }
         func schema() async throws -> Schema { try await inner.schema() }
-        func pull(cursor: String, limit: Int) async throws -> PullResponse {
+        func pull(cursor: FeedCursor, limit: Int) async throws -> PullResponse {
             var page = try await inner.pull(cursor: "", limit: limit)
             page.node = hub.node.rawValue
-            page.next = Cursor.make(database: hub.databaseID, seq: 1_000_000)
+            page.next = FeedCursor(database: hub.databaseID, seq: 1_000_000)
             page.more = false
             return page
         }
@@ -68,7 +68,7 @@ import Testing
         try net["rogue"].put("cases", "junk", ["notes": "junk"])
         let posed = try await SyncEngine(storage: net["b"], transport: posing(for: "b")).run()
         #expect(posed.pulled == 1)
-        #expect(try net["b"].checkpoint(peer: "hub").pulled == Cursor.make(database: net["hub"].databaseID, seq: 1_000_000))
+        #expect(try net["b"].checkpoint(peer: "hub").pulled == FeedCursor(database: net["hub"].databaseID, seq: 1_000_000))
         let real = try await net.sync("b", with: "hub", principal: asB)
         #expect(real.startedOver && real.pulled == 5, "\(real)")
         for i in 0..<5 { #expect(try net["b"].record("cases", "c\(i)") != nil) }
@@ -80,7 +80,7 @@ import Testing
         for i in 0..<3 { try net["hub"].put("cases", "c\(i)", ["notes": "x"]) }
         let service = SyncService(storage: net["hub"], authentication: .none)
         let page = try await PullResponse(
-            bytes: service.pull(since: Cursor.make(database: net["hub"].databaseID, seq: 1_000_000), limit: nil, principal: asA, requester: "a"))
+            bytes: service.pull(since: FeedCursor(database: net["hub"].databaseID, seq: 1_000_000).text, limit: nil, principal: asA, requester: "a"))
         #expect(page.changes.count == 3)
     }
 
@@ -92,15 +92,15 @@ import Testing
         var oversized = false
         func session() async throws -> PeerSession { try await inner.session() }
         func schema() async throws -> Schema { try await inner.schema() }
-        func pull(cursor: String, limit: Int) throws -> PullResponse {
-            let n = Int(cursor) ?? 0
+        func pull(cursor: FeedCursor, limit: Int) throws -> PullResponse {
+            let n = Int(cursor.seq(in: "rogue-db"))
             let changes =
                 empty
                 ? []
                 : (n..<(n + limit + (oversized ? 1 : 0))).map { i in
                     WireChange(collection: "cases", id: "junk-\(i)", stateBytes: ArraySlice(template.canonicalText.utf8))
                 }
-            return PullResponse(node: "rogue", changes: changes, next: String(n + limit), more: true)
+            return PullResponse(node: "rogue", changes: changes, next: FeedCursor(database: "rogue-db", seq: Int64(n + limit)), more: true)
         }
         var preparePush: @Sendable ([UInt8]) throws -> PreparedPush { inner.preparePush }
         func push(_ body: PreparedPush) async throws -> PushResponse { try await inner.push(body) }
@@ -115,7 +115,7 @@ import Testing
         engine.maxPulledFromPeer = 1_000
         let summary = try await engine.run()
         #expect(summary.pullCut && summary.pulled == 1_000, "\(summary)")
-        #expect(try net["a"].checkpoint(peer: "rogue").pulled == "1000")
+        #expect(try net["a"].checkpoint(peer: "rogue").pulled == FeedCursor(database: "rogue-db", seq: 1000))
         let empty = SyncEngine(storage: net["b"], transport: Endless(inner: inner, template: template, empty: true))
         await #expect { try await empty.run() } throws: { ($0 as? SyncError)?.code == .protocolError }
         // A page larger than asked for passed every bound of a sync (review round 8, F2).
@@ -132,7 +132,7 @@ import Testing
         let pushes = Counter()
         func session() async throws -> PeerSession { try await inner.session() }
         func schema() async throws -> Schema { try await inner.schema() }
-        func pull(cursor: String, limit: Int) async throws -> PullResponse { try await inner.pull(cursor: cursor, limit: limit) }
+        func pull(cursor: FeedCursor, limit: Int) async throws -> PullResponse { try await inner.pull(cursor: cursor, limit: limit) }
         var preparePush: @Sendable ([UInt8]) throws -> PreparedPush { inner.preparePush }
         func push(_ body: PreparedPush) async throws -> PushResponse {
             let n = pushes.next()

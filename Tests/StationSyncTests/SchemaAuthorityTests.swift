@@ -100,7 +100,7 @@ import Testing
         var inner: LoopbackTransport
         func session() async throws -> PeerSession { try await inner.session() }
         func schema() async throws -> Schema { try await inner.schema() }
-        func pull(cursor: String, limit: Int) throws -> PullResponse { throw SyncError(.transport, "the network went away") }
+        func pull(cursor: FeedCursor, limit: Int) throws -> PullResponse { throw SyncError(.transport, "the network went away") }
         var preparePush: @Sendable ([UInt8]) throws -> PreparedPush { inner.preparePush }
         func push(_ body: PreparedPush) async throws -> PushResponse { try await inner.push(body) }
     }

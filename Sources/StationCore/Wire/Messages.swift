@@ -4,11 +4,11 @@ public struct PullResponse: Sendable, Equatable {
     public var node: String
     public var changes: [WireChange]
     /// The cursor to ask from next time.
-    public var next: String
+    public var next: FeedCursor
     /// Whether more changes follow.
     public var more: Bool
 
-    public init(node: String, changes: [WireChange], next: String, more: Bool) {
+    public init(node: String, changes: [WireChange], next: FeedCursor, more: Bool) {
         self.node = node
         self.changes = changes
         self.next = next
@@ -18,9 +18,11 @@ public struct PullResponse: Sendable, Equatable {
     /// Reads a pull response body. The changes' states are kept as bytes (see ``ChangeBatchBody``).
     public init(bytes: [UInt8]) throws(WireError) {
         let body = try Self.readBatch(bytes, what: "pull response")
-        guard let o = body?.members, let node = o["node"]?.stringValue, let next = o["next"]?.stringValue,
+        guard let o = body?.members, let node = o["node"]?.stringValue, let nextText = o["next"]?.stringValue,
             let more = o["more"]?.boolValue, let list = body?.changes
         else { throw WireError("pull response must have node, changes, next and more") }
+        let next: FeedCursor
+        do { next = try FeedCursor(checking: nextText) } catch { throw WireError("pull response: next: \(error)") }
         // The peer's name becomes a checkpoint key and the recorded source of what it sent.
         guard NodeID.isValidNode(node) else {
             throw WireError("pull response: node \"\(node.prefix(64))\" must be 1-64 characters of a-z, 0-9 and '-'")
@@ -173,9 +175,9 @@ public struct PushResponse: Sendable, Equatable {
     public var node: String
     public var results: [Result]
     /// The receiver's cursor after applying the push.
-    public var cursor: String
+    public var cursor: FeedCursor
 
-    public init(node: String, results: [Result], cursor: String) {
+    public init(node: String, results: [Result], cursor: FeedCursor) {
         self.node = node
         self.results = results
         self.cursor = cursor
@@ -183,16 +185,18 @@ public struct PushResponse: Sendable, Equatable {
 
     public var json: JSONValue {
         .object([
-            "node": .string(node), "cursor": .string(cursor),
+            "node": .string(node), "cursor": .string(cursor.text),
             "results": .array(results.map { .object(["collection": .string($0.collection), "id": .string($0.id), "result": .string($0.result)]) }),
         ])
     }
 
     public init(bytes: [UInt8]) throws(WireError) {
         let json = try PullResponse.parse(bytes, what: "push response")
-        guard let o = json.objectValue, let node = o["node"]?.stringValue, let cursor = o["cursor"]?.stringValue,
+        guard let o = json.objectValue, let node = o["node"]?.stringValue, let cursorText = o["cursor"]?.stringValue,
             let list = o["results"]?.arrayValue
         else { throw WireError("push response must have node, results and cursor") }
+        let cursor: FeedCursor
+        do { cursor = try FeedCursor(checking: cursorText) } catch { throw WireError("push response: cursor: \(error)") }
         var results: [Result] = []
         for item in list {
             guard let r = item.objectValue, let c = r["collection"]?.stringValue, let id = r["id"]?.stringValue,

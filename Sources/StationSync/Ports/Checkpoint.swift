@@ -4,8 +4,8 @@ import StationCore
 public struct Checkpoint: Sendable, Equatable {
     /// The local sequence up to which changes have been pushed to the peer.
     public var pushed: Int64
-    /// The peer's cursor after the last batch pulled from it ("" before the first pull).
-    public var pulled: String
+    /// The peer's cursor after the last batch pulled from it (``FeedCursor/beginning`` before the first pull).
+    public var pulled: FeedCursor
     /// The peer's database id these positions refer to ("" before the first sync).
     public var peerDatabase: String = ""
     /// When the checkpoint last moved (SQLite `datetime('now')`, UTC), or nil.
@@ -17,7 +17,7 @@ public struct Checkpoint: Sendable, Equatable {
     public var leftBehind = LeftBehind()
 
     public init(
-        pushed: Int64, pulled: String, peerDatabase: String = "", updatedAt: String? = nil, byToken: Bool? = nil,
+        pushed: Int64, pulled: FeedCursor, peerDatabase: String = "", updatedAt: String? = nil, byToken: Bool? = nil,
         leftBehind: LeftBehind = LeftBehind()
     ) {
         self.pushed = pushed

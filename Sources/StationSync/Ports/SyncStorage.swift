@@ -49,7 +49,7 @@ public protocol ChangeSink: ChangeFeed {
     /// (see ``WriterClaim``): it throws ``WriterRefusal`` when another database writes as that
     /// node. A database that cannot take writes now throws ``SyncError`` `unavailable`.
     func apply(
-        _ changes: [IncomingChange], from peer: String, cursor: String?, claim: WriterClaim?,
+        _ changes: [IncomingChange], from peer: String, cursor: FeedCursor?, claim: WriterClaim?,
         check: (@Sendable (IncomingChange, RecordState?) throws -> Void)?
     ) async throws -> [MergeResult]
     /// Adds what `additions` declares to the schema (the caller checked they agree), noting

@@ -390,11 +390,11 @@ extension SimulationTests.Schedule {
             self.change = change
         }
 
-        var cursor: String { "\(info.database).1" }
+        var cursor: FeedCursor { FeedCursor(database: info.database, seq: 1) }
 
         func session() throws -> PeerSession { PeerSession(info: info, station: nil, read: .all, write: .all, relay: true) }
         func schema() throws -> Schema { served }
-        func pull(cursor: String, limit: Int) throws -> PullResponse {
+        func pull(cursor: FeedCursor, limit: Int) throws -> PullResponse {
             PullResponse(node: info.node, changes: cursor == self.cursor ? [] : [change], next: self.cursor, more: false)
         }
         func push(_ body: PreparedPush) throws -> PushResponse {

@@ -78,6 +78,6 @@ final class FaultyTransport: SyncTransport {
 
     func session() async throws -> PeerSession { try await around { try await inner.session() } }
     func schema() async throws -> Schema { try await around { try await inner.schema() } }
-    func pull(cursor: String, limit: Int) async throws -> PullResponse { try await around { try await inner.pull(cursor: cursor, limit: limit) } }
+    func pull(cursor: FeedCursor, limit: Int) async throws -> PullResponse { try await around { try await inner.pull(cursor: cursor, limit: limit) } }
     func push(_ body: PreparedPush) async throws -> PushResponse { try await around { try await inner.push(body) } }
 }
