@@ -42,7 +42,7 @@ public struct ConflictsCommand: ParsableCommand {
                         ["ID", "COLLECTION", "RECORD", "FIELD", "POLICY", "ORIGINS", "AGE", "STATUS"],
                         reports.map { r in
                             [
-                                r.id, r.collection, r.recordID, r.field, r.policy, r.origins.joined(separator: ","),
+                                r.id, r.collection, r.recordID, r.field, r.policy.rawValue, r.origins.joined(separator: ","),
                                 ConflictText.age(now > r.since.wall ? now - r.since.wall : 0),
                                 r.status == .open
                                     ? (r.automatic ? "open (decided automatically)" : "open (waits for a person)")
@@ -163,7 +163,7 @@ public enum ConflictText {
             r.status == .open
             ? (r.automatic ? "open, decided automatically" : "open, waits for a person")
             : "resolved"
-        lines.append("\(bold)conflict \(r.id)\(reset)  \(r.collection)/\(r.recordID)  field \(r.field)  policy \(r.policy)  (\(state))")
+        lines.append("\(bold)conflict \(r.id)\(reset)  \(r.collection)/\(r.recordID)  field \(r.field)  policy \(r.policy.rawValue)  (\(state))")
         lines.append("rule: \(r.rule)")
         let shown = r.values.map { cell($0.value, field: r.field) }
         let width = min(48, max(5, shown.map(\.count).max() ?? 5))

@@ -34,7 +34,7 @@ public enum RecordOutput {
             "collection": .string(c.collection),
             "record": .string(c.recordID),
             "field": .string(c.field),
-            "policy": .string(c.policy),
+            "policy": .string(c.policy.rawValue),
             "automatic": .bool(c.automatic),
             "rule": .string(c.rule),
             "values": .array(
@@ -78,7 +78,7 @@ public enum RecordOutput {
         lines.append("  clock \(r.state.clock)  seq \(r.seq)  updated \(isoTime(r.state.latestTime))" + (r.source.map { "  from \($0)" } ?? ""))
         for c in r.view.conflicts {
             let kind = c.automatic ? "decided automatically" : "waiting for a person"
-            lines.append("  conflict \(c.id) on \(c.field) (\(c.policy), \(kind)):")
+            lines.append("  conflict \(c.id) on \(c.field) (\(c.policy.rawValue), \(kind)):")
             for (n, v) in c.values.enumerated() {
                 let shown = c.field == Conflict.existenceField ? (v.value == .bool(true) ? "delete" : "update") : cell(v.value)
                 lines.append("    [\(n)] \(shown)  from \(v.dot.node) \(v.dot) at \(isoTime(v.time))" + (n == 0 ? "  <- shown" : ""))

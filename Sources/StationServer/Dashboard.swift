@@ -299,7 +299,7 @@ struct DashboardView {
             collection = c.collection
             recordID = c.recordID
             field = c.field
-            policy = c.policy
+            policy = c.policy.rawValue
             automatic = c.automatic
             kind = c.automatic ? "decided automatically" : "waits for a person"
             rule = c.rule
@@ -307,7 +307,7 @@ struct DashboardView {
             acceptLabel = c.automatic ? "Accept the automatic decision" : "Keep the shown value"
             valueHint =
                 c.field == Conflict.existenceField
-                ? nil : c.policy == FieldPolicy.counter.rawValue ? "the count, e.g. 97" : "new value as JSON, e.g. \"closed\""
+                ? nil : c.policy == .counter ? "the count, e.g. 97" : "new value as JSON, e.g. \"closed\""
             values = c.values.enumerated().map { i, v in
                 ValueView(
                     conflictID: c.id, index: i, station: v.dot.node.station, dot: v.dot.description, time: ConflictDisplay.time(v.time),

@@ -10,7 +10,8 @@ extension StationStore {
             let row = try Row.fetchOne(
                 db, sql: "SELECT pushed, pulled, peerDatabase, updatedAt, byToken, leftBehind FROM checkpoint WHERE peer = ?", arguments: [peer])
             return Checkpoint(
-                pushed: row?["pushed"] ?? 0, pulled: FeedCursor(stored: row?["pulled"] ?? ""), peerDatabase: row?["peerDatabase"] ?? "", updatedAt: row?["updatedAt"],
+                pushed: row?["pushed"] ?? 0, pulled: FeedCursor(stored: row?["pulled"] ?? ""), peerDatabase: row?["peerDatabase"] ?? "",
+                updatedAt: row?["updatedAt"],
                 byToken: row?["byToken"], leftBehind: LeftBehind(jsonText: row?["leftBehind"]))
         }
     }

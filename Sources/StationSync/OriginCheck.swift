@@ -201,10 +201,10 @@ public enum OriginCheck {
                 // unchecked below. (Other policy names are not compared: a field the schema added
                 // later may have been resolved under the default policy.)
                 if let schema, r.field != Conflict.existenceField,
-                    (r.policy == FieldPolicy.counter.rawValue) != (schema.policy(of: r.field) == .counter)
+                    (r.policy == .counter) != (schema.policy(of: r.field) == .counter)
                 {
                     throw refuse(
-                        "the push's history entry of conflict \(r.conflictID) calls field \(r.field) \(r.policy); it is \(schema.policy(of: r.field).rawValue) here"
+                        "the push's history entry of conflict \(r.conflictID) calls field \(r.field) \(r.policy.rawValue); it is \(schema.policy(of: r.field).rawValue) here"
                     )
                 }
                 if r.field == Conflict.existenceField {
@@ -217,7 +217,7 @@ public enum OriginCheck {
                             )
                         }
                     }
-                } else if r.policy != FieldPolicy.counter.rawValue, let register = local.fields[r.field] {
+                } else if r.policy != .counter, let register = local.fields[r.field] {
                     for v in r.values where !isCaller(v.dot.node) {
                         if let held = register.first(where: { $0.dot == v.dot }), held != v {
                             throw refuse(
@@ -253,7 +253,7 @@ public enum OriginCheck {
         // (A field the record no longer holds at all: a recreate before version 2 removed it.)
         guard let register = incoming.fields[r.field] else { return }
         let written = register.first { $0.dot == r.by }
-        if r.policy == FieldPolicy.counter.rawValue {
+        if r.policy == .counter {
             if let written, let stocktake = Stocktake(written.value), r.result.intValue != stocktake.count {
                 throw refuse("\(ended) says the write \(r.by) counted \(r.result.canonicalText) in \(r.field); it counted \(stocktake.count)")
             }

@@ -484,7 +484,8 @@ public struct SyncEngine {
                 // A page says more follow only when it is full: an empty one saying so would be
                 // asked for again without end.
                 guard !response.more || !response.changes.isEmpty else {
-                    throw SyncError(.protocolError, "\(peer) answered an empty page of changes saying more follow (from cursor \(cursor.text.prefix(64)))")
+                    throw SyncError(
+                        .protocolError, "\(peer) answered an empty page of changes saying more follow (from cursor \(cursor.text.prefix(64)))")
                 }
                 let schema = storage.schema
                 var incoming: [IncomingChange] = []

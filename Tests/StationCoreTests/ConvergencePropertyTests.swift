@@ -161,7 +161,7 @@ import StationTestSupport
                         pick =
                             conflict.field == Conflict.existenceField
                             ? .bool(Bool.random(using: &rng))
-                            : conflict.policy == FieldPolicy.counter.rawValue
+                            : conflict.policy == .counter
                                 ? .int(Int64.random(in: 0...30, using: &rng)) : .string("fixed by \(writer)")
                     }
                     request =

@@ -40,7 +40,7 @@ import Testing
         #expect(view.fields["quantity"] == 87)  // desk-b's count is the later: 90, and desk-a's sale it had not seen
         #expect(view.conflicted)
         let conflict = try #require(view.conflicts.first)
-        #expect(conflict.field == "quantity" && conflict.policy == "counter" && !conflict.automatic)
+        #expect(conflict.field == "quantity" && conflict.policy == .counter && !conflict.automatic)
         #expect(conflict.values.map(\.value) == [87, 97])
         #expect(deskB.merged(with: deskA) == s)
         // Agreeing or not does not change as increments arrive.
@@ -51,7 +51,7 @@ import Testing
         try s.resolve(conflict.id, .choose(1), by: "hub", at: t(5), in: stock, id: "rice")
         let resolved = s.view(in: stock, id: "rice")
         #expect(resolved.fields["quantity"] == 97 && resolved.conflicts.isEmpty)
-        #expect(resolved.resolutions.last?.result == 97 && resolved.resolutions.last?.policy == "counter")
+        #expect(resolved.resolutions.last?.result == 97 && resolved.resolutions.last?.policy == .counter)
         // The increment desk-b made meanwhile (not seen by the resolution) still adds on top.
         #expect(s.merged(with: later).view(in: stock, id: "rice").fields["quantity"] == 102)
     }
@@ -138,7 +138,7 @@ import Testing
         let view = forward.view(in: stock, id: "rice")
         #expect(view.conflicted)
         let conflict = try #require(view.conflicts.first { $0.field == "quantity" })
-        #expect(conflict.policy == "counter" && !conflict.automatic && conflict.rule.contains("past 64 bits"))
+        #expect(conflict.policy == .counter && !conflict.automatic && conflict.rule.contains("past 64 bits"))
         #expect(conflict.values.count == 601)
         #expect(conflict.values.allSatisfy { $0.value.intValue! == most })
         var s = forward

@@ -13,7 +13,7 @@ import StationTestSupport
     static func entry(_ n: Int, ms: UInt64, by writer: NodeID = "labor") -> Resolution {
         let dot = Dot(writer, UInt64(n + 1))
         return Resolution(
-            conflictID: String(format: "%016llx", UInt64(n)), field: "notes", policy: "lww", how: .write, by: dot, time: Fixtures.t(ms),
+            conflictID: String(format: "%016llx", UInt64(n)), field: "notes", policy: .lww, how: .write, by: dot, time: Fixtures.t(ms),
             values: [DottedValue(dot: dot, time: Fixtures.t(ms), value: "a"), DottedValue(dot: Dot("civil", 1), time: Fixtures.t(0), value: "b")],
             result: "a")
     }
@@ -106,7 +106,7 @@ import StationTestSupport
                 [.string("caf\u{E9} \"q\"\n\u{1}"), .int(-Int64(n)), .double(1.5), .null, .bool(true), ["k": "v", "\u{4E2D}": 1]][n % 6]
             r.result = r.values[n % 2].value
             if n % 3 == 0 { r.person = "\u{9648} Chen" }
-            if n % 4 == 0 { (r.field, r.policy, r.how) = (Conflict.existenceField, "delete-wins", .accept) }
+            if n % 4 == 0 { (r.field, r.policy, r.how) = (Conflict.existenceField, .deleteWins, .accept) }
             var direct: [UInt8] = [], viaJSON: [UInt8] = []
             r.write(to: &direct)
             r.json.write(to: &viaJSON)
@@ -126,7 +126,7 @@ import StationTestSupport
         let mib = 1 << 20
         func heavy(_ n: Int, ms: UInt64, by writer: NodeID, other: NodeID) -> Resolution {
             Resolution(
-                conflictID: String(format: "%016llx", UInt64(n)), field: "notes", policy: "lww", how: .write, by: Dot(writer, 1),
+                conflictID: String(format: "%016llx", UInt64(n)), field: "notes", policy: .lww, how: .write, by: Dot(writer, 1),
                 time: Fixtures.t(ms),
                 values: [
                     DottedValue(dot: Dot("hub", 1), time: Fixtures.t(0), value: "start"),
@@ -227,7 +227,7 @@ import StationTestSupport
         var civil = RecordState()
         try civil.put(["phone": "1"], by: "civil", at: Fixtures.t(1), in: cases, id: "r1")
         s.merge(civil)
-        func entry(by: Dot, _ dots: [Dot], policy: String = "lww") -> Resolution {
+        func entry(by: Dot, _ dots: [Dot], policy: ConflictPolicy = .lww) -> Resolution {
             Resolution(
                 conflictID: String(format: "%016llx", UInt64(7)), field: "notes", policy: policy, how: .write, by: by, time: Fixtures.t(2),
                 values: dots.map { DottedValue(dot: $0, time: Fixtures.t(1), value: "x") }, result: "x")
@@ -244,7 +244,7 @@ import StationTestSupport
         forged.resolutions = [entry(by: Dot("civil", 1), [Dot("mallory", 2), Dot("mallory", 1)])]
         #expect { try RecordState(json: forged.json) } throws: { "\($0)".contains("two values of mallory") }
         // A counter's total and stocktake of one node are two kinds: an entry may list both.
-        forged.resolutions = [entry(by: Dot("civil", 1), [Dot("mallory", 2), Dot("mallory", 1)], policy: "counter")]
+        forged.resolutions = [entry(by: Dot("civil", 1), [Dot("mallory", 2), Dot("mallory", 1)], policy: .counter)]
         _ = try RecordState(json: forged.json)
     }
 }

@@ -64,7 +64,7 @@ import Testing
         #expect(!view.conflicted)
         #expect(view.conflicts.count == 1)
         let c = try #require(view.conflicts.first)
-        #expect(c.policy == "lww" && c.automatic)
+        #expect(c.policy == .lww && c.automatic)
         #expect(c.values.map(\.value) == ["from hotline", "from civil"])
     }
 
@@ -139,7 +139,7 @@ import Testing
         #expect(!view.deleted)
         #expect(view.fields == ["notes": "n1", "phone": "p0"])
         let c = try #require(view.conflicts.first { $0.field == Conflict.existenceField })
-        #expect(c.policy == "update-wins")
+        #expect(c.policy == .updateWins)
         #expect(c.values.map(\.value) == [false, true])
         #expect(c.values[1].dot == Dot("hotline", 2))
     }
@@ -152,7 +152,7 @@ import Testing
         let view = a.merged(with: b).view(in: stock, id: "r1")
         #expect(view.deleted)
         #expect(view.fields["name"] == "brown rice")  // the update survives in the tombstone
-        #expect(view.conflicts.contains { $0.field == Conflict.existenceField && $0.policy == "delete-wins" })
+        #expect(view.conflicts.contains { $0.field == Conflict.existenceField && $0.policy == .deleteWins })
     }
 
     @Test func recreatingADeletedRecordStartsFresh() async throws {

@@ -43,7 +43,7 @@ import Testing
                 (0..<RecordState.maxResolutions).map { n in
                     let at = HLCTimestamp(wall: t.wall + ms + UInt64(n), logical: 0)
                     return Resolution(
-                        conflictID: String(format: "%016llx", UInt64(n)), field: "notes", policy: "lww", how: .write, by: dot, time: at,
+                        conflictID: String(format: "%016llx", UInt64(n)), field: "notes", policy: .lww, how: .write, by: dot, time: at,
                         values: [DottedValue(dot: other, time: t, value: "y"), DottedValue(dot: Dot("evil", 1), time: t, value: "x")], result: "y")
                 })
             return s
@@ -111,7 +111,7 @@ import Testing
         let past = HLCTimestamp(wall: 1_700_000_000_000, logical: 0)  // before the store's clock: the new entry is the newest
         a.resolutions = (0..<RecordState.maxResolutions).map { n in
             Resolution(
-                conflictID: String(format: "%016llx", UInt64(n)), field: "f\(n)", policy: "lww", how: .write, by: dot, time: past,
+                conflictID: String(format: "%016llx", UInt64(n)), field: "f\(n)", policy: .lww, how: .write, by: dot, time: past,
                 values: [DottedValue(dot: Dot("labor", 1), time: t, value: "a"), DottedValue(dot: Dot("civil", 1), time: t, value: "b")],
                 result: "a")
         }

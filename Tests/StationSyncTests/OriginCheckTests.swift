@@ -193,7 +193,7 @@ import Testing
         base.resolutions = Resolution.compacted(
             (0..<(RecordState.maxResolutions - 1)).map { n in
                 Resolution(
-                    conflictID: String(format: "%016llx", UInt64(n)), field: "status", policy: "manual", how: .write, by: dot, time: t(UInt64(n) % 2),
+                    conflictID: String(format: "%016llx", UInt64(n)), field: "status", policy: .manual, how: .write, by: dot, time: t(UInt64(n) % 2),
                     values: [DottedValue(dot: dot, time: t(1), value: "open")], result: "open")
             })
         let oldest = try #require(base.resolutions.min { Resolution.isNewer($1, than: $0) })
@@ -235,7 +235,7 @@ import Testing
         base.resolutions = Resolution.compacted(
             (0..<2).map { n in
                 Resolution(
-                    conflictID: String(format: "%016llx", UInt64(n)), field: "status", policy: "manual", how: .write, by: dot, time: t(UInt64(n)),
+                    conflictID: String(format: "%016llx", UInt64(n)), field: "status", policy: .manual, how: .write, by: dot, time: t(UInt64(n)),
                     values: [DottedValue(dot: dot, time: t(1), value: .string(String(repeating: "v", count: 2_200_000)))], result: "open")
             })
         #expect(base.resolutions.count == 2)
@@ -341,7 +341,7 @@ extension OriginCheckTests {
         try forged.put(["phone": "1"], by: "hotline", at: t(2), in: cases, id: "r")
         forged.resolutions.append(
             Resolution(
-                conflictID: "00000000000000ff", field: "status", policy: "manual", how: .choose, by: Dot("civil-affairs", 1), time: t(1),
+                conflictID: "00000000000000ff", field: "status", policy: .manual, how: .choose, by: Dot("civil-affairs", 1), time: t(1),
                 values: [DottedValue(dot: Dot("civil-affairs", 1), time: t(1), value: "never written")], result: "never written"))
         #expect { try verify(forged, hub) } throws: { "\($0)".contains("resolution by node civil-affairs") }
     }
@@ -358,7 +358,7 @@ extension OriginCheckTests {
         forged.resolutions = [
             Resolution(
                 conflictID: Conflict.makeID(collection: "cases", recordID: "r", field: "notes", dots: [lie.dot, mine.dot]), field: "notes",
-                policy: "counter", how: .choose, by: by, time: t(2), values: [lie, mine], result: "x")
+                policy: .counter, how: .choose, by: by, time: t(2), values: [lie, mine], result: "x")
         ]
         #expect {
             try OriginCheck.verify(forged, local: hub, caller: "hotline", collection: "cases", id: "r", schema: cases)
@@ -366,7 +366,7 @@ extension OriginCheckTests {
         forged.resolutions = [
             Resolution(
                 conflictID: Conflict.makeID(collection: "cases", recordID: "r", field: Conflict.existenceField, dots: [Dot("civil-affairs", 1), by]),
-                field: Conflict.existenceField, policy: "update-wins", how: .choose, by: by, time: t(2),
+                field: Conflict.existenceField, policy: .updateWins, how: .choose, by: by, time: t(2),
                 values: [DottedValue(dot: Dot("civil-affairs", 1), time: t(1), value: true), DottedValue(dot: by, time: t(2), value: false)],
                 result: false)
         ]
@@ -395,7 +395,7 @@ extension OriginCheckTests {
         var renamed = honest
         renamed.resolutions = [
             Resolution(
-                conflictID: open.id, field: "notes", policy: "lww", how: .choose, by: entry.by, time: entry.time,
+                conflictID: open.id, field: "notes", policy: .lww, how: .choose, by: entry.by, time: entry.time,
                 values: [DottedValue(dot: Dot("civil-affairs", 1), time: t(1), value: "civil's note"), entry.values[1]], result: entry.result)
         ]
         #expect { try verify(renamed, hub) } throws: { "\($0)".contains("names other writes (or another field)") }
@@ -415,7 +415,7 @@ extension OriginCheckTests {
         try late.put(["notes": "x"], by: "hotline", at: t(5), in: cases, id: "r")
         late.resolutions = [
             Resolution(
-                conflictID: open.id, field: "status", policy: "manual", how: .choose, by: Dot("hotline", held.clock["hotline"]), time: t(4),
+                conflictID: open.id, field: "status", policy: .manual, how: .choose, by: Dot("hotline", held.clock["hotline"]), time: t(4),
                 values: open.values, result: open.values[0].value)
         ]
         #expect { try verify(late, held) } throws: { "\($0)".contains("which this node holds without it") }
@@ -436,7 +436,7 @@ extension OriginCheckTests {
         let by = Dot("hotline", still.clock["hotline"])
         still.resolutions = [
             Resolution(
-                conflictID: open.id, field: "status", policy: "manual", how: .choose, by: by, time: t(3), values: open.values, result: "settled")
+                conflictID: open.id, field: "status", policy: .manual, how: .choose, by: by, time: t(3), values: open.values, result: "settled")
         ]
         #expect { try verify(still, hub) } throws: { "\($0)".contains("still holds (the conflict is open)") }
         // Its time is not its write's.
@@ -515,7 +515,7 @@ extension OriginCheckTests {
         try OriginCheck.verifyOnlyOwn(mine, caller: "hotline", collection: "cases", id: "r")
         mine.resolutions = [
             Resolution(
-                conflictID: "00000000deadbeef", field: "notes", policy: "lww", how: .write, by: Dot("hotline", 1), time: t(1),
+                conflictID: "00000000deadbeef", field: "notes", policy: .lww, how: .write, by: Dot("hotline", 1), time: t(1),
                 values: [DottedValue(dot: Dot("hotline", 1), time: t(1), value: "a"), DottedValue(dot: Dot("hotline", 1), time: t(1), value: "b")],
                 result: "a")
         ]

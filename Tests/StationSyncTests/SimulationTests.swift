@@ -303,7 +303,7 @@ import StationTestSupport
                 pick =
                     report.field == Conflict.existenceField
                     ? .bool(Bool.random(using: &rng))
-                    : report.policy == FieldPolicy.counter.rawValue ? .int(Int64.random(in: 0...30, using: &rng)) : .string("fixed by \(slot)")
+                    : report.policy == .counter ? .int(Int64.random(in: 0...30, using: &rng)) : .string("fixed by \(slot)")
                 choice = .value(pick)
             }
             try await store.resolveConflict(id: report.id, choice, person: nil)

@@ -293,7 +293,9 @@ import Testing
         }
         func session() async throws -> PeerSession { try tick(); return try await inner.session() }
         func schema() async throws -> Schema { try tick(); return try await inner.schema() }
-        func pull(cursor: FeedCursor, limit: Int) async throws -> PullResponse { try tick(); return try await inner.pull(cursor: cursor, limit: limit) }
+        func pull(cursor: FeedCursor, limit: Int) async throws -> PullResponse {
+            try tick(); return try await inner.pull(cursor: cursor, limit: limit)
+        }
         func push(_ body: PreparedPush) async throws -> PushResponse { try tick(); return try await inner.push(body) }
     }
 

@@ -14,8 +14,8 @@ public struct Conflict: Hashable, Sendable {
     public var recordID: String
     /// The field, or ``existenceField`` for delete versus update.
     public var field: String
-    /// `lww`, `manual`, `update-wins` or `delete-wins`.
-    public var policy: String
+    /// `lww`, `manual`, `counter`, `update-wins` or `delete-wins`.
+    public var policy: ConflictPolicy
     /// The competing values, the one reads show first, then the others in winner order.
     public var values: [DottedValue<JSONValue>]
     /// Whether the policy decided on its own (`lww`, delete policies) or waits for a person (`manual`).

@@ -8,7 +8,7 @@ public struct ConflictReport: Sendable, Equatable {
     public var collection: String
     public var recordID: String
     public var field: String
-    public var policy: String
+    public var policy: ConflictPolicy
     public var status: Status
     /// Whether the policy decides on its own (`lww`, delete policies) or waits for a person.
     public var automatic: Bool
@@ -41,7 +41,7 @@ public struct ConflictReport: Sendable, Equatable {
         field = r.field
         policy = r.policy
         status = .resolved
-        automatic = r.policy != "manual"
+        automatic = r.policy.isAutomatic
         values = r.values
         rule = Self.rule(policy: r.policy)
         resolution = r
@@ -49,15 +49,15 @@ public struct ConflictReport: Sendable, Equatable {
 
     /// The rule that decides what a conflict under `policy` shows, in words: the one place it is
     /// worded (conflicts and their history entries alike).
-    static func rule(policy: String) -> String {
+    static func rule(policy: ConflictPolicy) -> String {
         switch policy {
-        case "lww": return "lww: the latest write wins (HLC time, then node name); the others are kept here"
-        case "manual": return "manual: every value is kept; reads show the latest until a person resolves it"
-        case "counter":
+        case .lww: return "lww: the latest write wins (HLC time, then node name); the others are kept here"
+        case .manual: return "manual: every value is kept; reads show the latest until a person resolves it"
+        case .counter:
             return
                 "counter: stocktakes made without seeing each other disagree; reads show the latest (HLC time, then node) plus the increments it has not seen, until a person sets the count"
-        case "update-wins": return "update-wins: an update concurrent with a delete keeps the record alive"
-        default: return "delete-wins: a delete concurrent with an update keeps the record deleted; the update's values stay in the tombstone"
+        case .updateWins: return "update-wins: an update concurrent with a delete keeps the record alive"
+        case .deleteWins: return "delete-wins: a delete concurrent with an update keeps the record deleted; the update's values stay in the tombstone"
         }
     }
 
@@ -76,7 +76,7 @@ public struct ConflictReport: Sendable, Equatable {
     public var summaryJSON: JSONValue {
         .object([
             "id": .string(id), "collection": .string(collection), "record": .string(recordID), "field": .string(field),
-            "policy": .string(policy), "status": .string(status.rawValue), "automatic": .bool(automatic),
+            "policy": .string(policy.rawValue), "status": .string(status.rawValue), "automatic": .bool(automatic),
             "origins": .array(origins.map { .string($0) }), "since": .int(Int64(since.wall)),
         ])
     }

@@ -135,15 +135,15 @@ extension RecordState {
             let values = numbers.map { DottedValue(dot: $0.entry.dot, time: $0.entry.time, value: JSONValue.int($0.number)) }
             return Conflict(
                 id: Conflict.makeID(collection: collection.name, recordID: id, field: name, dots: entries.map(\.dot)),
-                collection: collection.name, recordID: id, field: name, policy: FieldPolicy.counter.rawValue,
+                collection: collection.name, recordID: id, field: name, policy: .counter,
                 values: values, automatic: false, rule: ConflictReport.counterOverflowRule)
         }
         return Conflict(
             id: Conflict.makeID(collection: collection.name, recordID: id, field: name, dots: reading.stocktakes.map(\.entry.dot)),
-            collection: collection.name, recordID: id, field: name, policy: FieldPolicy.counter.rawValue,
+            collection: collection.name, recordID: id, field: name, policy: .counter,
             values: reading.stocktakes.map { DottedValue(dot: $0.entry.dot, time: $0.entry.time, value: .int($0.reading)) },
             automatic: false,
-            rule: ConflictReport.rule(policy: FieldPolicy.counter.rawValue))
+            rule: ConflictReport.rule(policy: .counter))
     }
 
     /// The largest magnitude a counter's total, a stocktake's count or what it saw may hold:

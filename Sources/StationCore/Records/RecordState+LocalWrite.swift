@@ -203,7 +203,7 @@ extension RecordState {
             }
             (how, value) = (.choose, conflict.values[index].value)
         case .value(let v):
-            if conflict.policy == FieldPolicy.counter.rawValue, v.intValue == nil {
+            if conflict.policy == .counter, v.intValue == nil {
                 throw CoreError(
                     .wrongType,
                     "conflict \(conflictID) is on counter \"\(conflict.field)\": the value must be an integer (the count), not \(v.typeName)")
@@ -218,7 +218,7 @@ extension RecordState {
         }
         // A counter is resolved by a stocktake, whose count holds at most ±maxCounterMagnitude
         // (a reading chosen may be past it: totals add up beyond).
-        if conflict.policy == FieldPolicy.counter.rawValue, let count = value.intValue, !Self.holdsAsCounter(count) {
+        if conflict.policy == .counter, let count = value.intValue, !Self.holdsAsCounter(count) {
             throw CoreError(
                 .counterOverflow,
                 "conflict \(conflictID) is on counter \"\(conflict.field)\": a count holds at most ±\(Self.maxCounterMagnitude), so \(count) cannot be kept; give the count (--value N)"
@@ -232,7 +232,7 @@ extension RecordState {
         try roomForWriter(node, in: collection, id: id)
         let dot = clock.increment(node)
         existence = [DottedValue(dot: dot, time: time, value: !keepDeleted)]
-        if conflict.policy == FieldPolicy.counter.rawValue, let count = value.intValue {
+        if conflict.policy == .counter, let count = value.intValue {
             writeStocktake(conflict.field, count: count, dot: dot, time: time)
         } else if conflict.field != Conflict.existenceField {
             fields[conflict.field] = [DottedValue(dot: dot, time: time, value: value)]

@@ -57,9 +57,9 @@ extension RecordState {
         guard policy != .counter else { return counterConflict(counterReading(name), onField: name, in: collection, id: id) }
         return Conflict(
             id: Conflict.makeID(collection: collection.name, recordID: id, field: name, dots: entries.map(\.dot)),
-            collection: collection.name, recordID: id, field: name, policy: policy.rawValue,
+            collection: collection.name, recordID: id, field: name, policy: ConflictPolicy(policy),
             values: entries.sorted { DottedValue.winsOver($0, $1) }, automatic: policy == .lww,
-            rule: ConflictReport.rule(policy: policy.rawValue))
+            rule: ConflictReport.rule(policy: ConflictPolicy(policy)))
     }
 
     /// The delete-versus-update conflict (pseudo-field `_deleted`), or nil. Its values are `true`
@@ -72,10 +72,10 @@ extension RecordState {
         let policy = collection.deleteConflict
         return Conflict(
             id: Conflict.makeID(collection: collection.name, recordID: id, field: Conflict.existenceField, dots: existence.map(\.dot)),
-            collection: collection.name, recordID: id, field: Conflict.existenceField, policy: policy.rawValue,
+            collection: collection.name, recordID: id, field: Conflict.existenceField, policy: ConflictPolicy(policy),
             values: (shown + others).map { DottedValue(dot: $0.dot, time: $0.time, value: .bool(!$0.value)) },
             automatic: true,
-            rule: ConflictReport.rule(policy: policy.rawValue))
+            rule: ConflictReport.rule(policy: ConflictPolicy(policy)))
     }
 
     /// What reads show about the record's status, without building its visible values: whether it

@@ -19,7 +19,7 @@ extension Resolution {
     public var json: JSONValue {
         .object(
             [
-                "conflict": .string(conflictID), "field": .string(field), "policy": .string(policy), "how": .string(how.rawValue),
+                "conflict": .string(conflictID), "field": .string(field), "policy": .string(policy.rawValue), "how": .string(how.rawValue),
                 "by": .array([.string(by.node.rawValue), .int(Int64(by.counter)), .int(Int64(time.rawValue))]),
                 "values": .array(
                     values.map { .array([.string($0.dot.node.rawValue), .int(Int64($0.dot.counter)), .int(Int64($0.time.rawValue)), $0.value]) }),
@@ -44,7 +44,7 @@ extension Resolution {
         JSONWriter.writeLiteral(#","how":"#, to: &out)
         JSONWriter.writeString(how.rawValue, to: &out)
         JSONWriter.writeLiteral(#","policy":"#, to: &out)
-        JSONWriter.writeString(policy, to: &out)
+        JSONWriter.writeString(policy.rawValue, to: &out)
         JSONWriter.writeLiteral(#","result":"#, to: &out)
         result.write(to: &out)
         JSONWriter.writeLiteral(#","values":["#, to: &out)
@@ -80,7 +80,7 @@ extension Resolution {
         guard let field = o["field"]?.stringValue, field == Conflict.existenceField || Names.isValidField(field) else {
             throw bad("\"field\" must be a field name or \(Conflict.existenceField)")
         }
-        guard let policy = o["policy"]?.stringValue, ["lww", "manual", "counter", "update-wins", "delete-wins"].contains(policy) else {
+        guard let policy = o["policy"]?.stringValue.flatMap(ConflictPolicy.init(rawValue:)) else {
             throw bad("\"policy\" must be lww, manual, counter, update-wins or delete-wins")
         }
         guard let howText = o["how"]?.stringValue, let how = How(rawValue: howText) else {
@@ -102,10 +102,10 @@ extension Resolution {
         if let late = values.first(where: { $0.dot.node == dot.node && $0.dot.counter >= dot.counter }) {
             throw bad("lists \(late.dot) among the values it ended, a write no earlier than the resolving write \(dot)")
         }
-        if policy != FieldPolicy.counter.rawValue {
+        if policy != .counter {
             var writers = Set<NodeID>()
             if let twice = values.first(where: { !writers.insert($0.dot.node).inserted }) {
-                throw bad("lists two values of \(twice.dot.node) among the values it ended; a \(policy) field holds one value per node")
+                throw bad("lists two values of \(twice.dot.node) among the values it ended; a \(policy.rawValue) field holds one value per node")
             }
         }
         guard let result = o["result"] else { throw bad("\"result\" is missing") }

@@ -19,7 +19,7 @@ public struct Resolution: Hashable, Sendable {
     /// The field, or ``Conflict/existenceField``.
     public var field: String
     /// The policy the conflict was under.
-    public var policy: String
+    public var policy: ConflictPolicy
     public var how: How
     /// The resolving write.
     public var by: Dot
@@ -36,7 +36,7 @@ public struct Resolution: Hashable, Sendable {
     public static let maxPersonBytes = 128
 
     public init(
-        conflictID: String, field: String, policy: String, how: How, by: Dot, time: HLCTimestamp,
+        conflictID: String, field: String, policy: ConflictPolicy, how: How, by: Dot, time: HLCTimestamp,
         values: [DottedValue<JSONValue>], result: JSONValue, person: String? = nil
     ) {
         self.person = person

@@ -17,3 +17,29 @@ public enum DeleteConflictPolicy: String, Sendable, CaseIterable, Codable {
     /// The record stays deleted; the update's values are kept in the tombstone and a conflict.
     case deleteWins = "delete-wins"
 }
+
+/// The policy a conflict stands under: its field's (``FieldPolicy``), or for a delete against
+/// an update its collection's (``DeleteConflictPolicy``). Stored in resolutions by its raw value.
+public enum ConflictPolicy: String, Sendable, CaseIterable, Codable {
+    case lww, manual, counter
+    case updateWins = "update-wins"
+    case deleteWins = "delete-wins"
+
+    public init(_ policy: FieldPolicy) {
+        switch policy {
+        case .lww: self = .lww
+        case .manual: self = .manual
+        case .counter: self = .counter
+        }
+    }
+
+    public init(_ policy: DeleteConflictPolicy) {
+        switch policy {
+        case .updateWins: self = .updateWins
+        case .deleteWins: self = .deleteWins
+        }
+    }
+
+    /// Whether the policy decides on its own (every one but `manual`) or waits for a person.
+    public var isAutomatic: Bool { self != .manual }
+}

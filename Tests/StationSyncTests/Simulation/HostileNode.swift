@@ -168,7 +168,7 @@ extension SimulationTests.Schedule {
             s.resolutions.append(
                 Resolution(
                     conflictID: String(format: "%016llx", UInt64.random(in: 0...UInt64.max, using: &rng)), field: field,
-                    policy: c.policy(of: field).rawValue, how: .value,
+                    policy: ConflictPolicy(c.policy(of: field)), how: .value,
                     by: Dot(writer.node, writer.counter), time: HLCTimestamp(wall: now, logical: 0),
                     values: [
                         DottedValue(dot: Dot(writer.node, writer.counter), time: HLCTimestamp(wall: now, logical: 0), value: "what it never wrote"),
@@ -195,7 +195,7 @@ extension SimulationTests.Schedule {
             s.resolutions.append(
                 Resolution(
                     conflictID: open?.id ?? String(format: "%016llx", UInt64.random(in: 0...UInt64.max, using: &rng)), field: field,
-                    policy: c.policy(of: field).rawValue, how: .value, by: by, time: time,
+                    policy: ConflictPolicy(c.policy(of: field)), how: .value, by: by, time: time,
                     values: [
                         DottedValue(dot: first, time: time, value: "mallory's"), DottedValue(dot: second, time: time, value: "mallory's again"),
                     ],
