@@ -37,6 +37,7 @@ enum FailureReport {
         case let error as SyncError: error.code.rawValue
         case let error as CoreError: error.code.rawValue
         case let error as StoreError: error.code.rawValue
+        case let error as ForgetRefusal: error.code.rawValue
         default: "failed"
         }
     }

@@ -49,7 +49,7 @@ extension MemoryStore: SyncStorage {
     // MARK: ChangeSink
 
     public func apply(
-        _ changes: [IncomingChange], from peer: String, cursor: FeedCursor?, claim: WriterClaim?,
+        _ changes: [IncomingChange], from peer: NodeID, cursor: FeedCursor?, claim: WriterClaim?,
         check: (@Sendable (IncomingChange, RecordState?) throws -> Void)?
     ) throws -> [MergeResult] {
         try write { tx in
@@ -64,10 +64,10 @@ extension MemoryStore: SyncStorage {
         }
     }
 
-    public func extendSchema(with additions: Schema, from peer: String?) {
+    public func extendSchema(with additions: Schema, from peer: NodeID?) {
         state.withLock { s in
             let extended = s.schema.adding(additions)
-            for name in extended.collectionNames where s.schema.collections[name] == nil { s.addedBy[name] = peer ?? "?" }
+            for name in extended.collectionNames where s.schema.collections[name] == nil { s.addedBy[name] = peer?.rawValue ?? "?" }
             s.schema = extended
         }
     }
@@ -88,31 +88,31 @@ extension MemoryStore: SyncStorage {
 
     // MARK: CheckpointStore
 
-    public func checkpoint(peer: String) -> Checkpoint {
+    public func checkpoint(peer: NodeID) -> Checkpoint {
         state.withLock { $0.peers[peer]?.checkpoint ?? Checkpoint(pushed: 0, pulled: .beginning) }
     }
 
     /// All checkpoints, by peer.
-    public func checkpoints() -> [String: Checkpoint] {
+    public func checkpoints() -> [NodeID: Checkpoint] {
         state.withLock { $0.peers.mapValues(\.checkpoint) }
     }
 
-    public func setPushed(_ seq: Int64, peer: String) {
+    public func setPushed(_ seq: Int64, peer: NodeID) {
         state.withLock { s in
             s.peers[peer, default: PeerProgress()].checkpoint.pushed = seq
             s.peers[peer]?.checkpoint.updatedAt = StoredTime.now()
         }
     }
 
-    public func setPeerMayRelay(_ relay: Bool, peer: String) {
+    public func setPeerMayRelay(_ relay: Bool, peer: NodeID) {
         state.withLock { s in s.peers[peer, default: PeerProgress()].mayRelay = relay }
     }
 
-    public func setPeerProvenByToken(_ proven: Bool, peer: String) {
+    public func setPeerProvenByToken(_ proven: Bool, peer: NodeID) {
         state.withLock { s in s.peers[peer, default: PeerProgress()].checkpoint.byToken = proven }
     }
 
-    public func resetCheckpoint(peer: String, peerDatabase: String, sendsBack: Bool) {
+    public func resetCheckpoint(peer: NodeID, peerDatabase: String, sendsBack: Bool) {
         state.withLock { s in
             var progress = s.peers[peer] ?? PeerProgress()
             progress.checkpoint.pushed = 0
@@ -126,7 +126,7 @@ extension MemoryStore: SyncStorage {
         }
     }
 
-    public func updateLeftBehind(peer: String, _ update: LeftBehind.Update) {
+    public func updateLeftBehind(peer: NodeID, _ update: LeftBehind.Update) {
         guard !update.isEmpty else { return }
         state.withLock { s in
             var progress = s.peers[peer] ?? PeerProgress()
@@ -137,7 +137,7 @@ extension MemoryStore: SyncStorage {
         }
     }
 
-    public func rewind(peer: String, pushed: Int64?, pullAgain: Bool, update: LeftBehind.Update) {
+    public func rewind(peer: NodeID, pushed: Int64?, pullAgain: Bool, update: LeftBehind.Update) {
         state.withLock { s in
             var progress = s.peers[peer] ?? PeerProgress()
             if let pushed { progress.checkpoint.pushed = pushed }
@@ -150,7 +150,7 @@ extension MemoryStore: SyncStorage {
         }
     }
 
-    public func waitingChanges(peer: String, after: RecordKey?, limit: Int) -> [Change] {
+    public func waitingChanges(peer: NodeID, after: RecordKey?, limit: Int) -> [Change] {
         state.withLock { s in
             let keys = (s.waiting[peer] ?? []).filter { key in after.map { Self.precedes($0, key) } ?? true }.sorted(by: Self.precedes)
             var changes: [Change] = []
@@ -168,7 +168,7 @@ extension MemoryStore: SyncStorage {
         }
     }
 
-    public func updateWaiting(peer: String, waiting: [RecordKey], taken: [RecordKey]) {
+    public func updateWaiting(peer: NodeID, waiting: [RecordKey], taken: [RecordKey]) {
         state.withLock { s in
             for key in waiting { s.waiting[peer, default: []].insert(key) }
             for key in taken {
@@ -179,7 +179,7 @@ extension MemoryStore: SyncStorage {
         }
     }
 
-    public func waitingCount(peer: String) -> Int {
+    public func waitingCount(peer: NodeID) -> Int {
         state.withLock { $0.waiting[peer]?.count ?? 0 }
     }
 

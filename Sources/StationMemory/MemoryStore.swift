@@ -116,9 +116,9 @@ struct MemoryState: Sendable {
     var feedOrder: [Int64] = []
     var lastSequence: Int64 = 0
     var clock = HybridLogicalClock(last: HLCTimestamp(rawValue: 0))
-    var peers: [String: PeerProgress] = [:]
+    var peers: [NodeID: PeerProgress] = [:]
     /// Per peer: the records it answered `waiting` for.
-    var waiting: [String: Set<RecordKey>] = [:]
+    var waiting: [NodeID: Set<RecordKey>] = [:]
     /// Own versions by number (see ``OwnVersions``), and each record's numbers in order.
     var ownVersions: [Int64: (key: RecordKey, state: RecordState)] = [:]
     var ownVersionsByRecord: [RecordKey: [Int64]] = [:]

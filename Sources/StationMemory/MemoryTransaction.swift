@@ -17,7 +17,7 @@ public final class MemoryTransaction {
     private let clockBefore: HybridLogicalClock
     private let lastSequenceBefore: Int64
     /// Per peer, for the merges of this transaction (see ``OwnVersions/Rule``).
-    private var ownVersionRules: [String: OwnVersions.Rule] = [:]
+    private var ownVersionRules: [NodeID?: OwnVersions.Rule] = [:]
 
     init(state: consuming MemoryState, store: MemoryStore) {
         s = state
@@ -100,7 +100,7 @@ public final class MemoryTransaction {
     /// is written. A refusal writes nothing.
     @discardableResult
     public func merge(
-        _ collection: String, _ id: String, _ incoming: RecordState, from peer: String?, encoded: [UInt8]? = nil,
+        _ collection: String, _ id: String, _ incoming: RecordState, from peer: NodeID?, encoded: [UInt8]? = nil,
         check: ((RecordState?) throws -> Void)? = nil
     ) throws -> MergeResult {
         let c = try s.schema.collection(collection)
@@ -117,7 +117,7 @@ public final class MemoryTransaction {
             checked = try ReceivedMerge.checkSize(state, encoded: whole ? encoded : nil, collection: c.name, id: id)
             keepOwnVersion(held, key: key, mergingFrom: peer)
         }
-        try save(state, collection: c, key: key, source: whole ? peer : nil, encoded: checked ?? (whole ? encoded : nil))
+        try save(state, collection: c, key: key, source: whole ? peer?.rawValue : nil, encoded: checked ?? (whole ? encoded : nil))
         // The clock observes the version's time only when the version is kept.
         s.clock.observe(incoming.latestTime, physical: physicalClock())
         return result
@@ -125,16 +125,16 @@ public final class MemoryTransaction {
 
     /// Keeps `state`, the record as it is before a peer's version is merged on top of it, when
     /// ``OwnVersions`` says so.
-    private func keepOwnVersion(_ state: RecordState, key: RecordKey, mergingFrom peer: String?) {
+    private func keepOwnVersion(_ state: RecordState, key: RecordKey, mergingFrom peer: NodeID?) {
         guard OwnVersions.holdsOwnWrites(state, node: node) else { return }
         let rule: OwnVersions.Rule
-        if let known = ownVersionRules[peer ?? ""] {
+        if let known = ownVersionRules[peer] {
             rule = known
         } else {
             let fromHub = peer.flatMap { s.peers[$0]?.mayRelay } == false
             let pushedToHubs = s.peers.filter { $0.key != peer && $0.value.mayRelay == false }.map(\.value.checkpoint.pushed).min()
             rule = .merging(fromHub: fromHub, pushedToOtherHubs: pushedToHubs, atAHub: servesAsHub)
-            ownVersionRules[peer ?? ""] = rule
+            ownVersionRules[peer] = rule
         }
         let allowed = OwnVersions.ruleAllows(
             rule, seq: { s.records[key]?.seq },
@@ -156,7 +156,7 @@ public final class MemoryTransaction {
     }
 
     /// Records the cursor reached in `peer`'s change feed, with the batch merged from it.
-    public func setPulledCursor(_ cursor: FeedCursor, peer: String) {
+    public func setPulledCursor(_ cursor: FeedCursor, peer: NodeID) {
         let before = s.peers[peer]
         s.peers[peer, default: PeerProgress()].checkpoint.pulled = cursor
         s.peers[peer]?.checkpoint.updatedAt = StoredTime.now()

@@ -5,7 +5,7 @@ import StationCore
 
 extension StationStore {
     /// The checkpoint kept for `peer` (zeroes before the first sync).
-    public func checkpoint(peer: String) throws -> Checkpoint {
+    public func checkpoint(peer: NodeID) throws -> Checkpoint {
         try read { db in
             let row = try Row.fetchOne(
                 db, sql: "SELECT pushed, pulled, peerDatabase, updatedAt, byToken, leftBehind FROM checkpoint WHERE peer = ?", arguments: [peer])
@@ -17,7 +17,7 @@ extension StationStore {
     }
 
     /// Records that local changes up to `seq` have reached `peer`.
-    public func setPushed(_ seq: Int64, peer: String) throws {
+    public func setPushed(_ seq: Int64, peer: NodeID) throws {
         // Not durable: a checkpoint lost to a power cut only means pushing those batches again.
         try immediateTransaction(durable: false) { db in
             try db.execute(
@@ -32,9 +32,9 @@ extension StationStore {
 
 extension StationStore {
     /// All checkpoints, by peer.
-    public func checkpoints() throws -> [String: Checkpoint] {
+    public func checkpoints() throws -> [NodeID: Checkpoint] {
         try read { db in
-            var result: [String: Checkpoint] = [:]
+            var result: [NodeID: Checkpoint] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT peer, pushed, pulled, peerDatabase, updatedAt, byToken, leftBehind FROM checkpoint") {
                 result[row["peer"]] = Checkpoint(
                     pushed: row["pushed"], pulled: FeedCursor(stored: row["pulled"]), peerDatabase: row["peerDatabase"], updatedAt: row["updatedAt"],
@@ -49,7 +49,7 @@ extension StationStore {
     /// so this repeats work but never harms.
     /// Records whether `peer` lets this node bring writes of others it has not seen (what its
     /// session said): own versions are kept for the peers that do not (see StationStore+Waiting.swift).
-    public func setPeerMayRelay(_ relay: Bool, peer: String) throws {
+    public func setPeerMayRelay(_ relay: Bool, peer: NodeID) throws {
         let known = try read { db in try Bool.fetchOne(db, sql: "SELECT mayRelay FROM checkpoint WHERE peer = ?", arguments: [peer]) }
         guard known != relay else { return }
         try immediateTransaction(durable: false) { db in
@@ -64,7 +64,7 @@ extension StationStore {
 
     /// Records whether `peer` proved at this session that it holds this node's token (see
     /// ``Checkpoint/byToken``).
-    public func setPeerProvenByToken(_ proven: Bool, peer: String) throws {
+    public func setPeerProvenByToken(_ proven: Bool, peer: NodeID) throws {
         let known = try read { db in try Bool.fetchOne(db, sql: "SELECT byToken FROM checkpoint WHERE peer = ?", arguments: [peer]) }
         guard known != proven else { return }
         try immediateTransaction(durable: false) { db in
@@ -77,7 +77,7 @@ extension StationStore {
         }
     }
 
-    public func resetCheckpoint(peer: String, peerDatabase: String, sendsBack: Bool) throws {
+    public func resetCheckpoint(peer: NodeID, peerDatabase: String, sendsBack: Bool) throws {
         try immediateTransaction { db in
             let stored = try Self.leftBehind(db, peer: peer).left
             let leftBehind = LeftBehind(sendsBack: sendsBack || stored.sendsBack)
@@ -93,7 +93,7 @@ extension StationStore {
         }
     }
 
-    public func updateLeftBehind(peer: String, _ update: LeftBehind.Update) throws {
+    public func updateLeftBehind(peer: NodeID, _ update: LeftBehind.Update) throws {
         guard !update.isEmpty else { return }
         try immediateTransaction { db in
             let (stored, peerDatabase) = try Self.leftBehind(db, peer: peer)
@@ -108,7 +108,7 @@ extension StationStore {
         }
     }
 
-    public func rewind(peer: String, pushed: Int64?, pullAgain: Bool, update: LeftBehind.Update) throws {
+    public func rewind(peer: NodeID, pushed: Int64?, pullAgain: Bool, update: LeftBehind.Update) throws {
         try immediateTransaction { db in
             let (stored, peerDatabase) = try Self.leftBehind(db, peer: peer)
             let left = stored.unreadable ? stored : stored.applying(update, peerDatabase: peerDatabase)
@@ -123,7 +123,7 @@ extension StationStore {
     }
 
     /// What is stored as left behind with `peer`'s checkpoint, and the peer database it is for.
-    static func leftBehind(_ db: Database, peer: String) throws -> (left: LeftBehind, peerDatabase: String) {
+    static func leftBehind(_ db: Database, peer: NodeID) throws -> (left: LeftBehind, peerDatabase: String) {
         let row = try Row.fetchOne(db, sql: "SELECT leftBehind, peerDatabase FROM checkpoint WHERE peer = ?", arguments: [peer])
         return (LeftBehind(jsonText: row?["leftBehind"]), row?["peerDatabase"] ?? "")
     }
@@ -133,7 +133,7 @@ extension StationStore {
 
     /// Adds what `additions` declares and this schema does not (collections, fields); new
     /// collections remember `peer` as where they came from (`station schema` lists them).
-    public func extendSchema(with additions: Schema, from peer: String? = nil) throws {
+    public func extendSchema(with additions: Schema, from peer: NodeID? = nil) throws {
         let before = schema
         let extended = before.adding(additions)
         guard extended != before else { return }
@@ -146,11 +146,11 @@ extension StationStore {
                         INSERT INTO collection (name, definition, addedBy) VALUES (?, ?, ?)
                         ON CONFLICT(name) DO UPDATE SET definition = excluded.definition
                         """,
-                    arguments: [name, Schema.definitionJSON(definition).canonicalText, peer ?? "?"])
+                    arguments: [name, Schema.definitionJSON(definition).canonicalText, peer?.rawValue ?? "?"])
             }
         }
         schemaBox.withLock { $0 = extended }
-        logger.info("schema extended", metadata: ["collections": "\(extended.collections.count)", "from": "\(peer ?? "?")"])
+        logger.info("schema extended", metadata: ["collections": "\(extended.collections.count)", "from": "\(peer?.rawValue ?? "?")"])
     }
 
     /// Puts the schema back to `previous` (a sync's additions, when the sync failed before keeping

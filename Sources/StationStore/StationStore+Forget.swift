@@ -24,11 +24,7 @@ extension StationStore {
                 let text = try String.fetchOne(
                     db, sql: "SELECT state FROM record WHERE collection = ? AND id = ?", arguments: [key.collection, key.id])
                 let state = try text.map { try RecordState(jsonText: $0) }
-                do {
-                    try ForgetRefusal.check(key, state, station: station)
-                } catch let error as ForgetRefusal {
-                    throw StoreError(error.code == .recordNotFound ? .recordNotFound : .invalidInput, error.message)
-                }
+                try ForgetRefusal.check(key, state, station: station)
                 if !forgotten.contains(key) { forgotten.append(key) }  // each once, however often named
             }
             let last = try Int64.fetchOne(db, sql: Self.lastSequenceSQL) ?? 0

@@ -14,7 +14,7 @@ extension StationStore: SyncStorage {
     }
 
     public func apply(
-        _ changes: [IncomingChange], from peer: String, cursor: FeedCursor?, claim: WriterClaim?,
+        _ changes: [IncomingChange], from peer: NodeID, cursor: FeedCursor?, claim: WriterClaim?,
         check: (@Sendable (IncomingChange, RecordState?) throws -> Void)?
     ) async throws -> [MergeResult] {
         do {

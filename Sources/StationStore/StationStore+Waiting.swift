@@ -20,7 +20,7 @@ import StationCore
 extension StationStore {
     /// The records waiting for `peer`, in key order after `after` (nil: from the first), at most
     /// `limit`, each with its current state.
-    public func waitingChanges(peer: String, after: RecordKey?, limit: Int) throws -> [Change] {
+    public func waitingChanges(peer: NodeID, after: RecordKey?, limit: Int) throws -> [Change] {
         try read { db in
             let rows = try Row.fetchCursor(
                 db,
@@ -75,12 +75,12 @@ extension StationStore {
     }
 
     /// How many records wait for `peer`.
-    public func waitingCount(peer: String) throws -> Int {
+    public func waitingCount(peer: NodeID) throws -> Int {
         try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM push_waiting WHERE peer = ?", arguments: [peer]) ?? 0 }
     }
 
     /// Records that `peer` answered `waiting` for (`waiting`), and that it took (`taken`).
-    public func updateWaiting(peer: String, waiting: [RecordKey], taken: [RecordKey]) throws {
+    public func updateWaiting(peer: NodeID, waiting: [RecordKey], taken: [RecordKey]) throws {
         guard !waiting.isEmpty || !taken.isEmpty else { return }
         try immediateTransaction { db in
             for key in waiting {

@@ -29,7 +29,7 @@ public final class WriteTransaction {
     /// When this transaction's merges keep own versions (see ``keepOwnVersion(_:_:_:mergingFrom:)``),
     /// worked out at the first merge that needs it.
     /// Per peer: a grouped transaction merges pushes of several.
-    private var ownVersionRules: [String: OwnVersions.Rule] = [:]
+    private var ownVersionRules: [NodeID?: OwnVersions.Rule] = [:]
 
     init(db: Database, store: StationStore) throws {
         self.db = db
@@ -139,9 +139,8 @@ public final class WriteTransaction {
     @discardableResult
     public func delete(_ collection: String, _ id: String) throws -> RecordState? {
         let c = try store.schema.collection(collection)
-        guard var state = try load(collection, id) else {
-            throw StoreError(.recordNotFound, "\(collection)/\(id) does not exist")
-        }
+        // The core's error, as every backend throws it.
+        guard var state = try load(collection, id) else { throw CoreError(.recordNotFound, "\(collection)/\(id) does not exist") }
         guard try state.delete(by: store.writer, at: hlc.now(physical: store.physicalClock()), in: c, id: id) != nil else {
             return nil
         }
@@ -170,7 +169,7 @@ public final class WriteTransaction {
     /// the stored state: so it always decides on the state the merge starts from.
     @discardableResult
     public func merge(
-        _ collection: String, _ id: String, _ incoming: RecordState, from peer: String?, encoded: [UInt8]? = nil,
+        _ collection: String, _ id: String, _ incoming: RecordState, from peer: NodeID?, encoded: [UInt8]? = nil,
         check: ((RecordState?) throws -> Void)? = nil
     ) throws -> MergeResult {
         let c = try store.schema.collection(collection)
@@ -188,7 +187,7 @@ public final class WriteTransaction {
             return (try? check(nil)) != nil
         }
         if triedAsNew(c.name, id), !incoming.isEmpty, passesAsAbsent(),
-            try save(incoming, collection: c, id: id, source: peer, isNew: true, encoded: encoded)
+            try save(incoming, collection: c, id: id, source: peer?.rawValue, isNew: true, encoded: encoded)
         {
             observe()
             return .created
@@ -206,7 +205,8 @@ public final class WriteTransaction {
         let checked = keepsOwnVersion ? try ReceivedMerge.checkSize(state, encoded: whole ? encoded : nil, collection: c.name, id: id) : nil
         lastWriteCreated = result == .created
         if let stored, keepsOwnVersion { try keepOwnVersion(stored, collection, id, mergingFrom: peer) }
-        try save(state, collection: c, id: id, source: whole ? peer : nil, isNew: stored == nil, encoded: checked ?? (whole ? encoded : nil))
+        try save(
+            state, collection: c, id: id, source: whole ? peer?.rawValue : nil, isNew: stored == nil, encoded: checked ?? (whole ? encoded : nil))
         observe()
         return result
     }
@@ -217,10 +217,10 @@ public final class WriteTransaction {
     /// StationStore+Waiting.swift): a peer that may not take the writes of others it has not seen
     /// can take this version, and so every node's own writes reach it even when each node's
     /// current state also holds the other's (two stations that synced on the LAN first).
-    private func keepOwnVersion(_ state: RecordState, _ collection: String, _ id: String, mergingFrom peer: String?) throws {
+    private func keepOwnVersion(_ state: RecordState, _ collection: String, _ id: String, mergingFrom peer: NodeID?) throws {
         guard OwnVersions.holdsOwnWrites(state, node: store.node) else { return }
         let rule: OwnVersions.Rule
-        if let known = ownVersionRules[peer ?? ""] {
+        if let known = ownVersionRules[peer] {
             rule = known
         } else {
             let fromHub = try Bool.fetchOne(db, sql: "SELECT mayRelay = 0 FROM checkpoint WHERE peer IS ?", arguments: [peer]) ?? false
@@ -228,7 +228,7 @@ public final class WriteTransaction {
                 db, sql: "SELECT min(pushed) FROM checkpoint WHERE peer IS NOT ? AND mayRelay = 0", arguments: [peer])
             let atAHub = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'role'") == DatabaseRole.hub.rawValue
             rule = .merging(fromHub: fromHub, pushedToOtherHubs: pushedToHubs, atAHub: atAHub)
-            ownVersionRules[peer ?? ""] = rule
+            ownVersionRules[peer] = rule
         }
         guard
             try OwnVersions.ruleAllows(
@@ -254,7 +254,7 @@ public final class WriteTransaction {
 
     /// Records the cursor reached in `peer`'s change feed, in this same transaction as the batch
     /// merged from it, so a crash never separates the two.
-    public func setPulledCursor(_ cursor: FeedCursor, peer: String) throws {
+    public func setPulledCursor(_ cursor: FeedCursor, peer: NodeID) throws {
         try db.execute(
             sql: """
                 INSERT INTO checkpoint (peer, pulled, updatedAt) VALUES (?, ?, datetime('now'))
@@ -269,7 +269,7 @@ public final class WriteTransaction {
         _ collection: String, _ id: String, conflict: String, _ choice: RecordState.ResolutionChoice, person: String? = nil
     ) throws -> RecordState {
         let c = try store.schema.collection(collection)
-        guard var state = try load(collection, id) else { throw StoreError(.recordNotFound, "\(collection)/\(id) does not exist") }
+        guard var state = try load(collection, id) else { throw CoreError(.recordNotFound, "\(collection)/\(id) does not exist") }
         try state.resolve(conflict, choice, by: store.writer, at: hlc.now(physical: store.physicalClock()), in: c, id: id, person: person)
         try save(state, collection: c, id: id, source: nil, isNew: false)
         return state

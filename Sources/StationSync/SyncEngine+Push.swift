@@ -99,11 +99,11 @@ extension SyncEngine {
     /// prepares the body with `prepare` (the transport's ``SyncTransport/preparePush``).
     /// Records `peer` sent (their source) are left out, unless `sendsBack`.
     static func outgoing(
-        _ storage: any SyncStorage, after cursor: Int64, limit: Int, peer: String, sendsBack: Bool = false, sendable: Set<String>,
+        _ storage: any SyncStorage, after cursor: Int64, limit: Int, peer: NodeID, sendsBack: Bool = false, sendable: Set<String>,
         takeOver: Bool, holdBack: HoldBack?, refused: Refused = [], prepare: @Sendable ([UInt8]) throws -> PreparedPush
     ) async throws -> OutgoingBatch {
         let batch = try await storage.changes(
-            since: cursor, limit: limit, excludingSource: sendsBack ? nil : peer, collections: nil, maxBytes: Limits.pageBytes)
+            since: cursor, limit: limit, excludingSource: sendsBack ? nil : peer.rawValue, collections: nil, maxBytes: Limits.pageBytes)
         return try outgoing(
             storage, batch.changes, sendable: sendable, nextSince: batch.nextSince, hasMore: batch.hasMore, takeOver: takeOver,
             holdBack: holdBack, refused: refused, prepare: prepare)
@@ -158,7 +158,7 @@ extension SyncEngine {
     /// Records the peer refuses by origin binding (see ``Refused``) join `refused` and still wait;
     /// the rest of their batch is sent again without them.
     func pushWaiting(
-        to peer: String, sendable: Set<String>, summary: inout SyncSummary, leftOut: inout [RecordKey: MergeResult], held: inout Set<RecordKey>,
+        to peer: NodeID, sendable: Set<String>, summary: inout SyncSummary, leftOut: inout [RecordKey: MergeResult], held: inout Set<RecordKey>,
         refused: inout Refused
     ) async throws -> Set<RecordKey> {
         // Waiting records are few: each is checked for writes of this node stamped too far ahead.
@@ -261,7 +261,7 @@ extension SyncEngine {
     /// For a peer whose database was replaced (restored from a backup): what the backup lacked
     /// comes back from its peers, what it had is `unchanged`.
     func push(
-        from start: Int64, to peer: String, session: PeerSession, sendable: Set<String>, sendsBack: Bool, holdBack: Bool,
+        from start: Int64, to peer: NodeID, session: PeerSession, sendable: Set<String>, sendsBack: Bool, holdBack: Bool,
         refused: inout Refused, left: inout LeftBehind, summary: inout SyncSummary
     ) async throws {
         let last = try await storage.lastSequence()

@@ -222,14 +222,15 @@ public struct SyncEngine {
         let asked = storage.wallTime()
         let session = try await transport.session()
         let answered = storage.wallTime()
-        let peer = session.info.node
-        summary.peer = peer
+        // Checked as a node name when the session's answer was read (PeerInfo).
+        let peer = NodeID(unchecked: session.info.node)
+        summary.peer = peer.rawValue
         if let time = session.time {
             // The peer's clock read `time` somewhere between asking and the answer: take the middle.
             let middle = asked / 2 + answered / 2
             summary.clockOffset = Int64(clamping: middle) - Int64(clamping: time)
         }
-        guard peer != storage.node.rawValue else {
+        guard !peer.rawValue.hasSameBytes(as: storage.node.rawValue) else {
             throw SyncError(.badRequest, "the peer is this node itself (\(peer)); sync with another node")
         }
         if let station = session.station, station != storage.node.rawValue {
@@ -323,7 +324,7 @@ public struct SyncEngine {
     /// now). When that database replaced another (restored from a backup, made again), or on
     /// `full`, the records that came from the peer go back to it too (``LeftBehind/sendsBack``),
     /// noted before anything is pushed, so that a sync failing on the way goes on sending back.
-    private func startOver(with peer: String, database: String, known: Checkpoint) async throws {
+    private func startOver(with peer: NodeID, database: String, known: Checkpoint) async throws {
         let replaced = !known.peerDatabase.isEmpty && known.peerDatabase != database
         // In the same transaction as the reset: a sync killed after it still sends back.
         try await storage.resetCheckpoint(peer: peer, peerDatabase: database, sendsBack: replaced || full)
@@ -335,7 +336,7 @@ public struct SyncEngine {
 
     /// The push and pull of a sync, once the session and schemas are settled.
     private func exchange(
-        session: PeerSession, peer: String, pending: [String: Set<String>], peerCollections: Set<String>, summary: inout SyncSummary
+        session: PeerSession, peer: NodeID, pending: [String: Set<String>], peerCollections: Set<String>, summary: inout SyncSummary
     ) async throws {
 
         // A peer database we have not synced with (or that was replaced): start over with it.
@@ -449,7 +450,7 @@ public struct SyncEngine {
     /// Records holding what this schema lacks (`pending`) are not merged: what they need joins
     /// `left` (stored before the cursor moves past them), so that they are pulled again once it is declared.
     private func pull(
-        from start: FeedCursor, peer: String, pending: [String: Set<String>], checksDrift: Bool, limit: Int?, left: inout LeftBehind,
+        from start: FeedCursor, peer: NodeID, pending: [String: Set<String>], checksDrift: Bool, limit: Int?, left: inout LeftBehind,
         summary: inout SyncSummary
     ) async throws {
         var cursor = start
@@ -473,7 +474,7 @@ public struct SyncEngine {
         do {
             while true {
                 let response = try await transport.pull(cursor: cursor, limit: batchSize)
-                guard response.node == peer else {
+                guard response.node.hasSameBytes(as: peer.rawValue) else {
                     throw SyncError(.protocolError, "expected changes from \(peer), got them from \(response.node)")
                 }
                 // A page holds at most the changes asked for (review round 8, F2: one page of

@@ -386,7 +386,7 @@ public struct SyncService: Sendable {
         }
         var results: [MergeResult]
         do {
-            results = try await storage.apply(incoming, from: request.writer, cursor: nil, claim: claim, check: check)
+            results = try await storage.apply(incoming, from: NodeID(unchecked: request.writer), cursor: nil, claim: claim, check: check)
         } catch let error as SyncError where error.code == .forbidden {
             throw await refusal(error, of: incoming, check: check)
         } catch let error as SyncError {

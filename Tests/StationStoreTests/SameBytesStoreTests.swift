@@ -153,7 +153,7 @@ import Testing
         try restored.put("cases", "r1", ["notes": "written after the restore"])
         let again = try #require(try restored.record("cases", "r1")).state
         // No dot is used twice: the hub merges, and both values stand (nothing shadowed).
-        #expect(try hub.write { tx in try tx.merge("cases", "r1", again, from: restored.writer.rawValue) } == .merged)
+        #expect(try hub.write { tx in try tx.merge("cases", "r1", again, from: restored.writer) } == .merged)
         let view = try #require(try hub.record("cases", "r1")).view
         #expect(view.conflicts.count == 1)
         #expect(Set(view.conflicts[0].values.map(\.value)) == ["after the backup", "written after the restore"])

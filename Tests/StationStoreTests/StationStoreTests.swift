@@ -114,7 +114,7 @@ final class TestClock: @unchecked Sendable {
         #expect { try store.put("cases", "c1", ["visits": "many"]) } throws: { ($0 as? CoreError)?.code == .wrongType }
         #expect { try store.add("cases", "c1", field: "notes", amount: 1) } throws: { ($0 as? CoreError)?.code == .wrongType }
         #expect { try store.put("cases", "", ["notes": "x"]) } throws: { ($0 as? CoreError)?.code == .invalidRecordID }
-        #expect { try store.delete("cases", "zz") } throws: { ($0 as? StoreError)?.code == .recordNotFound }
+        #expect { try store.delete("cases", "zz") } throws: { ($0 as? CoreError)?.code == .recordNotFound }
         // A batch that fails halfway leaves nothing behind.
         #expect(throws: CoreError.self) {
             try store.write { tx in
@@ -261,7 +261,7 @@ final class TestClock: @unchecked Sendable {
         for (from, to) in [(a, b), (b, a)] {
             let batch = try from.changes(since: 0, limit: 1000)
             try to.write { tx in
-                for c in batch.changes { try tx.merge(c.collection, c.id, RecordState(jsonText: c.stateText), from: from.node.rawValue) }
+                for c in batch.changes { try tx.merge(c.collection, c.id, RecordState(jsonText: c.stateText), from: from.node) }
             }
         }
     }

@@ -36,6 +36,6 @@ import Testing
         #expect(try net["a"].lastSequence() == last + 1)
         try await net.sync("b", with: "a")
         #expect(try net["b"].record("cases", "later") != nil)
-        #expect { try net["a"].forget([RecordKey("cases", "nope")]) } throws: { ($0 as? StoreError)?.code == .recordNotFound }
+        #expect { try net["a"].forget([RecordKey("cases", "nope")]) } throws: { ($0 as? ForgetRefusal)?.code == .recordNotFound }
     }
 }

@@ -265,8 +265,6 @@ import StationTestSupport
                 }
             } catch let e as CoreError where e.code == .recordDeleted || e.code == .recordNotFound {
                 (actual, refusal) = (.refused, e)
-            } catch let e as StoreError where e.code == .recordNotFound {
-                (actual, refusal) = (.refused, e)
             }
             guard actual == expected else {
                 throw SimFailure(
@@ -586,16 +584,16 @@ import StationTestSupport
             // (The sim knows which records mallory forged; an operator cannot tell a forgery waiting
             // for the station that took it from honest writes waiting for a database gone: a relay
             // token vouches for what it relays.)
-            for s in stations where try await stores[s]!.waitingCount(peer: SimulationTests.hub) > 0 {
+            for s in stations where try await stores[s]!.waitingCount(peer: NodeID(unchecked: SimulationTests.hub)) > 0 {
                 // First the operator forgets, with `station forget`, the forged records waiting
                 // there that hold none of the station's own writes (junk a rogue peer brought).
-                var waiting = try await stores[s]!.waitingChanges(peer: SimulationTests.hub, after: nil, limit: 1000).map {
+                var waiting = try await stores[s]!.waitingChanges(peer: NodeID(unchecked: SimulationTests.hub), after: nil, limit: 1000).map {
                     RecordKey($0.collection, $0.id)
                 }
                 for key in waiting where poisoned.contains(key) {
                     if (try? stores[s]!.forget([key])) != nil { note("\(s): the operator forgets the forged \(key)") }
                 }
-                waiting = try await stores[s]!.waitingChanges(peer: SimulationTests.hub, after: nil, limit: 1000).map {
+                waiting = try await stores[s]!.waitingChanges(peer: NodeID(unchecked: SimulationTests.hub), after: nil, limit: 1000).map {
                     RecordKey($0.collection, $0.id)
                 }
                 guard !waiting.isEmpty, lastHubSync[s].map({ $0.refusedByPeer == 0 }) ?? true, !waiting.contains(where: poisoned.contains) else {

@@ -100,7 +100,7 @@ extension ReceivedMerge {
     /// transaction keeps nothing. Every backend's ``ChangeSink/apply(_:from:cursor:claim:check:)``
     /// goes through it.
     public static func mergeEach(
-        _ changes: [IncomingChange], from peer: String, _ merge: (IncomingChange) throws -> MergeResult
+        _ changes: [IncomingChange], from peer: NodeID, _ merge: (IncomingChange) throws -> MergeResult
     ) throws -> [MergeResult] {
         var results: [MergeResult] = []
         results.reserveCapacity(changes.count)

@@ -11,9 +11,9 @@ import StationCore
 public struct ForgetRefusal: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         /// The record does not exist here.
-        case recordNotFound = "record_not_found"
+        case recordNotFound
         /// The record holds a write of this station (one of its databases).
-        case holdsOwnWrites = "holds_own_writes"
+        case holdsOwnWrites
     }
 
     public let code: Code

@@ -49,12 +49,12 @@ public protocol ChangeSink: ChangeFeed {
     /// (see ``WriterClaim``): it throws ``WriterRefusal`` when another database writes as that
     /// node. A database that cannot take writes now throws ``SyncError`` `unavailable`.
     func apply(
-        _ changes: [IncomingChange], from peer: String, cursor: FeedCursor?, claim: WriterClaim?,
+        _ changes: [IncomingChange], from peer: NodeID, cursor: FeedCursor?, claim: WriterClaim?,
         check: (@Sendable (IncomingChange, RecordState?) throws -> Void)?
     ) async throws -> [MergeResult]
     /// Adds what `additions` declares to the schema (the caller checked they agree), noting
     /// `peer` as where new collections came from.
-    func extendSchema(with additions: Schema, from peer: String?) async throws
+    func extendSchema(with additions: Schema, from peer: NodeID?) async throws
     /// Puts the schema back as it was before a sync's additions (the sync failed and kept nothing
     /// that needs them): collections it added go if they hold no record.
     func restoreSchema(_ schema: Schema) async throws
@@ -64,35 +64,35 @@ public protocol ChangeSink: ChangeFeed {
 /// the peer did not take yet.
 public protocol CheckpointStore: Sendable {
     /// Sync progress with `peer` (zeroes before the first sync).
-    func checkpoint(peer: String) async throws -> Checkpoint
+    func checkpoint(peer: NodeID) async throws -> Checkpoint
     /// Records that local changes up to `seq` reached `peer`.
-    func setPushed(_ seq: Int64, peer: String) async throws
+    func setPushed(_ seq: Int64, peer: NodeID) async throws
     /// Records whether `peer` lets this node bring others' writes it has not seen (its session's `relay`).
-    func setPeerMayRelay(_ relay: Bool, peer: String) async throws
+    func setPeerMayRelay(_ relay: Bool, peer: NodeID) async throws
     /// Records whether `peer` proved at its session that it holds this node's token (a hub this
     /// node syncs with by its token; see ``PeerSession/provenByToken``).
-    func setPeerProvenByToken(_ proven: Bool, peer: String) async throws
+    func setPeerProvenByToken(_ proven: Bool, peer: NodeID) async throws
     /// Starts over with `peer` (first contact, or its database was replaced), in one
     /// transaction: both positions back to the beginning, nothing waits, and nothing is left
     /// behind but ``LeftBehind/sendsBack``, set when `sendsBack` is or when it was set already
     /// (a push of everything had not finished; an ``LeftBehind/unreadable`` value counts as set).
-    func resetCheckpoint(peer: String, peerDatabase: String, sendsBack: Bool) async throws
+    func resetCheckpoint(peer: NodeID, peerDatabase: String, sendsBack: Bool) async throws
     /// Applies `update` to what is stored as left behind with `peer`'s checkpoint (``LeftBehind``),
     /// reading and writing it in one transaction, durably: the positions move past what it adds
     /// only after. A stored value that is ``LeftBehind/unreadable`` is kept as it is.
-    func updateLeftBehind(peer: String, _ update: LeftBehind.Update) async throws
+    func updateLeftBehind(peer: NodeID, _ update: LeftBehind.Update) async throws
     /// Moves `peer`'s positions back to sync again what `update` takes out of what is left
     /// behind, in one transaction with applying it: the push position to `pushed` (nil: kept),
     /// the pull position to the beginning when `pullAgain`. A sync cut short after this goes on
     /// from where the positions then are, not from the beginning again.
-    func rewind(peer: String, pushed: Int64?, pullAgain: Bool, update: LeftBehind.Update) async throws
+    func rewind(peer: NodeID, pushed: Int64?, pullAgain: Bool, update: LeftBehind.Update) async throws
     /// The records `peer` answered `waiting` for, in key order after `after`, with their current
     /// states, or the oldest version this node wrote of them when it kept one (``Change/ownVersion``).
-    func waitingChanges(peer: String, after: RecordKey?, limit: Int) async throws -> [Change]
+    func waitingChanges(peer: NodeID, after: RecordKey?, limit: Int) async throws -> [Change]
     /// Records `peer` answered `waiting` for, and records it took that were waiting.
-    func updateWaiting(peer: String, waiting: [RecordKey], taken: [RecordKey]) async throws
+    func updateWaiting(peer: NodeID, waiting: [RecordKey], taken: [RecordKey]) async throws
     /// How many records wait for `peer`.
-    func waitingCount(peer: String) async throws -> Int
+    func waitingCount(peer: NodeID) async throws -> Int
     /// Whether own versions are kept (records as this node wrote them, while they wait).
     func hasOwnVersions() async throws -> Bool
     /// Drops one own version (a peer took it).
@@ -184,7 +184,7 @@ extension MergeResult {
 
 extension CheckpointStore {
     /// Starts over with `peer`, sending back only what was to be sent back already.
-    public func resetCheckpoint(peer: String, peerDatabase: String) async throws {
+    public func resetCheckpoint(peer: NodeID, peerDatabase: String) async throws {
         try await resetCheckpoint(peer: peer, peerDatabase: peerDatabase, sendsBack: false)
     }
 }

@@ -27,6 +27,25 @@ struct StorageConformanceTests {
         return IncomingChange(collection: "cases", id: id, state: state)
     }
 
+    /// Review of issue 14, F8: a caller that catches one backend's error catches every backend's.
+    @Test(arguments: Backend.allCases)
+    func aMissingRecordIsTheSameErrorOnEveryBackend(_ backend: Backend) async throws {
+        let f = try Backend.Factory(backend)
+        defer { f.keep() }
+        let store = try f.make("hotline")
+        try store.put("cases", "a", ["notes": "kept"])
+        let before = try store.everyRow()
+        #expect { try store.delete("cases", "nope") } throws: { ($0 as? CoreError)?.code == .recordNotFound }
+        #expect { try store.forget([RecordKey("cases", "nope")]) } throws: { error in
+            (error as? ForgetRefusal).map { $0.code == .recordNotFound && $0.key == RecordKey("cases", "nope") } ?? false
+        }
+        #expect { try store.forget([RecordKey("cases", "a")]) } throws: { ($0 as? ForgetRefusal)?.code == .holdsOwnWrites }
+        await #expect { try await store.resolveConflict(id: "0000000000000000", .accept, person: nil) } throws: {
+            ($0 as? CoreError)?.code == .conflictNotFound
+        }
+        #expect(try store.everyRow() == before)
+    }
+
     @Test(arguments: Backend.allCases)
     func anEmptyStoreHasNothing(_ backend: Backend) async throws {
         let f = try Backend.Factory(backend)
@@ -218,7 +237,8 @@ struct StorageConformanceTests {
         let hub = try f.make("hub")
         for i in 0..<(NodeWriter.keptPastWriters + 5) {
             _ = try await hub.apply(
-                [], from: "hotline.w\(i)", cursor: nil, claim: WriterClaim(node: "hotline", writer: "hotline.w\(i)", takeOver: true), check: nil)
+                [], from: NodeID(unchecked: "hotline.w\(i)"), cursor: nil,
+                claim: WriterClaim(node: "hotline", writer: "hotline.w\(i)", takeOver: true), check: nil)
         }
         let writers = try await hub.nodeWriters()
         #expect(writers.count == NodeWriter.keptPastWriters + 1)
@@ -303,7 +323,7 @@ struct StorageConformanceTests {
         let before = try a.everyRow()
         let theirs = try #require(try await b.state(of: RecordKey("cases", "big")))
         let results = try await a.apply(
-            [IncomingChange(collection: "cases", id: "big", state: theirs)], from: b.writer.rawValue, cursor: nil, claim: nil, check: nil)
+            [IncomingChange(collection: "cases", id: "big", state: theirs)], from: b.writer, cursor: nil, claim: nil, check: nil)
         #expect(results == [.overLimit])
         #expect(try a.ownVersionCount() == 0)
         #expect(try a.everyRow() == before)
@@ -437,8 +457,8 @@ struct StorageConformanceTests {
                     let change = try Self.version(
                         id, by: node, ["status": .string("p\(step)")], after: base, at: 1_700_000_000_000 + UInt64(step) * 10)
                     peers[node] = change.state
-                    outcomesA += try await sqlite.apply([change], from: node.rawValue, cursor: nil, claim: nil, check: nil).map(\.rawValue)
-                    outcomesB += try await memory.apply([change], from: node.rawValue, cursor: nil, claim: nil, check: nil).map(\.rawValue)
+                    outcomesA += try await sqlite.apply([change], from: node, cursor: nil, claim: nil, check: nil).map(\.rawValue)
+                    outcomesB += try await memory.apply([change], from: node, cursor: nil, claim: nil, check: nil).map(\.rawValue)
                 }
                 if try sqlite.snapshot() != memory.snapshot() {
                     Issue.record("seed \(seed) step \(step): \(try sqlite.snapshot()) vs \(try memory.snapshot())")
