@@ -18,13 +18,9 @@ extension MemoryStore: SyncStorage {
             var changes: [Change] = []
             var bytes = 0
             var hasMore = false
-            var index = s.feedIndex(after: since)
-            while index < s.feedOrder.count {
-                let seq = s.feedOrder[index]
-                index += 1
+            for seq in s.feedSequences(after: since, collections: collections) {
                 guard let key = s.feed[seq], let record = s.records[key] else { continue }
                 if let excludingSource, let source = record.source, source.hasSameBytes(as: excludingSource) { continue }
-                if let collections, !collections.contains(key.collection) { continue }
                 guard page.takes(index: changes.count, bytesBefore: bytes) else {
                     hasMore = true
                     break
@@ -152,9 +148,9 @@ extension MemoryStore: SyncStorage {
 
     public func waitingChanges(peer: NodeID, after: RecordKey?, limit: Int) -> [Change] {
         state.withLock { s in
-            let keys = (s.waiting[peer] ?? []).filter { key in after.map { Self.precedes($0, key) } ?? true }.sorted(by: Self.precedes)
             var changes: [Change] = []
-            for key in keys where changes.count < limit {
+            for key in s.waiting[peer]?.after(after) ?? [] {
+                guard changes.count < limit else { break }
                 guard let record = s.records[key] else { continue }
                 var change = Change(seq: record.seq, collection: key.collection, id: key.id, stateText: record.text, source: record.source)
                 // A record's oldest own version goes in place of its current state.
@@ -170,7 +166,7 @@ extension MemoryStore: SyncStorage {
 
     public func updateWaiting(peer: NodeID, waiting: [RecordKey], taken: [RecordKey]) {
         state.withLock { s in
-            for key in waiting { s.waiting[peer, default: []].insert(key) }
+            for key in waiting { s.waiting[peer, default: SortedRecordKeys()].insert(key) }
             for key in taken {
                 s.waiting[peer]?.remove(key)
                 s.dropOwnVersions(of: key)
@@ -202,12 +198,6 @@ extension MemoryStore: SyncStorage {
 
     public func dropOwnVersions(_ keys: [RecordKey]) {
         state.withLock { s in for key in keys { s.dropOwnVersions(of: key) } }
-    }
-
-    /// Record keys in the order SQLite's BINARY collation puts them: collection, then id, by bytes.
-    static func precedes(_ a: RecordKey, _ b: RecordKey) -> Bool {
-        if !a.collection.hasSameBytes(as: b.collection) { return a.collection.utf8.lexicographicallyPrecedes(b.collection.utf8) }
-        return a.id.utf8.lexicographicallyPrecedes(b.id.utf8)
     }
 
     // MARK: CallerRecords

@@ -114,11 +114,13 @@ struct MemoryState: Sendable {
     /// The feed's sequences in order, with those no longer in ``feed`` (superseded by a later
     /// change of their record) left in until ``compactFeed()`` drops them.
     var feedOrder: [Int64] = []
+    /// ``feedOrder`` per collection: a page of some collections reads only theirs.
+    var feedOrderByCollection: [String: [Int64]] = [:]
     var lastSequence: Int64 = 0
     var clock = HybridLogicalClock(last: HLCTimestamp(rawValue: 0))
     var peers: [NodeID: PeerProgress] = [:]
     /// Per peer: the records it answered `waiting` for.
-    var waiting: [NodeID: Set<RecordKey>] = [:]
+    var waiting: [NodeID: SortedRecordKeys] = [:]
     /// Own versions by number (see ``OwnVersions``), and each record's numbers in order.
     var ownVersions: [Int64: (key: RecordKey, state: RecordState)] = [:]
     var ownVersionsByRecord: [RecordKey: [Int64]] = [:]
@@ -158,17 +160,68 @@ struct MemoryState: Sendable {
     mutating func compactFeed() {
         guard feedOrder.count > 2 * feed.count + 1024 else { return }
         feedOrder = feed.keys.sorted()
+        feedOrderByCollection = [:]
+        for seq in feedOrder { feedOrderByCollection[feed[seq]!.collection, default: []].append(seq) }
+    }
+
+    /// Appends `seq`, the latest change of `key`, to the feed's orders.
+    mutating func appendToFeed(_ seq: Int64, _ key: RecordKey) {
+        feed[seq] = key
+        feedOrder.append(seq)
+        feedOrderByCollection[key.collection, default: []].append(seq)
+    }
+
+    /// Takes back the last ``appendToFeed(_:_:)`` (of `key`).
+    mutating func takeBackFromFeed(_ seq: Int64, _ key: RecordKey) {
+        feedOrder.removeLast()
+        feedOrderByCollection[key.collection]?.removeLast()
+        feed[seq] = nil
     }
 
     /// The index in ``feedOrder`` of the first sequence after `since`.
     func feedIndex(after since: Int64) -> Int {
+        Self.index(in: feedOrder, after: since)
+    }
+
+    /// The index in `order` (ascending) of the first sequence after `since`.
+    static func index(in order: [Int64], after since: Int64) -> Int {
         var low = 0
-        var high = feedOrder.count
+        var high = order.count
         while low < high {
             let mid = (low + high) / 2
-            if feedOrder[mid] <= since { low = mid + 1 } else { high = mid }
+            if order[mid] <= since { low = mid + 1 } else { high = mid }
         }
         return low
+    }
+
+    /// The feed's sequences after `since`, in order: all of them, or those of `collections`
+    /// (merged from their own orders, so the others are not walked).
+    func feedSequences(after since: Int64, collections: Set<String>?) -> AnyIterator<Int64> {
+        guard let collections else {
+            var index = feedIndex(after: since)
+            let order = feedOrder
+            return AnyIterator {
+                guard index < order.count else { return nil }
+                defer { index += 1 }
+                return order[index]
+            }
+        }
+        var heads = collections.compactMap { name -> (order: [Int64], at: Int)? in
+            guard let order = feedOrderByCollection[name] else { return nil }
+            let at = Self.index(in: order, after: since)
+            return at < order.count ? (order, at) : nil
+        }
+        return AnyIterator {
+            var best: Int?
+            for (i, head) in heads.enumerated() where best == nil || head.order[head.at] < heads[best!].order[heads[best!].at] {
+                best = i
+            }
+            guard let best else { return nil }
+            let seq = heads[best].order[heads[best].at]
+            heads[best].at += 1
+            if heads[best].at == heads[best].order.count { heads.remove(at: best) }
+            return seq
+        }
     }
 }
 

@@ -207,11 +207,9 @@ public final class MemoryTransaction {
         let seq = s.lastSequence
         s.setRecord(key, MemoryRecord(state: state, text: text, seq: seq, source: source, deleted: status.deleted, conflicts: status.conflicts))
         if let previous { s.feed[previous.seq] = nil }
-        s.feed[seq] = key
-        s.feedOrder.append(seq)
+        s.appendToFeed(seq, key)
         undo.append { s in
-            s.feedOrder.removeLast()
-            s.feed[seq] = nil
+            s.takeBackFromFeed(seq, key)
             if let previous { s.feed[previous.seq] = key }
             s.setRecord(key, previous)
         }

@@ -59,7 +59,7 @@ extension MemoryStore: TestBackendStore {
         }
         for (seq, key) in s.feed { add("feed", "\(seq) \(key)") }
         for (peer, p) in s.peers { add("peer", "\(peer) \(p.checkpoint) relay \(p.mayRelay.map { "\($0)" } ?? "-")") }
-        for (peer, keys) in s.waiting { for key in keys { add("push_waiting", "\(peer) \(key)") } }
+        for (peer, keys) in s.waiting { for key in keys.keys { add("push_waiting", "\(peer) \(key)") } }
         for (n, v) in s.ownVersions { add("own_version", "\(n) \(v.key) \(v.state.canonicalText)") }
         for (id, t) in s.tokens { add("token", "\(id) \(t)") }
         for (station, a) in s.activity { add("station_activity", "\(station) \(a)") }

@@ -476,4 +476,61 @@ struct StorageConformanceTests {
             #expect(feedA == feedB, "seed \(seed)")
         }
     }
+
+    /// A page of some collections, and a page of the records waiting for a peer, alike on each
+    /// backend, whatever the order of the writes (the memory store reads them from its own
+    /// per-collection and sorted indexes, SQLite from its indexes).
+    @Test func pagesOfSomeCollectionsAndOfWaitingRecordsAreAlike() async throws {
+        var rng = SeededRandom(seed: 7)
+        let f = try Backend.Factory(.sqlite)
+        defer { f.keep() }
+        let sqlite = try f.make("hotline", incarnation: "h1", clock: { 1_700_000_000_000 })
+        let memory = try Backend.Factory(.memory).make("hotline", incarnation: "h1", clock: { 1_700_000_000_000 })
+        let ids = ["a", "b", "c", "caf\u{E9}", "cafe\u{301}", "z", "\u{4E2D}"]
+        var keys: [RecordKey] = []
+        for step in 0..<120 {
+            let collection = ["cases", "stock"][Int(rng.next() % 2)]
+            let id = ids[Int(rng.next() % UInt64(ids.count))]
+            keys.append(RecordKey(collection, id))
+            for store in [sqlite, memory] {
+                if collection == "stock" {
+                    _ = try store.add(collection, id, field: "quantity", amount: 1)
+                } else {
+                    _ = try store.put(collection, id, ["notes": .string("n\(step)")])
+                }
+            }
+        }
+        func pages(_ store: any TestBackendStore, _ collections: Set<String>?) async throws -> [[String]] {
+            var since: Int64 = 0
+            var result: [[String]] = []
+            while true {
+                let page = try await store.changes(since: since, limit: 3, excludingSource: nil, collections: collections, maxBytes: Limits.pageBytes)
+                result.append(page.changes.map { "\($0.seq) \($0.collection)/\($0.id)" } + ["next \(page.nextSince)"])
+                since = page.nextSince
+                if !page.hasMore { return result }
+            }
+        }
+        for collections: Set<String>? in [nil, ["cases"], ["stock"], ["cases", "stock"], ["stock", "nowhere"], ["nowhere"]] {
+            #expect(try await pages(sqlite, collections) == pages(memory, collections), "\(collections ?? [])")
+        }
+        // Records waiting for a peer, added and taken in a random order, paged two at a time.
+        for (i, key) in keys.enumerated() {
+            for store in [sqlite, memory] {
+                try await store.updateWaiting(peer: "hub", waiting: i % 3 == 2 ? [] : [key], taken: i % 3 == 2 ? [key] : [])
+            }
+        }
+        func waiting(_ store: any TestBackendStore) async throws -> [String] {
+            var after: RecordKey?
+            var result: [String] = []
+            while case let page = try await store.waitingChanges(peer: "hub", after: after, limit: 2), !page.isEmpty {
+                result += page.map { "\($0.collection)/\($0.id)" }
+                after = RecordKey(page.last!.collection, page.last!.id)
+            }
+            return result
+        }
+        let (a, b) = (try await waiting(sqlite), try await waiting(memory))
+        #expect(a == b)
+        #expect(try await sqlite.waitingCount(peer: "hub") == memory.waitingCount(peer: "hub"))
+        #expect(a.count == (try await memory.waitingCount(peer: "hub")))
+    }
 }
