@@ -38,6 +38,7 @@ enum FailureReport {
         case let error as CoreError: error.code.rawValue
         case let error as StoreError: error.code.rawValue
         case let error as ForgetRefusal: error.code.rawValue
+        case is JSONParseError: "invalidJSON"
         default: "failed"
         }
     }

@@ -10,9 +10,9 @@ public struct ConflictsCommand: ParsableCommand {
         commandName: "conflicts",
         abstract: "See every conflict, why it was decided, and override it.",
         discussion: """
-            Open: a manual field still holding several values, or an automatic decision (lww, a delete
-            policy) nobody has acknowledged yet. A resolution is an ordinary write that has seen every
-            competing value: once synced it supersedes them on every node, and the conflict keeps its
+            Open: a manual field still holding several values, or an automatic decision (lww, a delete \
+            policy) nobody has acknowledged yet. A resolution is an ordinary write that has seen every \
+            competing value: once synced it supersedes them on every node, and the conflict keeps its \
             history (who resolved it, when, how).
             """,
         subcommands: [List.self, Show.self, Resolve.self])
@@ -72,7 +72,7 @@ public struct ConflictsCommand: ParsableCommand {
             try reportingErrors {
                 let store = try database.open(readOnly: true)
                 guard let report = try store.conflictReport(id: id) else {
-                    throw CommandFailure("no conflict \(id) here (conflicts list --status all shows the ids)")
+                    throw CommandFailure("no conflict \(id) here (conflicts list --status all shows the ids)", code: "conflictNotFound")
                 }
                 if output.json {
                     print(report.json.canonicalText)

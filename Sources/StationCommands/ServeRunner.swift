@@ -33,6 +33,10 @@ public enum ServeRunner {
         let (host, port) = try parseListen(listen)
         let scheme = tls == nil ? "http" : "https"
         let listening = ListeningFlag()
+        // Pushes decode on threads of their own (see DecodingThreads), stopped after the server.
+        let decoding = DecodingThreads()
+        var service = service
+        service.cpuWork = decoding
         do {
             let app = try SyncServer.application(service: service, hub: hub, host: host, port: port, tls: tls, limits: limits, logger: logger) {
                 host, port in
@@ -43,13 +47,18 @@ public enum ServeRunner {
             }
             // On SIGINT or SIGTERM the group shuts its services down in reverse order: the server
             // first (it stops accepting, answers the requests in progress and closes its
-            // connections), then the activity writer.
-            let group = ServiceGroup(
-                configuration: ServiceGroupConfiguration(
-                    services: [
-                        .init(service: ActivityWriter(storage: service.storage, logger: logger)),
-                        .init(service: app),
-                    ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            // connections), then the activity writer. A request that holds the shutdown past
+            // 15 s (a body dripping in) is cut off: the group is cancelled, the notes still
+            // written. SIGQUIT cancels at once.
+            var configuration = ServiceGroupConfiguration(
+                services: [
+                    .init(service: ActivityWriter(storage: service.storage, logger: logger)),
+                    .init(service: decoding),
+                    .init(service: app),
+                ], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [.sigquit], logger: logger)
+            configuration.maximumGracefulShutdownDuration = .seconds(15)
+            configuration.maximumCancellationDuration = .seconds(10)
+            let group = ServiceGroup(configuration: configuration)
             try await group.run()
             logger.notice("stopped on SIGINT or SIGTERM: requests in progress were answered, station activity written")
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
@@ -81,7 +90,9 @@ public enum ServeRunner {
             // Returns on the group's graceful shutdown; throws when it is cancelled instead (the
             // server failed): the notes are written either way.
             try? await gracefulShutdown()
-            do { try await storage.flushActivity() } catch {
+            // Not cancelled with the group: a write checks its task's cancellation.
+            let storage = self.storage
+            do { try await Task { try await storage.flushActivity() }.value } catch {
                 logger.warning("writing station activity failed", metadata: ["error": "\(error)"])
             }
         }

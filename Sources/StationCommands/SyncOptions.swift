@@ -117,10 +117,15 @@ public struct SyncRunner: Sendable {
         logger.info("syncing every \(every) s with \(transport.baseURL); Ctrl-C stops")
         // SIGINT or SIGTERM shuts the group down gracefully: a round in progress ends (its
         // summary printed), the wait for the next one is cut short.
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [.init(service: PeriodicSync(runner: self, transport: transport, every: every))],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        // A round in progress stops after the page it is merging (each page is kept with its
+        // cursor); past 30 s of shutting down (a push still going, a transfer stuck), or at
+        // SIGQUIT, the group is cancelled.
+        var configuration = ServiceGroupConfiguration(
+            services: [.init(service: PeriodicSync(runner: self, transport: transport, every: every))],
+            gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [.sigquit], logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(30)
+        configuration.maximumCancellationDuration = .seconds(10)
+        let group = ServiceGroup(configuration: configuration)
         try await group.run()
         logger.info("stopped")
     }
@@ -171,6 +176,8 @@ public struct SyncRunner: Sendable {
         engine.full = full
         engine.maxPulledFromPeer = options.maxPulled
         engine.trustSchema = options.trustSchema
+        // `sync --every` shutting down (SIGTERM, SIGINT): the pull ends after the page it merges.
+        engine.stopRequested = { Task.isShuttingDownGracefully }
         var summary: SyncSummary
         let before = transport.wireBytes
         do {
@@ -275,6 +282,7 @@ public struct SyncRunner: Sendable {
                 "; stopped pulling after \(s.pulled) changes, the most one sync takes from a peer that is not this node's hub "
                 + "(--max-pulled); sync again to go on from there"
         }
+        if s.stopped { text += "; stopped pulling to shut down; the next sync goes on from there" }
         if s.startedOver { text += "; first sync with this peer database" }
         return text
     }

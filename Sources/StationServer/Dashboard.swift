@@ -120,10 +120,9 @@ enum Dashboard {
         let idHash = hash(id)
         do {
             guard let session = try await storage.operatorSession(idHash: idHash), let token = try await storage.token(id: session.tokenID),
-                token.revokedAt == nil, token.isOperator,
-                let read = try? AccessList(parsing: token.read), let write = try? AccessList(parsing: token.write)
+                token.revokedAt == nil, token.isOperator
             else { return nil }
-            let principal = Principal(station: token.station, read: read, write: write, relay: token.relay, isOperator: true)
+            let principal = Principal(station: token.station, read: token.read, write: token.write, relay: token.relay, isOperator: true)
             return SignedIn(idHash: idHash, session: session, principal: principal, name: token.station)
         }
     }

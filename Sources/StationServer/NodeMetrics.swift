@@ -101,7 +101,13 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
                 "method": "\(request.method)", "route": "\(route)", "status": "\(status)",
                 "ms": "\(String(format: "%.1f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000))",
             ]
-            if let station = noted.station ?? request.headers[SyncServer.nodeHeader] { metadata["station"] = "\(station)" }
+            // `station`: the token's, once it authenticated; `node`: what the request's header
+            // names (not checked: a refused request is not logged under a station it names).
+            if let station = noted.station {
+                metadata["station"] = "\(station)"
+            } else if let node = request.headers[SyncServer.nodeHeader] {
+                metadata["node"] = "\(node.prefix(80))"
+            }
             if let changes = noted.changes { metadata["changes"] = "\(changes)" }
             logger.log(level: quiet ? .debug : .info, "request", metadata: metadata)
         }

@@ -105,7 +105,7 @@ public enum SyncServer {
         authenticated.get("/v1/session") { request, context in
             let principal = try context.authenticated()
             let callerTime = request.headers[timeHeader].flatMap { UInt64($0) }
-            let answer = service.session(
+            let answer = await service.session(
                 principal, callerTime: callerTime, requester: request.headers[nodeHeader], challenge: request.headers[challengeHeader])
             return json(answer, request: request, limits: limits)
         }
@@ -152,15 +152,18 @@ public enum SyncServer {
                 let proportionate = body.count.multipliedReportingOverflow(by: limits.maxExpansion).partialValue + limits.expansionAllowance
                 let most = min(limits.maxDecompressedBytes, proportionate)
                 do {
-                    body = try Gzip.decompress(body, maxOutput: most)
-                } catch  where error.code == .tooLarge {
+                    let sent = body
+                    body = try await service.cpuWork.run { try Gzip.decompress(sent, maxOutput: most) }
+                } catch let error as GzipError where error.code == .tooLarge {
                     throw SyncError(
                         .tooLarge,
                         most < limits.maxDecompressedBytes
                             ? "request body decompresses to more than \(most) bytes, \(limits.maxExpansion) times its \(body.count) bytes as sent and \(limits.expansionAllowance) more; send it uncompressed"
                             : "request body decompresses to more than \(limits.maxDecompressedBytes) bytes; push smaller batches")
-                } catch {
+                } catch let error as GzipError {
                     throw SyncError(.badRequest, "request body is not valid gzip: \(error)")
+                } catch {
+                    throw SyncError(.unavailable, "the node is shutting down; push again")
                 }
                 try reservation.grow(to: body.count)
             }
@@ -179,7 +182,7 @@ public enum SyncServer {
             defer { reservation.release() }
             var raw = try await collectBody(request, max: limits.maxBodyBytes, within: limits.bodySeconds)
             let received = raw.readBytes(length: raw.readableBytes) ?? []
-            return try await pushes.run {
+            return try await pushes.run(caller: caller) {
                 try await push(received, request: request, principal: principal, reservation: reservation)
             }
         }

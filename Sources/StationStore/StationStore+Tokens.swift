@@ -9,7 +9,10 @@ extension StationStore {
         try immediateTransaction { db in
             try db.execute(
                 sql: "INSERT INTO token (id, station, secretHash, read, write, relay, operator, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                arguments: [token.id, token.station, Data(token.secretHash), token.read, token.write, token.relay, token.isOperator, token.createdAt])
+                arguments: [
+                    token.id, token.station, Data(token.secretHash), token.read.description, token.write.description, token.relay, token.isOperator,
+                    token.createdAt,
+                ])
         }
     }
 
@@ -47,7 +50,14 @@ extension StationStore {
 
     static func token(row: Row) -> StoredToken {
         StoredToken(
-            id: row["id"], station: row["station"], secretHash: [UInt8](row["secretHash"] as Data), read: row["read"],
-            write: row["write"], relay: row["relay"], isOperator: row["operator"], createdAt: row["createdAt"], revokedAt: row["revokedAt"])
+            id: row["id"], station: row["station"], secretHash: [UInt8](row["secretHash"] as Data), read: accessList(row["read"]),
+            write: accessList(row["write"]), relay: row["relay"], isOperator: row["operator"], createdAt: row["createdAt"],
+            revokedAt: row["revokedAt"])
+    }
+
+    /// A stored access list (`hub token add` checked it); one that cannot be read allows
+    /// nothing: a list garbled in the file fails closed.
+    static func accessList(_ text: String) -> AccessList {
+        (try? AccessList(parsing: text)) ?? .only([])
     }
 }

@@ -209,10 +209,10 @@ extension SyncEngine {
                         }
                         var taken: [RecordKey] = []
                         for ((key, change), result) in zip(zip(batch.keys, page), response.results) {
-                            if let kept = MergeResult(rawValue: result.result), kept.isLeftOut, kept != .waiting {
+                            if result.result.isLeftOut, result.result != .waiting {
                                 stillWaiting.insert(key)
-                                leftOut[key] = kept
-                            } else if result.result == MergeResult.waiting.rawValue {
+                                leftOut[key] = result.result
+                            } else if result.result == .waiting {
                                 stillWaiting.insert(key)
                             } else if let n = change.ownVersion {
                                 // An own version taken: the record still waits, with its next version.
@@ -289,6 +289,8 @@ extension SyncEngine {
         // A peer that may not take others' unseen writes took a record: its own versions are done.
         let dropsOwnVersions = try await !session.relay ? storage.hasOwnVersions() : false
 
+        /// The collections this push noted as not sent (see ``LeftBehind/unsent``).
+        var noted: Set<String> = []
         /// Batches sent and not yet acknowledged, oldest first.
         var inFlight: [(batch: OutgoingBatch, response: Task<PushResponse, any Error>)] = []
         var saving: Task<Void, any Error>?  // one checkpoint save at a time, in order
@@ -318,10 +320,10 @@ extension SyncEngine {
                 var nowWaiting: [RecordKey] = []
                 var taken: [RecordKey] = []
                 for (key, result) in zip(batch.keys, response.results) {
-                    if let kept = MergeResult(rawValue: result.result), kept.isLeftOut, kept != .waiting {
-                        leftOut[key] = kept
+                    if result.result.isLeftOut, result.result != .waiting {
+                        leftOut[key] = result.result
                         if waiting.insert(key).inserted { nowWaiting.append(key) }
-                    } else if result.result == MergeResult.waiting.rawValue {
+                    } else if result.result == .waiting {
                         if waiting.insert(key).inserted { nowWaiting.append(key) }
                     } else if waiting.remove(key) != nil {
                         taken.append(key)
@@ -330,14 +332,17 @@ extension SyncEngine {
                 try await storage.updateWaiting(peer: peer, waiting: nowWaiting, taken: taken)
                 if dropsOwnVersions {
                     try await storage.dropOwnVersions(
-                        zip(batch.keys, response.results).filter { !MergeResult.leftOut($0.1.result) }
+                        zip(batch.keys, response.results).filter { !$0.1.result.isLeftOut }
                             .map(\.0))
                 }
-                summary.pushed += batch.count - response.results.lazy.filter { MergeResult.leftOut($0.result) }.count
+                summary.pushed += batch.count - response.results.lazy.filter { $0.result.isLeftOut }.count
             }
             summary.notSent += batch.notSent
-            if !batch.unsentCollections.isSubset(of: left.unsent) {
-                // Noted before the checkpoint moves past them: sent once they can be.
+            if !batch.unsentCollections.isSubset(of: noted) {
+                // Noted before the checkpoint moves past them: sent once they can be. Decided by
+                // what this sync noted, not by the value read when it started: another sync with
+                // this peer at once (another token) may have taken them out since (review 16, G1).
+                noted.formUnion(batch.unsentCollections)
                 left.unsent.formUnion(batch.unsentCollections)
                 try await finishSaving()
                 try await storage.updateLeftBehind(peer: peer, LeftBehind.Update(unsent: batch.unsentCollections))

@@ -73,6 +73,9 @@ public struct SyncSummary: Sendable, Equatable {
     /// Whether the pull stopped at ``SyncEngine/maxPulledFromPeer`` changes from a peer that is
     /// not this node's hub, with more to come: the next sync goes on from there.
     public var pullCut = false
+    /// Whether the pull stopped early because the sync was asked to stop (``SyncEngine/stopRequested``,
+    /// a shutdown): the next sync goes on from there.
+    public var stopped = false
     public var seconds = 0.0
     /// Body bytes on the wire (filled in by an HTTP caller; 0 in process).
     public var bytesSent = 0
@@ -135,6 +138,7 @@ public struct SyncSummary: Sendable, Equatable {
             "refused": .int(Int64(refused)), "refusedRecords": .array(refusedRecords.map { .string($0) }),
             "refusedByPeer": .int(Int64(refusedByPeer)), "refusedByPeerRecords": .array(refusedByPeerRecords.map { .string($0) }),
             "recordsWithConflicts": .int(Int64(recordsWithConflicts)), "startedOver": .bool(startedOver), "pullCut": .bool(pullCut),
+            "stopped": .bool(stopped),
             "schemaAdditions": .array(schemaAdditions.map { .string($0) }), "seconds": .double(seconds),
             "bytesSent": .int(Int64(bytesSent)), "bytesReceived": .int(Int64(bytesReceived)),
             "clockOffset": clockOffset.map { .int($0) } ?? .null,
@@ -203,6 +207,10 @@ public struct SyncEngine {
     /// the schema): a LAN peer answering `more` without end (a rogue one) cannot fill this node's
     /// disk in one sync. What it holds beyond comes at the next sync, from where this one stopped.
     public var maxPulledFromPeer = 200_000
+    /// Asked between pulled pages: true ends the pull after the page being merged, each page
+    /// kept with its cursor (a shutdown: `sync --every` stops promptly, the next sync goes on
+    /// from there).
+    public var stopRequested: @Sendable () -> Bool = { false }
 
     public init(
         storage: any SyncStorage, transport: any SyncTransport, batchSize: Int = 500,
@@ -436,8 +444,8 @@ public struct SyncEngine {
         // would refuse at every later push of this node), is left out.
         let checksDrift = !session.provenByToken && !trustSchema
         try await pull(
-            from: pullFrom, peer: peer, pending: pending, checksDrift: checksDrift, limit: checksDrift ? maxPulledFromPeer : nil, left: &left,
-            summary: &summary)
+            from: pullFrom, until: session.feed, peer: peer, database: session.info.database, pending: pending, checksDrift: checksDrift,
+            limit: checksDrift ? maxPulledFromPeer : nil, left: &left, summary: &summary)
 
         summary.recordsWithConflicts = try await storage.conflictedRecordCount()
     }
@@ -449,11 +457,16 @@ public struct SyncEngine {
     /// `limit`: the most changes to take in this sync (see ``maxPulledFromPeer``), nil for no limit.
     /// Records holding what this schema lacks (`pending`) are not merged: what they need joins
     /// `left` (stored before the cursor moves past them), so that they are pulled again once it is declared.
+    /// `until`: where the peer's feed stood at the session; the pull ends once past it (what was
+    /// written there since comes at the next sync, so a sync ends however fast others write).
     private func pull(
-        from start: FeedCursor, peer: NodeID, pending: [String: Set<String>], checksDrift: Bool, limit: Int?, left: inout LeftBehind,
-        summary: inout SyncSummary
+        from start: FeedCursor, until end: FeedCursor?, peer: NodeID, database: String, pending: [String: Set<String>], checksDrift: Bool,
+        limit: Int?, left: inout LeftBehind, summary: inout SyncSummary
     ) async throws {
+        let endSeq = end.map { $0.seq(in: database) }
         var cursor = start
+        // What this pull noted as waiting for this node's schema (see ``LeftBehind/pullWaiting``).
+        var notedWaiting = LeftBehind()
         var merging: Task<[MergeResult], any Error>?
         var mergingKeys: [RecordKey] = []
         func finishMerge() async throws {
@@ -524,12 +537,15 @@ public struct SyncEngine {
                     incoming.append(decoded)
                 }
                 if !waitingFor.isEmpty {
-                    var grown = left
+                    var grown = notedWaiting
                     grown.addPullWaiting(waitingFor)
-                    if grown != left {
+                    // Decided by what this sync noted, not by the value read when it started
+                    // (another sync with this peer may have taken it out since; review 16, G1).
+                    if grown != notedWaiting {
                         // Noted before this page's cursor is stored.
                         try await finishMerge()
-                        left = grown
+                        notedWaiting = grown
+                        left.addPullWaiting(waitingFor)
                         try await storage.updateLeftBehind(peer: peer, LeftBehind.Update(pullWaiting: waitingFor))
                     }
                 }
@@ -557,6 +573,17 @@ public struct SyncEngine {
                 summary.pulled += incoming.count
                 cursor = response.next
                 if !response.more { break }
+                if let endSeq, endSeq > 0, cursor.seq(in: database) >= endSeq {
+                    logger.info(
+                        "pulled what the peer held when this sync began; what was written there since comes at the next sync",
+                        metadata: ["peer": "\(peer)", "changes": "\(summary.pulled)"])
+                    break
+                }
+                if stopRequested() {
+                    logger.notice("stopping: the pull ends after the page merged; the next sync goes on from here", metadata: ["peer": "\(peer)"])
+                    summary.stopped = true
+                    break
+                }
                 if let limit, summary.pulled >= limit {
                     logger.warning(
                         "pulled the most changes one sync takes from a peer that is not this node's hub; the next sync goes on from here",

@@ -1,4 +1,5 @@
 import CoreMetrics
+import StationCore
 
 /// What the serving side of the protocol counts, through swift-metrics: changes pushed and pulled
 /// and what became of each pushed change. The backend is the node's (a Prometheus registry for

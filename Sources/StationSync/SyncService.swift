@@ -25,6 +25,10 @@ public struct SyncService: Sendable {
     public var defaultPullLimit = 500
     /// What pushes and pulls are counted into (nothing, by default).
     public var metrics = SyncMetrics()
+    /// Where CPU-bound work runs (decoding a push): inline by default; `hub serve` and `station
+    /// serve` pass threads of their own, so that sessions, pulls and health checks keep being
+    /// served on the cooperative pool while a large push decodes (review 16, G2).
+    public var cpuWork: any CPUWork = InlineCPUWork()
     let logger: Logger
 
     public init(storage: any SyncStorage, authentication: Authentication, logger: Logger = Logger(label: "stationsync.sync")) {
@@ -70,9 +74,16 @@ public struct SyncService: Sendable {
     ///
     /// `challenge`: the caller's random challenge; when the caller presented a stored token, the
     /// answer's `proof` shows that this node holds that token (``Tokens/sessionProof``).
-    public func session(_ principal: Principal, callerTime: UInt64? = nil, requester: String? = nil, challenge: String? = nil) -> JSONValue {
+    public func session(
+        _ principal: Principal, callerTime: UInt64? = nil, requester: String? = nil, challenge: String? = nil
+    ) async -> JSONValue {
         let now = storage.wallTime()
         var info = health().json.objectValue!
+        // Where the feed stands now: a caller's pull ends there, so a sync ends however fast
+        // others write meanwhile (what they write comes at its next sync).
+        if let last = try? await storage.lastSequence() {
+            info["feed"] = .string(FeedCursor(database: storage.databaseID, seq: last).text)
+        }
         info["station"] = principal.station.map { .string($0) } ?? .null
         if let station = principal.station, let secretHash = principal.secretHash, let challenge, Tokens.isChallenge(challenge) {
             info["proof"] = .string(
@@ -310,11 +321,21 @@ public struct SyncService: Sendable {
         }
     }
 
-    /// `POST /v1/changes`: checks the whole batch, then merges it in one transaction.
-    public func push(body: [UInt8], principal: Principal) async throws(SyncError) -> PushResponse {
+    /// A push decoded and checked against the schema and the caller's lists, ready to merge.
+    struct DecodedPush: Sendable {
+        var request: PushRequest
+        var incoming: [IncomingChange]
+        /// Changes past a limit of what a state may hold (Limits): left out (`over_limit`).
+        var beyondLimits: Set<Int>
+    }
+
+    /// Decodes a push body and checks each change (CPU work, in proportion to the body; no storage).
+    static func decode(
+        _ body: [UInt8], principal: Principal, schema: Schema, node: NodeID, maxChanges: Int, logger: Logger
+    ) throws(SyncError) -> DecodedPush {
         let request: PushRequest
         do {
-            request = try PushRequest(bytes: body, maxChanges: maxPushChanges)
+            request = try PushRequest(bytes: body, maxChanges: maxChanges)
         } catch {
             if error.code == .tooMany { throw SyncError(.tooLarge, error.message) }
             throw SyncError(.badRequest, error.message)
@@ -322,11 +343,10 @@ public struct SyncService: Sendable {
         if let station = principal.station, station != request.node {
             throw SyncError(.forbidden, "this token belongs to \(station); it cannot push as \(request.node)")
         }
-        if let station = principal.station, station == storage.node.rawValue {
+        if let station = principal.station, station == node.rawValue {
             // A token named after this node itself would push writes as this node's own.
             throw SyncError(.forbidden, "a token named \(station), this node's own name, cannot push here")
         }
-        let schema = storage.schema
         var incoming: [IncomingChange] = []
         incoming.reserveCapacity(request.changes.count)
         // Changes past a limit of what a state may hold (Limits): left out (`over_limit`), the rest goes on.
@@ -358,6 +378,24 @@ public struct SyncService: Sendable {
             }
             if incoming.last!.state.isEmpty { throw SyncError(.invalidState, "\(what()): empty record state") }
         }
+        return DecodedPush(request: request, incoming: incoming, beyondLimits: beyondLimits)
+    }
+
+    /// `POST /v1/changes`: checks the whole batch, then merges it in one transaction. The
+    /// decoding runs on ``cpuWork`` (a server's thread pool of its own).
+    public func push(body: [UInt8], principal: Principal) async throws(SyncError) -> PushResponse {
+        let (schema, node, maxChanges, logger) = (storage.schema, storage.node, maxPushChanges, self.logger)
+        let decoded: DecodedPush
+        do {
+            decoded = try await cpuWork.run {
+                try Self.decode(body, principal: principal, schema: schema, node: node, maxChanges: maxChanges, logger: logger)
+            }
+        } catch let error as SyncError {
+            throw error
+        } catch {
+            throw SyncError(.unavailable, "the node is shutting down; push again")
+        }
+        let (request, incoming, beyondLimits) = (decoded.request, decoded.incoming, decoded.beyondLimits)
         let origin = principal.relay ? nil : (principal.station ?? request.node)
         let sender = NodeID(unchecked: principal.station ?? request.node)
         // A station's token: one database writes as its node (see StationStore+Writers.swift).
@@ -417,7 +455,7 @@ public struct SyncService: Sendable {
                 // taken (`applied`) or not (`waiting`): not whether the record was here already,
                 // nor what it met there (a collision, a record at its limits).
                 let shown = principal.read.allows(change.collection) ? result : (result.isLeftOut ? .waiting : .applied)
-                return PushResponse.Result(collection: change.collection, id: change.id, result: shown.rawValue)
+                return PushResponse.Result(collection: change.collection, id: change.id, result: shown)
             },
             cursor: cursor)
     }

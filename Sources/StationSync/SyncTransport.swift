@@ -58,6 +58,9 @@ public struct PeerSession: Sendable, Equatable {
     public var time: UInt64?
     /// The peer's proof that it holds this node's token (``Tokens/sessionProof``), as answered.
     public var proof: String?
+    /// Where the peer's change feed stood when it answered (nil from a peer that does not say):
+    /// a sync's pull ends there.
+    public var feed: FeedCursor?
     /// Whether the peer proved that it holds this node's token: it is a hub this node syncs with
     /// by its token, not a peer that only names itself so. Set by the transport once it checked
     /// ``proof``; a session naming a ``station`` without a valid proof is refused there.
@@ -87,6 +90,9 @@ public struct PeerSession: Sendable, Equatable {
             self.init(
                 info: info, station: o["station"]?.stringValue, read: try AccessList(parsing: read), write: try AccessList(parsing: write),
                 relay: relay, time: o["time"]?.intValue.flatMap { $0 >= 0 ? UInt64($0) : nil }, proof: o["proof"]?.stringValue)
+            if let feed = o["feed"]?.stringValue {
+                do { self.feed = try FeedCursor(checking: feed) } catch { throw SyncError(.protocolError, "session response: feed: \(error)") }
+            }
         } catch let error as SyncError {
             throw error
         } catch {
@@ -113,7 +119,8 @@ public struct LoopbackTransport: SyncTransport {
     }
 
     public func session() async throws -> PeerSession {
-        var session = try PeerSession(bytes: Array(service.session(principal, callerTime: callerTime?(), requester: caller).canonicalText.utf8))
+        var session = try PeerSession(
+            bytes: Array(await service.session(principal, callerTime: callerTime?(), requester: caller).canonicalText.utf8))
         // In one process, the service is the node itself: what its session says of the caller is so.
         session.provenByToken = session.station != nil
         return session

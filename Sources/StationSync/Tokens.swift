@@ -15,7 +15,7 @@ public enum Tokens {
         let id = (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
         let secret = randomSecret()
         let stored = StoredToken(
-            id: id, station: station, secretHash: hash(secret), read: read.description, write: write.description, relay: relay,
+            id: id, station: station, secretHash: hash(secret), read: read, write: write, relay: relay,
             isOperator: isOperator, createdAt: ISO8601DateFormatter().string(from: now))
         return ("\(id).\(secret)", stored)
     }
@@ -104,12 +104,8 @@ public enum Tokens {
                 .tokenRevoked,
                 "token \(stored.id) of \(stored.station) was revoked (\(revoked) UTC); ask the hub's operator for a new one (hub token add)")
         }
-        do {
-            return Principal(
-                station: stored.station, read: try AccessList(parsing: stored.read), write: try AccessList(parsing: stored.write),
-                relay: stored.relay, isOperator: stored.isOperator, secretHash: stored.secretHash)
-        } catch {
-            throw SyncError(.internal, "token \(id) has an invalid access list")
-        }
+        return Principal(
+            station: stored.station, read: stored.read, write: stored.write, relay: stored.relay, isOperator: stored.isOperator,
+            secretHash: stored.secretHash)
     }
 }

@@ -10,9 +10,9 @@ extension HubCommand {
         static let configuration = CommandConfiguration(
             abstract: "Serve the sync protocol to the stations (bearer tokens from `hub token add`).",
             discussion: """
-                Prints `listening on http://HOST:PORT` once it accepts connections; stops cleanly on SIGINT or SIGTERM.
-                The operator's dashboard is at http://HOST:PORT/ui (sign in with a token from `hub token add NAME --operator`).
-                With --tls-cert and --tls-key it serves HTTPS instead (and prints `listening on https://HOST:PORT`);
+                Prints `listening on http://HOST:PORT` once it accepts connections; stops cleanly on SIGINT or SIGTERM. \
+                The operator's dashboard is at http://HOST:PORT/ui (sign in with a token from `hub token add NAME --operator`). \
+                With --tls-cert and --tls-key it serves HTTPS instead (and prints `listening on https://HOST:PORT`); \
                 stations then sync with --peer https://… and, for a private CA, --ca-file CA.pem.
                 """)
 
@@ -33,7 +33,7 @@ extension HubCommand {
                 let store = try database.open()
                 let logger = Logger(label: "hub")
                 let service = SyncService(storage: store, authentication: .tokens, logger: logger)
-                logger.info("hub \(store.node) serving \(store.path)")
+                logger.info("serving \(store.path) as node \(store.node)")
                 try await ServeRunner.serve(
                     service: service, hub: store, listen: listen, tls: try tls.files, limits: connections.limits, logger: logger)
             }

@@ -16,7 +16,7 @@ extension HubCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Make a token for a station and print it (only the token, on stdout).",
                 discussion: """
-                    The token is shown once; the hub keeps only a hash of it. The station may push only its
+                    The token is shown once; the hub keeps only a hash of it. The station may push only its \
                     own writes, unless --relay (a peer or a district hub forwarding other nodes' writes).
                     """)
 
@@ -64,7 +64,8 @@ extension HubCommand {
                             JSONValue.array(
                                 tokens.map { t in
                                     .object([
-                                        "id": .string(t.id), "station": .string(t.station), "read": .string(t.read), "write": .string(t.write),
+                                        "id": .string(t.id), "station": .string(t.station), "read": .string(t.read.description),
+                                        "write": .string(t.write.description),
                                         "relay": .bool(t.relay), "operator": .bool(t.isOperator), "createdAt": .string(t.createdAt),
                                         "revokedAt": t.revokedAt.map { .string($0) } ?? .null,
                                     ])
@@ -77,7 +78,8 @@ extension HubCommand {
                             ["ID", "STATION", "READ", "WRITE", "RELAY", "OPERATOR", "CREATED", "REVOKED"],
                             tokens.map {
                                 [
-                                    $0.id, $0.station, $0.read, $0.write, $0.relay ? "yes" : "no", $0.isOperator ? "yes" : "no", $0.createdAt,
+                                    $0.id, $0.station, $0.read.description, $0.write.description, $0.relay ? "yes" : "no",
+                                    $0.isOperator ? "yes" : "no", $0.createdAt,
                                     $0.revokedAt ?? "",
                                 ]
                             }))

@@ -31,4 +31,11 @@ import Testing
         let push = #"{"node":"hub","results":[],"cursor":"db.x"}"#
         #expect(throws: WireError.self) { try PushResponse(bytes: Array(push.utf8)) }
     }
+
+    @Test func aPushResponseWithAResultThisBuildDoesNotKnowIsRefused() throws {
+        let known = #"{"node":"hub","results":[{"collection":"cases","id":"a","result":"over_limit"}],"cursor":"db.3"}"#
+        #expect(try PushResponse(bytes: Array(known.utf8)).results.map(\.result) == [.overLimit])
+        let unknown = #"{"node":"hub","results":[{"collection":"cases","id":"a","result":"postponed"}],"cursor":"db.3"}"#
+        #expect(throws: WireError.self) { try PushResponse(bytes: Array(unknown.utf8)) }
+    }
 }

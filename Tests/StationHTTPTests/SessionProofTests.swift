@@ -52,7 +52,8 @@ import Testing
         #expect(Tokens.hasHubShape(token) && !Tokens.hasHubShape("lan.secret-0123456789") && !Tokens.hasHubShape("x"))
         try await withTestServer(router: router) { server in
             let principal = try await service.authenticate(authorization: "Bearer \(token)")
-            captured.withLock { $0 = service.session(principal, challenge: String(repeating: "ab", count: 32)) }
+            let answer = await service.session(principal, challenge: String(repeating: "ab", count: 32))
+            captured.withLock { $0 = answer }
             #expect(captured.withLock { $0 }?.objectValue?["proof"]?.stringValue != nil)
             let session = try await offPool {
                 try await HTTPSyncTransport(

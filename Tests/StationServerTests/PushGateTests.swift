@@ -27,7 +27,7 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<40 {
                 group.addTask {
-                    try await gate.run {
+                    try await gate.run(caller: "s\(i % 7)") {
                         inside.enter(i)
                         try await Task.sleep(for: .milliseconds(2))
                         inside.leave()
@@ -45,11 +45,11 @@ import Testing
         let inside = Inside()
         let release = AsyncStream<Void>.makeStream()
         // One holds the only turn until released; the others line up one after the other.
-        let holder = Task { try await gate.run { for await _ in release.stream { break } } }
+        let holder = Task { try await gate.run(caller: "holder") { for await _ in release.stream { break } } }
         try await waitUntil { gate.waitingCount == 0 && gate.freeCount == 0 }
         var waiters: [Task<Void, any Error>] = []
         for i in 0..<5 {
-            waiters.append(Task { try await gate.run { inside.enter(i) } })
+            waiters.append(Task { try await gate.run(caller: "s\(i)") { inside.enter(i) } })
             try await waitUntil { gate.waitingCount == i + 1 }
         }
         release.continuation.yield()
@@ -63,11 +63,11 @@ import Testing
         let gate = PushGate(width: 1)
         let inside = Inside()
         let release = AsyncStream<Void>.makeStream()
-        let holder = Task { try await gate.run { for await _ in release.stream { break } } }
+        let holder = Task { try await gate.run(caller: "holder") { for await _ in release.stream { break } } }
         try await waitUntil { gate.freeCount == 0 }
-        let cancelled = Task { try await gate.run { inside.enter(0) } }
+        let cancelled = Task { try await gate.run(caller: "a") { inside.enter(0) } }
         try await waitUntil { gate.waitingCount == 1 }
-        let next = Task { try await gate.run { inside.enter(1) } }
+        let next = Task { try await gate.run(caller: "b") { inside.enter(1) } }
         try await waitUntil { gate.waitingCount == 2 }
         cancelled.cancel()
         await #expect(throws: CancellationError.self) { try await cancelled.value }
@@ -77,6 +77,30 @@ import Testing
         try await next.value
         #expect(inside.order == [1])
         #expect(gate.freeCount == 1 && gate.waitingCount == 0)
+    }
+
+    @Test func oneCallerHoldsAtMostItsShareAndOthersGoByItsQueue() async throws {
+        let gate = PushGate(width: 3, perCaller: 2)
+        let inside = Inside()
+        let released = Inside()  // entered once: released
+        // A flood from one token: 2 inside (its share), 4 more waiting though a turn is free.
+        var flood: [Task<Void, any Error>] = []
+        for i in 0..<6 {
+            flood.append(
+                Task {
+                    try await gate.run(caller: "flood") {
+                        inside.enter(i)
+                        while released.order.isEmpty { try await Task.sleep(for: .milliseconds(1)) }
+                    }
+                })
+        }
+        try await waitUntil { gate.waitingCount == 4 && gate.freeCount == 1 }
+        // Another station's push, come after them all, takes the free turn at once.
+        try await gate.run(caller: "honest") { inside.enter(100) }
+        #expect(inside.order.contains(100) && inside.order.filter { $0 < 100 }.count == 2)
+        released.enter(0)
+        for task in flood { try await task.value }
+        #expect(inside.order.count == 7 && gate.freeCount == 3 && gate.waitingCount == 0)
     }
 
     /// Polls (yielding) until `condition` holds; fails after 10 s.

@@ -4,6 +4,7 @@ import StationCore
 import StationMemory
 @testable import StationStore
 import StationSync
+import Synchronization
 import Testing
 
 /// Review of issue 14, F2 and F3: a cursor never leaves a change behind for good. Changes not
@@ -218,6 +219,107 @@ import Testing
         let again = try await sync(station, with: hub, principal: Principal(station: "gamma", read: .all, write: .all, relay: false))
         #expect(again.startedOver && again.pushed == 2)
         #expect(try await station.checkpoint(peer: "hub").leftBehind.isEmpty)
+    }
+}
+
+/// Review 16, G1 and G3: two syncs at once under two tokens; a sync that ends while another
+/// token keeps writing.
+@Suite struct ConcurrentSyncTests {
+    /// Forwards to a loopback transport; runs `during` once, at the push of the first batch.
+    final class Interleaving: SyncTransport {
+        let inner: LoopbackTransport
+        let during: @Sendable () async throws -> Void
+        let ran = Mutex(false)
+        init(inner: LoopbackTransport, during: @escaping @Sendable () async throws -> Void) {
+            self.inner = inner
+            self.during = during
+        }
+        func session() async throws -> PeerSession { try await inner.session() }
+        func schema() async throws -> Schema { try await inner.schema() }
+        func pull(cursor: FeedCursor, limit: Int) async throws -> PullResponse { try await inner.pull(cursor: cursor, limit: limit) }
+        func push(_ body: PreparedPush) async throws -> PushResponse {
+            let first = ran.withLock { ran in
+                defer { ran = true }
+                return !ran
+            }
+            if first { try await during() }
+            return try await inner.push(body)
+        }
+    }
+
+    @Test(
+        "A write made while a narrow token's sync runs beside a wide token's reaches the hub: each sync notes what it skips",
+        arguments: Backend.allCases)
+    func aWriteSkippedByTheNarrowSyncIsNotLost(_ backend: Backend) async throws {
+        let f = try Backend.Factory(backend)
+        defer { f.keep() }
+        let hub = try f.make("hub")
+        let station = try f.make("gamma", incarnation: "g1")
+        let narrow = LeftBehindTests.station("gamma", write: try AccessList(parsing: "cases"))
+        let wide = LeftBehindTests.station("gamma", write: .all)
+        try station.add("stock", "s0", field: "quantity", amount: 1)
+        for i in 0..<6 { try station.put("cases", "c\(i)", ["notes": "first"]) }
+        _ = try await sync(station, with: hub, principal: narrow)
+        #expect(try await station.checkpoint(peer: "hub").leftBehind.unsent == ["stock"])
+        // More to push, a batch at a time: the service is still pushing when the clerk writes.
+        for i in 0..<6 { try station.put("cases", "c\(i)", ["notes": "again"]) }
+        // The service (narrow token) starts; at its first push the clerk's wide sync runs to
+        // its end, then the clerk writes stock s1, which the service then skips.
+        let service = SyncService(storage: hub, authentication: .none)
+        let transport = Interleaving(
+            inner: LoopbackTransport(service: service, principal: narrow, caller: station.writer.rawValue),
+            during: {
+                _ = try await sync(station, with: hub, principal: wide)
+                try station.add("stock", "s1", field: "quantity", amount: 5)
+            })
+        let running = try await SyncEngine(storage: station, transport: transport, batchSize: 1).run()
+        #expect(running.notSent >= 1)
+        #expect(try await station.checkpoint(peer: "hub").leftBehind.unsent.contains("stock"))
+        // The next wide sync sends s1.
+        _ = try await sync(station, with: hub, principal: wide)
+        #expect(try hub.record("stock", "s1")?.view.fields["quantity"] == .int(5))
+        #expect(try hub.record("stock", "s0")?.view.fields["quantity"] == .int(1))
+    }
+
+    /// A transport whose every pull also writes a record at the peer first: its feed grows
+    /// as fast as this node pulls.
+    final class GrowingPeer: SyncTransport {
+        let inner: LoopbackTransport
+        let peer: any TestBackendStore
+        let writes = Mutex(0)
+        init(inner: LoopbackTransport, peer: any TestBackendStore) {
+            self.inner = inner
+            self.peer = peer
+        }
+        func session() async throws -> PeerSession { try await inner.session() }
+        func schema() async throws -> Schema { try await inner.schema() }
+        func pull(cursor: FeedCursor, limit: Int) async throws -> PullResponse {
+            let n = writes.withLock { n in
+                n += 1
+                return n
+            }
+            for i in 0..<3 { try peer.put("cases", "grown-\(n)-\(i)", ["notes": "written meanwhile"]) }
+            return try await inner.pull(cursor: cursor, limit: limit)
+        }
+        func push(_ body: PreparedPush) async throws -> PushResponse { try await inner.push(body) }
+    }
+
+    @Test("A sync ends where the peer's feed stood at its session, however fast others write meanwhile", arguments: Backend.allCases)
+    func aSyncEndsAtTheFeedOfItsSession(_ backend: Backend) async throws {
+        let f = try Backend.Factory(backend)
+        defer { f.keep() }
+        let hub = try f.make("hub")
+        let station = try f.make("gamma", incarnation: "g1")
+        for i in 0..<10 { try hub.put("cases", "h\(i)", ["notes": "there before"]) }
+        let service = SyncService(storage: hub, authentication: .none)
+        let transport = GrowingPeer(inner: LoopbackTransport(service: service, principal: .trustedPeer, caller: station.writer.rawValue), peer: hub)
+        var engine = SyncEngine(storage: station, transport: transport, batchSize: 2)
+        engine.maxPulledFromPeer = 100  // without the bound, the sync would stop only here (pullCut)
+        let summary = try await engine.run()
+        // Every record there at the session came; the sync ended though 3 more came at each page.
+        for i in 0..<10 { #expect(try station.record("cases", "h\(i)") != nil) }
+        #expect(summary.pulled >= 10 && summary.pulled < 40)
+        #expect(!summary.pullCut)
     }
 }
 

@@ -241,7 +241,7 @@ extension NodeWriterTests {
         try foreign.put(["notes": "labor's, far ahead"], by: "labor.bbbb", at: future, in: c, id: "c2")
         let waiting = Array(
             #"{"node":"hotline","writer":"hotline.aaaa","changes":[{"collection":"cases","id":"c2","state":\#(foreign.canonicalText)}]}"#.utf8)
-        #expect(try await service.push(body: waiting, principal: hotlineToken).results.map(\.result) == ["waiting"])
+        #expect(try await service.push(body: waiting, principal: hotlineToken).results.map(\.result.rawValue) == ["waiting"])
         #expect(try clock() == before)
         // A colliding one: the hub's own dot with other content.
         var forged = RecordState()
@@ -250,7 +250,7 @@ extension NodeWriterTests {
         #expect(forged.clock == own.clock)
         let collision = Array(
             #"{"node":"hotline","writer":"hotline.aaaa","changes":[{"collection":"cases","id":"c0","state":\#(forged.canonicalText)}]}"#.utf8)
-        #expect(try await service.push(body: collision, principal: Principal.trustedPeer).results.map(\.result) == ["collision"])
+        #expect(try await service.push(body: collision, principal: Principal.trustedPeer).results.map(\.result.rawValue) == ["collision"])
         #expect(try clock() == before)
         // One it keeps moves it.
         let kept = Array(#"{"node":"hotline","writer":"hotline.aaaa","changes":[\#(good)]}"#.utf8)

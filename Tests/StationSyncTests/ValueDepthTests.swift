@@ -104,7 +104,7 @@ import Testing
             changes: [("cases", "deep", 1, deep.canonicalText), ("cases", "ok", 2, fine.canonicalText)])
         let response = try await SyncService(storage: hub, authentication: .none)
             .push(body: body, principal: Principal(station: "labor", read: .all, write: .all, relay: false))
-        #expect(response.results.map(\.result) == [MergeResult.overLimit.rawValue, MergeResult.created.rawValue])
+        #expect(response.results.map(\.result.rawValue) == [MergeResult.overLimit.rawValue, MergeResult.created.rawValue])
         #expect(try hub.record("cases", "deep") == nil)
         #expect(try hub.record("cases", "ok") != nil)
 

@@ -163,9 +163,9 @@ public struct PushResponse: Sendable, Equatable {
     public struct Result: Sendable, Equatable {
         public var collection: String
         public var id: String
-        /// `created`, `applied`, `merged` or `unchanged`.
-        public var result: String
-        public init(collection: String, id: String, result: String) {
+        /// What the receiver did with it (see ``MergeResult``; Protocol/http.md).
+        public var result: MergeResult
+        public init(collection: String, id: String, result: MergeResult) {
             self.collection = collection
             self.id = id
             self.result = result
@@ -186,7 +186,8 @@ public struct PushResponse: Sendable, Equatable {
     public var json: JSONValue {
         .object([
             "node": .string(node), "cursor": .string(cursor.text),
-            "results": .array(results.map { .object(["collection": .string($0.collection), "id": .string($0.id), "result": .string($0.result)]) }),
+            "results": .array(
+                results.map { .object(["collection": .string($0.collection), "id": .string($0.id), "result": .string($0.result.rawValue)]) }),
         ])
     }
 
@@ -198,10 +199,16 @@ public struct PushResponse: Sendable, Equatable {
         let cursor: FeedCursor
         do { cursor = try FeedCursor(checking: cursorText) } catch { throw WireError("push response: cursor: \(error)") }
         var results: [Result] = []
-        for item in list {
+        for (i, item) in list.enumerated() {
             guard let r = item.objectValue, let c = r["collection"]?.stringValue, let id = r["id"]?.stringValue,
-                let result = r["result"]?.stringValue
+                let name = r["result"]?.stringValue
             else { throw WireError("push response results must have collection, id and result") }
+            // A result this build does not know could be one that left the record out: taken
+            // as anything, the push would move past a change the receiver does not hold.
+            guard let result = MergeResult(rawValue: name) else {
+                throw WireError(
+                    "push response: results[\(i)] (\(c)/\(id)): unknown result \"\(name.prefix(32))\"; nothing of this push is counted as taken")
+            }
             results.append(Result(collection: c, id: id, result: result))
         }
         self.init(node: node, results: results, cursor: cursor)

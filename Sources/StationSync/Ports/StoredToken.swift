@@ -3,9 +3,9 @@ public struct StoredToken: Sendable, Equatable {
     public var id: String
     public var station: String
     public var secretHash: [UInt8]
-    /// `*` or comma-separated collection names.
-    public var read: String
-    public var write: String
+    /// What the token may read and write (stored as `*` or comma-separated collection names).
+    public var read: AccessList
+    public var write: AccessList
     public var relay: Bool
     /// Whether it opens the hub's dashboard.
     public var isOperator: Bool
@@ -13,7 +13,7 @@ public struct StoredToken: Sendable, Equatable {
     public var revokedAt: String?
 
     public init(
-        id: String, station: String, secretHash: [UInt8], read: String, write: String, relay: Bool, isOperator: Bool = false,
+        id: String, station: String, secretHash: [UInt8], read: AccessList, write: AccessList, relay: Bool, isOperator: Bool = false,
         createdAt: String, revokedAt: String? = nil
     ) {
         self.id = id

@@ -11,9 +11,9 @@ extension StationCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write changes after --since to a change file that another node can merge.",
             discussion: """
-                For stations with no network at all: carry the file to another node and run
-                `station merge FILE` there. The file is JSON Lines: a header line, then one line per
-                changed record with its full mergeable state (the same change entries the sync
+                For stations with no network at all: carry the file to another node and run \
+                `station merge FILE` there. The file is JSON Lines: a header line, then one line per \
+                changed record with its full mergeable state (the same change entries the sync \
                 protocol carries). FILE '-' writes to stdout.
                 """)
 

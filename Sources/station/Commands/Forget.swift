@@ -32,8 +32,15 @@ extension StationCommand {
                 let store = try database.open()
                 _ = try store.schema.collection(collection)
                 let forgotten = try store.forget(ids.map { RecordKey(collection, $0) })
+                // Ids that look alike (one text in two spellings) are named with their code points.
+                let lookAlike = forgotten.contains { a in forgotten.contains { b in a.id == b.id && !a.id.hasSameBytes(as: b.id) } }
+                func shown(_ key: RecordKey) -> String {
+                    guard lookAlike, key.id.unicodeScalars.contains(where: { !$0.isASCII }) else { return key.description }
+                    let codes = key.id.unicodeScalars.map { $0.isASCII ? String($0) : "\\u{\(String($0.value, radix: 16, uppercase: true))}" }
+                    return "\(key) (\(codes.joined()))"
+                }
                 print(
-                    "forgot \(forgotten.count) record\(forgotten.count == 1 ? "" : "s") (\(forgotten.map(\.description).joined(separator: ", "))); "
+                    "forgot \(forgotten.count) record\(forgotten.count == 1 ? "" : "s") (\(forgotten.map(shown).joined(separator: ", "))); "
                         + "a record that is real comes back from whoever holds it (station sync --full fetches the hub's copies now)")
             }
         }

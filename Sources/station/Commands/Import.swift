@@ -11,12 +11,12 @@ extension StationCommand {
         static let configuration = CommandConfiguration(
             abstract: "Bulk load records from JSON Lines: one object per line with \"id\" and the fields.",
             discussion: """
-                Each line is a put (given fields set, others kept). The whole file is checked before
-                anything is written: a bad line stops the import with its line number and the
-                database unchanged. Records are then written in batched transactions. A line whose
-                record already shows those values writes nothing (counted as unchanged; --force
+                Each line is a put (given fields set, others kept). The whole file is checked before \
+                anything is written: a bad line stops the import with its line number and the \
+                database unchanged. Records are then written in batched transactions. A line whose \
+                record already shows those values writes nothing (counted as unchanged; --force \
                 writes it anyway), so running an import again costs nothing for what is there.
-                Ctrl-C stops after the batch being written and says what was kept; running the same
+                Ctrl-C stops after the batch being written and says what was kept; running the same \
                 import again finishes it. FILE '-' reads stdin.
                 """)
 

@@ -11,16 +11,16 @@ extension StationCommand {
         static let configuration = CommandConfiguration(
             abstract: "Merge a change file from another node (written by `station export`).",
             discussion: """
-                A change file is a push on foot and meets the same checks: its header must name
-                another node, this file format (version 2), a schema that agrees with this one and
-                how many changes follow (a cut file is refused); each change is checked against the
-                schema; and, unless --trust-relay is given, a change may bring only writes of the
-                node that exported it: one that would change or drop what another node wrote is
-                refused with the whole file, one that holds writes of other nodes this node has not
+                A change file is a push on foot and meets the same checks: its header must name \
+                another node, this file format (version 2), a schema that agrees with this one and \
+                how many changes follow (a cut file is refused); each change is checked against the \
+                schema; and, unless --trust-relay is given, a change may bring only writes of the \
+                node that exported it: one that would change or drop what another node wrote is \
+                refused with the whole file, one that holds writes of other nodes this node has not \
                 seen is left out (reported; they come with those nodes' own syncs).
-                Every line is checked first: a bad one stops the merge with its line number and the
-                database unchanged. Then the changes are merged in one transaction (a change an
-                earlier line made unacceptable stops it, the database unchanged); merging the same
+                Every line is checked first: a bad one stops the merge with its line number and the \
+                database unchanged. Then the changes are merged in one transaction (a change an \
+                earlier line made unacceptable stops it, the database unchanged); merging the same \
                 file twice changes nothing the second time.
                 """)
 
@@ -69,8 +69,9 @@ extension StationCommand {
                 }
                 if case let n = report.count(.waiting), n > 0 {
                     Terminal.warn(
-                        "\(n) change\(n == 1 ? "" : "s") (\(list(report.waiting))) hold writes of other nodes than \(from) that this node has not seen: "
-                            + "not taken; they come with those nodes' own syncs (or merge with --trust-relay if \(from) may forward them)")
+                        "\(n) change\(n == 1 ? "" : "s") (\(list(report.waiting))) \(n == 1 ? "holds" : "hold") writes of other nodes than \(from) that this node has not seen: "
+                            + "not taken; \(n == 1 ? "it comes" : "they come") with those nodes' own syncs (or merge with --trust-relay if \(from) may forward them)"
+                    )
                 }
                 if !report.ahead.isEmpty {
                     let n = report.ahead.count

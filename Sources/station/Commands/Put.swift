@@ -11,9 +11,9 @@ extension StationCommand {
             abstract: "Set fields of a record (creating it if needed); other fields are kept.",
             discussion: """
                 JSON_OBJECT holds the fields to set, e.g. '{"status": "open", "phone": "555-0101"}'.
-                null unsets a field. Putting a counter field sets its total (a stocktake); concurrent
-                increments made elsewhere still add up on top. A put of what the record already shows
-                writes nothing (no change to sync) and says "unchanged" on stderr; --force writes it
+                null unsets a field. Putting a counter field sets its total (a stocktake); concurrent \
+                increments made elsewhere still add up on top. A put of what the record already shows \
+                writes nothing (no change to sync) and says "unchanged" on stderr; --force writes it \
                 anyway.
                 """)
 

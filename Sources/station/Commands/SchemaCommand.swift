@@ -12,7 +12,7 @@ extension StationCommand {
             commandName: "schema",
             abstract: "List the schema's collections (yours from init, and additions from the hub), or drop an addition nobody wrote to.",
             discussion: """
-                Additions come from the hub (or a peer synced with --trust-schema); what a LAN peer
+                Additions come from the hub (or a peer synced with --trust-schema); what a LAN peer \
                 declares beyond them waits until the hub declares it too.
                 """,
             subcommands: [ListCollections.self, Drop.self], defaultSubcommand: ListCollections.self)

@@ -10,11 +10,11 @@ extension StationCommand {
         static let configuration = CommandConfiguration(
             abstract: "Serve this station's records to peers (station-to-station sync on a LAN).",
             discussion: """
-                Peers run `station sync --peer http://HOST:PORT --token TOKEN` against it. Every peer that
-                presents the token may read and write every collection and forward others' writes.
-                Without --token anyone who can reach the address may sync: so it serves only on loopback
-                (127.0.0.1, ::1) then, unless --insecure-open says that is really meant.
-                With --tls-cert and --tls-key it serves HTTPS (peers use https:// and --ca-file for a private CA).
+                Peers run `station sync --peer http://HOST:PORT --token TOKEN` against it. Every peer that \
+                presents the token may read and write every collection and forward others' writes. \
+                Without --token anyone who can reach the address may sync: so it serves only on loopback \
+                (127.0.0.1, ::1) then, unless --insecure-open says that is really meant. \
+                With --tls-cert and --tls-key it serves HTTPS (peers use https:// and --ca-file for a private CA). \
                 Stops cleanly on SIGINT or SIGTERM.
                 """)
 

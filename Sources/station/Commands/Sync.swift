@@ -10,8 +10,8 @@ extension StationCommand {
         static let configuration = CommandConfiguration(
             abstract: "Sync with a hub or another station: push local changes, then pull theirs.",
             discussion: """
-                One sync, or with --every SECONDS a periodic sync that keeps running while the network
-                comes and goes (Ctrl-C stops it cleanly). Safe to interrupt at any point: the next sync
+                One sync, or with --every SECONDS a periodic sync that keeps running while the network \
+                comes and goes (Ctrl-C stops it cleanly). Safe to interrupt at any point: the next sync \
                 picks up where this one stopped, and repeating a sync changes nothing.
                 """)
 

@@ -79,7 +79,7 @@ extension SimulationTests.Schedule {
         var leftOut = false
         do {
             let response = try await service.push(body: body, principal: Self.malloryPrincipal)
-            let results = response.results.map(\.result)
+            let results = response.results.map(\.result.rawValue)
             outcome = results.joined(separator: ",")
             code = outcome
             guard results.allSatisfy({ $0 == MergeResult.waiting.rawValue || $0 == MergeResult.collision.rawValue }) else {
@@ -400,7 +400,7 @@ extension SimulationTests.Schedule {
         func push(_ body: PreparedPush) throws -> PushResponse {
             let request = try PushRequest(bytes: body.bytes, maxChanges: .max)
             return PushResponse(
-                node: info.node, results: request.changes.map { .init(collection: $0.collection, id: $0.id, result: MergeResult.unchanged.rawValue) },
+                node: info.node, results: request.changes.map { .init(collection: $0.collection, id: $0.id, result: .unchanged) },
                 cursor: cursor)
         }
     }
