@@ -58,6 +58,7 @@ let package = Package(
                 // SQLite's C interface, for the statements of the write path (RecordRows.swift).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]),
         // libcurl, found with pkg-config (apt: libcurl4-openssl-dev), and fixed-signature wrappers
         // for its variadic setopt/getinfo.

@@ -37,8 +37,13 @@ public enum ServeRunner {
         let decoding = DecodingThreads()
         var service = service
         service.cpuWork = decoding
+        // One registry for the server's and the store's metrics (GET /metrics).
+        let metrics = NodeMetrics()
+        (service.storage as? any StorageMetrics)?.countMetrics(into: metrics.factory)
         do {
-            let app = try SyncServer.application(service: service, hub: hub, host: host, port: port, tls: tls, limits: limits, logger: logger) {
+            let app = try SyncServer.application(
+                service: service, hub: hub, host: host, port: port, tls: tls, limits: limits, metrics: metrics, logger: logger
+            ) {
                 host, port in
                 listening.set()
                 let shown = host.contains(":") ? "[\(host)]" : host

@@ -23,8 +23,12 @@ public final class NodeMetrics: Sendable {
 
     static let methods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
+    /// Makes metrics into this registry (for what a backend counts, see ``StorageMetrics``).
+    public let factory: any MetricsFactory
+
     public init() {
-        sync = SyncMetrics(factory: PrometheusMetricsFactory(registry: registry))
+        factory = PrometheusMetricsFactory(registry: registry)
+        sync = SyncMetrics(factory: factory)
     }
 
     /// Counts one answered request of `route` (the route's pattern, e.g. `/v1/changes`).

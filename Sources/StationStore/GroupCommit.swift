@@ -1,3 +1,4 @@
+import CoreMetrics
 import StationSync
 import GRDB
 import Synchronization
@@ -78,6 +79,9 @@ final class GroupCommit: Sendable {
     }
 
     private let queue = Mutex(Queue())
+    /// How many writers each committed group took (`stationsync_group_commit_writers`), once a
+    /// server counts them (``StationStore/countMetrics(into:)``).
+    let sizes = Mutex<Recorder?>(nil)
 
     /// Runs `body` in a write transaction shared with the writers that queue up at the same
     /// time; returns once that transaction has committed (or throws its error, or the body's).
@@ -126,6 +130,7 @@ final class GroupCommit: Sendable {
         } catch {
             commitError = error
         }
+        if commitError == nil { sizes.withLock { $0 }?.record(group.count) }
         let next = queue.withLock { queue in
             let next = queue.waiting.first
             if next == nil { queue.groupRunning = false }

@@ -12,6 +12,11 @@ public struct SyncMetrics: Sendable {
     let pulls: Counter
     let factory: any MetricsFactory
 
+    /// A storage call of the protocol's handlers that failed (answered 500), by what it did.
+    func recordStoreError(_ operation: String) {
+        Counter(label: "stationsync_store_errors_total", dimensions: [("operation", operation)], factory: factory).increment()
+    }
+
     /// Metrics made by `factory` (default: swift-metrics' no-op handlers, nothing recorded).
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.factory = factory
@@ -37,4 +42,11 @@ public struct SyncMetrics: Sendable {
         pulls.increment()
         pulledChanges.increment(by: count)
     }
+}
+
+/// A backend that counts its own work into a node's metrics (the SQLite store: how many writers
+/// each group commit took).
+public protocol StorageMetrics: Sendable {
+    /// Counts from now on into metrics made by `factory`.
+    func countMetrics(into factory: any MetricsFactory)
 }

@@ -233,7 +233,10 @@ public struct SyncService: Sendable {
             // A cursor past this feed's end was never given out by this database (a peer posing
             // as this node handed it to the caller): from the start, so the caller misses nothing.
             let last: Int64
-            do { last = try await storage.lastSequence() } catch { throw SyncError(.internal, "reading the change feed failed") }
+            do { last = try await storage.lastSequence() } catch {
+                metrics.recordStoreError("feed")
+                throw SyncError(.internal, "reading the change feed failed")
+            }
             if seq > last {
                 logger.warning(
                     "a pull from past the end of the change feed (a cursor this node never gave out); serving it from the start",
@@ -255,6 +258,7 @@ public struct SyncService: Sendable {
                 since: seq, limit: n, excludingSource: requester ?? principal.station, collections: readable, maxBytes: Limits.pageBytes)
         } catch {
             logger.error("pull failed", metadata: ["error": "\(error)"])
+            metrics.recordStoreError("pull")
             throw SyncError(.internal, "reading changes failed")
         }
         let next = FeedCursor(database: storage.databaseID, seq: batch.nextSince)
@@ -436,6 +440,7 @@ public struct SyncService: Sendable {
             throw SyncError(error.code == .counterOverflow ? .counterOverflow : .invalidState, "\(error)")
         } catch {
             logger.error("push failed", metadata: ["error": "\(error)"])
+            metrics.recordStoreError("push")
             throw SyncError(.internal, "applying the push failed")
         }
         for i in beyondLimits.sorted() { results.insert(.overLimit, at: i) }
@@ -443,6 +448,7 @@ public struct SyncService: Sendable {
         do {
             cursor = FeedCursor(database: storage.databaseID, seq: try await storage.lastSequence())
         } catch {
+            metrics.recordStoreError("feed")
             throw SyncError(.internal, "reading the change feed failed")
         }
         logger.debug("push applied", metadata: ["from": "\(request.node)", "changes": "\(results.count)"])

@@ -86,6 +86,9 @@ def main():
         check(value("stationsync_station_lag_sequences", station="hotline") == 0, "the station's lag")
         check(value("stationsync_station_clock_offset_ms", station="hotline") is not None, "the station's clock offset")
         check(value("stationsync_pulls_total") is not None and value("stationsync_pulled_changes_total") is not None, "pulls counted")
+        # The store's own: how many writers each group commit took (a histogram; the push's at least).
+        check((value("stationsync_group_commit_writers_count") or 0) >= 1, "group commit sizes counted")
+        check((value("stationsync_group_commit_writers_sum") or 0) >= 1, "group commit writers summed")
 
         stations = json.loads(hub.run(hub.hub_bin, "stations", "--db", hub.db, "--json"))
         hot = [s for s in stations["stations"] if s["station"] == "hotline"]
