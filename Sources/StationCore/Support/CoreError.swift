@@ -26,6 +26,8 @@ public struct CoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case inconsistentJoin
         /// A value past a limit of ``Limits`` (nested too deeply): refused where it would enter.
         case beyondLimit
+        /// A query (`station list --where …`) that cannot be read.
+        case invalidQuery
     }
 
     /// The kind of error.
