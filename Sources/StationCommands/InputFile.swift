@@ -26,8 +26,10 @@ public struct InputFile {
     public func forEachLine(_ body: (_ number: Int, _ line: [UInt8]) throws -> Void) throws {
         var reader = try LineReader(path: path)
         var number = 0
-        while let line = try reader.next() {
+        while var line = try reader.next() {
             number += 1
+            // A UTF-8 byte order mark, as Excel and Notepad write one, is not part of the first line.
+            if number == 1, line.starts(with: [0xEF, 0xBB, 0xBF]) { line.removeFirst(3) }
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
             try body(number, line)
         }

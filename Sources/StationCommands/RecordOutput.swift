@@ -102,8 +102,21 @@ public enum RecordOutput {
     }
 
     /// `k=v, k=v` for a table cell.
+    /// The fields of a table row: `name=value`, texts quoted (a comma or an equals sign in a
+    /// value reads as part of it; a newline as `\n`), each value cut at ``tableValueWidth``
+    /// characters with `…` (`get` shows it whole).
     public static func summary(_ fields: [String: JSONValue]) -> String {
-        fields.keys.sorted().map { "\($0)=\(cell(fields[$0]!))" }.joined(separator: ", ")
+        fields.keys.sorted().map { "\($0)=\(tableCell(fields[$0]!))" }.joined(separator: ", ")
+    }
+
+    /// The most characters a value takes in a table row.
+    public static let tableValueWidth = 40
+
+    /// One value in a table row: its JSON text, cut (by characters, never inside one) when long.
+    static func tableCell(_ v: JSONValue) -> String {
+        let text = v.canonicalText
+        guard text.count > tableValueWidth else { return text }
+        return String(text.prefix(tableValueWidth - 1)) + "…"
     }
 }
 

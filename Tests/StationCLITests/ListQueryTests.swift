@@ -43,3 +43,40 @@ struct ListQueryTests {
         #expect(bad.status == 1 && bad.stderr.contains("is not a condition"))
     }
 }
+
+/// Values too long for a command line, and files from Excel (a UTF-8 byte order mark).
+@Suite("station put - and @FILE, import with a BOM")
+struct FieldsInputTests {
+    @Test func putReadsStdinAndFilesAndImportTakesABOM() async throws {
+        let box = try Sandbox().initialize(schema: inventorySchema)
+        let long = String(repeating: "a long note, ", count: 20_000)
+        try box.ok("put", "inventory", "rice", "-", stdin: Data(#"{"note": "\#(long)"}"#.utf8))
+        #expect(fields(try box.record("inventory", "rice"))["note"] as? String == long)
+        let file = try box.write("fields.json", "\u{FEFF}" + #"{"unit": "bag"}"#)
+        try box.ok("put", "inventory", "oil", "@" + file)
+        #expect(fields(try box.record("inventory", "oil"))["unit"] as? String == "bag")
+        let lines = try box.write("stock.jsonl", "\u{FEFF}" + #"{"id": "salt", "unit": "box"}"# + "\n" + #"{"id": "flour", "unit": "sack"}"# + "\n")
+        try box.ok("import", "inventory", lines)
+        #expect(fields(try box.record("inventory", "salt"))["unit"] as? String == "box")
+        let missing = try box.station("put", "inventory", "x", "@/nonexistent/fields.json")
+        #expect(missing.status == 1 && missing.stderr.contains("cannot read"))
+    }
+}
+
+@Suite("station list tables")
+struct ListTableTests {
+    @Test("A table quotes texts, shows newlines and cuts long values; --json is whole")
+    func tablesQuoteAndCut() async throws {
+        let box = try Sandbox().initialize(schema: inventorySchema)
+        let long = String(repeating: "x", count: 100)
+        try box.ok(
+            "put", "inventory", "rice", #"{"itemName": "Rice, 10 kg bag", "pointsPrice": 30, "note": "line one\nline two", "long": "\#(long)"}"#)
+        let table = try box.ok("list", "inventory").stdout
+        #expect(table.contains(#"itemName="Rice, 10 kg bag""#), "\(table)")
+        #expect(table.contains("pointsPrice=30"))
+        #expect(table.contains(#"note="line one\nline two""#))
+        #expect(table.contains(#"long=""# + String(repeating: "x", count: 38) + "…"))
+        let json = try jsonArray(box.ok("list", "inventory", "--json").stdout)
+        #expect(fields(json[0])["long"] as? String == long)
+    }
+}
