@@ -80,3 +80,19 @@ struct ListTableTests {
         #expect(fields(json[0])["long"] as? String == long)
     }
 }
+
+@Suite("station add on a record that does not exist")
+struct AddCreateTests {
+    @Test("A mistyped id makes no new record: refused, nothing written; --create makes it")
+    func addToAMissingRecordNeedsCreate() async throws {
+        let box = try Sandbox().initialize(schema: inventorySchema)
+        try box.ok("put", "inventory", "rice", #"{"quantity": 10}"#)
+        let before = try box.snapshot()
+        let refused = try box.station("add", "inventory", "ricee", "quantity", "5", "--json")
+        #expect(refused.status == 1 && refused.stderr.contains("does not exist") && refused.stderr.contains("--create"))
+        #expect(refused.stdout.contains(#""error":"recordNotFound""#))
+        #expect(try box.snapshot() == before)
+        try box.ok("add", "inventory", "oil", "quantity", "3", "--create")
+        #expect(jsonInt(fields(try box.record("inventory", "oil"))["quantity"]) == 3)
+    }
+}

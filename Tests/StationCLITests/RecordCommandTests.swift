@@ -57,9 +57,9 @@ struct RecordCommandTests {
         #expect(jsonInt(fields(try box.record("inventory", "rice"))["quantity"]) == 4)
     }
 
-    @Test func addCreatesTheRecordAndCanGoBelowZero() async throws {
+    @Test func addCreateMakesTheRecordAndCanGoBelowZero() async throws {
         let box = try Sandbox().initialize(schema: inventorySchema)
-        try box.ok("add", "inventory", "oil", "quantity", "-3")
+        try box.ok("add", "inventory", "oil", "quantity", "-3", "--create")
         let record = try box.record("inventory", "oil")
         #expect(jsonInt(fields(record)["quantity"]) == -3)
         #expect(jsonBool(record["deleted"]) == false)

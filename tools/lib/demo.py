@@ -115,7 +115,7 @@ def main():
                 station("put", e["collection"], e["id"], json.dumps(e.get("fields") or e.get("record")), db=db)
                 what = json.dumps(e.get("fields") or e.get("record"), ensure_ascii=False)
             elif e["op"] == "increment":
-                station("add", e["collection"], e["id"], e["field"], str(e["by"]), db=db)
+                station("add", "--create", e["collection"], e["id"], e["field"], str(e["by"]), db=db)
                 what = f"{e['field']} {e['by']:+d}"
             elif e["op"] == "delete":
                 station("delete", e["collection"], e["id"], db=db)
@@ -193,7 +193,7 @@ def main():
         peer, peer_url = serve(STATION, "serve", "--db", dbs["civil-affairs"], "--token", "lan-secret",
                                log=os.path.join(work, "civil-affairs-serve"))
         print(f"  civil-affairs serves its records at {peer_url}")
-        station("add", "charity_stock", "stk-0001", "quantity", "-1", db=dbs["charity"])
+        station("add", "--create", "charity_stock", "stk-0001", "quantity", "-1", db=dbs["charity"])
         print("  charity hands out one more bag of rice: charity_stock/stk-0001 quantity -1")
         sync("charity", dbs, peer_url, "lan-secret")
         stop(peer)

@@ -78,7 +78,7 @@ def write_round(tools, work, station, rnd, rng, args, shared_last, counter_total
     tools.run(tools.station, "import", "--db", station.db, COLLECTION, path, "--batch-size", str(rng.choice([7, 50, 1000])))
     for _ in range(2):
         j, amount = rng.randrange(SHARED), rng.randint(1, 9)
-        tools.run(tools.station, "add", "--db", station.db, COLLECTION, f"shared-{j}", "hoursServed", str(amount))
+        tools.run(tools.station, "add", "--create", "--db", station.db, COLLECTION, f"shared-{j}", "hoursServed", str(amount))
         counter_totals[f"shared-{j}"] += amount
     alive = [rid for rid in station.own if rid not in station.deleted and rid not in {line["id"] for line in lines}]
     if alive:

@@ -9,7 +9,10 @@ extension StationCommand {
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add a (possibly negative) integer to a counter field.",
-            discussion: "Counters merge by summing every station's increments. Negative amounts: station add … quantity -2")
+            discussion: """
+                Counters merge by summing every station's increments. Negative amounts: station add … quantity -2. \
+                A record that does not exist is refused (a mistyped id would make a new one) unless --create.
+                """)
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var output: OutputOptions
@@ -19,6 +22,7 @@ extension StationCommand {
         // Captured with `.allUnrecognized` so that a negative amount (-2) is not taken for an option.
         @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The integer to add, e.g. 5 or -2.", valueName: "amount"))
         var amountArgument: [String]
+        @Flag(help: "Make the record if it does not exist (else that is refused).") var create = false
 
         /// The amount, with a `--` separator (`add c id f -- -3`) allowed before it.
         private var amountWords: [String] { amountArgument.filter { $0 != "--" } }
@@ -36,6 +40,11 @@ extension StationCommand {
         func run() throws {
             try reportingErrors {
                 let store = try database.open()
+                if !create, try store.record(collection, id) == nil {
+                    throw CommandFailure(
+                        "\(collection)/\(id) does not exist: nothing added (--create makes it, with \(field) \(amount))",
+                        code: "recordNotFound")
+                }
                 try store.add(collection, id, field: field, amount: amount)
                 try printRecord(store, collection, id, json: output.json)
             }

@@ -262,7 +262,7 @@ final class Station: @unchecked Sendable {
     {
         Record(
             raw: try JSON.object(
-                try await ok(["add", collection, id, field, "--json", "--", String(amount)], sourceLocation: sourceLocation).stdout,
+                try await ok(["add", "--create", collection, id, field, "--json", "--", String(amount)], sourceLocation: sourceLocation).stdout,
                 sourceLocation: sourceLocation))
     }
 
