@@ -1,7 +1,6 @@
 import StationCore
 
-/// Record keys kept in the order SQLite's BINARY collation puts them (collection, then id, by
-/// their bytes), each once: a page after a key is a binary search and a slice, as an index range
+/// Record keys kept in their order (``RecordKey``'s: SQLite's BINARY collation), each once: a page after a key is a binary search and a slice, as an index range
 /// is for SQLite, not a sort of every key.
 struct SortedRecordKeys: Sendable {
     private(set) var keys: [RecordKey] = []
@@ -12,27 +11,27 @@ struct SortedRecordKeys: Sendable {
     /// Whether `key` is here.
     func contains(_ key: RecordKey) -> Bool {
         let at = index(notBefore: key)
-        return at < keys.count && Self.same(keys[at], key)
+        return at < keys.count && keys[at] == key
     }
 
     /// Adds `key` unless it is here.
     mutating func insert(_ key: RecordKey) {
         let at = index(notBefore: key)
-        if at < keys.count, Self.same(keys[at], key) { return }
+        if at < keys.count, keys[at] == key { return }
         keys.insert(key, at: at)
     }
 
     /// Removes `key` if it is here.
     mutating func remove(_ key: RecordKey) {
         let at = index(notBefore: key)
-        if at < keys.count, Self.same(keys[at], key) { keys.remove(at: at) }
+        if at < keys.count, keys[at] == key { keys.remove(at: at) }
     }
 
     /// The keys after `after` (all when nil), in order.
     func after(_ after: RecordKey?) -> ArraySlice<RecordKey> {
         guard let after else { return keys[...] }
         var at = index(notBefore: after)
-        if at < keys.count, Self.same(keys[at], after) { at += 1 }
+        if at < keys.count, keys[at] == after { at += 1 }
         return keys[at...]
     }
 
@@ -42,18 +41,8 @@ struct SortedRecordKeys: Sendable {
         var high = keys.count
         while low < high {
             let mid = (low + high) / 2
-            if Self.precedes(keys[mid], key) { low = mid + 1 } else { high = mid }
+            if keys[mid] < key { low = mid + 1 } else { high = mid }
         }
         return low
-    }
-
-    /// Record keys in the order SQLite's BINARY collation puts them: collection, then id, by bytes.
-    static func precedes(_ a: RecordKey, _ b: RecordKey) -> Bool {
-        if !a.collection.hasSameBytes(as: b.collection) { return a.collection.utf8.lexicographicallyPrecedes(b.collection.utf8) }
-        return a.id.utf8.lexicographicallyPrecedes(b.id.utf8)
-    }
-
-    static func same(_ a: RecordKey, _ b: RecordKey) -> Bool {
-        a.collection.hasSameBytes(as: b.collection) && a.id.hasSameBytes(as: b.id)
     }
 }

@@ -159,7 +159,7 @@ public struct RecordQuery: Sendable, Equatable {
     // MARK: Comparing values
 
     static func same(_ a: JSONValue, _ b: JSONValue) -> Bool {
-        compareWithinKind(a, b).map { $0 == 0 } ?? (kind(a) == kind(b) && a.canonicalText.utf8.elementsEqual(b.canonicalText.utf8))
+        compareWithinKind(a, b).map { $0 == 0 } ?? (kind(a) == kind(b) && a.canonicalText.hasSameBytes(as: b.canonicalText))
     }
 
     /// -1, 0 or 1 for two values of one kind that have an order (null, booleans, numbers,
@@ -169,7 +169,7 @@ public struct RecordQuery: Sendable, Equatable {
         case (.null, .null): return 0
         case (.bool(let x), .bool(let y)): return x == y ? 0 : (!x ? -1 : 1)
         case (.string(let x), .string(let y)):
-            if x.utf8.elementsEqual(y.utf8) { return 0 }
+            if x.hasSameBytes(as: y) { return 0 }
             return x.utf8.lexicographicallyPrecedes(y.utf8) ? -1 : 1
         default:
             guard let x = number(a), let y = number(b) else { return nil }
@@ -183,7 +183,7 @@ public struct RecordQuery: Sendable, Equatable {
         if ka != kb { return ka < kb ? -1 : 1 }
         if let order = compareWithinKind(a, b) { return order }
         let (ta, tb) = (a.canonicalText, b.canonicalText)
-        if ta.utf8.elementsEqual(tb.utf8) { return 0 }
+        if ta.hasSameBytes(as: tb) { return 0 }
         return ta.utf8.lexicographicallyPrecedes(tb.utf8) ? -1 : 1
     }
 

@@ -67,8 +67,9 @@ public struct ByteString: Hashable, Sendable, Comparable, CustomStringConvertibl
     public var description: String { string }
 }
 
-/// A record's key, collection and id, compared by bytes.
-public struct RecordKey: Hashable, Sendable, CustomStringConvertible {
+/// A record's key, collection and id, compared by bytes, and ordered as SQLite's BINARY
+/// collation orders them (collection, then id, by bytes).
+public struct RecordKey: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var collection: String
     public var id: String
 
@@ -84,6 +85,11 @@ public struct RecordKey: Hashable, Sendable, CustomStringConvertible {
     public func hash(into hasher: inout Hasher) {
         collection.hashBytes(into: &hasher)
         id.hashBytes(into: &hasher)
+    }
+
+    public static func < (a: RecordKey, b: RecordKey) -> Bool {
+        if !a.collection.hasSameBytes(as: b.collection) { return a.collection.utf8.lexicographicallyPrecedes(b.collection.utf8) }
+        return a.id.utf8.lexicographicallyPrecedes(b.id.utf8)
     }
 
     public var description: String { "\(collection)/\(id)" }

@@ -44,17 +44,15 @@ public struct FeedCursor: Sendable, Hashable, CustomStringConvertible, Expressib
     /// The sequence this stands for in the feed of the database `database`: 0 at the beginning,
     /// and for another database's cursor (the peer's database was replaced: from the start).
     public func seq(in database: String) -> Int64 {
-        guard let (db, seq) = Self.split(text), db.utf8.elementsEqual(database.utf8) else { return 0 }
+        guard let (db, seq) = Self.split(text), String(db).hasSameBytes(as: database) else { return 0 }
         return seq
     }
 
     public var description: String { text }
 
-    public static func == (a: FeedCursor, b: FeedCursor) -> Bool { a.text.utf8.elementsEqual(b.text.utf8) }
+    public static func == (a: FeedCursor, b: FeedCursor) -> Bool { a.text.hasSameBytes(as: b.text) }
 
-    public func hash(into hasher: inout Hasher) {
-        for byte in text.utf8 { hasher.combine(byte) }
-    }
+    public func hash(into hasher: inout Hasher) { text.hashBytes(into: &hasher) }
 
     /// The database and sequence of `DATABASE.SEQ`, or nil when it is not one.
     private static func split(_ text: String) -> (Substring, Int64)? {

@@ -103,7 +103,7 @@ public struct LeftBehind: Sendable, Equatable {
         var next = self
         next.unsent.subtract(update.sendable)
         next.removePullWaiting(update.declared)
-        if let sentBack = update.sentBack, sentBack.utf8.elementsEqual(peerDatabase.utf8) { next.sendsBack = false }
+        if let sentBack = update.sentBack, sentBack.hasSameBytes(as: peerDatabase) { next.sendsBack = false }
         next.unsent.formUnion(update.unsent)
         next.addPullWaiting(update.pullWaiting)
         return next
