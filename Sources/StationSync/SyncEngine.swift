@@ -284,7 +284,7 @@ public struct SyncEngine {
                 throw SyncError(
                     .schemaMismatch,
                     "schema mismatch with \(peer): " + disagreements.map(\.description).joined(separator: "; ")
-                        + " (a field's policy must be the same on every node)")
+                        + " (a field's policy and type must be the same on every node)")
             }
             if session.provenByToken || trustSchema {
                 let extended = storage.schema.adding(remote)
@@ -298,13 +298,7 @@ public struct SyncEngine {
                     previousSchema = before
                     try await storage.extendSchema(with: remote, from: peer)
                     let after = storage.schema
-                    summary.schemaAdditions =
-                        after.collectionNames.filter { before.collections[$0] == nil }
-                        + after.collectionNames.filter { before.collections[$0] != nil }.flatMap { name in
-                            after.collections[name]!.fields.keys.filter { before.collections[name]!.fields[$0] == nil }.sorted().map {
-                                "\(name).\($0)"
-                            }
-                        }
+                    summary.schemaAdditions = after.additions(over: before)
                     // Records of this peer held back for want of these (an earlier sync without
                     // trust) are behind the pull cursor: start over with it (merging is idempotent).
                     try await startOver(with: peer, database: session.info.database, known: known)

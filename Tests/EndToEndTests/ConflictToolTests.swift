@@ -49,7 +49,7 @@ struct ConflictToolTests {
             #expect(show["resolution"] is NSNull, "an open conflict has resolution null: \(JSON.canonical(show))")
             let values = try #require(show["values"] as? [[String: Any]], "values must be an array: \(JSON.canonical(show))")
             #expect(values.count == 2, "\(JSON.canonical(show))")
-            #expect(Set(values.compactMap { $0["value"] as? String }) == ["mediating", "referred"], "\(JSON.canonical(show))")
+            #expect(Set(values.compactMap { $0["value"] as? String }) == ["in_mediation", "referred"], "\(JSON.canonical(show))")
             #expect(values.compactMap { $0["node"] as? String } == show["origins"] as? [String], "origins follow values: \(JSON.canonical(show))")
             for v in values {
                 #expect((jsonInt(v["counter"]) ?? 0) >= 1 && (jsonInt(v["time"]) ?? 0) > 0, "\(JSON.canonical(v))")
@@ -145,7 +145,7 @@ struct ConflictToolTests {
             let decided = try #require((notesBefore["values"] as? [[String: Any]])?.first?["value"] as? String, "\(JSON.canonical(notesBefore))")
             #expect(try await hotline.get("hotline_calls", "call-0203")["notes"] as? String == decided)
 
-            let byValue = try await civil.conflictTool.resolve(caseID, ["--value", #""mediated""#])
+            let byValue = try await civil.conflictTool.resolve(caseID, ["--value", #""agreement_reached""#])
             #expect((byValue["resolution"] as? [String: Any])?["how"] as? String == "value", "\(JSON.canonical(byValue))")
             let byAccept = try await hotline.conflictTool.resolve(notesID, ["--accept"])
             #expect((byAccept["resolution"] as? [String: Any])?["how"] as? String == "accept", "\(JSON.canonical(byAccept))")
@@ -164,7 +164,7 @@ struct ConflictToolTests {
             let caseResolution = try #require(caseShow["resolution"] as? [String: Any], "\(JSON.canonical(caseShow))")
             #expect(caseResolution["how"] as? String == "value", "\(JSON.canonical(caseResolution))")
             #expect(caseResolution["by"] as? String == "civil-affairs", "\(JSON.canonical(caseResolution))")
-            #expect(caseResolution["result"] as? String == "mediated", "\(JSON.canonical(caseResolution))")
+            #expect(caseResolution["result"] as? String == "agreement_reached", "\(JSON.canonical(caseResolution))")
             let notesShow = try await showEverywhere(notesID, tools)[0].report
             let notesResolution = try #require(notesShow["resolution"] as? [String: Any], "\(JSON.canonical(notesShow))")
             #expect(notesResolution["how"] as? String == "accept", "\(JSON.canonical(notesResolution))")
@@ -173,7 +173,7 @@ struct ConflictToolTests {
 
             for node in [hotline, civil, cluster.hubDB] {
                 let mediation = try await node.get("mediation_cases", "med-0203")
-                #expect(mediation["status"] as? String == "mediated", "\(node.name): \(mediation)")
+                #expect(mediation["status"] as? String == "agreement_reached", "\(node.name): \(mediation)")
                 #expect(mediation.conflicted == false && mediation.conflicts.isEmpty, "\(node.name): \(mediation)")
                 let call = try await node.get("hotline_calls", "call-0203")
                 #expect(call["notes"] as? String == decided, "\(node.name): \(call)")
@@ -347,11 +347,11 @@ struct ConflictToolTests {
             let caseID = try await makeStatusConflict(cluster, record: "med-0206")
 
             // A node name longer than the table's columns: family-planning (15 characters).
-            try await planning.put("family_planning_services", "fps-0206", ["residentId": "res-0206", "serviceType": "check-up", "status": "booked"])
+            try await planning.put("family_planning_services", "fps-0206", ["residentId": "res-0206", "serviceType": "check-up", "status": "scheduled"])
             try await planning.sync()
             try await hotline.sync()
-            try await planning.put("family_planning_services", "fps-0206", ["status": "attended"])
-            try await hotline.put("family_planning_services", "fps-0206", ["status": "cancelled by phone"])
+            try await planning.put("family_planning_services", "fps-0206", ["status": "completed"])
+            try await hotline.put("family_planning_services", "fps-0206", ["status": "cancelled"])
             try await planning.sync()
             try await hotline.sync()
             try await planning.sync()
@@ -392,7 +392,7 @@ struct ConflictToolTests {
 // MARK: - Helpers
 
 /// `mediation_cases/RECORD` made at civil affairs and synced to the hotline; then, with no sync in
-/// between, civil affairs sets the manual field `status` to "mediating" and the hotline to
+/// between, civil affairs sets the manual field `status` to "in_mediation" and the hotline to
 /// "referred"; then civil affairs, the hotline and civil affairs again sync, so both stations and
 /// the hub hold the join. Returns the conflict's id as the hotline lists it.
 private func makeStatusConflict(_ cluster: Cluster, record: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
@@ -402,7 +402,7 @@ private func makeStatusConflict(_ cluster: Cluster, record: String, sourceLocati
         sourceLocation: sourceLocation)
     try await civil.sync(sourceLocation: sourceLocation)
     try await hotline.sync(sourceLocation: sourceLocation)
-    try await civil.put("mediation_cases", record, ["status": "mediating"], sourceLocation: sourceLocation)
+    try await civil.put("mediation_cases", record, ["status": "in_mediation"], sourceLocation: sourceLocation)
     try await hotline.put("mediation_cases", record, ["status": "referred"], sourceLocation: sourceLocation)
     try await civil.sync(sourceLocation: sourceLocation)
     try await hotline.sync(sourceLocation: sourceLocation)

@@ -92,7 +92,7 @@ struct ConvergenceTests {
             try await hotline.sync()
 
             // Offline at both: `status` is a manual field, `notes` last-writer-wins.
-            try await civil.put("mediation_cases", "med-0031", ["status": "mediating", "notes": "first session booked"])
+            try await civil.put("mediation_cases", "med-0031", ["status": "in_mediation", "notes": "first session booked"])
             try await hotline.put("mediation_cases", "med-0031", ["status": "referred", "notes": "caller asks for the justice station"])
 
             try await civil.sync()
@@ -113,12 +113,12 @@ struct ConvergenceTests {
                 let status = try #require(record.conflict(on: "status"), "\(node.name): no conflict on status: \(record)")
                 #expect(jsonBool(status["automatic"]) == false, "\(node.name): \(status)")
                 let values = Set((status["values"] as? [[String: Any]] ?? []).compactMap { $0["value"] as? String })
-                #expect(values == ["mediating", "referred"], "\(node.name): \(status)")
+                #expect(values == ["in_mediation", "referred"], "\(node.name): \(status)")
                 let notes = try #require(record.conflict(on: "notes"), "\(node.name): no conflict on notes: \(record)")
                 #expect(jsonBool(notes["automatic"]) == true, "\(node.name): \(notes)")
                 #expect(record.conflictIDs.count == 2, "\(node.name): \(record)")
             }
-            #expect(statuses.count == 1 && statuses.isSubset(of: ["mediating", "referred"]), "shown status differs: \(statuses)")
+            #expect(statuses.count == 1 && statuses.isSubset(of: ["in_mediation", "referred"]), "shown status differs: \(statuses)")
             #expect(ids.count == 1, "conflict ids differ between nodes: \(ids)")
             #expect(views.count == 1, "the nodes disagree: \(views)")
         }

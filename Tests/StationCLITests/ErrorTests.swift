@@ -43,7 +43,22 @@ struct ErrorTests {
             mentions: ["shelf", "counter"]),
         Case(
             label: "add to an undeclared field", args: ["add", "charity_stock", "stk-1", "colour", "1"],
-            mentions: ["colour", "counter"]),
+            mentions: ["colour", "unknown field"]),
+        Case(
+            label: "a mistyped field name", args: ["put", "charity_stock", "stk-1", #"{"quantiy": 3}"#],
+            mentions: [#"unknown field "quantiy" in charity_stock (did you mean "quantity"?)"#]),
+        Case(
+            label: "stock taken below zero", args: ["add", "charity_stock", "stk-1", "quantity", "-9"],
+            mentions: ["charity_stock/stk-1", "quantity", "(now 8)", "at least 0"]),
+        Case(
+            label: "a day that is not in the calendar", args: ["put", "charity_stock", "stk-1", #"{"expiryDate": "2025-02-30"}"#],
+            mentions: ["expiryDate", "YYYY-MM-DD"]),
+        Case(
+            label: "a resident without a name", args: ["put", "residents", "res-2", #"{"phone": "0592-2034-517"}"#],
+            mentions: ["residents/res-2", "fullName", "required"]),
+        Case(
+            label: "a status not listed", args: ["put", "mediation_cases", "med-1", #"{"status": "finished"}"#],
+            mentions: ["status", "finished", "in_mediation"]),
         Case(label: "fractional amount", args: ["add", "charity_stock", "stk-1", "quantity", "1.5"], mentions: ["1.5", "integer"]),
         Case(label: "word amount", args: ["add", "charity_stock", "stk-1", "quantity", "ten"], mentions: ["ten", "integer"]),
         Case(

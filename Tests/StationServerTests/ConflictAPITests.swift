@@ -198,7 +198,7 @@ import Testing
     }
 
     @Test func pageTextIsEscaped() async throws {
-        try hub.put("residents", "<script>alert(1)</script>", ["notes": "<b>x</b>"])
+        try hub.put("residents", "<script>alert(1)</script>", ["fullName": "Lin", "notes": "<b>x</b>"])
         let c = try DefaultSchema.schema.collection("residents")
         var other = try #require(try hub.record("residents", "<script>alert(1)</script>")?.state)
         try other.put(

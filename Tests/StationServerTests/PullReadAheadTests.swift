@@ -27,7 +27,7 @@ extension SyncServerTests {
     }
 
     @Test func aRecordChangedBetweenReadAheadPagesArrivesInItsLatestState() async throws {
-        try hub.write { tx in for i in 0..<35 { try tx.put("residents", String(format: "r%02d", i), ["notes": "v1"]) } }
+        try hub.write { tx in for i in 0..<35 { try tx.put("residents", String(format: "r%02d", i), ["fullName": "Lin", "notes": "v1"]) } }
         try await app().test(.router) { client in
             var received: [String: RecordState] = [:]
             var cursor = ""

@@ -135,7 +135,7 @@ import Testing
         ),
     ])
     func refusedPushesChangeNothing(text: String, status: Int, code: String) async throws {
-        try hub.put("residents", "before", ["notes": "exists"])
+        try hub.put("residents", "before", ["fullName": "Lin", "notes": "exists"])
         let before = try hub.changes(since: 0, limit: 100)
         try await app().test(.router) { client in
             try await client.execute(uri: "/v1/changes", method: .post, headers: auth, body: body(text)) { response in
@@ -191,7 +191,7 @@ import Testing
     }
 
     @Test func readPermissionFiltersAndWritePermissionForbids() async throws {
-        try hub.put("residents", "r1", ["notes": "private"])
+        try hub.put("residents", "r1", ["fullName": "Lin", "notes": "private"])
         try hub.put("charity_stock", "rice", ["quantity": 3])
         let limited = Tokens.make(station: "charity", read: .only(["charity_stock"]), write: .only(["charity_stock"]), relay: false)
         try hub.addToken(limited.stored)

@@ -8,7 +8,7 @@ One run (seeded, reproducible from the seed printed on failure):
   - a fresh hub and K stations (own databases, own tokens);
   - R rounds; in each, every station first writes offline: new `volunteers` records of its own,
     updates of some of them, a delete, a concurrent edit of the shared records' `team` (lww) and
-    `status` (manual) fields, and counter increments of their `hoursServed`; then all stations sync
+    `residentId` (manual) fields, and counter increments of their `hoursServed`; then all stations sync
     at once through the proxy, each `station sync` re-run until it succeeds (the client also
     retries inside one run);
   - at the end, every station syncs twice straight with the hub (no faults).
@@ -67,10 +67,11 @@ def write_round(tools, work, station, rnd, rng, args, shared_last, counter_total
         station.own[rid]["phone"] = phone
         lines.append({"id": rid, "phone": phone})
     for j in range(SHARED):
-        team, status = f"team {station.name} r{rnd}", rng.choice(["active", "on leave", f"checked by {station.name} r{rnd}"])
+        team, resident = f"team {station.name} r{rnd}", f"res-{station.name}-r{rnd}-{rng.randrange(100)}"
         shared_last[(f"shared-{j}", "team")][station.name] = team
-        shared_last[(f"shared-{j}", "status")][station.name] = status
-        lines.append({"id": f"shared-{j}", "team": team, "status": status})
+        shared_last[(f"shared-{j}", "residentId")][station.name] = resident
+        # fullName: the collection requires it when a record is created (lww: the same on every node).
+        lines.append({"id": f"shared-{j}", "fullName": f"Shared volunteer {j}", "team": team, "residentId": resident})
     path = os.path.join(work, f"{station.name}-r{rnd}.jsonl")
     with open(path, "w") as f:
         for line in lines:
@@ -164,7 +165,7 @@ def one_run(tools, seed, args, totals):
         hub.start()
         proxy = FaultProxy(hub.port, seed=seed, fault_rate=args.fault_rate, stall_seconds=args.timeout + 1)
         proxy_url = f"http://127.0.0.1:{proxy.start()}"
-        shared_last = {(f"shared-{j}", f): {} for j in range(SHARED) for f in ("team", "status")}
+        shared_last = {(f"shared-{j}", f): {} for j in range(SHARED) for f in ("team", "residentId")}
         counter_totals = {f"shared-{j}": 0 for j in range(SHARED)}
         for rnd in range(args.rounds):
             for s in stations:

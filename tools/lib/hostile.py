@@ -119,9 +119,9 @@ class Hub:
     def seed(self):
         url = f"http://127.0.0.1:{self.port}"
         self.station("hotline", "init", "--node", "hotline")
-        self.station("hotline", "put", "charity_stock", "stk-0001", '{"name": "Rice 5kg", "quantity": 10}')
+        self.station("hotline", "put", "charity_stock", "stk-0001", '{"itemName": "Rice 5kg", "quantity": 10}')
         self.station("hotline", "add", "charity_stock", "stk-0001", "quantity", "-2")
-        self.station("hotline", "put", "hotline_calls", "call-0001", '{"caller": "Wang", "status": "open"}')
+        self.station("hotline", "put", "hotline_calls", "call-0001", '{"callerName": "Wang", "status": "open"}')
         self.station("hotline", "sync", "--peer", url, "--token", self.tokens["hotline"])
         self.station("civil-affairs", "init", "--node", "civil-affairs")
         self.station("civil-affairs", "put", "mediation_cases", "med-0001",
@@ -828,7 +828,7 @@ def run_cases(r):
           mutates=True, check=stored("m" * 256, "max id"))
     # The tables are still there: a full pull works and a normal sync still works.
     r.pull_all()
-    hub.station("hotline", "put", "charity_stock", "after-hostile", '{"name": "still works", "quantity": 1}')
+    hub.station("hotline", "put", "charity_stock", "after-hostile", '{"itemName": "still works", "quantity": 1}')
     hub.station("hotline", "sync", "--peer", f"http://127.0.0.1:{hub.port}", "--token", hub.tokens["hotline"])
     r.state_of("charity_stock", "after-hostile")
     r.digest_value = None

@@ -54,7 +54,7 @@ def main():
         url = f"http://127.0.0.1:{hub.port}"
         hub.station("hotline", "init", "--node", "hotline")
         for i in range(3):
-            hub.station("hotline", "put", "hotline_calls", f"call-{i}", json.dumps({"caller": f"Caller {i}", "status": "open"}))
+            hub.station("hotline", "put", "hotline_calls", f"call-{i}", json.dumps({"callerName": f"Caller {i}", "status": "open"}))
         hub.station("hotline", "sync", "--peer", url, "--token", hub.tokens["hotline"])
         # Methods and paths a client chooses must not grow the metrics without bound: a method the
         # node does not serve is labelled `other`, a path no route has one label for all.

@@ -30,9 +30,13 @@ extension RecordState {
         var written: [(name: String, value: JSONValue)] = []  // lww and manual fields
         var counterTargets: [(name: String, target: Int64)] = []
         written.reserveCapacity(values.count)
-        for (name, value) in values {
-            try Names.checkField(name, collection: collection.name)
-            guard value.nestsWithinLimit else { throw Self.tooDeep(value, field: name, in: collection.name, id: id) }
+        var given: [String: JSONValue] = [:]  // by the declared names, values as checked
+        given.reserveCapacity(values.count)
+        for (typed, raw) in values {
+            let (name, declaration) = try collection.localField(typed, id: id)
+            guard raw.nestsWithinLimit else { throw Self.tooDeep(raw, field: name, in: collection.name, id: id) }
+            let value = try declaration?.checked(raw, field: name, at: "\(collection.name)/\(id)") ?? raw
+            given[name] = value
             guard collection.policy(of: name) == .counter else {
                 written.append((name, value))
                 continue
@@ -50,9 +54,10 @@ extension RecordState {
             counterTargets.append((name, target))
         }
         let recreating = !isEmpty && isDeleted(in: collection)
+        if isEmpty || recreating { try collection.checkRequired(in: given, id: id) }
         var cleared: [String] = []
         if recreating {
-            for (name, register) in fields where values[name] == nil {
+            for (name, register) in fields where given[name] == nil {
                 if collection.policy(of: name) == .counter {
                     counterTargets.append((name, 0))
                 } else if !(register.count == 1 && register[0].value.isNull) {
@@ -76,7 +81,7 @@ extension RecordState {
             writeStocktake(name, count: target, dot: dot, time: time)
         }
         record(ending, how: how, by: dot, time: time) { field in
-            field == Conflict.existenceField ? .bool(false) : values[field] ?? (collection.policy(of: field) == .counter ? .int(0) : .null)
+            field == Conflict.existenceField ? .bool(false) : given[field] ?? (collection.policy(of: field) == .counter ? .int(0) : .null)
         }
         return dot
     }
@@ -119,7 +124,7 @@ extension RecordState {
         _ amount: Int64, to field: String, by node: NodeID, at time: HLCTimestamp,
         in collection: CollectionSchema, id: String
     ) throws(CoreError) -> Dot {
-        try Names.checkField(field, collection: collection.name)
+        let (field, declaration) = try collection.localField(field, id: id)
         let policy = collection.policy(of: field)
         guard policy == .counter else {
             throw CoreError(
@@ -128,6 +133,7 @@ extension RecordState {
         if !isEmpty, isDeleted(in: collection) {
             throw CoreError(.recordDeleted, "\(collection.name)/\(id) is deleted; put it to recreate it first")
         }
+        if isEmpty { try collection.checkRequired(in: [:], id: id) }
         let (own, overflows) = ownCounterTotal(field, node: node).addingReportingOverflow(amount)
         guard !overflows, Self.holdsAsCounter(own) else {
             throw CoreError(
@@ -142,6 +148,21 @@ extension RecordState {
                 .counterOverflow,
                 "\(collection.name)/\(id): \"\(field)\" reads as a number past 64 bits (a conflict: the totals and stocktakes held "
                     + "add up to more than \(Int64.max) or less than \(Int64.min)); count it first (put \(field) N), then add; refused")
+        }
+        // Bounds hold for what this node reads after the add; a move back towards them always
+        // passes (concurrent adds elsewhere can take a count past a bound once merged).
+        if let declaration {
+            let now = counterReading(field).value
+            let after = next.counterReading(field).value
+            let bound: String? =
+                if amount < 0, let lowest = declaration.minimum, after < lowest { "at least \(lowest)" }
+                else if amount > 0, let highest = declaration.maximum, after > highest { "at most \(highest)" }
+                else { nil }
+            if let bound {
+                throw CoreError(
+                    .outOfBounds,
+                    "\(collection.name)/\(id): adding \(amount) to \"\(field)\" (now \(now)) would leave \(after); it holds \(bound); refused")
+            }
         }
         let ending = endingConflicts(fields: [], existence: true, in: collection, id: id)
         try roomForWriter(node, in: collection, id: id)
@@ -212,7 +233,11 @@ extension RecordState {
                 throw CoreError(.wrongType, "conflict \(conflictID) is delete versus update: the value must be true (deleted) or false (kept)")
             }
             guard v.nestsWithinLimit else { throw Self.tooDeep(v, field: conflict.field, in: collection.name, id: id) }
-            (how, value) = (.value, v)
+            var checked = v
+            if conflict.field != Conflict.existenceField, let declaration = collection.declarations[conflict.field] {
+                checked = try declaration.checked(v, field: conflict.field, at: "\(collection.name)/\(id)")
+            }
+            (how, value) = (.value, checked)
         case .accept:
             (how, value) = (.accept, conflict.values[0].value)
         }

@@ -3,7 +3,12 @@
 /// JSON form (the schema file, stored in every database at init):
 /// ```json
 /// {"collections": {"charity_stock": {"description": "…", "default": "lww",
-///   "deleteConflict": "update-wins", "fields": {"quantity": "counter"}}}}
+///   "deleteConflict": "update-wins", "fields": {"quantity": "counter",
+///   "itemName": {"policy": "lww", "type": "string", "required": true}}}}}
+/// ```
+/// A field is declared by its policy alone (the short form, any JSON value) or by an object
+/// with its type, whether it is required and its bounds (``FieldDeclaration``).
+/// ```
 /// ```
 public struct Schema: Equatable, Sendable {
     /// Collections by name.
@@ -33,33 +38,63 @@ public struct CollectionSchema: Equatable, Sendable {
     public var defaultPolicy: FieldPolicy
     /// What a delete concurrent with an update does.
     public var deleteConflict: DeleteConflictPolicy
-    /// Declared fields and their policies.
-    public var fields: [String: FieldPolicy] {
-        didSet { counterFields = Self.counters(in: fields) }
+    /// Declared fields: policy, and in the long form type, required and bounds.
+    public var declarations: [String: FieldDeclaration] {
+        didSet { refresh() }
     }
     /// The counter fields, sorted: only declared fields can be counters (the default policy is
     /// `lww` or `manual`), and every received state is checked for them.
     public private(set) var counterFields: [String]
+    /// The required fields, in byte order.
+    public private(set) var requiredFields: [String]
+    /// Whether the collection is typed: a field declared with a type makes it so. A typed
+    /// collection takes only its declared fields on local writes (an undeclared one is refused
+    /// with the closest declared name); an untyped one takes any field, under its default policy.
+    public private(set) var isTyped: Bool
+
+    /// Declared fields and their policies (set: a field keeps its type while its policy stays).
+    public var fields: [String: FieldPolicy] {
+        get { declarations.mapValues(\.policy) }
+        set {
+            var next: [String: FieldDeclaration] = [:]
+            for (name, policy) in newValue {
+                if let d = declarations[name], d.policy == policy { next[name] = d } else { next[name] = FieldDeclaration(policy: policy) }
+            }
+            declarations = next
+        }
+    }
 
     public init(
         name: String, description: String? = nil, defaultPolicy: FieldPolicy = .lww,
         deleteConflict: DeleteConflictPolicy = .updateWins, fields: [String: FieldPolicy] = [:]
     ) {
+        self.init(
+            name: name, description: description, defaultPolicy: defaultPolicy, deleteConflict: deleteConflict,
+            declarations: fields.mapValues { FieldDeclaration(policy: $0) })
+    }
+
+    public init(
+        name: String, description: String? = nil, defaultPolicy: FieldPolicy = .lww,
+        deleteConflict: DeleteConflictPolicy = .updateWins, declarations: [String: FieldDeclaration]
+    ) {
         self.name = name
         self.description = description
         self.defaultPolicy = defaultPolicy
         self.deleteConflict = deleteConflict
-        self.fields = fields
-        counterFields = Self.counters(in: fields)
+        self.declarations = declarations
+        (counterFields, requiredFields, isTyped) = ([], [], false)
+        refresh()
     }
 
-    private static func counters(in fields: [String: FieldPolicy]) -> [String] {
-        fields.filter { $0.value == .counter }.keys.sorted()
+    private mutating func refresh() {
+        counterFields = declarations.filter { $0.value.policy == .counter }.keys.sorted()
+        requiredFields = declarations.filter { $0.value.required }.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        isTyped = declarations.values.contains { $0.type != nil }
     }
 
     /// The policy that applies to `field`.
     public func policy(of field: String) -> FieldPolicy {
-        fields[field] ?? defaultPolicy
+        declarations[field]?.policy ?? defaultPolicy
     }
 }
 
@@ -109,16 +144,20 @@ extension Schema {
                 c.deleteConflict = p
             }
             if let f = d["fields"] {
-                guard let fields = f.objectValue else { throw fail("\(name).fields must be an object of field → policy") }
-                for (field, policy) in fields {
+                guard let fields = f.objectValue else { throw fail("\(name).fields must be an object of field → policy or declaration") }
+                var declarations: [String: FieldDeclaration] = [:]
+                for (given, declaration) in fields {
+                    // Held in NFC, so that every node holds a field under the same bytes.
+                    let field = Names.nfc(given)
                     guard Names.isValidField(field) else {
-                        throw fail("field name \"\(field)\" in \(name) must match [A-Za-z][A-Za-z0-9_]{0,63} and not be \"id\"")
+                        throw fail("field name \"\(given)\" in \(name) must be a letter then letters, digits or _ (1-64 bytes), and not \"id\"")
                     }
-                    guard let s = policy.stringValue, let p = FieldPolicy(rawValue: s) else {
-                        throw fail("\(name).fields.\(field) must be \"lww\", \"manual\" or \"counter\"")
+                    if let i = declarations.index(forKey: field) {
+                        throw fail("\(name) declares \"\(declarations[i].key)\" twice (in two Unicode forms)")
                     }
-                    c.fields[field] = p
+                    declarations[field] = try FieldDeclaration(json: declaration, field: field, collection: name, defaultPolicy: c.defaultPolicy)
                 }
+                c.declarations = declarations
             }
             collections[name] = c
         }
@@ -132,7 +171,7 @@ extension Schema {
             var d: [String: JSONValue] = [
                 "default": .string(c.defaultPolicy.rawValue),
                 "deleteConflict": .string(c.deleteConflict.rawValue),
-                "fields": .object(c.fields.mapValues { .string($0.rawValue) }),
+                "fields": .object(c.declarations.mapValues(\.json)),
             ]
             if let desc = c.description { d["description"] = .string(desc) }
             out[name] = .object(d)

@@ -28,6 +28,14 @@ public struct CoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case beyondLimit
         /// A query (`station list --where …`) that cannot be read.
         case invalidQuery
+        /// A local write to a field a typed collection does not declare.
+        case unknownField
+        /// A record created without a required field, or a required field unset.
+        case requiredField
+        /// A value past a field's declared `min` or `max`.
+        case outOfBounds
+        /// A string an enum field does not list.
+        case valueNotAllowed
     }
 
     /// The kind of error.

@@ -6,11 +6,19 @@ import StationStore
 import StationSync
 
 extension StationCommand {
-    /// `station import`: bulk load from JSON Lines.
+    /// `station import`: bulk load from JSON Lines or CSV.
     struct Import: ParsableCommand {
+        /// The file's format.
+        enum Format: String, ExpressibleByArgument, CaseIterable {
+            case jsonl, csv
+        }
+
         static let configuration = CommandConfiguration(
-            abstract: "Bulk load records from JSON Lines: one object per line with \"id\" and the fields.",
+            abstract: "Bulk load records from JSON Lines (one object per line with \"id\" and the fields) or CSV.",
             discussion: """
+                CSV (FILE ending in .csv, or --format csv) has a header row of field names, one of \
+                them "id"; each cell is read by its field's type, and an empty cell leaves the field \
+                as it is. A UTF-8 byte order mark (Excel's) is skipped.
                 Each line is a put (given fields set, others kept). The whole file is checked before \
                 anything is written: a bad line stops the import with its line number and the \
                 database unchanged. Records are then written in batched transactions. A line whose \
@@ -25,6 +33,7 @@ extension StationCommand {
         @Argument(help: ArgumentHelp("A JSON Lines file, or - for standard input.", valueName: "file")) var file: String
         @Option(help: "Records per transaction.") var batchSize = 1000
         @Flag(help: "Write every line, even where the record already shows its values.") var force = false
+        @Option(help: "jsonl or csv (default: csv for a FILE ending in .csv, else jsonl).") var format: Format?
 
         func validate() throws {
             guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
@@ -42,10 +51,12 @@ extension StationCommand {
                 let started = Date()
                 // Pass 1: check every line; nothing is written if one is bad.
                 var total = 0
-                try input.forEachLine { number, line in
+                let csv = (format ?? (file.lowercased().hasSuffix(".csv") ? .csv : .jsonl)) == .csv
+                try forEachEntry(of: input, csv: csv, collection: c) { number, _, _ in
                     if stop.requested { throw CommandFailure("interrupted while checking line \(number); nothing was imported", exitCode: 130) }
-                    _ = try checkLine(line, number: number, collection: c)
                     total += 1
+                } check: { number, id, object in
+                    try check(id: id, object, number: number, collection: c, store: store)
                 }
                 // Pass 2: write in batches, one transaction each. A write can still fail against a
                 // stored record (a counter pushed past 64 bits, a disk error): its whole batch is
@@ -95,8 +106,7 @@ extension StationCommand {
                     batch.removeAll(keepingCapacity: true)
                     progress.update(done)
                 }
-                try input.forEachLine { number, line in
-                    let (id, values) = try checkLine(line, number: number, collection: c)
+                try forEachEntry(of: input, csv: csv, collection: c) { number, id, values in
                     batch.append((number, id, values))
                     if batch.count >= batchSize { try flush() }
                 }
@@ -109,25 +119,90 @@ extension StationCommand {
             }
         }
 
-        /// Parses and checks one line the way a put would, without touching the database.
-        func checkLine(_ line: [UInt8], number: Int, collection c: CollectionSchema) throws -> (String, [String: JSONValue]) {
-            func bad(_ message: String) -> CommandFailure { CommandFailure("line \(number): \(message); nothing was imported") }
-            let value: JSONValue
-            do {
-                value = try JSONParser.parse(bytes: line)
-            } catch {
-                throw bad("\(error)")
+        /// Calls `body` with each record of the file: its line, id and fields (JSON Lines or CSV),
+        /// after `check` (when given) passes it.
+        func forEachEntry(
+            of input: InputFile, csv: Bool, collection c: CollectionSchema,
+            _ body: (_ line: Int, _ id: String, _ fields: [String: JSONValue]) throws -> Void,
+            check: ((_ line: Int, _ id: String, _ fields: [String: JSONValue]) throws -> Void)? = nil
+        ) throws {
+            func bad(_ number: Int, _ message: String) -> CommandFailure { CommandFailure("line \(number): \(message); nothing was imported") }
+            guard csv else {
+                try input.forEachLine { number, line in
+                    let value: JSONValue
+                    do {
+                        value = try JSONParser.parse(bytes: line)
+                    } catch {
+                        throw bad(number, "\(error)")
+                    }
+                    guard var object = value.objectValue else { throw bad(number, "expected a JSON object, found \(value.typeName)") }
+                    guard let id = object.removeValue(forKey: "id")?.stringValue else { throw bad(number, "needs a string \"id\"") }
+                    try check?(number, id, object)
+                    try body(number, id, object)
+                }
+                return
             }
-            guard var object = value.objectValue else { throw bad("expected a JSON object, found \(value.typeName)") }
-            guard let id = object.removeValue(forKey: "id")?.stringValue else { throw bad("needs a string \"id\"") }
+            var parser = CSVReader.RowParser()
+            var header: [(name: String, declaration: FieldDeclaration?)?] = []  // nil: the id column
+            var idColumn = -1
+            var lastLine = 0
+            try input.forEachLine { number, line in
+                lastLine = number
+                guard let cells = try parser.feed(line, number: number) else { return }
+                let first = parser.firstLine
+                if idColumn < 0 {
+                    for (i, name) in cells.enumerated() {
+                        if name == "id" {
+                            idColumn = i
+                            header.append(nil)
+                            continue
+                        }
+                        do {
+                            header.append(try c.localField(name, id: "(header)"))
+                        } catch {
+                            throw bad(first, "column \(i + 1): \(error)")
+                        }
+                    }
+                    guard idColumn >= 0 else { throw bad(first, "the header row needs an \"id\" column (it has: \(cells.joined(separator: ", ")))") }
+                    return
+                }
+                guard cells.count == header.count else {
+                    throw bad(first, "\(cells.count) cells where the header has \(header.count) columns")
+                }
+                var object: [String: JSONValue] = [:]
+                for (i, cell) in cells.enumerated() where i != idColumn {
+                    let column = header[i]!
+                    if let value = CSVReader.value(of: cell, for: column.declaration) { object[column.name] = value }
+                }
+                let id = cells[idColumn]
+                try check?(first, id, object)
+                try body(first, id, object)
+            }
+            if parser.isOpen { throw bad(parser.firstLine, "a quoted cell is not closed by the end of the file") }
+            if idColumn < 0, lastLine > 0 { throw bad(1, "no header row") }
+        }
+
+        /// Checks one record the way a put would, without writing: against the record as stored
+        /// when it is there (a partial update need not repeat required fields), else as a new one.
+        func check(id: String, _ object: [String: JSONValue], number: Int, collection c: CollectionSchema, store: StationStore) throws {
             do {
                 try Names.checkRecordID(id, collection: c.name)
                 var probe = RecordState()
-                try probe.put(object, by: "probe", at: .zero, in: c, id: id)
+                var refusal: CoreError?
+                do {
+                    try probe.put(object, by: "probe", at: .zero, in: c, id: id)
+                } catch {
+                    refusal = error
+                }
+                if let refusal {
+                    guard refusal.code == .requiredField, var stored = try store.record(c.name, id)?.state, !stored.isDeleted(in: c) else {
+                        throw refusal
+                    }
+                    try stored.put(object, by: "probe", at: .zero, in: c, id: id, force: true)
+                }
             } catch {
-                throw bad("\(error)")
+                throw CommandFailure("line \(number): \(error); nothing was imported")
             }
-            return (id, object)
         }
     }
 }
