@@ -5,277 +5,277 @@ import StationCore
 public enum DefaultSchema {
     /// The schema file's text.
     public static let text = #"""
-{"collections": {
-  "residents": {
-    "description": "Basic register of residents living in the street's neighbourhoods, used by every station to identify who a service is for.",
-    "default": "manual",
-    "deleteConflict": "update-wins",
-    "fields": {
-      "fullName": {"policy": "manual", "type": "string", "required": true},
-      "idNumber": {"policy": "manual", "type": "string"},
-      "birthYear": {"policy": "manual", "type": "integer", "min": 1880, "max": 2100},
-      "address": {"policy": "manual", "type": "string"},
-      "neighbourhood": {"policy": "lww", "type": "string"},
-      "phone": {"policy": "lww", "type": "phone"},
-      "householdSize": {"policy": "lww", "type": "integer", "min": 1, "max": 50},
-      "lowIncome": {"policy": "manual", "type": "boolean"},
-      "notes": {"policy": "lww", "type": "text"}
-    }
-  },
-  "service_requests": {
-    "description": "Administrative affairs accepted at the one-stop counter and handled by one of the government grassroots stations.",
-    "default": "manual",
-    "deleteConflict": "update-wins",
-    "fields": {
-      "station": {"policy": "manual", "type": "enum", "values": ["labor", "civil_affairs", "family_planning", "urban_management", "justice", "industry_commerce", "taxation", "housing", "environment"], "required": true},
-      "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
-      "kind": {"policy": "lww", "type": "string"},
-      "status": {"policy": "manual", "type": "enum", "values": ["accepted", "assigned", "in_review", "waiting_documents", "completed", "rejected", "withdrawn"]},
-      "assignedTo": {"policy": "manual", "type": "string"},
-      "acceptedAt": {"policy": "lww", "type": "datetime"},
-      "dueDate": {"policy": "lww", "type": "date"},
-      "contactPhone": {"policy": "lww", "type": "phone"},
-      "notes": {"policy": "lww", "type": "text"}
-    }
-  },
-  "mediation_cases": {
-    "description": "Civil disputes between neighbours or family members brought to the people's mediation room.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {
-      "partyA": {"policy": "manual", "type": "string"},
-      "partyB": {"policy": "manual", "type": "string"},
-      "disputeType": {"policy": "lww", "type": "string"},
-      "status": {"policy": "manual", "type": "enum", "values": ["open", "in_mediation", "session_postponed", "agreement_reached", "referred", "closed"]},
-      "mediator": {"policy": "manual", "type": "string"},
-      "agreementReached": {"policy": "manual", "type": "boolean"},
-      "nextSessionDate": {"policy": "lww", "type": "date"},
-      "sessionsHeld": {"policy": "counter", "type": "integer", "min": 0},
-      "notes": {"policy": "lww", "type": "text"}
-    }
-  },
-  "legal_consultations": {
-    "description": "Free legal consulting sessions given to residents by the duty lawyer or the justice station.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {
-      "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
-      "topic": {"policy": "lww", "type": "string"},
-      "consultedOn": {"policy": "lww", "type": "date"},
-      "lawyerOnDuty": {"policy": "lww", "type": "string"},
-      "advice": {"policy": "lww", "type": "text"},
-      "followUpNeeded": {"policy": "lww", "type": "boolean"},
-      "referredToMediation": {"policy": "manual", "type": "reference", "collection": "mediation_cases"},
-      "status": {"policy": "manual", "type": "enum", "values": ["open", "closed"]}
-    }
-  },
-  "job_seekers": {
-    "description": "Laid-off and unemployed workers registered for job introduction and re-employment support.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {
-      "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
-      "fullName": {"policy": "lww", "type": "string"},
-      "formerEmployer": {"policy": "lww", "type": "string"},
-      "skills": {"policy": "lww", "type": "string"},
-      "phone": {"policy": "lww", "type": "phone"},
-      "reemploymentCertNo": {"policy": "manual", "type": "string"},
-      "status": {"policy": "manual", "type": "enum", "values": ["seeking", "in_training", "placed", "withdrawn"]},
-      "referralsMade": {"policy": "counter", "type": "integer", "min": 0},
-      "notes": {"policy": "lww", "type": "text"}
-    }
-  },
-  "job_referrals": {
-    "description": "Individual introductions of a registered job seeker to an employer's vacancy.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {
-      "seekerId": {"policy": "manual", "type": "reference", "collection": "job_seekers"},
-      "employer": {"policy": "lww", "type": "string"},
-      "position": {"policy": "lww", "type": "string"},
-      "monthlyWageYuan": {"policy": "manual", "type": "integer", "min": 0},
-      "referredOn": {"policy": "lww", "type": "date"},
-      "outcome": {"policy": "manual", "type": "enum", "values": ["pending", "interview_scheduled", "hired", "not_hired"]},
-      "notes": {"policy": "lww", "type": "text"}
-    }
-  },
-  "disability_services": {
-    "description": "Ongoing services for residents with disabilities such as home care, rehabilitation and assistive devices.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {
-      "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
-      "disabilityCertNo": {"policy": "manual", "type": "string"},
-      "disabilityLevel": {"policy": "manual", "type": "string"},
-      "serviceType": {"policy": "lww", "type": "string"},
-      "caseworker": {"policy": "manual", "type": "string"},
-      "status": {"policy": "manual", "type": "enum", "values": ["active", "device_ordered", "paused", "closed"]},
-      "visitsCompleted": {"policy": "counter", "type": "integer", "min": 0},
-      "phone": {"policy": "lww", "type": "phone"},
-      "notes": {"policy": "lww", "type": "text"}
-    }
-  },
-  "family_planning_services": {
-    "description": "Family planning and maternal-child health services: certificates, check-up referrals and counselling.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {
-      "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
-      "serviceType": {"policy": "lww", "type": "string"},
-      "certificateNo": {"policy": "manual", "type": "string"},
-      "appointmentDate": {"policy": "lww", "type": "date"},
-      "status": {"policy": "manual", "type": "enum", "values": ["in_review", "scheduled", "completed", "cancelled"]},
-      "notes": {"policy": "lww", "type": "text"}
-    }
-  },
-  "hotline_calls": {
-    "description": "Calls to the community service hotline and the station each call was referred to.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {
-      "callerName": {"policy": "lww", "type": "string"},
-      "callerPhone": {"policy": "lww", "type": "phone"},
-      "receivedAt": {"policy": "lww", "type": "datetime"},
-      "category": {"policy": "lww", "type": "string"},
-      "summary": {"policy": "lww", "type": "text"},
-      "referredStation": {"policy": "manual", "type": "enum", "values": ["labor", "civil_affairs", "family_planning", "urban_management", "justice", "industry_commerce", "taxation", "housing", "environment"]},
-      "referralRef": {"policy": "manual", "type": "string"},
-      "status": {"policy": "manual", "type": "enum", "values": ["open", "referred", "closed"]},
-      "callbacksMade": {"policy": "counter", "type": "integer", "min": 0},
-      "notes": {"policy": "lww", "type": "text"}
-    }
-  },
-  "charity_stock": {
-    "description": "Goods on the shelves of the charity supermarket, with stock merged from every distribution desk.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {
-      "itemName": {"policy": "lww", "type": "string"},
-      "category": {"policy": "lww", "type": "string"},
-      "unit": {"policy": "lww", "type": "string"},
-      "quantity": {"policy": "counter", "type": "integer", "min": 0},
-      "distributedTotal": {"policy": "counter", "type": "integer", "min": 0},
-      "pointsPrice": {"policy": "manual", "type": "integer", "min": 0},
-      "reorderLevel": {"policy": "lww", "type": "integer", "min": 0},
-      "shelf": {"policy": "lww", "type": "string"},
-      "expiryDate": {"policy": "lww", "type": "date"}
-    }
-  },
-  "donations": {
-    "description": "Gifts of money or goods received from residents, enterprises and units in the jurisdiction.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {
-      "donorName": {"policy": "lww", "type": "string"},
-      "donorType": {"policy": "lww", "type": "enum", "values": ["individual", "enterprise", "unit", "organization"]},
-      "kind": {"policy": "lww", "type": "enum", "values": ["cash", "goods"]},
-      "amountYuan": {"policy": "manual", "type": "integer", "min": 0},
-      "itemId": {"policy": "manual", "type": "reference", "collection": "charity_stock"},
-      "quantity": {"policy": "manual", "type": "integer", "min": 0},
-      "receivedOn": {"policy": "lww", "type": "date"},
-      "receiptNo": {"policy": "manual", "type": "string"},
-      "acknowledged": {"policy": "lww", "type": "boolean"},
-      "notes": {"policy": "lww", "type": "text"}
-    }
-  },
-  "volunteers": {
-    "description": "Registered community volunteers and their accumulated service.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {
-      "fullName": {"policy": "lww", "type": "string", "required": true},
-      "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
-      "phone": {"policy": "lww", "type": "phone"},
-      "skills": {"policy": "lww", "type": "string"},
-      "team": {"policy": "lww", "type": "string"},
-      "joinedOn": {"policy": "lww", "type": "date"},
-      "status": {"policy": "manual", "type": "enum", "values": ["active", "on_leave", "left"]},
-      "hoursServed": {"policy": "counter", "type": "integer", "min": 0},
-      "shiftsCompleted": {"policy": "counter", "type": "integer", "min": 0}
-    }
-  },
-  "volunteer_shifts": {
-    "description": "Scheduled volunteer duty slots at the supermarket, hotline, elderly center and events.",
-    "default": "lww",
-    "deleteConflict": "delete-wins",
-    "fields": {
-      "volunteerId": {"policy": "manual", "type": "reference", "collection": "volunteers"},
-      "post": {"policy": "lww", "type": "string"},
-      "shiftDate": {"policy": "lww", "type": "date"},
-      "startTime": {"policy": "lww", "type": "string"},
-      "hours": {"policy": "lww", "type": "integer", "min": 0, "max": 24},
-      "confirmed": {"policy": "lww", "type": "boolean"},
-      "notes": {"policy": "lww", "type": "text"}
-    }
-  },
-  "activities": {
-    "description": "Cultural, sports and leisure activities: chess and cards, newspaper reading, fitness, performances.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {
-      "title": {"policy": "lww", "type": "string"},
-      "kind": {"policy": "lww", "type": "string"},
-      "venue": {"policy": "lww", "type": "string"},
-      "startsAt": {"policy": "lww", "type": "datetime"},
-      "organizerOrgId": {"policy": "lww", "type": "reference", "collection": "organizations"},
-      "capacity": {"policy": "lww", "type": "integer", "min": 0},
-      "registered": {"policy": "counter", "type": "integer", "min": 0},
-      "attended": {"policy": "counter", "type": "integer", "min": 0},
-      "status": {"policy": "manual", "type": "enum", "values": ["planned", "open", "held", "cancelled"]},
-      "notes": {"policy": "lww", "type": "text"}
-    }
-  },
-  "trainings": {
-    "description": "Skills training and community education courses, e.g. domestic service or computer basics.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {
-      "title": {"policy": "lww", "type": "string"},
-      "skill": {"policy": "lww", "type": "string"},
-      "trainer": {"policy": "lww", "type": "string"},
-      "venue": {"policy": "lww", "type": "string"},
-      "startsOn": {"policy": "lww", "type": "date"},
-      "sessions": {"policy": "lww", "type": "integer", "min": 0},
-      "feeYuan": {"policy": "manual", "type": "integer", "min": 0},
-      "enrolled": {"policy": "counter", "type": "integer", "min": 0},
-      "completed": {"policy": "counter", "type": "integer", "min": 0},
-      "status": {"policy": "manual", "type": "enum", "values": ["enrolling", "full", "running", "finished", "cancelled"]}
-    }
-  },
-  "elderly_members": {
-    "description": "Members of the elderly activity center and the care facts staff need about them.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {
-      "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
-      "fullName": {"policy": "lww", "type": "string"},
-      "birthYear": {"policy": "manual", "type": "integer", "min": 1880, "max": 2100},
-      "livesAlone": {"policy": "manual", "type": "boolean"},
-      "emergencyContact": {"policy": "lww", "type": "string"},
-      "emergencyPhone": {"policy": "lww", "type": "phone"},
-      "healthNotes": {"policy": "lww", "type": "text"},
-      "visitsThisYear": {"policy": "counter", "type": "integer", "min": 0},
-      "mealsServed": {"policy": "counter", "type": "integer", "min": 0},
-      "notes": {"policy": "lww", "type": "text"}
-    }
-  },
-  "organizations": {
-    "description": "Community intermediary organizations: elderly and disabled associations, owners' committees, volunteer and cultural associations.",
-    "default": "lww",
-    "deleteConflict": "update-wins",
-    "fields": {
-      "name": {"policy": "lww", "type": "string", "required": true},
-      "kind": {"policy": "lww", "type": "string"},
-      "chairperson": {"policy": "manual", "type": "string"},
-      "contactPhone": {"policy": "lww", "type": "phone"},
-      "meetingPlace": {"policy": "lww", "type": "string"},
-      "registeredOn": {"policy": "lww", "type": "date"},
-      "status": {"policy": "manual", "type": "enum", "values": ["preparing", "registered", "dissolved"]},
-      "memberCount": {"policy": "counter", "type": "integer", "min": 0}
-    }
-  }
-}}
-"""#
+        {"collections": {
+          "residents": {
+            "description": "Basic register of residents living in the street's neighbourhoods, used by every station to identify who a service is for.",
+            "default": "manual",
+            "deleteConflict": "update-wins",
+            "fields": {
+              "fullName": {"policy": "manual", "type": "string", "required": true},
+              "idNumber": {"policy": "manual", "type": "string"},
+              "birthYear": {"policy": "manual", "type": "integer", "min": 1880, "max": 2100},
+              "address": {"policy": "manual", "type": "string"},
+              "neighbourhood": {"policy": "lww", "type": "string"},
+              "phone": {"policy": "lww", "type": "phone"},
+              "householdSize": {"policy": "lww", "type": "integer", "min": 1, "max": 50},
+              "lowIncome": {"policy": "manual", "type": "boolean"},
+              "notes": {"policy": "lww", "type": "text"}
+            }
+          },
+          "service_requests": {
+            "description": "Administrative affairs accepted at the one-stop counter and handled by one of the government grassroots stations.",
+            "default": "manual",
+            "deleteConflict": "update-wins",
+            "fields": {
+              "station": {"policy": "manual", "type": "enum", "values": ["labor", "civil_affairs", "family_planning", "urban_management", "justice", "industry_commerce", "taxation", "housing", "environment"], "required": true},
+              "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
+              "kind": {"policy": "lww", "type": "string"},
+              "status": {"policy": "manual", "type": "enum", "values": ["accepted", "assigned", "in_review", "waiting_documents", "completed", "rejected", "withdrawn"]},
+              "assignedTo": {"policy": "manual", "type": "string"},
+              "acceptedAt": {"policy": "lww", "type": "datetime"},
+              "dueDate": {"policy": "lww", "type": "date"},
+              "contactPhone": {"policy": "lww", "type": "phone"},
+              "notes": {"policy": "lww", "type": "text"}
+            }
+          },
+          "mediation_cases": {
+            "description": "Civil disputes between neighbours or family members brought to the people's mediation room.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {
+              "partyA": {"policy": "manual", "type": "string"},
+              "partyB": {"policy": "manual", "type": "string"},
+              "disputeType": {"policy": "lww", "type": "string"},
+              "status": {"policy": "manual", "type": "enum", "values": ["open", "in_mediation", "session_postponed", "agreement_reached", "referred", "closed"]},
+              "mediator": {"policy": "manual", "type": "string"},
+              "agreementReached": {"policy": "manual", "type": "boolean"},
+              "nextSessionDate": {"policy": "lww", "type": "date"},
+              "sessionsHeld": {"policy": "counter", "type": "integer", "min": 0},
+              "notes": {"policy": "lww", "type": "text"}
+            }
+          },
+          "legal_consultations": {
+            "description": "Free legal consulting sessions given to residents by the duty lawyer or the justice station.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {
+              "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
+              "topic": {"policy": "lww", "type": "string"},
+              "consultedOn": {"policy": "lww", "type": "date"},
+              "lawyerOnDuty": {"policy": "lww", "type": "string"},
+              "advice": {"policy": "lww", "type": "text"},
+              "followUpNeeded": {"policy": "lww", "type": "boolean"},
+              "referredToMediation": {"policy": "manual", "type": "reference", "collection": "mediation_cases"},
+              "status": {"policy": "manual", "type": "enum", "values": ["open", "closed"]}
+            }
+          },
+          "job_seekers": {
+            "description": "Laid-off and unemployed workers registered for job introduction and re-employment support.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {
+              "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
+              "fullName": {"policy": "lww", "type": "string"},
+              "formerEmployer": {"policy": "lww", "type": "string"},
+              "skills": {"policy": "lww", "type": "string"},
+              "phone": {"policy": "lww", "type": "phone"},
+              "reemploymentCertNo": {"policy": "manual", "type": "string"},
+              "status": {"policy": "manual", "type": "enum", "values": ["seeking", "in_training", "placed", "withdrawn"]},
+              "referralsMade": {"policy": "counter", "type": "integer", "min": 0},
+              "notes": {"policy": "lww", "type": "text"}
+            }
+          },
+          "job_referrals": {
+            "description": "Individual introductions of a registered job seeker to an employer's vacancy.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {
+              "seekerId": {"policy": "manual", "type": "reference", "collection": "job_seekers"},
+              "employer": {"policy": "lww", "type": "string"},
+              "position": {"policy": "lww", "type": "string"},
+              "monthlyWageYuan": {"policy": "manual", "type": "integer", "min": 0},
+              "referredOn": {"policy": "lww", "type": "date"},
+              "outcome": {"policy": "manual", "type": "enum", "values": ["pending", "interview_scheduled", "hired", "not_hired"]},
+              "notes": {"policy": "lww", "type": "text"}
+            }
+          },
+          "disability_services": {
+            "description": "Ongoing services for residents with disabilities such as home care, rehabilitation and assistive devices.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {
+              "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
+              "disabilityCertNo": {"policy": "manual", "type": "string"},
+              "disabilityLevel": {"policy": "manual", "type": "string"},
+              "serviceType": {"policy": "lww", "type": "string"},
+              "caseworker": {"policy": "manual", "type": "string"},
+              "status": {"policy": "manual", "type": "enum", "values": ["active", "device_ordered", "paused", "closed"]},
+              "visitsCompleted": {"policy": "counter", "type": "integer", "min": 0},
+              "phone": {"policy": "lww", "type": "phone"},
+              "notes": {"policy": "lww", "type": "text"}
+            }
+          },
+          "family_planning_services": {
+            "description": "Family planning and maternal-child health services: certificates, check-up referrals and counselling.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {
+              "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
+              "serviceType": {"policy": "lww", "type": "string"},
+              "certificateNo": {"policy": "manual", "type": "string"},
+              "appointmentDate": {"policy": "lww", "type": "date"},
+              "status": {"policy": "manual", "type": "enum", "values": ["in_review", "scheduled", "completed", "cancelled"]},
+              "notes": {"policy": "lww", "type": "text"}
+            }
+          },
+          "hotline_calls": {
+            "description": "Calls to the community service hotline and the station each call was referred to.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {
+              "callerName": {"policy": "lww", "type": "string"},
+              "callerPhone": {"policy": "lww", "type": "phone"},
+              "receivedAt": {"policy": "lww", "type": "datetime"},
+              "category": {"policy": "lww", "type": "string"},
+              "summary": {"policy": "lww", "type": "text"},
+              "referredStation": {"policy": "manual", "type": "enum", "values": ["labor", "civil_affairs", "family_planning", "urban_management", "justice", "industry_commerce", "taxation", "housing", "environment"]},
+              "referralRef": {"policy": "manual", "type": "string"},
+              "status": {"policy": "manual", "type": "enum", "values": ["open", "referred", "closed"]},
+              "callbacksMade": {"policy": "counter", "type": "integer", "min": 0},
+              "notes": {"policy": "lww", "type": "text"}
+            }
+          },
+          "charity_stock": {
+            "description": "Goods on the shelves of the charity supermarket, with stock merged from every distribution desk.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {
+              "itemName": {"policy": "lww", "type": "string"},
+              "category": {"policy": "lww", "type": "string"},
+              "unit": {"policy": "lww", "type": "string"},
+              "quantity": {"policy": "counter", "type": "integer", "min": 0},
+              "distributedTotal": {"policy": "counter", "type": "integer", "min": 0},
+              "pointsPrice": {"policy": "manual", "type": "integer", "min": 0},
+              "reorderLevel": {"policy": "lww", "type": "integer", "min": 0},
+              "shelf": {"policy": "lww", "type": "string"},
+              "expiryDate": {"policy": "lww", "type": "date"}
+            }
+          },
+          "donations": {
+            "description": "Gifts of money or goods received from residents, enterprises and units in the jurisdiction.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {
+              "donorName": {"policy": "lww", "type": "string"},
+              "donorType": {"policy": "lww", "type": "enum", "values": ["individual", "enterprise", "unit", "organization"]},
+              "kind": {"policy": "lww", "type": "enum", "values": ["cash", "goods"]},
+              "amountYuan": {"policy": "manual", "type": "integer", "min": 0},
+              "itemId": {"policy": "manual", "type": "reference", "collection": "charity_stock"},
+              "quantity": {"policy": "manual", "type": "integer", "min": 0},
+              "receivedOn": {"policy": "lww", "type": "date"},
+              "receiptNo": {"policy": "manual", "type": "string"},
+              "acknowledged": {"policy": "lww", "type": "boolean"},
+              "notes": {"policy": "lww", "type": "text"}
+            }
+          },
+          "volunteers": {
+            "description": "Registered community volunteers and their accumulated service.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {
+              "fullName": {"policy": "lww", "type": "string", "required": true},
+              "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
+              "phone": {"policy": "lww", "type": "phone"},
+              "skills": {"policy": "lww", "type": "string"},
+              "team": {"policy": "lww", "type": "string"},
+              "joinedOn": {"policy": "lww", "type": "date"},
+              "status": {"policy": "manual", "type": "enum", "values": ["active", "on_leave", "left"]},
+              "hoursServed": {"policy": "counter", "type": "integer", "min": 0},
+              "shiftsCompleted": {"policy": "counter", "type": "integer", "min": 0}
+            }
+          },
+          "volunteer_shifts": {
+            "description": "Scheduled volunteer duty slots at the supermarket, hotline, elderly center and events.",
+            "default": "lww",
+            "deleteConflict": "delete-wins",
+            "fields": {
+              "volunteerId": {"policy": "manual", "type": "reference", "collection": "volunteers"},
+              "post": {"policy": "lww", "type": "string"},
+              "shiftDate": {"policy": "lww", "type": "date"},
+              "startTime": {"policy": "lww", "type": "string"},
+              "hours": {"policy": "lww", "type": "integer", "min": 0, "max": 24},
+              "confirmed": {"policy": "lww", "type": "boolean"},
+              "notes": {"policy": "lww", "type": "text"}
+            }
+          },
+          "activities": {
+            "description": "Cultural, sports and leisure activities: chess and cards, newspaper reading, fitness, performances.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {
+              "title": {"policy": "lww", "type": "string"},
+              "kind": {"policy": "lww", "type": "string"},
+              "venue": {"policy": "lww", "type": "string"},
+              "startsAt": {"policy": "lww", "type": "datetime"},
+              "organizerOrgId": {"policy": "lww", "type": "reference", "collection": "organizations"},
+              "capacity": {"policy": "lww", "type": "integer", "min": 0},
+              "registered": {"policy": "counter", "type": "integer", "min": 0},
+              "attended": {"policy": "counter", "type": "integer", "min": 0},
+              "status": {"policy": "manual", "type": "enum", "values": ["planned", "open", "held", "cancelled"]},
+              "notes": {"policy": "lww", "type": "text"}
+            }
+          },
+          "trainings": {
+            "description": "Skills training and community education courses, e.g. domestic service or computer basics.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {
+              "title": {"policy": "lww", "type": "string"},
+              "skill": {"policy": "lww", "type": "string"},
+              "trainer": {"policy": "lww", "type": "string"},
+              "venue": {"policy": "lww", "type": "string"},
+              "startsOn": {"policy": "lww", "type": "date"},
+              "sessions": {"policy": "lww", "type": "integer", "min": 0},
+              "feeYuan": {"policy": "manual", "type": "integer", "min": 0},
+              "enrolled": {"policy": "counter", "type": "integer", "min": 0},
+              "completed": {"policy": "counter", "type": "integer", "min": 0},
+              "status": {"policy": "manual", "type": "enum", "values": ["enrolling", "full", "running", "finished", "cancelled"]}
+            }
+          },
+          "elderly_members": {
+            "description": "Members of the elderly activity center and the care facts staff need about them.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {
+              "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
+              "fullName": {"policy": "lww", "type": "string"},
+              "birthYear": {"policy": "manual", "type": "integer", "min": 1880, "max": 2100},
+              "livesAlone": {"policy": "manual", "type": "boolean"},
+              "emergencyContact": {"policy": "lww", "type": "string"},
+              "emergencyPhone": {"policy": "lww", "type": "phone"},
+              "healthNotes": {"policy": "lww", "type": "text"},
+              "visitsThisYear": {"policy": "counter", "type": "integer", "min": 0},
+              "mealsServed": {"policy": "counter", "type": "integer", "min": 0},
+              "notes": {"policy": "lww", "type": "text"}
+            }
+          },
+          "organizations": {
+            "description": "Community intermediary organizations: elderly and disabled associations, owners' committees, volunteer and cultural associations.",
+            "default": "lww",
+            "deleteConflict": "update-wins",
+            "fields": {
+              "name": {"policy": "lww", "type": "string", "required": true},
+              "kind": {"policy": "lww", "type": "string"},
+              "chairperson": {"policy": "manual", "type": "string"},
+              "contactPhone": {"policy": "lww", "type": "phone"},
+              "meetingPlace": {"policy": "lww", "type": "string"},
+              "registeredOn": {"policy": "lww", "type": "date"},
+              "status": {"policy": "manual", "type": "enum", "values": ["preparing", "registered", "dissolved"]},
+              "memberCount": {"policy": "counter", "type": "integer", "min": 0}
+            }
+          }
+        }}
+        """#
 
     /// The parsed schema. The text is checked by tests, so parsing cannot fail.
     public static let schema: Schema = try! Schema(jsonText: text)

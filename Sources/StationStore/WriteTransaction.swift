@@ -111,8 +111,10 @@ public final class WriteTransaction {
     /// new: `change` applied to an empty state and INSERTed, which saves the SELECT that would find
     /// nothing. When the record does exist, the INSERT writes nothing and the write is done again
     /// on the stored state; the same `change` (with the same time) gives what it would have given
-    /// had the row been read first. A state-dependent refusal (adding to a deleted record, an
-    /// overflow) cannot come from an empty state, so the first try throws only what the second would.
+    /// had the row been read first. Most state-dependent refusals (adding to a deleted record, an
+    /// overflow) cannot come from an empty state; those that can (a required field missing, a
+    /// bound) send the write on to the stored state, so the first try throws only what the
+    /// second would.
     /// `change` returns whether it wrote; one that did not (a put of what the record shows) saves
     /// nothing. On an empty state every write writes.
     private func writeCreatingIfNeeded(
@@ -120,8 +122,15 @@ public final class WriteTransaction {
     ) throws -> LocalWrite {
         if triedAsNew(c.name, id) {
             var state = RecordState()
-            _ = try change(&state)
-            if try save(state, collection: c, id: id, source: nil, isNew: true) { return LocalWrite(state: state, changed: true) }
+            var refusedAsNew = false
+            do {
+                _ = try change(&state)
+            } catch let error as CoreError where error.code == .requiredField || error.code == .outOfBounds {
+                // Refusals that depend on the record being new (a required field not given, a
+                // count taken below its bound): decided on the stored state below.
+                refusedAsNew = true
+            }
+            if !refusedAsNew, try save(state, collection: c, id: id, source: nil, isNew: true) { return LocalWrite(state: state, changed: true) }
         }
         let stored = try load(c.name, id)
         var state = stored ?? RecordState()

@@ -347,7 +347,8 @@ struct ConflictToolTests {
             let caseID = try await makeStatusConflict(cluster, record: "med-0206")
 
             // A node name longer than the table's columns: family-planning (15 characters).
-            try await planning.put("family_planning_services", "fps-0206", ["residentId": "res-0206", "serviceType": "check-up", "status": "scheduled"])
+            try await planning.put(
+                "family_planning_services", "fps-0206", ["residentId": "res-0206", "serviceType": "check-up", "status": "scheduled"])
             try await planning.sync()
             try await hotline.sync()
             try await planning.put("family_planning_services", "fps-0206", ["status": "completed"])

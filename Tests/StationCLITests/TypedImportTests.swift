@@ -27,6 +27,13 @@ import Testing
         let update = try box.write("phones.csv", "id,phone\nres-2,150-0592-6642\n")
         try box.ok("import", "residents", update)
         #expect(fields(try box.record("residents", "res-2"))["phone"] as? String == "150-0592-6642")
+        // A record made by one line and filled in by a later one, in another batch.
+        let twice = try box.write(
+            "twice.jsonl",
+            #"{"id": "res-9", "fullName": "Lin"}"# + "\n" + #"{"id": "res-8", "fullName": "Wu"}"# + "\n"
+                + #"{"id": "res-9", "phone": "137-7508-1290"}"# + "\n")
+        try box.ok("import", "residents", twice, "--batch-size", "1")
+        #expect(fields(try box.record("residents", "res-9"))["phone"] as? String == "137-7508-1290")
     }
 
     @Test(arguments: [
@@ -51,7 +58,9 @@ import Testing
         let path = try box.write("stock.jsonl", #"{"id": "stk-1", "itemName": "Rice", "quantiy": 3}"# + "\n")
         let result = try box.station("import", "charity_stock", path)
         #expect(result.status != 0)
-        #expect(result.stderr.contains(#"line 1: charity_stock/stk-1: unknown field "quantiy" in charity_stock (did you mean "quantity"?)"#), "\(result.stderr)")
+        #expect(
+            result.stderr.contains(#"line 1: charity_stock/stk-1: unknown field "quantiy" in charity_stock (did you mean "quantity"?)"#),
+            "\(result.stderr)")
     }
 
     @Test func aCounterCannotBeGivenOutBelowZero() async throws {
@@ -62,5 +71,14 @@ import Testing
         #expect(result.status != 0)
         #expect(result.stderr.contains(#"adding -1 to "quantity" (now 0) would leave -1; it holds at least 0"#), "\(result.stderr)")
         #expect(jsonInt(fields(try box.record("charity_stock", "stk-1"))["quantity"]) == 0)
+    }
+
+    @Test func theSchemaShowsEachFieldsDeclaration() async throws {
+        let box = try Sandbox().initialize()
+        let text = try box.run(["schema", "show", "--db", box.db, "charity_stock"]).stdout
+        #expect(text.contains("counter integer ≥0") && text.contains("typed: only these fields"), "\(text)")
+        let json = try jsonObject(box.run(["schema", "show", "--db", box.db, "residents", "--json"]).stdout)
+        let fullName = (json["fields"] as? [String: Any])?["fullName"] as? [String: Any]
+        #expect(fullName?["type"] as? String == "string" && jsonBool(fullName?["required"]) == true, "\(json)")
     }
 }

@@ -149,7 +149,9 @@ import Testing
         let c = try Schema(jsonText: text).collection("c")
         var s = RecordState()
         try s.put(["cafe\u{301}": "x", "名前": "陈"], by: "desk", at: t(0), in: c, id: "r")
-        #expect(s.fields.keys.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) } == [Array("caf\u{E9}".utf8), Array("名前".utf8)].sorted { $0.lexicographicallyPrecedes($1) })
+        #expect(
+            s.fields.keys.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
+                == [Array("caf\u{E9}".utf8), Array("名前".utf8)].sorted { $0.lexicographicallyPrecedes($1) })
         // A received version names fields in NFC only.
         #expect(!Names.isValidField("cafe\u{301}"))
         #expect(Names.isValidField("caf\u{E9}"))
@@ -204,7 +206,8 @@ import Testing
         let here = try schema(#""status": {"type": "enum", "values": ["open"]}, "n": "lww", "count": {"type": "integer"}"#)
         // Additions: an enum value, a type for an untyped field, a new field.
         let wider = try schema(
-            #""status": {"type": "enum", "values": ["open", "closed"]}, "n": {"type": "integer"}, "count": {"type": "integer"}, "extra": {"type": "date"}"#)
+            #""status": {"type": "enum", "values": ["open", "closed"]}, "n": {"type": "integer"}, "count": {"type": "integer"}, "extra": {"type": "date"}"#
+        )
         #expect(here.disagreements(with: wider).isEmpty)
         #expect(wider.disagreements(with: here).isEmpty)
         let extended = here.adding(wider)

@@ -38,7 +38,7 @@ GREEN, RED, BOLD, RESET = ("\033[32m", "\033[31m", "\033[1m", "\033[0m") if sys.
 # Values of the two conflicts.
 CASE = ("mediation_cases", "med-2026-031")
 CALL = ("hotline_calls", "call-2026-0412")
-STATUS_HOTLINE, STATUS_CIVIL = "closed", "referred to the street judicial office"
+STATUS_HOTLINE, STATUS_CIVIL = "closed", "referred"
 NOTES_HOTLINE = "Caller asked for a callback on Monday morning"
 # Non-ASCII and URL-special characters: the dashboard carries the resolution message in a redirect URL.
 NOTES_CIVIL = "Visited on Saturday: leak fixed & 50% repaid (民政科已上门走访)"

@@ -597,7 +597,7 @@ def run_cases(r):
     push1("another node's value forged at an existing dot", s, expect=(403,), code="forbidden",
           collection="mediation_cases", rid="med-0001")
     s = json.loads(json.dumps(stk))
-    s["fields"]["name"][0][3] = "Rice 50kg"
+    s["fields"]["itemName"][0][3] = "Rice 50kg"
     push1("second station rewrites hotline's value under its dot", s, expect=(200, 403), node="civil-affairs",
           headers={**r.auth("civil-affairs"), "Content-Type": "application/json"}, collection="charity_stock", rid="stk-0001", code="forbidden")
     push1("push as the hub's own node", simple_state(node="hub"), expect=(403,), code="forbidden", node="hub")
@@ -665,7 +665,7 @@ def run_cases(r):
     old = json.loads(json.dumps(stk))
     old["clock"] = {hw: 1}
     old["exists"] = [[hw, 1, now_hlc(-3_600_000), True]]
-    old["fields"] = {"name": [[hw, 1, now_hlc(-3_600_000), "Rice 5kg"]]}
+    old["fields"] = {"itemName": [[hw, 1, now_hlc(-3_600_000), "Rice 5kg"]]}
     st, body = push1("clock gone backwards (another write under a used dot)", old, expect=(200,), code=None,
                      collection="charity_stock", rid="stk-0001")
     result = None

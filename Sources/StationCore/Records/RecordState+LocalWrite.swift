@@ -20,10 +20,15 @@ extension RecordState {
     /// its canonical bytes and holds no conflict, every given counter already reads that number
     /// with no disagreeing stocktakes, the record is alive and not in a delete-versus-update
     /// conflict) writes nothing and returns nil: no dot, no change to sync. `force` writes it anyway.
+    ///
+    /// Creating a record (or recreating one) needs the collection's required fields;
+    /// `requiringFields: false` skips that check only, for checking a write against a record
+    /// known to exist elsewhere (an import line updating a record an earlier line creates).
     @discardableResult
     public mutating func put(
         _ values: [String: JSONValue], by node: NodeID, at time: HLCTimestamp,
-        in collection: CollectionSchema, id: String, how: Resolution.How = .write, force: Bool = false
+        in collection: CollectionSchema, id: String, how: Resolution.How = .write, force: Bool = false,
+        requiringFields: Bool = true
     ) throws(CoreError) -> Dot? {
         // Check every field before anything changes, so errors leave the state untouched; each
         // field's policy is looked up once.
@@ -54,7 +59,7 @@ extension RecordState {
             counterTargets.append((name, target))
         }
         let recreating = !isEmpty && isDeleted(in: collection)
-        if isEmpty || recreating { try collection.checkRequired(in: given, id: id) }
+        if requiringFields, isEmpty || recreating { try collection.checkRequired(in: given, id: id) }
         var cleared: [String] = []
         if recreating {
             for (name, register) in fields where given[name] == nil {
@@ -155,9 +160,9 @@ extension RecordState {
             let now = counterReading(field).value
             let after = next.counterReading(field).value
             let bound: String? =
-                if amount < 0, let lowest = declaration.minimum, after < lowest { "at least \(lowest)" }
-                else if amount > 0, let highest = declaration.maximum, after > highest { "at most \(highest)" }
-                else { nil }
+                if amount < 0, let lowest = declaration.minimum, after < lowest {
+                    "at least \(lowest)"
+                } else if amount > 0, let highest = declaration.maximum, after > highest { "at most \(highest)" } else { nil }
             if let bound {
                 throw CoreError(
                     .outOfBounds,

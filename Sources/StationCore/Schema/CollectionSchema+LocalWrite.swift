@@ -26,6 +26,7 @@ extension CollectionSchema {
         let names = missing.map { "\"\($0)\"" }.joined(separator: ", ")
         throw CoreError(
             .requiredField,
-            "\(name)/\(id): \(missing.count == 1 ? "field \(names) is" : "fields \(names) are") required; give \(missing.count == 1 ? "it" : "them") when creating the record")
+            "\(name)/\(id): \(missing.count == 1 ? "field \(names) is" : "fields \(names) are") required; give \(missing.count == 1 ? "it" : "them") when creating the record"
+        )
     }
 }

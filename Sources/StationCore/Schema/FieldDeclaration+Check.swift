@@ -41,7 +41,8 @@ extension FieldDeclaration {
             guard let s = value.stringValue, Self.isDecimal(s) else {
                 if case .double = value {
                     throw CoreError(
-                        .wrongType, "\(place): field \"\(field)\" is a decimal: write it as a string of digits (\"\(Self.shown(value))\") so it stays exact")
+                        .wrongType,
+                        "\(place): field \"\(field)\" is a decimal: write it as a string of digits (\"\(Self.shown(value))\") so it stays exact")
                 }
                 throw wrong("a decimal (a string of digits such as \"12.50\")")
             }

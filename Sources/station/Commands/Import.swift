@@ -52,11 +52,14 @@ extension StationCommand {
                 // Pass 1: check every line; nothing is written if one is bad.
                 var total = 0
                 let csv = (format ?? (file.lowercased().hasSuffix(".csv") ? .csv : .jsonl)) == .csv
+                // Ids this file creates, when the collection has required fields: a later line may
+                // update such a record without repeating them.
+                var created = Set<ByteString>()
                 try forEachEntry(of: input, csv: csv, collection: c) { number, _, _ in
                     if stop.requested { throw CommandFailure("interrupted while checking line \(number); nothing was imported", exitCode: 130) }
                     total += 1
                 } check: { number, id, object in
-                    try check(id: id, object, number: number, collection: c, store: store)
+                    try check(id: id, object, number: number, collection: c, store: store, created: &created)
                 }
                 // Pass 2: write in batches, one transaction each. A write can still fail against a
                 // stored record (a counter pushed past 64 bits, a disk error): its whole batch is
@@ -184,21 +187,31 @@ extension StationCommand {
 
         /// Checks one record the way a put would, without writing: against the record as stored
         /// when it is there (a partial update need not repeat required fields), else as a new one.
-        func check(id: String, _ object: [String: JSONValue], number: Int, collection c: CollectionSchema, store: StationStore) throws {
+        func check(
+            id: String, _ object: [String: JSONValue], number: Int, collection c: CollectionSchema, store: StationStore,
+            created: inout Set<ByteString>
+        ) throws {
             do {
                 try Names.checkRecordID(id, collection: c.name)
                 var probe = RecordState()
                 var refusal: CoreError?
                 do {
                     try probe.put(object, by: "probe", at: .zero, in: c, id: id)
+                    if !c.requiredFields.isEmpty { created.insert(ByteString(id)) }
                 } catch {
                     refusal = error
                 }
                 if let refusal {
-                    guard refusal.code == .requiredField, var stored = try store.record(c.name, id)?.state, !stored.isDeleted(in: c) else {
+                    guard refusal.code == .requiredField else { throw refusal }
+                    // An update of a record made by an earlier line or stored already: checked
+                    // as one (a record made and filled in by the same file passes).
+                    if created.contains(ByteString(id)) {
+                        try probe.put(object, by: "probe", at: .zero, in: c, id: id, requiringFields: false)
+                    } else if var stored = try store.record(c.name, id)?.state, !stored.isDeleted(in: c) {
+                        try stored.put(object, by: "probe", at: .zero, in: c, id: id, force: true)
+                    } else {
                         throw refusal
                     }
-                    try stored.put(object, by: "probe", at: .zero, in: c, id: id, force: true)
                 }
             } catch {
                 throw CommandFailure("line \(number): \(error); nothing was imported")

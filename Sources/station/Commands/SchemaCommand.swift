@@ -15,7 +15,7 @@ extension StationCommand {
                 Additions come from the hub (or a peer synced with --trust-schema); what a LAN peer \
                 declares beyond them waits until the hub declares it too.
                 """,
-            subcommands: [ListCollections.self, Drop.self], defaultSubcommand: ListCollections.self)
+            subcommands: [ListCollections.self, Show.self, Drop.self], defaultSubcommand: ListCollections.self)
 
         struct ListCollections: ParsableCommand {
             static let configuration = CommandConfiguration(commandName: "list", abstract: "List the collections, with where each came from.")
@@ -51,6 +51,33 @@ extension StationCommand {
                                     separator: " ")
                                 return [row.name, row.addedBy.map { "added by \($0)" } ?? "init", String(row.records), fields]
                             }))
+                }
+            }
+        }
+
+        struct Show: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Show one collection's fields: policy, type, bounds and whether each is required.",
+                discussion: "--json prints the collection as the schema file declares it (Protocol/schema.md).")
+            @OptionGroup var database: DatabaseOptions
+            @OptionGroup var output: OutputOptions
+            @Argument(help: "The collection.") var collection: String
+
+            func run() throws {
+                try reportingErrors {
+                    let store = try database.open(readOnly: true)
+                    let c = try store.schema.collection(collection)
+                    if output.json {
+                        print((Schema(collections: [c.name: c]).json.objectValue?["collections"]?.objectValue?[c.name] ?? .null).canonicalText)
+                        return
+                    }
+                    if let description = c.description { print(description) }
+                    print(
+                        "default policy \(c.defaultPolicy.rawValue), a delete against an update: \(c.deleteConflict.rawValue)"
+                            + (c.isTyped
+                                ? "; typed: only these fields are written" : "; untyped: any other field is written as \(c.defaultPolicy.rawValue)"))
+                    let names = c.declarations.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+                    print(RecordOutput.table(["FIELD", "DECLARED"], names.map { [$0, c.declarations[$0]!.summary] }))
                 }
             }
         }
