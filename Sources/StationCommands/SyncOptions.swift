@@ -108,12 +108,13 @@ public struct SyncRunner: Sendable {
         client.caFile = options.caFile
         client.connectTimeout = options.connectTimeout
         client.requestTimeout = options.timeout
-        let transport = try HTTPSyncTransport(
+        var transport = try HTTPSyncTransport(
             peer: try options.peerURL, token: options.bearerToken, caller: storage.writer.rawValue, options: client, logger: logger)
         guard let every = options.every else {
-            try await once(transport, full: options.full, takeOver: options.takeOver)
+            report(try await once(transport, full: options.full, takeOver: options.takeOver))
             return
         }
+        transport.retryLogLevel = .debug
         logger.info("syncing every \(every) s with \(transport.baseURL); Ctrl-C stops")
         // SIGINT or SIGTERM shuts the group down gracefully: a round in progress ends (its
         // summary printed), the wait for the next one is cut short.
@@ -132,6 +133,15 @@ public struct SyncRunner: Sendable {
 
     /// `sync --every`: a round, then a wait, until the service group shuts down.
     struct PeriodicSync: Service {
+        /// A time of day as a log line shows it (UTC, like the log's timestamps).
+        static func clockTime(_ date: Date) -> String {
+            let f = DateFormatter()
+            f.locale = Locale(identifier: "en_US_POSIX")
+            f.timeZone = TimeZone(identifier: "UTC")
+            f.dateFormat = "HH:mm:ss"
+            return f.string(from: date) + "Z"
+        }
+
         let runner: SyncRunner
         let transport: HTTPSyncTransport
         let every: Double
@@ -139,9 +149,21 @@ public struct SyncRunner: Sendable {
         func run() async throws {
             var full = runner.options.full
             var takeOver = runner.options.takeOver
+            // Quiet: a line when a round moved something or its notice changed, one when syncing
+            // starts failing (and every 10 minutes while it does), one when it works again.
+            var lastNotice: [Int]?
+            var failing: (since: Date, attempts: Int, lastLine: Date)?
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
                 do {
-                    try await runner.once(transport, full: full, takeOver: takeOver)
+                    let summary = try await runner.once(transport, full: full, takeOver: takeOver)
+                    if let f = failing {
+                        runner.logger.notice(
+                            "sync with \(transport.baseURL) works again after \(f.attempts) failed attempt\(f.attempts == 1 ? "" : "s") since \(Self.clockTime(f.since))"
+                        )
+                        failing = nil
+                    }
+                    if summary.moved || summary.notice != lastNotice || summary.stopped { runner.report(summary) }
+                    lastNotice = summary.notice
                     full = false
                     // Taking over is once: a later round that found another database live again
                     // (someone took it back) is refused like any other, and the loop stops.
@@ -150,7 +172,22 @@ public struct SyncRunner: Sendable {
                     // Retrying cannot fix a refused token, a forbidden collection or a schema mismatch.
                     throw CommandFailure("sync with \(transport.baseURL) stopped: \(error.message)")
                 } catch {
-                    runner.logger.warning("sync failed; retrying in \(every) s", metadata: ["error": "\(error)"])
+                    let now = Date()
+                    if var f = failing {
+                        f.attempts += 1
+                        if now.timeIntervalSince(f.lastLine) >= 600 {
+                            runner.logger.warning(
+                                "sync with \(transport.baseURL) still failing since \(Self.clockTime(f.since)) (\(f.attempts) attempts); retrying every \(every) s",
+                                metadata: ["error": "\(error)"])
+                            f.lastLine = now
+                        }
+                        failing = f
+                    } else {
+                        runner.logger.warning(
+                            "sync with \(transport.baseURL) failed; retrying every \(every) s (one line when it works again)",
+                            metadata: ["error": "\(error)"])
+                        failing = (now, 1, now)
+                    }
                 }
                 guard !Task.isShuttingDownGracefully else { break }
                 let wait = every
@@ -159,7 +196,17 @@ public struct SyncRunner: Sendable {
         }
     }
 
-    func once(_ transport: HTTPSyncTransport, full: Bool, takeOver: Bool) async throws {
+    /// Prints a sync's summary: its JSON or its sentence.
+    func report(_ summary: SyncSummary) {
+        if options.json {
+            print(summary.json.canonicalText)
+        } else {
+            print(Self.sentence(summary))
+        }
+        fflush(nil)
+    }
+
+    func once(_ transport: HTTPSyncTransport, full: Bool, takeOver: Bool) async throws -> SyncSummary {
         var bar: ProgressBar?
         var engine = SyncEngine(storage: storage, transport: transport, batchSize: options.batchSize, logger: logger) { p in
             guard Terminal.stderrIsTerminal, !options.json else { return }
@@ -190,12 +237,7 @@ public struct SyncRunner: Sendable {
         }
         bar?.finish()
         if Terminal.stderrIsTerminal, summary.pulled >= 2_000 { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
-        if options.json {
-            print(summary.json.canonicalText)
-        } else {
-            print(Self.sentence(summary))
-        }
-        fflush(nil)
+        return summary
     }
 
     /// The human summary of a sync.

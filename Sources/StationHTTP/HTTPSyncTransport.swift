@@ -23,6 +23,9 @@ public final class HTTPSyncTransport: SyncTransport, @unchecked Sendable {
     let caller: String
     let retry: RetryPolicy
     let logger: Logger
+    /// The level a retried request is logged at: `warning` for a sync run once, `debug` for a
+    /// periodic one (which says once that syncing fails, not at every attempt).
+    public var retryLogLevel: Logger.Level = .warning
 
     /// - Parameters:
     ///   - peer: the peer's base URL, e.g. `http://127.0.0.1:8080`.
@@ -185,9 +188,9 @@ public final class HTTPSyncTransport: SyncTransport, @unchecked Sendable {
         let request = HTTPRequest(method: method, url: baseURL + path, headers: headers, body: body)
         return try retry.run(
             isTransient: { ($0 as? SyncError)?.isTransient ?? false },
-            onRetry: { [logger, baseURL] attempt, error, delay in
-                logger.warning(
-                    "retrying \(method) \(path)",
+            onRetry: { [logger, baseURL, retryLogLevel] attempt, error, delay in
+                logger.log(
+                    level: retryLogLevel, "retrying \(method) \(path)",
                     metadata: ["peer": "\(baseURL)", "attempt": "\(attempt)", "error": "\(error)", "delay": "\(String(format: "%.2f", delay))s"])
             }
         ) { _ in

@@ -84,6 +84,19 @@ public struct SyncSummary: Sendable, Equatable {
     /// at the session (nil: the peer did not say its time).
     public var clockOffset: Int64?
 
+    /// What a periodic sync's line would report beyond nothing moving: the records left out and
+    /// why, additions, a restart, a cut pull, a clock off by more than ``clockWarning``. A round
+    /// that moved nothing and whose notice is the previous round's prints nothing.
+    public var notice: [Int] {
+        [
+            notSent, waiting, collisions, overLimit, ahead, refused, refusedByPeer, heldBack, schemaWaiting, schemaAdditions.count,
+            startedOver ? 1 : 0, pullCut ? 1 : 0, (clockOffset.map { abs($0) > Self.clockWarning } ?? false) ? 1 : 0,
+        ]
+    }
+
+    /// Whether the sync sent or received anything.
+    public var moved: Bool { pushed > 0 || pulled > 0 }
+
     /// A clock offset past which `station sync` warns (one minute).
     public static let clockWarning: Int64 = 60_000
 

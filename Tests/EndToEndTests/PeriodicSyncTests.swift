@@ -38,9 +38,13 @@ struct PeriodicSyncTests {
             await cluster.hub.stop()
             try await civil.put("residents", "res-0900", ["fullName": "Written while the hub is down"])
             try await hotline.put("hotline_calls", "call-0901", ["callerName": "Written while the hub is down"])
-            let failureLogged = try await eventually(within: 15) { periodic.stderr.contains("sync failed") }
+            let failureLogged = try await eventually(within: 15) { periodic.stderr.contains("failed; retrying every 1.0 s") }
             #expect(failureLogged != nil, "no failure logged while the hub was down:\n\(periodic.result)")
             #expect(periodic.isRunning, "the periodic sync stopped when the hub went down:\n\(periodic.result)")
+            // One line for the outage, not one per attempt or per retried request.
+            try await Task.sleep(for: .seconds(3))
+            #expect(periodic.stderr.components(separatedBy: "failed; retrying every").count == 2, "\(periodic.stderr)")
+            #expect(!periodic.stderr.contains("retrying GET"), "\(periodic.stderr)")
 
             // The hub comes back on the same port: both directions catch up.
             try await cluster.hub.start(port: port)
@@ -55,12 +59,21 @@ struct PeriodicSyncTests {
             try await hotline.sync()
             #expect(try await hotline.get("residents", "res-0900")["fullName"] as? String == "Written while the hub is down")
 
+            let back = try await eventually(within: 5) { periodic.stderr.contains("works again after") }
+            #expect(back != nil, "no line said the sync works again:\n\(periodic.stderr)")
+
+            // Quiet while nothing moves: no "pushed 0, pulled 0" line every second.
+            try await Task.sleep(for: .milliseconds(1500))
+            let printed = periodic.stdout.split(separator: "\n").count
+            try await Task.sleep(for: .milliseconds(3500))
+            #expect(periodic.stdout.split(separator: "\n").count == printed, "idle rounds printed lines:\n\(periodic.stdout)")
+
             // SIGINT stops it cleanly.
             let (stopped, inTime) = await periodic.stop(with: SIGINT)
             #expect(inTime && stopped.succeeded, "SIGINT did not stop the periodic sync with exit 0:\n\(stopped)")
             #expect(stopped.stderr.contains("stopped"), "\(stopped)")
 
-            // It printed one JSON summary per successful sync, before and after the outage.
+            // It printed a JSON summary for the syncs that moved something, before and after the outage.
             let summaries = try stopped.stdout.split(separator: "\n").map { SyncSummary(raw: try JSON.object(String($0))) }
             #expect(summaries.count >= 2 && summaries.allSatisfy { $0.peer == "hub" }, "\(stopped.stdout)")
             #expect(summaries.contains { ($0.pushed ?? 0) >= 1 }, "the write made while the hub was down was never pushed: \(stopped.stdout)")
