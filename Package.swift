@@ -131,7 +131,7 @@ let package = Package(
         // The random tests' own oracle (a model of what was asked) and their seeded generator.
         .target(name: "StationTestSupport", dependencies: ["StationCore"], path: "Tests/TestSupport"),
         .testTarget(name: "StationCoreTests", dependencies: ["StationCore", "StationSeeds", "StationTestSupport"]),
-        .testTarget(name: "StationStoreTests", dependencies: ["StationStore", "StationSync", "StationHub", "StationSeeds"]),
+        .testTarget(name: "StationStoreTests", dependencies: ["StationStore", "StationSync", "StationHub", "StationSeeds", "StationTestSupport"]),
         // The CLI and end-to-end tests run the real executables: depending on them builds them first,
         // so a test never runs against a stale binary.
         .testTarget(name: "StationCLITests", dependencies: ["StationCore", "StationCommands", "station"]),

@@ -10,6 +10,7 @@ public enum DefaultSchema {
             "description": "Basic register of residents living in the street's neighbourhoods, used by every station to identify who a service is for.",
             "default": "manual",
             "deleteConflict": "update-wins",
+            "indexes": ["fullName", "birthYear", "neighbourhood"],
             "fields": {
               "fullName": {"policy": "manual", "type": "string", "required": true},
               "idNumber": {"policy": "manual", "type": "string"},
@@ -26,6 +27,7 @@ public enum DefaultSchema {
             "description": "Administrative affairs accepted at the one-stop counter and handled by one of the government grassroots stations.",
             "default": "manual",
             "deleteConflict": "update-wins",
+            "indexes": ["status", "station", "dueDate", "residentId"],
             "fields": {
               "station": {"policy": "manual", "type": "enum", "values": ["labor", "civil_affairs", "family_planning", "urban_management", "justice", "industry_commerce", "taxation", "housing", "environment"], "required": true},
               "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
@@ -42,6 +44,7 @@ public enum DefaultSchema {
             "description": "Civil disputes between neighbours or family members brought to the people's mediation room.",
             "default": "lww",
             "deleteConflict": "update-wins",
+            "indexes": ["status", "nextSessionDate"],
             "fields": {
               "partyA": {"policy": "manual", "type": "string"},
               "partyB": {"policy": "manual", "type": "string"},
@@ -58,6 +61,7 @@ public enum DefaultSchema {
             "description": "Free legal consulting sessions given to residents by the duty lawyer or the justice station.",
             "default": "lww",
             "deleteConflict": "update-wins",
+            "indexes": ["status", "residentId"],
             "fields": {
               "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
               "topic": {"policy": "lww", "type": "string"},
@@ -73,6 +77,7 @@ public enum DefaultSchema {
             "description": "Laid-off and unemployed workers registered for job introduction and re-employment support.",
             "default": "lww",
             "deleteConflict": "update-wins",
+            "indexes": ["status", "fullName"],
             "fields": {
               "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
               "fullName": {"policy": "lww", "type": "string"},
@@ -89,6 +94,7 @@ public enum DefaultSchema {
             "description": "Individual introductions of a registered job seeker to an employer's vacancy.",
             "default": "lww",
             "deleteConflict": "update-wins",
+            "indexes": ["outcome", "seekerId"],
             "fields": {
               "seekerId": {"policy": "manual", "type": "reference", "collection": "job_seekers"},
               "employer": {"policy": "lww", "type": "string"},
@@ -103,6 +109,7 @@ public enum DefaultSchema {
             "description": "Ongoing services for residents with disabilities such as home care, rehabilitation and assistive devices.",
             "default": "lww",
             "deleteConflict": "update-wins",
+            "indexes": ["status", "residentId"],
             "fields": {
               "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
               "disabilityCertNo": {"policy": "manual", "type": "string"},
@@ -119,6 +126,7 @@ public enum DefaultSchema {
             "description": "Family planning and maternal-child health services: certificates, check-up referrals and counselling.",
             "default": "lww",
             "deleteConflict": "update-wins",
+            "indexes": ["status", "appointmentDate"],
             "fields": {
               "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
               "serviceType": {"policy": "lww", "type": "string"},
@@ -132,6 +140,7 @@ public enum DefaultSchema {
             "description": "Calls to the community service hotline and the station each call was referred to.",
             "default": "lww",
             "deleteConflict": "update-wins",
+            "indexes": ["receivedAt", "status", "callerName"],
             "fields": {
               "callerName": {"policy": "lww", "type": "string"},
               "callerPhone": {"policy": "lww", "type": "phone"},
@@ -149,6 +158,7 @@ public enum DefaultSchema {
             "description": "Goods on the shelves of the charity supermarket, with stock merged from every distribution desk.",
             "default": "lww",
             "deleteConflict": "update-wins",
+            "indexes": ["quantity", "itemName", "expiryDate"],
             "fields": {
               "itemName": {"policy": "lww", "type": "string"},
               "category": {"policy": "lww", "type": "string"},
@@ -165,6 +175,7 @@ public enum DefaultSchema {
             "description": "Gifts of money or goods received from residents, enterprises and units in the jurisdiction.",
             "default": "lww",
             "deleteConflict": "update-wins",
+            "indexes": ["acknowledged", "receivedOn", "donorName"],
             "fields": {
               "donorName": {"policy": "lww", "type": "string"},
               "donorType": {"policy": "lww", "type": "enum", "values": ["individual", "enterprise", "unit", "organization"]},
@@ -182,6 +193,7 @@ public enum DefaultSchema {
             "description": "Registered community volunteers and their accumulated service.",
             "default": "lww",
             "deleteConflict": "update-wins",
+            "indexes": ["fullName", "status"],
             "fields": {
               "fullName": {"policy": "lww", "type": "string", "required": true},
               "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
@@ -198,6 +210,7 @@ public enum DefaultSchema {
             "description": "Scheduled volunteer duty slots at the supermarket, hotline, elderly center and events.",
             "default": "lww",
             "deleteConflict": "delete-wins",
+            "indexes": ["shiftDate", "volunteerId"],
             "fields": {
               "volunteerId": {"policy": "manual", "type": "reference", "collection": "volunteers"},
               "post": {"policy": "lww", "type": "string"},
@@ -212,6 +225,7 @@ public enum DefaultSchema {
             "description": "Cultural, sports and leisure activities: chess and cards, newspaper reading, fitness, performances.",
             "default": "lww",
             "deleteConflict": "update-wins",
+            "indexes": ["startsAt", "status"],
             "fields": {
               "title": {"policy": "lww", "type": "string"},
               "kind": {"policy": "lww", "type": "string"},
@@ -229,6 +243,7 @@ public enum DefaultSchema {
             "description": "Skills training and community education courses, e.g. domestic service or computer basics.",
             "default": "lww",
             "deleteConflict": "update-wins",
+            "indexes": ["startsOn", "status"],
             "fields": {
               "title": {"policy": "lww", "type": "string"},
               "skill": {"policy": "lww", "type": "string"},
@@ -246,6 +261,7 @@ public enum DefaultSchema {
             "description": "Members of the elderly activity center and the care facts staff need about them.",
             "default": "lww",
             "deleteConflict": "update-wins",
+            "indexes": ["fullName", "residentId"],
             "fields": {
               "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
               "fullName": {"policy": "lww", "type": "string"},
@@ -263,6 +279,7 @@ public enum DefaultSchema {
             "description": "Community intermediary organizations: elderly and disabled associations, owners' committees, volunteer and cultural associations.",
             "default": "lww",
             "deleteConflict": "update-wins",
+            "indexes": ["name", "status"],
             "fields": {
               "name": {"policy": "lww", "type": "string", "required": true},
               "kind": {"policy": "lww", "type": "string"},

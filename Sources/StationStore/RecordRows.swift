@@ -1,3 +1,4 @@
+import StationCore
 import StationSync
 import GRDB
 import GRDBSQLite
@@ -18,6 +19,8 @@ struct RecordRows {
     private let select: Statement
     private let insert: Statement
     private let update: Statement
+    private let deleteFields: Statement
+    private let insertField: Statement
 
     init(_ db: Database) throws {
         self.db = db
@@ -36,6 +39,45 @@ struct RecordRows {
                     resolved = ?9
                 WHERE collection = ?1 AND id = ?2
                 """)
+        deleteFields = try db.cachedStatement(sql: "DELETE FROM record_field WHERE collection = ?1 AND id = ?2")
+        insertField = try db.cachedStatement(sql: "INSERT INTO record_field (collection, field, kind, value, id) VALUES (?1, ?2, ?3, ?4, ?5)")
+    }
+
+    /// Writes the view rows of a record's indexed fields (`record_field`): none for a deleted
+    /// record, else one per field in `collection.indexes`. `isNew`: the record had no row, so it
+    /// had no view rows either.
+    func writeIndexed(_ collection: CollectionSchema, _ id: String, state: RecordState, deleted: Bool, isNew: Bool) throws {
+        guard !collection.indexes.isEmpty else { return }
+        if !isNew {
+            let statement = deleteFields.sqliteStatement
+            defer { finish(statement) }
+            Self.bind(collection.name, at: 1, to: statement)
+            Self.bind(id, at: 2, to: statement)
+            let code = sqlite3_step(statement)
+            guard code == SQLITE_DONE else { throw error(code, deleteFields) }
+        }
+        guard !deleted else { return }
+        for field in collection.indexes {
+            let (kind, value) = RecordQuery.indexKey(state.shown(field, in: collection))
+            let statement = insertField.sqliteStatement
+            defer { finish(statement) }
+            Self.bind(collection.name, at: 1, to: statement)
+            Self.bind(field, at: 2, to: statement)
+            sqlite3_bind_int64(statement, 3, Int64(kind))
+            Self.bind(value, at: 4, to: statement)
+            Self.bind(id, at: 5, to: statement)
+            let code = sqlite3_step(statement)
+            guard code == SQLITE_DONE else { throw error(code, insertField) }
+        }
+    }
+
+    /// Binds an index value with its SQLite type (integer, real or text).
+    static func bind(_ value: RecordQuery.IndexValue, at index: Int32, to statement: SQLiteStatement) {
+        switch value {
+        case .int(let i): sqlite3_bind_int64(statement, index, i)
+        case .double(let d): sqlite3_bind_double(statement, index, d)
+        case .text(let t): bind(t, at: index, to: statement)
+        }
     }
 
     /// Calls `body` with the stored state of a record (its canonical JSON bytes, valid only during

@@ -30,7 +30,7 @@ extension StationStore {
             let last = try Int64.fetchOne(db, sql: Self.lastSequenceSQL) ?? 0
             try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('forgottenSeq', ?)", arguments: [String(last)])
             for key in forgotten {
-                for table in ["record", "push_waiting", "own_version"] {
+                for table in ["record", "record_field", "push_waiting", "own_version"] {
                     try db.execute(sql: "DELETE FROM \(table) WHERE collection = ? AND id = ?", arguments: [key.collection, key.id])
                 }
             }

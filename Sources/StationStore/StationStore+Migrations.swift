@@ -204,6 +204,24 @@ extension StationStore {
             // collections not pushed, fields pulled records waited for. NULL: nothing.
             try db.execute(sql: "ALTER TABLE checkpoint ADD COLUMN leftBehind TEXT")
         }
+        migrator.registerMigration("v16-record-field") { db in
+            // The view of the fields a collection indexes (`"indexes"` in its schema), one row per
+            // live record and indexed field, written with the record's row: what reads show, as
+            // RecordQuery orders it (kind, then the value: numbers as numbers, text by bytes; 0
+            // for null or absent). Queries on an indexed field read a range of it.
+            try db.execute(
+                sql: """
+                    CREATE TABLE record_field (
+                        collection TEXT NOT NULL,
+                        field TEXT NOT NULL,
+                        kind INTEGER NOT NULL,
+                        value NOT NULL,
+                        id TEXT NOT NULL,
+                        PRIMARY KEY (collection, field, kind, value, id)
+                    ) WITHOUT ROWID
+                    """)
+            try db.execute(sql: "CREATE INDEX record_field_by_record ON record_field(collection, id)")
+        }
         return migrator
     }
 }

@@ -327,6 +327,7 @@ public final class WriteTransaction {
                 source: source, resolved: state.resolutions.count),
             isNew: isNew)
         guard written else { return false }
+        try rows.writeIndexed(collection, id, state: state, deleted: status.deleted, isNew: isNew)
         nextSeq += 1
         lastRecord = (collection.name, id, state)
         return true

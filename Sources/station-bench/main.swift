@@ -3,6 +3,11 @@
 // same database configuration) into a plain table.
 //
 //   swift run -c release station-bench [--records N] [--batch B] [--rounds R]
+//   swift run -c release station-bench --queries 100000,1000000 [--runs N]
+//
+// --queries: a filtered, sorted, limited query on an indexed field (charity_stock.quantity) at
+// each size, p50 and p99 of --runs runs, beside the same query on a field with no index
+// (pointsPrice, read by a scan).
 import Foundation
 import GRDB
 import StationCore
@@ -13,6 +18,8 @@ struct Options {
     var records = 100_000
     var batch = 1000
     var rounds = 3
+    var querySizes: [Int] = []
+    var runs = 200
     init() {
         var args = CommandLine.arguments.dropFirst().makeIterator()
         while let a = args.next() {
@@ -20,6 +27,8 @@ struct Options {
             case "--records": records = Int(args.next() ?? "") ?? records
             case "--batch": batch = Int(args.next() ?? "") ?? batch
             case "--rounds": rounds = Int(args.next() ?? "") ?? rounds
+            case "--queries": querySizes = (args.next() ?? "").split(separator: ",").compactMap { Int($0) }
+            case "--runs": runs = Int(args.next() ?? "") ?? runs
             default: FileHandle.standardError.write(Data("unknown argument \(a)\n".utf8)); exit(64)
             }
         }
@@ -36,14 +45,25 @@ func row(_ i: Int) -> (String, [String: JSONValue]) {
     (
         "stk-\(i)",
         [
-            "name": .string("Item \(i) rice 5kg bag"), "category": .string(["grain", "oil", "clothing", "daily"][i % 4]),
+            "itemName": .string("Item \(i) rice 5kg bag"), "category": .string(["grain", "oil", "clothing", "daily"][i % 4]),
             "unit": "bag", "quantity": .int(Int64(i % 50)), "pointsPrice": .int(Int64(10 + i % 90)),
-            "location": .string("Shelf \(i % 40)"),
+            "shelf": .string("Shelf \(i % 40)"),
         ]
     )
 }
-let rows = (0..<options.records).map(row)
 let schema = DefaultSchema.schema
+/// The same schema with no index: the local-write figure of the view rows beside the one without.
+let unindexed: Schema = {
+    var s = DefaultSchema.schema
+    for name in s.collectionNames { s.collections[name]!.indexes = [] }
+    return s
+}()
+
+if !options.querySizes.isEmpty {
+    try runQueries()
+    exit(0)
+}
+let rows = (0..<options.records).map(row)
 
 func time(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
@@ -76,7 +96,7 @@ func plainInsert(_ n: Int) throws -> Double {
     }
 }
 
-func stationPut(_ n: Int, update: Bool = false) throws -> Double {
+func stationPut(_ n: Int, update: Bool = false, schema: Schema = schema) throws -> Double {
     let store = try StationStore.create(path: "\(directory)/station-\(n).sqlite", node: "charity", schema: schema)
     let load = {
         for start in stride(from: 0, to: rows.count, by: options.batch) {
@@ -97,20 +117,24 @@ func stationPut(_ n: Int, update: Bool = false) throws -> Double {
 var plain: [Double] = []
 var station: [Double] = []
 var updates: [Double] = []
+var withoutIndexes: [Double] = []
 for round in 0..<options.rounds {
     plain.append(try plainInsert(round))
     station.append(try stationPut(round, update: false))
     updates.append(try stationPut(100 + round, update: true))
+    withoutIndexes.append(try stationPut(200 + round, update: false, schema: unindexed))
 }
 let p = plain.sorted()[plain.count / 2]
 let s = station.sorted()[station.count / 2]
 let u = updates.sorted()[updates.count / 2]
+let w = withoutIndexes.sorted()[withoutIndexes.count / 2]
 let n = Double(options.records)
 func rate(_ seconds: Double) -> String { String(format: "%.0f records/s", n / seconds) }
 print("local writes: \(options.records) records, batches of \(options.batch), median of \(options.rounds) rounds")
 print("  plain GRDB insert (floor)   \(String(format: "%.3f", p)) s  \(rate(p))")
 print("  station put, new records    \(String(format: "%.3f", s)) s  \(rate(s))  ratio \(String(format: "%.2f", s / p))x")
 print("  station put, existing ones  \(String(format: "%.3f", u)) s  \(rate(u))  ratio \(String(format: "%.2f", u / p))x")
+print("  station put, no index rows  \(String(format: "%.3f", w)) s  \(rate(w))  ratio \(String(format: "%.2f", w / p))x")
 let json: JSONValue = .array([
     [
         "name": "local writes (new records)", "value": .double(n / s), "unit": "records/s", "floor": .double(n / p),
@@ -120,5 +144,70 @@ let json: JSONValue = .array([
         "name": "local writes (updates of existing records)", "value": .double(n / u), "unit": "records/s", "floor": .double(n / p),
         "ratio": .double(u / p), "goal": "report", "met": .null,
     ],
+    [
+        "name": "local writes (new records, no index rows)", "value": .double(n / w), "unit": "records/s", "floor": .double(n / p),
+        "ratio": .double(w / p), "goal": "report", "met": .null,
+    ],
 ])
 print(json.canonicalText)
+
+/// The query figures: for each size, a store of that many stock items, then the indexed query and
+/// the same on an unindexed field, each timed in process (what the API and the page pay).
+func runQueries() throws {
+    var out: [JSONValue] = []
+    var indexedP50: [Int: Double] = [:]
+    for size in options.querySizes {
+        let store = try StationStore.create(path: "\(directory)/query-\(size).sqlite", node: "charity", schema: schema)
+        let load = try time {
+            for start in stride(from: 0, to: size, by: 5000) {
+                try store.write { tx in
+                    for i in start..<min(start + 5000, size) {
+                        let (id, fields) = row(i)
+                        try tx.put("charity_stock", id, fields)
+                    }
+                }
+            }
+        }
+        FileHandle.standardError.write(Data("loaded \(size) records in \(String(format: "%.1f", load)) s\n".utf8))
+        func measure(_ text: String, sort: String, runs: Int) throws -> (p50: Double, p99: Double, plan: String, count: Int) {
+            var query = RecordQuery(conditions: [try RecordQuery.Condition(parsing: text)])
+            query.sortField = sort
+            var times: [Double] = []
+            var plan = ""
+            var count = 0
+            for _ in 0..<runs {
+                var page: QueryPage?
+                times.append(try time { page = try store.query("charity_stock", query, limit: 50) })
+                plan = page!.plan
+                count = page!.records.count
+            }
+            times.sort()
+            return (times[times.count / 2], times[min(times.count - 1, times.count * 99 / 100)], plan, count)
+        }
+        let indexed = try measure("quantity<5", sort: "quantity", runs: options.runs)
+        let scan = try measure("pointsPrice<15", sort: "pointsPrice", runs: 3)
+        indexedP50[size] = indexed.p50
+        print("query at \(size) records, limit 50:")
+        print(
+            "  --where quantity<5 --sort quantity      p50 \(String(format: "%.2f", indexed.p50 * 1000)) ms  p99 \(String(format: "%.2f", indexed.p99 * 1000)) ms  (\(indexed.plan); \(indexed.count) records)"
+        )
+        print("  --where pointsPrice<15 --sort pointsPrice p50 \(String(format: "%.1f", scan.p50 * 1000)) ms  (\(scan.plan))")
+        out.append([
+            "name": .string("query on an indexed field, \(size) records (p50)"), "value": .double(indexed.p50 * 1000), "unit": "ms",
+            "p99": .double(indexed.p99 * 1000), "goal": size >= 1_000_000 ? "< 5 ms" : "report",
+            "met": size >= 1_000_000 ? .bool(indexed.p50 < 0.005) : .null,
+        ])
+        out.append([
+            "name": .string("the same query on a field with no index, \(size) records (p50)"), "value": .double(scan.p50 * 1000), "unit": "ms",
+        ])
+        try? FileManager.default.removeItem(atPath: "\(directory)/query-\(size).sqlite")
+    }
+    if let small = options.querySizes.min(), let big = options.querySizes.max(), small != big, let a = indexedP50[small], let b = indexedP50[big] {
+        print("  indexed query \(big) vs \(small) records: ratio \(String(format: "%.2f", b / a))x (goal <= 1.5x)")
+        out.append([
+            "name": .string("indexed query, \(big) vs \(small) records"), "value": .double(b / a), "unit": "x", "goal": "<= 1.5x",
+            "met": .bool(b / a <= 1.5),
+        ])
+    }
+    print(JSONValue.array(out).canonicalText)
+}

@@ -10,9 +10,9 @@ import Testing
 @Suite("Interrupted syncs")
 struct CrashRecoveryTests {
     static let records = 30_000
-    /// The killed sync's batch size: 300 requests to push them all, so the push is still running
+    /// The killed sync's batch size: 600 requests to push them all, so the push is still running
     /// when the polls (a `hub info` process each, slow on a loaded machine) see the target.
-    static let killedBatch = 100
+    static let killedBatch = 50
 
     @Test("Killing a station in the middle of a large sync, then syncing again, leaves every record at the hub exactly once")
     func killedMidSyncThenResumed() async throws {
@@ -31,9 +31,9 @@ struct CrashRecoveryTests {
             #expect(imported.stdout.contains("imported \(Self.records) records"), "\(imported)")
 
             // Start the sync, wait until the hub holds a random share of the records (up to a
-            // third: a poll runs `hub info`, and the push must not finish between two polls), then
+            // sixth: a poll runs `hub info`, and the push must not finish between two polls), then
             // SIGKILL it there. A fixed delay after the first batch raced a fast push to its end.
-            let target = Int.random(in: 1...(Self.records / 3))
+            let target = Int.random(in: 1...(Self.records / 6))
             let sync = try cluster.launch(
                 "sync", executable: try Binaries.station,
                 ["sync", "--db", charity.db, "--peer", cluster.hub.url, "--token", charity.token, "--json", "--batch-size", "\(Self.killedBatch)"])

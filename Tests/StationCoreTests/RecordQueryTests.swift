@@ -42,7 +42,7 @@ import Testing
         let positions = rows.map { query.position(id: $0.0, fields: $0.1.map { ["quantity": $0] } ?? [:]) }
         #expect(positions.sorted(by: query.precedes).map(\.id) == ["b", "c", "a", "d", "e"])
         query.descending = true
-        #expect(positions.sorted(by: query.precedes).map(\.id) == ["e", "a", "d", "c", "b"])
+        #expect(positions.sorted(by: query.precedes).map(\.id) == ["e", "d", "a", "c", "b"])
         let cursor = positions[0].cursor
         #expect(try RecordQuery.Position(cursor: cursor) == positions[0])
         #expect(throws: CoreError.self) { try RecordQuery.Position(cursor: "page 2") }

@@ -33,7 +33,7 @@ from bench_floor import loopback_transfer, plain_insert, random_updates, read_ro
 from bench_nodes import Failed, Hub, Nodes, log, random_ids, run, stock_id, write_records  # noqa: E402
 from bench_stations import concurrent, percentile  # noqa: E402
 
-GROUPS = ["writes", "sync", "scale", "stations"]
+GROUPS = ["writes", "queries", "sync", "scale", "stations"]
 
 
 def options():
@@ -82,6 +82,16 @@ def local_writes(nodes, o):
     same rows, same batching; it prints its figures as a JSON array on its last line."""
     log(f"local writes: station-bench --records {o.records} --batch 1000 --rounds {o.write_rounds}")
     r = run(nodes.bench_bin, "--records", str(o.records), "--batch", "1000", "--rounds", str(o.write_rounds))
+    print(r.stdout.rstrip(), file=sys.stderr)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def queries(nodes, o):
+    """station-bench --queries: an indexed, filtered, sorted, limited query at --records and --big
+    records (in process, p50 and p99), beside the same query on a field with no index."""
+    sizes = sorted({o.records, o.big})
+    log(f"queries: station-bench --queries {','.join(map(str, sizes))}")
+    r = run(nodes.bench_bin, "--queries", ",".join(map(str, sizes)), "--runs", "200")
     print(r.stdout.rstrip(), file=sys.stderr)
     return json.loads(r.stdout.strip().splitlines()[-1])
 
@@ -268,7 +278,8 @@ def figures(o, writes, sets, stations):
     if writes:
         # station-bench's own objects (new records, then updates of them), named with the size.
         names = {"local writes (new records)": f"local writes, {k(o.records)} new records, batches of 1000",
-                 "local writes (updates of existing records)": f"local writes, {k(o.records)} updates of those records"}
+                 "local writes (updates of existing records)": f"local writes, {k(o.records)} updates of those records",
+                 "local writes (new records, no index rows)": f"local writes, {k(o.records)} new records with no index rows (before issue 15)"}
         for w in writes:
             out.append(figure(names.get(w["name"], w["name"]), w["value"], w["unit"], w["goal"], w["met"], w["floor"], w["ratio"]))
     if "sync" in o.only:
@@ -431,6 +442,7 @@ def main():
     load = os.getloadavg()[0]
     try:
         writes = local_writes(nodes, o) if "writes" in o.only else None
+        query_rows = queries(nodes, o) if "queries" in o.only else []
         sizes = set()
         if "sync" in o.only:
             sizes.add(o.records)
@@ -449,6 +461,8 @@ def main():
         else:
             log(f"kept {work}")
     rows = figures(o, writes, sets, stations)
+    for q in query_rows:
+        rows.insert(len(writes or []), figure(q["name"], q["value"], q["unit"], q.get("goal", "report"), q.get("met")))
     print(f"\nStationSync benchmarks: release build of {source_state()}, loopback, {os.cpu_count()} cores, "
           f"{platform.platform()}, {time.time() - started:.0f} s, load average {load:.1f} at start and "
           f"{os.getloadavg()[0]:.1f} at the end\n")

@@ -149,11 +149,38 @@ public struct RecordQuery: Sendable, Equatable {
         Position(value: sortField.map { fields[$0] ?? .null } ?? .null, id: id)
     }
 
-    /// Whether `a` comes before `b` in this query's order (ties between sort values by id, by bytes).
+    /// Whether `a` comes before `b` in this query's order: by sort value, ties by id (bytes);
+    /// descending is the whole order reversed, ties included (so an index serves both ways).
     public func precedes(_ a: Position, _ b: Position) -> Bool {
-        let order = RecordQuery.compare(a.value, b.value)
-        if order != 0 { return descending ? order > 0 : order < 0 }
-        return a.id.utf8.lexicographicallyPrecedes(b.id.utf8)
+        var order = RecordQuery.compare(a.value, b.value)
+        if order == 0 {
+            if a.id.hasSameBytes(as: b.id) { return false }
+            order = a.id.utf8.lexicographicallyPrecedes(b.id.utf8) ? -1 : 1
+        }
+        return descending ? order > 0 : order < 0
+    }
+
+    /// A value as an index holds it: its kind (the first key of the order: null, boolean,
+    /// number, string, array, object) and a value SQLite orders as ``compare(_:_:)`` does within
+    /// the kind: 0 for null, 0/1 for booleans, the number, the string (bytes, BINARY), the
+    /// canonical text of an array or object.
+    public enum IndexValue: Sendable, Equatable {
+        case int(Int64)
+        case double(Double)
+        case text(String)
+    }
+
+    /// The kind and index value of `value` (nil: absent, as null).
+    public static func indexKey(_ value: JSONValue?) -> (kind: Int, value: IndexValue) {
+        let value = value ?? .null
+        switch value {
+        case .null: return (0, .int(0))
+        case .bool(let b): return (1, .int(b ? 1 : 0))
+        case .int(let i): return (2, .int(i))
+        case .double(let d): return (2, .double(d))
+        case .string(let s): return (3, .text(s))
+        case .array, .object: return (kind(value), .text(value.canonicalText))
+        }
     }
 
     // MARK: Comparing values

@@ -48,6 +48,15 @@ extension RecordState {
             conflicts: conflicts, resolutions: resolutions, clock: clock)
     }
 
+    /// What reads show of one field: a counter's reading, another field's winner; nil when the
+    /// field is unset (absent or null). The same value as `view(in:id:).fields[name]`.
+    public func shown(_ name: String, in collection: CollectionSchema) -> JSONValue? {
+        guard let entries = fields[name] else { return nil }
+        if collection.policy(of: name) == .counter { return .int(counterReading(name).value) }
+        let winner = entries.winner()!.value
+        return winner.isNull ? nil : winner
+    }
+
     /// The conflict a field holds (several different values of an `lww` or `manual` field), or
     /// nil. Concurrent writes of the same value (the same canonical bytes) are no conflict: the
     /// register keeps each write's dot, and reads show the one value.

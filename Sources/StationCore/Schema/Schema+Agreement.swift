@@ -117,8 +117,10 @@ extension Schema {
     /// A short fingerprint of the schema's canonical JSON (FNV-1a, 16 hex digits): equal schemas,
     /// equal fingerprints, so a sync can skip fetching the peer's schema when nothing changed.
     public var fingerprint: String {
+        var shared = self
+        for name in collectionNames { shared.collections[name]!.indexes = [] }  // each node's own
         var hash = FNV1a64()
-        hash.add(json.canonicalText)
+        hash.add(shared.json.canonicalText)
         return hash.hex
     }
 

@@ -47,6 +47,10 @@ public struct CollectionSchema: Equatable, Sendable {
     public private(set) var counterFields: [String]
     /// The required fields, in byte order.
     public private(set) var requiredFields: [String]
+    /// Fields this node keeps an index of (`"indexes"` in the schema file), in the order
+    /// declared: queries on them read the index instead of every record. Local to the node: not
+    /// part of the fingerprint or of agreement (one station may index what another does not).
+    public var indexes: [String] = []
     /// Whether the collection is typed: a field declared with a type makes it so. A typed
     /// collection takes only its declared fields on local writes (an undeclared one is refused
     /// with the closest declared name); an untyped one takes any field, under its default policy.
@@ -122,7 +126,7 @@ extension Schema {
         for (name, definition) in collectionsJSON {
             guard Names.isValidCollection(name) else { throw fail("collection name \"\(name)\" must match [a-z][a-z0-9_]{0,63}") }
             guard let d = definition.objectValue else { throw fail("collection \(name) must be an object") }
-            let allowed: Set = ["description", "default", "deleteConflict", "fields"]
+            let allowed: Set = ["description", "default", "deleteConflict", "fields", "indexes"]
             if let extra = d.keys.sorted().first(where: { !allowed.contains($0) }) {
                 throw fail("unknown key \"\(extra)\" in collection \(name)")
             }
@@ -159,6 +163,18 @@ extension Schema {
                 }
                 c.declarations = declarations
             }
+            if let list = d["indexes"] {
+                guard let items = list.arrayValue else { throw fail("\(name).indexes must be a list of declared field names") }
+                for item in items {
+                    guard let given = item.stringValue, let i = c.declarations.index(forKey: Names.nfc(given)) else {
+                        throw fail("\(name).indexes: \(item.canonicalText) is not a field \(name) declares")
+                    }
+                    let field = c.declarations[i].key
+                    guard !c.indexes.contains(where: { $0.hasSameBytes(as: field) }) else { throw fail("\(name).indexes lists \(field) twice") }
+                    c.indexes.append(field)
+                }
+                guard c.indexes.count <= 16 else { throw fail("\(name).indexes lists \(c.indexes.count) fields; at most 16") }
+            }
             collections[name] = c
         }
         self.init(collections: collections)
@@ -174,6 +190,7 @@ extension Schema {
                 "fields": .object(c.declarations.mapValues(\.json)),
             ]
             if let desc = c.description { d["description"] = .string(desc) }
+            if !c.indexes.isEmpty { d["indexes"] = .array(c.indexes.map { .string($0) }) }
             out[name] = .object(d)
         }
         return .object(["collections": .object(out)])

@@ -15,7 +15,8 @@ extension StationCommand {
                 --where 'status in (open, waiting)' --where fullName^=Chen (a prefix) --where notes=null. \
                 Numbers compare as numbers, texts by their bytes. --sort FIELD (or -FIELD, descending; \
                 ties by id; write --sort=-FIELD) orders them, --limit N cuts a page, and the page ends with the --after \
-                cursor of the next one.
+                cursor of the next one. Fields the schema indexes ("indexes") are read from their \
+                index, others from every record (--explain says which).
                 """)
 
         @OptionGroup var database: DatabaseOptions
@@ -29,18 +30,16 @@ extension StationCommand {
         @Option(help: ArgumentHelp("At most this many records.", valueName: "n")) var limit: Int?
         @Option(help: ArgumentHelp("Go on after this cursor (the one the previous page ended with).", valueName: "cursor"))
         var after: String?
+        @Flag(help: "Say on stderr how the query is answered: which index it reads, or that it reads every record.") var explain = false
 
         func validate() throws {
             if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         }
 
-        /// Stops a walk over the records once a page is full.
-        struct PageFull: Error {}
-
         func run() throws {
             try reportingErrors {
                 let store = try database.open(readOnly: true)
-                if !conditions.isEmpty || sort != nil || limit != nil || after != nil {
+                if !conditions.isEmpty || sort != nil || limit != nil || after != nil || explain {
                     try query(store)
                     return
                 }
@@ -85,36 +84,15 @@ extension StationCommand {
                 Terminal.warn("\(collection) declares no field \(field) (its fields: \(c.fields.keys.sorted().joined(separator: ", ")))")
             }
             let start = try after.map { try RecordQuery.Position(cursor: $0) }
-            var found: [(position: RecordQuery.Position, record: StoredRecord)] = []
-            var more = false
-            do {
-                try store.forEachRecord(in: collection, includeDeleted: includeDeleted) { record in
-                    guard query.matches(record.view.fields) else { return }
-                    let position = query.position(id: record.id, fields: record.view.fields)
-                    if let start, !query.precedes(start, position) { return }
-                    if query.sortField == nil, let limit, found.count == limit {
-                        // In id order the walk's order is the query's: the page is full.
-                        more = true
-                        throw PageFull()
-                    }
-                    found.append((position, record))
-                }
-            } catch is PageFull {}
-            if query.sortField != nil {
-                found.sort { query.precedes($0.position, $1.position) }
-                if let limit, found.count > limit {
-                    found.removeLast(found.count - limit)
-                    more = true
-                }
-            }
-            let next = more ? found.last.map { $0.position.cursor } : nil
+            let page = try store.query(collection, query, after: start, limit: limit, includeDeleted: includeDeleted)
+            if explain { Terminal.hint("plan: \(page.plan)") }
+            let next = page.next
             if output.json {
-                print(JSONValue.array(found.map { RecordOutput.json($0.record) }).canonicalText)
+                print(JSONValue.array(page.records.map { RecordOutput.json($0) }).canonicalText)
                 if let next { Terminal.hint("more: --after '\(next.replacingOccurrences(of: "'", with: "'\\''"))'") }
                 return
             }
-            let rows = found.map { item -> [String] in
-                let r = item.record
+            let rows = page.records.map { r -> [String] in
                 var flags: [String] = []
                 if r.view.deleted { flags.append("deleted") }
                 if r.view.conflicted { flags.append("conflicted") } else if !r.view.conflicts.isEmpty { flags.append("auto-resolved") }

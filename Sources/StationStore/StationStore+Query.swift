@@ -1,0 +1,157 @@
+import GRDB
+import StationCore
+import StationSync
+
+/// One page of a query's answer.
+public struct QueryPage: Sendable {
+    /// The records, in the query's order.
+    public var records: [StoredRecord]
+    /// The cursor of the next page (`--after`), nil when this one is the last.
+    public var next: String?
+    /// How it was answered, for `--explain`: an index's range, or a scan of the collection.
+    public var plan: String
+}
+
+extension StationStore {
+    /// The records of `collection` that `query` finds, in its order, after `after`, at most
+    /// `limit`: the one query function the command line, the API and the page use.
+    ///
+    /// A query whose order is an indexed field (`"indexes"` in the schema) reads that index in
+    /// order from the cursor and stops once the page is full; one with a condition on an indexed
+    /// field reads the records the index finds for it, then orders them; anything else reads the
+    /// collection (in id order, so an unordered page stops early too). Whatever the plan, every
+    /// condition is checked on the record's view: an index only narrows what is read, so the
+    /// answer is the same with or without one.
+    public func query(
+        _ collection: String, _ query: RecordQuery, after: RecordQuery.Position? = nil, limit: Int? = nil, includeDeleted: Bool = false
+    ) throws -> QueryPage {
+        let c = try schema.collection(collection)
+        func indexed(_ field: String) -> Bool { c.indexes.contains { $0.hasSameBytes(as: field) } }
+        var found: [(position: RecordQuery.Position, record: StoredRecord)] = []
+        var more = false
+        var plan: String
+        /// Takes a record in order; false once the page is full (one more seen: there is a next page).
+        func take(_ record: StoredRecord) -> Bool {
+            guard query.matches(record.view.fields) else { return true }
+            let position = query.position(id: record.id, fields: record.view.fields)
+            if let after, !query.precedes(after, position) { return true }
+            if let limit, found.count == limit {
+                more = true
+                return false
+            }
+            found.append((position, record))
+            return true
+        }
+        if !includeDeleted, let field = query.sortField, indexed(field) {
+            // The index in the query's order: a page costs its own rows.
+            let bounds = Self.bounds(on: field, in: query.conditions)
+            plan = "index on \(field), in order" + (bounds.text.isEmpty ? "" : " (\(bounds.text))")
+            var sql = """
+                SELECT f.id, r.seq, r.state, r.source FROM record_field f
+                JOIN record r ON r.collection = f.collection AND r.id = f.id
+                WHERE f.collection = ? AND f.field = ?\(bounds.sql)
+                """
+            var arguments: StatementArguments = [c.name, field]
+            arguments += bounds.arguments
+            if let after {
+                let (kind, value) = RecordQuery.indexKey(after.value)
+                sql += " AND (f.kind, f.value, f.id) \(query.descending ? "<" : ">") (?, ?, ?)"
+                arguments += [kind, Self.databaseValue(value), after.id]
+            }
+            let direction = query.descending ? "DESC" : "ASC"
+            sql += " ORDER BY f.kind \(direction), f.value \(direction), f.id \(direction)"
+            try read { db in
+                let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+                while let row = try rows.next() {
+                    guard take(try Self.storedRecord(row: row, collection: c, id: row["id"])) else { break }
+                }
+            }
+            return QueryPage(records: found.map(\.record), next: more ? found.last?.position.cursor : nil, plan: plan)
+        }
+        if !includeDeleted, let condition = query.conditions.first(where: { indexed($0.field) && Self.narrows($0) }) {
+            // The records the index finds for one condition, then ordered here.
+            let bounds = Self.bounds(on: condition.field, in: [condition])
+            plan = "index on \(condition.field) (\(bounds.text)), then ordered"
+            var arguments: StatementArguments = [c.name, condition.field]
+            arguments += bounds.arguments
+            var candidates: [StoredRecord] = []
+            try read { db in
+                let rows = try Row.fetchCursor(
+                    db,
+                    sql: """
+                        SELECT f.id, r.seq, r.state, r.source FROM record_field f
+                        JOIN record r ON r.collection = f.collection AND r.id = f.id
+                        WHERE f.collection = ? AND f.field = ?\(bounds.sql)
+                        """, arguments: arguments)
+                while let row = try rows.next() { candidates.append(try Self.storedRecord(row: row, collection: c, id: row["id"])) }
+            }
+            let ordered = candidates.map { (query.position(id: $0.id, fields: $0.view.fields), $0) }.sorted { query.precedes($0.0, $1.0) }
+            for (_, record) in ordered where !take(record) { break }
+            return QueryPage(records: found.map(\.record), next: more ? found.last?.position.cursor : nil, plan: plan)
+        }
+        // A scan, in id order: an unordered page stops once full.
+        let count = try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM record WHERE collection = ?", arguments: [c.name]) ?? 0 }
+        plan = "scan of \(count) record\(count == 1 ? "" : "s")"
+        if let field = query.sortField { plan += indexed(field) ? "" : " (\(field) has no index)" }
+        struct PageFull: Error {}
+        var all: [(position: RecordQuery.Position, record: StoredRecord)] = []
+        do {
+            try forEachRecord(in: collection, includeDeleted: includeDeleted) { record in
+                if query.sortField == nil {
+                    guard take(record) else { throw PageFull() }
+                } else if query.matches(record.view.fields) {
+                    all.append((query.position(id: record.id, fields: record.view.fields), record))
+                }
+            }
+        } catch is PageFull {}
+        if query.sortField != nil {
+            for (_, record) in all.sorted(by: { query.precedes($0.position, $1.position) }) where !take(record) { break }
+        }
+        return QueryPage(records: found.map(\.record), next: more ? found.last?.position.cursor : nil, plan: plan)
+    }
+
+    /// Whether a condition can narrow what an index reads (`!=` cannot).
+    static func narrows(_ condition: RecordQuery.Condition) -> Bool { condition.op != .notEqual }
+
+    /// The SQL (on `f.kind`, `f.value`) that holds for every row a condition on `field` among
+    /// `conditions` can hold for: a superset, the conditions being checked again on each record.
+    static func bounds(on field: String, in conditions: [RecordQuery.Condition]) -> (sql: String, arguments: StatementArguments, text: String) {
+        var sql = ""
+        var arguments: StatementArguments = []
+        var text: [String] = []
+        for condition in conditions where condition.field.hasSameBytes(as: field) {
+            let (kind, value) = RecordQuery.indexKey(condition.values[0])
+            switch condition.op {
+            case .equal:
+                sql += " AND f.kind = ? AND f.value = ?"
+                arguments += [kind, databaseValue(value)]
+            case .oneOf:
+                sql += " AND (" + condition.values.map { _ in "(f.kind = ? AND f.value = ?)" }.joined(separator: " OR ") + ")"
+                for v in condition.values {
+                    let (k, iv) = RecordQuery.indexKey(v)
+                    arguments += [k, databaseValue(iv)]
+                }
+            case .less, .lessOrEqual, .greater, .greaterOrEqual:
+                sql += " AND f.kind = ? AND f.value \(condition.op.rawValue) ?"
+                arguments += [kind, databaseValue(value)]
+            case .prefix:
+                // Every UTF-8 text starting with P sorts below P followed by the bytes F4 90 80 80,
+                // which no UTF-8 text holds (its largest code point is F4 8F BF BF).
+                sql += " AND f.kind = 3 AND f.value >= ? AND f.value < (? || CAST(X'F4908080' AS TEXT))"
+                arguments += [condition.values[0].stringValue ?? "", condition.values[0].stringValue ?? ""]
+            case .notEqual:
+                continue
+            }
+            text.append(condition.description)
+        }
+        return (sql, arguments, text.joined(separator: " and "))
+    }
+
+    static func databaseValue(_ value: RecordQuery.IndexValue) -> DatabaseValue {
+        switch value {
+        case .int(let i): i.databaseValue
+        case .double(let d): d.databaseValue
+        case .text(let t): t.databaseValue
+        }
+    }
+}
