@@ -23,14 +23,16 @@ extension StationStore {
         while true {
             let page = try read { db -> [StoredRecord] in
                 let filter = includeDeleted ? "" : "AND deleted = 0"
+                // Two statements, not `(? IS NULL OR id > ?)`: SQLite cannot read a range of the
+                // primary key through that OR, and every page would start from the first record.
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
                         SELECT id, seq, state, source FROM record
-                        WHERE collection = ? AND (? IS NULL OR id > ?) \(filter)
+                        WHERE collection = ? \(after == nil ? "" : "AND id > ?") \(filter)
                         ORDER BY id LIMIT ?
                         """,
-                    arguments: [collection, after, after, pageSize])
+                    arguments: after.map { [collection, $0, pageSize] } ?? [collection, pageSize])
                 return try rows.map { try Self.storedRecord(row: $0, collection: c, id: $0["id"]) }
             }
             for record in page { try body(record) }
