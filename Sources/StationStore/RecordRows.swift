@@ -19,7 +19,7 @@ struct RecordRows {
     private let select: Statement
     private let insert: Statement
     private let update: Statement
-    private let deleteFields: Statement
+    private let deleteField: Statement
     private let insertField: Statement
 
     init(_ db: Database) throws {
@@ -39,36 +39,43 @@ struct RecordRows {
                     resolved = ?9
                 WHERE collection = ?1 AND id = ?2
                 """)
-        deleteFields = try db.cachedStatement(sql: "DELETE FROM record_field WHERE collection = ?1 AND id = ?2")
+        deleteField = try db.cachedStatement(
+            sql: "DELETE FROM record_field WHERE collection = ?1 AND field = ?2 AND kind = ?3 AND value = ?4 AND id = ?5")
         insertField = try db.cachedStatement(sql: "INSERT INTO record_field (collection, field, kind, value, id) VALUES (?1, ?2, ?3, ?4, ?5)")
     }
 
-    /// Writes the view rows of a record's indexed fields (`record_field`): none for a deleted
-    /// record, else one per field in `collection.indexes`. `isNew`: the record had no row, so it
-    /// had no view rows either.
-    func writeIndexed(_ collection: CollectionSchema, _ id: String, state: RecordState, deleted: Bool, isNew: Bool) throws {
+    /// The index rows a record's state gives (`record_field`): none for a deleted record, else
+    /// one per field in `collection.indexes`, with what reads show.
+    static func indexRows(_ collection: CollectionSchema, _ state: RecordState?) -> [(kind: Int, value: RecordQuery.IndexValue)?] {
+        guard let state, !state.isEmpty, !state.isDeleted(in: collection) else { return collection.indexes.map { _ in nil } }
+        return collection.indexes.map { RecordQuery.indexKey(state.shown($0, in: collection)) }
+    }
+
+    /// Brings a record's index rows from what `previous` gave (nil: the record had no row) to
+    /// what `state` gives, writing only the rows that change.
+    func writeIndexed(_ collection: CollectionSchema, _ id: String, state: RecordState?, previous: RecordState?) throws {
         guard !collection.indexes.isEmpty else { return }
-        if !isNew {
-            let statement = deleteFields.sqliteStatement
-            defer { finish(statement) }
-            Self.bind(collection.name, at: 1, to: statement)
-            Self.bind(id, at: 2, to: statement)
-            let code = sqlite3_step(statement)
-            guard code == SQLITE_DONE else { throw error(code, deleteFields) }
+        let before = Self.indexRows(collection, previous)
+        let after = Self.indexRows(collection, state)
+        for (i, field) in collection.indexes.enumerated() {
+            if let old = before[i], let new = after[i], old.kind == new.kind, old.value == new.value { continue }
+            if let old = before[i] { try step(deleteField, collection.name, field, old, id) }
+            if let new = after[i] { try step(insertField, collection.name, field, new, id) }
         }
-        guard !deleted else { return }
-        for field in collection.indexes {
-            let (kind, value) = RecordQuery.indexKey(state.shown(field, in: collection))
-            let statement = insertField.sqliteStatement
-            defer { finish(statement) }
-            Self.bind(collection.name, at: 1, to: statement)
-            Self.bind(field, at: 2, to: statement)
-            sqlite3_bind_int64(statement, 3, Int64(kind))
-            Self.bind(value, at: 4, to: statement)
-            Self.bind(id, at: 5, to: statement)
-            let code = sqlite3_step(statement)
-            guard code == SQLITE_DONE else { throw error(code, insertField) }
-        }
+    }
+
+    private func step(
+        _ prepared: Statement, _ collection: String, _ field: String, _ row: (kind: Int, value: RecordQuery.IndexValue), _ id: String
+    ) throws {
+        let statement = prepared.sqliteStatement
+        defer { finish(statement) }
+        Self.bind(collection, at: 1, to: statement)
+        Self.bind(field, at: 2, to: statement)
+        sqlite3_bind_int64(statement, 3, Int64(row.kind))
+        Self.bind(row.value, at: 4, to: statement)
+        Self.bind(id, at: 5, to: statement)
+        let code = sqlite3_step(statement)
+        guard code == SQLITE_DONE else { throw error(code, prepared) }
     }
 
     /// Binds an index value with its SQLite type (integer, real or text).

@@ -208,7 +208,9 @@ extension StationStore {
             // The view of the fields a collection indexes (`"indexes"` in its schema), one row per
             // live record and indexed field, written with the record's row: what reads show, as
             // RecordQuery orders it (kind, then the value: numbers as numbers, text by bytes; 0
-            // for null or absent). Queries on an indexed field read a range of it.
+            // for null or absent). Queries on an indexed field read a range of it. A write replaces
+            // the rows of the values it changed, found from the state it replaces (no second
+            // index to keep: a write to a record costs the index rows that change, often none).
             try db.execute(
                 sql: """
                     CREATE TABLE record_field (
@@ -220,7 +222,6 @@ extension StationStore {
                         PRIMARY KEY (collection, field, kind, value, id)
                     ) WITHOUT ROWID
                     """)
-            try db.execute(sql: "CREATE INDEX record_field_by_record ON record_field(collection, id)")
         }
         return migrator
     }

@@ -138,7 +138,7 @@ public final class WriteTransaction {
             lastWriteCreated = false
             return LocalWrite(state: state, changed: false)
         }
-        try save(state, collection: c, id: id, source: nil, isNew: stored == nil)
+        try save(state, collection: c, id: id, source: nil, isNew: stored == nil, previous: stored)
         lastWriteCreated = stored == nil
         return LocalWrite(state: state, changed: true)
     }
@@ -149,11 +149,12 @@ public final class WriteTransaction {
     public func delete(_ collection: String, _ id: String) throws -> RecordState? {
         let c = try store.schema.collection(collection)
         // The core's error, as every backend throws it.
-        guard var state = try load(collection, id) else { throw CoreError(.recordNotFound, "\(collection)/\(id) does not exist") }
+        guard let stored = try load(collection, id) else { throw CoreError(.recordNotFound, "\(collection)/\(id) does not exist") }
+        var state = stored
         guard try state.delete(by: store.writer, at: hlc.now(physical: store.physicalClock()), in: c, id: id) != nil else {
             return nil
         }
-        try save(state, collection: c, id: id, source: nil, isNew: false)
+        try save(state, collection: c, id: id, source: nil, isNew: false, previous: stored)
         return state
     }
 
@@ -215,7 +216,8 @@ public final class WriteTransaction {
         lastWriteCreated = result == .created
         if let stored, keepsOwnVersion { try keepOwnVersion(stored, collection, id, mergingFrom: peer) }
         try save(
-            state, collection: c, id: id, source: whole ? peer?.rawValue : nil, isNew: stored == nil, encoded: checked ?? (whole ? encoded : nil))
+            state, collection: c, id: id, source: whole ? peer?.rawValue : nil, isNew: stored == nil, encoded: checked ?? (whole ? encoded : nil),
+            previous: stored)
         observe()
         return result
     }
@@ -278,9 +280,10 @@ public final class WriteTransaction {
         _ collection: String, _ id: String, conflict: String, _ choice: RecordState.ResolutionChoice, person: String? = nil
     ) throws -> RecordState {
         let c = try store.schema.collection(collection)
-        guard var state = try load(collection, id) else { throw CoreError(.recordNotFound, "\(collection)/\(id) does not exist") }
+        guard let stored = try load(collection, id) else { throw CoreError(.recordNotFound, "\(collection)/\(id) does not exist") }
+        var state = stored
         try state.resolve(conflict, choice, by: store.writer, at: hlc.now(physical: store.physicalClock()), in: c, id: id, person: person)
-        try save(state, collection: c, id: id, source: nil, isNew: false)
+        try save(state, collection: c, id: id, source: nil, isNew: false, previous: stored)
         return state
     }
 
@@ -309,8 +312,11 @@ public final class WriteTransaction {
     /// `encoded`, when given, is the state's canonical JSON, made beforehand.
     @discardableResult
     func save(
-        _ state: RecordState, collection: CollectionSchema, id: String, source: String?, isNew: Bool, encoded given: [UInt8]? = nil
+        _ state: RecordState, collection: CollectionSchema, id: String, source: String?, isNew: Bool, encoded given: [UInt8]? = nil,
+        previous: RecordState? = nil
     ) throws -> Bool {
+        // The index rows are replaced from the state this one replaces: an update needs it.
+        precondition(isNew || previous != nil || collection.indexes.isEmpty, "an update of \(collection.name)/\(id) without the state it replaces")
         if given == nil {
             encoded.removeAll(keepingCapacity: true)
             state.write(to: &encoded)
@@ -327,7 +333,7 @@ public final class WriteTransaction {
                 source: source, resolved: state.resolutions.count),
             isNew: isNew)
         guard written else { return false }
-        try rows.writeIndexed(collection, id, state: state, deleted: status.deleted, isNew: isNew)
+        try rows.writeIndexed(collection, id, state: state, previous: isNew ? nil : previous)
         nextSeq += 1
         lastRecord = (collection.name, id, state)
         return true

@@ -101,5 +101,14 @@ import Testing
         #expect(
             try store.query("items", RecordQuery(conditions: [try RecordQuery.Condition(parsing: "n=5")], sortField: "n")).records.map(\.id) == ["a"])
         #expect(try store.query("items", query).plan.hasPrefix("index on n"))
+        // A record only another node wrote, forgotten: gone from the index too.
+        var junk = RecordState()
+        try junk.put(["n": 1], by: "civil-affairs", at: HLCTimestamp(wall: 1_000, logical: 0), in: c, id: "junk")
+        try store.write { tx in _ = try tx.merge("items", "junk", junk, from: "civil-affairs") }
+        #expect(try store.query("items", query).records.map(\.id) == ["b", "junk"])
+        _ = try store.forget([RecordKey("items", "junk")])
+        #expect(try store.query("items", query).records.map(\.id) == ["b"])
+        let rows = try store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM record_field WHERE id = 'junk'") }
+        #expect(rows == 0)
     }
 }
