@@ -11,6 +11,7 @@ public enum DefaultSchema {
             "default": "manual",
             "deleteConflict": "update-wins",
             "indexes": ["fullName", "birthYear", "neighbourhood"],
+            "search": ["fullName", "address", "phone", "notes"],
             "fields": {
               "fullName": {"policy": "manual", "type": "string", "required": true},
               "idNumber": {"policy": "manual", "type": "string"},
@@ -28,6 +29,7 @@ public enum DefaultSchema {
             "default": "manual",
             "deleteConflict": "update-wins",
             "indexes": ["status", "station", "dueDate", "residentId"],
+            "search": ["kind", "notes"],
             "fields": {
               "station": {"policy": "manual", "type": "enum", "values": ["labor", "civil_affairs", "family_planning", "urban_management", "justice", "industry_commerce", "taxation", "housing", "environment"], "required": true},
               "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
@@ -45,6 +47,7 @@ public enum DefaultSchema {
             "default": "lww",
             "deleteConflict": "update-wins",
             "indexes": ["status", "nextSessionDate"],
+            "search": ["partyA", "partyB", "notes"],
             "fields": {
               "partyA": {"policy": "manual", "type": "string"},
               "partyB": {"policy": "manual", "type": "string"},
@@ -78,6 +81,7 @@ public enum DefaultSchema {
             "default": "lww",
             "deleteConflict": "update-wins",
             "indexes": ["status", "fullName"],
+            "search": ["fullName", "phone", "skills"],
             "fields": {
               "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
               "fullName": {"policy": "lww", "type": "string"},
@@ -141,6 +145,7 @@ public enum DefaultSchema {
             "default": "lww",
             "deleteConflict": "update-wins",
             "indexes": ["receivedAt", "status", "callerName"],
+            "search": ["callerName", "callerPhone", "summary", "notes"],
             "fields": {
               "callerName": {"policy": "lww", "type": "string"},
               "callerPhone": {"policy": "lww", "type": "phone"},
@@ -158,7 +163,8 @@ public enum DefaultSchema {
             "description": "Goods on the shelves of the charity supermarket, with stock merged from every distribution desk.",
             "default": "lww",
             "deleteConflict": "update-wins",
-            "indexes": ["quantity", "itemName", "expiryDate"],
+            "indexes": ["quantity", "expiryDate"],
+            "search": ["itemName"],
             "fields": {
               "itemName": {"policy": "lww", "type": "string"},
               "category": {"policy": "lww", "type": "string"},
@@ -176,6 +182,7 @@ public enum DefaultSchema {
             "default": "lww",
             "deleteConflict": "update-wins",
             "indexes": ["acknowledged", "receivedOn", "donorName"],
+            "search": ["donorName", "notes"],
             "fields": {
               "donorName": {"policy": "lww", "type": "string"},
               "donorType": {"policy": "lww", "type": "enum", "values": ["individual", "enterprise", "unit", "organization"]},
@@ -194,6 +201,7 @@ public enum DefaultSchema {
             "default": "lww",
             "deleteConflict": "update-wins",
             "indexes": ["fullName", "status"],
+            "search": ["fullName", "phone", "skills"],
             "fields": {
               "fullName": {"policy": "lww", "type": "string", "required": true},
               "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
@@ -262,6 +270,7 @@ public enum DefaultSchema {
             "default": "lww",
             "deleteConflict": "update-wins",
             "indexes": ["fullName", "residentId"],
+            "search": ["fullName", "emergencyContact", "healthNotes"],
             "fields": {
               "residentId": {"policy": "manual", "type": "reference", "collection": "residents"},
               "fullName": {"policy": "lww", "type": "string"},
@@ -280,6 +289,7 @@ public enum DefaultSchema {
             "default": "lww",
             "deleteConflict": "update-wins",
             "indexes": ["name", "status"],
+            "search": ["name", "chairperson"],
             "fields": {
               "name": {"policy": "lww", "type": "string", "required": true},
               "kind": {"policy": "lww", "type": "string"},

@@ -21,6 +21,11 @@ struct RecordRows {
     private let update: Statement
     private let deleteField: Statement
     private let insertField: Statement
+    private let selectDoc: Statement
+    private let insertKey: Statement
+    private let deleteKey: Statement
+    private let deleteText: Statement
+    private let insertText: Statement
 
     init(_ db: Database) throws {
         self.db = db
@@ -42,6 +47,71 @@ struct RecordRows {
         deleteField = try db.cachedStatement(
             sql: "DELETE FROM record_field WHERE collection = ?1 AND field = ?2 AND kind = ?3 AND value = ?4 AND id = ?5")
         insertField = try db.cachedStatement(sql: "INSERT INTO record_field (collection, field, kind, value, id) VALUES (?1, ?2, ?3, ?4, ?5)")
+        selectDoc = try db.cachedStatement(sql: "SELECT docid FROM record_text_key WHERE collection = ?1 AND id = ?2")
+        insertKey = try db.cachedStatement(sql: "INSERT INTO record_text_key (collection, id) VALUES (?1, ?2)")
+        deleteKey = try db.cachedStatement(sql: "DELETE FROM record_text_key WHERE docid = ?1")
+        deleteText = try db.cachedStatement(sql: "DELETE FROM record_text WHERE rowid = ?1")
+        insertText = try db.cachedStatement(sql: "INSERT INTO record_text (rowid, collection, body) VALUES (?1, ?2, ?3)")
+    }
+
+    /// The text `station search` finds in a record: the shown strings of its search fields, one
+    /// per line; nil for a deleted record or one with none.
+    static func searchText(_ collection: CollectionSchema, _ state: RecordState?) -> String? {
+        guard let state, !state.isEmpty, !state.isDeleted(in: collection) else { return nil }
+        let parts = collection.search.compactMap { state.shown($0, in: collection)?.stringValue }
+        return parts.isEmpty ? nil : parts.joined(separator: "\n")
+    }
+
+    /// Brings a record's search document from what `previous` gave to what `state` gives
+    /// (prepared statements bound directly, as the record's own row: this runs on every write).
+    func writeSearchText(_ collection: CollectionSchema, _ id: String, state: RecordState?, previous: RecordState?) throws {
+        guard !collection.search.isEmpty else { return }
+        let before = Self.searchText(collection, previous)
+        let after = Self.searchText(collection, state)
+        if let before, let after, before.hasSameBytes(as: after) { return }
+        if before == nil, after == nil { return }
+        var docid: Int64?
+        do {
+            let statement = selectDoc.sqliteStatement
+            defer { finish(statement) }
+            Self.bind(collection.name, at: 1, to: statement)
+            Self.bind(id, at: 2, to: statement)
+            switch sqlite3_step(statement) {
+            case SQLITE_ROW: docid = sqlite3_column_int64(statement, 0)
+            case SQLITE_DONE: break
+            case let code: throw error(code, selectDoc)
+            }
+        }
+        if let docid, before != nil { try run(deleteText, docid) }
+        guard let after else {
+            if let docid { try run(deleteKey, docid) }
+            return
+        }
+        if docid == nil {
+            let statement = insertKey.sqliteStatement
+            defer { finish(statement) }
+            Self.bind(collection.name, at: 1, to: statement)
+            Self.bind(id, at: 2, to: statement)
+            let code = sqlite3_step(statement)
+            guard code == SQLITE_DONE else { throw error(code, insertKey) }
+            docid = sqlite3_last_insert_rowid(db.sqliteConnection)
+        }
+        let statement = insertText.sqliteStatement
+        defer { finish(statement) }
+        sqlite3_bind_int64(statement, 1, docid!)
+        Self.bind(collection.name, at: 2, to: statement)
+        Self.bind(after, at: 3, to: statement)
+        let code = sqlite3_step(statement)
+        guard code == SQLITE_DONE else { throw error(code, insertText) }
+    }
+
+    /// Runs a statement that takes one integer.
+    private func run(_ prepared: Statement, _ value: Int64) throws {
+        let statement = prepared.sqliteStatement
+        defer { finish(statement) }
+        sqlite3_bind_int64(statement, 1, value)
+        let code = sqlite3_step(statement)
+        guard code == SQLITE_DONE else { throw error(code, prepared) }
     }
 
     /// The index rows a record's state gives (`record_field`): none for a deleted record, else

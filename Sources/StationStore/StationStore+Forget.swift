@@ -30,12 +30,15 @@ extension StationStore {
             let last = try Int64.fetchOne(db, sql: Self.lastSequenceSQL) ?? 0
             try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('forgottenSeq', ?)", arguments: [String(last)])
             for key in forgotten {
-                // Its index rows, found from the state (the table has no index by record).
-                if let c = schema.collections[key.collection], !c.indexes.isEmpty,
+                // Its index rows and search text, found from the state (record_field has no index by record).
+                if let c = schema.collections[key.collection], !c.indexes.isEmpty || !c.search.isEmpty,
                     let text = try String.fetchOne(
                         db, sql: "SELECT state FROM record WHERE collection = ? AND id = ?", arguments: [key.collection, key.id])
                 {
-                    try RecordRows(db).writeIndexed(c, key.id, state: nil, previous: try RecordState(jsonText: text))
+                    let rows = try RecordRows(db)
+                    let state = try RecordState(jsonText: text)
+                    try rows.writeIndexed(c, key.id, state: nil, previous: state)
+                    try rows.writeSearchText(c, key.id, state: nil, previous: state)
                 }
                 for table in ["record", "push_waiting", "own_version"] {
                     try db.execute(sql: "DELETE FROM \(table) WHERE collection = ? AND id = ?", arguments: [key.collection, key.id])

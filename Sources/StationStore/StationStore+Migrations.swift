@@ -223,6 +223,22 @@ extension StationStore {
                     ) WITHOUT ROWID
                     """)
         }
+        migrator.registerMigration("v17-record-text") { db in
+            // Full-text search (`station search`): the shown text of the fields a collection
+            // lists under `"search"`, one document per live record, in an FTS5 table with the
+            // trigram tokenizer (any three characters match, Chinese names included). Documents
+            // are numbered by `record_text_key`, which finds a record's document to replace.
+            try db.execute(
+                sql: """
+                    CREATE TABLE record_text_key (
+                        docid INTEGER PRIMARY KEY,
+                        collection TEXT NOT NULL,
+                        id TEXT NOT NULL,
+                        UNIQUE (collection, id)
+                    )
+                    """)
+            try db.execute(sql: "CREATE VIRTUAL TABLE record_text USING fts5(collection UNINDEXED, body, tokenize = 'trigram')")
+        }
         return migrator
     }
 }

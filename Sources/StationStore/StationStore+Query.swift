@@ -155,3 +155,87 @@ extension StationStore {
         }
     }
 }
+
+extension StationStore {
+    /// The live records of `collection` whose text holds `text` (case aside for Latin letters),
+    /// in id order, after the record `after`, at most `limit`: `station search`.
+    ///
+    /// A collection that lists `"search"` fields is read from its full-text index: three
+    /// characters or more through the trigrams, fewer (a two-character Chinese name) by reading
+    /// the index's text. Any other collection is scanned, every shown string field read.
+    public func search(_ collection: String, _ text: String, after: String? = nil, limit: Int? = nil) throws -> QueryPage {
+        let c = try schema.collection(collection)
+        let needle = Names.nfc(text)
+        guard !needle.isEmpty else { throw CoreError(.invalidQuery, "search for what? (an empty text finds everything: use list)") }
+        var found: [StoredRecord] = []
+        var more = false
+        let short = needle.unicodeScalars.count < 3
+        if !c.search.isEmpty {
+            let ascii = needle.utf8.allSatisfy { $0 < 0x80 }
+            let match: String
+            let argument: String
+            if !short {
+                match = "t.record_text MATCH ?"
+                argument = "\"" + needle.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            } else if ascii {
+                match = "t.body LIKE ? ESCAPE '\\'"
+                argument =
+                    "%"
+                    + needle.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                    .replacingOccurrences(of: "_", with: "\\_") + "%"
+            } else {
+                match = "instr(t.body, ?) > 0"
+                argument = needle
+            }
+            var arguments: StatementArguments = [argument, c.name]
+            // CROSS JOIN keeps SQLite's order: the full-text index first, then each hit's key and
+            // record. Left to choose, it walks the keys in id order (no sort) and asks the
+            // full-text index about every one: 30 s for 100k records instead of milliseconds.
+            var sql = """
+                SELECT k.id, r.seq, r.state, r.source FROM record_text t
+                CROSS JOIN record_text_key k ON k.docid = t.rowid
+                CROSS JOIN record r ON r.collection = k.collection AND r.id = k.id
+                WHERE \(match) AND k.collection = ?
+                """
+            if let after {
+                sql += " AND k.id > ?"
+                arguments += [after]
+            }
+            sql += " ORDER BY k.id"
+            if let limit { sql += " LIMIT \(limit + 1)" }
+            try read { db in
+                for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
+                    found.append(try Self.storedRecord(row: row, collection: c, id: row["id"]))
+                }
+            }
+            if let limit, found.count > limit {
+                found.removeLast(found.count - limit)
+                more = true
+            }
+            let plan =
+                short
+                ? "full-text index of \(c.search.joined(separator: ", ")), read through (under 3 characters)"
+                : "full-text index of \(c.search.joined(separator: ", ")) (trigrams)"
+            return QueryPage(records: found, next: more ? found.last?.id : nil, plan: plan)
+        }
+        // No search fields: every record's shown strings.
+        let folded = needle.lowercased()
+        struct PageFull: Error {}
+        do {
+            try forEachRecord(in: collection) { record in
+                if let after, !after.utf8.lexicographicallyPrecedes(record.id.utf8) { return }
+                let hit = record.view.fields.values.contains { value in
+                    guard let s = value.stringValue else { return false }
+                    return s.contains(needle) || s.lowercased().contains(folded)
+                }
+                guard hit else { return }
+                if let limit, found.count == limit {
+                    more = true
+                    throw PageFull()
+                }
+                found.append(record)
+            }
+        } catch is PageFull {}
+        return QueryPage(records: found, next: more ? found.last?.id : nil, plan: "scan (\(c.name) lists no search fields)")
+    }
+}

@@ -316,7 +316,9 @@ public final class WriteTransaction {
         previous: RecordState? = nil
     ) throws -> Bool {
         // The index rows are replaced from the state this one replaces: an update needs it.
-        precondition(isNew || previous != nil || collection.indexes.isEmpty, "an update of \(collection.name)/\(id) without the state it replaces")
+        precondition(
+            isNew || previous != nil || (collection.indexes.isEmpty && collection.search.isEmpty),
+            "an update of \(collection.name)/\(id) without the state it replaces")
         if given == nil {
             encoded.removeAll(keepingCapacity: true)
             state.write(to: &encoded)
@@ -334,6 +336,7 @@ public final class WriteTransaction {
             isNew: isNew)
         guard written else { return false }
         try rows.writeIndexed(collection, id, state: state, previous: isNew ? nil : previous)
+        try rows.writeSearchText(collection, id, state: state, previous: isNew ? nil : previous)
         nextSeq += 1
         lastRecord = (collection.name, id, state)
         return true

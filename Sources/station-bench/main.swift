@@ -52,10 +52,14 @@ func row(_ i: Int) -> (String, [String: JSONValue]) {
     )
 }
 let schema = DefaultSchema.schema
-/// The same schema with no index: the local-write figure of the view rows beside the one without.
+/// The same schema with no index and no search fields: the local-write figure of the view rows
+/// and search text beside the one without.
 let unindexed: Schema = {
     var s = DefaultSchema.schema
-    for name in s.collectionNames { s.collections[name]!.indexes = [] }
+    for name in s.collectionNames {
+        s.collections[name]!.indexes = []
+        s.collections[name]!.search = []
+    }
     return s
 }()
 
@@ -134,7 +138,7 @@ print("local writes: \(options.records) records, batches of \(options.batch), me
 print("  plain GRDB insert (floor)   \(String(format: "%.3f", p)) s  \(rate(p))")
 print("  station put, new records    \(String(format: "%.3f", s)) s  \(rate(s))  ratio \(String(format: "%.2f", s / p))x")
 print("  station put, existing ones  \(String(format: "%.3f", u)) s  \(rate(u))  ratio \(String(format: "%.2f", u / p))x")
-print("  station put, no index rows  \(String(format: "%.3f", w)) s  \(rate(w))  ratio \(String(format: "%.2f", w / p))x")
+print("  station put, no index rows \(String(format: "%.3f", w)) s  \(rate(w))  ratio \(String(format: "%.2f", w / p))x")
 let json: JSONValue = .array([
     [
         "name": "local writes (new records)", "value": .double(n / s), "unit": "records/s", "floor": .double(n / p),
@@ -145,7 +149,7 @@ let json: JSONValue = .array([
         "ratio": .double(u / p), "goal": "report", "met": .null,
     ],
     [
-        "name": "local writes (new records, no index rows)", "value": .double(n / w), "unit": "records/s", "floor": .double(n / p),
+        "name": "local writes (new records, no index or search rows)", "value": .double(n / w), "unit": "records/s", "floor": .double(n / p),
         "ratio": .double(w / p), "goal": "report", "met": .null,
     ],
 ])
@@ -187,6 +191,19 @@ func runQueries() throws {
         let indexed = try measure("quantity<5", sort: "quantity", runs: options.runs)
         let scan = try measure("pointsPrice<15", sort: "pointsPrice", runs: 3)
         indexedP50[size] = indexed.p50
+        var searchTimes: [Double] = []
+        var searchPlan = ""
+        var hits = 0
+        for run in 0..<options.runs {
+            let name = "Item \((run * 7919) % size) rice"
+            var page: QueryPage?
+            searchTimes.append(try time { page = try store.search("charity_stock", name, limit: 50) })
+            searchPlan = page!.plan
+            hits += page!.records.count
+        }
+        searchTimes.sort()
+        let searchP50 = searchTimes[searchTimes.count / 2]
+        let searchP99 = searchTimes[min(searchTimes.count - 1, searchTimes.count * 99 / 100)]
         print("query at \(size) records, limit 50:")
         print(
             "  --where quantity<5 --sort quantity      p50 \(String(format: "%.2f", indexed.p50 * 1000)) ms  p99 \(String(format: "%.2f", indexed.p99 * 1000)) ms  (\(indexed.plan); \(indexed.count) records)"
@@ -199,6 +216,14 @@ func runQueries() throws {
         ])
         out.append([
             "name": .string("the same query on a field with no index, \(size) records (p50)"), "value": .double(scan.p50 * 1000), "unit": "ms",
+        ])
+        print(
+            "  search \"Item N rice\"                     p50 \(String(format: "%.2f", searchP50 * 1000)) ms  p99 \(String(format: "%.2f", searchP99 * 1000)) ms  (\(searchPlan); \(hits) hits in \(options.runs) searches)"
+        )
+        out.append([
+            "name": .string("search for a name, \(size) records (p50)"), "value": .double(searchP50 * 1000), "unit": "ms",
+            "p99": .double(searchP99 * 1000),
+            "goal": size >= 1_000_000 ? "< 20 ms" : "report", "met": size >= 1_000_000 ? .bool(searchP50 < 0.020) : .null,
         ])
         try? FileManager.default.removeItem(atPath: "\(directory)/query-\(size).sqlite")
     }

@@ -96,3 +96,29 @@ struct AddCreateTests {
         #expect(jsonInt(fields(try box.record("inventory", "oil"))["quantity"]) == 3)
     }
 }
+
+/// The service center's schema indexes what clerks ask for and searches names (issue 15).
+@Suite("station list from an index, station search")
+struct IndexedListAndSearchTests {
+    @Test func aClerkFindsResidentsByIndexAndByAnyThreeCharacters() async throws {
+        let box = try Sandbox().initialize()
+        try box.ok("import", "residents", try box.write("r.jsonl", try Self.residents()))
+        let chen = try box.ok("list", "residents", "--where", "fullName^=Chen", "--sort", "birthYear", "--explain")
+        #expect(chen.stderr.contains("plan: index on birthYear, in order"), "\(chen.stderr)")
+        #expect(chen.stdout.contains("Chen Meilin") && chen.stdout.contains("陈"), "\(chen.stdout)")
+        let scan = try box.ok("list", "residents", "--where", "householdSize>2", "--explain")
+        #expect(scan.stderr.contains("plan: scan of"), "\(scan.stderr)")
+        let found = try jsonArray(box.ok("search", "residents", "陈美", "--json").stdout)
+        #expect(found.map { $0["id"] as? String } == ["res-cn"])
+        let lujiang = try box.ok("search", "residents", "lujiang rd", "--limit", "1")
+        #expect(
+            lujiang.stdout.contains("1 record in residents holding \"lujiang rd\"") && lujiang.stdout.contains("more: --after"), "\(lujiang.stdout)")
+        let none = try box.ok("search", "residents", "Nobody Here")
+        #expect(none.stdout.contains("0 records"))
+    }
+
+    static func residents() throws -> String {
+        let sample = try String(contentsOfFile: Seeds.directory + "/sample/residents.jsonl", encoding: .utf8)
+        return sample + #"{"id": "res-cn", "fullName": "Chen 陈美林", "address": "鹭江路12号", "birthYear": 1950}"# + "\n"
+    }
+}

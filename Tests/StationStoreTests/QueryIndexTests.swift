@@ -111,4 +111,37 @@ import Testing
         let rows = try store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM record_field WHERE id = 'junk'") }
         #expect(rows == 0)
     }
+
+    @Test func searchFindsTextInAnyScriptAndFollowsEveryWrite() async throws {
+        let text = #"""
+            {"collections": {"people": {"default": "lww", "fields": {"name": {"type": "string"}, "notes": {"type": "text"}, "age": {"type": "integer"}},
+              "search": ["name", "notes"]}, "plain": {"fields": {"name": "lww"}}}}
+            """#
+        let schema = try Schema(jsonText: text)
+        let store = try StationStore.create(path: dir.file("s.sqlite"), node: "hotline", schema: schema, clock: TestClock().closure)
+        try store.put("people", "p1", ["name": "陈美林", "notes": "Lives alone, 3F"])
+        try store.put("people", "p2", ["name": "Chen Hao", "notes": "son of 陈美林"])
+        try store.put("people", "p3", ["name": "Wu Lihua"])
+        func ids(_ q: String, in c: String = "people") throws -> [String] { try store.search(c, q).records.map(\.id) }
+        #expect(try ids("陈美林") == ["p1", "p2"])
+        #expect(try ids("美林") == ["p1", "p2"])  // two characters: read through
+        #expect(try ids("chen") == ["p2"])  // Latin letters in either case
+        #expect(try ids("ALONE") == ["p1"])
+        #expect(try ids("wu") == ["p3"])
+        #expect(try ids("nobody").isEmpty)
+        #expect(try ids("\"quoted\" OR x").isEmpty)  // the text, never FTS syntax
+        try store.put("people", "p1", ["notes": "moved in with her son"])
+        #expect(try ids("alone").isEmpty)
+        try store.delete("people", "p2")
+        #expect(try ids("陈美林") == ["p1"])
+        try store.put("people", "p2", ["name": "Chen Hao"])
+        #expect(try ids("Chen Hao") == ["p2"])
+        let page = try store.search("people", "e", limit: 1)
+        #expect(page.records.map(\.id) == ["p1"] && page.next == "p1")
+        #expect(try store.search("people", "e", after: "p1", limit: 5).records.map(\.id) == ["p2"])
+        // A collection with no search fields is scanned.
+        try store.put("plain", "x", ["name": "Zhang Yan"])
+        #expect(try ids("yan", in: "plain") == ["x"])
+        #expect(try store.search("plain", "yan").plan.hasPrefix("scan"))
+    }
 }

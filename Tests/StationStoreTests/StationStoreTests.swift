@@ -46,7 +46,7 @@ final class TestClock: @unchecked Sendable {
                 "v5-collection-feed", "v6-equal-values-are-no-conflict", "v7-push-waiting", "v8-node-writers", "v9-own-versions",
                 "v10-counter-stocktakes",
                 "v11-station-clock-offset", "v12-operator-sessions",
-                "v13-schema-additions", "v14-peer-proven-by-token", "v15-checkpoint-left-behind", "v16-record-field",
+                "v13-schema-additions", "v14-peer-proven-by-token", "v15-checkpoint-left-behind", "v16-record-field", "v17-record-text",
             ])
     }
 

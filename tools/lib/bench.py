@@ -279,7 +279,7 @@ def figures(o, writes, sets, stations):
         # station-bench's own objects (new records, then updates of them), named with the size.
         names = {"local writes (new records)": f"local writes, {k(o.records)} new records, batches of 1000",
                  "local writes (updates of existing records)": f"local writes, {k(o.records)} updates of those records",
-                 "local writes (new records, no index rows)": f"local writes, {k(o.records)} new records with no index rows (before issue 15)"}
+                 "local writes (new records, no index or search rows)": f"local writes, {k(o.records)} new records with no index rows (before issue 15)"}
         for w in writes:
             out.append(figure(names.get(w["name"], w["name"]), w["value"], w["unit"], w["goal"], w["met"], w["floor"], w["ratio"]))
     if "sync" in o.only:

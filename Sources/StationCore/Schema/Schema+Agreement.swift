@@ -118,7 +118,10 @@ extension Schema {
     /// equal fingerprints, so a sync can skip fetching the peer's schema when nothing changed.
     public var fingerprint: String {
         var shared = self
-        for name in collectionNames { shared.collections[name]!.indexes = [] }  // each node's own
+        for name in collectionNames {  // each node's own
+            shared.collections[name]!.indexes = []
+            shared.collections[name]!.search = []
+        }
         var hash = FNV1a64()
         hash.add(shared.json.canonicalText)
         return hash.hex

@@ -51,6 +51,10 @@ public struct CollectionSchema: Equatable, Sendable {
     /// declared: queries on them read the index instead of every record. Local to the node: not
     /// part of the fingerprint or of agreement (one station may index what another does not).
     public var indexes: [String] = []
+    /// Fields `station search` finds text in (`"search"` in the schema file): their shown text
+    /// goes to a full-text index (SQLite FTS5, trigrams: any three characters of a name, in any
+    /// script). Local to the node, as ``indexes`` are.
+    public var search: [String] = []
     /// Whether the collection is typed: a field declared with a type makes it so. A typed
     /// collection takes only its declared fields on local writes (an undeclared one is refused
     /// with the closest declared name); an untyped one takes any field, under its default policy.
@@ -126,7 +130,7 @@ extension Schema {
         for (name, definition) in collectionsJSON {
             guard Names.isValidCollection(name) else { throw fail("collection name \"\(name)\" must match [a-z][a-z0-9_]{0,63}") }
             guard let d = definition.objectValue else { throw fail("collection \(name) must be an object") }
-            let allowed: Set = ["description", "default", "deleteConflict", "fields", "indexes"]
+            let allowed: Set = ["description", "default", "deleteConflict", "fields", "indexes", "search"]
             if let extra = d.keys.sorted().first(where: { !allowed.contains($0) }) {
                 throw fail("unknown key \"\(extra)\" in collection \(name)")
             }
@@ -175,6 +179,21 @@ extension Schema {
                 }
                 guard c.indexes.count <= 16 else { throw fail("\(name).indexes lists \(c.indexes.count) fields; at most 16") }
             }
+            if let list = d["search"] {
+                guard let items = list.arrayValue else { throw fail("\(name).search must be a list of declared text fields") }
+                for item in items {
+                    guard let given = item.stringValue, let i = c.declarations.index(forKey: Names.nfc(given)) else {
+                        throw fail("\(name).search: \(item.canonicalText) is not a field \(name) declares")
+                    }
+                    let (field, declaration) = c.declarations[i]
+                    guard
+                        declaration.type == nil || declaration.type == .string || declaration.type == .text || declaration.type?.name == "enum"
+                            || declaration.type == .phone
+                    else { throw fail("\(name).search: \(field) is \(declaration.type!.name), not text") }
+                    guard !c.search.contains(where: { $0.hasSameBytes(as: field) }) else { throw fail("\(name).search lists \(field) twice") }
+                    c.search.append(field)
+                }
+            }
             collections[name] = c
         }
         self.init(collections: collections)
@@ -191,6 +210,7 @@ extension Schema {
             ]
             if let desc = c.description { d["description"] = .string(desc) }
             if !c.indexes.isEmpty { d["indexes"] = .array(c.indexes.map { .string($0) }) }
+            if !c.search.isEmpty { d["search"] = .array(c.search.map { .string($0) }) }
             out[name] = .object(d)
         }
         return .object(["collections": .object(out)])

@@ -78,6 +78,8 @@ extension StationCommand {
                                 ? "; typed: only these fields are written" : "; untyped: any other field is written as \(c.defaultPolicy.rawValue)"))
                     let names = c.declarations.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
                     print(RecordOutput.table(["FIELD", "DECLARED"], names.map { [$0, c.declarations[$0]!.summary] }))
+                    print("indexes: " + (c.indexes.isEmpty ? "none" : c.indexes.joined(separator: ", ")))
+                    print("search: " + (c.search.isEmpty ? "none (station search reads every record)" : c.search.joined(separator: ", ")))
                 }
             }
         }
