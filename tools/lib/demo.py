@@ -207,7 +207,26 @@ def main():
         print(f"  stk-0001 quantity everywhere: {q}  {GREEN + '✓' if chain_ok else RED + '✗'}{RESET}")
         stop(hub)
 
-        if failures or not identical or not chain_ok or not resolved_ok:
+        title("10. A clerk's questions at the charity desk (typed records, an index, full-text search)")
+        desk = dbs["charity"]
+        print("  $ station list charity_stock --where 'quantity<10' --sort quantity --explain")
+        low = station("list", "charity_stock", "--where", "quantity<10", "--sort", "quantity", "--explain", db=desk)
+        for line in (low.stderr.strip() + "\n" + low.stdout.rstrip()).splitlines():
+            print("    " + line)
+        low_ok = "plan: index on quantity" in low.stderr and "stk-0005" in low.stdout
+        print("  $ station search residents Chen")
+        found = station("search", "residents", "Chen", db=desk)
+        for line in found.stdout.rstrip().splitlines():
+            print("    " + line)
+        search_ok = "res-0001" in found.stdout
+        print("""  $ station put charity_stock stk-0003 '{"quantiy": 3}'""")
+        typo = station("put", "charity_stock", "stk-0003", '{"quantiy": 3}', db=desk, check=False)
+        print("    " + typo.stderr.strip())
+        typo_ok = typo.returncode != 0 and 'did you mean "quantity"' in typo.stderr
+        clerk_ok = low_ok and search_ok and typo_ok
+        print(f"  answered from the index, found by name, the typo refused: {GREEN + 'yes' if clerk_ok else RED + 'NO'}{RESET}")
+
+        if failures or not identical or not chain_ok or not resolved_ok or not clerk_ok:
             print(f"\n{RED}demo found {failures} unexpected values{RESET}")
             return 1
         print(f"\n{GREEN}The hub and all three stations converged; every conflict is listed above.{RESET}")
