@@ -11,7 +11,9 @@ extension HubCommand {
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create the hub's database.",
-            discussion: "Refuses to overwrite an existing file. Without --schema, the service center's schema (seeds/schema.json) is used.")
+            discussion:
+                "Refuses to overwrite an existing file. Without --schema, the service center's schema (seeds/schema.json) is used, without its indexes and search fields (a hub answers syncs, not queries)."
+        )
 
         @OptionGroup var database: DatabaseOptions
 
@@ -24,7 +26,15 @@ extension HubCommand {
         func run() throws {
             try reportingErrors {
                 let node = try NodeID(validatingNode: node)
-                let chosen = try loadSchema(file: schema, default: DefaultSchema.schema)
+                var chosen = try loadSchema(file: schema, default: DefaultSchema.schema)
+                if schema == nil {
+                    // The hub serves syncs, not a clerk's queries: the built-in schema's indexes
+                    // and search fields (each node's own) would only slow every merge there.
+                    for name in chosen.collectionNames {
+                        chosen.collections[name]!.indexes = []
+                        chosen.collections[name]!.search = []
+                    }
+                }
                 let path = try database.path
                 let store = try StationStore.create(path: path, node: node, schema: chosen, incarnation: StationStore.makeIncarnation(), role: .hub)
                 try store.close()
