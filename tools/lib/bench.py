@@ -461,8 +461,10 @@ def main():
         else:
             log(f"kept {work}")
     rows = figures(o, writes, sets, stations)
+    at = len(writes or [])  # after the local writes, in station-bench's order
     for q in query_rows:
-        rows.insert(len(writes or []), figure(q["name"], q["value"], q["unit"], q.get("goal", "report"), q.get("met")))
+        rows.insert(at, figure(q["name"], q["value"], q["unit"], q.get("goal", "report"), q.get("met")))
+        at += 1
     print(f"\nStationSync benchmarks: release build of {source_state()}, loopback, {os.cpu_count()} cores, "
           f"{platform.platform()}, {time.time() - started:.0f} s, load average {load:.1f} at start and "
           f"{os.getloadavg()[0]:.1f} at the end\n")
