@@ -4,7 +4,7 @@
 /// is never refused for a value's type: a peer with a wider schema (a new enum value, a field this
 /// node has not typed yet) may hold values this one reads as they are.
 public enum FieldType: Sendable, Equatable {
-    /// One line of text (no line breaks).
+    /// One line of text (no line breaks, no control characters).
     case string
     /// Text of any length, line breaks included.
     case text
@@ -42,8 +42,11 @@ public enum FieldType: Sendable, Equatable {
         }
     }
 
+    /// The types named by their name alone (an enum needs its values, a reference its collection).
+    static let plain: [FieldType] = [.string, .text, .integer, .decimal, .boolean, .date, .datetime, .phone]
+
     /// The type names a schema may use.
-    public static let names = ["string", "text", "integer", "decimal", "boolean", "date", "datetime", "enum", "phone", "reference"]
+    public static let names = plain.map(\.name) + ["enum", "reference"]
 
     /// The same kind of type, whatever the enum values: a peer may add values.
     func sameKind(as other: FieldType) -> Bool {
@@ -127,14 +130,6 @@ extension FieldDeclaration {
                 throw fail("type must be one of: \(FieldType.names.joined(separator: ", "))")
             }
             switch name {
-            case "string": type = .string
-            case "text": type = .text
-            case "integer": type = .integer
-            case "decimal": type = .decimal
-            case "boolean": type = .boolean
-            case "date": type = .date
-            case "datetime": type = .datetime
-            case "phone": type = .phone
             case "enum":
                 guard let list = o["values"]?.arrayValue, !list.isEmpty else {
                     throw fail("is an enum and needs \"values\": a list of strings")
@@ -154,7 +149,8 @@ extension FieldDeclaration {
                     throw fail("is a reference and needs \"collection\": the name of the collection it points into")
                 }
                 type = .reference(collection: c)
-            default: break
+            default:
+                type = FieldType.plain.first { $0.name == name }
             }
         }
         if o["values"] != nil, type?.name != "enum" { throw fail("has \"values\", which only an enum takes") }
