@@ -10,6 +10,8 @@ public struct CSVReader {
         private var cell: [UInt8] = []
         private var quoted = false
         private var quoteSeen = false
+        /// After a closing quote: only a comma or the end of the row may follow.
+        private var closed = false
         /// The line the row being read began on.
         public private(set) var firstLine = 0
 
@@ -18,12 +20,12 @@ public struct CSVReader {
         /// Whether a quoted cell is still open (the row goes on on the next line).
         public var isOpen: Bool { quoted }
 
-        /// Feeds one line (without its LF); returns the row's cells once it is complete.
+        /// Feeds one line (without its LF); returns the row's cells once it is complete. A CR
+        /// that ends the line ends the row with it (CRLF); inside a quoted cell it is the cell's.
         public mutating func feed(_ line: [UInt8], number: Int) throws(CommandFailure) -> [String]? {
-            if !quoted { firstLine = number } else { cell.append(10) }
-            var bytes = line[...]
-            if !quoted, bytes.last == 13 { bytes = bytes.dropLast() }
-            for b in bytes {
+            if quoted { cell.append(10) } else { firstLine = number }
+            let last = line.count - 1
+            for (i, b) in line.enumerated() {
                 if quoted {
                     if quoteSeen {
                         quoteSeen = false
@@ -31,42 +33,45 @@ public struct CSVReader {
                             cell.append(b)
                             continue
                         }
-                        quoted = false  // the closing quote; this byte follows the cell
-                    } else if b == UInt8(ascii: "\"") {
-                        quoteSeen = true
-                        continue
+                        quoted = false  // that was the closing quote: this byte follows the cell
+                        closed = true
                     } else {
-                        cell.append(b)
+                        if b == UInt8(ascii: "\"") { quoteSeen = true } else { cell.append(b) }
                         continue
                     }
                 }
+                if b == 13, i == last { continue }  // the row's CRLF
+                if closed, b != UInt8(ascii: ",") {
+                    throw CommandFailure(
+                        "line \(number): text after a closing quote; quote the whole cell and double a quote inside it (\"\"); nothing was imported")
+                }
                 switch b {
                 case UInt8(ascii: ","):
-                    cells.append(String(decoding: cell, as: UTF8.self))
-                    cell.removeAll(keepingCapacity: true)
+                    endCell()
                 case UInt8(ascii: "\""):
                     guard cell.isEmpty else {
-                        throw CommandFailure("line \(number): a quote inside an unquoted cell; quote the whole cell and double the quote (\"\"\"\")")
+                        throw CommandFailure(
+                            "line \(number): a quote inside an unquoted cell; quote the whole cell and double the quote (\"\"); nothing was imported")
                     }
                     quoted = true
                 default:
                     cell.append(b)
                 }
             }
-            if quoted, quoteSeen {
-                // The quote ended the line: the cell is closed (a CR before the LF is dropped).
+            if quoted, quoteSeen {  // the closing quote ended the line
                 quoted = false
                 quoteSeen = false
             }
-            if quoted {
-                if cell.last == 13 { cell.removeLast() }  // a CRLF inside a quoted cell is a line break
-                return nil
-            }
-            if cell.last == 13 { cell.removeLast() }
-            cells.append(String(decoding: cell, as: UTF8.self))
-            cell.removeAll(keepingCapacity: true)
+            if quoted { return nil }
+            endCell()
             defer { cells.removeAll(keepingCapacity: true) }
             return cells
+        }
+
+        private mutating func endCell() {
+            cells.append(String(decoding: cell, as: UTF8.self))
+            cell.removeAll(keepingCapacity: true)
+            closed = false
         }
     }
 

@@ -22,15 +22,16 @@ public struct InputFile {
         try out.close()
     }
 
-    /// Calls `body` with each non-blank line and its 1-based number.
-    public func forEachLine(_ body: (_ number: Int, _ line: [UInt8]) throws -> Void) throws {
-        var reader = try LineReader(path: path)
+    /// Calls `body` with each non-blank line and its 1-based number. `raw`: every line, blank
+    /// ones included, each with its carriage return if it had one (CSV reads its own rows).
+    public func forEachLine(raw: Bool = false, _ body: (_ number: Int, _ line: [UInt8]) throws -> Void) throws {
+        var reader = try LineReader(path: path, keepsCarriageReturns: raw)
         var number = 0
         while var line = try reader.next() {
             number += 1
             // A UTF-8 byte order mark, as Excel and Notepad write one, is not part of the first line.
             if number == 1, line.starts(with: [0xEF, 0xBB, 0xBF]) { line.removeFirst(3) }
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            if !raw, line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
             try body(number, line)
         }
     }

@@ -18,6 +18,9 @@ public struct LineReader {
 
     private let handle: FileHandle
     private let maxLineBytes: Int
+    /// Whether a line keeps the carriage return before its newline (CSV: a CRLF inside a quoted
+    /// cell is the cell's).
+    private let keepsCarriageReturns: Bool
     private var buffer = [UInt8]()
     private var start = 0
     /// Where the search for the next newline goes on: every byte before it (from `start`) holds none.
@@ -25,7 +28,8 @@ public struct LineReader {
     private var atEnd = false
     private var number = 0
 
-    public init(path: String, maxLineBytes: Int = LineReader.defaultMaxLineBytes) throws {
+    public init(path: String, maxLineBytes: Int = LineReader.defaultMaxLineBytes, keepsCarriageReturns: Bool = false) throws {
+        self.keepsCarriageReturns = keepsCarriageReturns
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw CommandFailure("cannot read \(path)")
         }
@@ -33,7 +37,7 @@ public struct LineReader {
         self.maxLineBytes = maxLineBytes
     }
 
-    /// The next line without its newline (and carriage return), or nil at the end. Throws
+    /// The next line without its newline (and its carriage return, unless kept), or nil at the end. Throws
     /// ``LineTooLong`` for a line past the limit.
     public mutating func next() throws -> [UInt8]? {
         while true {
@@ -43,7 +47,7 @@ public struct LineReader {
                 var line = Array(buffer[start..<newline])
                 start = newline + 1
                 scanned = start
-                if line.last == 0x0D { line.removeLast() }
+                if line.last == 0x0D, !keepsCarriageReturns { line.removeLast() }
                 return line
             }
             scanned = buffer.count

@@ -149,9 +149,10 @@ public struct SyncRunner: Sendable {
         func run() async throws {
             var full = runner.options.full
             var takeOver = runner.options.takeOver
-            // Quiet: a line when a round moved something or its notice changed, one when syncing
-            // starts failing (and every 10 minutes while it does), one when it works again.
-            var lastNotice: [Int]?
+            // Quiet: a line when a round moved something or what stands changed (the first round's
+            // always), one when syncing starts failing (and every 10 minutes while it does), one
+            // when it works again.
+            var lastStanding: [Int]?
             var failing: (since: Date, attempts: Int, lastLine: Date)?
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
                 do {
@@ -162,8 +163,8 @@ public struct SyncRunner: Sendable {
                         )
                         failing = nil
                     }
-                    if summary.moved || summary.notice != lastNotice || summary.stopped { runner.report(summary) }
-                    lastNotice = summary.notice
+                    if summary.moved || summary.standing != lastStanding { runner.report(summary) }
+                    lastStanding = summary.standing
                     full = false
                     // Taking over is once: a later round that found another database live again
                     // (someone took it back) is refused like any other, and the loop stops.
@@ -177,14 +178,14 @@ public struct SyncRunner: Sendable {
                         f.attempts += 1
                         if now.timeIntervalSince(f.lastLine) >= 600 {
                             runner.logger.warning(
-                                "sync with \(transport.baseURL) still failing since \(Self.clockTime(f.since)) (\(f.attempts) attempts); retrying every \(every) s",
+                                "sync with \(transport.baseURL) still failing since \(Self.clockTime(f.since)) (\(f.attempts) attempts); trying again \(every) s after each",
                                 metadata: ["error": "\(error)"])
                             f.lastLine = now
                         }
                         failing = f
                     } else {
                         runner.logger.warning(
-                            "sync with \(transport.baseURL) failed; retrying every \(every) s (one line when it works again)",
+                            "sync with \(transport.baseURL) failed; trying again \(every) s after each attempt (one line when it works again)",
                             metadata: ["error": "\(error)"])
                         failing = (now, 1, now)
                     }

@@ -59,7 +59,11 @@ struct RecordRows {
     static func searchText(_ collection: CollectionSchema, _ state: RecordState?) -> String? {
         guard let state, !state.isEmpty, !state.isDeleted(in: collection) else { return nil }
         let parts = collection.search.compactMap { state.shown($0, in: collection)?.stringValue }
-        return parts.isEmpty ? nil : parts.joined(separator: "\n")
+        guard !parts.isEmpty else { return nil }
+        // FTS5's tokenizers stop at U+0000: the index gets a line break there instead (the
+        // record keeps its value; a search never holds a control character).
+        let text = parts.joined(separator: "\n")
+        return text.utf8.contains(0) ? String(decoding: text.utf8.map { $0 == 0 ? 10 : $0 }, as: UTF8.self) : text
     }
 
     /// Brings a record's search document from what `previous` gave to what `state` gives
@@ -227,8 +231,13 @@ struct RecordRows {
     }
 
     /// Binds a string (SQLite copies it).
+    /// Binds a string (SQLite copies it) with its length in bytes: a string holding U+0000 (JSON
+    /// allows it in a value) is bound whole, not cut at the NUL as a C string would be.
     private static func bind(_ string: String, at index: Int32, to statement: SQLiteStatement) {
-        sqlite3_bind_text(statement, index, string, -1, sqliteTransient)
+        var string = string
+        string.withUTF8 { bytes in
+            _ = sqlite3_bind_text(statement, index, bytes.baseAddress, Int32(bytes.count), sqliteTransient)
+        }
     }
 
     /// The error SQLite reported for `statement`, as GRDB reports errors.

@@ -42,7 +42,10 @@ extension StationStore {
             found.append((position, record))
             return true
         }
-        if !includeDeleted, let field = query.sortField, indexed(field) {
+        // GRDB binds a string as a C string: one holding U+0000 would reach SQLite cut short,
+        // and a range on it could leave records out. Such a query reads every record.
+        let bindable = !query.conditions.flatMap(\.values).contains(where: Self.holdsNUL) && !(after.map { Self.holdsNUL($0.value) } ?? false)
+        if !includeDeleted, bindable, let field = query.sortField, indexed(field) {
             // The index in the query's order: a page costs its own rows.
             let bounds = Self.bounds(on: field, in: query.conditions)
             plan = "index on \(field), in order" + (bounds.text.isEmpty ? "" : " (\(bounds.text))")
@@ -68,7 +71,7 @@ extension StationStore {
             }
             return QueryPage(records: found.map(\.record), next: more ? found.last?.position.cursor : nil, plan: plan)
         }
-        if !includeDeleted, let condition = query.conditions.first(where: { indexed($0.field) && Self.narrows($0) }) {
+        if !includeDeleted, bindable, let condition = query.conditions.first(where: { indexed($0.field) && Self.narrows($0) }) {
             // The records the index finds for one condition, then ordered here.
             let bounds = Self.bounds(on: condition.field, in: [condition])
             plan = "index on \(condition.field) (\(bounds.text)), then ordered"
@@ -108,6 +111,29 @@ extension StationStore {
             for (_, record) in all.sorted(by: { query.precedes($0.position, $1.position) }) where !take(record) { break }
         }
         return QueryPage(records: found.map(\.record), next: more ? found.last?.position.cursor : nil, plan: plan)
+    }
+
+    /// Whether `text`, case folded, holds `folded` (a needle already folded), by UTF-8 bytes.
+    static func holds(_ text: String, _ folded: [UInt8]) -> Bool {
+        let hay = Array(text.lowercased().utf8)
+        guard !folded.isEmpty, hay.count >= folded.count else { return folded.isEmpty }
+        let first = folded[0]
+        var i = 0
+        while i <= hay.count - folded.count {
+            if hay[i] == first, hay[i..<(i + folded.count)].elementsEqual(folded) { return true }
+            i += 1
+        }
+        return false
+    }
+
+    /// Whether a value holds U+0000 anywhere (nested too).
+    static func holdsNUL(_ value: JSONValue) -> Bool {
+        switch value {
+        case .string(let s): s.utf8.contains(0)
+        case .array(let a): a.contains(where: holdsNUL)
+        case .object(let o): o.contains { $0.key.utf8.contains(0) || holdsNUL($0.value) }
+        default: false
+        }
     }
 
     /// Whether a condition can narrow what an index reads (`!=` cannot).
@@ -169,25 +195,22 @@ extension StationStore {
         guard !needle.isEmpty else { throw CoreError(.invalidQuery, "search for what? (an empty text finds everything: use list)") }
         var found: [StoredRecord] = []
         var more = false
-        let short = needle.unicodeScalars.count < 3
-        if !c.search.isEmpty {
-            let ascii = needle.utf8.allSatisfy { $0 < 0x80 }
-            let match: String
-            let argument: String
-            if !short {
-                match = "t.record_text MATCH ?"
-                argument = "\"" + needle.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-            } else if ascii {
-                match = "t.body LIKE ? ESCAPE '\\'"
-                argument =
-                    "%"
-                    + needle.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-                    .replacingOccurrences(of: "_", with: "\\_") + "%"
-            } else {
-                match = "instr(t.body, ?) > 0"
-                argument = needle
+        if let c = needle.unicodeScalars.first(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw CoreError(.invalidQuery, "the search text holds a control character (U+\(String(c.value, radix: 16, uppercase: true)))")
+        }
+        let folded = Array(needle.lowercased().utf8)
+        /// Takes a hit in id order; false once the page is full (one more seen).
+        func take(_ record: StoredRecord) -> Bool {
+            if let limit, found.count == limit {
+                more = true
+                return false
             }
-            var arguments: StatementArguments = [argument, c.name]
+            found.append(record)
+            return true
+        }
+        if !c.search.isEmpty, needle.unicodeScalars.count >= 3 {
+            // Three characters or more: the trigrams find the documents that hold the text.
+            var arguments: StatementArguments = ["\"" + needle.replacingOccurrences(of: "\"", with: "\"\"") + "\"", c.name]
             // CROSS JOIN keeps SQLite's order: the full-text index first, then each hit's key and
             // record. Left to choose, it walks the keys in id order (no sort) and asks the
             // full-text index about every one: 30 s for 100k records instead of milliseconds.
@@ -195,7 +218,7 @@ extension StationStore {
                 SELECT k.id, r.seq, r.state, r.source FROM record_text t
                 CROSS JOIN record_text_key k ON k.docid = t.rowid
                 CROSS JOIN record r ON r.collection = k.collection AND r.id = k.id
-                WHERE \(match) AND k.collection = ?
+                WHERE t.record_text MATCH ? AND k.collection = ?
                 """
             if let after {
                 sql += " AND k.id > ?"
@@ -204,36 +227,50 @@ extension StationStore {
             sql += " ORDER BY k.id"
             if let limit { sql += " LIMIT \(limit + 1)" }
             try read { db in
-                for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
-                    found.append(try Self.storedRecord(row: row, collection: c, id: row["id"]))
+                for row in try Row.fetchAll(db, sql: sql, arguments: arguments)
+                where !take(try Self.storedRecord(row: row, collection: c, id: row["id"])) {
+                    break
                 }
             }
-            if let limit, found.count > limit {
-                found.removeLast(found.count - limit)
-                more = true
+            return QueryPage(
+                records: found, next: more ? found.last?.id : nil, plan: "full-text index of \(c.search.joined(separator: ", ")) (trigrams)")
+        }
+        if !c.search.isEmpty {
+            // Fewer than three characters (a two-character Chinese name): the index's text, in id
+            // order, read here (case folded as the trigrams fold it), until the page is full.
+            var arguments: StatementArguments = [c.name]
+            var sql = """
+                SELECT k.id, t.body FROM record_text_key k
+                CROSS JOIN record_text t ON t.rowid = k.docid
+                WHERE k.collection = ?
+                """
+            if let after {
+                sql += " AND k.id > ?"
+                arguments += [after]
             }
-            let plan =
-                short
-                ? "full-text index of \(c.search.joined(separator: ", ")), read through (under 3 characters)"
-                : "full-text index of \(c.search.joined(separator: ", ")) (trigrams)"
-            return QueryPage(records: found, next: more ? found.last?.id : nil, plan: plan)
+            sql += " ORDER BY k.id"
+            try read { db in
+                let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+                while let row = try rows.next() {
+                    let body: String = row["body"]
+                    guard Self.holds(body, folded) else { continue }
+                    let id: String = row["id"]
+                    let stored = try Row.fetchOne(
+                        db, sql: "SELECT seq, state, source FROM record WHERE collection = ? AND id = ?", arguments: [c.name, id])
+                    guard let stored, take(try Self.storedRecord(row: stored, collection: c, id: id)) else { break }
+                }
+            }
+            return QueryPage(
+                records: found, next: more ? found.last?.id : nil,
+                plan: "full-text index of \(c.search.joined(separator: ", ")), its text read (under 3 characters)")
         }
         // No search fields: every record's shown strings.
-        let folded = needle.lowercased()
         struct PageFull: Error {}
         do {
             try forEachRecord(in: collection) { record in
                 if let after, !after.utf8.lexicographicallyPrecedes(record.id.utf8) { return }
-                let hit = record.view.fields.values.contains { value in
-                    guard let s = value.stringValue else { return false }
-                    return s.contains(needle) || s.lowercased().contains(folded)
-                }
-                guard hit else { return }
-                if let limit, found.count == limit {
-                    more = true
-                    throw PageFull()
-                }
-                found.append(record)
+                guard record.view.fields.values.contains(where: { $0.stringValue.map { Self.holds($0, folded) } ?? false }) else { return }
+                guard take(record) else { throw PageFull() }
             }
         } catch is PageFull {}
         return QueryPage(records: found, next: more ? found.last?.id : nil, plan: "scan (\(c.name) lists no search fields)")

@@ -84,18 +84,18 @@ public struct SyncSummary: Sendable, Equatable {
     /// at the session (nil: the peer did not say its time).
     public var clockOffset: Int64?
 
-    /// What a periodic sync's line would report beyond nothing moving: the records left out and
-    /// why, additions, a restart, a cut pull, a clock off by more than ``clockWarning``. A round
-    /// that moved nothing and whose notice is the previous round's prints nothing.
-    public var notice: [Int] {
+    /// What stands after a sync beyond what moved, which a periodic sync reports when it
+    /// changes: the records left out and why, and a clock off by more than ``clockWarning``.
+    public var standing: [Int] {
         [
-            notSent, waiting, collisions, overLimit, ahead, refused, refusedByPeer, heldBack, schemaWaiting, schemaAdditions.count,
-            startedOver ? 1 : 0, pullCut ? 1 : 0, (clockOffset.map { abs($0) > Self.clockWarning } ?? false) ? 1 : 0,
+            notSent, waiting, collisions, overLimit, ahead, refused, refusedByPeer, heldBack, schemaWaiting,
+            (clockOffset.map { abs($0) > Self.clockWarning } ?? false) ? 1 : 0,
         ]
     }
 
-    /// Whether the sync sent or received anything.
-    public var moved: Bool { pushed > 0 || pulled > 0 }
+    /// Whether the sync sent or received anything, or did something once worth a line (took
+    /// schema additions, started over with the peer, cut its pull short, stopped).
+    public var moved: Bool { pushed > 0 || pulled > 0 || !schemaAdditions.isEmpty || startedOver || pullCut || stopped }
 
     /// A clock offset past which `station sync` warns (one minute).
     public static let clockWarning: Int64 = 60_000

@@ -19,7 +19,7 @@ import Testing
         #expect(one["fullName"] as? String == "陈美林")
         #expect(jsonInt(one["birthYear"]) == 1940)
         #expect(jsonBool(one["lowIncome"]) == true)
-        #expect(one["notes"] as? String == "Lives alone, 3F\nneeds a ramp")
+        #expect(one["notes"] as? String == "Lives alone, 3F\r\nneeds a ramp")  // inside quotes, a CRLF is the cell's
         let two = fields(try box.record("residents", "res-2"))
         #expect(two["fullName"] as? String == "Wu \"Lily\" Lihua")
         #expect(two["phone"] == nil && two["notes"] == nil)
@@ -27,6 +27,10 @@ import Testing
         let update = try box.write("phones.csv", "id,phone\nres-2,150-0592-6642\n")
         try box.ok("import", "residents", update)
         #expect(fields(try box.record("residents", "res-2"))["phone"] as? String == "150-0592-6642")
+        // A blank line inside a quoted cell is the cell's; between rows, no row.
+        let blank = try box.write("blank.csv", "id,fullName,notes\r\n\r\nres-3,Lin,\"a\r\n\r\nb\"\r\n\r\n")
+        try box.ok("import", "residents", blank)
+        #expect(fields(try box.record("residents", "res-3"))["notes"] as? String == "a\r\n\r\nb")
         // A record made by one line and filled in by a later one, in another batch.
         let twice = try box.write(
             "twice.jsonl",
@@ -43,6 +47,9 @@ import Testing
         ("id,fullName\nres-1,Lin\nres-2\n", ["line 3", "1 cells", "2 columns"]),
         ("id,fullName\nres-1,Lin\nres-2,\n", ["line 3", "fullName", "required"]),
         ("id,fullName\nres-1,\"Lin\n", ["line 2", "not closed"]),
+        ("id,fullName,notes,fullName\nres-1,Wang Fang,first,Li Na\n", ["line 1", "columns 2 and 4 both name fullName"]),
+        ("id,fullName,id\nres-1,Lin,res-2\n", ["line 1", "columns 1 and 3 both name id"]),
+        ("id,fullName\nres-1,\"Wang\" Fang\n", ["line 2", "text after a closing quote"]),
     ])
     func aBadCSVIsRefusedWholeNamingTheLine(_ text: String, _ mentions: [String]) async throws {
         let box = try Sandbox().initialize()

@@ -84,7 +84,10 @@ import Testing
             ("pointsPrice", 1001, .outOfBounds), ("price", 12.5, .wrongType), ("price", "12.", .wrongType), ("price", "1e3", .wrongType),
             ("fresh", "yes", .wrongType), ("expiry", "2023-02-29", .wrongType), ("expiry", "2024-13-01", .wrongType),
             ("expiry", "2024-9-5", .wrongType), ("counted", "2024-09-05T09:12:00", .wrongType),
-            ("counted", "2024-09-05T25:00:00Z", .wrongType), ("unit", "bags", .valueNotAllowed), ("unit", 1, .wrongType),
+            ("counted", "2024-09-05T25:00:00Z", .wrongType), ("counted", "2024-09-05 09:12:00+08:00", .wrongType),
+            ("itemName", "Rice\u{2028}bag", .wrongType), ("itemName", "Rice\u{0C}", .wrongType), ("itemName", "Rice\u{0}", .wrongType),
+            ("itemName", "Rice\u{85}", .wrongType), ("itemName", "Rice\tbag", .wrongType), ("unit", "bags", .valueNotAllowed),
+            ("unit", 1, .wrongType),
             ("phone", "call me", .wrongType), ("phone", "12", .wrongType), ("donor", "", .wrongType), ("quantity", -1, .outOfBounds),
             ("quantity", "3", .wrongType), ("itemName", nil, .requiredField),
         ]

@@ -31,7 +31,7 @@ import Testing
         var rng = SeededRandom(seed: 15)
         let values: [JSONValue] = [
             .null, true, false, 0, 1, 2, 3, -1, 1.5, 2.0, -0.5, 9_007_199_254_740_993, "a", "ab", "abc", "b", "B", "caf\u{E9}", "cafe\u{301}",
-            "陈美林", "陈美", "", ["x"], ["k": 1],
+            "陈美林", "陈美", "", ["x"], ["k": 1], "ab\u{0}", "ab\u{0}c", "a\u{0}",
         ]
         for round in 0..<6 {
             try store.write { tx in
@@ -54,7 +54,8 @@ import Testing
         }
         let conditions: [String] = [
             "n=1", "n=2", "n<2", "n>=1", "n>-1", "n<=1.5", "n in (1, \"a\", null)", "n=null", "n!=1", "name^=a", "name^=caf", "name^=陈",
-            "name=B", "name>a", "count<3", "count>=0", "tag=true", "tag in (false, 0)", "other=a",
+            "name=B", "name>a", "count<3", "count>=0", "tag=true", "tag in (false, 0)", "other=a", "name>ab", "name<\"ab\\u0000c\"",
+            "name=\"ab\\u0000\"", "name^=\"ab\\u0000\"",
         ]
         var checked = 0
         for sort in [nil, "n", "name", "count", "tag", "other"] {
@@ -122,6 +123,8 @@ import Testing
         try store.put("people", "p1", ["name": "陈美林", "notes": "Lives alone, 3F"])
         try store.put("people", "p2", ["name": "Chen Hao", "notes": "son of 陈美林"])
         try store.put("people", "p3", ["name": "Wu Lihua"])
+        // U+0000 (JSON allows it in a text): the whole text is indexed, not the part before it.
+        try store.put("people", "p4", ["name": "Émile Ørsted", "notes": "before\u{0}after"])
         func ids(_ q: String, in c: String = "people") throws -> [String] { try store.search(c, q).records.map(\.id) }
         #expect(try ids("陈美林") == ["p1", "p2"])
         #expect(try ids("美林") == ["p1", "p2"])  // two characters: read through
@@ -129,6 +132,11 @@ import Testing
         #expect(try ids("ALONE") == ["p1"])
         #expect(try ids("wu") == ["p3"])
         #expect(try ids("nobody").isEmpty)
+        #expect(try ids("after") == ["p4"] && ids("before") == ["p4"] && ids("Ørsted") == ["p4"])
+        // Under three characters, case folds beyond ASCII as the trigrams fold it.
+        for text in ["Ém", "ÉM", "ém", "ør", "ØR", "émi", "ÉMI", "ørs"] { #expect(try ids(text) == ["p4"], "\(text)") }
+        #expect(throws: CoreError.self) { try store.search("people", "a\u{0}b") }
+        try store.delete("people", "p4")
         #expect(try ids("\"quoted\" OR x").isEmpty)  // the text, never FTS syntax
         try store.put("people", "p1", ["notes": "moved in with her son"])
         #expect(try ids("alone").isEmpty)

@@ -19,8 +19,12 @@ extension FieldDeclaration {
         switch type {
         case .string:
             guard let s = value.stringValue else { throw wrong("a string") }
-            if s.utf8.contains(where: { $0 == 10 || $0 == 13 }) {
-                throw CoreError(.wrongType, "\(place): field \"\(field)\" is one line of text (a string); it cannot hold a line break")
+            if let c = s.unicodeScalars.first(where: Self.breaksALine) {
+                let what = c == "\n" || c == "\r" || c == "\u{2028}" || c == "\u{2029}" || c == "\u{85}" ? "a line break" : "a control character"
+                throw CoreError(
+                    .wrongType,
+                    "\(place): field \"\(field)\" is one line of text (a string); it cannot hold \(what) (U+\(String(c.value, radix: 16, uppercase: true)))"
+                )
             }
             return .string(Names.nfc(s))
         case .text:
@@ -80,13 +84,18 @@ extension FieldDeclaration {
 
     /// Refuses `n` outside the declared bounds.
     public func checkBounds(_ n: Int64, field: String, at place: String) throws(CoreError) {
-        let reads = ""
         if let minimum, n < minimum {
-            throw CoreError(.outOfBounds, "\(place): field \"\(field)\" holds at least \(minimum); \(n) is refused\(reads)")
+            throw CoreError(.outOfBounds, "\(place): field \"\(field)\" holds at least \(minimum); \(n) is refused")
         }
         if let maximum, n > maximum {
-            throw CoreError(.outOfBounds, "\(place): field \"\(field)\" holds at most \(maximum); \(n) is refused\(reads)")
+            throw CoreError(.outOfBounds, "\(place): field \"\(field)\" holds at most \(maximum); \(n) is refused")
         }
+    }
+
+    /// What a `string` (one line) cannot hold: control characters (C0, DEL, C1) and the Unicode
+    /// line and paragraph separators.
+    static func breaksALine(_ c: Unicode.Scalar) -> Bool {
+        c.value < 0x20 || (0x7F...0x9F).contains(c.value) || c.value == 0x2028 || c.value == 0x2029
     }
 
     /// A value as a message quotes it: short, one line.
@@ -125,7 +134,7 @@ extension FieldDeclaration {
 
     /// `YYYY-MM-DDTHH:MM[:SS[.f{1,9}]]` then `Z` or `±HH:MM`.
     static func isDateTime(_ u: [UInt8]) -> Bool {
-        guard u.count >= 17, isDate(Array(u[0..<10])), u[10] == UInt8(ascii: "T") || u[10] == UInt8(ascii: " "),
+        guard u.count >= 17, isDate(Array(u[0..<10])), u[10] == UInt8(ascii: "T"),
             let h = number(u[11..<13]), u[13] == UInt8(ascii: ":"), let mi = number(u[14..<16]), h < 24, mi < 60
         else { return false }
         var i = 16

@@ -149,22 +149,30 @@ extension StationCommand {
             var header: [(name: String, declaration: FieldDeclaration?)?] = []  // nil: the id column
             var idColumn = -1
             var lastLine = 0
-            try input.forEachLine { number, line in
+            try input.forEachLine(raw: true) { number, line in
                 lastLine = number
+                // A blank line between rows is no row; inside a quoted cell it is the cell's.
+                if !parser.isOpen, line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { return }
                 guard let cells = try parser.feed(line, number: number) else { return }
                 let first = parser.firstLine
                 if idColumn < 0 {
                     for (i, name) in cells.enumerated() {
                         if name == "id" {
+                            guard idColumn < 0 else { throw bad(first, "columns \(idColumn + 1) and \(i + 1) both name id") }
                             idColumn = i
                             header.append(nil)
                             continue
                         }
+                        let column: (name: String, declaration: FieldDeclaration?)
                         do {
-                            header.append(try c.localField(name, id: "(header)"))
+                            column = try c.localField(name, id: "(header)")
                         } catch {
-                            throw bad(first, "column \(i + 1): \(error)")
+                            throw bad(first, "column \(i + 1): \("\(error)".replacingOccurrences(of: "\(c.name)/(header): ", with: ""))")
                         }
+                        if let twice = header.firstIndex(where: { $0?.name.hasSameBytes(as: column.name) ?? false }) {
+                            throw bad(first, "columns \(twice + 1) and \(i + 1) both name \(column.name)")
+                        }
+                        header.append(column)
                     }
                     guard idColumn >= 0 else { throw bad(first, "the header row needs an \"id\" column (it has: \(cells.joined(separator: ", ")))") }
                     return

@@ -38,7 +38,7 @@ extension StationCommand {
                 var progress: ProgressBar?
                 let report: ChangeFile.Report
                 do {
-                    report = try ChangeFile.merge(into: store, lines: input.forEachLine, trustRelay: trustRelay) { done, total in
+                    report = try ChangeFile.merge(into: store, lines: { try input.forEachLine($0) }, trustRelay: trustRelay) { done, total in
                         if progress == nil { progress = ProgressBar(total: total, label: "merging") }
                         progress?.update(done)
                     }
