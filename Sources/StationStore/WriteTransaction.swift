@@ -111,10 +111,8 @@ public final class WriteTransaction {
     /// new: `change` applied to an empty state and INSERTed, which saves the SELECT that would find
     /// nothing. When the record does exist, the INSERT writes nothing and the write is done again
     /// on the stored state; the same `change` (with the same time) gives what it would have given
-    /// had the row been read first. Most state-dependent refusals (adding to a deleted record, an
-    /// overflow) cannot come from an empty state; those that can (a required field missing, a
-    /// bound) send the write on to the stored state, so the first try throws only what the
-    /// second would.
+    /// had the row been read first. A refusal of the first try sends the write on to the stored
+    /// state too, so only the second try's refusals are thrown.
     /// `change` returns whether it wrote; one that did not (a put of what the record shows) saves
     /// nothing. On an empty state every write writes.
     private func writeCreatingIfNeeded(
@@ -122,15 +120,11 @@ public final class WriteTransaction {
     ) throws -> LocalWrite {
         if triedAsNew(c.name, id) {
             var state = RecordState()
-            var refusedAsNew = false
-            do {
-                _ = try change(&state)
-            } catch let error as CoreError where error.code == .requiredField || error.code == .outOfBounds {
-                // Refusals that depend on the record being new (a required field not given, a
-                // count taken below its bound): decided on the stored state below.
-                refusedAsNew = true
+            // A refusal of the write as new is decided again on the stored state below: some
+            // depend on the record being new (a required field not given, a count past a bound).
+            if (try? change(&state)) != nil, try save(state, collection: c, id: id, source: nil, isNew: true) {
+                return LocalWrite(state: state, changed: true)
             }
-            if !refusedAsNew, try save(state, collection: c, id: id, source: nil, isNew: true) { return LocalWrite(state: state, changed: true) }
         }
         let stored = try load(c.name, id)
         var state = stored ?? RecordState()
