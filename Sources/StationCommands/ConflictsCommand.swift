@@ -93,20 +93,16 @@ public struct ConflictsCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Keep the value at this index.", valueName: "index")) var choose: Int?
         @Option(help: ArgumentHelp("Write this JSON value instead.", valueName: "json")) var value: String?
         @Flag(help: "Keep the automatic decision and mark it acknowledged.") var accept = false
-        @Option(help: ArgumentHelp("Who resolves it, recorded in the record's history (default: $STATION_USER).", valueName: "name"))
-        var by: String?
+        @OptionGroup var author: AuthorOptions
 
         public init() {}
 
         /// The person recorded: --by, else $STATION_USER, else nobody.
-        var person: String? { by ?? ProcessInfo.processInfo.environment["STATION_USER"].flatMap { $0.isEmpty ? nil : $0 } }
+        var person: String? { (try? author.author) ?? nil }
 
         public func validate() throws {
             let given = [choose != nil, value != nil, accept].filter { $0 }.count
             guard given == 1 else { throw ValidationError("give exactly one of --choose INDEX, --value JSON, --accept") }
-            if let person, Resolution.checkedPerson(person) == nil {
-                throw ValidationError("--by (or $STATION_USER) must be a name of 1-\(Resolution.maxPersonBytes) bytes with no control characters")
-            }
         }
 
         public func run() throws {

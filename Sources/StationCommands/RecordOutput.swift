@@ -27,7 +27,7 @@ public enum RecordOutput {
     }
 
     /// A conflict: `id`, `collection`, `record`, `field`, `policy`, `automatic`, `rule`, and
-    /// `values` in order (the value reads show first).
+    /// `values` in order (the value reads show first), each with its `author` (or null).
     public static func conflictJSON(_ c: Conflict) -> JSONValue {
         .object([
             "id": .string(c.id),
@@ -45,6 +45,7 @@ public enum RecordOutput {
                         "writer": .string(v.dot.node.rawValue),
                         "counter": .int(Int64(v.dot.counter)),
                         "time": .string(isoTime(v.time)),
+                        "author": v.author.map { .string($0) } ?? .null,
                     ])
                 }),
         ])
@@ -81,7 +82,9 @@ public enum RecordOutput {
             lines.append("  conflict \(c.id) on \(c.field) (\(c.policy.rawValue), \(kind)):")
             for (n, v) in c.values.enumerated() {
                 let shown = c.field == Conflict.existenceField ? (v.value == .bool(true) ? "delete" : "update") : cell(v.value)
-                lines.append("    [\(n)] \(shown)  from \(v.dot.node) \(v.dot) at \(isoTime(v.time))" + (n == 0 ? "  <- shown" : ""))
+                lines.append(
+                    "    [\(n)] \(shown)  from \(v.dot.node) \(v.dot)\(v.author.map { " by \($0)" } ?? "") at \(isoTime(v.time))"
+                        + (n == 0 ? "  <- shown" : ""))
             }
         }
         return lines.joined(separator: "\n")

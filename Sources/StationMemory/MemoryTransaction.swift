@@ -42,13 +42,15 @@ public final class MemoryTransaction {
     /// Sets the given fields of a record and keeps the others (creating the record if needed).
     /// A put of what the record already shows writes nothing, unless `force`.
     @discardableResult
-    public func put(_ collection: String, _ id: String, _ values: [String: JSONValue], force: Bool = false) throws -> LocalWrite {
+    public func put(
+        _ collection: String, _ id: String, _ values: [String: JSONValue], force: Bool = false, author: String? = nil
+    ) throws -> LocalWrite {
         let c = try s.schema.collection(collection)
         try Names.checkRecordID(id, collection: collection)
         let time = s.clock.now(physical: physicalClock())
         let key = RecordKey(collection, id)
         var state = s.records[key]?.state ?? RecordState()
-        guard try state.put(values, by: writer, at: time, in: c, id: id, force: force) != nil else {
+        guard try state.put(values, by: writer, at: time, in: c, id: id, force: force, author: author) != nil else {
             return LocalWrite(state: state, changed: false)
         }
         try save(state, collection: c, key: key, source: nil)
@@ -57,13 +59,13 @@ public final class MemoryTransaction {
 
     /// Adds `amount` to a counter field (creating the record if needed).
     @discardableResult
-    public func add(_ collection: String, _ id: String, field: String, amount: Int64) throws -> RecordState {
+    public func add(_ collection: String, _ id: String, field: String, amount: Int64, author: String? = nil) throws -> RecordState {
         let c = try s.schema.collection(collection)
         try Names.checkRecordID(id, collection: collection)
         let time = s.clock.now(physical: physicalClock())
         let key = RecordKey(collection, id)
         var state = s.records[key]?.state ?? RecordState()
-        try state.add(amount, to: field, by: writer, at: time, in: c, id: id)
+        try state.add(amount, to: field, by: writer, at: time, in: c, id: id, author: author)
         try save(state, collection: c, key: key, source: nil)
         return state
     }
@@ -71,11 +73,11 @@ public final class MemoryTransaction {
     /// Deletes a record (a tombstone that keeps its values). Nil when it was already deleted;
     /// throws when it never existed.
     @discardableResult
-    public func delete(_ collection: String, _ id: String) throws -> RecordState? {
+    public func delete(_ collection: String, _ id: String, author: String? = nil) throws -> RecordState? {
         let c = try s.schema.collection(collection)
         let key = RecordKey(collection, id)
         guard var state = s.records[key]?.state else { throw CoreError(.recordNotFound, "\(collection)/\(id) does not exist") }
-        guard try state.delete(by: writer, at: s.clock.now(physical: physicalClock()), in: c, id: id) != nil else { return nil }
+        guard try state.delete(by: writer, at: s.clock.now(physical: physicalClock()), in: c, id: id, author: author) != nil else { return nil }
         try save(state, collection: c, key: key, source: nil)
         return state
     }
@@ -244,19 +246,21 @@ extension MemoryStore {
 
     /// Sets the given fields of a record and keeps the others: one write, one transaction.
     @discardableResult
-    public func put(_ collection: String, _ id: String, _ values: [String: JSONValue], force: Bool = false) throws -> LocalWrite {
-        try write { try $0.put(collection, id, values, force: force) }
+    public func put(
+        _ collection: String, _ id: String, _ values: [String: JSONValue], force: Bool = false, author: String? = nil
+    ) throws -> LocalWrite {
+        try write { try $0.put(collection, id, values, force: force, author: author) }
     }
 
     /// Adds `amount` (possibly negative) to a counter field: one write, one transaction.
     @discardableResult
-    public func add(_ collection: String, _ id: String, field: String, amount: Int64) throws -> RecordState {
-        try write { try $0.add(collection, id, field: field, amount: amount) }
+    public func add(_ collection: String, _ id: String, field: String, amount: Int64, author: String? = nil) throws -> RecordState {
+        try write { try $0.add(collection, id, field: field, amount: amount, author: author) }
     }
 
     /// Deletes a record: one write, one transaction. Nil when it was already deleted.
     @discardableResult
-    public func delete(_ collection: String, _ id: String) throws -> RecordState? {
-        try write { try $0.delete(collection, id) }
+    public func delete(_ collection: String, _ id: String, author: String? = nil) throws -> RecordState? {
+        try write { try $0.delete(collection, id, author: author) }
     }
 }

@@ -309,7 +309,8 @@ struct DashboardView {
                 ? nil : c.policy == .counter ? "the count, e.g. 97" : "new value as JSON, e.g. \"closed\""
             values = c.values.enumerated().map { i, v in
                 ValueView(
-                    conflictID: c.id, index: i, station: v.dot.node.station, dot: v.dot.description, time: ConflictDisplay.time(v.time),
+                    conflictID: c.id, index: i, station: v.dot.node.station, author: v.author, dot: v.dot.description,
+                    time: ConflictDisplay.time(v.time),
                     text: ConflictDisplay.value(v.value, field: c.field), isDecision: i == 0,
                     decisionNote: i == 0 && c.status == .open ? (c.automatic ? "automatic decision" : "shown until resolved") : nil,
                     writable: writable, csrf: csrf)
@@ -321,6 +322,8 @@ struct DashboardView {
         var conflictID: String
         var index: Int
         var station: String
+        /// Who wrote the value, when the write said.
+        var author: String?
         var dot: String
         var time: String
         var text: String

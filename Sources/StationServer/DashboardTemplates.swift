@@ -93,7 +93,7 @@ enum DashboardTemplates {
         <div><strong>{{collection}}/{{recordID}}</strong> · field <strong>{{field}}</strong><span class="tag">{{policy}}</span><span class="tag">{{kind}}</span><span class="meta"> id {{conflictID}}</span></div>
         <div class="meta">{{rule}}</div><div class="values">
         {{#values}}
-        <div class="value{{#isDecision}} decision{{/isDecision}}" data-index="{{index}}"><div class="meta">[{{index}}] from <strong>{{station}}</strong> · write {{dot}} · {{time}}{{#decisionNote}} · <strong>{{.}}</strong>{{/decisionNote}}</div>
+        <div class="value{{#isDecision}} decision{{/isDecision}}" data-index="{{index}}"><div class="meta">[{{index}}] from <strong>{{station}}</strong>{{#author}} by <strong class="author">{{.}}</strong>{{/author}} · write {{dot}} · {{time}}{{#decisionNote}} · <strong>{{.}}</strong>{{/decisionNote}}</div>
         <pre>{{text}}</pre>
         {{#writable}}<form method="post" action="/ui/conflicts/{{conflictID}}/resolve"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="action" value="choose"><input type="hidden" name="index" value="{{index}}"><button type="submit" class="secondary">Keep this</button></form>{{/writable}}
         </div>

@@ -26,6 +26,7 @@ struct RecordRows {
     private let deleteKey: Statement
     private let deleteText: Statement
     private let insertText: Statement
+    private let insertHistory: Statement
 
     init(_ db: Database) throws {
         self.db = db
@@ -52,6 +53,23 @@ struct RecordRows {
         deleteKey = try db.cachedStatement(sql: "DELETE FROM record_text_key WHERE docid = ?1")
         deleteText = try db.cachedStatement(sql: "DELETE FROM record_text WHERE rowid = ?1")
         insertText = try db.cachedStatement(sql: "INSERT INTO record_text (rowid, collection, body) VALUES (?1, ?2, ?3)")
+        insertHistory = try db.cachedStatement(sql: "INSERT INTO record_history (collection, id, at, peer, entry) VALUES (?1, ?2, ?3, ?4, ?5)")
+    }
+
+    /// Appends an entry to a record's history: `at` in ms since 1970 (this node's clock), `peer`
+    /// the node a merged version came from, `entry` the entry's canonical JSON.
+    func writeHistory(_ collection: String, _ id: String, at: UInt64, peer: String?, entry: [UInt8]) throws {
+        let statement = insertHistory.sqliteStatement
+        defer { finish(statement) }
+        Self.bind(collection, at: 1, to: statement)
+        Self.bind(id, at: 2, to: statement)
+        sqlite3_bind_int64(statement, 3, Int64(clamping: at))
+        if let peer { Self.bind(peer, at: 4, to: statement) } else { sqlite3_bind_null(statement, 4) }
+        let code = entry.withUnsafeBufferPointer { bytes in
+            sqlite3_bind_text(statement, 5, bytes.baseAddress, Int32(bytes.count), nil)
+            return sqlite3_step(statement)
+        }
+        guard code == SQLITE_DONE else { throw error(code, insertHistory) }
     }
 
     /// The text `station search` finds in a record: the shown strings of its search fields, one
@@ -230,7 +248,6 @@ struct RecordRows {
         sqlite3_clear_bindings(statement)
     }
 
-    /// Binds a string (SQLite copies it).
     /// Binds a string (SQLite copies it) with its length in bytes: a string holding U+0000 (JSON
     /// allows it in a value) is bound whole, not cut at the NUL as a C string would be.
     private static func bind(_ string: String, at index: Int32, to statement: SQLiteStatement) {

@@ -239,6 +239,28 @@ extension StationStore {
                     """)
             try db.execute(sql: "CREATE VIRTUAL TABLE record_text USING fts5(collection UNINDEXED, body, tokenize = 'trigram')")
         }
+        migrator.registerMigration("v18-authors-and-history") { db in
+            // Values may now name their author (a fifth element, RecordState+Codec.swift). Every
+            // state stored so far names none and reads the same: nothing to rewrite. The mark
+            // makes a build that does not know authors refuse the database (see `open`).
+            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('stateVersion', '3')")
+            // Each record's history on this node (HistoryEntry.swift): an entry per version stored
+            // that changed what reads show, `at` in ms since 1970 by this node's clock, `peer` the
+            // node a merged version came from, `entry` the entry's JSON. Kept for the days a
+            // collection's `historyDays` says; pruned from the oldest (`n` follows time).
+            try db.execute(
+                sql: """
+                    CREATE TABLE record_history (
+                        n INTEGER PRIMARY KEY,
+                        collection TEXT NOT NULL,
+                        id TEXT NOT NULL,
+                        at INTEGER NOT NULL,
+                        peer TEXT,
+                        entry TEXT NOT NULL
+                    )
+                    """)
+            try db.execute(sql: "CREATE INDEX record_history_record ON record_history(collection, id, n)")
+        }
         return migrator
     }
 }

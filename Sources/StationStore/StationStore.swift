@@ -47,6 +47,11 @@ public final class StationStore: Sendable {
     /// Station activity not yet written (see ``noteActivity(station:pulledThrough:pushed:)``).
     let activityNotes = ActivityNotes()
     let physicalClock: @Sendable () -> UInt64
+    /// Whether this database keeps its records' histories (`station history`): a station's
+    /// does; a hub's does not (it answers syncs, and every station keeps its own).
+    public let keepsHistory: Bool
+    /// When the histories were last pruned to their collections' `historyDays` (ms since 1970).
+    let historyPrunedAt = Mutex<UInt64>(0)
     let logger: Logger
 
     /// Milliseconds since 1970 from the system clock.
@@ -161,7 +166,7 @@ public final class StationStore: Sendable {
             // record, a push the hub acknowledged and the station will not send again). Commits
             // here are durable unless a transaction says otherwise (see `immediateTransaction`).
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-            let (node, schema, databaseID) = try pool.read { db -> (NodeID, Schema, String) in
+            let (node, schema, databaseID, role) = try pool.read { db -> (NodeID, Schema, String, DatabaseRole?) in
                 let node = NodeID(unchecked: try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node'") ?? "")
                 var collections: [String: CollectionSchema] = [:]
                 for row in try Row.fetchAll(db, sql: "SELECT name, definition FROM collection") {
@@ -169,12 +174,13 @@ public final class StationStore: Sendable {
                     collections[name] = try Schema.collection(named: name, definitionText: row["definition"])
                 }
                 let databaseID = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'databaseID'") ?? ""
-                return (node, Schema(collections: collections), databaseID)
+                let role = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'role'").flatMap(DatabaseRole.init(rawValue:))
+                return (node, Schema(collections: collections), databaseID, role)
             }
             let identity = try checkIdentity(pool, path: path, databaseID: databaseID)
             let store = StationStore(
                 path: path, node: node, writer: NodeID(node: node, incarnation: identity.incarnation), lineage: identity.lineage, schema: schema,
-                databaseID: identity.databaseID, pool: pool, clock: clock)
+                databaseID: identity.databaseID, pool: pool, keepsHistory: role != .hub, clock: clock)
             if let reason = identity.renewed {
                 store.logger.warning(
                     "\(reason): this database takes a new database id and writes under a new incarnation (\(store.writer)); its peers push and pull everything again with it",
@@ -200,7 +206,7 @@ public final class StationStore: Sendable {
         config.busyMode = .timeout(10)
         config.label = "station.readonly"
         func load(_ pool: DatabasePool) throws -> StationStore {
-            let (node, schema, databaseID, incarnation, lineageText, current) = try pool.read { db in
+            let (node, schema, databaseID, incarnation, lineageText, current, role) = try pool.read { db in
                 guard try db.tableExists("meta"), try db.tableExists("collection"),
                     let name = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node'"), NodeID.isValidNode(name)
                 else {
@@ -216,7 +222,8 @@ public final class StationStore: Sendable {
                     try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'databaseID'") ?? "",
                     try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'incarnation'"),
                     try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'lineage'") ?? "",
-                    try StationStore.migrator.hasCompletedMigrations(db)
+                    try StationStore.migrator.hasCompletedMigrations(db),
+                    try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'role'").flatMap(DatabaseRole.init(rawValue:))
                 )
             }
             guard current else {
@@ -228,7 +235,7 @@ public final class StationStore: Sendable {
             let lineage = lineageText.split(separator: " ").map { NodeID(unchecked: String($0)) }.filter { NodeID.isValid($0.rawValue) }
             return StationStore(
                 path: path, node: node, writer: NodeID(node: node, incarnation: incarnation), lineage: lineage, schema: schema,
-                databaseID: databaseID, pool: pool, clock: clock)
+                databaseID: databaseID, pool: pool, keepsHistory: role != .hub, clock: clock)
         }
         do {
             return try load(try DatabasePool(path: path, configuration: config))
@@ -253,8 +260,9 @@ public final class StationStore: Sendable {
 
     private init(
         path: String, node: NodeID, writer: NodeID, lineage: [NodeID], schema: Schema, databaseID: String, pool: DatabasePool,
-        clock: @escaping @Sendable () -> UInt64
+        keepsHistory: Bool, clock: @escaping @Sendable () -> UInt64
     ) {
+        self.keepsHistory = keepsHistory
         self.path = path
         var info = stat()
         openedFile = stat(path, &info) == 0 ? FileKey(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)) : nil

@@ -18,6 +18,8 @@ public final class WriteTransaction {
     private let rows: RecordRows
     /// Scratch space for the canonical JSON of the states saved, reused by every write.
     private var encoded: [UInt8] = []
+    /// Scratch space for the history entries written.
+    private var historyEncoded: [UInt8] = []
     /// The record this transaction last read or wrote, with its stored state (nil: no row). A sync
     /// reads each incoming record's state to check it (``state(_:_:)``) and then merges into it;
     /// with this the row is read and decoded once. Only this class writes record rows, and every
@@ -50,6 +52,36 @@ public final class WriteTransaction {
         if hlc != initialHLC {
             try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'hlc'", arguments: [String(hlc.last.rawValue)])
         }
+        if nextSeq > firstSeq { try pruneHistoryIfDue() }
+    }
+
+    /// How often the histories are pruned to their horizon.
+    static let historyPruneInterval: UInt64 = 3_600_000
+
+    /// Deletes history entries older than their collection's `historyDays`, once an hour at most
+    /// (at the end of a transaction that wrote). Entries are numbered in the order they were
+    /// written, so the cut is found by reading from the oldest: the work is the entries deleted.
+    func pruneHistoryIfDue() throws {
+        guard store.keepsHistory else { return }
+        // The transaction's clock, which its writes (or the versions it kept) moved to now:
+        // reading the physical clock again would make a transaction's writes depend on how many
+        // transactions they were made in.
+        let now = hlc.last.wall
+        let due = store.historyPrunedAt.withLock { last in
+            guard last == 0 || now >= last &+ Self.historyPruneInterval || now < last else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        for name in store.schema.collectionNames {
+            let days = UInt64(store.schema.collections[name]!.keptHistoryDays)
+            let horizon = now > days * 86_400_000 ? now - days * 86_400_000 : 0
+            // The first entry inside the horizon (of any collection); nil: none is.
+            let first = try Int64.fetchOne(
+                db, sql: "SELECT n FROM record_history WHERE at >= ? ORDER BY n LIMIT 1", arguments: [Int64(clamping: horizon)])
+            try db.execute(
+                sql: "DELETE FROM record_history WHERE n < ? AND +collection = ?", arguments: [first ?? Int64.max, name])
+        }
     }
 
     /// Runs `body` in a savepoint: if it throws, what it wrote is rolled back, the transaction
@@ -80,25 +112,28 @@ public final class WriteTransaction {
 
     /// Sets the given fields of a record and keeps the others (creating the record if needed).
     /// A put of what the record already shows writes nothing (``LocalWrite/changed`` is false),
-    /// unless `force` (see ``RecordState/put(_:by:at:in:id:how:force:)``).
+    /// unless `force` (see ``RecordState/put(_:by:at:in:id:how:force:requiringFields:author:)``).
+    /// `author` is the person who writes (``Person/checked(_:)``), kept with every value written.
     @discardableResult
-    public func put(_ collection: String, _ id: String, _ values: [String: JSONValue], force: Bool = false) throws -> LocalWrite {
+    public func put(
+        _ collection: String, _ id: String, _ values: [String: JSONValue], force: Bool = false, author: String? = nil
+    ) throws -> LocalWrite {
         let c = try store.schema.collection(collection)
         try Names.checkRecordID(id, collection: collection)
         let time = hlc.now(physical: store.physicalClock())
         return try writeCreatingIfNeeded(c, id) { state in
-            try state.put(values, by: store.writer, at: time, in: c, id: id, force: force) != nil
+            try state.put(values, by: store.writer, at: time, in: c, id: id, force: force, author: author) != nil
         }
     }
 
     /// Adds `amount` to a counter field (creating the record if needed).
     @discardableResult
-    public func add(_ collection: String, _ id: String, field: String, amount: Int64) throws -> RecordState {
+    public func add(_ collection: String, _ id: String, field: String, amount: Int64, author: String? = nil) throws -> RecordState {
         let c = try store.schema.collection(collection)
         try Names.checkRecordID(id, collection: collection)
         let time = hlc.now(physical: store.physicalClock())
         return try writeCreatingIfNeeded(c, id) { state in
-            try state.add(amount, to: field, by: store.writer, at: time, in: c, id: id)
+            try state.add(amount, to: field, by: store.writer, at: time, in: c, id: id, author: author)
             return true
         }.state
     }
@@ -140,12 +175,12 @@ public final class WriteTransaction {
     /// Deletes a record (a tombstone that keeps its values). Returns nil when it was already
     /// deleted; throws when it never existed.
     @discardableResult
-    public func delete(_ collection: String, _ id: String) throws -> RecordState? {
+    public func delete(_ collection: String, _ id: String, author: String? = nil) throws -> RecordState? {
         let c = try store.schema.collection(collection)
         // The core's error, as every backend throws it.
         guard let stored = try load(collection, id) else { throw CoreError(.recordNotFound, "\(collection)/\(id) does not exist") }
         var state = stored
-        guard try state.delete(by: store.writer, at: hlc.now(physical: store.physicalClock()), in: c, id: id) != nil else {
+        guard try state.delete(by: store.writer, at: hlc.now(physical: store.physicalClock()), in: c, id: id, author: author) != nil else {
             return nil
         }
         try save(state, collection: c, id: id, source: nil, isNew: false, previous: stored)
@@ -191,7 +226,7 @@ public final class WriteTransaction {
             return (try? check(nil)) != nil
         }
         if triedAsNew(c.name, id), !incoming.isEmpty, passesAsAbsent(),
-            try save(incoming, collection: c, id: id, source: peer?.rawValue, isNew: true, encoded: encoded)
+            try save(incoming, collection: c, id: id, source: peer?.rawValue, isNew: true, encoded: encoded, from: peer)
         {
             observe()
             return .created
@@ -211,7 +246,7 @@ public final class WriteTransaction {
         if let stored, keepsOwnVersion { try keepOwnVersion(stored, collection, id, mergingFrom: peer) }
         try save(
             state, collection: c, id: id, source: whole ? peer?.rawValue : nil, isNew: stored == nil, encoded: checked ?? (whole ? encoded : nil),
-            previous: stored)
+            previous: stored, from: peer)
         observe()
         return result
     }
@@ -307,12 +342,10 @@ public final class WriteTransaction {
     @discardableResult
     func save(
         _ state: RecordState, collection: CollectionSchema, id: String, source: String?, isNew: Bool, encoded given: [UInt8]? = nil,
-        previous: RecordState? = nil
+        previous: RecordState? = nil, from peer: NodeID? = nil
     ) throws -> Bool {
-        // The index rows are replaced from the state this one replaces: an update needs it.
-        precondition(
-            isNew || previous != nil || (collection.indexes.isEmpty && collection.search.isEmpty),
-            "an update of \(collection.name)/\(id) without the state it replaces")
+        // The index rows and the history entry come from the state this one replaces: an update needs it.
+        precondition(isNew || previous != nil, "an update of \(collection.name)/\(id) without the state it replaces")
         if given == nil {
             encoded.removeAll(keepingCapacity: true)
             state.write(to: &encoded)
@@ -331,6 +364,16 @@ public final class WriteTransaction {
         guard written else { return false }
         try rows.writeIndexed(collection, id, state: state, previous: isNew ? nil : previous)
         try rows.writeSearchText(collection, id, state: state, previous: isNew ? nil : previous)
+        if store.keepsHistory, collection.keptHistoryDays > 0,
+            let entry = HistoryEntry(previous: isNew ? nil : previous, next: state, in: collection, id: id, writer: store.writer)
+        {
+            historyEncoded.removeAll(keepingCapacity: true)
+            entry.json.write(to: &historyEncoded)
+            // When: a local write's own time; a received version's arrival by this node's clock.
+            let local = state.clock[store.writer] > (previous?.clock[store.writer] ?? 0)
+            let at = local ? hlc.last.wall : store.physicalClock()
+            try rows.writeHistory(collection.name, id, at: at, peer: peer?.rawValue, entry: historyEncoded)
+        }
         nextSeq += 1
         lastRecord = (collection.name, id, state)
         return true
@@ -389,19 +432,21 @@ extension StationStore {
     /// Sets the given fields of a record and keeps the others: one write, one transaction (none
     /// when the record already shows those values, unless `force`).
     @discardableResult
-    public func put(_ collection: String, _ id: String, _ values: [String: JSONValue], force: Bool = false) throws -> LocalWrite {
-        try write { try $0.put(collection, id, values, force: force) }
+    public func put(
+        _ collection: String, _ id: String, _ values: [String: JSONValue], force: Bool = false, author: String? = nil
+    ) throws -> LocalWrite {
+        try write { try $0.put(collection, id, values, force: force, author: author) }
     }
 
     /// Adds `amount` (possibly negative) to a counter field: one write, one transaction.
     @discardableResult
-    public func add(_ collection: String, _ id: String, field: String, amount: Int64) throws -> RecordState {
-        try write { try $0.add(collection, id, field: field, amount: amount) }
+    public func add(_ collection: String, _ id: String, field: String, amount: Int64, author: String? = nil) throws -> RecordState {
+        try write { try $0.add(collection, id, field: field, amount: amount, author: author) }
     }
 
     /// Deletes a record: one write, one transaction. Nil when it was already deleted.
     @discardableResult
-    public func delete(_ collection: String, _ id: String) throws -> RecordState? {
-        try write { try $0.delete(collection, id) }
+    public func delete(_ collection: String, _ id: String, author: String? = nil) throws -> RecordState? {
+        try write { try $0.delete(collection, id, author: author) }
     }
 }

@@ -266,7 +266,7 @@ public struct SyncEngine {
                 .protocolError,
                 "\(peer) speaks protocol \(version) and this node \(ours): upgrade StationSync "
                     + (version < ours ? "on \(peer)" : "on this node")
-                    + " (protocol 2 counters hold stocktakes, which protocol 1 would add up); nothing was synced")
+                    + " (\(PeerInfo.whatChanged(since: min(version, ours)))); nothing was synced")
         }
 
         // A hub this node syncs with by its token proves at every session that it holds the

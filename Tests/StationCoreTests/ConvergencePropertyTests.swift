@@ -127,6 +127,12 @@ import StationTestSupport
             }
         }
 
+        /// The person a write names: nobody, or a name in any script; some typed in NFD, which
+        /// the write holds in NFC (so replicas compare the same bytes).
+        func randomAuthor() -> String? {
+            [nil, "Li Na", "\u{9648}\u{6770}", "Jose\u{301}", "Jos\u{E9}", " Zo\u{EB} "].randomElement(using: &rng)!
+        }
+
         /// One local write at replica `r`, checked against the model before and after.
         func write(_ r: Int, _ key: RecordKey, _ chosen: HistoryModel.Request? = nil) -> String? {
             let col = collection(of: key)
@@ -173,7 +179,7 @@ import StationTestSupport
                         pick == conflict.values[0].value
                         ? .accept : (conflict.values.firstIndex { $0.value == pick }.map { .choose($0) } ?? .value(pick))
                     do {
-                        let dot = try state.resolve(conflict.id, choice, by: writer, at: time, in: col, id: key.id)
+                        let dot = try state.resolve(conflict.id, choice, by: writer, at: time, in: col, id: key.id, person: randomAuthor())
                         return finish(r, key, col, request, dot, state)
                     } catch {
                         return "\(key): resolving \(conflict.id) at \(writer) failed: \(error)"
@@ -189,9 +195,10 @@ import StationTestSupport
             var refusal: CoreError?
             do {
                 switch request {
-                case .put(let values): dot = try state.put(values, by: writer, at: time, in: col, id: key.id)
-                case .add(let field, let amount): dot = try state.add(amount, to: field, by: writer, at: time, in: col, id: key.id)
-                case .delete: dot = try state.delete(by: writer, at: time, in: col, id: key.id)
+                case .put(let values): dot = try state.put(values, by: writer, at: time, in: col, id: key.id, author: randomAuthor())
+                case .add(let field, let amount):
+                    dot = try state.add(amount, to: field, by: writer, at: time, in: col, id: key.id, author: randomAuthor())
+                case .delete: dot = try state.delete(by: writer, at: time, in: col, id: key.id, author: randomAuthor())
                 case .resolveField, .resolveExistence: return "unreachable"
                 }
             } catch {

@@ -51,7 +51,7 @@ import Testing
             try await client.execute(uri: "/v1/health", method: .get) { response in
                 #expect(response.status == .ok)
                 let o = json(response)
-                #expect(o["node"] == "hub" && o["protocol"] == 2 && o["database"] == .string(hub.databaseID))
+                #expect(o["node"] == "hub" && o["protocol"] == .int(Int64(PeerInfo.currentProtocol)) && o["database"] == .string(hub.databaseID))
             }
         }
     }

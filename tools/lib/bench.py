@@ -277,9 +277,10 @@ def figures(o, writes, sets, stations):
     out = []
     if writes:
         # station-bench's own objects (new records, then updates of them), named with the size.
-        names = {"local writes (new records)": f"local writes, {k(o.records)} new records, batches of 1000",
+        names = {"local writes (new records)": f"local writes, {k(o.records)} new records with index, search, history and author, batches of 1000",
                  "local writes (updates of existing records)": f"local writes, {k(o.records)} updates of those records",
-                 "local writes (new records, no index or search rows)": f"local writes, {k(o.records)} new records with no index rows (before issue 15)"}
+                 "local writes (new records, no history or author)": f"local writes, {k(o.records)} new records with index and search rows, no history",
+                 "local writes (new records, no index, search or history rows)": f"local writes, {k(o.records)} new records with no index, search or history rows (before issue 15)"}
         for w in writes:
             out.append(figure(names.get(w["name"], w["name"]), w["value"], w["unit"], w["goal"], w["met"], w["floor"], w["ratio"]))
     if "sync" in o.only:

@@ -82,7 +82,7 @@ public struct ConflictReport: Sendable, Equatable {
     }
 
     /// The full form (`show --json`): the summary plus `values` (the array `--choose` indexes:
-    /// each `value`, `node`, `counter`, `time` in ms), `decision` and, once resolved, `resolution`.
+    /// each `value`, `node`, `counter`, `time` in ms, `author` or null), `decision` and, once resolved, `resolution`.
     public var json: JSONValue {
         var o = summaryJSON.objectValue!
         o["values"] = .array(
@@ -90,6 +90,7 @@ public struct ConflictReport: Sendable, Equatable {
                 .object([
                     "value": v.value, "node": .string(v.dot.node.station), "writer": .string(v.dot.node.rawValue),
                     "counter": .int(Int64(v.dot.counter)), "time": .int(Int64(v.time.wall)),
+                    "author": v.author.map { .string($0) } ?? .null,
                 ])
             })
         o["decision"] = .object(["index": 0, "value": values.first?.value ?? .null, "rule": .string(rule)])

@@ -54,6 +54,8 @@ private struct CanonicalStateReader {
     var exact = true
     /// Room to encode a field value in, to compare it with its bytes.
     var scratch: [UInt8] = []
+    /// The last author read: its bytes (quotes included) and the name.
+    var lastAuthor: (bytes: Range<Int>, name: String)?
 
     init(bytes: UnsafeBufferPointer<UInt8>, index: Int = 0, depth: Int = 0) {
         self.bytes = bytes
@@ -132,7 +134,8 @@ private struct CanonicalStateReader {
     }
 
     /// A register up to its closing bracket (its opening one already read for `exists`, not yet
-    /// for a field): values `[node,counter,hlc,value]` in strictly increasing dot order (so no dot
+    /// for a field): values `[node,counter,hlc,value]` (with `,author` before the bracket when the
+    /// write named one) in strictly increasing dot order (so no dot
     /// twice), each covered by the clock, at most `maxClockEntries`; with `frontierOnly`, each the
     /// latest write of its node.
     mutating func readRegister<V>(
@@ -147,14 +150,39 @@ private struct CanonicalStateReader {
                 let node = clockIndex(of: name), skip(","),
                 let counter = readInteger(), counter >= 1, counter <= clockEntries[node].counter, skip(","),
                 let time = readInteger(), time <= UInt64(Int64.max), skip(","),
-                let value = readValue(&self), skip("]")
+                let value = readValue(&self), let author = readAuthor(), skip("]")
             else { return nil }
             if frontierOnly, counter != clockEntries[node].counter { return nil }
             if let last, (last.node, last.counter) >= (node, counter) { return nil }
             last = (node, counter)
-            values.append(DottedValue(dot: Dot(clockEntries[node].node, counter), time: HLCTimestamp(rawValue: time), value: value))
+            values.append(
+                DottedValue(dot: Dot(clockEntries[node].node, counter), time: HLCTimestamp(rawValue: time), value: value, author: author))
         } while skip(",")
         return skip("]") ? values : nil
+    }
+
+    /// A value's author, `,"NAME"`, if the value names one: a name as ``Person/checked(_:)``
+    /// holds it, in its canonical encoding (else the general decoder decides). Nil only for input
+    /// the reader gives up on.
+    mutating func readAuthor() -> String?? {
+        guard skip(",") else { return .some(nil) }
+        let start = index
+        // The values of one write name one author: the last one read is usually the next.
+        if let last = lastAuthor, bytes.count - index >= last.bytes.count,
+            sameBytes(UnsafeBufferPointer(rebasing: bytes[last.bytes]), UnsafeBufferPointer(rebasing: bytes[index..<index + last.bytes.count]))
+        {
+            index += last.bytes.count
+            return .some(last.name)
+        }
+        guard let value = try? JSONParser.parseValue(in: bytes, at: &index, depth: depth + 4), let name = value.stringValue,
+            Person.isRecorded(name)
+        else { return nil }
+        scratch.removeAll(keepingCapacity: true)
+        value.write(to: &scratch)
+        // A name escaped otherwise than canonically would be stored with other bytes than it is read with.
+        guard scratch.withUnsafeBufferPointer({ sameBytes($0, UnsafeBufferPointer(rebasing: bytes[start..<index])) }) else { return nil }
+        lastAuthor = (start..<index, name)
+        return .some(name)
     }
 
     // MARK: - Tokens

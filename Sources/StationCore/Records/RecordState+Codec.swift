@@ -4,7 +4,8 @@
 //    "exists":[["hotline",2,113761221427200000,true]],
 //    "fields":{"status":[["civil-affairs",1,113761221427200000,"open"],["hotline",2,113761221427265536,"closed"]]}}
 //
-// A value is `[node, counter, hlc, value]`. Keys are sorted and entries are sorted by dot, so equal
+// A value is `[node, counter, hlc, value]`, or `[node, counter, hlc, value, author]` when the write
+// named the person who made it. Keys are sorted and entries are sorted by dot, so equal
 // states are byte-identical on every replica.
 
 extension RecordState {
@@ -44,7 +45,8 @@ extension RecordState {
         for (n, e) in existence.enumerated() {
             if n > 0 { out.append(UInt8(ascii: ",")) }
             prefixes.write(e.dot, e.time, to: &out)
-            JSONWriter.writeLiteral(e.value ? "true]" : "false]", to: &out)
+            JSONWriter.writeLiteral(e.value ? "true" : "false", to: &out)
+            Self.writeAuthor(e.author, to: &out)
         }
         JSONWriter.writeLiteral(#"],"fields":{"#, to: &out)
         for (n, (name, register)) in fields.enumerated() {
@@ -55,7 +57,7 @@ extension RecordState {
                 if m > 0 { out.append(UInt8(ascii: ",")) }
                 prefixes.write(e.dot, e.time, to: &out)
                 e.value.write(to: &out)
-                out.append(UInt8(ascii: "]"))
+                Self.writeAuthor(e.author, to: &out)
             }
             out.append(UInt8(ascii: "]"))
         }
@@ -70,6 +72,15 @@ extension RecordState {
             out.append(UInt8(ascii: "]"))
         }
         out.append(UInt8(ascii: "}"))
+    }
+
+    /// Ends a value: `,"AUTHOR"]` when the write named its author, else `]`.
+    static func writeAuthor(_ author: String?, to out: inout [UInt8]) {
+        if let author {
+            out.append(UInt8(ascii: ","))
+            JSONWriter.writeString(author, to: &out)
+        }
+        out.append(UInt8(ascii: "]"))
     }
 
     /// Writes `[node,counter,hlc,`, the start of every value in a register. All the values one
@@ -280,19 +291,28 @@ extension RecordState {
         let hashing = list.count > 8
         var seen = Set<Dot>()
         for item in list {
-            guard let parts = item.arrayValue, parts.count == 4,
+            guard let parts = item.arrayValue, parts.count == 4 || parts.count == 5,
                 let node = parts[0].stringValue, NodeID.isValid(node),
                 let counter = parts[1].intValue, counter >= 1,
                 let time = parts[2].intValue, time >= 0
             else {
-                throw bad("\(what): each value must be [node, counter >= 1, hlc >= 0, value], not \(item.canonicalText)")
+                throw bad(
+                    "\(what): each value must be [node, counter >= 1, hlc >= 0, value] or [node, counter, hlc, value, author], not \(item.canonicalText)"
+                )
+            }
+            var author: String?
+            if parts.count == 5 {
+                guard let name = parts[4].stringValue, Person.isRecorded(name) else {
+                    throw bad("\(what): the author of \(node):\(counter) must be a person's name: \(Person.rule), not \(parts[4].canonicalText)")
+                }
+                author = name
             }
             let dot = Dot(NodeID(unchecked: node), UInt64(counter))
             guard clock.contains(dot) else { throw bad("\(what): value \(dot) is not covered by clock \(clock)") }
             guard hashing ? seen.insert(dot).inserted : !result.contains(where: { $0.dot == dot }) else {
                 throw bad("\(what): value \(dot) appears twice")
             }
-            result.append(DottedValue(dot: dot, time: HLCTimestamp(rawValue: UInt64(time)), value: try decode(parts[3])))
+            result.append(DottedValue(dot: dot, time: HLCTimestamp(rawValue: UInt64(time)), value: try decode(parts[3]), author: author))
         }
         if sortByDot { result.sort { $0.dot < $1.dot } }
         return result

@@ -132,7 +132,7 @@ extension RecordState {
             // Each total as it is, each stocktake as its count: the numbers a person weighs.
             let numbers = entries.map { (entry: $0, number: $0.value.intValue ?? Stocktake($0.value)?.count ?? 0) }
                 .sorted { $0.number.magnitude != $1.number.magnitude ? $0.number.magnitude > $1.number.magnitude : $0.entry.dot < $1.entry.dot }
-            let values = numbers.map { DottedValue(dot: $0.entry.dot, time: $0.entry.time, value: JSONValue.int($0.number)) }
+            let values = numbers.map { DottedValue(dot: $0.entry.dot, time: $0.entry.time, value: JSONValue.int($0.number), author: $0.entry.author) }
             return Conflict(
                 id: Conflict.makeID(collection: collection.name, recordID: id, field: name, dots: entries.map(\.dot)),
                 collection: collection.name, recordID: id, field: name, policy: .counter,
@@ -141,7 +141,7 @@ extension RecordState {
         return Conflict(
             id: Conflict.makeID(collection: collection.name, recordID: id, field: name, dots: reading.stocktakes.map(\.entry.dot)),
             collection: collection.name, recordID: id, field: name, policy: .counter,
-            values: reading.stocktakes.map { DottedValue(dot: $0.entry.dot, time: $0.entry.time, value: .int($0.reading)) },
+            values: reading.stocktakes.map { DottedValue(dot: $0.entry.dot, time: $0.entry.time, value: .int($0.reading), author: $0.entry.author) },
             automatic: false,
             rule: ConflictReport.rule(policy: .counter))
     }
@@ -161,21 +161,21 @@ extension RecordState {
     }
 
     /// Sets this node's running total in a counter field (its one total entry, replaced).
-    mutating func setOwnCounterTotal(_ field: String, node: NodeID, dot: Dot, time: HLCTimestamp, total: Int64) {
+    mutating func setOwnCounterTotal(_ field: String, node: NodeID, dot: Dot, time: HLCTimestamp, total: Int64, author: String? = nil) {
         var entries = fields.removeValue(forKey: field) ?? []
         entries.removeAll { $0.dot.node == node && $0.value.intValue != nil }
-        insertSorted(DottedValue(dot: dot, time: time, value: .int(total)), into: &entries)
+        insertSorted(DottedValue(dot: dot, time: time, value: .int(total), author: author), into: &entries)
         fields[field] = entries
     }
 
     /// Writes a stocktake: replaces every stocktake held (this write has seen them) and records
     /// every total held as seen; the totals stay.
-    mutating func writeStocktake(_ field: String, count: Int64, dot: Dot, time: HLCTimestamp) {
+    mutating func writeStocktake(_ field: String, count: Int64, dot: Dot, time: HLCTimestamp, author: String? = nil) {
         var entries = fields.removeValue(forKey: field) ?? []
         entries.removeAll { $0.value.intValue == nil }
         var seen: [NodeID: Int64] = [:]
         for e in entries { seen[e.dot.node] = e.value.intValue! }
-        insertSorted(DottedValue(dot: dot, time: time, value: Stocktake(count: count, seen: seen).json), into: &entries)
+        insertSorted(DottedValue(dot: dot, time: time, value: Stocktake(count: count, seen: seen).json, author: author), into: &entries)
         fields[field] = entries
     }
 

@@ -28,8 +28,9 @@ extension RecordState {
     public mutating func put(
         _ values: [String: JSONValue], by node: NodeID, at time: HLCTimestamp,
         in collection: CollectionSchema, id: String, how: Resolution.How = .write, force: Bool = false,
-        requiringFields: Bool = true
+        requiringFields: Bool = true, author: String? = nil
     ) throws(CoreError) -> Dot? {
+        let author = try Self.checkedAuthor(author, at: "\(collection.name)/\(id)")
         // Check every field before anything changes, so errors leave the state untouched; each
         // field's policy is looked up once.
         var written: [(name: String, value: JSONValue)] = []  // lww and manual fields
@@ -74,21 +75,29 @@ extension RecordState {
         try roomForWriter(node, in: collection, id: id)
         let ending = endingConflicts(fields: written.map(\.name) + cleared + counterTargets.map(\.name), existence: true, in: collection, id: id)
         let dot = clock.increment(node)
-        existence = [DottedValue(dot: dot, time: time, value: true)]
+        existence = [DottedValue(dot: dot, time: time, value: true, author: author)]
         if fields.isEmpty { fields.reserveCapacity(written.count + counterTargets.count) }  // a new record: no regrowth
         for (name, value) in written {
-            fields[name] = [DottedValue(dot: dot, time: time, value: value)]
+            fields[name] = [DottedValue(dot: dot, time: time, value: value, author: author)]
         }
         // Unset by a write of null, not removed: the write replaces the values it has seen like any
         // other, so no node ever drops another's value without a write of its own there.
-        for name in cleared { fields[name] = [DottedValue(dot: dot, time: time, value: .null)] }
+        for name in cleared { fields[name] = [DottedValue(dot: dot, time: time, value: .null, author: author)] }
         for (name, target) in counterTargets {
-            writeStocktake(name, count: target, dot: dot, time: time)
+            writeStocktake(name, count: target, dot: dot, time: time, author: author)
         }
         record(ending, how: how, by: dot, time: time) { field in
             field == Conflict.existenceField ? .bool(false) : given[field] ?? (collection.policy(of: field) == .counter ? .int(0) : .null)
         }
         return dot
+    }
+
+    /// The author a write names, as ``Person/checked(_:)`` holds it; a name that is not one is
+    /// refused, changing nothing.
+    static func checkedAuthor(_ author: String?, at place: @autoclosure () -> String) throws(CoreError) -> String? {
+        guard let author else { return nil }
+        guard let checked = Person.checked(author) else { throw Person.refusal(author, at: place()) }
+        return checked
     }
 
     /// The refusal of a value nested deeper than ``Limits/valueDepth``.
@@ -127,8 +136,9 @@ extension RecordState {
     @discardableResult
     public mutating func add(
         _ amount: Int64, to field: String, by node: NodeID, at time: HLCTimestamp,
-        in collection: CollectionSchema, id: String
+        in collection: CollectionSchema, id: String, author: String? = nil
     ) throws(CoreError) -> Dot {
+        let author = try Self.checkedAuthor(author, at: "\(collection.name)/\(id)")
         let (field, declaration) = try collection.localField(field, id: id)
         let policy = collection.policy(of: field)
         guard policy == .counter else {
@@ -172,8 +182,8 @@ extension RecordState {
         let ending = endingConflicts(fields: [], existence: true, in: collection, id: id)
         try roomForWriter(node, in: collection, id: id)
         let dot = clock.increment(node)
-        existence = [DottedValue(dot: dot, time: time, value: true)]
-        setOwnCounterTotal(field, node: node, dot: dot, time: time, total: own)
+        existence = [DottedValue(dot: dot, time: time, value: true, author: author)]
+        setOwnCounterTotal(field, node: node, dot: dot, time: time, total: own, author: author)
         record(ending, how: .write, by: dot, time: time) { _ in .bool(false) }
         return dot
     }
@@ -183,14 +193,15 @@ extension RecordState {
     /// it never existed.
     @discardableResult
     public mutating func delete(
-        by node: NodeID, at time: HLCTimestamp, in collection: CollectionSchema, id: String
+        by node: NodeID, at time: HLCTimestamp, in collection: CollectionSchema, id: String, author: String? = nil
     ) throws(CoreError) -> Dot? {
+        let author = try Self.checkedAuthor(author, at: "\(collection.name)/\(id)")
         guard !isEmpty else { throw CoreError(.recordNotFound, "\(collection.name)/\(id) does not exist") }
         if existence.count == 1, existence[0].value == false { return nil }
         let ending = endingConflicts(fields: [], existence: true, in: collection, id: id)
         try roomForWriter(node, in: collection, id: id)
         let dot = clock.increment(node)
-        existence = [DottedValue(dot: dot, time: time, value: false)]
+        existence = [DottedValue(dot: dot, time: time, value: false, author: author)]
         record(ending, how: .write, by: dot, time: time) { _ in .bool(true) }
         return dot
     }
@@ -214,6 +225,7 @@ extension RecordState {
         _ conflictID: String, _ choice: ResolutionChoice, by node: NodeID, at time: HLCTimestamp,
         in collection: CollectionSchema, id: String, person: String? = nil
     ) throws(CoreError) -> Dot {
+        let person = try Self.checkedAuthor(person, at: "\(collection.name)/\(id)")
         let candidates =
             fields.keys.sorted().compactMap { conflict(onField: $0, in: collection, id: id) }
             + [existenceConflict(in: collection, id: id)].compactMap { $0 }
@@ -261,18 +273,18 @@ extension RecordState {
         let endedExistence = conflict.field == Conflict.existenceField ? [] : endingConflicts(fields: [], existence: true, in: collection, id: id)
         try roomForWriter(node, in: collection, id: id)
         let dot = clock.increment(node)
-        existence = [DottedValue(dot: dot, time: time, value: !keepDeleted)]
+        existence = [DottedValue(dot: dot, time: time, value: !keepDeleted, author: person)]
         if conflict.policy == .counter, let count = value.intValue {
-            writeStocktake(conflict.field, count: count, dot: dot, time: time)
+            writeStocktake(conflict.field, count: count, dot: dot, time: time, author: person)
         } else if conflict.field != Conflict.existenceField {
-            fields[conflict.field] = [DottedValue(dot: dot, time: time, value: value)]
+            fields[conflict.field] = [DottedValue(dot: dot, time: time, value: value, author: person)]
         }
         record(endedExistence, how: .write, by: dot, time: time) { _ in .bool(keepDeleted) }
         resolutions.append(
             Resolution(
                 conflictID: conflict.id, field: conflict.field, policy: conflict.policy, how: how, by: dot, time: time,
                 values: conflict.values, result: conflict.field == Conflict.existenceField ? .bool(keepDeleted) : value,
-                person: person.flatMap(Resolution.checkedPerson)))
+                person: person))
         resolutions = Resolution.compacted(resolutions)
         return dot
     }

@@ -134,7 +134,7 @@ extension RecordState {
 
 extension RecordState {
     /// A write both states claim with different content, or nil: a dot both hold in one register
-    /// with a different time or value (by canonical bytes), a resolution entry both hold with
+    /// with a different time, value or author (by canonical bytes), a resolution entry both hold with
     /// different content, or, for equal clocks (the same writes seen), any difference at all.
     ///
     /// Honest replicas never collide: only the node named in a dot makes that dot, once. A
@@ -159,14 +159,14 @@ extension RecordState {
         return nil
     }
 
-    /// A dot both registers hold with a different time or value.
+    /// A dot both registers hold with a different time, value or author.
     static func collidingDot<V>(_ x: [DottedValue<V>], _ y: [DottedValue<V>]) -> Dot? {
         if x.count * y.count > 64 {
             let byDot = Dictionary(y.map { ($0.dot, $0) }, uniquingKeysWith: { a, _ in a })
-            return x.first { e in byDot[e.dot].map { $0 != e } ?? false }?.dot
+            return x.first { e in byDot[e.dot].map { $0.time != e.time || $0.value != e.value || !$0.sameAuthor(as: e) } ?? false }?.dot
         }
         for e in x {
-            if let f = y.first(where: { $0.dot == e.dot }), f.time != e.time || f.value != e.value { return e.dot }
+            if let f = y.first(where: { $0.dot == e.dot }), f.time != e.time || f.value != e.value || !f.sameAuthor(as: e) { return e.dot }
         }
         return nil
     }

@@ -82,7 +82,7 @@ extension RecordState {
         return Conflict(
             id: Conflict.makeID(collection: collection.name, recordID: id, field: Conflict.existenceField, dots: existence.map(\.dot)),
             collection: collection.name, recordID: id, field: Conflict.existenceField, policy: ConflictPolicy(policy),
-            values: (shown + others).map { DottedValue(dot: $0.dot, time: $0.time, value: .bool(!$0.value)) },
+            values: (shown + others).map { DottedValue(dot: $0.dot, time: $0.time, value: .bool(!$0.value), author: $0.author) },
             automatic: true,
             rule: ConflictReport.rule(policy: ConflictPolicy(policy)))
     }

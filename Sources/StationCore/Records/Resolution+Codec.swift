@@ -1,20 +1,4 @@
 extension Resolution {
-    /// A person's name as recorded: trimmed, 1-``maxPersonBytes`` bytes, no control characters;
-    /// nil if it is not one.
-    public static func checkedPerson(_ name: String) -> String? {
-        var scalars = Array(name.unicodeScalars)
-        while let first = scalars.first, first.properties.isWhitespace { scalars.removeFirst() }
-        while let last = scalars.last, last.properties.isWhitespace { scalars.removeLast() }
-        guard !scalars.isEmpty,
-            !scalars.contains(where: { $0.properties.generalCategory == .control || ($0.properties.generalCategory == .format && $0.value != 0x200D) }
-            )
-        else { return nil }
-        var trimmed = ""
-        trimmed.unicodeScalars.append(contentsOf: scalars)
-        guard trimmed.utf8.count <= maxPersonBytes else { return nil }
-        return trimmed
-    }
-
     /// `{"by":[node,counter,hlc],"conflict":ID,"field":F,"how":H,"policy":P,"result":V,"values":[[node,counter,hlc,value],…]}`
     public var json: JSONValue {
         .object(
@@ -22,7 +6,11 @@ extension Resolution {
                 "conflict": .string(conflictID), "field": .string(field), "policy": .string(policy.rawValue), "how": .string(how.rawValue),
                 "by": .array([.string(by.node.rawValue), .int(Int64(by.counter)), .int(Int64(time.rawValue))]),
                 "values": .array(
-                    values.map { .array([.string($0.dot.node.rawValue), .int(Int64($0.dot.counter)), .int(Int64($0.time.rawValue)), $0.value]) }),
+                    values.map {
+                        .array(
+                            [.string($0.dot.node.rawValue), .int(Int64($0.dot.counter)), .int(Int64($0.time.rawValue)), $0.value]
+                                + ($0.author.map { [.string($0)] } ?? []))
+                    }),
                 "result": result,
             ].merging(person.map { ["who": JSONValue.string($0)] } ?? [:]) { a, _ in a })
     }
@@ -58,7 +46,7 @@ extension Resolution {
             JSONWriter.writeInt(Int64(v.time.rawValue), to: &out)
             out.append(UInt8(ascii: ","))
             v.value.write(to: &out)
-            out.append(UInt8(ascii: "]"))
+            RecordState.writeAuthor(v.author, to: &out)
         }
         out.append(UInt8(ascii: "]"))
         if let person {
@@ -111,10 +99,10 @@ extension Resolution {
         guard let result = o["result"] else { throw bad("\"result\" is missing") }
         var person: String?
         if let who = o["who"] {
-            guard let name = who.stringValue, let checked = Resolution.checkedPerson(name) else {
-                throw bad("\"who\" must be a person's name: 1-\(Resolution.maxPersonBytes) bytes of UTF-8 with no control characters")
+            guard let name = who.stringValue, Person.isRecorded(name) else {
+                throw bad("\"who\" must be a person's name: \(Person.rule)")
             }
-            person = checked
+            person = name
         }
         self.init(
             conflictID: id, field: field, policy: policy, how: how, by: dot, time: HLCTimestamp(rawValue: UInt64(hlc)),

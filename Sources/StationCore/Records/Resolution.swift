@@ -32,9 +32,6 @@ public struct Resolution: Hashable, Sendable {
     /// `$STATION_USER` on the command line); nil for an ordinary write, or when nobody said.
     public var person: String?
 
-    /// Longest person name, in UTF-8 bytes.
-    public static let maxPersonBytes = 128
-
     public init(
         conflictID: String, field: String, policy: ConflictPolicy, how: How, by: Dot, time: HLCTimestamp,
         values: [DottedValue<JSONValue>], result: JSONValue, person: String? = nil

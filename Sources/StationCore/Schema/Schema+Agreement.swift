@@ -121,6 +121,7 @@ extension Schema {
         for name in collectionNames {  // each node's own
             shared.collections[name]!.indexes = []
             shared.collections[name]!.search = []
+            shared.collections[name]!.historyDays = nil
         }
         var hash = FNV1a64()
         hash.add(shared.json.canonicalText)

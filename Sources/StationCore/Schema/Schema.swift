@@ -55,6 +55,14 @@ public struct CollectionSchema: Equatable, Sendable {
     /// goes to a full-text index (SQLite FTS5, trigrams: any three characters of a name, in any
     /// script). Local to the node, as ``indexes`` are.
     public var search: [String] = []
+    /// How many days this node keeps each record's history (`"historyDays"` in the schema file;
+    /// 0 keeps none); ``defaultHistoryDays`` when the schema says nothing. Local to the node, as
+    /// ``indexes`` are.
+    public var historyDays: Int?
+    /// What ``historyDays`` is when the schema says nothing: a year.
+    public static let defaultHistoryDays = 365
+    /// The days of history kept: ``historyDays``, else ``defaultHistoryDays``.
+    public var keptHistoryDays: Int { historyDays ?? Self.defaultHistoryDays }
     /// Whether the collection is typed: a field declared with a type makes it so. A typed
     /// collection takes only its declared fields on local writes (an undeclared one is refused
     /// with the closest declared name); an untyped one takes any field, under its default policy.
@@ -130,7 +138,7 @@ extension Schema {
         for (name, definition) in collectionsJSON {
             guard Names.isValidCollection(name) else { throw fail("collection name \"\(name)\" must match [a-z][a-z0-9_]{0,63}") }
             guard let d = definition.objectValue else { throw fail("collection \(name) must be an object") }
-            let allowed: Set = ["description", "default", "deleteConflict", "fields", "indexes", "search"]
+            let allowed: Set = ["description", "default", "deleteConflict", "fields", "indexes", "search", "historyDays"]
             if let extra = d.keys.sorted().first(where: { !allowed.contains($0) }) {
                 throw fail("unknown key \"\(extra)\" in collection \(name)")
             }
@@ -194,6 +202,12 @@ extension Schema {
                     c.search.append(field)
                 }
             }
+            if let days = d["historyDays"] {
+                guard let n = days.intValue, (0...36_500).contains(n) else {
+                    throw fail("\(name).historyDays must be a whole number of days from 0 (keep no history) to 36500, not \(days.canonicalText)")
+                }
+                c.historyDays = Int(n)
+            }
             collections[name] = c
         }
         self.init(collections: collections)
@@ -211,6 +225,7 @@ extension Schema {
             if let desc = c.description { d["description"] = .string(desc) }
             if !c.indexes.isEmpty { d["indexes"] = .array(c.indexes.map { .string($0) }) }
             if !c.search.isEmpty { d["search"] = .array(c.search.map { .string($0) }) }
+            if let days = c.historyDays { d["historyDays"] = .int(Int64(days)) }
             out[name] = .object(d)
         }
         return .object(["collections": .object(out)])

@@ -36,6 +36,8 @@ public struct CoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case outOfBounds
         /// A string an enum field does not list.
         case valueNotAllowed
+        /// A person's name (`--by`, an author) that is not one (``Person/checked(_:)``).
+        case invalidPerson
     }
 
     /// The kind of error.

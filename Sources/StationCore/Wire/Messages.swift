@@ -218,8 +218,16 @@ public struct PushResponse: Sendable, Equatable {
 /// The answer to `GET /v1/health`: who answers, which database, which schema.
 public struct PeerInfo: Sendable, Equatable {
     /// The protocol this build speaks. 2: counters hold stocktakes (RecordState+Counter.swift),
-    /// which a node of protocol 1 would read as a sum.
-    public static let currentProtocol = 2
+    /// which a node of protocol 1 would read as a sum. 3: a value may name its author (a fifth
+    /// element, RecordState+Codec.swift), which a node of protocol 2 refuses as invalid.
+    public static let currentProtocol = 3
+
+    /// Why a node of each earlier protocol cannot sync with this one, for the refusal's message.
+    public static func whatChanged(since version: Int) -> String {
+        version < 2
+            ? "protocol 2 counters hold stocktakes, which protocol 1 would add up; protocol 3 values name their authors"
+            : "protocol 3 values name the person who wrote them, which protocol 2 refuses"
+    }
 
     public var node: String
     /// A random id made when the database was created: a changed id means the peer's database was

@@ -16,6 +16,7 @@ extension StationCommand {
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var output: OutputOptions
+        @OptionGroup var author: AuthorOptions
         @Argument(help: "The collection.") var collection: String
         @Argument(help: "The record id.") var id: String
         @Argument(help: "The counter field.") var field: String
@@ -45,7 +46,7 @@ extension StationCommand {
                         "\(collection)/\(id) does not exist: nothing added (--create makes it, with \(field) \(amount))",
                         code: "recordNotFound")
                 }
-                try store.add(collection, id, field: field, amount: amount)
+                try store.add(collection, id, field: field, amount: amount, author: try author.author)
                 try printRecord(store, collection, id, json: output.json)
             }
         }

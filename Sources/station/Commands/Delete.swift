@@ -15,13 +15,14 @@ extension StationCommand {
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var output: OutputOptions
+        @OptionGroup var author: AuthorOptions
         @Argument(help: "The collection.") var collection: String
         @Argument(help: "The record id.") var id: String
 
         func run() throws {
             try reportingErrors {
                 let store = try database.open()
-                if try store.delete(collection, id) == nil {
+                if try store.delete(collection, id, author: try author.author) == nil {
                     Terminal.hint("\(collection)/\(id) was already deleted; nothing changed")
                 }
                 try printRecord(store, collection, id, json: output.json)

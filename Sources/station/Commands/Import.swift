@@ -29,6 +29,7 @@ extension StationCommand {
                 """)
 
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var author: AuthorOptions
         @Argument(help: "The collection.") var collection: String
         @Argument(help: ArgumentHelp("A JSON Lines file, or - for standard input.", valueName: "file")) var file: String
         @Option(help: "Records per transaction.") var batchSize = 1000
@@ -43,6 +44,7 @@ extension StationCommand {
             try reportingErrors {
                 let store = try database.open()
                 let c = try store.schema.collection(collection)
+                let person = try author.author
                 let input = try InputFile(file)
                 defer { input.cleanUp() }
                 // Ctrl-C (or SIGTERM) stops between batches: a batch is one transaction, so what
@@ -92,7 +94,7 @@ extension StationCommand {
                             changedInBatch = 0
                             for entry in batch {
                                 current = entry.line
-                                if try tx.put(c.name, entry.id, entry.values, force: force).changed { changedInBatch += 1 }
+                                if try tx.put(c.name, entry.id, entry.values, force: force, author: person).changed { changedInBatch += 1 }
                             }
                         }
                     } catch {

@@ -21,6 +21,7 @@ extension StationCommand {
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var output: OutputOptions
+        @OptionGroup var author: AuthorOptions
         @Argument(help: "The collection.") var collection: String
         @Argument(help: "The record id.") var id: String
         @Argument(help: ArgumentHelp("The fields to set, as a JSON object (- : from stdin; @FILE: from a file).", valueName: "json-object"))
@@ -31,7 +32,7 @@ extension StationCommand {
             try reportingErrors {
                 let values = try parseFieldsObject(try fieldsText(fields))
                 let store = try database.open()
-                if try !store.put(collection, id, values, force: force).changed {
+                if try !store.put(collection, id, values, force: force, author: try author.author).changed {
                     Terminal.hint("unchanged: \(collection)/\(id) already shows these values (nothing written; --force writes anyway)")
                 }
                 try printRecord(store, collection, id, json: output.json)

@@ -9,9 +9,9 @@ import Testing
 /// What the conformance suite and the engine scenarios ask of a backend besides its ports: the
 /// local writes and reads a node's own tools make. Both backends have them under the same names.
 protocol TestBackendStore: HubStorage {
-    @discardableResult func put(_ collection: String, _ id: String, _ values: [String: JSONValue], force: Bool) throws -> LocalWrite
-    @discardableResult func add(_ collection: String, _ id: String, field: String, amount: Int64) throws -> RecordState
-    @discardableResult func delete(_ collection: String, _ id: String) throws -> RecordState?
+    @discardableResult func put(_ collection: String, _ id: String, _ values: [String: JSONValue], force: Bool, author: String?) throws -> LocalWrite
+    @discardableResult func add(_ collection: String, _ id: String, field: String, amount: Int64, author: String?) throws -> RecordState
+    @discardableResult func delete(_ collection: String, _ id: String, author: String?) throws -> RecordState?
     func record(_ collection: String, _ id: String) throws -> StoredRecord?
     func records(in collection: String, includeDeleted: Bool) throws -> [StoredRecord]
     func addToken(_ token: StoredToken) throws
@@ -27,7 +27,19 @@ protocol TestBackendStore: HubStorage {
 
 extension TestBackendStore {
     @discardableResult func put(_ collection: String, _ id: String, _ values: [String: JSONValue]) throws -> LocalWrite {
-        try put(collection, id, values, force: false)
+        try put(collection, id, values, force: false, author: nil)
+    }
+
+    @discardableResult func put(_ collection: String, _ id: String, _ values: [String: JSONValue], force: Bool) throws -> LocalWrite {
+        try put(collection, id, values, force: force, author: nil)
+    }
+
+    @discardableResult func add(_ collection: String, _ id: String, field: String, amount: Int64) throws -> RecordState {
+        try add(collection, id, field: field, amount: amount, author: nil)
+    }
+
+    @discardableResult func delete(_ collection: String, _ id: String) throws -> RecordState? {
+        try delete(collection, id, author: nil)
     }
 
     func everyRow() throws -> [String] { try everyRow(except: []) }

@@ -1,0 +1,46 @@
+/// A person's name as records hold it: who made a write (``DottedValue/author``) or resolved a
+/// conflict (``Resolution/person``).
+public enum Person {
+    /// Longest name, in UTF-8 bytes.
+    public static let maxBytes = 128
+
+    /// The name as recorded: trimmed of white space, in NFC, 1-``maxBytes`` bytes, with no control
+    /// or format characters (a zero-width joiner, which some scripts and emoji need, excepted);
+    /// nil if it is not one. NFC makes canonically equivalent names one name by their bytes, as
+    /// every replica compares them.
+    public static func checked(_ name: String) -> String? {
+        var scalars = Array(Names.nfc(name).unicodeScalars)
+        while let first = scalars.first, first.properties.isWhitespace { scalars.removeFirst() }
+        while let last = scalars.last, last.properties.isWhitespace { scalars.removeLast() }
+        guard !scalars.isEmpty,
+            !scalars.contains(where: {
+                $0.properties.generalCategory == .control || $0.properties.generalCategory == .lineSeparator
+                    || $0.properties.generalCategory == .paragraphSeparator
+                    || ($0.properties.generalCategory == .format && $0.value != 0x200D)
+            })
+        else { return nil }
+        var trimmed = ""
+        trimmed.unicodeScalars.append(contentsOf: scalars)
+        guard trimmed.utf8.count <= maxBytes else { return nil }
+        return trimmed
+    }
+
+    /// Whether `name` is exactly as ``checked(_:)`` holds it (by its bytes): what a received
+    /// version's names must be, so that every replica stores the same bytes.
+    public static func isRecorded(_ name: String) -> Bool {
+        // The usual name: printable ASCII, nothing to normalize or trim.
+        let plain = name.utf8.withContiguousStorageIfAvailable { bytes in
+            !bytes.isEmpty && bytes.count <= maxBytes && bytes.first != 0x20 && bytes.last != 0x20 && bytes.allSatisfy { (0x20...0x7E).contains($0) }
+        }
+        if plain == true { return true }
+        return checked(name).map { $0.hasSameBytes(as: name) } ?? false
+    }
+
+    /// What a person's name must be, for error messages.
+    public static let rule = "1-\(maxBytes) bytes of UTF-8 in NFC, with no control characters and no white space at either end"
+
+    /// The refusal of a name that is not one.
+    static func refusal(_ name: String, at place: String) -> CoreError {
+        CoreError(.invalidPerson, "\(place): the person's name \(JSONValue.string(name).canonicalText) must be \(rule)")
+    }
+}
