@@ -368,7 +368,7 @@ public final class WriteTransaction {
             let entry = HistoryEntry(previous: isNew ? nil : previous, next: state, in: collection, id: id, writer: store.writer)
         {
             historyEncoded.removeAll(keepingCapacity: true)
-            entry.json.write(to: &historyEncoded)
+            entry.write(to: &historyEncoded)
             // When: a local write's own time; a received version's arrival by this node's clock.
             let local = state.clock[store.writer] > (previous?.clock[store.writer] ?? 0)
             let at = local ? hlc.last.wall : store.physicalClock()

@@ -84,3 +84,26 @@ import Testing
         #expect(json.contains(#""kind":"resolved""#) && json.contains(#""person":"Zhou""#) && json.contains(#""how":"choose""#))
     }
 }
+
+extension HistoryEntryTests {
+    @Test func theEntryWrittenStraightIsItsJSON() throws {
+        var a = RecordState()
+        try a.put(
+            ["name": "Rice \"5kg\"", "price": 30, "quantity": 3], by: Self.me, at: Fixtures.t(1), in: Fixtures.stock, id: "s1", author: "Wang Fang")
+        var b = RecordState()
+        try b.put(["price": 25], by: Self.other, at: Fixtures.t(2), in: Fixtures.stock, id: "s1")
+        var merged = a
+        merged.merge(b)
+        let conflict = try #require(merged.conflict(onField: "price", in: Fixtures.stock, id: "s1"))
+        var resolved = merged
+        try resolved.resolve(conflict.id, .value(27), by: Self.me, at: Fixtures.t(3), in: Fixtures.stock, id: "s1", person: "Zhou")
+        var later = resolved
+        try later.add(-5, to: "quantity", by: Self.me, at: Fixtures.t(4), in: Fixtures.stock, id: "s1")
+        for (before, after) in [(nil, a), (a, merged), (merged, resolved), (resolved, later)] as [(RecordState?, RecordState)] {
+            let made = try #require(self.entry(before, after))
+            var bytes: [UInt8] = []
+            made.write(to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == made.json.canonicalText)
+        }
+    }
+}

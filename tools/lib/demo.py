@@ -25,6 +25,8 @@ HUB = os.path.join(BIN, "hub")
 PROCESSES = []
 KEEP = "--keep" in sys.argv
 NODES = ["hotline", "civil-affairs", "charity"]
+# The clerk at each desk: every write names its author (--by), which travels with the records.
+CLERKS = {"hotline": "Zhang Wei", "civil-affairs": "王芳", "charity": "Li Na"}
 BOLD, DIM, GREEN, RED, YELLOW, RESET = ("\033[1m", "\033[2m", "\033[32m", "\033[31m", "\033[33m", "\033[0m") if sys.stdout.isatty() else ("",) * 6
 
 
@@ -100,7 +102,7 @@ def main():
         title("2. The hotline loads the sample records; everyone syncs with the hub")
         samples = sorted(f for f in os.listdir(os.path.join(ROOT, "seeds/sample")) if f.endswith(".jsonl"))
         for f in samples:
-            station("import", f[:-6], os.path.join(ROOT, "seeds/sample", f), db=dbs["hotline"])
+            station("import", f[:-6], os.path.join(ROOT, "seeds/sample", f), "--by", CLERKS["hotline"], db=dbs["hotline"])
         total = json.loads(station("changes", "--json", "--limit", "100000", db=dbs["hotline"]).stdout)["changes"]
         print(f"  hotline imported {len(total)} records into {len(samples)} collections")
         for n in NODES:
@@ -110,15 +112,16 @@ def main():
         edits, expected = script_blocks()
         for e in edits:
             db = dbs[e["node"]]
+            by = ["--by", CLERKS[e["node"]]]
             target = f"{e['collection']}/{e['id']}"
             if e["op"] in ("set", "insert"):
-                station("put", e["collection"], e["id"], json.dumps(e.get("fields") or e.get("record")), db=db)
+                station("put", e["collection"], e["id"], json.dumps(e.get("fields") or e.get("record")), *by, db=db)
                 what = json.dumps(e.get("fields") or e.get("record"), ensure_ascii=False)
             elif e["op"] == "increment":
-                station("add", "--create", e["collection"], e["id"], e["field"], str(e["by"]), db=db)
+                station("add", "--create", e["collection"], e["id"], e["field"], str(e["by"]), *by, db=db)
                 what = f"{e['field']} {e['by']:+d}"
             elif e["op"] == "delete":
-                station("delete", e["collection"], e["id"], db=db)
+                station("delete", e["collection"], e["id"], *by, db=db)
                 what = "delete"
             if len(what) > 70:
                 what = what[:69] + "…"
@@ -193,7 +196,7 @@ def main():
         peer, peer_url = serve(STATION, "serve", "--db", dbs["civil-affairs"], "--token", "lan-secret",
                                log=os.path.join(work, "civil-affairs-serve"))
         print(f"  civil-affairs serves its records at {peer_url}")
-        station("add", "--create", "charity_stock", "stk-0001", "quantity", "-1", db=dbs["charity"])
+        station("add", "--create", "charity_stock", "stk-0001", "quantity", "-1", "--by", CLERKS["charity"], db=dbs["charity"])
         print("  charity hands out one more bag of rice: charity_stock/stk-0001 quantity -1")
         sync("charity", dbs, peer_url, "lan-secret")
         stop(peer)
@@ -207,7 +210,7 @@ def main():
         print(f"  stk-0001 quantity everywhere: {q}  {GREEN + '✓' if chain_ok else RED + '✗'}{RESET}")
         stop(hub)
 
-        title("10. A clerk's questions at the charity desk (typed records, an index, full-text search)")
+        title("10. A clerk's questions at the charity desk (typed records, an index, full-text search, history)")
         desk = dbs["charity"]
         print("  $ station list charity_stock --where 'quantity<10' --sort quantity --explain")
         low = station("list", "charity_stock", "--where", "quantity<10", "--sort", "quantity", "--explain", db=desk)
@@ -223,8 +226,15 @@ def main():
         typo = station("put", "charity_stock", "stk-0003", '{"quantiy": 3}', db=desk, check=False)
         print("    " + typo.stderr.strip())
         typo_ok = typo.returncode != 0 and 'did you mean "quantity"' in typo.stderr
-        clerk_ok = low_ok and search_ok and typo_ok
-        print(f"  answered from the index, found by name, the typo refused: {GREEN + 'yes' if clerk_ok else RED + 'NO'}{RESET}")
+        print("  $ station history charity_stock stk-0001     # who did what to the rice, and where")
+        history = station("history", "charity_stock", "stk-0001", db=desk)
+        for line in history.stdout.rstrip().splitlines():
+            print("    " + line)
+        history_ok = (f"by {CLERKS['charity']} at charity" in history.stdout and "(−2)" in history.stdout
+                      and f"{CLERKS['civil-affairs']} at civil-affairs" in history.stdout and "(+5)" in history.stdout)
+        clerk_ok = low_ok and search_ok and typo_ok and history_ok
+        print(f"  answered from the index, found by name, the typo refused, the history names each clerk: "
+              f"{GREEN + 'yes' if clerk_ok else RED + 'NO'}{RESET}")
 
         if failures or not identical or not chain_ok or not resolved_ok or not clerk_ok:
             print(f"\n{RED}demo found {failures} unexpected values{RESET}")

@@ -179,6 +179,58 @@ extension HistoryEntry {
     /// `after` (null: unset) and for a counter `moved` and `counted`; `opened`, each `field` and
     /// `id`; `resolved`, each `field`, `conflict`, `how`, `person` (or null), `result` and the
     /// competing `values` (`value`, `node`, `author`).
+    /// Appends the canonical encoding of ``json`` to `out`, written straight from the entry (keys
+    /// in canonical order), byte for byte what `json.write(to:)` writes: every stored version
+    /// writes one, so it costs what the bytes cost.
+    public func write(to out: inout [UInt8]) {
+        JSONWriter.writeLiteral(#"{"changes":["#, to: &out)
+        for (n, c) in changes.enumerated() {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            JSONWriter.writeLiteral(#"{"after":"#, to: &out)
+            (c.after ?? .null).write(to: &out)
+            JSONWriter.writeLiteral(#","before":"#, to: &out)
+            (c.before ?? .null).write(to: &out)
+            if c.counted { JSONWriter.writeLiteral(#","counted":true"#, to: &out) }
+            JSONWriter.writeLiteral(#","field":"#, to: &out)
+            JSONWriter.writeString(c.field, to: &out)
+            if let moved = c.moved {
+                JSONWriter.writeLiteral(#","moved":"#, to: &out)
+                JSONWriter.writeInt(moved, to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        JSONWriter.writeLiteral(#"],"kind":"#, to: &out)
+        JSONWriter.writeString(kind.rawValue, to: &out)
+        JSONWriter.writeLiteral(#","opened":["#, to: &out)
+        for (n, o) in opened.enumerated() {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            JSONWriter.writeLiteral(#"{"field":"#, to: &out)
+            JSONWriter.writeString(o.field, to: &out)
+            JSONWriter.writeLiteral(#","id":"#, to: &out)
+            JSONWriter.writeString(o.id, to: &out)
+            out.append(UInt8(ascii: "}"))
+        }
+        JSONWriter.writeLiteral(#"],"resolved":"#, to: &out)
+        // Rare: through the JSON value.
+        if resolved.isEmpty { JSONWriter.writeLiteral("[]", to: &out) } else { resolvedJSON.write(to: &out) }
+        JSONWriter.writeLiteral(#","writes":["#, to: &out)
+        for (n, w) in writes.enumerated() {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            JSONWriter.writeLiteral(#"{"author":"#, to: &out)
+            if let author = w.author { JSONWriter.writeString(author, to: &out) } else { JSONWriter.writeLiteral("null", to: &out) }
+            JSONWriter.writeLiteral(#","counter":"#, to: &out)
+            JSONWriter.writeDecimal(w.dot.counter, to: &out)
+            JSONWriter.writeLiteral(#","node":"#, to: &out)
+            JSONWriter.writeString(w.dot.node.station, to: &out)
+            JSONWriter.writeLiteral(#","time":"#, to: &out)
+            JSONWriter.writeDecimal(w.time.wall, to: &out)
+            JSONWriter.writeLiteral(#","writer":"#, to: &out)
+            JSONWriter.writeString(w.dot.node.rawValue, to: &out)
+            out.append(UInt8(ascii: "}"))
+        }
+        JSONWriter.writeLiteral("]}", to: &out)
+    }
+
     public var json: JSONValue {
         .object([
             "kind": .string(kind.rawValue),
@@ -197,17 +249,22 @@ extension HistoryEntry {
                     return .object(o)
                 }),
             "opened": .array(opened.map { .object(["field": .string($0.field), "id": .string($0.id)]) }),
-            "resolved": .array(
-                resolved.map { r in
-                    .object([
-                        "field": .string(r.field), "conflict": .string(r.conflictID), "how": .string(r.how.rawValue),
-                        "person": r.person.map { .string($0) } ?? .null, "result": r.result,
-                        "values": .array(
-                            r.values.map { v in
-                                .object(["value": v.value, "node": .string(v.dot.node.station), "author": v.author.map { .string($0) } ?? .null])
-                            }),
-                    ])
-                }),
+            "resolved": resolvedJSON,
         ])
+    }
+
+    /// The `resolved` list as JSON.
+    var resolvedJSON: JSONValue {
+        .array(
+            resolved.map { r in
+                .object([
+                    "field": .string(r.field), "conflict": .string(r.conflictID), "how": .string(r.how.rawValue),
+                    "person": r.person.map { .string($0) } ?? .null, "result": r.result,
+                    "values": .array(
+                        r.values.map { v in
+                            .object(["value": v.value, "node": .string(v.dot.node.station), "author": v.author.map { .string($0) } ?? .null])
+                        }),
+                ])
+            })
     }
 }

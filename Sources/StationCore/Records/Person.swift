@@ -9,6 +9,7 @@ public enum Person {
     /// nil if it is not one. NFC makes canonically equivalent names one name by their bytes, as
     /// every replica compares them.
     public static func checked(_ name: String) -> String? {
+        if isPlain(name) { return name }
         var scalars = Array(Names.nfc(name).unicodeScalars)
         while let first = scalars.first, first.properties.isWhitespace { scalars.removeFirst() }
         while let last = scalars.last, last.properties.isWhitespace { scalars.removeLast() }
@@ -28,12 +29,15 @@ public enum Person {
     /// Whether `name` is exactly as ``checked(_:)`` holds it (by its bytes): what a received
     /// version's names must be, so that every replica stores the same bytes.
     public static func isRecorded(_ name: String) -> Bool {
-        // The usual name: printable ASCII, nothing to normalize or trim.
-        let plain = name.utf8.withContiguousStorageIfAvailable { bytes in
-            !bytes.isEmpty && bytes.count <= maxBytes && bytes.first != 0x20 && bytes.last != 0x20 && bytes.allSatisfy { (0x20...0x7E).contains($0) }
-        }
-        if plain == true { return true }
+        if isPlain(name) { return true }
         return checked(name).map { $0.hasSameBytes(as: name) } ?? false
+    }
+
+    /// The usual name: printable ASCII with no space at either end, nothing to normalize or trim.
+    static func isPlain(_ name: String) -> Bool {
+        name.utf8.withContiguousStorageIfAvailable { bytes in
+            !bytes.isEmpty && bytes.count <= maxBytes && bytes.first != 0x20 && bytes.last != 0x20 && bytes.allSatisfy { (0x20...0x7E).contains($0) }
+        } ?? false
     }
 
     /// What a person's name must be, for error messages.
