@@ -125,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "station-bench",
             dependencies: [
-                "StationCore", "StationStore", "StationSeeds",
+                "StationCore", "StationStore", "StationSeeds", "StationSync",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         // The random tests' own oracle (a model of what was asked) and their seeded generator.

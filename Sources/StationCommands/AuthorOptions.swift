@@ -14,6 +14,8 @@ public struct AuthorOptions: ParsableArguments {
     public init() {}
 
     /// The person named: `--by`, else `$STATION_USER`, else nobody; in the form records hold it.
+    /// A name that is not one throws (`invalidPerson`, with `--json` as the error body): read it
+    /// inside the command's error reporting, before anything is written.
     public var author: String? {
         get throws {
             let given = by ?? ProcessInfo.processInfo.environment["STATION_USER"].flatMap { $0.isEmpty ? nil : $0 }
@@ -24,14 +26,6 @@ public struct AuthorOptions: ParsableArguments {
                     code: "invalidPerson")
             }
             return checked
-        }
-    }
-
-    public func validate() throws {
-        do {
-            _ = try author
-        } catch let failure as CommandFailure {
-            throw ValidationError(failure.message)
         }
     }
 }

@@ -97,9 +97,6 @@ public struct ConflictsCommand: ParsableCommand {
 
         public init() {}
 
-        /// The person recorded: --by, else $STATION_USER, else nobody.
-        var person: String? { (try? author.author) ?? nil }
-
         public func validate() throws {
             let given = [choose != nil, value != nil, accept].filter { $0 }.count
             guard given == 1 else { throw ValidationError("give exactly one of --choose INDEX, --value JSON, --accept") }
@@ -107,6 +104,7 @@ public struct ConflictsCommand: ParsableCommand {
 
         public func run() throws {
             try reportingErrors {
+                let person = try author.author
                 let choice: RecordState.ResolutionChoice
                 if let choose {
                     choice = .choose(choose)
@@ -165,15 +163,16 @@ public enum ConflictText {
         let width = min(48, max(5, shown.map(\.count).max() ?? 5))
         let nodeWidth = max(4, r.values.map(\.dot.node.station.count).max() ?? 4)
         let dotWidth = max(5, r.values.map(\.dot.description.count).max() ?? 5)
+        let authorWidth = max(2, r.values.map { ($0.author ?? "-").count }.max() ?? 2)
         lines.append("")
         lines.append(
-            "  #  " + "VALUE".padded(to: width) + "  " + "FROM".padded(to: nodeWidth)
+            "  #  " + "VALUE".padded(to: width) + "  " + "FROM".padded(to: nodeWidth) + "  " + "BY".padded(to: authorWidth)
                 + "  " + "WRITE".padded(to: dotWidth) + "  TIME")
         for (i, v) in r.values.enumerated() {
             let text = shown[i].count > width ? String(shown[i].prefix(width - 1)) + "…" : shown[i]
             lines.append(
                 "  \(i)  " + text.padded(to: width) + "  "
-                    + v.dot.node.station.padded(to: nodeWidth) + "  "
+                    + v.dot.node.station.padded(to: nodeWidth) + "  " + (v.author ?? "-").padded(to: authorWidth) + "  "
                     + "\(v.dot)".padded(to: dotWidth) + "  " + RecordOutput.isoTime(v.time)
                     + (i == 0 && r.status == .open ? (r.automatic ? "  <- automatic decision" : "  <- shown until resolved") : ""))
         }

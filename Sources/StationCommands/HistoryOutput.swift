@@ -1,6 +1,7 @@
 import Foundation
 import StationCore
 import StationStore
+import StationSync
 
 /// How `station history` prints a record's history for people: an entry per version stored,
 /// oldest first, with who, where and when, and each field that reads differently.

@@ -5,58 +5,16 @@ import StationSync
 
 /// How records, conflicts and changes are printed: JSON for scripts, tables for people.
 public enum RecordOutput {
-    /// The `--json` object of one record: `collection`, `id`, `fields`, `deleted`, `clock`,
-    /// `conflicted`, `conflicts`, `seq`, `updatedAt`, `source`.
-    public static func json(_ r: StoredRecord) -> JSONValue {
-        .object([
-            "collection": .string(r.collection),
-            "id": .string(r.id),
-            "fields": .object(r.view.fields),
-            "deleted": .bool(r.view.deleted),
-            "clock": clockJSON(r.state.clock),
-            "conflicted": .bool(r.view.conflicted),
-            "conflicts": .array(r.view.conflicts.map(conflictJSON)),
-            "seq": .int(r.seq),
-            "updatedAt": .string(isoTime(r.state.latestTime)),
-            "source": r.source.map { .string($0) } ?? .null,
-        ])
-    }
+    /// The `--json` object of one record (``StoredRecord/json``, the records API's shape).
+    public static func json(_ r: StoredRecord) -> JSONValue { r.json }
 
-    public static func clockJSON(_ clock: VectorClock) -> JSONValue {
-        .object(Dictionary(uniqueKeysWithValues: clock.sortedEntries.map { ($0.node.rawValue, JSONValue.int(Int64($0.counter))) }))
-    }
+    public static func clockJSON(_ clock: VectorClock) -> JSONValue { StoredRecord.clockJSON(clock) }
 
-    /// A conflict: `id`, `collection`, `record`, `field`, `policy`, `automatic`, `rule`, and
-    /// `values` in order (the value reads show first), each with its `author` (or null).
-    public static func conflictJSON(_ c: Conflict) -> JSONValue {
-        .object([
-            "id": .string(c.id),
-            "collection": .string(c.collection),
-            "record": .string(c.recordID),
-            "field": .string(c.field),
-            "policy": .string(c.policy.rawValue),
-            "automatic": .bool(c.automatic),
-            "rule": .string(c.rule),
-            "values": .array(
-                c.values.map { v in
-                    .object([
-                        "value": v.value,
-                        "node": .string(v.dot.node.station),
-                        "writer": .string(v.dot.node.rawValue),
-                        "counter": .int(Int64(v.dot.counter)),
-                        "time": .string(isoTime(v.time)),
-                        "author": v.author.map { .string($0) } ?? .null,
-                    ])
-                }),
-        ])
-    }
+    /// A conflict as `--json` shows it (``StoredRecord/conflictJSON(_:)``).
+    public static func conflictJSON(_ c: Conflict) -> JSONValue { StoredRecord.conflictJSON(c) }
 
     /// An HLC time as ISO 8601 with milliseconds (UTC).
-    public static func isoTime(_ t: HLCTimestamp) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(t.wall) / 1000))
-    }
+    public static func isoTime(_ t: HLCTimestamp) -> String { StoredRecord.isoTime(t) }
 
     /// A value for a table cell: strings bare, everything else as JSON.
     public static func cell(_ v: JSONValue) -> String {

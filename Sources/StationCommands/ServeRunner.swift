@@ -27,7 +27,8 @@ public enum ServeRunner {
     /// Serves the sync protocol until SIGINT or SIGTERM, over HTTPS when `tls` is given. Prints
     /// `listening on http://HOST:PORT` (or `https://`), flushed, once connections are accepted.
     public static func serve(
-        service: SyncService, hub: (any HubStorage)? = nil, listen: String, tls: SyncServer.TLSFiles? = nil,
+        service: SyncService, hub: (any HubStorage)? = nil, records: (any LocalRecords)? = nil, listen: String,
+        tls: SyncServer.TLSFiles? = nil,
         limits: SyncServer.Limits = SyncServer.Limits(), logger: Logger
     ) async throws {
         let (host, port) = try parseListen(listen)
@@ -42,7 +43,8 @@ public enum ServeRunner {
         (service.storage as? any StorageMetrics)?.countMetrics(into: metrics.factory)
         do {
             let app = try SyncServer.application(
-                service: service, hub: hub, host: host, port: port, tls: tls, limits: limits, metrics: metrics, logger: logger
+                service: service, hub: hub, records: records, host: host, port: port, tls: tls, limits: limits, metrics: metrics,
+                logger: logger
             ) {
                 host, port in
                 listening.set()

@@ -8,10 +8,19 @@ public struct StationRequestContext: RequestContext {
     /// The token's principal, set by ``BearerAuthentication``; nil on the routes outside it
     /// (health, metrics, the dashboard's own cookie sign-in).
     public var principal: Principal?
+    /// The records API's user, set by ``UserAuthentication``; nil elsewhere.
+    public var user: LocalUser?
 
     public init(source: Source) {
         coreContext = .init(source: source)
         principal = nil
+        user = nil
+    }
+
+    /// The user of a route behind ``UserAuthentication``.
+    func signedInUser() throws(APIError) -> LocalUser {
+        guard let user else { throw APIError(status: 401, code: "unauthorized", message: "this route needs a user's token") }
+        return user
     }
 
     /// The principal of a route behind ``BearerAuthentication``.

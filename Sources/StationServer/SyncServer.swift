@@ -71,8 +71,8 @@ public enum SyncServer {
     /// `metrics`: what the routes count into, served at `GET /metrics` (the service's pushes are
     /// counted there too).
     public static func router(
-        service: SyncService, hub: (any HubStorage)? = nil, limits: Limits = Limits(), secureCookies: Bool = false,
-        metrics: NodeMetrics = NodeMetrics(), logger: Logger
+        service: SyncService, hub: (any HubStorage)? = nil, records: (any LocalRecords)? = nil, limits: Limits = Limits(),
+        secureCookies: Bool = false, metrics: NodeMetrics = NodeMetrics(), logger: Logger
     ) -> Router<StationRequestContext> {
         let service = { () -> SyncService in
             var counted = service
@@ -95,6 +95,7 @@ public enum SyncServer {
         }
         // Every route of the protocol but health needs a bearer token: checked once, here.
         let authenticated = router.group().add(middleware: BearerAuthentication(service: service))
+        if let records { RecordRoutes.add(to: router, records: records, limits: limits) }
         if let hub {
             ConflictRoutes.add(to: authenticated, service: service, storage: hub, limits: limits)
             Dashboard.add(to: router, service: service, storage: hub, secureCookies: secureCookies, logger: logger)
@@ -239,8 +240,9 @@ public enum SyncServer {
     /// when `tls` is given. `onListening` receives the bound address once connections are
     /// accepted.
     public static func application(
-        service: SyncService, hub: (any HubStorage)? = nil, host: String, port: Int, tls: TLSFiles? = nil, limits: Limits = Limits(),
-        metrics: NodeMetrics = NodeMetrics(), logger: Logger, onListening: @escaping @Sendable (String, Int) -> Void
+        service: SyncService, hub: (any HubStorage)? = nil, records: (any LocalRecords)? = nil, host: String, port: Int,
+        tls: TLSFiles? = nil, limits: Limits = Limits(), metrics: NodeMetrics = NodeMetrics(), logger: Logger,
+        onListening: @escaping @Sendable (String, Int) -> Void
     ) throws -> some ApplicationProtocol {
         // Each connection holds a file: stay below the open-file limit, with room for the
         // databases and logs.
@@ -252,7 +254,8 @@ public enum SyncServer {
         let onServerRunning: @Sendable (any Channel) async -> Void = { channel in
             onListening(host, channel.localAddress?.port ?? port)
         }
-        let router = router(service: service, hub: hub, limits: limits, secureCookies: tls != nil, metrics: metrics, logger: logger)
+        let router = router(
+            service: service, hub: hub, records: records, limits: limits, secureCookies: tls != nil, metrics: metrics, logger: logger)
         let perAddress = AddressConnections(limit: limits.maxConnectionsPerAddress)
         // Past half the connections it holds, the node closes those idle for 2 s (IdleConnections).
         let idle = IdleConnections(pressure: max(8, maxConnections / 2), logger: logger)
@@ -325,6 +328,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as SyncError {
             if error.httpStatus >= 500 { logger.error("\(request.method) \(request.uri.path): \(error.message)") }
+            return try error.response(from: request, context: context)
+        } catch let error as APIError {
             return try error.response(from: request, context: context)
         } catch let error as HTTPError {
             let code = error.status == .notFound ? "not_found" : (error.status.code == 405 ? "method_not_allowed" : "bad_request")

@@ -43,6 +43,14 @@ extension StationStore {
                 for table in ["record", "push_waiting", "own_version"] {
                     try db.execute(sql: "DELETE FROM \(table) WHERE collection = ? AND id = ?", arguments: [key.collection, key.id])
                 }
+                // The history says so: a record that `get` no longer finds, and why.
+                if keepsHistory, (schema.collections[key.collection]?.keptHistoryDays ?? 0) > 0 {
+                    var entry: [UInt8] = []
+                    HistoryEntry(kind: .forgotten, writes: [], changes: [], opened: [], resolved: []).write(to: &entry)
+                    try db.execute(
+                        sql: "INSERT INTO record_history (collection, id, at, peer, entry) VALUES (?, ?, ?, NULL, ?)",
+                        arguments: [key.collection, key.id, Int64(clamping: physicalClock()), String(decoding: entry, as: UTF8.self)])
+                }
             }
             return forgotten
         }

@@ -2,31 +2,6 @@ import GRDB
 import StationCore
 import StationSync
 
-/// One entry of a record's history as this node stored it (see ``HistoryEntry``).
-public struct StoredHistoryEntry: Sendable, Equatable {
-    /// The entry's number: entries are numbered in the order this node stored them.
-    public var number: Int64
-    /// When this node stored the version (ms since 1970, by this node's clock).
-    public var storedAt: UInt64
-    /// The node a merged version came from; nil for a local write.
-    public var peer: String?
-    /// The entry (``HistoryEntry/json``): `kind`, `writes`, `changes`, `opened`, `resolved`.
-    public var entry: JSONValue
-
-    /// What the entry's kind says (`created`, `updated`, …; see ``HistoryEntry/Kind``).
-    public var kind: HistoryEntry.Kind? { entry.objectValue?["kind"]?.stringValue.flatMap(HistoryEntry.Kind.init(rawValue:)) }
-
-    /// The entry with its number, time and peer: `n`, `storedAt` (ms), `peer` (or null) and
-    /// the fields of ``entry``.
-    public var json: JSONValue {
-        var o = entry.objectValue ?? [:]
-        o["n"] = .int(number)
-        o["storedAt"] = .int(Int64(clamping: storedAt))
-        o["peer"] = peer.map { .string($0) } ?? .null
-        return .object(o)
-    }
-}
-
 extension StationStore {
     /// A record's history on this node, oldest first: every version stored that changed what
     /// reads show, kept for its collection's `historyDays`. `after` pages (entries numbered above

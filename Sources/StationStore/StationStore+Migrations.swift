@@ -261,6 +261,18 @@ extension StationStore {
                     """)
             try db.execute(sql: "CREATE INDEX record_history_record ON record_history(collection, id, n)")
         }
+        migrator.registerMigration("v19-local-users") { db in
+            // The people who use this station's records API and page (`station user add`): a
+            // write through them is authored by the name. Only SHA-256 of a user's token is kept.
+            try db.execute(
+                sql: """
+                    CREATE TABLE local_user (
+                        name TEXT PRIMARY KEY,
+                        tokenHash TEXT NOT NULL UNIQUE,
+                        createdAt TEXT NOT NULL
+                    ) WITHOUT ROWID
+                    """)
+        }
         return migrator
     }
 }

@@ -2,16 +2,6 @@ import GRDB
 import StationCore
 import StationSync
 
-/// One page of a query's answer.
-public struct QueryPage: Sendable {
-    /// The records, in the query's order.
-    public var records: [StoredRecord]
-    /// The cursor of the next page (`--after`), nil when this one is the last.
-    public var next: String?
-    /// How it was answered, for `--explain`: an index's range, or a scan of the collection.
-    public var plan: String
-}
-
 extension StationStore {
     /// The records of `collection` that `query` finds, in its order, after `after`, at most
     /// `limit`: the one query function the command line, the API and the page use.

@@ -20,6 +20,17 @@ public final class WriteTransaction {
     private var encoded: [UInt8] = []
     /// Scratch space for the history entries written.
     private var historyEncoded: [UInt8] = []
+    /// This node's wall clock (ms since 1970) as last read by this transaction: what its history
+    /// entries are stamped with and pruned by. Never the hybrid clock, which a peer's write from a
+    /// clock running ahead can carry forward.
+    private var lastPhysical: UInt64?
+
+    /// Reads this node's wall clock, and keeps it for the history (``lastPhysical``).
+    private func physicalNow() -> UInt64 {
+        let now = store.physicalClock()
+        lastPhysical = now
+        return now
+    }
     /// The record this transaction last read or wrote, with its stored state (nil: no row). A sync
     /// reads each incoming record's state to check it (``state(_:_:)``) and then merges into it;
     /// with this the row is read and decoded once. Only this class writes record rows, and every
@@ -63,10 +74,9 @@ public final class WriteTransaction {
     /// written, so the cut is found by reading from the oldest: the work is the entries deleted.
     func pruneHistoryIfDue() throws {
         guard store.keepsHistory else { return }
-        // The transaction's clock, which its writes (or the versions it kept) moved to now:
-        // reading the physical clock again would make a transaction's writes depend on how many
-        // transactions they were made in.
-        let now = hlc.last.wall
+        // This node's wall clock as the transaction last read it (for its writes or the versions
+        // it kept): not the hybrid clock, which a peer's clock running ahead carries forward.
+        let now = lastPhysical ?? physicalNow()
         let due = store.historyPrunedAt.withLock { last in
             guard last == 0 || now >= last &+ Self.historyPruneInterval || now < last else { return false }
             last = now
@@ -120,7 +130,7 @@ public final class WriteTransaction {
     ) throws -> LocalWrite {
         let c = try store.schema.collection(collection)
         try Names.checkRecordID(id, collection: collection)
-        let time = hlc.now(physical: store.physicalClock())
+        let time = hlc.now(physical: physicalNow())
         return try writeCreatingIfNeeded(c, id) { state in
             try state.put(values, by: store.writer, at: time, in: c, id: id, force: force, author: author) != nil
         }
@@ -131,7 +141,7 @@ public final class WriteTransaction {
     public func add(_ collection: String, _ id: String, field: String, amount: Int64, author: String? = nil) throws -> RecordState {
         let c = try store.schema.collection(collection)
         try Names.checkRecordID(id, collection: collection)
-        let time = hlc.now(physical: store.physicalClock())
+        let time = hlc.now(physical: physicalNow())
         return try writeCreatingIfNeeded(c, id) { state in
             try state.add(amount, to: field, by: store.writer, at: time, in: c, id: id, author: author)
             return true
@@ -180,7 +190,7 @@ public final class WriteTransaction {
         // The core's error, as every backend throws it.
         guard let stored = try load(collection, id) else { throw CoreError(.recordNotFound, "\(collection)/\(id) does not exist") }
         var state = stored
-        guard try state.delete(by: store.writer, at: hlc.now(physical: store.physicalClock()), in: c, id: id, author: author) != nil else {
+        guard try state.delete(by: store.writer, at: hlc.now(physical: physicalNow()), in: c, id: id, author: author) != nil else {
             return nil
         }
         try save(state, collection: c, id: id, source: nil, isNew: false, previous: stored)
@@ -220,7 +230,7 @@ public final class WriteTransaction {
         }
         // The clock observes the version's time only when the version is kept (created, applied,
         // merged): one refused, waiting, colliding or already known moves nothing.
-        func observe() { hlc.observe(incoming.latestTime, physical: store.physicalClock()) }
+        func observe() { hlc.observe(incoming.latestTime, physical: physicalNow()) }
         func passesAsAbsent() -> Bool {
             guard let check else { return true }
             return (try? check(nil)) != nil
@@ -311,7 +321,7 @@ public final class WriteTransaction {
         let c = try store.schema.collection(collection)
         guard let stored = try load(collection, id) else { throw CoreError(.recordNotFound, "\(collection)/\(id) does not exist") }
         var state = stored
-        try state.resolve(conflict, choice, by: store.writer, at: hlc.now(physical: store.physicalClock()), in: c, id: id, person: person)
+        try state.resolve(conflict, choice, by: store.writer, at: hlc.now(physical: physicalNow()), in: c, id: id, person: person)
         try save(state, collection: c, id: id, source: nil, isNew: false, previous: stored)
         return state
     }
@@ -369,10 +379,10 @@ public final class WriteTransaction {
         {
             historyEncoded.removeAll(keepingCapacity: true)
             entry.write(to: &historyEncoded)
-            // When: a local write's own time; a received version's arrival by this node's clock.
+            // When this node stored it, by its own wall clock (a local write read it just now).
             let local = state.clock[store.writer] > (previous?.clock[store.writer] ?? 0)
-            let at = local ? hlc.last.wall : store.physicalClock()
-            try rows.writeHistory(collection.name, id, at: at, peer: peer?.rawValue, entry: historyEncoded)
+            let at = local ? lastPhysical ?? physicalNow() : physicalNow()
+            try rows.writeHistory(collection.name, id, at: at, peer: peer?.station, entry: historyEncoded)
         }
         nextSeq += 1
         lastRecord = (collection.name, id, state)

@@ -13,6 +13,7 @@ import GRDB
 import StationCore
 import StationSeeds
 import StationStore
+import StationSync
 
 struct Options {
     var records = 100_000

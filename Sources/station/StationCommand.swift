@@ -14,6 +14,6 @@ struct StationCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Init.self, Put.self, Add.self, Get.self, List.self, Delete.self, Changes.self, Import.self, Export.self, Merge.self, Sync.self,
-            History.self, Search.self, Serve.self, ConflictsCommand.self, SchemaCommand.self, Forget.self, Info.self,
+            History.self, Search.self, Serve.self, ConflictsCommand.self, SchemaCommand.self, UserCommand.self, Forget.self, Info.self,
         ])
 }

@@ -41,11 +41,14 @@ struct HistoryCommandTests {
         let before = try box.snapshot()
         for name in ["", "  ", "tab\there", String(repeating: "x", count: 129)] {
             let result = try box.station("put", "charity_stock", "stk-1", #"{"quantity": 3}"#, "--by", name)
-            #expect(result.status == 64, "\(name): \(result)")
+            #expect(result.status == 1, "\(name): \(result)")
             #expect(result.stderr.contains("is not a person's name"), "\(result)")
         }
         let byEnv = try box.run(["delete", "--db", box.db, "charity_stock", "stk-1"], env: ["STATION_USER": "a\u{1}b"])
-        #expect(byEnv.status == 64 && byEnv.stderr.contains("$STATION_USER"), "\(byEnv)")
+        #expect(byEnv.status == 1 && byEnv.stderr.contains("$STATION_USER"), "\(byEnv)")
+        // With --json the error is the body, coded.
+        let json = try box.station("put", "charity_stock", "stk-1", #"{"quantity": 3}"#, "--by", "tab\there", "--json")
+        #expect(json.status == 1 && (try? jsonObject(json.stdout))?["error"] as? String == "invalidPerson", "\(json)")
         #expect(try box.snapshot() == before)
     }
 

@@ -28,7 +28,10 @@ import Testing
         #expect(Array(author.utf8) == Array("Jos\u{E9}".utf8))
     }
 
-    @Test(arguments: ["", "   ", "a\u{0}b", "line\nbreak", "tab\tin", "bidi\u{202E}x", "sep\u{2028}x", String(repeating: "x", count: 129)])
+    @Test(arguments: [
+        "", "   ", "a\u{0}b", "line\nbreak", "tab\tin", "bidi\u{202E}x", "sep\u{2028}x", "zero\u{200B}width", "\u{FEFF}bom",
+        "\u{3164}", "\u{200D}\u{200C}", String(repeating: "x", count: 129),
+    ])
     func aNameThatIsNotOneIsRefusedChangingNothing(name: String) {
         var s = RecordState()
         #expect {
@@ -59,6 +62,24 @@ import Testing
         #expect(decoded.existence[0].author == "Ann")
         #expect(decoded.canonicalText == #"{"clock":{"a":1},"exists":[["a",1,0,true,"Ann"]],"fields":{"notes":[["a",1,0,"x","Ann"]]}}"#)
         #expect(Array(good.utf8).withUnsafeBufferPointer { RecordState.decodeCanonical($0) } == nil)
+    }
+
+    @Test(arguments: ["\u{645}\u{200C}\u{62D}", "\u{1F3F4}\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}", "\u{1F469}\u{200D}\u{1F467}"])
+    func namesThatNeedJoinersOrTagsAreTaken(name: String) throws {
+        #expect(Person.checked(name).map { Array($0.utf8) } == Array(name.utf8))
+    }
+
+    @Test func aWriteNamingTwoAuthorsIsRefusedBothWays() {
+        let text = #"{"clock":{"a":1},"exists":[["a",1,0,true,"Alice"]],"fields":{"notes":[["a",1,0,"x","Bob"]]}}"#
+        let unnamed = #"{"clock":{"a":1},"exists":[["a",1,0,true,"Alice"]],"fields":{"notes":[["a",1,0,"x"]]}}"#
+        for t in [text, unnamed] {
+            #expect(Array(t.utf8).withUnsafeBufferPointer { RecordState.decodeCanonical($0) } == nil)
+            #expect {
+                _ = try RecordState(jsonText: t, collection: Fixtures.cases)
+            } throws: { error in
+                (error as? CoreError)?.code == .invalidVersion && "\(error)".contains("name different authors")
+            }
+        }
     }
 
     @Test func oneDotWithAnotherAuthorIsACollision() throws {

@@ -103,6 +103,46 @@ import StationSync
         #expect(try kinds(a, "cases", "old") == ["updated"])
     }
 
+    @Test func entriesAreStampedByThisNodesClockNotAPeersRunningAhead() async throws {
+        let clock = TestClock()
+        var schema = testSchema
+        schema.collections["cases"]!.historyDays = 1
+        let a = try makeStore("a", node: "charity", schema: schema, clock: clock)
+        try a.put("cases", "old", ["notes": "1"])
+        let stampedBefore = try #require(try a.history("cases", "old").first).storedAt
+        // A peer whose clock runs 20 hours ahead writes a record this node merges.
+        let ahead = TestClock()
+        ahead.now = clock.now + 20 * 3_600_000
+        let b = try makeStore("b", node: "hotline", schema: schema, clock: ahead)
+        try b.put("cases", "future", ["notes": "from ahead"])
+        try sync(b, to: a)
+        try a.put("cases", "new", ["notes": "2"])
+        let stamped = try #require(try a.history("cases", "new").first).storedAt
+        #expect(stamped < clock.now + 1000 && stamped > stampedBefore, "\(stamped) vs \(clock.now)")
+        // And the one-day horizon kept the first entry: the hybrid clock's 20 hours do not count.
+        clock.now += 5 * 3_600_000
+        try a.put("cases", "new", ["notes": "3"])
+        #expect(try a.history("cases", "old").count == 1)
+    }
+
+    @Test func aForgottenRecordSaysSoInItsHistory() async throws {
+        let a = try makeStore("a", node: "charity")
+        let b = try makeStore("b", node: "hotline")
+        try b.put("cases", "junk", ["notes": "x"])
+        try sync(b, to: a)
+        try a.forget([RecordKey("cases", "junk")])
+        #expect(try kinds(a, "cases", "junk") == ["created", "forgotten"])
+    }
+
+    @Test func addingZeroWritesNothing() async throws {
+        let a = try makeStore("a", node: "charity")
+        try a.put("stock", "rice", ["quantity": 3])
+        let before = try a.lastSequence()
+        _ = try a.addToCounter("stock", "rice", field: "quantity", amount: 0, create: false, author: nil)
+        #expect(try a.lastSequence() == before)
+        #expect(throws: CoreError.self) { try a.addToCounter("stock", "nope", field: "quantity", amount: 1, create: false, author: nil) }
+    }
+
     /// Every change of `from` merged into `to`, as a pull would.
     func sync(_ from: StationStore, to: StationStore) throws {
         let batch = try from.changes(since: 0, limit: 1000)

@@ -841,7 +841,7 @@ def run_schemathesis(hub, count, exe):
     # One worker: several threads trip a CPython 3.11 AST bug inside schemathesis's generator
     # ("AST constructor recursion depth mismatch"), a tool error that says nothing about the hub.
     cmd = [exe, "run", os.path.join(ROOT, "Protocol", "openapi.yaml"), "--url", f"http://127.0.0.1:{hub.port}",
-           "-H", f"Authorization: Bearer {hub.tokens['hotline']}",
+           "-H", f"Authorization: Bearer {hub.tokens['hotline']}", "--exclude-tag", "records",
            "--checks", "not_a_server_error,response_schema_conformance",
            "--max-examples", str(count), "--workers", "1", "--seed", "20261126", "--no-color",
            "--suppress-health-check", "all", "--generation-database", "none", "--request-timeout", "30",
@@ -909,6 +909,85 @@ def run_schemathesis(hub, count, exe):
     return problems, warnings, cases
 
 
+def run_records_schemathesis(hub, count, exe):
+    """schemathesis against the records API of a live `station serve` (tag `records`), with a
+    user's token; returns problems. The station holds the sample records first, and afterwards
+    must still answer, read every record, sync with the hub and pass SQLite's integrity check."""
+    problems = []
+    db = os.path.join(hub.work, "records-station.sqlite")
+    hub.run(hub.station_bin, "init", "--node", "charity", "--db", db)
+    for f in sorted(os.listdir(os.path.join(ROOT, "seeds", "sample"))):
+        if f.endswith(".jsonl"):
+            hub.run(hub.station_bin, "import", f[:-6], os.path.join(ROOT, "seeds", "sample", f), "--db", db)
+    token = hub.run(hub.station_bin, "user", "add", "Hostile Tester", "--db", db).strip()
+    err = os.path.join(hub.work, "records-station.err")
+    server = servers.Server([hub.station_bin, "serve", "--db", db, "--token", "records-lan-secret", "--listen", "127.0.0.1:0"],
+                            os.path.join(hub.work, "records-station.out"), err)
+    try:
+        server.start(timeout=30)
+    except servers.ServerError as e:
+        return [f"station serve did not start: {e}"]
+    report = os.path.join(hub.work, "schemathesis-records")
+    cmd = [exe, "run", os.path.join(ROOT, "Protocol", "openapi.yaml"), "--url", f"http://127.0.0.1:{server.port}",
+           "-H", f"Authorization: Bearer {token}", "--include-tag", "records",
+           "--checks", "not_a_server_error,response_schema_conformance",
+           "--max-examples", str(count), "--workers", "1", "--seed", "20261207", "--no-color",
+           "--suppress-health-check", "all", "--generation-database", "none", "--request-timeout", "90",
+           "--report", "ndjson", "--report-dir", report]
+    print("hostile: schemathesis (records API of station serve) " + " ".join("'Authorization: Bearer …'" if "Bearer" in c else c for c in cmd[1:]),
+          flush=True)
+    t0 = time.time()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3600, cwd=hub.work)
+        out = p.stdout + p.stderr
+        with open(os.path.join(hub.work, "schemathesis-records.out"), "w") as f:
+            f.write(out)
+        m = re.search(r"Test cases:\s*\n\s*(\d+) generated, ([^\n]*)", out)
+        print(f"hostile: schemathesis (records): {m.group(0).split(chr(10))[-1].strip() if m else 'no test-case summary'} "
+              f"in {time.time() - t0:.1f} s (exit {p.returncode})")
+        statuses = {}
+        for name in sorted(os.listdir(report)) if os.path.isdir(report) else []:
+            if name.endswith(".ndjson"):
+                with open(os.path.join(report, name), errors="replace") as f:
+                    for code in re.findall(r'"status_code":\s*(\d{3})', f.read()):
+                        statuses[code] = statuses.get(code, 0) + 1
+        if statuses:
+            print("hostile: schemathesis (records) responses: " + ", ".join(f"{n} x {c}" for c, n in sorted(statuses.items())))
+        fivexx = sum(n for c, n in statuses.items() if c.startswith("5"))
+        if fivexx:
+            problems.append(f"{fivexx} responses with 5xx from the records API (see schemathesis-records.out)")
+        failed = re.search(r"(\d+) failed", m.group(2)) if m else None
+        if failed or re.search(r"Server error|Response violates schema|Undocumented HTTP status", out):
+            lines = [ln[:200] for ln in out.splitlines() if ln.strip()]
+            start = next((i for i, ln in enumerate(lines) if "FAILURES" in ln), max(0, len(lines) - 40))
+            print("\n".join("  " + ln for ln in lines[start:start + 60]))
+            problems.append(f"schemathesis found failures in the records API ({failed.group(0) if failed else 'see above'})")
+        elif p.returncode != 0:
+            problems.append(f"schemathesis (records) exited {p.returncode} without a failed check (see schemathesis-records.out)")
+        if server.proc.poll() is not None:
+            problems.append("station serve died during schemathesis: " + "".join(open(err, errors="replace").readlines()[-20:]))
+            return problems
+        if request(server.port, "GET", "/v1/health")[0] != 200:
+            problems.append("station serve no longer answers /v1/health after schemathesis")
+    finally:
+        server.stop()
+    # What it took is still readable, and syncs with the hub.
+    try:
+        hub.run(hub.station_bin, "list", "charity_stock", "--json", "--db", db)
+        hub.run(hub.station_bin, "info", "--json", "--db", db)
+    except Fatal as e:
+        problems.append(f"after schemathesis, the station's records cannot be read: {e}")
+    import sqlite3
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        check = con.execute("PRAGMA integrity_check").fetchall()
+    finally:
+        con.close()
+    if check != [("ok",)]:
+        problems.append(f"after schemathesis, integrity_check of the station's database: {check}")
+    return problems
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("bin_dir")
@@ -955,6 +1034,10 @@ def main():
                 print(f"hostile: WARNING: {w}", file=sys.stderr)
             for p in sch_problems:
                 print(f"hostile: FAIL schemathesis: {p}")
+            records_problems = run_records_schemathesis(hub, args.count, args.schemathesis)
+            for p in records_problems:
+                print(f"hostile: FAIL schemathesis (records): {p}")
+            sch_problems = sch_problems + records_problems
     except Fatal as e:
         print(f"hostile: FAIL: {e}")
         for name, problem in runner.violations:

@@ -23,6 +23,8 @@ public struct HistoryEntry: Sendable, Equatable {
         case resolved
         /// A version received from a peer that changed what reads show.
         case merged
+        /// The record was forgotten here (`station forget`): nothing of it is kept but this history.
+        case forgotten
     }
 
     /// A write the new version brings that reads can still see: its dot, time and author.

@@ -80,7 +80,10 @@ private struct CanonicalStateReader {
             resolutions = decoded
         }
         guard skip("}") else { return nil }
-        return RecordState(clock: clock, existence: existence, fields: RecordFields(sorted: fields), resolutions: resolutions)
+        let state = RecordState(clock: clock, existence: existence, fields: RecordFields(sorted: fields), resolutions: resolutions)
+        // A write naming two authors is refused by the general decoder, in its words.
+        if lastAuthor != nil, state.dotWithTwoAuthors() != nil { return nil }
+        return state
     }
 
     // MARK: - The parts of a state

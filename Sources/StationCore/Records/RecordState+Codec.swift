@@ -208,7 +208,39 @@ extension RecordState {
         var resolutions: [Resolution] = []
         if let list = root["resolved"] { resolutions = try Self.decodeResolutions(list, clock: clock) }
         self.init(clock: clock, existence: existence, fields: RecordFields(sorted: fields), resolutions: resolutions)
+        if let dot = dotWithTwoAuthors() {
+            throw bad("the values of write \(dot) name different authors (a write is made by one person, named on each of its values)")
+        }
         if let collection { try check(against: collection) }
+    }
+
+    /// A write whose values name different authors (or one names one and another none), or nil.
+    /// Every value of one write names the same person, so a state saying otherwise was made by
+    /// hand: refused on arrival (``init(json:collection:)``, and the canonical reader gives it up).
+    func dotWithTwoAuthors() -> Dot? {
+        var first: [Dot: String?] = [:]
+        var found: Dot?
+        func visit<V>(_ register: [DottedValue<V>]) {
+            for e in register where found == nil {
+                if let known = first[e.dot] {
+                    let same: Bool
+                    switch (known, e.author) {
+                    case (nil, nil): same = true
+                    case (let a?, let b?): same = a.hasSameBytes(as: b)
+                    default: same = false
+                    }
+                    if !same { found = e.dot }
+                } else {
+                    first[e.dot] = .some(e.author)
+                }
+            }
+        }
+        // The usual state names no author, or one: nothing can disagree.
+        guard existence.contains(where: { $0.author != nil }) || fields.contains(where: { $0.values.contains { $0.author != nil } })
+        else { return nil }
+        visit(existence)
+        for (_, register) in fields where found == nil { visit(register) }
+        return found
     }
 
     /// Decodes and validates the `resolved` list of a state with `clock`, in canonical order.

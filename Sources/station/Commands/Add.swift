@@ -46,7 +46,11 @@ extension StationCommand {
                         "\(collection)/\(id) does not exist: nothing added (--create makes it, with \(field) \(amount))",
                         code: "recordNotFound")
                 }
-                try store.add(collection, id, field: field, amount: amount, author: try author.author)
+                let person = try author.author
+                let exists = try store.record(collection, id) != nil
+                // Adding 0 to a record writes nothing (nothing to sync); the field is still checked.
+                try store.addToCounter(collection, id, field: field, amount: amount, create: true, author: person)
+                if amount == 0, exists { Terminal.hint("unchanged: adding 0 to \(collection)/\(id) \(field) writes nothing") }
                 try printRecord(store, collection, id, json: output.json)
             }
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import StationCommands
 import StationCore
 import StationStore
+import StationSync
 
 extension StationCommand {
     /// `station history`: what happened to a record on this node.

@@ -80,6 +80,10 @@ extension StationCommand {
                     print(RecordOutput.table(["FIELD", "DECLARED"], names.map { [$0, c.declarations[$0]!.summary] }))
                     print("indexes: " + (c.indexes.isEmpty ? "none" : c.indexes.joined(separator: ", ")))
                     print("search: " + (c.search.isEmpty ? "none (station search reads every record)" : c.search.joined(separator: ", ")))
+                    print(
+                        "history: "
+                            + (c.keptHistoryDays == 0
+                                ? "none kept" : "kept \(c.keptHistoryDays) days" + (c.historyDays == nil ? " (the default)" : "")))
                 }
             }
         }

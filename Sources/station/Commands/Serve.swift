@@ -14,6 +14,9 @@ extension StationCommand {
                 presents the token may read and write every collection and forward others' writes. \
                 Without --token anyone who can reach the address may sync: so it serves only on loopback \
                 (127.0.0.1, ::1) then, unless --insecure-open says that is really meant. \
+                It also serves the records API for this station's own programs (/v1/records/…, \
+                Protocol/openapi.yaml): each request carries a user's token (station user add NAME), and \
+                every write through it is authored by that user. \
                 With --tls-cert and --tls-key it serves HTTPS (peers use https:// and --ca-file for a private CA). \
                 Stops cleanly on SIGINT or SIGTERM.
                 """)
@@ -58,7 +61,7 @@ extension StationCommand {
                 let store = try database.open()
                 let service = SyncService(storage: store, authentication: token.map { .sharedToken($0) } ?? .none, logger: logger)
                 try await ServeRunner.serve(
-                    service: service, listen: listen, tls: try tls.files, limits: connections.limits, logger: logger)
+                    service: service, records: store, listen: listen, tls: try tls.files, limits: connections.limits, logger: logger)
             }
         }
     }
