@@ -47,7 +47,7 @@ final class TestClock: @unchecked Sendable {
                 "v10-counter-stocktakes",
                 "v11-station-clock-offset", "v12-operator-sessions",
                 "v13-schema-additions", "v14-peer-proven-by-token", "v15-checkpoint-left-behind", "v16-record-field", "v17-record-text",
-                "v18-authors-and-history",
+                "v18-authors-and-history", "v19-local-users",
             ])
     }
 
