@@ -111,6 +111,7 @@ let package = Package(
                 "StationCore", "StationStore", "StationSeeds", "StationSync", "StationHTTP", "StationServer", "StationCommands",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         // The `hub` command line tool: the center's node, its tokens, its server.
         .executableTarget(

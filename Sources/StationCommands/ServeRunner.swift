@@ -27,8 +27,8 @@ public enum ServeRunner {
     /// Serves the sync protocol until SIGINT or SIGTERM, over HTTPS when `tls` is given. Prints
     /// `listening on http://HOST:PORT` (or `https://`), flushed, once connections are accepted.
     public static func serve(
-        service: SyncService, hub: (any HubStorage)? = nil, records: (any LocalRecords)? = nil, listen: String,
-        tls: SyncServer.TLSFiles? = nil,
+        service: SyncService, hub: (any HubStorage)? = nil, records: (any LocalRecords)? = nil, syncing: (any Service)? = nil,
+        listen: String, tls: SyncServer.TLSFiles? = nil,
         limits: SyncServer.Limits = SyncServer.Limits(), logger: Logger
     ) async throws {
         let (host, port) = try parseListen(listen)
@@ -57,12 +57,15 @@ public enum ServeRunner {
             // connections), then the activity writer. A request that holds the shutdown past
             // 15 s (a body dripping in) is cut off: the group is cancelled, the notes still
             // written. SIGQUIT cancels at once.
+            // A station's own syncing with its hub (`station serve --hub`) stops first.
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+                .init(service: ActivityWriter(storage: service.storage, logger: logger)),
+                .init(service: decoding),
+                .init(service: app),
+            ]
+            if let syncing { services.append(.init(service: syncing)) }
             var configuration = ServiceGroupConfiguration(
-                services: [
-                    .init(service: ActivityWriter(storage: service.storage, logger: logger)),
-                    .init(service: decoding),
-                    .init(service: app),
-                ], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [.sigquit], logger: logger)
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [.sigquit], logger: logger)
             configuration.maximumGracefulShutdownDuration = .seconds(15)
             configuration.maximumCancellationDuration = .seconds(10)
             let group = ServiceGroup(configuration: configuration)

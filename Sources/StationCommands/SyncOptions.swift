@@ -131,6 +131,22 @@ public struct SyncRunner: Sendable {
         logger.info("stopped")
     }
 
+    /// `station serve --hub URL`: the same rounds as `sync --every`, run beside the server in its
+    /// service group, and also soon after this database changes (a local write, a LAN peer's
+    /// push): `changes` reads the feed's end, checked every second; a round starts once it has
+    /// stood still for `settle` seconds (a burst of writes is one round), or `settle` × 5 after
+    /// the first change at the latest.
+    public func service(every: Double, settle: Double = 0.5, changes: @escaping @Sendable () async throws -> Int64) throws -> some Service {
+        var client = HTTPClientOptions()
+        client.caFile = options.caFile
+        client.connectTimeout = options.connectTimeout
+        client.requestTimeout = options.timeout
+        var transport = try HTTPSyncTransport(
+            peer: try options.peerURL, token: options.bearerToken, caller: storage.writer.rawValue, options: client, logger: logger)
+        transport.retryLogLevel = .debug
+        return PeriodicSync(runner: self, transport: transport, every: every, settle: settle, changes: changes)
+    }
+
     /// `sync --every`: a round, then a wait, until the service group shuts down.
     struct PeriodicSync: Service {
         /// A time of day as a log line shows it (UTC, like the log's timestamps).
@@ -145,6 +161,39 @@ public struct SyncRunner: Sendable {
         let runner: SyncRunner
         let transport: HTTPSyncTransport
         let every: Double
+        /// With `changes`: how long the feed's end stands still before a round starts.
+        var settle = 0.5
+        /// The end of this database's change feed: a round also starts soon after it moves.
+        var changes: (@Sendable () async throws -> Int64)?
+
+        /// Waits `every` seconds, or with ``changes`` until the feed moved past `synced` and
+        /// settled; returns early when the service group shuts down.
+        func wait(after synced: Int64?) async {
+            guard let changes, let synced else {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int64(every * 1000))) }
+                return
+            }
+            let deadline = ContinuousClock.now + .milliseconds(Int64(every * 1000))
+            var seen = synced
+            var movedAt: ContinuousClock.Instant?
+            var firstMove: ContinuousClock.Instant?
+            let tick = min(1.0, settle)
+            while !Task.isShuttingDownGracefully, !Task.isCancelled, ContinuousClock.now < deadline {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int64(tick * 1000))) }
+                guard let end = try? await changes() else { continue }
+                let now = ContinuousClock.now
+                if end != seen {
+                    seen = end
+                    movedAt = now
+                    if firstMove == nil { firstMove = now }
+                }
+                if let movedAt, let firstMove,
+                    now - movedAt >= .milliseconds(Int64(settle * 1000)) || now - firstMove >= .milliseconds(Int64(settle * 5000))
+                {
+                    return
+                }
+            }
+        }
 
         func run() async throws {
             var full = runner.options.full
@@ -155,8 +204,12 @@ public struct SyncRunner: Sendable {
             var lastStanding: [Int]?
             var failing: (since: Date, attempts: Int, lastLine: Date)?
             while !Task.isShuttingDownGracefully, !Task.isCancelled {
+                // Where the feed ends before the round: what the round merges moves it too, and
+                // only a change after that calls for another round.
+                var synced: Int64?
                 do {
                     let summary = try await runner.once(transport, full: full, takeOver: takeOver)
+                    synced = try? await changes?()
                     if let f = failing {
                         runner.logger.notice(
                             "sync with \(transport.baseURL) works again after \(f.attempts) failed attempt\(f.attempts == 1 ? "" : "s") since \(Self.clockTime(f.since))"
@@ -191,8 +244,7 @@ public struct SyncRunner: Sendable {
                     }
                 }
                 guard !Task.isShuttingDownGracefully else { break }
-                let wait = every
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int64(wait * 1000))) }
+                await wait(after: synced)
             }
         }
     }

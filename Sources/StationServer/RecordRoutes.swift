@@ -31,6 +31,13 @@ enum RecordRoutes {
             let since = try integer(query["since"], name: "since", default: 0, range: 0...Int64.max)
             let limit = Int(try integer(query["limit"], name: "limit", default: 100, range: 1...Int64(maxLimit)))
             let wait = try seconds(query["wait"])
+            // A point past the feed's end is no point of this station's feed (another database's,
+            // or this one replaced): said at once, not waited on.
+            let last = try await call { try await records.lastSequence() }
+            guard since <= last else {
+                throw apiError(
+                    400, "invalidCursor", "since \(since) is past the end of this station's feed (\(last)): start again from 0")
+            }
             var answer = try await call { try await records.changedRecords(since: since, limit: limit) }
             if answer.records.isEmpty, wait > 0 {
                 // Long poll: the feed is read again every 100 ms (a write by another process,

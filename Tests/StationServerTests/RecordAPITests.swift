@@ -125,6 +125,7 @@ import Testing
                 ("/v1/records/charity_stock?where=quantity~1", .get, nil, 400, "invalidQuery"),
                 ("/v1/records/charity_stock?limit=0", .get, nil, 400, "invalidRequest"),
                 ("/v1/records/_changes?wait=999", .get, nil, 400, "invalidRequest"),
+                ("/v1/records/_changes?since=99&wait=30", .get, nil, 400, "invalidCursor"),
                 ("/v1/records/_conflicts/0123456789abcdef/resolve", .post, #"{"accept": true}"#, 404, "conflictNotFound"),
             ]
             for (uri, method, text, status, code) in cases {

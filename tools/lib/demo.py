@@ -236,6 +236,39 @@ def main():
         print(f"  answered from the index, found by name, the typo refused, the history names each clerk: "
               f"{GREEN + 'yes' if clerk_ok else RED + 'NO'}{RESET}")
 
+        title("11. One process per station: each serves its records API and keeps syncing with the hub by itself")
+        hub, hub_url = serve(HUB, "serve", "--db", hub_db, log=os.path.join(work, "hub-3"))
+        users, apis = {}, {}
+        for n in ("charity", "hotline"):
+            users[n] = station("user", "add", CLERKS[n], db=dbs[n]).stdout.strip()
+            _, apis[n] = serve(STATION, "serve", "--db", dbs[n], "--hub", hub_url, "--hub-token", tokens[n], "--every", "1",
+                               log=os.path.join(work, f"{n}-serve"))
+            print(f"  {n:8} station serve --hub {hub_url} --every 1   records API at {apis[n]}/v1/records/…")
+
+        def api(n, method, path, body=None):
+            req = urllib.request.Request(apis[n] + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+                                         headers={"Authorization": f"Bearer {users[n]}", "Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=40) as r:
+                return json.loads(r.read())
+        since = api("hotline", "GET", "/v1/records/_changes?since=0&limit=1")["next"]
+        since = api("hotline", "GET", f"/v1/records/_changes?since={since}&limit=1000")["next"]
+        print(f"""  $ curl -X PUT {apis['charity']}/v1/records/charity_stock/stk-0100 -d '{{"itemName": "Noodles, 1 kg", "quantity": 30}}'""")
+        t0 = time.time()
+        api("charity", "PUT", "/v1/records/charity_stock/stk-0100", {"itemName": "Noodles, 1 kg", "quantity": 30})
+        seen = None
+        while seen is None and time.time() - t0 < 20:
+            page = api("hotline", "GET", f"/v1/records/_changes?since={since}&wait=10")
+            since = page["next"]
+            seen = next((r for r in page["records"] if r["id"] == "stk-0100"), None)
+        api_ok = seen is not None
+        if api_ok:
+            print(f"  the hotline's change feed (GET /v1/records/_changes?wait=10) has it {time.time() - t0:.2f} s later, "
+                  f"written by {CLERKS['charity']}: quantity {seen['fields'].get('quantity')}")
+        else:
+            print(f"  {RED}the hotline never saw stk-0100{RESET}")
+        print(f"  {GREEN + 'yes' if api_ok else RED + 'NO'}{RESET}: a program's write reached another station through the hub, nobody ran station sync")
+        clerk_ok = clerk_ok and api_ok
+
         if failures or not identical or not chain_ok or not resolved_ok or not clerk_ok:
             print(f"\n{RED}demo found {failures} unexpected values{RESET}")
             return 1

@@ -3,6 +3,7 @@ import Logging
 import StationCommands
 import StationStore
 import StationSync
+import ServiceLifecycle
 
 extension StationCommand {
     /// `station serve`: serves the sync protocol from this station, for peers on a LAN.
@@ -32,11 +33,31 @@ extension StationCommand {
         @Flag(help: "Serve without --token on an address other than loopback: anyone who can reach it may read and write every record.")
         var insecureOpen = false
 
+        @Option(
+            help: ArgumentHelp(
+                "Also keep syncing with this hub, in this process: soon after each change here and every --every seconds (one process per station).",
+                valueName: "url"))
+        var hub: String?
+
+        @Option(help: ArgumentHelp("This station's token at the hub (default: $STATION_TOKEN).", valueName: "token"))
+        var hubToken: String?
+
+        @Option(help: ArgumentHelp("With --hub: seconds between syncs when nothing changes here.", valueName: "seconds"))
+        var every = 60.0
+
+        @Option(help: ArgumentHelp("With --hub: a CA certificate file to verify an https hub with.", valueName: "file"))
+        var hubCAFile: String?
+
         @OptionGroup var tls: TLSServeOptions
 
         @OptionGroup var connections: ConnectionOptions
 
         @OptionGroup var log: LogOptions
+
+        func validate() throws {
+            guard every >= 1, every <= 86_400 else { throw ValidationError("--every must be from 1 to 86400 seconds") }
+            if hub == nil, hubToken != nil || hubCAFile != nil { throw ValidationError("--hub-token and --hub-ca-file go with --hub URL") }
+        }
 
         func run() async throws {
             ServeRunner.bootstrapLogging(default: .info, format: log.logFormat)
@@ -60,8 +81,19 @@ extension StationCommand {
                 }
                 let store = try database.open()
                 let service = SyncService(storage: store, authentication: token.map { .sharedToken($0) } ?? .none, logger: logger)
+                var syncing: (any Service)?
+                if let hub {
+                    // The options `station sync` takes, as it would read them.
+                    let options = try SyncOptions.parse(
+                        ["--peer", hub, "--every", String(every)] + (hubToken.map { ["--token", $0] } ?? [])
+                            + (hubCAFile.map { ["--ca-file", $0] } ?? []))
+                    let runner = SyncRunner(storage: store, options: options, logger: Logger(label: "station.sync"))
+                    syncing = try runner.service(every: every) { try store.lastSequence() }
+                    logger.info("syncing with \(hub) soon after each change here, and every \(every) s")
+                }
                 try await ServeRunner.serve(
-                    service: service, records: store, listen: listen, tls: try tls.files, limits: connections.limits, logger: logger)
+                    service: service, records: store, syncing: syncing, listen: listen, tls: try tls.files, limits: connections.limits,
+                    logger: logger)
             }
         }
     }
