@@ -5,6 +5,10 @@ let package = Package(
     name: "StationSync",
     platforms: [.macOS(.v15)],
     products: [
+        // For programs that embed a station: the engine with its SQLite store and the service
+        // center's schema, and the HTTP client that syncs it (see README, "Embedding a station").
+        .library(name: "StationSync", targets: ["StationCore", "StationSync", "StationStore", "StationSeeds"]),
+        .library(name: "StationHTTP", targets: ["StationHTTP"]),
         .library(name: "StationCore", targets: ["StationCore"]),
         .library(name: "StationStore", targets: ["StationStore"]),
         .library(name: "StationMemory", targets: ["StationMemory"]),
