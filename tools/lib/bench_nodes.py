@@ -121,8 +121,8 @@ CATEGORIES = ["grain", "oil", "clothing", "daily"]
 def stock_fields(i, version=0):
     """The fields of charity-supermarket stock item i (the same shape as station-bench's rows).
     A later `version` changes its quantity and location: an update of the record."""
-    return {"name": f"Item {i} rice 5kg bag", "category": CATEGORIES[i % 4], "unit": "bag",
-            "quantity": (i + version * 7) % 50, "pointsPrice": 10 + i % 90, "location": f"Shelf {(i + version) % 40}"}
+    return {"itemName": f"Item {i} rice 5kg bag", "category": CATEGORIES[i % 4], "unit": "bag",
+            "quantity": (i + version * 7) % 50, "pointsPrice": 10 + i % 90, "shelf": f"Shelf {(i + version) % 40}"}
 
 
 def stock_id(i, prefix="stk"):
