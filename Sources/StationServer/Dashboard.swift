@@ -38,8 +38,43 @@ enum Dashboard {
             guard let signedIn = try await signedIn(request, storage) else { return html(loginPage(error: nil), status: .ok) }
             let flash = signedIn.session.flash
             if flash != nil { try await storage.setOperatorFlash(idHash: signedIn.idHash, nil) }
-            let page = try await render(storage: storage, signedIn: signedIn, flash: flash)
+            var query: [String: String] = [:]
+            for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
+            let page = try await render(storage: storage, signedIn: signedIn, flash: flash, filter: ConflictFilter(query))
             return html(page, status: .ok)
+        }
+        // Accepts every automatic decision the filter holds (every page of it) that the token may
+        // write: one resolution write per conflict, each recorded with the operator's name.
+        router.post("/ui/conflicts/accept-all") { request, _ in
+            guard sameOrigin(request, secure: secureCookies) else { return forbidden() }
+            guard let signedIn = try await signedIn(request, storage) else {
+                return html(loginPage(error: "Please sign in again."), status: .unauthorized)
+            }
+            let form = HTML.form(try await body(request))
+            guard validCSRF(form, signedIn) else { return forbidden() }
+            let filter = ConflictFilter(form)
+            let now = UInt64(Date().timeIntervalSince1970 * 1000)
+            let chosen = try await storage.conflictReports(collection: filter.collection, status: .open).filter {
+                $0.automatic && signedIn.principal.read.allows($0.collection) && signedIn.principal.write.allows($0.collection)
+                    && filter.holds($0, now: now)
+            }
+            var accepted = 0
+            var failed: [String] = []
+            for c in chosen {
+                do {
+                    try await storage.resolveConflict(id: c.id, .accept, person: signedIn.name)
+                    accepted += 1
+                } catch {
+                    failed.append("\(c.collection)/\(c.recordID) \(c.field): \(error)")
+                }
+            }
+            logger.info(
+                "automatic decisions accepted from the dashboard", metadata: ["accepted": "\(accepted)", "operator": "\(signedIn.name)"])
+            let message =
+                "Accepted \(accepted) automatic decision\(accepted == 1 ? "" : "s") (one resolution write each, by \(signedIn.name))."
+                + (failed.isEmpty ? "" : " Not accepted: " + failed.prefix(5).joined(separator: "; "))
+            try await storage.setOperatorFlash(idHash: signedIn.idHash, String(message.prefix(2000)))
+            return Response.redirect(to: filter.query(page: 1), type: .found)
         }
         router.post("/ui/login") { request, _ in
             guard sameOrigin(request, secure: secureCookies) else { return forbidden() }
@@ -178,13 +213,19 @@ enum Dashboard {
     }
 
     /// The signed-in page (templates ``DashboardTemplates``; the view below holds every text it shows).
-    static func render(storage: any HubStorage, signedIn: SignedIn, flash: String?) async throws -> String {
+    static func render(
+        storage: any HubStorage, signedIn: SignedIn, flash: String?, filter: ConflictFilter = ConflictFilter()
+    ) async throws
+        -> String
+    {
         let principal = signedIn.principal
         let activity = try await storage.stationActivity()
         let stations = Set(try await storage.tokens().filter { $0.revokedAt == nil && !$0.isOperator }.map(\.station)).union(activity.map(\.station))
             .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         // The token's read list limits what the page shows; its write list what it resolves.
-        let open = try await storage.conflictReports(collection: nil, status: .open).filter { principal.read.allows($0.collection) }
+        let allOpen = try await storage.conflictReports(collection: nil, status: .open).filter { principal.read.allows($0.collection) }
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        let open = allOpen.filter { filter.holds($0, now: now) }
         let resolved = try await storage.conflictReports(collection: nil, status: .resolved).filter { principal.read.allows($0.collection) }
             .sorted { ($0.resolution?.time ?? .zero) > ($1.resolution?.time ?? .zero) }.prefix(20)
         let counts = try await storage.counts()
@@ -204,15 +245,37 @@ enum Dashboard {
                 let n = try await storage.changeCount(after: a.pulledThrough)
                 row.behind = n == 0 ? "up to date" : "\(n) change\(n == 1 ? "" : "s")"
                 row.behindClass = n == 0 ? "ok" : "warn"
+                row.lag = Int64(n)
             }
             row.clock = ClockOffset.status(a?.clockOffset)
             row.clockClass = row.clock == "ok" ? "ok" : row.clock == "unknown" ? "meta" : "warn"
             view.stations.append(row)
         }
+        if filter.stationsByLag { view.stations.sort { $0.lag != $1.lag ? $0.lag > $1.lag : $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) } }
+        view.sortLink = filter.query(stationsByLag: !filter.stationsByLag)
+        view.sortLabel = filter.stationsByLag ? "by name" : "most behind first"
         view.writers = writers.filter { eventful.contains($0.node) }.map(DashboardView.WriterRow.init)
         view.hasWriters = !view.writers.isEmpty
         view.openCount = open.count
-        view.conflicts = open.map { DashboardView.ConflictView($0, writable: principal.write.allows($0.collection), csrf: signedIn.session.csrf) }
+        view.allOpenCount = allOpen.count
+        view.filtered = !filter.isEmpty
+        let pages = max(1, (open.count + ConflictFilter.pageSize - 1) / ConflictFilter.pageSize)
+        let page = min(filter.page, pages)
+        let shown = open.dropFirst((page - 1) * ConflictFilter.pageSize).prefix(ConflictFilter.pageSize)
+        view.conflicts = shown.map { DashboardView.ConflictView($0, writable: principal.write.allows($0.collection), csrf: signedIn.session.csrf) }
+        view.pageNote = open.count > ConflictFilter.pageSize ? "page \(page) of \(pages), \(ConflictFilter.pageSize) a page" : nil
+        view.previousPage = page > 1 ? filter.query(page: page - 1) : nil
+        view.nextPage = page < pages ? filter.query(page: page + 1) : nil
+        let acceptable = open.filter { $0.automatic && principal.write.allows($0.collection) }.count
+        view.acceptAll = acceptable > 0 ? DashboardView.AcceptAll(count: acceptable, filter: filter, csrf: signedIn.session.csrf) : nil
+        view.filterCollections = storage.schema.collectionNames.filter { principal.read.allows($0) }.map {
+            DashboardView.Choice(value: $0, label: $0, selected: filter.collection.map($0.hasSameBytes) ?? false)
+        }
+        view.filterStations = stations.map { DashboardView.Choice(value: $0, label: $0, selected: filter.station.map($0.hasSameBytes) ?? false) }
+        view.filterPolicies = ConflictPolicy.allCases.map {
+            DashboardView.Choice(value: $0.rawValue, label: $0.rawValue, selected: filter.policy == $0)
+        }
+        view.filterAges = ConflictFilter.Age.allCases.map { DashboardView.Choice(value: $0.rawValue, label: $0.label, selected: filter.age == $0) }
         view.resolved = resolved.map(DashboardView.ResolvedRow.init)
         view.hasResolved = !view.resolved.isEmpty
         view.collections = storage.schema.collectionNames.filter { principal.read.allows($0) }.map { name in
@@ -235,7 +298,46 @@ struct DashboardView {
     var writers: [WriterRow] = []
     var hasWriters = false
     var openCount = 0
+    /// Open conflicts the token may read, whatever the filter.
+    var allOpenCount = 0
+    var filtered = false
     var conflicts: [ConflictView] = []
+    var pageNote: String?
+    var previousPage: String?
+    var nextPage: String?
+    var acceptAll: AcceptAll?
+    var filterCollections: [Choice] = []
+    var filterStations: [Choice] = []
+    var filterPolicies: [Choice] = []
+    var filterAges: [Choice] = []
+    var sortLink = "/ui?sort=lag"
+    var sortLabel = "most behind first"
+
+    /// An option of a filter's list.
+    struct Choice {
+        var value: String
+        var label: String
+        var selected: Bool
+    }
+
+    /// The "accept every automatic decision in this filter" form: the filter, sent back.
+    struct AcceptAll {
+        var count: Int
+        var collection: String
+        var station: String
+        var policy: String
+        var age: String
+        var csrf: String
+
+        init(count: Int, filter: ConflictFilter, csrf: String) {
+            self.count = count
+            collection = filter.collection ?? ""
+            station = filter.station ?? ""
+            policy = filter.policy?.rawValue ?? ""
+            age = filter.age?.rawValue ?? ""
+            self.csrf = csrf
+        }
+    }
     var resolved: [ResolvedRow] = []
     var hasResolved = false
     var collections: [CollectionRow] = []
@@ -248,6 +350,8 @@ struct DashboardView {
         var pushed: Int64
         var clock = "unknown"
         var clockClass = "meta"
+        /// Changes behind, for sorting (never synced: the most).
+        var lag = Int64.max
 
         init(name: String, lastSeen: String, pushed: Int64) {
             self.name = name

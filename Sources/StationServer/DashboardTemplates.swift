@@ -73,7 +73,7 @@ enum DashboardTemplates {
         <header><h1>StationSync hub <span class="tag">{{node}}</span></h1>
         <form method="post" action="/ui/logout"><input type="hidden" name="csrf" value="{{csrf}}"><span>{{operatorName}}</span> <button class="secondary" type="submit">Sign out</button></form></header><main>
         {{#flash}}<div class="flash" id="flash">{{.}}</div>{{/flash}}
-        <section id="stations"><h2>Stations</h2><table><tr><th>Station</th><th>Last sync</th><th>Behind</th><th>Pushed here</th><th>Clock</th></tr>
+        <section id="stations"><h2>Stations</h2><p class="meta">Sorted <a id="sort-stations" href="{{sortLink}}">{{sortLabel}}</a> instead.</p><table><tr><th>Station</th><th>Last sync</th><th>Behind</th><th>Pushed here</th><th>Clock</th></tr>
         {{#stations}}
         <tr class="station" data-station="{{name}}"><td>{{name}}</td><td>{{lastSeen}}</td><td class="{{behindClass}}">{{behind}}</td><td>{{pushed}}</td><td class="{{clockClass}} clock">{{clock}}</td></tr>
         {{/stations}}
@@ -87,7 +87,16 @@ enum DashboardTemplates {
         </table></section>
         {{/hasWriters}}
         <section id="conflicts"><h2>Open conflicts ({{openCount}})</h2>
-        {{^conflicts}}<p class="ok">No open conflicts.</p>{{/conflicts}}
+        <form method="get" action="/ui" id="conflict-filter" class="filter">
+        <select name="collection" id="filter-collection"><option value="">every collection</option>{{#filterCollections}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/filterCollections}}</select>
+        <select name="station" id="filter-station"><option value="">any station</option>{{#filterStations}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/filterStations}}</select>
+        <select name="policy" id="filter-policy"><option value="">any policy</option>{{#filterPolicies}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/filterPolicies}}</select>
+        <select name="age" id="filter-age"><option value="">any age</option>{{#filterAges}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{label}}</option>{{/filterAges}}</select>
+        <button type="submit" class="secondary" id="apply-filter">Filter</button>{{#filtered}} <a href="/ui" id="clear-filter">show all {{allOpenCount}}</a>{{/filtered}}
+        </form>
+        {{#acceptAll}}<form method="post" action="/ui/conflicts/accept-all" id="accept-all"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="collection" value="{{collection}}"><input type="hidden" name="station" value="{{station}}"><input type="hidden" name="policy" value="{{policy}}"><input type="hidden" name="age" value="{{age}}"><button type="submit">Accept every automatic decision in this filter ({{count}})</button></form>{{/acceptAll}}
+        {{#pageNote}}<p class="meta" id="page-note">{{.}}{{#previousPage}} · <a href="{{.}}" id="previous-page">previous</a>{{/previousPage}}{{#nextPage}} · <a href="{{.}}" id="next-page">next</a>{{/nextPage}}</p>{{/pageNote}}
+        {{^conflicts}}<p class="ok">No open conflicts{{#filtered}} in this filter{{/filtered}}.</p>{{/conflicts}}
         {{#conflicts}}
         <div class="conflict{{#automatic}} auto{{/automatic}}" id="conflict-{{conflictID}}" data-conflict="{{conflictID}}">
         <div><strong>{{collection}}/{{recordID}}</strong> · field <strong>{{field}}</strong><span class="tag">{{policy}}</span><span class="tag">{{kind}}</span><span class="meta"> id {{conflictID}}</span></div>
@@ -148,5 +157,8 @@ enum DashboardTemplates {
         input[type=text],input[type=password]{font-size:14px;padding:5px 8px;border:1px solid #c3c9d3;border-radius:5px;min-width:260px}
         .flash{padding:8px 12px;border-radius:6px;background:#e8f5e9;border:1px solid #a5d6a7;margin-bottom:14px}
         .flash.error{background:#ffebee;border-color:#ef9a9a}
+        form.filter{display:flex;gap:8px;flex-wrap:wrap;align-items:center;margin:0 0 10px}
+        select{font-size:13px;padding:4px 6px;border:1px solid #c3c9d3;border-radius:5px}
+        #accept-all{margin:0 0 10px}
         """
 }

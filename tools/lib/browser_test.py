@@ -378,26 +378,45 @@ def scenario(h):
     row = h.reading("the page after the CLI resolution", cli_resolution_shown)
     ok(h, f"CLI resolution (--choose 1 at civil-affairs) shown in #resolved: kept {row['kept']!r}")
 
-    # 5. The lww conflict, resolved from the page.
-    def accept_button():
-        box = h.one(f'#conflicts div.conflict[data-conflict="{lww["id"]}"]')
-        accept = [b for b in h.css("button", box) if b.text == "Accept the automatic decision"]
-        check(len(accept) == 1, f"one Accept button expected in {lww['id']}, found {len(accept)}")
-        return accept
+    # 5. The conflicts filtered (by policy, through the page's filter form), and the lww one
+    # resolved from the page with "accept every automatic decision in this filter".
+    def choose_policy(policy):
+        from selenium.webdriver.support.ui import Select
+        Select(h.one("#filter-policy")).select_by_value(policy)
+    h.reading("the policy filter (manual)", lambda: choose_policy("manual"))
+    h.click_and_wait(lambda: h.one("#apply-filter"), "#clear-filter")
+    def manual_filter_shown():
+        check(not h.open_conflict_ids(), f"the manual filter shows {h.open_conflict_ids()} (the manual conflict was resolved)")
+        check("No open conflicts in this filter." in h.one("#conflicts").text, f"#conflicts reads {h.one('#conflicts').text!r}")
+        check(not h.css("#accept-all"), "no automatic decision to accept in the manual filter")
+        check("policy=manual" in d.current_url, f"the filter is not in the address: {d.current_url}")
+    h.reading("the manual filter", manual_filter_shown)
+    h.reading("the policy filter (lww)", lambda: choose_policy("lww"))
+    h.click_and_wait(lambda: h.one("#apply-filter"), "#accept-all")
+    def lww_filter_shown():
+        check(h.open_conflict_ids() == {lww["id"]}, f"the lww filter shows {h.open_conflict_ids()}, expected {lww['id']}")
+        label = h.one("#accept-all button").text
+        check(label == "Accept every automatic decision in this filter (1)", f"accept-all reads {label!r}")
+    h.reading("the lww filter", lww_filter_shown)
+    ok(h, "filtered by policy: manual shows none (resolved at civil-affairs), lww shows its conflict and an accept-all of 1")
     decision = details[lww["id"]]["values"][0]["value"]
-    h.click_and_wait(lambda: accept_button()[0], "#flash")
-    def page_resolution_shown():
+    h.click_and_wait(lambda: h.one("#accept-all button"), "#flash")
+    def accepted_flash():
         flash = h.one("#flash").text
-        expected_flash = f"Resolved {CALL[0]}/{CALL[1]} notes: kept {decision}. Stations receive it at their next sync."
+        expected_flash = "Accepted 1 automatic decision (one resolution write each, by duty-operator)."
         check(flash == expected_flash, f"flash message: {flash!r}, expected {expected_flash!r}")
+        return flash
+    flash = h.reading("the flash after accepting", accepted_flash)
+    h.click_and_wait(lambda: h.one("#clear-filter"), "#resolved")
+    def page_resolution_shown():
         check(not h.open_conflict_ids(), f"conflicts still open after both resolutions: {h.open_conflict_ids()}")
         check("No open conflicts." in h.one("#conflicts").text, f"#conflicts reads {h.one('#conflicts').text!r}")
         row = h.resolved_row(lww["id"])
         check(row["how"] == "accept" and row["kept"] == decision, f"#resolved row for {lww['id']}: {row}")
         hub_node = h.one("header h1 .tag").text
         check(row["by"] == f"duty-operator ({hub_node})", f"#resolved by={row['by']!r}, expected the operator and the hub node: duty-operator ({hub_node})")
-        return flash, hub_node
-    flash, hub_node = h.reading("the page after the dashboard resolution", page_resolution_shown)
+        return hub_node
+    hub_node = h.reading("the page after the dashboard resolution", page_resolution_shown)
     ok(h, f"dashboard resolution: flash {flash!r}")
 
     h.sync("hotline")
