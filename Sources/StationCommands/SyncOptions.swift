@@ -144,7 +144,7 @@ public struct SyncRunner: Sendable {
         var transport = try HTTPSyncTransport(
             peer: try options.peerURL, token: options.bearerToken, caller: storage.writer.rawValue, options: client, logger: logger)
         transport.retryLogLevel = .debug
-        return PeriodicSync(runner: self, transport: transport, every: every, settle: settle, changes: changes)
+        return PeriodicSync(runner: self, transport: transport, every: every, settle: settle, changes: changes, keepsServing: true)
     }
 
     /// `sync --every`: a round, then a wait, until the service group shuts down.
@@ -165,6 +165,10 @@ public struct SyncRunner: Sendable {
         var settle = 0.5
         /// The end of this database's change feed: a round also starts soon after it moves.
         var changes: (@Sendable () async throws -> Int64)?
+        /// Beside a server (`station serve --hub`): a refusal that retrying cannot fix (a revoked
+        /// or mistyped token) stops the syncing, said loudly, and the station goes on serving its
+        /// own programs and LAN peers; `sync --every` ends instead.
+        var keepsServing = false
 
         /// Waits `every` seconds, or with ``changes`` until the feed moved past `synced` and
         /// settled; returns early when the service group shuts down.
@@ -224,7 +228,12 @@ public struct SyncRunner: Sendable {
                     takeOver = false
                 } catch let error as SyncError where !error.isTransient && error.code != .internal {
                     // Retrying cannot fix a refused token, a forbidden collection or a schema mismatch.
-                    throw CommandFailure("sync with \(transport.baseURL) stopped: \(error.message)")
+                    guard keepsServing else { throw CommandFailure("sync with \(transport.baseURL) stopped: \(error.message)") }
+                    runner.logger.error(
+                        "sync with \(transport.baseURL) stopped: \(error.message); this station goes on serving its programs and LAN peers. Fix it (the token, the schema) and restart to sync again"
+                    )
+                    try? await gracefulShutdown()
+                    return
                 } catch {
                     let now = Date()
                     if var f = failing {

@@ -54,7 +54,10 @@ enum Dashboard {
             guard validCSRF(form, signedIn) else { return forbidden() }
             let filter = ConflictFilter(form)
             let now = UInt64(Date().timeIntervalSince1970 * 1000)
-            let chosen = try await storage.conflictReports(collection: filter.collection, status: .open).filter {
+            // A collection this hub does not hold has no conflicts: the filter holds none.
+            let known = filter.collection.map { storage.schema.collections[$0] != nil } ?? true
+            let held = known ? try await storage.conflictReports(collection: filter.collection, status: .open) : []
+            let chosen = held.filter {
                 $0.automatic && signedIn.principal.read.allows($0.collection) && signedIn.principal.write.allows($0.collection)
                     && filter.holds($0, now: now)
             }

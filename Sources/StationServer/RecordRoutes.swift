@@ -3,8 +3,10 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import StationCore
 import StationSync
+import Synchronization
 
 /// The records API of a station (`station serve`), for its own programs and page: records read and
 /// written as reads show them, queries, search, history, conflicts and a change feed. Every
@@ -21,9 +23,14 @@ enum RecordRoutes {
     static let maxWait = 60.0
     /// Largest request body.
     static let maxBodyBytes = 16 << 20
+    /// Most change-feed requests waiting at once (`wait=`); past it, one is answered at once, as
+    /// with no wait: a program that leaks them cannot take the connections other local programs
+    /// (all on loopback, one address) need.
+    static let maxWaiting = 16
 
     static func add(to router: Router<StationRequestContext>, records: any LocalRecords, limits: SyncServer.Limits) {
         let group = router.group("/v1/records").add(middleware: UserAuthentication(records: records))
+        let waiting = Waiting()
 
         group.get("/_changes") { request, context in
             _ = try context.signedInUser()
@@ -39,14 +46,18 @@ enum RecordRoutes {
                     400, "invalidCursor", "since \(since) is past the end of this station's feed (\(last)): start again from 0")
             }
             var answer = try await call { try await records.changedRecords(since: since, limit: limit) }
-            if answer.records.isEmpty, wait > 0 {
-                // Long poll: the feed is read again every 100 ms (a write by another process,
-                // the command line, shows too) until something is new or the wait is over.
+            if answer.records.isEmpty, wait > 0, waiting.enter() {
+                defer { waiting.leave() }
+                // Long poll: the feed's end is read again every 200 ms (a write by another process,
+                // the command line, shows too) until something is new, the wait is over or the
+                // server shuts down (then it answers what it has: nothing new).
                 let deadline = ContinuousClock.now + .milliseconds(Int(wait * 1000))
-                while answer.records.isEmpty, ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(100))
-                    answer = try await call { try await records.changedRecords(since: since, limit: limit) }
+                var end = try await call { try await records.lastSequence() }
+                while end <= since, ContinuousClock.now < deadline, !Task.isShuttingDownGracefully, !Task.isCancelled {
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(200)) }
+                    end = try await call { try await records.lastSequence() }
                 }
+                if end > since { answer = try await call { try await records.changedRecords(since: since, limit: limit) } }
             }
             return SyncServer.json(
                 .object(["records": .array(answer.records.map(\.json)), "next": .int(answer.next)]), request: request, limits: limits)
@@ -55,7 +66,10 @@ enum RecordRoutes {
         group.get("/_conflicts") { request, context in
             _ = try context.signedInUser()
             let query = request.uri.queryParameters
-            let status = try ConflictRoutes.parseStatus(query["status"].map(String.init))
+            let status: ConflictReport.Status?
+            do { status = try ConflictRoutes.parseStatus(query["status"].map(String.init)) } catch {
+                throw apiError(400, "invalidRequest", "status must be open, resolved or all")
+            }
             let collection = query["collection"].map(String.init)
             if let collection { _ = try collectionSchema(collection, in: records) }
             let reports = try await call { try await records.conflictReports(collection: collection, status: status) }
@@ -64,7 +78,7 @@ enum RecordRoutes {
 
         group.post("/_conflicts/:conflict/resolve") { request, context in
             let user = try context.signedInUser()
-            let id = context.parameters.get("conflict") ?? ""
+            let id = try parameter(context, "conflict")
             let body = try await object(request)
             let choice: RecordState.ResolutionChoice
             switch (body["choose"], body["value"], body["accept"]) {
@@ -81,7 +95,7 @@ enum RecordRoutes {
 
         group.get("/:collection") { request, context in
             _ = try context.signedInUser()
-            let collection = try collectionSchema(context.parameters.get("collection") ?? "", in: records)
+            let collection = try collectionSchema(try parameter(context, "collection"), in: records)
             let query = request.uri.queryParameters
             let limit = Int(try integer(query["limit"], name: "limit", default: 100, range: 1...Int64(maxLimit)))
             let after = query["after"].map(String.init)
@@ -144,11 +158,15 @@ enum RecordRoutes {
             let body = try await object(request)
             guard let field = body["field"]?.stringValue else { throw apiError(400, "invalidRequest", "\"field\" must name a counter field") }
             guard let amount = body["amount"]?.intValue else { throw apiError(400, "invalidRequest", "\"amount\" must be an integer") }
+            if let extra = body.keys.sorted().first(where: { !["field", "amount", "create"].contains($0) }) {
+                throw apiError(400, "invalidRequest", "unknown key \"\(extra.prefix(64))\" (the body takes field, amount and create)")
+            }
+            if let given = body["create"], given.boolValue == nil { throw apiError(400, "invalidRequest", "\"create\" must be true or false") }
             let create = body["create"]?.boolValue ?? false
             _ = try await call {
                 try await records.addToCounter(collection, id, field: field, amount: amount, create: create, author: user.name)
             }
-            return try await recordResponse(collection, id, records, request: request, limits: limits, changed: true)
+            return try await recordResponse(collection, id, records, request: request, limits: limits, changed: amount != 0)
         }
 
         group.get("/:collection/:id/history") { request, context in
@@ -166,10 +184,20 @@ enum RecordRoutes {
 
     /// The record a route names, its collection known.
     static func key(_ context: StationRequestContext, _ records: any LocalRecords) throws(APIError) -> (String, String) {
-        let collection = try collectionSchema(context.parameters.get("collection") ?? "", in: records).name
-        let id = context.parameters.get("id") ?? ""
+        let collection = try collectionSchema(try parameter(context, "collection"), in: records).name
+        let id = try parameter(context, "id")
         do { try Names.checkRecordID(id, collection: collection) } catch { throw APIError(error) }
         return (collection, id)
+    }
+
+    /// A path parameter, percent-decoded (`caf%C3%A9` is the record `café`, as every HTTP client
+    /// sends it); a malformed escape is refused.
+    static func parameter(_ context: StationRequestContext, _ name: String) throws(APIError) -> String {
+        let raw = context.parameters.get(name) ?? ""
+        guard let decoded = raw.removingPercentEncoding else {
+            throw apiError(400, "invalidRequest", "the \(name) in the path holds a malformed %-escape: \(String(raw.prefix(64)))")
+        }
+        return decoded
     }
 
     static func collectionSchema(_ name: String, in records: any LocalRecords) throws(APIError) -> CollectionSchema {
@@ -236,6 +264,22 @@ enum RecordRoutes {
     }
 }
 
+/// How many change-feed requests wait (``RecordRoutes/maxWaiting``).
+final class Waiting: Sendable {
+    private let count = Mutex(0)
+
+    /// Takes a place if one is free.
+    func enter() -> Bool {
+        count.withLock { n in
+            guard n < RecordRoutes.maxWaiting else { return false }
+            n += 1
+            return true
+        }
+    }
+
+    func leave() { count.withLock { $0 -= 1 } }
+}
+
 /// A refusal of the records API: its status and the JSON error body with a code of the core's
 /// kind (`recordNotFound`, `unknownField`, `wrongType`, …), naming the record or field.
 struct APIError: Error, HTTPResponseError {
@@ -279,7 +323,8 @@ struct UserAuthentication: RouterMiddleware {
     let records: any LocalRecords
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        // The scheme's name in any case (RFC 7235).
+        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             throw APIError(
                 status: 401, code: "unauthorized",
                 message: "the records API needs a user's token (Authorization: Bearer TOKEN; station user add NAME)")

@@ -173,6 +173,9 @@ extension StationStore {
 }
 
 extension StationStore {
+    /// Longest text `search` looks for, in characters.
+    public static let maxSearchCharacters = 64
+
     /// The live records of `collection` whose text holds `text` (case aside for Latin letters),
     /// in id order, after the record `after`, at most `limit`: `station search`.
     ///
@@ -183,6 +186,11 @@ extension StationStore {
         let c = try schema.collection(collection)
         let needle = Names.nfc(text)
         guard !needle.isEmpty else { throw CoreError(.invalidQuery, "search for what? (an empty text finds everything: use list)") }
+        // A long text of one repeated character makes the trigram index's phrase match work in
+        // proportion to its length times the matching text's: bounded here, for every caller.
+        guard needle.count <= Self.maxSearchCharacters else {
+            throw CoreError(.invalidQuery, "search for at most \(Self.maxSearchCharacters) characters (this text has \(needle.count))")
+        }
         var found: [StoredRecord] = []
         var more = false
         if let c = needle.unicodeScalars.first(where: { $0.value < 0x20 || $0.value == 0x7F }) {

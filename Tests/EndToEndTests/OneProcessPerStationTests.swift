@@ -53,4 +53,42 @@ struct OneProcessPerStationTests {
             print("write to visible at another station: " + seen.map { String(format: "%.2f s", $0) }.joined(separator: ", "))
         }
     }
+
+    @Test("A station whose hub token is refused goes on serving its programs; SIGTERM ends a waiting long poll at once")
+    func aRefusedTokenStopsTheSyncingNotTheStation() async throws {
+        try await withCluster(["charity-supermarket"]) { cluster in
+            let charity = cluster["charity-supermarket"]
+            let added = try await Command.run(try Binaries.station, ["user", "add", "Li Na", "--db", charity.db], directory: cluster.dir)
+            try #require(added.succeeded, "\(added)")
+            let token = added.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let server = try await cluster.startServer(
+                "charity-serve", executable: try Binaries.station,
+                [
+                    "serve", "--db", charity.db, "--listen", "127.0.0.1:0", "--token", "lan-secret", "--hub", cluster.hub.url,
+                    "--hub-token", "0123456789abcdef.not-the-token", "--every", "1",
+                ])
+            try await Task.sleep(for: .seconds(2))
+            let auth = [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")]
+            let put = try await RawHTTP.request(
+                port: server.port, method: "PUT", path: "/v1/records/charity_stock/stk-1", headers: auth,
+                body: Data(#"{"itemName": "Rice", "quantity": 3}"#.utf8))
+            #expect(put.status == 200, "the station stopped serving after the hub refused its token: \(put)")
+            // A long poll waiting at shutdown is answered, and the process ends well within the
+            // shutdown's 15 s.
+            let next =
+                (try await RawHTTP.request(port: server.port, method: "GET", path: "/v1/records/_changes", headers: auth)).jsonObject?["next"] as? Int
+                ?? 0
+            let poll = Task {
+                try await RawHTTP.request(
+                    port: server.port, method: "GET", path: "/v1/records/_changes?since=\(next)&wait=50", headers: auth, timeout: 60)
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            let t0 = Date()
+            let stopped = await server.process.stop(with: SIGTERM, grace: 10)
+            #expect(stopped.exitedInTime && Date().timeIntervalSince(t0) < 5, "station serve took \(Date().timeIntervalSince(t0)) s to stop")
+            let answer = try await poll.value
+            #expect(answer.status == 200, "the waiting long poll: \(answer)")
+            #expect(stopped.result.stderr.contains("stopped:"), "no line says the syncing stopped: \(stopped.result.stderr.suffix(2000))")
+        }
+    }
 }

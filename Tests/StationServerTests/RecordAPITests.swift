@@ -127,6 +127,11 @@ import Testing
                 ("/v1/records/_changes?wait=999", .get, nil, 400, "invalidRequest"),
                 ("/v1/records/_changes?since=99&wait=30", .get, nil, 400, "invalidCursor"),
                 ("/v1/records/_conflicts/0123456789abcdef/resolve", .post, #"{"accept": true}"#, 404, "conflictNotFound"),
+                ("/v1/records/_conflicts?status=bogus", .get, nil, 400, "invalidRequest"),
+                ("/v1/records/charity_stock/stk-1/add", .post, #"{"field": "quantity", "amount": 1, "create": "yes"}"#, 400, "invalidRequest"),
+                ("/v1/records/charity_stock/stk-1/add", .post, #"{"field": "quantity", "amount": 1, "extra": true}"#, 400, "invalidRequest"),
+                ("/v1/records/charity_stock/a%ZZb", .get, nil, 400, "invalidRequest"),
+                ("/v1/records/charity_stock?search=" + String(repeating: "a", count: 65), .get, nil, 400, "invalidQuery"),
             ]
             for (uri, method, text, status, code) in cases {
                 try await client.execute(uri: uri, method: method, headers: auth, body: text.map(body)) { response in
@@ -136,6 +141,25 @@ import Testing
             }
         }
         #expect(try station.lastSequence() == before)
+    }
+
+    @Test func pathsArePercentDecodedAndTheSchemeIsAnyCase() async throws {
+        try await app().test(.router) { client in
+            let lower: HTTPFields = [.authorization: "bearer \(userToken)"]
+            try await client.execute(
+                uri: "/v1/records/charity_stock/caf%C3%A9%20b", method: .put, headers: lower, body: body(#"{"itemName": "x", "quantity": 1}"#)
+            ) { response in
+                #expect(response.status == .ok, "\(json(response))")
+                #expect(json(response).objectValue?["id"] == .string("caf\u{E9} b"))
+            }
+            // Adding 0 says it changed nothing.
+            try await client.execute(
+                uri: "/v1/records/charity_stock/caf%C3%A9%20b/add", method: .post, headers: lower, body: body(#"{"field": "quantity", "amount": 0}"#)
+            ) { response in
+                #expect(response.headers[HTTPField.Name("X-StationSync-Changed")!] == "false")
+            }
+        }
+        #expect(try station.record("charity_stock", "caf\u{E9} b") != nil)
     }
 
     @Test func onlyAUsersTokenOpensIt() async throws {

@@ -72,6 +72,10 @@ extension StationCommand {
                                 + "give --token SECRET (peers sync with the same), or --insecure-open if that is really meant")
                     }
                     logger.warning("serving without a token on \(host) (--insecure-open): anyone who can reach it may sync")
+                } else if token == nil {
+                    logger.notice(
+                        "serving without --token: any program on this machine may sync with this station (its writes then name no user of the records API); give --token SECRET to require one"
+                    )
                 }
                 if let token, Tokens.hasHubShape(token) {
                     // A hub token given to LAN peers would let any of them pass for the hub.
