@@ -103,13 +103,18 @@ public struct SyncRunner: Sendable {
         self.logger = logger
     }
 
-    public func run() async throws {
+    /// The transport to the peer the options name.
+    func transport() throws -> HTTPSyncTransport {
         var client = HTTPClientOptions()
         client.caFile = options.caFile
         client.connectTimeout = options.connectTimeout
         client.requestTimeout = options.timeout
-        var transport = try HTTPSyncTransport(
+        return try HTTPSyncTransport(
             peer: try options.peerURL, token: options.bearerToken, caller: storage.writer.rawValue, options: client, logger: logger)
+    }
+
+    public func run() async throws {
+        var transport = try transport()
         guard let every = options.every else {
             report(try await once(transport, full: options.full, takeOver: options.takeOver))
             return
@@ -137,12 +142,7 @@ public struct SyncRunner: Sendable {
     /// stood still for `settle` seconds (a burst of writes is one round), or `settle` × 5 after
     /// the first change at the latest.
     public func service(every: Double, settle: Double = 0.5, changes: @escaping @Sendable () async throws -> Int64) throws -> some Service {
-        var client = HTTPClientOptions()
-        client.caFile = options.caFile
-        client.connectTimeout = options.connectTimeout
-        client.requestTimeout = options.timeout
-        var transport = try HTTPSyncTransport(
-            peer: try options.peerURL, token: options.bearerToken, caller: storage.writer.rawValue, options: client, logger: logger)
+        var transport = try transport()
         transport.retryLogLevel = .debug
         return PeriodicSync(runner: self, transport: transport, every: every, settle: settle, changes: changes, keepsServing: true)
     }

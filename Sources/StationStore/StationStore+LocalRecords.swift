@@ -32,13 +32,10 @@ extension StationStore: LocalRecords {
                 _ = try schema.collection(collection)
                 throw CoreError(.recordNotFound, "\(collection)/\(id) does not exist: nothing added (create makes it)")
             }
-            // Adding 0 writes nothing (nothing to sync), once the field is known for a counter.
+            // Adding 0 writes nothing (nothing to sync); it is checked as any add is, on a copy.
             if amount == 0, let stored {
-                let c = try schema.collection(collection)
-                let name = try c.localField(field, id: id).name
-                guard c.policy(of: name) == .counter else {
-                    throw CoreError(.wrongType, "\(collection)/\(id): field \"\(name)\" is \(c.policy(of: name).rawValue), not a counter")
-                }
+                var checked = stored
+                try checked.add(0, to: field, by: writer, at: .zero, in: try schema.collection(collection), id: id, author: author)
                 return stored
             }
             return try tx.add(collection, id, field: field, amount: amount, author: author)

@@ -834,41 +834,73 @@ def run_cases(r):
     r.digest_value = None
 
 
-def run_schemathesis(hub, count, exe):
-    """schemathesis against the live hub; returns (problems, warnings, test cases)."""
+def schemathesis(exe, name, port, token, only, seed, timeout, work, count):
+    """One schemathesis run of Protocol/openapi.yaml against 127.0.0.1:port with `token`, limited
+    by `only` (its filter arguments); its output in NAME.out, its report in NAME/. Prints the
+    summary and the statuses seen; returns (problems, warnings, test cases): 5xx answers and
+    failed checks are problems, a tool error or no summary a warning."""
     problems, warnings = [], []
-    report = os.path.join(hub.work, "schemathesis")
+    report = os.path.join(work, name)
     # One worker: several threads trip a CPython 3.11 AST bug inside schemathesis's generator
-    # ("AST constructor recursion depth mismatch"), a tool error that says nothing about the hub.
-    cmd = [exe, "run", os.path.join(ROOT, "Protocol", "openapi.yaml"), "--url", f"http://127.0.0.1:{hub.port}",
-           "-H", f"Authorization: Bearer {hub.tokens['hotline']}", "--exclude-tag", "records",
+    # ("AST constructor recursion depth mismatch"), a tool error that says nothing about the node.
+    cmd = [exe, "run", os.path.join(ROOT, "Protocol", "openapi.yaml"), "--url", f"http://127.0.0.1:{port}",
+           "-H", f"Authorization: Bearer {token}", *only,
            "--checks", "not_a_server_error,response_schema_conformance",
-           "--max-examples", str(count), "--workers", "1", "--seed", "20261126", "--no-color",
-           "--suppress-health-check", "all", "--generation-database", "none", "--request-timeout", "30",
+           "--max-examples", str(count), "--workers", "1", "--seed", seed, "--no-color",
+           "--suppress-health-check", "all", "--generation-database", "none", "--request-timeout", str(timeout),
            "--report", "ndjson", "--report-dir", report]
     shown = " ".join("'Authorization: Bearer …'" if "Bearer" in c else c for c in cmd[1:])
-    print(f"hostile: schemathesis {shown}", flush=True)
+    print(f"hostile: {name} {shown}", flush=True)
     t0 = time.time()
     # cwd: schemathesis keeps a .schemathesis/ cache in its working directory.
-    p = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3600, cwd=hub.work)
+    p = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3600, cwd=work)
     out = p.stdout + p.stderr
-    with open(os.path.join(hub.work, "schemathesis.out"), "w") as f:
+    with open(os.path.join(work, f"{name}.out"), "w") as f:
         f.write(out)
     m = re.search(r"Test cases:\s*\n\s*(\d+) generated, ([^\n]*)", out)
     cases = int(m.group(1)) if m else 0
-    print(f"hostile: schemathesis: {m.group(0).split(chr(10))[-1].strip() if m else 'no test-case summary'} "
+    print(f"hostile: {name}: {m.group(0).split(chr(10))[-1].strip() if m else 'no test-case summary'} "
           f"in {time.time() - t0:.1f} s (exit {p.returncode})")
     statuses = {}
-    for name in sorted(os.listdir(report)) if os.path.isdir(report) else []:
-        if name.endswith(".ndjson"):
-            with open(os.path.join(report, name), errors="replace") as f:
+    for file in sorted(os.listdir(report)) if os.path.isdir(report) else []:
+        if file.endswith(".ndjson"):
+            with open(os.path.join(report, file), errors="replace") as f:
                 for code in re.findall(r'"status_code":\s*(\d{3})', f.read()):
                     statuses[code] = statuses.get(code, 0) + 1
     if statuses:
-        print("hostile: schemathesis responses: " + ", ".join(f"{n} x {c}" for c, n in sorted(statuses.items())))
+        print(f"hostile: {name} responses: " + ", ".join(f"{n} x {c}" for c, n in sorted(statuses.items())))
         fivexx = sum(n for c, n in statuses.items() if c.startswith("5"))
         if fivexx:
-            problems.append(f"{fivexx} responses with 5xx during schemathesis (see schemathesis.out and the ndjson report)")
+            problems.append(f"{fivexx} responses with 5xx during {name} (see {name}.out and the ndjson report)")
+    failed = re.search(r"(\d+) failed", m.group(2)) if m else None
+    if failed or re.search(r"Server error|Response violates schema|Undocumented HTTP status", out):
+        lines = [ln[:200] for ln in out.splitlines() if ln.strip()]
+        start = next((i for i, ln in enumerate(lines) if "FAILURES" in ln), max(0, len(lines) - 40))
+        print("\n".join("  " + ln for ln in lines[start:start + 60]))
+        problems.append(f"{name} found failures ({failed.group(0) if failed else 'see above'}); full output in {name}.out")
+    elif p.returncode != 0:
+        err = re.findall(r"(Runtime Error|[A-Za-z]+Error: [^\n]{0,160})", out)
+        warnings.append(f"{name} exited {p.returncode} without a failed check (a tool error: {'; '.join(dict.fromkeys(err)) or f'see {name}.out'})")
+    elif not m:
+        warnings.append(f"{name} printed no test-case summary")
+    return problems, warnings, cases
+
+
+def integrity_problems(db, whose):
+    """SQLite's integrity check of a database after schemathesis, as problems."""
+    import sqlite3
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        check = con.execute("PRAGMA integrity_check").fetchall()
+    finally:
+        con.close()
+    return [] if check == [("ok",)] else [f"after schemathesis, integrity_check of {whose} database: {check}"]
+
+
+def run_schemathesis(hub, count, exe):
+    """schemathesis against the live hub's sync routes; returns (problems, warnings, test cases)."""
+    problems, warnings, cases = schemathesis(exe, "schemathesis", hub.port, hub.tokens["hotline"], ["--exclude-tag", "records"],
+                                             "20261126", 30, hub.work, count)
     if not hub.alive():
         problems.append(f"the hub died during schemathesis: {hub.tail()}")
         return problems, warnings, cases
@@ -887,33 +919,14 @@ def run_schemathesis(hub, count, exe):
         hub.run(hub.hub_bin, "info", "--db", hub.db, "--json")
     except Fatal as e:
         problems.append(f"after schemathesis, what the hub took cannot be synced or read: {e}")
-    import sqlite3
-    con = sqlite3.connect(f"file:{hub.db}?mode=ro", uri=True)
-    try:
-        check = con.execute("PRAGMA integrity_check").fetchall()
-    finally:
-        con.close()
-    if check != [("ok",)]:
-        problems.append(f"after schemathesis, integrity_check of the hub's database: {check}")
-    failed = re.search(r"(\d+) failed", m.group(2)) if m else None
-    if failed or re.search(r"Server error|Response violates schema|Undocumented HTTP status", out):
-        lines = [ln[:200] for ln in out.splitlines() if ln.strip()]
-        start = next((i for i, ln in enumerate(lines) if "FAILURES" in ln), max(0, len(lines) - 40))
-        print("\n".join("  " + ln for ln in lines[start:start + 60]))
-        problems.append(f"schemathesis found failures ({failed.group(0) if failed else 'see above'}); full output in schemathesis.out")
-    elif p.returncode != 0:
-        err = re.findall(r"(Runtime Error|[A-Za-z]+Error: [^\n]{0,160})", out)
-        warnings.append(f"schemathesis exited {p.returncode} without a failed check (a tool error: {'; '.join(dict.fromkeys(err)) or 'see schemathesis.out'})")
-    elif not m:
-        warnings.append("schemathesis printed no test-case summary")
+    problems += integrity_problems(hub.db, "the hub's")
     return problems, warnings, cases
 
 
 def run_records_schemathesis(hub, count, exe):
     """schemathesis against the records API of a live `station serve` (tag `records`), with a
-    user's token; returns problems. The station holds the sample records first, and afterwards
-    must still answer, read every record, sync with the hub and pass SQLite's integrity check."""
-    problems = []
+    user's token; returns (problems, warnings). The station holds the sample records first, and
+    afterwards must still answer, read its records and pass SQLite's integrity check."""
     db = os.path.join(hub.work, "records-station.sqlite")
     hub.run(hub.station_bin, "init", "--node", "charity", "--db", db)
     for f in sorted(os.listdir(os.path.join(ROOT, "seeds", "sample"))):
@@ -926,66 +939,24 @@ def run_records_schemathesis(hub, count, exe):
     try:
         server.start(timeout=30)
     except servers.ServerError as e:
-        return [f"station serve did not start: {e}"]
-    report = os.path.join(hub.work, "schemathesis-records")
-    cmd = [exe, "run", os.path.join(ROOT, "Protocol", "openapi.yaml"), "--url", f"http://127.0.0.1:{server.port}",
-           "-H", f"Authorization: Bearer {token}", "--include-tag", "records",
-           "--checks", "not_a_server_error,response_schema_conformance",
-           "--max-examples", str(count), "--workers", "1", "--seed", "20261207", "--no-color",
-           "--suppress-health-check", "all", "--generation-database", "none", "--request-timeout", "90",
-           "--report", "ndjson", "--report-dir", report]
-    print("hostile: schemathesis (records API of station serve) " + " ".join("'Authorization: Bearer …'" if "Bearer" in c else c for c in cmd[1:]),
-          flush=True)
-    t0 = time.time()
+        return [f"station serve did not start: {e}"], []
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=3600, cwd=hub.work)
-        out = p.stdout + p.stderr
-        with open(os.path.join(hub.work, "schemathesis-records.out"), "w") as f:
-            f.write(out)
-        m = re.search(r"Test cases:\s*\n\s*(\d+) generated, ([^\n]*)", out)
-        print(f"hostile: schemathesis (records): {m.group(0).split(chr(10))[-1].strip() if m else 'no test-case summary'} "
-              f"in {time.time() - t0:.1f} s (exit {p.returncode})")
-        statuses = {}
-        for name in sorted(os.listdir(report)) if os.path.isdir(report) else []:
-            if name.endswith(".ndjson"):
-                with open(os.path.join(report, name), errors="replace") as f:
-                    for code in re.findall(r'"status_code":\s*(\d{3})', f.read()):
-                        statuses[code] = statuses.get(code, 0) + 1
-        if statuses:
-            print("hostile: schemathesis (records) responses: " + ", ".join(f"{n} x {c}" for c, n in sorted(statuses.items())))
-        fivexx = sum(n for c, n in statuses.items() if c.startswith("5"))
-        if fivexx:
-            problems.append(f"{fivexx} responses with 5xx from the records API (see schemathesis-records.out)")
-        failed = re.search(r"(\d+) failed", m.group(2)) if m else None
-        if failed or re.search(r"Server error|Response violates schema|Undocumented HTTP status", out):
-            lines = [ln[:200] for ln in out.splitlines() if ln.strip()]
-            start = next((i for i, ln in enumerate(lines) if "FAILURES" in ln), max(0, len(lines) - 40))
-            print("\n".join("  " + ln for ln in lines[start:start + 60]))
-            problems.append(f"schemathesis found failures in the records API ({failed.group(0) if failed else 'see above'})")
-        elif p.returncode != 0:
-            problems.append(f"schemathesis (records) exited {p.returncode} without a failed check (see schemathesis-records.out)")
+        problems, warnings, _ = schemathesis(exe, "schemathesis-records", server.port, token, ["--include-tag", "records"],
+                                             "20261207", 90, hub.work, count)
         if server.proc.poll() is not None:
             problems.append("station serve died during schemathesis: " + "".join(open(err, errors="replace").readlines()[-20:]))
-            return problems
+            return problems, warnings
         if request(server.port, "GET", "/v1/health")[0] != 200:
             problems.append("station serve no longer answers /v1/health after schemathesis")
     finally:
         server.stop()
-    # What it took is still readable, and syncs with the hub.
     try:
         hub.run(hub.station_bin, "list", "charity_stock", "--json", "--db", db)
         hub.run(hub.station_bin, "info", "--json", "--db", db)
     except Fatal as e:
         problems.append(f"after schemathesis, the station's records cannot be read: {e}")
-    import sqlite3
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        check = con.execute("PRAGMA integrity_check").fetchall()
-    finally:
-        con.close()
-    if check != [("ok",)]:
-        problems.append(f"after schemathesis, integrity_check of the station's database: {check}")
-    return problems
+    problems += integrity_problems(db, "the station's")
+    return problems, warnings
 
 
 def main():
@@ -1034,7 +1005,9 @@ def main():
                 print(f"hostile: WARNING: {w}", file=sys.stderr)
             for p in sch_problems:
                 print(f"hostile: FAIL schemathesis: {p}")
-            records_problems = run_records_schemathesis(hub, args.count, args.schemathesis)
+            records_problems, records_warnings = run_records_schemathesis(hub, args.count, args.schemathesis)
+            for w in records_warnings:
+                print(f"hostile: WARNING: {w}", file=sys.stderr)
             for p in records_problems:
                 print(f"hostile: FAIL schemathesis (records): {p}")
             sch_problems = sch_problems + records_problems
